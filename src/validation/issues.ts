@@ -1,0 +1,35 @@
+/** One validation finding, independent of how it is rendered (OperationOutcome, text, NDJSON). */
+export type Severity = 'fatal' | 'error' | 'warning' | 'information';
+
+/** OperationOutcome.issue.code values used by fhirdq. */
+export type IssueType =
+  | 'structure'
+  | 'required'
+  | 'value'
+  | 'invariant'
+  | 'invalid'
+  | 'code-invalid'
+  | 'extension'
+  | 'not-found'
+  | 'not-supported'
+  | 'business-rule'
+  | 'informational'
+  | 'processing'
+  | 'security'
+  | 'incomplete';
+
+export interface Issue {
+  severity: Severity;
+  code: IssueType;
+  /** Stable identifier of the rule that fired, for suppression and statistics. */
+  messageId: string;
+  message: string;
+  /** FHIRPath location, e.g. Patient.name[0].given[1]. */
+  path: string;
+  line?: number;
+  column?: number;
+}
+
+export function isError(issue: Pick<Issue, 'severity'>): boolean {
+  return issue.severity === 'error' || issue.severity === 'fatal';
+}
