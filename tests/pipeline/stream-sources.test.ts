@@ -1,0 +1,151 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import iconv from 'iconv-lite';
+import { readSource, type SourceSpec } from '../../src/formats/stream-source.js';
+import { expandInputs, globToRegExp } from '../../src/formats/stream-open.js';
+import type { SourceItem } from '../../src/formats/stream-record.js';
+
+let dir: string;
+
+async function collect(spec: Omit<SourceSpec, 'name'>): Promise<SourceItem[]> {
+  const out: SourceItem[] = [];
+  for await (const item of readSource({ name: 'test', ...spec }, dir)) out.push(item);
+  return out;
+}
+
+const patient = (id: string) => ({ resourceType: 'Patient', id });
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'fhirdq-stream-'));
+  await mkdir(path.join(dir, 'sub/deeper'), { recursive: true });
+  const csv = 'bsn;naam;datum\r\n123456782;Jos\u00e9 M\u00fcller;01-02-2020\r\n111222333;Ren\u00e9e;3-4-2021\r\n';
+  await writeFile(path.join(dir, 'cp1252.csv'), iconv.encode(csv, 'windows-1252'));
+  await writeFile(path.join(dir, 'zipped.csv'), gzipSync(iconv.encode(csv, 'windows-1252')));
+  await writeFile(path.join(dir, 'columns.csv'), 'a,b,c\n1,2,3\n1,2\n1,2,3,4\n"unterminated,2,3\n');
+  await writeFile(path.join(dir, 'badutf8.csv'), Buffer.concat([Buffer.from('a,b\nok,fine\nx,caf'), Buffer.from([0xe9]), Buffer.from('\n')]));
+  await writeFile(path.join(dir, 'is-json.csv'), JSON.stringify([patient('a')]));
+  await writeFile(path.join(dir, 'lines.ndjson'), `${JSON.stringify(patient('a'))}\n{"resourceType": "Patient", "id": \n\n${JSON.stringify(patient('c'))}\n`);
+  await writeFile(path.join(dir, 'sub/gz-no-ext.ndjson'), gzipSync(`${JSON.stringify(patient('z'))}\n`));
+  await writeFile(path.join(dir, 'array.json'), JSON.stringify([patient('a'), 42, patient('b')]));
+  await writeFile(path.join(dir, 'single.json'), JSON.stringify(patient('only')));
+  const entries = [patient('e1'), patient('e2'), { resourceType: 'Observation', id: 'o1', valueQuantity: { value: 1.5 } }].map((resource) => ({
+    fullUrl: `urn:uuid:${resource.id}`,
+    resource,
+  }));
+  await writeFile(path.join(dir, 'sub/deeper/collection.json'), JSON.stringify({ resourceType: 'Bundle', type: 'collection', entry: entries }, null, 2));
+  await writeFile(path.join(dir, 'late-type.json'), JSON.stringify({ entry: entries, type: 'batch', resourceType: 'Bundle' }));
+  await writeFile(path.join(dir, 'document.json'), JSON.stringify({ resourceType: 'Bundle', type: 'document', entry: entries }));
+  await writeFile(path.join(dir, 'broken.json'), `[${JSON.stringify(patient('a'))}, {"resourceType": "Pat`);
+  await writeFile(path.join(dir, 'binary.json'), Buffer.from([0x50, 0x4b, 3, 4, 0, 0, 1, 2]));
+  await writeFile(path.join(dir, 'notes.pdf'), 'x');
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('CSV', () => {
+  it('decodes windows-1252 with a ; delimiter and keeps line numbers', async () => {
+    const items = await collect({ inputs: ['cp1252.csv'], csv: { delimiter: ';', encoding: 'windows-1252' } });
+    expect(items).toEqual([
+      { kind: 'record', source: 'test', file: path.join(dir, 'cp1252.csv'), line: 2, record: { bsn: '123456782', naam: 'Jos\u00e9 M\u00fcller', datum: '01-02-2020' } },
+      { kind: 'record', source: 'test', file: path.join(dir, 'cp1252.csv'), line: 3, record: { bsn: '111222333', naam: 'Ren\u00e9e', datum: '3-4-2021' } },
+    ]);
+  });
+
+  it('gunzips by magic bytes even without a .gz name', async () => {
+    const items = await collect({ inputs: ['zipped.csv'], csv: { delimiter: ';', encoding: 'windows-1252' } });
+    expect(items.map((i) => i.kind === 'record' && i.record.naam)).toEqual(['Jos\u00e9 M\u00fcller', 'Ren\u00e9e']);
+  });
+
+  it('rejects rows with a wrong column count or broken quoting, and goes on', async () => {
+    const items = await collect({ inputs: ['columns.csv'] });
+    expect(items.map((i) => [i.kind, 'line' in i ? i.line : -1])).toEqual([
+      ['record', 2],
+      ['rejected', 3],
+      ['rejected', 4],
+      ['rejected', 5],
+    ]);
+    const [, short, long, quote] = items;
+    expect(short).toMatchObject({ field: 'c', reason: expect.stringContaining('expected 3 columns') });
+    expect(long).toMatchObject({ field: 'column 4' });
+    expect(quote).toMatchObject({ reason: expect.stringContaining('malformed CSV') });
+  });
+
+  it('rejects a row with bytes invalid in the declared encoding, naming the column', async () => {
+    const items = await collect({ inputs: ['badutf8.csv'] });
+    expect(items[0].kind).toBe('record');
+    expect(items[1]).toMatchObject({ kind: 'rejected', line: 3, field: 'b', reason: expect.stringContaining('not valid utf-8') });
+  });
+
+  it('reports a file whose content is not what its extension says', async () => {
+    const items = await collect({ inputs: ['is-json.csv', 'binary.json', 'notes.pdf'] });
+    expect(items.map((i) => i.kind)).toEqual(['file-error', 'file-error', 'file-error']);
+    expect(items[0]).toMatchObject({ reason: expect.stringMatching(/is-json\.csv: expected CSV but the content looks like JSON/) });
+    expect(items[1]).toMatchObject({ reason: expect.stringMatching(/binary\.json: expected JSON but the content looks like a ZIP archive/) });
+    expect(items[2]).toMatchObject({ reason: expect.stringContaining('unknown file type') });
+  });
+});
+
+describe('NDJSON', () => {
+  it('rejects a bad line with its line number and keeps going', async () => {
+    const items = await collect({ inputs: ['lines.ndjson'] });
+    expect(items.map((i) => [i.kind, 'line' in i ? i.line : -1])).toEqual([
+      ['record', 1],
+      ['rejected', 2],
+      ['record', 4],
+    ]);
+    expect(items[1]).toMatchObject({ reason: expect.stringContaining('invalid JSON') });
+  });
+});
+
+describe('JSON', () => {
+  it('splits arrays and rejects non-objects', async () => {
+    const items = await collect({ inputs: ['array.json'] });
+    expect(items.map((i) => [i.kind, 'pointer' in i ? i.pointer : ''])).toEqual([
+      ['record', '[0]'],
+      ['rejected', '[1]'],
+      ['record', '[2]'],
+    ]);
+  });
+
+  it('splits collection Bundles into entries, keeps documents whole, reads a single resource', async () => {
+    const col = await collect({ inputs: ['sub/deeper/collection.json'] });
+    expect(col.map((i) => i.kind === 'record' && i.record.id)).toEqual(['e1', 'e2', 'o1']);
+    expect(col[2]).toMatchObject({ pointer: 'entry[2]', record: { valueQuantity: { value: 1.5 } } });
+    const late = await collect({ inputs: ['late-type.json'] });
+    expect(late.map((i) => i.kind === 'record' && i.record.id)).toEqual(['e1', 'e2', 'o1']);
+    const doc = await collect({ inputs: ['document.json'] });
+    expect(doc).toHaveLength(1);
+    expect(doc[0]).toMatchObject({ kind: 'record', record: { resourceType: 'Bundle', type: 'document' } });
+    expect((await collect({ inputs: ['single.json'] }))[0]).toMatchObject({ record: patient('only') });
+  });
+
+  it('yields what came before a syntax error, then a rejection', async () => {
+    const items = await collect({ inputs: ['broken.json'] });
+    expect(items.map((i) => i.kind)).toEqual(['record', 'rejected']);
+    expect(items[1]).toMatchObject({ reason: expect.stringContaining('invalid JSON after 1 record') });
+  });
+});
+
+describe('inputs', () => {
+  it('expands folders and globs in sorted order and reports what matched nothing', async () => {
+    const { files, missing } = await expandInputs(['sub', '**/*.json', 'nothing/*.csv', 'absent.csv'], dir);
+    const rel = files.map((f) => path.relative(dir, f));
+    expect(rel.slice(0, 2)).toEqual([path.join('sub/deeper/collection.json'), path.join('sub/gz-no-ext.ndjson')]);
+    expect(rel).toContain('array.json');
+    expect(rel.filter((f) => f.endsWith('collection.json'))).toHaveLength(1);
+    expect(missing).toEqual(['nothing/*.csv', 'absent.csv']);
+    expect(globToRegExp('a/**/*.{csv,json}').test('a/x/y/b.json')).toBe(true);
+    expect(globToRegExp('a/**/*.{csv,json}').test('a/b.csv')).toBe(true);
+    expect(globToRegExp('a/*.csv').test('a/x/b.csv')).toBe(false);
+  });
+
+  it('reads gzip NDJSON found through a folder', async () => {
+    const items = await collect({ inputs: ['sub/*.ndjson'] });
+    expect(items).toMatchObject([{ kind: 'record', line: 1, record: patient('z') }]);
+  });
+});
