@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { ConformanceStore } from '../../src/packages/store.js';
+import type { CanonicalResource } from '../../src/packages/types.js';
+
+const URL = 'http://example.org/fhir/StructureDefinition/p';
+
+function sd(version: string | undefined, extra: Record<string, unknown> = {}): CanonicalResource {
+  return { resourceType: 'StructureDefinition', id: `p-${version}`, url: URL, version, ...extra };
+}
+
+describe('ConformanceStore resolution', () => {
+  const store = new ConformanceStore();
+  for (const v of ['1.2.0', '0.12.1', '1.10.0', '0.12.1-beta.1', '1.2.3', '1.20.0']) store.add(sd(v), { file: `${v}.json` });
+
+  it('resolves a bare canonical to the newest version', () => {
+    expect(store.resolve(URL)?.version).toBe('1.20.0');
+  });
+
+  it('resolves an exact version', () => {
+    expect(store.resolve(`${URL}|0.12.1-beta.1`)?.version).toBe('0.12.1-beta.1');
+    expect(store.resolve(`${URL}|1.2.0`)?.version).toBe('1.2.0');
+  });
+
+  it('resolves a partial version to the newest of that series', () => {
+    expect(store.resolve(`${URL}|1.2`)?.version).toBe('1.2.3');
+    expect(store.resolve(`${URL}|0.12`)?.version).toBe('0.12.1');
+    expect(store.resolve(`${URL}|1`)?.version).toBe('1.20.0');
+  });
+
+  it('returns undefined for unknown canonicals and versions', () => {
+    expect(store.resolve(`${URL}|9.9`)).toBeUndefined();
+    expect(store.resolve(`${URL}|1.2.9`)).toBeUndefined();
+    expect(store.resolve('http://example.org/none')).toBeUndefined();
+  });
+
+  it('indexes by resourceType/id, keeps load order in all(), and knows origins', () => {
+    expect(store.byId('StructureDefinition', 'p-1.10.0')?.version).toBe('1.10.0');
+    expect(store.byId('ValueSet', 'p-1.10.0')).toBeUndefined();
+    expect(store.all('StructureDefinition').map((r) => r.version)).toEqual(['1.2.0', '0.12.1', '1.10.0', '0.12.1-beta.1', '1.2.3', '1.20.0']);
+    expect(store.all('ValueSet')).toEqual([]);
+    expect(store.originOf(store.resolve(URL)!)).toEqual({ file: '1.20.0.json' });
+    expect(store.size).toBe(6);
+  });
+});
+
+describe('ConformanceStore resource types and non-canonical resources', () => {
+  it('filters by resource type when a CodeSystem and ValueSet share a canonical', () => {
+    const store = new ConformanceStore();
+    const url = 'http://example.org/shared';
+    store.add({ resourceType: 'CodeSystem', url, version: '2.0.0' });
+    store.add({ resourceType: 'ValueSet', url, version: '1.0.0' });
+    expect(store.resolve(url)?.resourceType).toBe('CodeSystem');
+    expect(store.resolve(url, 'ValueSet')?.version).toBe('1.0.0');
+    expect(store.resolve(`${url}|1.0.0`, 'CodeSystem')).toBeUndefined();
+    expect(store.conflicts()).toEqual([]);
+  });
+
+  it('keeps resources without url reachable by id only', () => {
+    const store = new ConformanceStore();
+    store.add({ resourceType: 'Patient', id: 'a' }, { file: 'a.json' });
+    expect(store.byId('Patient', 'a')).toBeDefined();
+    expect(store.all('Patient')).toHaveLength(1);
+  });
+
+  it('treats a versionless canonical as older than any version', () => {
+    const store = new ConformanceStore();
+    store.add(sd(undefined));
+    expect(store.resolve(URL)?.version).toBeUndefined();
+    store.add(sd('0.0.1'));
+    expect(store.resolve(URL)?.version).toBe('0.0.1');
+  });
+});
+
+describe('ConformanceStore duplicates and conflicts', () => {
+  it('ignores identical duplicates', () => {
+    const store = new ConformanceStore();
+    expect(store.add(sd('1.0.0', { name: 'P' }), { packageId: 'a#1' })).toBe('added');
+    expect(store.add(sd('1.0.0', { name: 'P' }), { packageId: 'b#1' })).toBe('duplicate');
+    expect(store.size).toBe(1);
+    expect(store.conflicts()).toEqual([]);
+  });
+
+  it('records conflicting duplicates, first loaded wins', () => {
+    const store = new ConformanceStore();
+    const first = sd('1.0.0', { name: 'First' });
+    store.add(first, { packageId: 'a#1', file: 'p.json' });
+    expect(store.add(sd('1.0.0', { name: 'Second' }), { packageId: 'b#1', file: 'p.json' })).toBe('conflict');
+    store.add(sd('1.0.0', { name: 'Third' }), { file: '/tmp/p.json' });
+    expect(store.resolve(URL)).toBe(first);
+    expect(store.all('StructureDefinition')).toEqual([first]);
+    expect(store.conflicts()).toEqual([
+      {
+        url: URL,
+        version: '1.0.0',
+        resourceType: 'StructureDefinition',
+        origins: [{ packageId: 'a#1', file: 'p.json' }, { packageId: 'b#1', file: 'p.json' }, { file: '/tmp/p.json' }],
+      },
+    ]);
+  });
+});
+
+describe('ConformanceStore with a parent', () => {
+  const parent = new ConformanceStore();
+  const base = sd('1.0.0', { name: 'Base' });
+  parent.add(base, { packageId: 'core#1' });
+  parent.add({ resourceType: 'ValueSet', id: 'vs', url: 'http://example.org/vs' });
+  parent.seal();
+
+  it('refuses additions once sealed', () => {
+    expect(() => parent.add(sd('2.0.0'))).toThrow(/sealed/);
+  });
+
+  it('sees the parent and prefers its own newer versions', () => {
+    const child = new ConformanceStore({ parent });
+    expect(child.resolve(URL)).toBe(base);
+    expect(child.originOf(base)).toEqual({ packageId: 'core#1' });
+    expect(child.byId('ValueSet', 'vs')).toBeDefined();
+    child.add(sd('1.1.0'), { packageId: 'ig#1' });
+    expect(child.resolve(URL)?.version).toBe('1.1.0');
+    expect(child.resolve(`${URL}|1.0.0`)).toBe(base);
+    expect(child.resolve(`${URL}|1`)?.version).toBe('1.1.0');
+    expect(child.all('StructureDefinition').map((r) => r.version)).toEqual(['1.0.0', '1.1.0']);
+    expect(child.size).toBe(1);
+  });
+
+  it('reports a conflict with the parent and keeps the parent version', () => {
+    const child = new ConformanceStore({ parent });
+    expect(child.add(sd('1.0.0', { name: 'Changed' }), { packageId: 'ig#1' })).toBe('conflict');
+    expect(child.add(sd('1.0.0', { name: 'Base' }), { packageId: 'ig#1' })).toBe('duplicate');
+    expect(child.resolve(URL)).toBe(base);
+    expect(child.conflicts()[0].origins).toEqual([{ packageId: 'core#1' }, { packageId: 'ig#1' }]);
+  });
+
+  it('keeps sibling children independent', () => {
+    const a = new ConformanceStore({ parent });
+    const b = new ConformanceStore({ parent });
+    a.add(sd('3.0.0'));
+    expect(a.resolve(URL)?.version).toBe('3.0.0');
+    expect(b.resolve(URL)?.version).toBe('1.0.0');
+    expect(b.all('StructureDefinition')).toHaveLength(1);
+  });
+});
