@@ -9,7 +9,7 @@ interface Element {
   max?: string;
   type?: Array<{ code: string; targetProfile?: string[] }>;
 }
-type SD = CanonicalResource & StructureDefinitionJson & { snapshot: { element: Element[] }; differential: { element: Element[] } };
+type SD = CanonicalResource & { derivation?: string; snapshot: { element: Element[] }; differential: { element: Element[] } };
 
 describe('R4 core', async () => {
   const core = await loadR4Core();
