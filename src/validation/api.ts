@@ -1,0 +1,28 @@
+import type { OperationOutcome } from 'fhir/r4.js';
+import type { Issue } from './issues.js';
+import type { FhirResource } from '../packages/types.js';
+
+export interface ValidatorOptions {
+  /** Packages (tgz or folder), folders of loose conformance files, or single files to load. */
+  igs?: string[];
+  /** Load the packages shipped in profiles/ (default true). */
+  includeShippedPackages?: boolean;
+  /** Report HTML-looking strings and active content as errors (the reference's "security-checks"). */
+  securityChecks?: boolean;
+  /** When false, example.org extension URLs are errors (the reference's default is to allow examples). */
+  allowExampleUrls?: boolean;
+}
+
+export interface ValidateOptions {
+  /** Canonical URL (optionally |version) of a profile to validate against, in addition to meta.profile. */
+  profile?: string;
+}
+
+export interface Validator {
+  /** Validates one resource and returns its OperationOutcome. */
+  validate(resource: FhirResource, options?: ValidateOptions): OperationOutcome;
+  /** The same as validate, as fhirdq issues (stable message ids, FHIRPath locations). */
+  validateToIssues(resource: FhirResource, options?: ValidateOptions): Issue[];
+  /** Problems found while loading packages (conflicts, missing dependencies, bad profiles). */
+  readonly loadIssues: readonly Issue[];
+}

@@ -1,0 +1,172 @@
+import type { ResourceFrame, Walk } from './instance-validator.js';
+
+/** Bundle rules beyond the invariants: http://hl7.org/fhir/R4/bundle.html#references and the document rules. */
+
+interface Entry {
+  index: number;
+  fullUrl?: string;
+  resource?: Record<string, unknown>;
+  path: string;
+}
+
+const RESTFUL = /^(https?:\/\/.*\/)?([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
+
+export interface BundleIndex {
+  entries: Entry[];
+  type?: string;
+  resolve(reference: string, fromFullUrl?: string): Entry | undefined;
+  /** All entries a reference could mean, to report ambiguity. */
+  candidates(reference: string, fromFullUrl?: string): Entry[];
+  fullUrlOfEntryPath(resourcePath: string): string | undefined;
+}
+
+function baseOf(fullUrl: string | undefined): string | undefined {
+  const m = fullUrl ? RESTFUL.exec(fullUrl) : null;
+  return m?.[1];
+}
+
+export function indexBundle(bundle: Record<string, unknown>, path: string): BundleIndex {
+  const rawEntries = Array.isArray(bundle.entry) ? (bundle.entry as unknown[]) : [];
+  const entries: Entry[] = rawEntries.map((raw, index) => {
+    const e = (raw ?? {}) as { fullUrl?: unknown; resource?: unknown };
+    return {
+      index,
+      fullUrl: typeof e.fullUrl === 'string' ? e.fullUrl : undefined,
+      resource: e.resource && typeof e.resource === 'object' ? (e.resource as Record<string, unknown>) : undefined,
+      path: `${path}.entry[${index}]`,
+    };
+  });
+  const byFullUrl = new Map<string, Entry[]>();
+  for (const entry of entries) {
+    if (!entry.fullUrl) continue;
+    const list = byFullUrl.get(entry.fullUrl);
+    if (list) list.push(entry);
+    else byFullUrl.set(entry.fullUrl, [entry]);
+  }
+  const candidates = (reference: string, fromFullUrl?: string): Entry[] => {
+    const [withoutHistory, version] = reference.split('/_history/');
+    const matchVersion = (list: Entry[]): Entry[] =>
+      version === undefined ? list : list.filter((e) => (e.resource?.meta as { versionId?: string } | undefined)?.versionId === version);
+    if (/^(https?:|urn:)/.test(reference)) return matchVersion(byFullUrl.get(withoutHistory!) ?? []);
+    const base = baseOf(fromFullUrl);
+    if (base) {
+      const absolute = byFullUrl.get(base + withoutHistory);
+      if (absolute) return matchVersion(absolute);
+    }
+    const m = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(withoutHistory!);
+    if (!m) return [];
+    // Entries with urn: or non-RESTful fullUrls are still found by their type and id.
+    return matchVersion(
+      entries.filter((e) => e.resource?.resourceType === m[1] && e.resource?.id === m[2] && (!base || !e.fullUrl || !baseOf(e.fullUrl))),
+    );
+  };
+  return {
+    entries,
+    type: typeof bundle.type === 'string' ? bundle.type : undefined,
+    candidates,
+    resolve: (reference, fromFullUrl) => candidates(reference, fromFullUrl)[0],
+    fullUrlOfEntryPath: (resourcePath) => {
+      const m = /\.entry\[(\d+)\]\.resource$/.exec(resourcePath);
+      return m ? entries[Number(m[1])]?.fullUrl : undefined;
+    },
+  };
+}
+
+const NO_FULL_URL_TYPES = new Set(['transaction', 'batch', 'transaction-response', 'batch-response', 'history']);
+
+export function checkBundle(bundle: Record<string, unknown>, path: string, walk: Walk, frame: ResourceFrame): void {
+  const index = frame.resource === bundle && frame.bundle ? frame.bundle : indexBundle(bundle, path);
+  frame.bundle = index;
+  const type = index.type;
+  checkLinks(bundle, path, walk);
+  for (const entry of index.entries) {
+    if (!entry.resource) continue;
+    if (!entry.fullUrl) {
+      if (!NO_FULL_URL_TYPES.has(type ?? '')) {
+        walk.add('error', 'required', 'bundle-entry-fullurl-missing', 'Except for transactions and batches, each entry in a Bundle must have a fullUrl which is the identity of the resource in the entry', entry.path);
+      }
+      continue;
+    }
+    if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(entry.fullUrl)) {
+      walk.add('error', 'invalid', 'bundle-fullurl-relative', `The fullUrl must be an absolute URL (not '${entry.fullUrl}')`, `${entry.path}.fullUrl`);
+      continue;
+    }
+    const restful = RESTFUL.exec(entry.fullUrl);
+    if (restful && restful[1] && !restful[4]) {
+      const id = entry.resource.id;
+      if (id === undefined) {
+        walk.add('error', 'invalid', 'bundle-fullurl-no-id', `The fullUrl '${entry.fullUrl}' looks like a RESTful server URL, but the resource has no id`, `${entry.path}.fullUrl`);
+      } else if (restful[2] !== entry.resource.resourceType || restful[3] !== id) {
+        walk.add('error', 'invalid', 'bundle-fullurl-mismatch', `The fullUrl '${entry.fullUrl}' looks like a RESTful server URL, so it must end with the correct type and id (/${String(entry.resource.resourceType)}/${String(id)})`, `${entry.path}.fullUrl`);
+      }
+    }
+  }
+  if (type === 'document') checkDocument(index, path, walk);
+}
+
+function checkLinks(bundle: Record<string, unknown>, path: string, walk: Walk): void {
+  const links = Array.isArray(bundle.link) ? (bundle.link as Array<{ relation?: unknown }>) : [];
+  const seen = new Set<string>();
+  const reported = new Set<string>();
+  links.forEach((link, i) => {
+    const relation = typeof link?.relation === 'string' ? link.relation : undefined;
+    if (!relation) return;
+    if (seen.has(relation) && !reported.has(relation)) {
+      reported.add(relation);
+      walk.add('error', 'invalid', 'bundle-link-duplicate', `The link relationship type '${relation}' can only occur once`, `${path}.link[${i}]`);
+    }
+    seen.add(relation);
+  });
+}
+
+/** A document's entries must be reachable from the Composition by following references. */
+function checkDocument(index: BundleIndex, path: string, walk: Walk): void {
+  const first = index.entries[0];
+  if (!first?.resource || first.resource.resourceType !== 'Composition') return;
+  const reachable = new Set<Entry>([first]);
+  const queue: Entry[] = [first];
+  const referencedBy = new Map<Entry, Entry[]>();
+  for (const entry of index.entries) {
+    if (!entry.resource) continue;
+    for (const reference of referencesIn(entry.resource)) {
+      const target = index.resolve(reference, entry.fullUrl);
+      if (!target) continue;
+      const list = referencedBy.get(entry);
+      if (list) list.push(target);
+      else referencedBy.set(entry, [target]);
+    }
+  }
+  while (queue.length > 0) {
+    const current = queue.pop()!;
+    for (const target of referencedBy.get(current) ?? []) {
+      if (!reachable.has(target)) {
+        reachable.add(target);
+        queue.push(target);
+      }
+    }
+    // Backward links: an entry that refers to a reachable entry is reachable too.
+    for (const [source, targets] of referencedBy) {
+      if (!reachable.has(source) && targets.includes(current)) {
+        reachable.add(source);
+        queue.push(source);
+      }
+    }
+  }
+  for (const entry of index.entries) {
+    if (entry.resource && !reachable.has(entry) && entry.resource.resourceType !== 'Binary') {
+      walk.add('error', 'informational', 'bundle-document-unreachable', `Entry '${entry.fullUrl ?? entry.index}' isn't reachable by traversing links (forward or backward) from the Composition`, entry.path);
+    }
+  }
+  void path;
+}
+
+function referencesIn(value: unknown, into: string[] = []): string[] {
+  if (Array.isArray(value)) for (const v of value) referencesIn(v, into);
+  else if (value && typeof value === 'object') {
+    for (const [key, child] of Object.entries(value)) {
+      if (key === 'reference' && typeof child === 'string') into.push(child);
+      else if (key !== 'contained') referencesIn(child, into);
+    }
+  }
+  return into;
+}

@@ -1,0 +1,33 @@
+import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { loadConformance } from '../packages/load.js';
+import type { FhirResource } from '../packages/types.js';
+import { TerminologyService } from '../terminology/service.js';
+import type { ValidateOptions, Validator, ValidatorOptions } from './api.js';
+import { BindingChecker } from './bindings.js';
+import { Engine } from './instance-validator.js';
+import type { Issue } from './issues.js';
+import { toOperationOutcome } from './outcome.js';
+
+/** profiles/ of this checkout or installed package: the national and regional packages fhirdq ships. */
+export const SHIPPED_PROFILES_DIR = fileURLToPath(new URL('../../profiles/', import.meta.url));
+
+export async function createValidator(options: ValidatorOptions = {}): Promise<Validator> {
+  const shipped = options.includeShippedPackages !== false && existsSync(SHIPPED_PROFILES_DIR) ? [SHIPPED_PROFILES_DIR] : [];
+  const loaded = await loadConformance({ igs: [...shipped, ...(options.igs ?? [])], includeCore: true, packageSearchPaths: shipped });
+  const engine = new Engine(
+    loaded.store,
+    { securityChecks: options.securityChecks ?? false, allowExampleUrls: options.allowExampleUrls ?? true },
+    new BindingChecker(new TerminologyService(loaded.store)),
+  );
+  const loadIssues: Issue[] = [...loaded.issues];
+  const validateToIssues = (resource: FhirResource, validateOptions: ValidateOptions = {}): Issue[] =>
+    engine.validate(resource, validateOptions.profile);
+  return {
+    validateToIssues,
+    validate: (resource, validateOptions) => toOperationOutcome(validateToIssues(resource, validateOptions)),
+    get loadIssues() {
+      return [...loadIssues, ...engine.structures.issues];
+    },
+  };
+}

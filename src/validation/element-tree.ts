@@ -1,0 +1,217 @@
+/**
+ * A StructureDefinition snapshot compiled once into a tree the instance walker can follow without
+ * string lookups: children by JSON name, slices, cardinality, types, fixed/pattern, bindings, constraints.
+ */
+export interface ElementDefinitionJson {
+  id?: string;
+  path: string;
+  sliceName?: string;
+  min?: number;
+  max?: string;
+  base?: { path: string; min: number; max: string };
+  type?: Array<{ code: string; profile?: string[]; targetProfile?: string[]; aggregation?: string[]; extension?: unknown[] }>;
+  contentReference?: string;
+  slicing?: { discriminator?: Array<{ type: string; path: string }>; rules?: string; ordered?: boolean };
+  constraint?: Array<{ key: string; severity?: string; human?: string; expression?: string; source?: string }>;
+  binding?: { strength?: string; valueSet?: string };
+  maxLength?: number;
+  isModifier?: boolean;
+  mustSupport?: boolean;
+  [key: string]: unknown;
+}
+
+export interface TypeRef {
+  code: string;
+  profiles: string[];
+  targetProfiles: string[];
+  aggregation: string[];
+}
+
+export interface Slicing {
+  discriminators: Array<{ type: string; path: string }>;
+  rules: 'open' | 'closed' | 'openAtEnd';
+  ordered: boolean;
+}
+
+export interface Constraint {
+  key: string;
+  severity: 'error' | 'warning';
+  human: string;
+  expression: string;
+  source?: string;
+}
+
+export interface ElementNode {
+  id: string;
+  path: string;
+  /** JSON property name; for choice elements the prefix without [x]. */
+  name: string;
+  isChoice: boolean;
+  min: number;
+  max: number;
+  /** The core definition's max decides whether JSON carries an array. */
+  isArray: boolean;
+  types: TypeRef[];
+  children: ElementNode[];
+  childByName: Map<string, ElementNode>;
+  slicing?: Slicing;
+  slices: ElementNode[];
+  sliceName?: string;
+  fixed?: { key: string; value: unknown };
+  pattern?: { key: string; value: unknown };
+  binding?: { strength: string; valueSet?: string };
+  constraints: Constraint[];
+  /** Id of the element whose children this element reuses (e.g. Questionnaire.item.item). */
+  contentReference?: string;
+  maxLength?: number;
+  minValue?: { key: string; value: unknown };
+  maxValue?: { key: string; value: unknown };
+  isModifier: boolean;
+  mustSupport: boolean;
+  definition: ElementDefinitionJson;
+}
+
+export interface CompiledStructure {
+  url: string;
+  version?: string;
+  /** "url|version" as the reference validator prints it in messages. */
+  label: string;
+  name: string;
+  type: string;
+  kind: string;
+  root: ElementNode;
+  byId: Map<string, ElementNode>;
+  structure: Record<string, unknown>;
+}
+
+const FHIRPATH_TYPE_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type';
+
+function parseMax(max: string | undefined): number {
+  if (max === undefined || max === '*') return Number.POSITIVE_INFINITY;
+  const n = Number(max);
+  return Number.isFinite(n) ? n : Number.POSITIVE_INFINITY;
+}
+
+function typeCode(t: NonNullable<ElementDefinitionJson['type']>[number]): string {
+  // System.String-typed id/url/value elements carry their FHIR type in an extension.
+  if (t.code.startsWith('http://hl7.org/fhirpath/System.')) {
+    const ext = (t.extension as Array<{ url: string; valueUrl?: string; valueUri?: string }> | undefined)?.find(
+      (e) => e.url === FHIRPATH_TYPE_EXTENSION,
+    );
+    return ext?.valueUrl ?? ext?.valueUri ?? t.code.slice('http://hl7.org/fhirpath/System.'.length).toLowerCase();
+  }
+  return t.code;
+}
+
+function prefixed(def: ElementDefinitionJson, prefix: string): { key: string; value: unknown } | undefined {
+  for (const key in def) {
+    if (key.startsWith(prefix) && key.length > prefix.length) return { key, value: def[key] };
+  }
+  return undefined;
+}
+
+function createNode(def: ElementDefinitionJson): ElementNode {
+  const last = def.path.slice(def.path.lastIndexOf('.') + 1);
+  const isChoice = last.endsWith('[x]');
+  return {
+    id: def.id ?? (def.sliceName ? `${def.path}:${def.sliceName}` : def.path),
+    path: def.path,
+    name: isChoice ? last.slice(0, -3) : last,
+    isChoice,
+    min: def.min ?? 0,
+    max: parseMax(def.max),
+    isArray: parseMax(def.base?.max ?? def.max) > 1,
+    types: (def.type ?? []).map((t) => ({
+      code: typeCode(t),
+      profiles: t.profile ?? [],
+      targetProfiles: t.targetProfile ?? [],
+      aggregation: t.aggregation ?? [],
+    })),
+    children: [],
+    childByName: new Map(),
+    slices: [],
+    sliceName: def.sliceName,
+    slicing: def.slicing
+      ? {
+          discriminators: def.slicing.discriminator ?? [],
+          rules: (def.slicing.rules as Slicing['rules']) ?? 'open',
+          ordered: def.slicing.ordered ?? false,
+        }
+      : undefined,
+    fixed: prefixed(def, 'fixed'),
+    pattern: prefixed(def, 'pattern'),
+    binding: def.binding?.strength ? { strength: def.binding.strength, valueSet: def.binding.valueSet } : undefined,
+    constraints: (def.constraint ?? [])
+      .filter((c) => c.expression)
+      .map((c) => ({
+        key: c.key,
+        severity: c.severity === 'warning' ? 'warning' : 'error',
+        human: c.human ?? c.key,
+        expression: c.expression!,
+        source: c.source,
+      })),
+    contentReference: def.contentReference?.replace(/^[^#]*#/, ''),
+    maxLength: def.maxLength,
+    minValue: prefixed(def, 'minValue'),
+    maxValue: prefixed(def, 'maxValue'),
+    isModifier: def.isModifier ?? false,
+    mustSupport: def.mustSupport ?? false,
+    definition: def,
+  };
+}
+
+/** The id of an element's parent, and whether the element is a slice of it rather than a child. */
+function parentOf(id: string): { parentId: string; isSlice: boolean } | undefined {
+  const dot = id.lastIndexOf('.');
+  const lastSegment = id.slice(dot + 1);
+  const colon = lastSegment.indexOf(':');
+  if (colon >= 0) {
+    const sliceName = lastSegment.slice(colon + 1);
+    const slash = sliceName.lastIndexOf('/');
+    // A reslice a/b is a slice of slice a.
+    const parentSegment = slash >= 0 ? `${lastSegment.slice(0, colon)}:${sliceName.slice(0, slash)}` : lastSegment.slice(0, colon);
+    return { parentId: `${id.slice(0, dot + 1)}${parentSegment}`, isSlice: true };
+  }
+  if (dot < 0) return undefined;
+  return { parentId: id.slice(0, dot), isSlice: false };
+}
+
+export function compileStructure(sd: Record<string, unknown>): CompiledStructure {
+  const elements = ((sd.snapshot as { element?: ElementDefinitionJson[] } | undefined)?.element ?? []) as ElementDefinitionJson[];
+  if (elements.length === 0) throw new Error(`StructureDefinition ${String(sd.url)} has no snapshot`);
+  const byId = new Map<string, ElementNode>();
+  let root: ElementNode | undefined;
+  for (const def of elements) {
+    const node = createNode(def);
+    byId.set(node.id, node);
+    const parent = parentOf(node.id);
+    if (!parent) {
+      root ??= node;
+      continue;
+    }
+    const parentNode = byId.get(parent.parentId);
+    if (!parentNode) continue;
+    if (parent.isSlice) {
+      parentNode.slices.push(node);
+      // R4 type slices of a choice (value[x]:valueQuantity) need no declared slicing.
+      parentNode.slicing ??= { discriminators: [{ type: 'type', path: '$this' }], rules: 'open', ordered: false };
+    } else {
+      parentNode.children.push(node);
+      parentNode.childByName.set(node.name, node);
+    }
+  }
+  if (!root) throw new Error(`StructureDefinition ${String(sd.url)} has no root element`);
+  const url = String(sd.url ?? '');
+  const version = sd.version as string | undefined;
+  return {
+    url,
+    version,
+    label: version ? `${url}|${version}` : url,
+    name: String(sd.name ?? sd.id ?? url),
+    type: String(sd.type ?? root.path),
+    kind: String(sd.kind ?? ''),
+    root,
+    byId,
+    structure: sd,
+  };
+}

@@ -1,0 +1,550 @@
+import type { ConformanceResolver, FhirResource } from '../packages/types.js';
+import type { CompiledStructure, ElementNode, TypeRef } from './element-tree.js';
+import type { Issue, IssueType, Severity } from './issues.js';
+import { InvariantEngine } from './invariants.js';
+import { checkPrimitive, PRIMITIVE_TYPES } from './primitives.js';
+import { StructureCache } from './structures.js';
+import { matchesFixed, matchesPattern, describeValue } from './fixed-pattern.js';
+import { checkMarkdown, checkStringSecurity, checkXhtml } from './narrative.js';
+import { BindingChecker } from './bindings.js';
+import { checkBundle, indexBundle, type BundleIndex } from './bundle.js';
+import { checkReference } from './references.js';
+import { SliceMatcher } from './slicing.js';
+import { checkExtensionContext, isExampleUrl } from './extensions.js';
+
+export interface EngineOptions {
+  securityChecks: boolean;
+  allowExampleUrls: boolean;
+}
+
+/** The resource being walked, its container (for contained resources) and the Bundle it sits in. */
+export interface ResourceFrame {
+  resource: Record<string, unknown>;
+  path: string;
+  container?: ResourceFrame;
+  bundle?: BundleIndex;
+  /** fullUrl of the Bundle entry holding this resource. */
+  fullUrl?: string;
+  root: Record<string, unknown>;
+}
+
+interface Item {
+  value: unknown;
+  companion: unknown;
+  typeCode: string | undefined;
+  path: string;
+  key: string;
+  index: number;
+}
+
+/** Where we are in the definitions, for extension contexts and messages. */
+interface Host {
+  /** Definition path without indexes, restarted at each resource: Patient.contact.name */
+  defPath: string;
+  typeCode: string;
+  /** URL of the extension whose children are being walked. */
+  extensionUrl?: string;
+}
+
+const RESOURCE_TYPES_CACHE = new WeakMap<object, Set<string>>();
+
+export class Engine {
+  readonly structures: StructureCache;
+  readonly invariants = new InvariantEngine();
+  readonly bindings: BindingChecker;
+  readonly slices: SliceMatcher;
+
+  constructor(
+    readonly resolver: ConformanceResolver,
+    readonly options: EngineOptions,
+    bindings: BindingChecker,
+  ) {
+    this.structures = new StructureCache(resolver);
+    this.bindings = bindings;
+    this.slices = new SliceMatcher(this);
+  }
+
+  isResourceType(code: string): boolean {
+    let known = RESOURCE_TYPES_CACHE.get(this.resolver);
+    if (!known) {
+      known = new Set(
+        this.resolver
+          .all<{ resourceType: string; kind?: string; derivation?: string; type?: string; url?: string }>('StructureDefinition')
+          .filter((sd) => sd.kind === 'resource' && sd.derivation !== 'constraint' && sd.url?.startsWith('http://hl7.org/fhir/StructureDefinition/'))
+          .map((sd) => sd.type!),
+      );
+      RESOURCE_TYPES_CACHE.set(this.resolver, known);
+    }
+    return known.has(code);
+  }
+
+  validate(resource: FhirResource, profile?: string): Issue[] {
+    const walk = new Walk(this);
+    const root = resource as unknown as Record<string, unknown>;
+    walk.resource(root, String(resource.resourceType ?? 'Resource'), { resource: root, path: String(resource.resourceType), root }, profile ? [profile] : [], true);
+    return walk.result();
+  }
+
+  /** Validates quietly and says whether there were errors: for profile discriminators and targetProfile checks. */
+  conforms(value: unknown, structure: CompiledStructure, frame: ResourceFrame | undefined): boolean {
+    const walk = new Walk(this);
+    if (structure.kind === 'resource' && value && typeof value === 'object' && 'resourceType' in value) {
+      const res = value as Record<string, unknown>;
+      walk.resourceAgainst(res, String(res.resourceType), structure, frame ?? { resource: res, path: String(res.resourceType), root: res });
+    } else {
+      walk.element(value, undefined, structure.root, structure.type, structure.type, frame ?? { resource: {}, path: '', root: {} }, structure, { defPath: structure.type, typeCode: structure.type });
+    }
+    return !walk.issues.some((i) => i.severity === 'error' || i.severity === 'fatal');
+  }
+}
+
+function capitalize(code: string): string {
+  return code.charAt(0).toUpperCase() + code.slice(1);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export class Walk {
+  readonly issues: Issue[] = [];
+  private readonly seen = new Set<string>();
+
+  constructor(readonly engine: Engine) {}
+
+  result(): Issue[] {
+    return this.issues;
+  }
+
+  add(severity: Severity, code: IssueType, messageId: string, message: string, path: string): void {
+    const key = `${severity}|${path}|${messageId}|${message}`;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    this.issues.push({ severity, code, messageId, message, path });
+  }
+
+  /** Validates a resource against its core definition, its declared profiles and any extra profiles. */
+  resource(res: Record<string, unknown>, path: string, frame: ResourceFrame, extraProfiles: string[], isRoot: boolean): void {
+    const type = res.resourceType;
+    if (typeof type !== 'string') {
+      this.add('fatal', 'structure', 'resource-type-missing', 'Unable to find resourceType property', path);
+      return;
+    }
+    const base = this.engine.isResourceType(type) ? this.engine.structures.forType(type) : undefined;
+    if (!base) {
+      this.add('fatal', 'structure', 'resource-type-unknown', `Unknown resource type '${type}'`, path);
+      return;
+    }
+    this.checkResourceId(res, path, isRoot);
+    this.resourceAgainst(res, path, base, frame);
+    const declared = (res.meta as { profile?: unknown[] } | undefined)?.profile ?? [];
+    for (const profile of [...declared, ...extraProfiles]) {
+      if (typeof profile !== 'string') continue;
+      const structure = this.engine.structures.get(profile);
+      if (!structure) {
+        const declaredOnly = !extraProfiles.includes(profile);
+        this.add(
+          declaredOnly ? 'warning' : 'error',
+          'not-found',
+          'profile-unknown',
+          `Profile reference '${profile}' has not been checked because it is unknown`,
+          `${path}.meta.profile`,
+        );
+        continue;
+      }
+      if (structure.type !== type) {
+        this.add('error', 'structure', 'profile-wrong-type', `Profile ${structure.label} is for ${structure.type}, not ${type}`, path);
+        continue;
+      }
+      this.resourceAgainst(res, path, structure, frame);
+    }
+  }
+
+  private checkResourceId(res: Record<string, unknown>, path: string, isRoot: boolean): void {
+    const id = res.id;
+    if (typeof id !== 'string') return;
+    if (id.length > 64) this.add('error', 'invalid', 'resource-id-too-long', `Invalid Resource id: Too long (${id.length} chars)`, `${path}.id`);
+    else if (!/^[A-Za-z0-9\-.]+$/.test(id)) this.add('error', 'invalid', 'resource-id-characters', `Invalid Resource id: Invalid Characters ('${id}')`, `${path}.id`);
+    void isRoot;
+  }
+
+  resourceAgainst(res: Record<string, unknown>, path: string, structure: CompiledStructure, frame: ResourceFrame): void {
+    const type = String(res.resourceType);
+    this.element(res, undefined, structure.root, type, path, frame, structure, { defPath: type, typeCode: type });
+    if (type === 'Bundle' && structure.url === 'http://hl7.org/fhir/StructureDefinition/Bundle') {
+      checkBundle(res, path, this, frame);
+    }
+  }
+
+  /** Validates one element value (one array item) against its definition node. */
+  element(
+    value: unknown,
+    companion: unknown,
+    node: ElementNode,
+    typeCode: string | undefined,
+    path: string,
+    frame: ResourceFrame,
+    structure: CompiledStructure,
+    host: Host,
+  ): void {
+    if (typeCode && PRIMITIVE_TYPES.has(typeCode)) {
+      this.primitive(value, companion, node, typeCode, path, frame, structure, host);
+      return;
+    }
+    if (!isObject(value)) {
+      if (value === null || value === undefined) {
+        this.add('error', 'structure', 'json-null', 'Null values are not allowed here', path);
+      } else {
+        this.add('error', 'structure', 'json-object-expected', `The property ${path} must be a JSON Object, not a ${Array.isArray(value) ? 'an Array' : typeof value}`, path);
+      }
+      return;
+    }
+    if (typeCode === 'Resource' || typeCode === 'DomainResource' || (typeCode && node !== structure.root && this.engine.isResourceType(typeCode))) {
+      this.nestedResource(value, node, path, frame);
+      return;
+    }
+    const childContext = this.childrenOf(node, typeCode, structure);
+    if (!childContext) {
+      if (typeCode) this.add('error', 'processing', 'type-unknown', `Unknown type ${typeCode}`, path);
+      return;
+    }
+    const isRoot = node === structure.root && structure.kind === 'resource';
+    const elementHost: Host = typeCode === 'Extension' ? { ...host, extensionUrl: value.url as string | undefined } : host;
+    this.children(value, childContext.nodes, childContext.structure, path, frame, isRoot, elementHost);
+    this.checkValueRules(value, node, typeCode, path, structure);
+    if (typeCode === 'Reference') checkReference(value, node, path, this, frame);
+    if (typeCode) this.engine.bindings.checkComplex(value, node, typeCode, path, this);
+    this.checkConstraints(value, node, path, frame, isRoot ? structure.root.path : node.path);
+    if (typeCode === 'Narrative' && typeof value.div === 'string') {
+      this.addAll(checkXhtml(value.div, { path: `${path}.div`, securityChecks: this.engine.options.securityChecks, localIds: collectIds(frame.resource) }));
+    }
+  }
+
+  private nestedResource(value: Record<string, unknown>, node: ElementNode, path: string, frame: ResourceFrame): void {
+    const allowed = node.types.flatMap((t) => (t.profiles.length ? t.profiles : [t.code]));
+    void allowed;
+    const isContained = node.name === 'contained';
+    const child: ResourceFrame = {
+      resource: value,
+      path,
+      container: isContained ? frame : undefined,
+      bundle: frame.bundle,
+      fullUrl: frame.fullUrl,
+      root: frame.root,
+    };
+    if (value.resourceType === 'Bundle') child.bundle = indexBundle(value, path);
+    if (path.endsWith('.resource') && frame.bundle) child.fullUrl = frame.bundle.fullUrlOfEntryPath(path);
+    this.resource(value, path, child, [], false);
+  }
+
+  /** The definitions of an element's children: its own (profile) children, a content reference, or its type's. */
+  childrenOf(node: ElementNode, typeCode: string | undefined, structure: CompiledStructure): { nodes: ElementNode[]; structure: CompiledStructure } | undefined {
+    if (node.children.length > 0) return { nodes: node.children, structure };
+    if (node.contentReference) {
+      const target = structure.byId.get(node.contentReference) ?? this.engine.structures.forType(node.contentReference.split('.')[0]!)?.byId.get(node.contentReference);
+      if (target) return { nodes: target.children, structure };
+    }
+    if (!typeCode) return undefined;
+    const typeRef = node.types.find((t) => t.code === typeCode);
+    for (const profile of typeRef?.profiles ?? []) {
+      const profiled = this.engine.structures.get(profile);
+      if (profiled) return { nodes: profiled.root.children, structure: profiled };
+    }
+    const typeStructure = this.engine.structures.forType(typeCode);
+    if (typeStructure && typeStructure !== structure) return { nodes: typeStructure.root.children, structure: typeStructure };
+    if (typeStructure) return { nodes: typeStructure.root.children, structure: typeStructure };
+    return undefined;
+  }
+
+  /** Groups a JSON object's properties by definition, then checks cardinality, slicing and each value. */
+  children(
+    obj: Record<string, unknown>,
+    nodes: ElementNode[],
+    structure: CompiledStructure,
+    path: string,
+    frame: ResourceFrame,
+    isResourceRoot: boolean,
+    host: Host,
+  ): void {
+    const groups = new Map<ElementNode, Item[]>();
+    const byName = new Map<string, ElementNode>();
+    for (const node of nodes) byName.set(node.name, node);
+    const handled = new Set<string>();
+    for (const key of Object.keys(obj)) {
+      if (handled.has(key)) continue;
+      if (isResourceRoot && key === 'resourceType') continue;
+      if (key === 'fhir_comments') continue;
+      const name = key.charCodeAt(0) === 95 /* _ */ ? key.slice(1) : key;
+      const match = this.findChild(byName, nodes, name);
+      if (!match) {
+        this.add('error', 'structure', 'unknown-element', `Unrecognized property '${key}'`, `${path}.${key}`);
+        continue;
+      }
+      handled.add(name);
+      handled.add(`_${name}`);
+      if (match.typeError) {
+        this.add('error', 'structure', 'choice-type-not-allowed', match.typeError, `${path}.${name}`);
+        continue;
+      }
+      const items = this.itemsOf(obj, name, match.node, match.typeCode, path);
+      const list = groups.get(match.node);
+      if (list) {
+        this.add('error', 'structure', 'choice-multiple', `Only one type of ${match.node.name}[x] is allowed, found ${list[0]!.key} and ${name}`, `${path}.${name}`);
+        list.push(...items);
+      } else groups.set(match.node, items);
+    }
+    for (const node of nodes) {
+      const items = groups.get(node) ?? [];
+      if (node.slicing && node.slices.length > 0) {
+        this.engine.slices.process(items, node, structure, path, frame, this, host);
+      } else {
+        this.cardinality(items.length, node, structure, path);
+        for (const item of items) this.item(item, node, frame, structure, host);
+      }
+    }
+  }
+
+  item(item: Item, node: ElementNode, frame: ResourceFrame, structure: CompiledStructure, host: Host): void {
+    if (item.typeCode === 'Extension') {
+      this.extension(item, node, frame, structure, host);
+      return;
+    }
+    const childHost: Host = { defPath: `${host.defPath}.${node.isChoice ? item.key : node.name}`, typeCode: item.typeCode ?? '' };
+    this.element(item.value, item.companion, node, item.typeCode, item.path, frame, structure, childHost);
+  }
+
+  cardinality(count: number, node: ElementNode, structure: CompiledStructure, path: string, label?: string): void {
+    const name = label ?? node.path;
+    if (count < node.min) {
+      this.add('error', 'required', 'cardinality-min', `${name}: minimum required = ${node.min}, but only found ${count} (from ${structure.label})`, path);
+    }
+    if (count > node.max) {
+      this.add('error', 'structure', 'cardinality-max', `${name}: max allowed = ${node.max}, but found ${count} (from ${structure.label})`, path);
+    }
+  }
+
+  private findChild(
+    byName: Map<string, ElementNode>,
+    nodes: ElementNode[],
+    name: string,
+  ): { node: ElementNode; typeCode: string | undefined; typeError?: string } | undefined {
+    const direct = byName.get(name);
+    if (direct && !direct.isChoice) return { node: direct, typeCode: direct.types.length === 1 ? direct.types[0]!.code : direct.types[0]?.code };
+    for (const node of nodes) {
+      if (!node.isChoice || !name.startsWith(node.name) || name.length === node.name.length) continue;
+      const suffix = name.slice(node.name.length);
+      const type = node.types.find((t) => capitalize(t.code) === suffix);
+      if (type) return { node, typeCode: type.code };
+      if (/^[A-Z]/.test(suffix)) {
+        const allowed = node.types.map((t) => t.code).join(', ');
+        return { node, typeCode: undefined, typeError: `The type '${suffix}' is not valid for ${node.path} (allowed: ${allowed})` };
+      }
+    }
+    return undefined;
+  }
+
+  /** Pairs value and _value arrays into items, checking the JSON shape on the way. */
+  private itemsOf(obj: Record<string, unknown>, name: string, node: ElementNode, typeCode: string | undefined, path: string): Item[] {
+    const value = obj[name];
+    const companion = obj[`_${name}`];
+    const itemPath = `${path}.${name}`;
+    const items: Item[] = [];
+    if (node.isArray) {
+      if ((value !== undefined && !Array.isArray(value)) || (companion !== undefined && !Array.isArray(companion))) {
+        this.add('error', 'structure', 'json-array-expected', `The property ${name} must be a JSON Array, not a ${describeJson(Array.isArray(value) ? companion : value)} (at ${path})`, itemPath);
+        if (value !== undefined && !Array.isArray(value)) items.push({ value, companion: undefined, typeCode, path: itemPath, key: name, index: 0 });
+        return items;
+      }
+      const values = (value as unknown[] | undefined) ?? [];
+      const companions = (companion as unknown[] | undefined) ?? [];
+      if ((value !== undefined && values.length === 0) || (companion !== undefined && companions.length === 0)) {
+        this.add('error', 'structure', 'json-array-empty', 'Array cannot be empty - the property should not be present if it has no values', itemPath);
+      }
+      const length = Math.max(values.length, companions.length);
+      for (let i = 0; i < length; i++) {
+        const v = values[i] ?? undefined;
+        const c = companions[i] ?? undefined;
+        if (v === undefined && c === undefined) {
+          this.add('error', 'structure', 'json-null', 'Null values are not allowed in arrays unless paired with a _ value', `${itemPath}[${i}]`);
+          continue;
+        }
+        items.push({ value: v === null ? undefined : v, companion: c, typeCode, path: `${itemPath}[${i}]`, key: name, index: i });
+      }
+      return items;
+    }
+    if (Array.isArray(value) || Array.isArray(companion)) {
+      this.add('error', 'structure', 'json-array-unexpected', `The property ${name} must be a JSON ${PRIMITIVE_TYPES.has(typeCode ?? '') ? 'primitive' : 'Object'}, not an Array (at ${path})`, itemPath);
+      const first = Array.isArray(value) ? value[0] : value;
+      if (first !== undefined) items.push({ value: first, companion: undefined, typeCode, path: itemPath, key: name, index: 0 });
+      return items;
+    }
+    if (value === null) {
+      this.add('error', 'structure', 'json-null', 'Null values are not allowed', itemPath);
+      return items;
+    }
+    items.push({ value, companion, typeCode, path: itemPath, key: name, index: 0 });
+    return items;
+  }
+
+  private primitive(
+    value: unknown,
+    companion: unknown,
+    node: ElementNode,
+    typeCode: string,
+    path: string,
+    frame: ResourceFrame,
+    structure: CompiledStructure,
+    host: Host,
+  ): void {
+    if (value !== undefined) {
+      const problems = checkPrimitive(typeCode, value);
+      if (problems) for (const p of problems) this.add(p.severity ?? 'error', 'invalid', p.messageId, p.message, path);
+      else {
+        if (typeof value === 'string') this.primitiveText(value, node, typeCode, path, frame);
+        this.checkValueRules(value, node, typeCode, path, structure);
+        this.engine.bindings.checkPrimitive(value, node, typeCode, path, this);
+      }
+    }
+    if (companion !== undefined) {
+      if (!isObject(companion)) {
+        this.add('error', 'structure', 'json-object-expected', `The property _${node.name} must be a JSON Object`, path);
+      } else {
+        const typeStructure = this.engine.structures.forType(typeCode);
+        const elementNodes = typeStructure?.root.children.filter((c) => c.name !== 'value') ?? [];
+        if (typeStructure) this.children(companion, elementNodes, typeStructure, path, frame, false, host);
+      }
+    }
+    const hasExtension = isObject(companion) && Array.isArray(companion.extension) && companion.extension.length > 0;
+    if (value === undefined && !hasExtension) {
+      this.add('error', 'invariant', 'ele-1', `Constraint failed: ele-1: 'All FHIR elements must have a @value or children'`, path);
+    }
+    if (node.constraints.length > 0 && value !== undefined) {
+      this.checkConstraints(value, node, path, frame, node.path, true);
+    }
+  }
+
+  private primitiveText(value: string, node: ElementNode, typeCode: string, path: string, frame: ResourceFrame): void {
+    if (node.maxLength !== undefined && value.length > node.maxLength) {
+      this.add('error', 'value', 'max-length', `value is longer than permitted maximum length of ${node.maxLength}`, path);
+    }
+    if (typeCode === 'markdown') this.addAll(checkMarkdown(value, path));
+    else if (typeCode === 'xhtml') {
+      // handled at the Narrative level, where the resource's ids are known
+    } else if (typeCode === 'string') this.addAll(checkStringSecurity(value, path, this.engine.options.securityChecks));
+    void frame;
+  }
+
+  private checkValueRules(value: unknown, node: ElementNode, typeCode: string | undefined, path: string, structure: CompiledStructure): void {
+    if (node.fixed && !matchesFixed(value, node.fixed.value)) {
+      this.add('error', 'value', 'fixed-value', `Value is '${describeValue(value)}' but is fixed to '${describeValue(node.fixed.value)}' (from ${structure.label})`, path);
+    }
+    if (node.pattern && !matchesPattern(value, node.pattern.value)) {
+      this.add('error', 'value', 'pattern-value', `The value ${describeValue(value)} does not match the pattern ${describeValue(node.pattern.value)} required by ${node.path} (from ${structure.label})`, path);
+    }
+    if (node.minValue && typeof value !== 'object' && compareOrdered(value, node.minValue.value) < 0) {
+      this.add('error', 'value', 'min-value', `The value '${String(value)}' is less than the minimum value '${String(node.minValue.value)}'`, path);
+    }
+    if (node.maxValue && typeof value !== 'object' && compareOrdered(value, node.maxValue.value) > 0) {
+      this.add('error', 'value', 'max-value', `The value '${String(value)}' is greater than the maximum value '${String(node.maxValue.value)}'`, path);
+    }
+    void typeCode;
+  }
+
+  checkConstraints(value: unknown, node: ElementNode, path: string, frame: ResourceFrame, basePath: string, primitive = false): void {
+    for (const constraint of node.constraints) {
+      if (primitive && constraint.key === 'ele-1') continue;
+      const result = this.engine.invariants.evaluate(constraint, {
+        node: value,
+        basePath,
+        resource: frame.resource,
+        rootResource: frame.root,
+        resolveReference: (reference) => resolveInFrame(reference, frame),
+      });
+      if (result.ok) continue;
+      if (result.evaluationError) {
+        this.add('warning', 'processing', 'invariant-evaluation-failed', `Unable to evaluate constraint ${constraint.key} (${constraint.expression}): ${result.evaluationError}`, path);
+        continue;
+      }
+      this.add(constraint.severity, 'invariant', `constraint-${constraint.key}`, `Constraint failed: ${constraint.key}: '${constraint.human}'`, path);
+    }
+  }
+
+  private extension(item: Item, node: ElementNode, frame: ResourceFrame, structure: CompiledStructure, host: Host): void {
+    const ext = item.value;
+    if (!isObject(ext)) {
+      this.element(ext, undefined, node, 'Extension', item.path, frame, structure, host);
+      return;
+    }
+    const url = ext.url;
+    let definition: CompiledStructure | undefined;
+    const profiled = node.types.find((t) => t.code === 'Extension')?.profiles ?? [];
+    if (typeof url !== 'string') {
+      this.add('error', 'structure', 'extension-url-missing', 'Extension.url is required in order to identify, use and validate the extension', item.path);
+    } else {
+      if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(url)) {
+        this.add('error', 'structure', 'extension-url-relative', 'Extension.url must be an absolute URL', item.path);
+      }
+      for (const profile of profiled) {
+        const candidate = this.engine.structures.get(profile);
+        if (candidate && candidate.url === url) definition = candidate;
+      }
+      definition ??= this.engine.structures.get(url);
+      if (!definition && !(host.extensionUrl && !url.includes(':'))) {
+        if (isExampleUrl(url) && !this.engine.options.allowExampleUrls) {
+          this.add('error', 'business-rule', 'extension-example-url', `Example URLs are not allowed in this context (${url})`, item.path);
+        }
+        if (/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(url)) {
+          this.add('error', 'structure', 'extension-unknown', `The extension ${url} could not be found so is not allowed here`, item.path);
+        }
+      }
+    }
+    if (definition) {
+      checkExtensionContext(definition, item.path, host, node.name === 'modifierExtension', this);
+      this.element(ext, undefined, definition.root, 'Extension', item.path, frame, definition, { ...host, extensionUrl: definition.url });
+    } else {
+      this.element(ext, undefined, node, 'Extension', item.path, frame, structure, host);
+    }
+  }
+
+  addAll(issues: Issue[]): void {
+    for (const issue of issues) this.add(issue.severity, issue.code, issue.messageId, issue.message, issue.path);
+  }
+}
+
+function describeJson(value: unknown): string {
+  if (Array.isArray(value)) return 'Array';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'Object';
+  return `primitive (${typeof value})`;
+}
+
+function compareOrdered(a: unknown, b: unknown): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  return String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0;
+}
+
+function collectIds(resource: Record<string, unknown>): Set<string> {
+  const ids = new Set<string>();
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) for (const v of value) visit(v);
+    else if (isObject(value)) {
+      if (typeof value.id === 'string') ids.add(value.id);
+      for (const key in value) if (key !== 'text') visit(value[key]);
+    }
+  };
+  visit(resource);
+  return ids;
+}
+
+/** resolve() for invariants: contained resources first, then the Bundle. */
+export function resolveInFrame(reference: string, frame: ResourceFrame): unknown {
+  if (reference.startsWith('#')) {
+    const owner = frame.container ?? frame;
+    if (reference === '#') return owner.resource;
+    const contained = owner.resource.contained as Array<Record<string, unknown>> | undefined;
+    return contained?.find((c) => `#${String(c.id)}` === reference);
+  }
+  return frame.bundle?.resolve(reference, frame.fullUrl)?.resource;
+}
+
+export type { Item, Host, TypeRef };

@@ -1,0 +1,367 @@
+/**
+ * Narrative XHTML (txt-1, txt-2, Java XhtmlValidator rules), markdown and string security checks,
+ * mirroring the HL7 Java validator (InstanceValidator, XhtmlValidator, FHIRPathEngine.htmlChecks,
+ * MarkDownProcessor.preProcess, UrlUtil.checkValidUrl).
+ */
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import type { Issue, IssueType, Severity } from './issues.js';
+
+export interface NarrativeContext {
+  path: string;
+  securityChecks: boolean;
+  /** ids present in the resource, for local #anchors */
+  localIds?: ReadonlySet<string>;
+  resourceLanguage?: string;
+}
+
+const XHTML_NS = 'http://www.w3.org/1999/xhtml';
+
+// Allowed names: the Java validator's HTML_ELEMENTS / HTML_ATTRIBUTES / HTML_COMBO_LIST.
+const HTML_ELEMENTS = new Set([
+  'p', 'br', 'div', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'a', 'span', 'b', 'em', 'i', 'strong', 'small', 'big', 'tt',
+  'dfn', 'q', 'var', 'abbr', 'acronym', 'cite', 'blockquote', 'hr', 'address', 'bdo', 'kbd', 'sub', 'sup', 'ul', 'ol',
+  'li', 'dl', 'dt', 'dd', 'pre', 'table', 'caption', 'colgroup', 'col', 'thead', 'tr', 'tfoot', 'tbody', 'th', 'td',
+  'code', 'samp', 'img', 'map', 'area',
+]);
+const HTML_ATTRIBUTES = new Set([
+  'title', 'style', 'class', 'id', 'lang', 'xml:lang', 'dir', 'accesskey', 'tabindex',
+  'span', 'width', 'align', 'valign', 'char', 'charoff', 'abbr', 'axis', 'headers', 'scope', 'rowspan', 'colspan',
+]);
+const HTML_COMBO_LIST = new Set([
+  'a.href', 'a.name', 'img.src', 'img.border', 'div.xmlns', 'blockquote.cite', 'q.cite', 'a.charset', 'a.type',
+  'a.hreflang', 'a.rel', 'a.rev', 'a.shape', 'a.coords', 'img.alt', 'img.longdesc', 'img.height', 'img.width',
+  'img.usemap', 'img.ismap', 'map.name', 'area.shape', 'area.coords', 'area.href', 'area.nohref', 'area.alt',
+  'table.summary', 'table.width', 'table.border', 'table.frame', 'table.rules', 'table.cellspacing',
+  'table.cellpadding', 'pre.space', 'td.nowrap',
+]);
+const HTML_BLOCK_LIST = new Set(['div', 'blockquote', 'table', 'ol', 'ul', 'p']);
+// XhtmlNode.allText(): separators appended after these children.
+const ALLTEXT_NEWLINE = new Set(['p', 'div', 'tr', 'th', 'ul', 'ol', 'li', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6']);
+const ALLTEXT_SPACE = new Set(['td', 'span']);
+
+const TXT1 =
+  "Constraint failed: txt-1: 'The narrative SHALL contain only the basic html formatting elements and attributes " +
+  'described in chapters 7-11 (except section 4 of chapter 9) and 15 of the HTML 4.0 standard, <a> elements ' +
+  "(either name or href), images and internally contained style attributes'";
+const TXT2 = "Constraint failed: txt-2: 'The narrative SHALL have some non-whitespace content'";
+const LANG_MISSING1 =
+  'Resource has a language, but the XHTML does not have an lang or an xml:lang tag (needs both - see https://www.w3.org/TR/i18n-html-tech-lang/#langvalues)';
+const LANG_MISSING2 =
+  'Resource has a language, but the XHTML does not have a lang tag (needs both lang and xml:lang - see https://www.w3.org/TR/i18n-html-tech-lang/#langvalues)';
+const LANG_MISSING3 =
+  'Resource has a language, but the XHTML does not have an xml:lang tag (needs both lang and xml:lang - see https://www.w3.org/TR/i18n-html-tech-lang/#langvalues)';
+const SECURITY_STRING_ERROR =
+  'The string value contains text that looks like embedded HTML tags, which are not allowed for security reasons in this context';
+const SECURITY_STRING_HINT =
+  'The string value contains text that looks like embedded HTML tags. If this content is rendered to HTML without appropriate post-processing, it may be a security risk';
+
+// preserveOrder keeps document order (needed for allText and the mixed-language check); entities are decoded,
+// including HTML ones such as &nbsp;, which the Java XhtmlParser accepts too.
+const parser = new XMLParser({
+  preserveOrder: true,
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: false,
+  processEntities: true,
+  htmlEntities: true,
+  commentPropName: '#comment',
+});
+
+/** A node of fast-xml-parser's preserveOrder output, read in place rather than copied into another tree. */
+type XNode = Record<string, unknown>;
+const NO_ATTRS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/** Element name; null for text and comments. */
+function nameOf(node: XNode): string | null {
+  for (const key in node) {
+    if (key !== ':@' && key !== '#text' && key !== '#comment') return key;
+  }
+  return null;
+}
+function attrsOf(node: XNode): Record<string, string> {
+  return (node[':@'] as Record<string, string> | undefined) ?? NO_ATTRS;
+}
+function childrenOf(node: XNode, name: string): XNode[] {
+  return node[name] as XNode[];
+}
+function isComment(node: XNode): boolean {
+  return node['#comment'] !== undefined;
+}
+function textOf(node: XNode): string {
+  const t = node['#text'];
+  return t === undefined ? '' : String(t);
+}
+function commentOf(node: XNode): string {
+  return (node['#comment'] as XNode[]).map(textOf).join('');
+}
+
+function issue(severity: Severity, code: IssueType, messageId: string, message: string, path: string): Issue {
+  return { severity, code, messageId, message, path };
+}
+
+/** The root element with its name, or an issue saying why the div is not well-formed XHTML. */
+function parseDiv(div: string, path: string): { root: XNode; name: string } | Issue {
+  // fast-xml-parser's parser is lenient; its validator reports well-formedness errors with line and column.
+  const valid = XMLValidator.validate(div, { allowBooleanAttributes: false });
+  if (valid !== true) {
+    const { msg, line, col } = valid.err;
+    return issue('error', 'invalid', 'xhtml-parse-error', `Error parsing XHTML: ${msg} (line ${line}, column ${col})`, path);
+  }
+  let found: { root: XNode; name: string } | undefined;
+  for (const node of parser.parse(div) as XNode[]) {
+    const name = nameOf(node);
+    const stray = name === null ? !isComment(node) && textOf(node).trim() !== '' : found !== undefined;
+    if (stray) return issue('error', 'invalid', 'xhtml-parse-error', 'Error parsing XHTML: the narrative must be a single div element', path);
+    if (name !== null) found = { root: node, name };
+  }
+  return found ?? issue('error', 'invalid', 'xhtml-parse-error', 'Error parsing XHTML: the narrative must be a single div element', path);
+}
+
+/** Java UrlUtil.checkValidUrl: null when acceptable, else the reason. */
+function urlProblem(value: string): string | null {
+  if (value === '') return 'URL is empty';
+  if (value.startsWith('data:')) {
+    const parts = value.slice(5).split(',');
+    if (parts.length < 2) return 'No data found in data: URL';
+    if (parts.length > 2) return `Comma found in data portion of data URL: ${value}`;
+    if (parts[0].endsWith(';base64') && !BASE64.test(parts[1])) {
+      return `The data should be valid base64 content for a data: URL: ${value}`;
+    }
+    return null;
+  }
+  let bad: Set<string> | undefined;
+  let count = 0;
+  for (const ch of value) {
+    if (!URL_OK_CHAR.test(ch)) {
+      count++;
+      (bad ??= new Set()).add(`'${ch}'`);
+    }
+  }
+  if (bad === undefined) return null;
+  const list = [...bad].sort().join(',');
+  return count === 1 ? `URL contains Invalid Character (${list})` : `URL contains ${count} Invalid Characters (${list})`;
+}
+// Java Character.isDigit/isAlphabetic plus the reserved and unreserved URL punctuation UrlUtil accepts.
+const URL_OK_CHAR = /^[\p{L}\p{Nl}\p{Nd};?:@&=+$.,/%\-_~#[\]!'()*|]$/u;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** Java XhtmlNode.allText(), used for the text of a hyperlink in messages. */
+function allText(children: XNode[]): string {
+  let out = '';
+  for (const c of children) {
+    const name = nameOf(c);
+    if (name === null) {
+      if (!isComment(c)) out += textOf(c);
+      continue;
+    }
+    if (name === 'li') out += '* ';
+    out += name === 'img' ? (attrsOf(c).alt ?? '[image]') : allText(childrenOf(c, name));
+    if (ALLTEXT_NEWLINE.has(name)) out += '\r\n';
+    else if (ALLTEXT_SPACE.has(name)) out += ' ';
+  }
+  return out;
+}
+
+/** Java XhtmlNode.hasContent() (non-whitespace text in or below the node); with images too for txt-2 (htmlChecks2). */
+function hasContent(node: XNode, imagesCount: boolean): boolean {
+  const name = nameOf(node);
+  if (name === null) return !isComment(node) && textOf(node).trim() !== '';
+  if (imagesCount && name === 'img') return true;
+  return childrenOf(node, name).some((c) => hasContent(c, imagesCount));
+}
+
+function attributeAllowed(element: string, attr: string): boolean {
+  return attr.startsWith('xmlns') || HTML_ATTRIBUTES.has(attr) || HTML_COMBO_LIST.has(`${element}.${attr}`);
+}
+
+/** Whether an id attribute, or an a/@name, in the div equals the fragment. */
+function hasAnchor(node: XNode, name: string, fragment: string): boolean {
+  const attrs = attrsOf(node);
+  if (attrs.id === fragment || (name === 'a' && attrs.name === fragment)) return true;
+  for (const c of childrenOf(node, name)) {
+    const cn = nameOf(c);
+    if (cn !== null && hasAnchor(c, cn, fragment)) return true;
+  }
+  return false;
+}
+
+export function checkXhtml(div: string, ctx: NarrativeContext): Issue[] {
+  const path = ctx.path;
+  const parsed = parseDiv(div, path);
+  if (!('root' in parsed)) return [parsed];
+  const { root, name: rootName } = parsed;
+  const rootAttrs = attrsOf(root);
+  const issues: Issue[] = [];
+
+  const ns = rootAttrs.xmlns;
+  if (ns !== XHTML_NS) {
+    issues.push(issue('error', 'invalid', 'xhtml-wrong-namespace', `Wrong namespace on the XHTML ('${ns ?? 'null'}', should be '${XHTML_NS}')`, path));
+  }
+  if (rootName !== 'div') {
+    issues.push(issue('error', 'invalid', 'xhtml-wrong-root', `Wrong name on the XHTML ('${rootName}') - must start with div`, path));
+  }
+
+  // txt-1 (htmlChecks1) covers the root and all descendants; the per-name errors cover descendants only,
+  // as in the Java validator, so a bad attribute on the root only fails txt-1.
+  let txt1 = HTML_ELEMENTS.has(rootName);
+  for (const an in rootAttrs) if (an !== 'xml:space' && !attributeAllowed(rootName, an)) txt1 = false;
+  const links: Array<{ node: XNode; name: string; xpath: string; url: string }> = [];
+
+  const walk = (list: XNode[], inPara: boolean, xpath: string): void => {
+    for (const node of list) {
+      const name = nameOf(node);
+      if (name === null) {
+        if (isComment(node) && commentOf(node).startsWith('DOCTYPE')) {
+          txt1 = false;
+          issues.push(issue('error', 'invalid', 'xhtml-doctype', 'Malformed XHTML: Found a DocType declaration, and these are not allowed (XXE security vulnerability protection)', path));
+        }
+        continue;
+      }
+      const attrs = attrsOf(node);
+      const childPath = `${xpath}/${name}`;
+      const nodeNs = attrs.xmlns;
+      if (nodeNs !== undefined && nodeNs !== XHTML_NS) {
+        issues.push(issue('error', 'invalid', 'xhtml-wrong-namespace', `Wrong namespace on the XHTML ('${nodeNs}', should be '${XHTML_NS}')`, path));
+      }
+      if (!HTML_ELEMENTS.has(name)) {
+        txt1 = false;
+        issues.push(issue('error', 'invalid', 'xhtml-illegal-element', `Invalid element name in the XHTML ('${name}')`, path));
+      }
+      for (const an in attrs) {
+        // xml:space is only a hint in the Java validator; that hint is not reproduced here.
+        if (an === 'xml:space' || attributeAllowed(name, an)) continue;
+        txt1 = false;
+        issues.push(issue('error', 'invalid', 'xhtml-illegal-attribute', `Invalid attribute name in the XHTML ('${an}' on '${name}')`, path));
+      }
+      if (inPara && HTML_BLOCK_LIST.has(name)) {
+        issues.push(issue('error', 'invalid', 'xhtml-block-in-paragraph', `Invalid element name inside a paragraph in the XHTML ('${name}')`, path));
+      }
+      const url = name === 'a' ? attrs.href : name === 'img' ? attrs.src : undefined;
+      if (url !== undefined) {
+        const problem = urlProblem(url);
+        if (problem !== null) {
+          issues.push(issue('error', 'invalid', 'xhtml-invalid-url', `The URL is not valid because '(${problem})': ${url}`, path));
+        }
+        if (JAVASCRIPT_URL.test(url)) {
+          // The Java validator's URL check accepts this; a warning keeps error counts aligned with it.
+          issues.push(issue('warning', 'security', 'xhtml-javascript-url', `The URL '${url}' uses the javascript: scheme, which is not allowed in a narrative`, path));
+        }
+        if (url.length > 1 && url.startsWith('#')) links.push({ node, name, xpath: childPath, url });
+      }
+      walk(childrenOf(node, name), inPara || name === 'p', childPath);
+    }
+  };
+  walk(childrenOf(root, rootName), false, 'div');
+
+  if (!txt1) issues.push(issue('error', 'invariant', 'txt-1', TXT1, path));
+  if (!hasContent(root, true)) issues.push(issue('error', 'invariant', 'txt-2', TXT2, path));
+
+  const localIds = ctx.localIds;
+  if (localIds) {
+    for (const { node, name, xpath, url } of links) {
+      const fragment = url.slice(1);
+      if (localIds.has(fragment) || hasAnchor(root, rootName, fragment)) continue;
+      issues.push(
+        name === 'a'
+          ? issue('error', 'invalid', 'xhtml-hyperlink-unresolved', `Hyperlink '${url}' at '${xpath}' for '${allText(childrenOf(node, name))}' does not resolve`, path)
+          : issue('error', 'invalid', 'xhtml-image-unresolved', `Image source '${url}' at '${xpath}' does not resolve`, path),
+      );
+    }
+  }
+
+  checkLanguageSections(childrenOf(root, rootName), path, issues);
+  if (ctx.resourceLanguage) checkResourceLanguage(root, rootName, ctx.resourceLanguage, path, issues);
+  return issues;
+}
+const JAVASCRIPT_URL = /^\s*javascript:/i;
+
+/** Language sections are child divs with xml:lang; other content beside them is flagged. */
+function checkLanguageSections(children: XNode[], path: string, issues: Issue[]): void {
+  let langs: string[] | undefined;
+  let other = false;
+  for (const c of children) {
+    const lang = nameOf(c) === 'div' ? attrsOf(c)['xml:lang'] : undefined;
+    if (lang !== undefined) {
+      if (!(langs ??= []).includes(lang)) langs.push(lang);
+    } else if (hasContent(c, false)) other = true;
+  }
+  if (langs !== undefined && other) {
+    issues.push(issue('warning', 'business-rule', 'xhtml-mixed-language', `The xhtml has some language sections (${langs.join(', ')}), and also has content that is not in a language section`, path));
+  }
+}
+
+/**
+ * Resource.language against the div's lang/xml:lang. Without them on the div, its language sections
+ * count: one in the resource language is enough, otherwise the first section is compared.
+ */
+function checkResourceLanguage(root: XNode, rootName: string, language: string, path: string, issues: Issue[]): void {
+  const resourcePath = path.replace(/\.text\.div$/, '');
+  let attrs = attrsOf(root);
+  if (attrs.lang === undefined && attrs['xml:lang'] === undefined) {
+    const sections = childrenOf(root, rootName)
+      .filter((c) => nameOf(c) === 'div')
+      .map(attrsOf)
+      .filter((a) => a.lang !== undefined || a['xml:lang'] !== undefined);
+    if (sections.length === 0) {
+      issues.push(issue('warning', 'business-rule', 'xhtml-lang-missing', LANG_MISSING1, resourcePath));
+      return;
+    }
+    if (sections.some((a) => a.lang === language || a['xml:lang'] === language)) return;
+    attrs = sections[0];
+  } else if (attrs.lang === undefined) {
+    issues.push(issue('warning', 'business-rule', 'xhtml-lang-missing', LANG_MISSING2, resourcePath));
+  } else if (attrs['xml:lang'] === undefined) {
+    issues.push(issue('warning', 'business-rule', 'xhtml-lang-missing', LANG_MISSING3, resourcePath));
+  }
+  const lang = attrs.lang;
+  const xmlLang = attrs['xml:lang'];
+  if (lang !== undefined && lang !== language) {
+    issues.push(issue('warning', 'business-rule', 'xhtml-lang-different', `Resource has a language (${language}), and the XHTML has a lang (${lang}), but they differ`, resourcePath));
+  } else if (xmlLang !== undefined && xmlLang !== language) {
+    issues.push(issue('warning', 'business-rule', 'xhtml-lang-different', `Resource has a language (${language}), and the XHTML has an xml:lang (${xmlLang}), but they differ`, resourcePath));
+  }
+}
+
+// Java HTML_FRAGMENT_REGEX "[a-zA-Z]\w*(((\s+)(\S)*)*)" (full match) is equivalent to this, without its backtracking.
+const HTML_FRAGMENT = /^[a-zA-Z][a-zA-Z0-9_]*(?:[ \t\n\v\f\r][\s\S]*)?$/;
+
+/** Java InstanceValidator.containsHtmlTags: the text between some '<' and the next '>' looks like a start tag. */
+function containsHtmlTags(value: string): boolean {
+  let lt = value.indexOf('<');
+  while (lt >= 0) {
+    const gt = value.indexOf('>', lt + 1);
+    if (gt < 0) return false;
+    if (HTML_FRAGMENT.test(value.slice(lt + 1, gt))) return true;
+    lt = value.indexOf('<', lt + 1);
+  }
+  return false;
+}
+
+/**
+ * Embedded HTML in a string: an error with security checks on; otherwise the Java validator's information
+ * hint (which it gives for string types other than markdown - callers decide which types to pass).
+ */
+export function checkStringSecurity(value: string, path: string, securityChecks: boolean): Issue[] {
+  if (value.indexOf('<') < 0 || !containsHtmlTags(value)) return [];
+  return securityChecks
+    ? [issue('error', 'invalid', 'string-html-security', SECURITY_STRING_ERROR, path)]
+    : [issue('information', 'invalid', 'string-html-hint', SECURITY_STRING_HINT, path)];
+}
+
+// MarkDownProcessor.preProcess escapes these: an unescaped start/end tag, and '<!' / '<?'.
+const MARKDOWN_TAG = /(?<!\\)<\/?[A-Za-z][A-Za-z0-9-]*[\s>]|<[!?]/;
+
+/** Raw HTML in markdown: error at the first tag, as the Java validator reports it by default. */
+export function checkMarkdown(value: string, path: string): Issue[] {
+  if (value.indexOf('<') < 0) return [];
+  const m = MARKDOWN_TAG.exec(value);
+  if (m === null) return [];
+  const at = m.index < value.length - 1 ? value.slice(m.index, m.index + 2) : value;
+  return [
+    issue('error', 'invalid', 'markdown-html',
+      `The markdown contains content that appears to be an embedded HTML tag starting at '${at}'. This will (or SHOULD) be escaped by the presentation layer. The content should be checked to confirm that this is the desired behaviour`,
+      path),
+  ];
+}

@@ -1,0 +1,56 @@
+import type { OperationOutcome, OperationOutcomeIssue } from 'fhir/r4.js';
+import { isError, type Issue } from './issues.js';
+
+/** CodeSystem of fhirdq's stable message ids (issue.details.coding). */
+export const MESSAGE_ID_SYSTEM = 'http://fhirdq.nl/fhir/CodeSystem/message-id';
+const LINE_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/operationoutcome-issue-line';
+const COLUMN_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/operationoutcome-issue-col';
+
+export function toOperationOutcome(issues: readonly Issue[]): OperationOutcome {
+  return { resourceType: 'OperationOutcome', issue: issues.length ? issues.map(toOutcomeIssue) : [allOk()] };
+}
+
+function allOk(): OperationOutcomeIssue {
+  return { severity: 'information', code: 'informational', details: { text: 'All OK' } };
+}
+
+function toOutcomeIssue(issue: Issue): OperationOutcomeIssue {
+  const result: OperationOutcomeIssue = {
+    severity: issue.severity,
+    code: issue.code,
+    details: { coding: [{ system: MESSAGE_ID_SYSTEM, code: issue.messageId }], text: issue.message },
+    expression: [issue.path],
+  };
+  if (issue.line !== undefined) {
+    result.extension = [{ url: LINE_EXTENSION, valueInteger: issue.line }];
+    if (issue.column !== undefined) result.extension.push({ url: COLUMN_EXTENSION, valueInteger: issue.column });
+  }
+  return result;
+}
+
+/** Reads fhirdq's own OperationOutcome back into issues (for reports and merges). */
+export function fromOperationOutcome(outcome: OperationOutcome): Issue[] {
+  return (outcome.issue ?? [])
+    .filter((i) => i.details?.coding?.some((c) => c.system === MESSAGE_ID_SYSTEM))
+    .map((i) => ({
+      severity: i.severity,
+      code: i.code as Issue['code'],
+      messageId: i.details!.coding!.find((c) => c.system === MESSAGE_ID_SYSTEM)!.code!,
+      message: i.details?.text ?? '',
+      path: i.expression?.[0] ?? '',
+      line: i.extension?.find((e) => e.url === LINE_EXTENSION)?.valueInteger,
+      column: i.extension?.find((e) => e.url === COLUMN_EXTENSION)?.valueInteger,
+    }));
+}
+
+export function countIssues(issues: readonly Issue[]): { errors: number; warnings: number; information: number } {
+  let errors = 0;
+  let warnings = 0;
+  let information = 0;
+  for (const issue of issues) {
+    if (isError(issue)) errors++;
+    else if (issue.severity === 'warning') warnings++;
+    else information++;
+  }
+  return { errors, warnings, information };
+}

@@ -1,0 +1,86 @@
+import type { ElementNode } from './element-tree.js';
+import type { ResourceFrame, Walk } from './instance-validator.js';
+
+const CORE_SD = 'http://hl7.org/fhir/StructureDefinition/';
+const RELATIVE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
+const ABSOLUTE_RESTFUL = /^https?:\/\/.*\/([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
+
+/** Reference.reference: format, target type, and resolution within contained resources and the Bundle. */
+export function checkReference(value: Record<string, unknown>, node: ElementNode, path: string, walk: Walk, frame: ResourceFrame): void {
+  const reference = value.reference;
+  if (typeof reference !== 'string') return;
+  const allowedTypes = targetTypes(node, walk);
+  let foundType: string | undefined;
+  let target: Record<string, unknown> | undefined;
+  if (reference.startsWith('#')) {
+    const owner = frame.container ?? frame;
+    if (reference === '#') return;
+    const contained = Array.isArray(owner.resource.contained) ? (owner.resource.contained as Array<Record<string, unknown>>) : [];
+    target = contained.find((c) => `#${String(c?.id)}` === reference);
+    if (!target) {
+      walk.add('error', 'structure', 'reference-contained-unresolved', `Unable to resolve resource with reference '${reference}'`, `${path}.reference`);
+      return;
+    }
+    foundType = String(target.resourceType);
+  } else {
+    const m = RELATIVE.exec(reference) ?? ABSOLUTE_RESTFUL.exec(reference);
+    if (m) {
+      foundType = m[1];
+      if (!walk.engine.isResourceType(foundType!)) {
+        walk.add('error', 'structure', 'reference-unknown-type', `Unknown resource type ${foundType} in reference '${reference}'`, `${path}.reference`);
+        return;
+      }
+    }
+    const bundle = frame.bundle;
+    if (bundle) {
+      const candidates = bundle.candidates(reference, frame.fullUrl);
+      if (candidates.length > 1) {
+        walk.add('error', 'structure', 'reference-bundle-ambiguous', `Multiple matches in bundle for reference ${reference}`, `${path}.reference`);
+      }
+      target = candidates[0]?.resource;
+      if (target) {
+        const actual = String(target.resourceType);
+        if (foundType && actual !== foundType) {
+          walk.add('error', 'structure', 'reference-bundle-type-mismatch', `Matching reference for reference ${reference} has resourceType ${actual}`, `${path}.reference`);
+          return;
+        }
+        foundType = actual;
+      }
+    }
+  }
+  if (foundType && allowedTypes && !allowedTypes.has(foundType) && !allowedTypes.has('Resource')) {
+    walk.add('error', 'structure', 'reference-wrong-type', `Invalid Resource target type. Found ${foundType}, but expected one of (${[...allowedTypes].join(', ')})`, `${path}.reference`);
+    return;
+  }
+  if (target) checkTargetProfiles(target, node, path, walk, frame);
+}
+
+/** The resource types a Reference may point at, or undefined when any type is allowed. */
+function targetTypes(node: ElementNode, walk: Walk): Set<string> | undefined {
+  const refType = node.types.find((t) => t.code === 'Reference');
+  if (!refType || refType.targetProfiles.length === 0) return undefined;
+  const types = new Set<string>();
+  for (const profile of refType.targetProfiles) {
+    if (profile.startsWith(CORE_SD) && !profile.slice(CORE_SD.length).includes('/')) {
+      types.add(profile.slice(CORE_SD.length).split('|')[0]!);
+    } else {
+      const structure = walk.engine.structures.get(profile);
+      if (!structure) return undefined;
+      types.add(structure.type);
+    }
+  }
+  return types;
+}
+
+/** A resolved target must conform to at least one of the target profiles that are not core definitions. */
+function checkTargetProfiles(target: Record<string, unknown>, node: ElementNode, path: string, walk: Walk, frame: ResourceFrame): void {
+  const profiles = node.types.find((t) => t.code === 'Reference')?.targetProfiles.filter((p) => !p.startsWith(CORE_SD)) ?? [];
+  if (profiles.length === 0) return;
+  const applicable = profiles
+    .map((p) => walk.engine.structures.get(p))
+    .filter((s) => s !== undefined && s.type === target.resourceType);
+  if (applicable.length === 0) return;
+  if (!applicable.some((s) => walk.engine.conforms(target, s!, frame))) {
+    walk.add('error', 'structure', 'reference-target-profile', `The resource referenced by ${path} does not conform to any of the target profiles (${profiles.join(', ')})`, `${path}.reference`);
+  }
+}

@@ -1,0 +1,329 @@
+import type { CompiledStructure, ElementNode } from './element-tree.js';
+import type { Engine, Host, Item, ResourceFrame, Walk } from './instance-validator.js';
+import { resolveInFrame } from './instance-validator.js';
+import { matchesFixed, matchesPattern } from './fixed-pattern.js';
+
+/** A step of a discriminator path: the restricted FHIRPath of ElementDefinition.slicing.discriminator.path. */
+type Step =
+  | { kind: 'this' }
+  | { kind: 'name'; name: string }
+  | { kind: 'extension'; url: string }
+  | { kind: 'resolve' }
+  | { kind: 'ofType'; type: string };
+
+const stepCache = new Map<string, Step[]>();
+
+function parseSteps(path: string): Step[] {
+  let steps = stepCache.get(path);
+  if (steps) return steps;
+  steps = [];
+  // Split on dots outside parentheses and quotes.
+  const parts: string[] = [];
+  let depth = 0;
+  let quote = false;
+  let current = '';
+  for (const ch of path) {
+    if (ch === "'") quote = !quote;
+    if (!quote && ch === '(') depth++;
+    if (!quote && ch === ')') depth--;
+    if (ch === '.' && depth === 0 && !quote) {
+      parts.push(current);
+      current = '';
+    } else current += ch;
+  }
+  parts.push(current);
+  for (const part of parts) {
+    const trimmed = part.trim();
+    if (trimmed === '$this' || trimmed === '') steps.push({ kind: 'this' });
+    else if (trimmed === 'resolve()') steps.push({ kind: 'resolve' });
+    else if (trimmed.startsWith('extension(')) steps.push({ kind: 'extension', url: trimmed.slice(10, -1).replace(/^'|'$/g, '') });
+    else if (trimmed.startsWith('ofType(')) steps.push({ kind: 'ofType', type: trimmed.slice(7, -1) });
+    else steps.push({ kind: 'name', name: trimmed });
+  }
+  stepCache.set(path, steps);
+  return steps;
+}
+
+interface TypedValue {
+  value: unknown;
+  type?: string;
+}
+
+function capitalize(code: string): string {
+  return code.charAt(0).toUpperCase() + code.slice(1);
+}
+
+/** What a slice definition says about the element at a discriminator path. */
+interface DefinitionAt {
+  nodes: ElementNode[];
+  structure: CompiledStructure;
+  /** For extension slices known only by their profile: the url the discriminator must equal. */
+  impliedUrl?: string;
+}
+
+export class SliceMatcher {
+  constructor(private readonly engine: Engine) {}
+
+  process(items: Item[], node: ElementNode, structure: CompiledStructure, path: string, frame: ResourceFrame, walk: Walk, host: Host): void {
+    const slicing = node.slicing!;
+    const assigned = new Map<ElementNode, Item[]>();
+    const unmatched: Item[] = [];
+    let lastSliceIndex = -1;
+    let seenUnmatched = false;
+    for (const item of items) {
+      const sliceIndex = node.slices.findIndex((slice) => this.matches(item, slice, slicing.discriminators, structure, frame));
+      if (sliceIndex < 0) {
+        unmatched.push(item);
+        seenUnmatched = true;
+        if (slicing.rules === 'closed') {
+          walk.add('error', 'structure', 'slice-no-match-closed', `This element does not match any known slice defined in the profile ${structure.label}`, item.path);
+        }
+        continue;
+      }
+      if (slicing.rules === 'openAtEnd' && seenUnmatched) {
+        walk.add('error', 'structure', 'slice-open-at-end', `The element ${item.path} matches a slice after an unsliced element, but slicing is openAtEnd`, item.path);
+      }
+      if (slicing.ordered && sliceIndex < lastSliceIndex) {
+        walk.add('error', 'structure', 'slice-order', `As specified by profile ${structure.label}, Element '${node.path}' is out of order in the slicing`, item.path);
+      }
+      lastSliceIndex = Math.max(lastSliceIndex, sliceIndex);
+      const slice = node.slices[sliceIndex]!;
+      const list = assigned.get(slice);
+      if (list) list.push(item);
+      else assigned.set(slice, [item]);
+    }
+    walk.cardinality(items.length, node, structure, path);
+    for (const slice of node.slices) {
+      const list = assigned.get(slice) ?? [];
+      if (list.length < slice.min) {
+        walk.add('error', 'required', 'slice-min', `Slice '${node.path}:${slice.sliceName}': a matching slice is required, but not found (from ${structure.label})`, path);
+      }
+      if (list.length > slice.max) {
+        walk.add('error', 'structure', 'slice-max', `${node.path}:${slice.sliceName}: max allowed = ${slice.max}, but found ${list.length} (from ${structure.label})`, path);
+      }
+      for (const item of list) {
+        if (slice.slicing && slice.slices.length > 0) {
+          // Reslicing: the items of this slice are sliced again; process validates them.
+          this.process([item], slice, structure, path, frame, walk, host);
+        } else {
+          walk.item(item, slice, frame, structure, host);
+        }
+      }
+    }
+    for (const item of unmatched) walk.item(item, node, frame, structure, host);
+  }
+
+  private matches(item: Item, slice: ElementNode, discriminators: Array<{ type: string; path: string }>, structure: CompiledStructure, frame: ResourceFrame): boolean {
+    if (discriminators.length === 0) {
+      // No discriminator: the item belongs to the slice when it conforms to it.
+      return this.conformsToSlice(item, slice, structure, frame);
+    }
+    for (const discriminator of discriminators) {
+      if (!this.matchDiscriminator(item, slice, discriminator, structure, frame)) return false;
+    }
+    return true;
+  }
+
+  private matchDiscriminator(item: Item, slice: ElementNode, discriminator: { type: string; path: string }, structure: CompiledStructure, frame: ResourceFrame): boolean {
+    const steps = parseSteps(discriminator.path);
+    const values = this.instanceValues({ value: item.value, type: item.typeCode }, steps, frame);
+    const definition = this.definitionAt(slice, item.typeCode, steps, structure);
+    switch (discriminator.type) {
+      case 'value':
+      case 'pattern': {
+        if (!definition) return false;
+        if (definition.impliedUrl !== undefined) return values.some((v) => v.value === definition.impliedUrl);
+        const target = definition.nodes[0];
+        if (!target) return false;
+        if (target.fixed) return values.some((v) => matchesFixed(v.value, target.fixed!.value));
+        if (target.pattern) return values.some((v) => matchesPattern(v.value, target.pattern!.value));
+        if (target.binding?.strength === 'required' && target.binding.valueSet) {
+          return values.some((v) => this.engine.bindings.isInValueSet(v.value, v.type, target.binding!.valueSet!));
+        }
+        return false;
+      }
+      case 'exists': {
+        const target = definition?.nodes[0];
+        if (!target) return false;
+        if (target.min >= 1) return values.length > 0;
+        if (target.max === 0) return values.length === 0;
+        return true;
+      }
+      case 'type': {
+        if (!definition) return false;
+        const allowed = new Set(definition.nodes.flatMap((n) => n.types.map((t) => t.code)));
+        if (allowed.size === 0) return false;
+        return values.length > 0 && values.every((v) => v.type !== undefined && (allowed.has(v.type) || allowed.has('Resource')));
+      }
+      case 'profile': {
+        if (!definition) return false;
+        const target = definition.nodes[0];
+        if (!target) return false;
+        const afterResolve = steps.some((s) => s.kind === 'resolve');
+        const profiles = target.types.flatMap((t) => (afterResolve ? t.targetProfiles : t.profiles.length ? t.profiles : t.targetProfiles));
+        if (profiles.length === 0) return false;
+        return values.some((v) =>
+          profiles.some((p) => {
+            const profileStructure = this.engine.structures.get(p);
+            return profileStructure ? this.engine.conforms(v.value, profileStructure, frame) : false;
+          }),
+        );
+      }
+      case 'position':
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  private conformsToSlice(item: Item, slice: ElementNode, structure: CompiledStructure, frame: ResourceFrame): boolean {
+    const type = slice.types[0];
+    const profile = type?.profiles[0];
+    const profileStructure = profile ? this.engine.structures.get(profile) : undefined;
+    if (profileStructure) return this.engine.conforms(item.value, profileStructure, frame);
+    void structure;
+    return false;
+  }
+
+  /** Follows a discriminator path through an instance value. */
+  private instanceValues(start: TypedValue, steps: Step[], frame: ResourceFrame): TypedValue[] {
+    let current: TypedValue[] = start.value === undefined ? [] : [start];
+    for (const step of steps) {
+      const next: TypedValue[] = [];
+      for (const { value, type } of current) {
+        switch (step.kind) {
+          case 'this':
+            next.push({ value, type });
+            break;
+          case 'resolve': {
+            const reference = (value as { reference?: unknown } | undefined)?.reference;
+            if (typeof reference !== 'string') break;
+            const target = resolveInFrame(reference, frame) as { resourceType?: string } | undefined;
+            if (target) next.push({ value: target, type: target.resourceType });
+            break;
+          }
+          case 'extension': {
+            const extensions = (value as { extension?: Array<{ url?: string }> } | undefined)?.extension ?? [];
+            for (const e of extensions) if (e?.url === step.url) next.push({ value: e, type: 'Extension' });
+            break;
+          }
+          case 'ofType':
+            if (type === step.type || (value as { resourceType?: string } | undefined)?.resourceType === step.type) next.push({ value, type });
+            break;
+          case 'name': {
+            if (value === null || typeof value !== 'object') break;
+            const obj = value as Record<string, unknown>;
+            if (step.name in obj) {
+              pushAll(next, obj[step.name], undefined);
+            } else {
+              // A choice element addressed by its base name: value → valueQuantity.
+              for (const key in obj) {
+                if (key.startsWith(step.name) && /^[A-Z]/.test(key.slice(step.name.length))) {
+                  const suffix = key.slice(step.name.length);
+                  pushAll(next, obj[key], suffix.charAt(0).toLowerCase() + suffix.slice(1));
+                }
+              }
+            }
+            break;
+          }
+        }
+      }
+      current = next;
+    }
+    // Resources carry their type; other values may have learnt it from a choice suffix.
+    return current.map((v) => ({ value: v.value, type: v.type ?? (v.value as { resourceType?: string } | null)?.resourceType ?? start.type }));
+  }
+
+  /** Follows a discriminator path through a slice's definition. */
+  private definitionAt(slice: ElementNode, itemType: string | undefined, steps: Step[], structure: CompiledStructure): DefinitionAt | undefined {
+    let nodes: ElementNode[] = [slice];
+    let currentStructure = structure;
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i]!;
+      const node = nodes[0];
+      if (!node) return undefined;
+      switch (step.kind) {
+        case 'this':
+          break;
+        case 'ofType': {
+          const restricted = node.types.filter((t) => t.code === step.type);
+          if (restricted.length === 0 && node.types.length > 0) return undefined;
+          break;
+        }
+        case 'resolve': {
+          const target = node.types.flatMap((t) => t.targetProfiles)[0];
+          const targetStructure = target ? this.engine.structures.get(target) : undefined;
+          if (!targetStructure) return undefined;
+          nodes = [targetStructure.root];
+          currentStructure = targetStructure;
+          break;
+        }
+        case 'extension': {
+          const children = this.childNodes(node, itemType, currentStructure);
+          if (!children) return undefined;
+          const extNode = children.nodes.find((c) => c.name === 'extension');
+          const extSlice = extNode?.slices.find((s) => s.types.some((t) => t.profiles.some((p) => stripVersion(p) === step.url)) || fixedUrl(s) === step.url);
+          if (!extSlice) return undefined;
+          nodes = [extSlice];
+          currentStructure = children.structure;
+          const profile = extSlice.types[0]?.profiles[0];
+          if (extSlice.children.length === 0 && profile) {
+            const extStructure = this.engine.structures.get(profile);
+            if (extStructure) {
+              nodes = [extStructure.root];
+              currentStructure = extStructure;
+            }
+          }
+          break;
+        }
+        case 'name': {
+          // An extension slice known only by its profile: its url is the profile's canonical.
+          if (step.name === 'url' && node.types.some((t) => t.code === 'Extension') && node.children.length === 0) {
+            const profile = node.types.find((t) => t.code === 'Extension')?.profiles[0];
+            if (profile && i === steps.length - 1) return { nodes: [], structure: currentStructure, impliedUrl: stripVersion(profile) };
+          }
+          const children = this.childNodes(node, i === 0 ? itemType : undefined, currentStructure);
+          if (!children) return undefined;
+          let child = children.nodes.find((c) => c.name === step.name);
+          if (!child) {
+            const choice = children.nodes.find((c) => c.isChoice && step.name.startsWith(c.name));
+            child = choice;
+          }
+          if (!child) return undefined;
+          nodes = [child];
+          currentStructure = children.structure;
+          break;
+        }
+      }
+    }
+    return { nodes, structure: currentStructure };
+  }
+
+  private childNodes(node: ElementNode, itemType: string | undefined, structure: CompiledStructure): { nodes: ElementNode[]; structure: CompiledStructure } | undefined {
+    if (node.children.length > 0) return { nodes: node.children, structure };
+    const typeRef = node.types.find((t) => !itemType || t.code === itemType) ?? node.types[0];
+    for (const profile of typeRef?.profiles ?? []) {
+      const profiled = this.engine.structures.get(profile);
+      if (profiled) return { nodes: profiled.root.children, structure: profiled };
+    }
+    const typeStructure = typeRef ? this.engine.structures.forType(typeRef.code) : undefined;
+    return typeStructure ? { nodes: typeStructure.root.children, structure: typeStructure } : undefined;
+  }
+}
+
+function pushAll(into: TypedValue[], value: unknown, type: string | undefined): void {
+  if (Array.isArray(value)) for (const v of value) into.push({ value: v, type });
+  else if (value !== undefined) into.push({ value, type });
+}
+
+function stripVersion(canonical: string): string {
+  const bar = canonical.indexOf('|');
+  return bar >= 0 ? canonical.slice(0, bar) : canonical;
+}
+
+function fixedUrl(slice: ElementNode): string | undefined {
+  const url = slice.childByName.get('url');
+  return (url?.fixed?.value as string | undefined) ?? undefined;
+}
+
+export { capitalize };
