@@ -1,0 +1,324 @@
+import type { ConformanceResolver } from '../packages/types.js';
+import type { IssueType } from '../validation/issues.js';
+import { grammarFor, isExternalSystem } from './builtin.js';
+import type { Concept } from './codesystem.js';
+import { Expander, type Expansion, type ExpansionEntry } from './expansion.js';
+
+export type CodeStatus =
+  | 'valid'
+  | 'not-in-valueset'
+  | 'unknown-code'
+  | 'unknown-system'
+  | 'not-checkable'
+  | 'unknown-valueset'
+  | 'invalid-display'
+  | 'no-system';
+
+export interface TxMessage {
+  severity: 'error' | 'warning' | 'information';
+  messageId: string;
+  message: string;
+  /** OperationOutcome issue type the HL7 validator uses for this message. */
+  issueType: IssueType;
+  /** Index of the coding in a CodeableConcept the message is about. */
+  codingIndex?: number;
+  /** Child element the HL7 validator reports the message on (e.g. `coding[0].display`); absent: the element itself. */
+  element?: 'code' | 'display' | 'system';
+}
+
+export interface CodeCheck {
+  status: CodeStatus;
+  /** Issues to report as they are, whatever the binding strength (see bindingIssues for the binding message). */
+  messages: TxMessage[];
+  /** Resolved value set as `'Title' (url|version)`, for the binding message. */
+  valueSet?: string;
+  /** The `(error message = …)` text of the binding message. */
+  errorMessage?: string;
+  /** `system#code, …` of the codings checked. */
+  codes?: string;
+  /** System the code was found in (given or inferred). */
+  system?: string;
+}
+
+export interface CodingInput {
+  system?: string;
+  code?: string;
+  display?: string;
+  version?: string;
+}
+
+export interface TerminologyOptions {
+  /** Display languages accepted, as the HL7 validator's -language option: `'en, de'`. */
+  languages?: string;
+}
+
+type Mode = 'code' | 'Coding' | 'CodeableConcept';
+
+interface CodingResult {
+  status: CodeStatus;
+  messages: TxMessage[];
+  errors: string[];
+  system?: string;
+}
+
+const NO_SYSTEM = 'A code with no system has no defined meaning, and it cannot be validated. A system should be provided';
+const CACHE_LIMIT = 100_000;
+/** How bad a coding result is for a CodeableConcept: the first valid coding wins, else undecidable beats failed. */
+const RANK: Record<CodeStatus, number> = {
+  valid: 0,
+  'not-checkable': 1,
+  'unknown-system': 2,
+  'unknown-valueset': 3,
+  'invalid-display': 4,
+  'no-system': 5,
+  'not-in-valueset': 6,
+  'unknown-code': 7,
+};
+
+function quoteList(items: string[]): string {
+  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
+}
+
+/**
+ * Offline terminology: ValueSet expansion and code validation against the loaded packages, with
+ * messages worded as the HL7 Java validator's. Construct once per validator: expansions and results are cached.
+ * Returned CodeCheck objects are shared between calls and must not be modified.
+ */
+export class TerminologyService {
+  private readonly expander: Expander;
+  private readonly languages?: string[];
+  private readonly languageLabel: string;
+  private readonly codingCache = new Map<string, CodingResult>();
+
+  constructor(resolver: ConformanceResolver, options: TerminologyOptions = {}) {
+    this.expander = new Expander(resolver);
+    const langs = options.languages?.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+    this.languages = langs?.length ? langs : undefined;
+    this.languageLabel = this.languages ? options.languages!.trim() : '--';
+  }
+
+  /** The value set's codes, or undefined when it is not loaded. */
+  expand(valueSet: string): Expansion | undefined {
+    return this.expander.expand(valueSet);
+  }
+
+  lookup(system: string, code: string): { display?: string; designations: string[]; abstract?: boolean } | undefined {
+    const c = this.expander.codeSystem(system)?.get(code);
+    return c && { display: c.display, designations: c.designations.map((d) => d.value), abstract: c.abstract };
+  }
+
+  /**
+   * A code (primitive `code` element: no system, which is then inferred from the value set) or a Coding
+   * (with system), against its code system and, when given, a value set.
+   */
+  validateCode(input: CodingInput, valueSet?: string): CodeCheck {
+    return this.single(input, valueSet, input.system === undefined && valueSet ? 'code' : 'Coding');
+  }
+
+  /** A Coding element: a missing system is a warning, never inferred. */
+  validateCoding(coding: CodingInput, valueSet?: string): CodeCheck {
+    return this.single(coding, valueSet, 'Coding');
+  }
+
+  validateCodeableConcept(cc: { coding?: CodingInput[]; text?: string }, valueSet: string): CodeCheck {
+    const exp = this.expander.expand(valueSet);
+    if (!exp) return this.unknownValueSet(valueSet);
+    const codings = cc.coding ?? [];
+    const base = { valueSet: `'${exp.title}' (${exp.reference})`, codes: codings.map((c) => `${c.system ?? ''}#${c.code ?? ''}`).join(', ') };
+    if (codings.length === 0) return { status: 'not-in-valueset', messages: [], ...base, errorMessage: 'No coding provided' };
+    const messages: TxMessage[] = [];
+    const errors: string[] = [];
+    let best: CodingResult | undefined;
+    codings.forEach((coding, i) => {
+      const r = this.coding(coding, exp, valueSet, 'CodeableConcept');
+      for (const m of r.messages) messages.push({ ...m, codingIndex: i });
+      errors.push(...r.errors);
+      if (!best || RANK[r.status] < RANK[best.status]) best = r;
+    });
+    return { status: best!.status, messages, ...base, errorMessage: errors.join('; ') || undefined, system: best!.system };
+  }
+
+  private single(input: CodingInput, valueSet: string | undefined, mode: Mode): CodeCheck {
+    const exp = valueSet ? this.expander.expand(valueSet) : undefined;
+    if (valueSet && !exp) return this.unknownValueSet(valueSet);
+    const r = this.coding(input, exp, valueSet, mode);
+    return {
+      status: r.status,
+      messages: r.messages,
+      valueSet: exp && `'${exp.title}' (${exp.reference})`,
+      errorMessage: r.errors.join('; ') || undefined,
+      codes: `${input.system ?? ''}#${input.code ?? ''}`,
+      system: r.system,
+    };
+  }
+
+  private unknownValueSet(valueSet: string): CodeCheck {
+    return {
+      status: 'unknown-valueset',
+      messages: [{ severity: 'warning', messageId: 'TX_VALUESET_NOT_FOUND', issueType: 'code-invalid', message: `ValueSet '${valueSet}' not found` }],
+    };
+  }
+
+  private coding(input: CodingInput, exp: Expansion | undefined, vsKey: string | undefined, mode: Mode): CodingResult {
+    const key = `${mode}\u0001${vsKey ?? ''}\u0001${input.system ?? ''}\u0001${input.version ?? ''}\u0001${input.code ?? ''}\u0001${input.display ?? ''}`;
+    let r = this.codingCache.get(key);
+    if (!r) {
+      r = this.checkCoding(input, exp, mode);
+      if (this.codingCache.size >= CACHE_LIMIT) this.codingCache.clear();
+      this.codingCache.set(key, r);
+    }
+    return r;
+  }
+
+  private checkCoding(input: CodingInput, exp: Expansion | undefined, mode: Mode): CodingResult {
+    const { code, display, version } = input;
+    let system = input.system;
+    if (!code) return { status: exp ? 'not-in-valueset' : 'valid', messages: [], errors: exp ? ['No code provided'] : [] };
+    if (system === undefined) {
+      if (mode === 'Coding') return { status: 'no-system', messages: [warn('TX_NO_SYSTEM', NO_SYSTEM, 'code-invalid')], errors: [NO_SYSTEM] };
+      if (mode === 'CodeableConcept') {
+        const text = `Coding has no system. ${NO_SYSTEM}`;
+        return { status: 'no-system', messages: [warn('TX_CODING_NO_SYSTEM', text, 'invalid')], errors: [text] };
+      }
+      if (!exp) return { status: 'valid', messages: [], errors: [] };
+      system = this.inferSystem(exp, code);
+      if (!system) {
+        if (!exp.complete) return { status: 'not-checkable', messages: [], errors: [] };
+        const cannot = `The System URI could not be determined for the code '${code}' in the ValueSet '${exp.reference}'`;
+        return {
+          status: 'not-in-valueset',
+          messages: [{ severity: 'error', messageId: 'TX_CANNOT_INFER_SYSTEM', issueType: 'not-found', message: cannot }],
+          errors: [cannot, notInValueSet('', code, exp)],
+        };
+      }
+    }
+
+    const messages: TxMessage[] = [];
+    const errors: string[] = [];
+    const cs = this.expander.codeSystem(system, version);
+    if (cs?.enumerable) {
+      const concept = cs.get(code);
+      if (!concept) {
+        const where = `'${code}' in the CodeSystem '${system}'${cs.version ? ` version '${cs.version}'` : ''}`;
+        if (cs.content === 'complete') {
+          const msg = `Unknown code ${where}`;
+          errors.push(msg);
+          if (exp) errors.push(notInValueSet(system, code, exp));
+          return { status: 'unknown-code', messages: [{ severity: 'error', messageId: 'TX_UNKNOWN_CODE', issueType: 'code-invalid', message: msg, element: 'code' }], errors, system };
+        }
+        // Fragments and examples list only some codes: a missing one may exist.
+        const listed = exp?.contains.get(system)?.get(code);
+        return {
+          status: exp && !listed ? 'not-checkable' : exp ? 'valid' : 'not-checkable',
+          messages: [
+            cs.content === 'fragment'
+              ? { severity: 'warning', messageId: 'TX_UNKNOWN_CODE_FRAGMENT', issueType: 'code-invalid', element: 'code', message: `Unknown Code ${where} - note that the code system is labeled as a fragment, so the code may be valid in some other fragment` }
+              : info('TX_NOT_CHECKABLE', `The code ${where} is not in this ${cs.content} of the code system, so it cannot be checked`),
+          ],
+          errors,
+          system,
+        };
+      }
+      if (concept.code !== code) {
+        messages.push(info('TX_CODE_CASE', `The code '${code}' differs from the correct code '${concept.code}' by case. Although the code system '${system}' is case insensitive, implementers are strongly encouraged to use the correct case anyway`));
+      }
+      const entry = exp?.contains.get(system)?.get(concept.code);
+      const displayError = display !== undefined ? this.checkDisplay(system, concept, entry, display) : undefined;
+      if (displayError) {
+        messages.push({ severity: 'error', messageId: 'TX_WRONG_DISPLAY', issueType: 'invalid', element: 'display', message: displayError });
+        errors.push(displayError);
+      }
+      const status = exp ? this.membership(exp, system, concept.code, entry, errors) : 'valid';
+      return { status: status === 'valid' && displayError ? 'invalid-display' : status, messages, errors, system };
+    }
+
+    const grammar = grammarFor(system);
+    if (grammar) {
+      const reason = grammar(code);
+      if (reason) {
+        errors.push(reason);
+        if (exp) errors.push(notInValueSet(system, code, exp));
+        return { status: 'unknown-code', messages: [{ severity: 'error', messageId: 'TX_UNKNOWN_CODE', issueType: 'code-invalid', element: 'code', message: reason }], errors, system };
+      }
+      return { status: exp ? this.membership(exp, system, code, exp.contains.get(system)?.get(code), errors) : 'valid', messages, errors, system };
+    }
+
+    // Not loaded: licensed/huge external terminologies, or a system nobody defined.
+    const notLoaded = isExternalSystem(system)
+      ? info('TX_NOT_CHECKABLE', `The code system '${system}' is not available offline, so the code '${code}' cannot be checked`)
+      : warn('TX_UNKNOWN_SYSTEM', `A definition for CodeSystem '${system}' could not be found, so the code cannot be validated`, 'not-found');
+    const unchecked: CodeStatus = isExternalSystem(system) ? 'not-checkable' : 'unknown-system';
+    if (!exp) return { status: unchecked, messages: [notLoaded], errors, system };
+    const status = this.membership(exp, system, code, exp.contains.get(system)?.get(code), errors);
+    return status === 'not-checkable' ? { status: unchecked, messages: [notLoaded], errors, system } : { status, messages, errors, system };
+  }
+
+  /** 'valid', 'not-in-valueset' (with its error text added) or 'not-checkable'. */
+  private membership(exp: Expansion, system: string, code: string, entry: ExpansionEntry | undefined, errors: string[]): CodeStatus {
+    if (entry) {
+      if (!entry.abstract) return 'valid';
+      errors.push(`Code '${system}#${code}' is abstract, and not allowed in this context`);
+      return 'not-in-valueset';
+    }
+    const excluded = exp.excluded.get(system)?.has(code);
+    if (!excluded) {
+      if (exp.grammarSystems.has(system)) return 'valid';
+      if (exp.notCheckableSystems.has(system) || exp.anyOpen) return 'not-checkable';
+    }
+    errors.push(notInValueSet(system, code, exp));
+    return 'not-in-valueset';
+  }
+
+  /** The system a bare code belongs to in a value set (as the HL7 validator infers it for `code` elements). */
+  private inferSystem(exp: Expansion, code: string): string | undefined {
+    for (const [system, codes] of exp.contains) {
+      if (codes.has(code)) return system;
+      const c = this.expander.codeSystem(system)?.get(code);
+      if (c && codes.has(c.code)) return system;
+    }
+    for (const system of exp.grammarSystems) if (grammarFor(system)!(code) === undefined) return system;
+    return undefined;
+  }
+
+  /** The wrong-display message, or undefined when `display` is one of the valid displays. */
+  private checkDisplay(system: string, concept: Concept, entry: ExpansionEntry | undefined, display: string): string | undefined {
+    const choices: Array<{ value: string; language?: string }> = [];
+    const seen = new Set<string>();
+    const add = (value: string | undefined, language?: string): void => {
+      if (value === undefined || seen.has(value)) return;
+      seen.add(value);
+      choices.push({ value, language });
+    };
+    add(concept.display);
+    for (const d of [...concept.designations, ...(entry?.designations ?? [])]) {
+      if (!this.languages || (d.language && this.languages.some((l) => langMatch(l, d.language!)))) add(d.value, d.language);
+    }
+    if (choices.length === 0) return undefined;
+    const wanted = normalise(display);
+    if (choices.some((c) => normalise(c.value) === wanted)) return undefined;
+    const list = quoteList(choices.map((c) => `'${c.value}'${c.language ? ` (${c.language})` : ''}`));
+    const valid = choices.length === 1 ? `Valid display is ${list}` : `Valid display is one of ${choices.length} choices: ${list}`;
+    return `Wrong Display Name '${display}' for ${system}#${concept.code}. ${valid} (for the language(s) '${this.languageLabel}')`;
+  }
+}
+
+function normalise(s: string): string {
+  return s.trim().replace(/\s+/g, ' ').toLowerCase();
+}
+
+function langMatch(wanted: string, language: string): boolean {
+  const l = language.toLowerCase();
+  return l === wanted || l.startsWith(`${wanted}-`) || wanted.startsWith(`${l}-`);
+}
+
+function notInValueSet(system: string, code: string, exp: Expansion): string {
+  return `The provided code '${system}#${code}' was not found in the value set '${exp.reference}'`;
+}
+
+function warn(messageId: string, message: string, issueType: IssueType): TxMessage {
+  return { severity: 'warning', messageId, message, issueType };
+}
+
+function info(messageId: string, message: string): TxMessage {
+  return { severity: 'information', messageId, message, issueType: 'informational' };
+}
