@@ -1,0 +1,166 @@
+/** Reading resource files (JSON, FHIR XML, NDJSON) for validation, with source positions on every issue. */
+import { createReadStream } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Issue } from '../validation/issues.js';
+import type { ValidateOptions, Validator } from '../validation/api.js';
+import type { FhirResource } from '../packages/types.js';
+import type { LocationMap } from '../formats/locations.js';
+import { parseJsonWithLocations } from '../formats/json-locations.js';
+import { parseFhirXml } from '../formats/fhir-xml.js';
+
+export type InputKind = 'json' | 'xml' | 'ndjson';
+
+const KINDS: Record<string, InputKind> = { '.json': 'json', '.xml': 'xml', '.ndjson': 'ndjson' };
+
+export function kindOf(file: string): InputKind | undefined {
+  return KINDS[extname(file).toLowerCase()];
+}
+
+/** One resource read from a file: the resource (when it could be read), its positions and the reader's issues. */
+export interface ParsedResource {
+  resource?: FhirResource;
+  locations: LocationMap;
+  issues: Issue[];
+  /** 1-based line of the resource in an NDJSON file. */
+  line?: number;
+}
+
+export interface CollectedFiles {
+  files: string[];
+  /** Paths that do not exist or cannot be read, with the reason. */
+  problems: string[];
+}
+
+/** Expands folders (recursively, sorted, skipping dot folders and node_modules) to the files fhirdq can read. */
+export async function collectFiles(paths: readonly string[]): Promise<CollectedFiles> {
+  const files: string[] = [];
+  const problems: string[] = [];
+  for (const path of paths) {
+    try {
+      if ((await stat(path)).isDirectory()) await walk(path, files);
+      else files.push(path);
+    } catch (err) {
+      problems.push(`${path}: ${describeFsError(err)}`);
+    }
+  }
+  return { files, problems };
+}
+
+async function walk(dir: string, out: string[]): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (!entry.name.startsWith('.') && entry.name !== 'node_modules') await walk(path, out);
+    } else if (kindOf(entry.name)) {
+      out.push(path);
+    }
+  }
+}
+
+export function describeFsError(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file or folder';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EISDIR') return 'is a folder';
+  return (err as Error).message;
+}
+
+/** Reads every resource of a file; a file of unknown extension is read as XML when it starts with '<', else JSON. */
+export async function* readResources(file: string): AsyncGenerator<ParsedResource> {
+  const kind = kindOf(file);
+  if (kind === 'ndjson') {
+    yield* readNdjsonResources(file);
+    return;
+  }
+  const text = await readFile(file, 'utf8');
+  yield (kind ?? (text.trimStart().startsWith('<') ? 'xml' : 'json')) === 'xml' ? parseXmlText(text) : parseJsonText(text);
+}
+
+export function parseXmlText(text: string): ParsedResource {
+  const { resource, locations, issues } = parseFhirXml(text);
+  return { resource: resource as FhirResource | undefined, locations, issues };
+}
+
+export function parseJsonText(text: string, line?: number): ParsedResource {
+  const { value, locations, issues } = parseJsonWithLocations(text);
+  const result: ParsedResource = { locations, issues, line };
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    // The validator reports a missing or unknown resourceType itself.
+    result.resource = value as FhirResource;
+  } else if (value !== undefined) {
+    issues.push({
+      severity: 'error',
+      code: 'structure',
+      messageId: 'input-not-a-resource',
+      message: 'The content is not a JSON object, so it cannot be a FHIR resource',
+      path: '',
+      line: 1,
+      column: 1,
+    });
+  }
+  return result;
+}
+
+async function* readNdjsonResources(file: string): AsyncGenerator<ParsedResource> {
+  const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
+  let line = 0;
+  for await (const text of lines) {
+    line++;
+    if (text.trim() !== '') yield parseJsonText(text, line);
+  }
+}
+
+/**
+ * Validates a parsed resource: the reader's issues first, then the validator's, each with a line and column
+ * (taken from the issue's path or its longest known prefix). NDJSON positions are moved to the file's line.
+ */
+export function validateParsed(validator: Validator, parsed: ParsedResource, options?: ValidateOptions): Issue[] {
+  const found = parsed.resource ? validator.validateToIssues(parsed.resource, options) : [];
+  const lineOffset = parsed.line === undefined ? 0 : parsed.line - 1;
+  const issues: Issue[] = [];
+  for (const issue of parsed.issues) issues.push(lineOffset ? { ...issue, line: (issue.line ?? 1) + lineOffset } : issue);
+  for (const issue of found) issues.push(locate(issue, parsed.locations, lineOffset));
+  return issues;
+}
+
+function locate(issue: Issue, locations: LocationMap, lineOffset: number): Issue {
+  if (issue.line !== undefined) return lineOffset ? { ...issue, line: issue.line + lineOffset } : issue;
+  const position = findPosition(issue.path, locations);
+  return position ? { ...issue, line: position.line + lineOffset, column: position.column } : issue;
+}
+
+/** The position of a path, or of its longest prefix that has one (`a.b[0].c` → `a.b[0]` → `a.b` → `a`). */
+export function findPosition(path: string, locations: LocationMap): { line: number; column: number } | undefined {
+  const exact = locations.get(path);
+  if (exact) return exact;
+  const cuts = prefixEnds(path);
+  for (let i = cuts.length - 1; i >= 0; i--) {
+    const position = locations.get(path.slice(0, cuts[i]));
+    if (position) return position;
+  }
+  return undefined;
+}
+
+/** Ends of the path's prefixes: positions of '.' and '[' outside brackets, parentheses and quotes. */
+function prefixEnds(path: string): number[] {
+  const ends: number[] = [];
+  let depth = 0;
+  let quote = '';
+  for (let i = 0; i < path.length; i++) {
+    const c = path[i];
+    if (quote) {
+      if (c === '\\') i++;
+      else if (c === quote) quote = '';
+    } else if (c === "'" || c === '"' || c === '`') quote = c;
+    else if (c === '(' || c === '[') {
+      if (depth === 0 && c === '[' && i > 0) ends.push(i);
+      depth++;
+    } else if (c === ')' || c === ']') depth--;
+    else if (c === '.' && depth === 0 && i > 0) ends.push(i);
+  }
+  return ends;
+}

@@ -1,0 +1,169 @@
+/** Renderings of validation results (text, json, ndjson) and of conformance-suite scores. */
+import { isError, type Issue } from '../validation/issues.js';
+import { countIssues, toOperationOutcome } from '../validation/outcome.js';
+import type { FhirResource } from '../packages/types.js';
+import { agreement, type ExpectedOutcome, type Score, type SuiteScores, type SuiteStep } from '../validation/conformance-suite.js';
+
+export type OutputFormat = 'text' | 'json' | 'ndjson';
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ['text', 'json', 'ndjson'];
+
+export type Write = (text: string) => void;
+
+export interface ResourceResult {
+  /** `Type/id` (`Type` without an id), or null when the content could not be read as a resource. */
+  resource: string | null;
+  /** 1-based line of the resource in an NDJSON file. */
+  line?: number;
+  issues: Issue[];
+}
+
+export interface Summary {
+  files: number;
+  resources: number;
+  errors: number;
+  warnings: number;
+  information: number;
+}
+
+/** Receives results file by file, resource by resource, so that text and ndjson output can stream. */
+export interface Reporter {
+  resource(file: string, result: ResourceResult): void;
+  fileDone(file: string): void;
+  done(summary: Summary): void;
+}
+
+export function resourceLabel(resource: FhirResource | undefined): string | null {
+  if (!resource) return null;
+  const type = typeof resource.resourceType === 'string' ? resource.resourceType : '(no resourceType)';
+  return typeof resource.id === 'string' ? `${type}/${resource.id}` : type;
+}
+
+export function createReporter(format: OutputFormat, write: Write): Reporter {
+  if (format === 'json') return jsonReporter(write);
+  if (format === 'ndjson') return ndjsonReporter(write);
+  return textReporter(write);
+}
+
+const SEVERITY_LABEL: Record<Issue['severity'], string> = {
+  fatal: 'fatal  ',
+  error: 'error  ',
+  warning: 'warning',
+  information: 'info   ',
+};
+
+/** One issue as a text line: `  error    Patient.name[0] (12:7)  message  [message-id]`. */
+export function formatIssueLine(issue: Issue): string {
+  const position = issue.line === undefined ? '' : ` (${issue.line}${issue.column === undefined ? '' : `:${issue.column}`})`;
+  return `  ${SEVERITY_LABEL[issue.severity]}  ${issue.path || '(file)'}${position}  ${issue.message}  [${issue.messageId}]`;
+}
+
+function plural(n: number, word: string, words = `${word}s`): string {
+  return `${n} ${n === 1 ? word : words}`;
+}
+
+export function formatCounts(counts: { errors: number; warnings: number; information: number }): string {
+  if (counts.errors + counts.warnings + counts.information === 0) return 'no issues';
+  return `${plural(counts.errors, 'error')}, ${plural(counts.warnings, 'warning')}, ${counts.information} information`;
+}
+
+function byPosition(a: Issue, b: Issue): number {
+  return (a.line ?? Infinity) - (b.line ?? Infinity) || (a.column ?? 0) - (b.column ?? 0);
+}
+
+function textReporter(write: Write): Reporter {
+  let issues: Issue[] = [];
+  let resources = 0;
+  return {
+    resource(_file, result) {
+      resources++;
+      for (const issue of result.issues) issues.push(issue);
+    },
+    fileDone(file) {
+      const lines = [file];
+      for (const issue of issues.sort(byPosition)) lines.push(formatIssueLine(issue));
+      lines.push(`  ${plural(resources, 'resource')}: ${formatCounts(countIssues(issues))}`);
+      write(`${lines.join('\n')}\n\n`);
+      issues = [];
+      resources = 0;
+    },
+    done(summary) {
+      write(`${plural(summary.files, 'file')}, ${plural(summary.resources, 'resource')}: ${formatCounts(summary)}\n`);
+    },
+  };
+}
+
+interface JsonResource {
+  resource: string | null;
+  line?: number;
+  outcome: ReturnType<typeof toOperationOutcome>;
+}
+
+function jsonReporter(write: Write): Reporter {
+  const files: { file: string; resources: JsonResource[] }[] = [];
+  let current: JsonResource[] = [];
+  return {
+    resource(_file, result) {
+      current.push({ resource: result.resource, ...lineField(result), outcome: toOperationOutcome(result.issues) });
+    },
+    fileDone(file) {
+      files.push({ file, resources: current });
+      current = [];
+    },
+    done(summary) {
+      write(`${JSON.stringify({ files, summary }, null, 2)}\n`);
+    },
+  };
+}
+
+function ndjsonReporter(write: Write): Reporter {
+  return {
+    resource(file, result) {
+      const { errors, warnings } = countIssues(result.issues);
+      const record = { file, resource: result.resource, ...lineField(result), errors, warnings, outcome: toOperationOutcome(result.issues) };
+      write(`${JSON.stringify(record)}\n`);
+    },
+    fileDone() {},
+    done() {},
+  };
+}
+
+function lineField(result: ResourceResult): { line?: number } {
+  return result.line === undefined ? {} : { line: result.line };
+}
+
+// ---- conformance suite ----
+
+function ratio(agree: number, steps: number): string {
+  return `${agree}/${steps} (${steps ? ((100 * agree) / steps).toFixed(1) : '0.0'}%)`;
+}
+
+function scoreLine(label: string, width: number, score: Score): string {
+  return `${label.padEnd(width)}  verdict ${ratio(score.verdict, score.steps)}  count ${ratio(score.count, score.steps)}`;
+}
+
+/** Per-module rows and the overall row: `overall  verdict 187/197 (94.9%)  count 170/197 (86.3%)`. */
+export function formatScoreTable(scores: SuiteScores): string {
+  const width = Math.max('overall'.length, ...[...scores.modules.keys()].map((m) => m.length));
+  const rows = [...scores.modules].map(([module, score]) => scoreLine(module, width, score));
+  rows.push(scoreLine('overall', width, scores.overall));
+  return `${rows.join('\n')}\n`;
+}
+
+function expectedErrorLines(outcome: ExpectedOutcome | undefined): string[] {
+  return (outcome?.issue ?? [])
+    .filter((i) => i.severity === 'error' || i.severity === 'fatal')
+    .map((i) => `${i.expression?.[0] ?? i.location?.[0] ?? '(file)'}  ${i.details?.text ?? i.diagnostics ?? ''}`);
+}
+
+/** A disagreeing step, compactly: our errors (path, message, message id) against the reference's. */
+export function formatDisagreement(step: SuiteStep, expected: ExpectedOutcome | undefined): string {
+  const ours = step.errors === null ? 'crashed' : String(step.errors);
+  const kind = agreement(step).verdict ? 'count  ' : 'verdict';
+  const lines = [`${kind}  ${step.module}/${step.case} [${step.step}]  ours ${ours}, expected ${step.expectedErrors}`];
+  if (step.crash) lines.push(`    crash: ${step.crash}`);
+  for (const issue of step.issues) {
+    if (isError(issue)) lines.push(`    ours: ${issue.path || '(file)'}  ${issue.message}  [${issue.messageId}]`);
+  }
+  for (const line of expectedErrorLines(expected)) lines.push(`    java: ${line}`);
+  return `${lines.join('\n')}\n`;
+}

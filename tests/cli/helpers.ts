@@ -1,0 +1,29 @@
+import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { main } from '../../src/cli/main.js';
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real command line in this process, capturing what it writes. */
+export async function runCli(...argv: string[]): Promise<CliRun> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, { out: (s) => void (stdout += s), err: (s) => void (stderr += s) });
+  return { code, stdout, stderr };
+}
+
+/** Writes files (path → content; objects as pretty JSON) under a new temporary folder and returns it. */
+export async function writeTree(files: Record<string, string | object>): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'fhirdq-cli-'));
+  for (const [path, content] of Object.entries(files)) {
+    const full = join(root, path);
+    await mkdir(dirname(full), { recursive: true });
+    await writeFile(full, typeof content === 'string' ? content : JSON.stringify(content, null, 2));
+  }
+  return root;
+}

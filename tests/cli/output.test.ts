@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import type { Issue } from '../../src/validation/issues.js';
+import { createReporter, formatIssueLine, resourceLabel, type OutputFormat } from '../../src/cli/output.js';
+import { findPosition } from '../../src/cli/input.js';
+
+const given: Issue = {
+  severity: 'error',
+  code: 'value',
+  messageId: 'string-empty',
+  message: 'The value is empty',
+  path: 'Patient.name[0].given[0]',
+  line: 12,
+  column: 7,
+};
+const birthDate: Issue = {
+  severity: 'warning',
+  code: 'invariant',
+  messageId: 'dom-6',
+  message: 'A resource should have narrative',
+  path: 'Patient',
+  line: 1,
+  column: 1,
+};
+const unplaced: Issue = { severity: 'information', code: 'informational', messageId: 'tx-not-checkable', message: 'SNOMED CT not checkable', path: 'Patient.x' };
+
+function render(format: OutputFormat, run: (r: ReturnType<typeof createReporter>) => void): string {
+  let text = '';
+  run(createReporter(format, (s) => (text += s)));
+  return text;
+}
+
+describe('formatIssueLine', () => {
+  it('shows severity, path, line:column, message and message id', () => {
+    expect(formatIssueLine(given)).toBe('  error    Patient.name[0].given[0] (12:7)  The value is empty  [string-empty]');
+  });
+  it('leaves out a position it does not have', () => {
+    expect(formatIssueLine(unplaced)).toBe('  info     Patient.x  SNOMED CT not checkable  [tx-not-checkable]');
+  });
+});
+
+describe('resourceLabel', () => {
+  it('is Type/id, Type without id, null without resource', () => {
+    expect(resourceLabel({ resourceType: 'Patient', id: 'p1' })).toBe('Patient/p1');
+    expect(resourceLabel({ resourceType: 'Bundle' })).toBe('Bundle');
+    expect(resourceLabel(undefined)).toBeNull();
+  });
+});
+
+describe('text reporter', () => {
+  it('groups by file, sorts by position, and summarises per file and overall', () => {
+    const text = render('text', (r) => {
+      r.resource('a.json', { resource: 'Patient/p1', issues: [unplaced, given, birthDate] });
+      r.fileDone('a.json');
+      r.resource('b.json', { resource: 'Patient/p2', issues: [] });
+      r.fileDone('b.json');
+      r.done({ files: 2, resources: 2, errors: 1, warnings: 1, information: 1 });
+    });
+    expect(text).toBe(
+      [
+        'a.json',
+        '  warning  Patient (1:1)  A resource should have narrative  [dom-6]',
+        '  error    Patient.name[0].given[0] (12:7)  The value is empty  [string-empty]',
+        '  info     Patient.x  SNOMED CT not checkable  [tx-not-checkable]',
+        '  1 resource: 1 error, 1 warning, 1 information',
+        '',
+        'b.json',
+        '  1 resource: no issues',
+        '',
+        '2 files, 2 resources: 1 error, 1 warning, 1 information',
+        '',
+      ].join('\n'),
+    );
+  });
+});
+
+describe('json reporter', () => {
+  it('writes one document with files, resources with their OperationOutcome, and the summary', () => {
+    const doc = JSON.parse(
+      render('json', (r) => {
+        r.resource('a.ndjson', { resource: 'Patient/p1', line: 3, issues: [given] });
+        r.resource('a.ndjson', { resource: 'Patient/p2', line: 4, issues: [] });
+        r.fileDone('a.ndjson');
+        r.done({ files: 1, resources: 2, errors: 1, warnings: 0, information: 0 });
+      }),
+    );
+    expect(doc.summary).toEqual({ files: 1, resources: 2, errors: 1, warnings: 0, information: 0 });
+    expect(doc.files).toHaveLength(1);
+    const [first, second] = doc.files[0].resources;
+    expect(first.resource).toBe('Patient/p1');
+    expect(first.line).toBe(3);
+    expect(first.outcome.issue[0].expression).toEqual(['Patient.name[0].given[0]']);
+    expect(first.outcome.issue[0].details.coding[0].code).toBe('string-empty');
+    expect(second.outcome.issue[0].details.text).toBe('All OK');
+  });
+});
+
+describe('ndjson reporter', () => {
+  it('writes one line per resource with file, resource, error and warning counts and the outcome', () => {
+    const text = render('ndjson', (r) => {
+      r.resource('x.json', { resource: 'Patient/p1', issues: [given, birthDate, unplaced] });
+      r.resource('y.json', { resource: null, issues: [{ ...given, severity: 'fatal' }] });
+      r.done({ files: 2, resources: 2, errors: 2, warnings: 1, information: 1 });
+    });
+    const lines = text.trimEnd().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(2);
+    expect(Object.keys(lines[0])).toEqual(['file', 'resource', 'errors', 'warnings', 'outcome']);
+    expect(lines[0]).toMatchObject({ file: 'x.json', resource: 'Patient/p1', errors: 1, warnings: 1 });
+    expect(lines[0].outcome.issue).toHaveLength(3);
+    expect(lines[1]).toMatchObject({ file: 'y.json', resource: null, errors: 1, warnings: 0 });
+  });
+});
+
+describe('findPosition', () => {
+  const locations = new Map([
+    ['Patient', { line: 1, column: 1 }],
+    ['Patient.name[0]', { line: 5, column: 5 }],
+    ['Patient.name[0].given[1]', { line: 7, column: 9 }],
+    ['Patient.extension[2]', { line: 20, column: 5 }],
+  ]);
+  it('finds an exact path', () => {
+    expect(findPosition('Patient.name[0].given[1]', locations)).toEqual({ line: 7, column: 9 });
+  });
+  it('falls back to the longest known prefix', () => {
+    expect(findPosition('Patient.name[0].given[2]', locations)).toEqual({ line: 5, column: 5 });
+    expect(findPosition('Patient.name[0].family', locations)).toEqual({ line: 5, column: 5 });
+    expect(findPosition('Patient.birthDate', locations)).toEqual({ line: 1, column: 1 });
+  });
+  it('does not cut inside function arguments or quotes', () => {
+    expect(findPosition("Patient.extension[2].where(url='http://a.b/c[1]').value", locations)).toEqual({ line: 20, column: 5 });
+  });
+  it('returns nothing when no prefix is known', () => {
+    expect(findPosition('Observation.code', locations)).toBeUndefined();
+  });
+});
