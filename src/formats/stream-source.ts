@@ -3,6 +3,7 @@ import { checkContent, expandInputs, formatOf, openInput } from './stream-open.j
 import { readCsv, type CsvOptions } from './stream-csv.js';
 import { readJson } from './stream-json.js';
 import { readNdjson } from './stream-ndjson.js';
+import { readXml } from './stream-xml.js';
 import { FileContentError, type SourceFormat, type SourceItem } from './stream-record.js';
 
 export interface SourceSpec {
@@ -39,7 +40,8 @@ export async function* readSource(spec: SourceSpec, baseDir = process.cwd()): As
           yield* readJson(spec.name, file, opened.stream);
           break;
         case 'xml':
-          throw new FileContentError(`${file}: FHIR XML sources are not supported yet`);
+          yield* readXml(spec.name, file, opened.stream, spec.maxXmlBytes);
+          break;
       }
     } catch (err) {
       const reason = err instanceof FileContentError ? err.message : `${file}: cannot read: ${(err as Error).message}`;

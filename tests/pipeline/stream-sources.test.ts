@@ -41,6 +41,12 @@ beforeAll(async () => {
   await writeFile(path.join(dir, 'broken.json'), `[${JSON.stringify(patient('a'))}, {"resourceType": "Pat`);
   await writeFile(path.join(dir, 'binary.json'), Buffer.from([0x50, 0x4b, 3, 4, 0, 0, 1, 2]));
   await writeFile(path.join(dir, 'notes.pdf'), 'x');
+  const xmlPatient = (id: string) => `<Patient><id value="${id}"/><active value="true"/></Patient>`;
+  await writeFile(
+    path.join(dir, 'bundle.xml'),
+    `<?xml version="1.0" encoding="UTF-8"?>\n<Bundle xmlns="http://hl7.org/fhir">\n  <type value="collection"/>\n  <entry>\n    <resource>${xmlPatient('x1')}</resource>\n  </entry>\n  <entry>\n    <resource>${xmlPatient('x2')}</resource>\n  </entry>\n</Bundle>\n`,
+  );
+  await writeFile(path.join(dir, 'broken.xml'), '<Patient xmlns="http://hl7.org/fhir">\n  <id value="a"/>\n  <active value="true">\n</Patient>');
 });
 
 afterAll(async () => {
@@ -128,6 +134,28 @@ describe('JSON', () => {
     const items = await collect({ inputs: ['broken.json'] });
     expect(items.map((i) => i.kind)).toEqual(['record', 'rejected']);
     expect(items[1]).toMatchObject({ reason: expect.stringContaining('invalid JSON after 1 record') });
+  });
+});
+
+describe('FHIR XML', () => {
+  it('splits a collection Bundle with entry line numbers', async () => {
+    const items = await collect({ inputs: ['bundle.xml'] });
+    expect(items).toMatchObject([
+      { kind: 'record', line: 4, pointer: 'entry[0]', record: { resourceType: 'Patient', id: 'x1', active: true } },
+      { kind: 'record', line: 7, pointer: 'entry[1]', record: { resourceType: 'Patient', id: 'x2' } },
+    ]);
+  });
+
+  it('rejects malformed XML with a line', async () => {
+    const items = await collect({ inputs: ['broken.xml'] });
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({ kind: 'rejected', reason: expect.stringContaining('invalid FHIR XML') });
+    expect((items[0] as { line: number }).line).toBeGreaterThan(0);
+  });
+
+  it('refuses files over the size cap', async () => {
+    const items = await collect({ inputs: ['bundle.xml'], maxXmlBytes: 100 });
+    expect(items).toMatchObject([{ kind: 'file-error', reason: expect.stringContaining('byte cap') }]);
   });
 });
 
