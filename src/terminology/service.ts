@@ -89,6 +89,7 @@ export class TerminologyService {
   private readonly languages?: string[];
   private readonly languageLabel: string;
   private readonly codingCache = new Map<string, CodingResult>();
+  private readonly conceptCache = new Map<string, CodeCheck>();
 
   constructor(resolver: ConformanceResolver, options: TerminologyOptions = {}) {
     this.expander = new Expander(resolver);
@@ -121,9 +122,20 @@ export class TerminologyService {
   }
 
   validateCodeableConcept(cc: { coding?: CodingInput[]; text?: string }, valueSet: string): CodeCheck {
+    let key = valueSet;
+    for (const c of cc.coding ?? []) key += `\u0002${c.system ?? ''}\u0001${c.version ?? ''}\u0001${c.code ?? ''}\u0001${c.display ?? ''}`;
+    let check = this.conceptCache.get(key);
+    if (!check) {
+      check = this.checkCodeableConcept(cc.coding ?? [], valueSet);
+      if (this.conceptCache.size >= CACHE_LIMIT) this.conceptCache.clear();
+      this.conceptCache.set(key, check);
+    }
+    return check;
+  }
+
+  private checkCodeableConcept(codings: CodingInput[], valueSet: string): CodeCheck {
     const exp = this.expander.expand(valueSet);
     if (!exp) return this.unknownValueSet(valueSet);
-    const codings = cc.coding ?? [];
     const base = { valueSet: `'${exp.title}' (${exp.reference})`, codes: codings.map((c) => `${c.system ?? ''}#${c.code ?? ''}`).join(', ') };
     if (codings.length === 0) return { status: 'not-in-valueset', messages: [], ...base, errorMessage: 'No coding provided' };
     const messages: TxMessage[] = [];
