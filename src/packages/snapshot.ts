@@ -519,7 +519,8 @@ class Generator {
     if (node.typeSliced && node.slices) {
       const codes = new Set(node.slices.flatMap((s) => (s.ed.type ?? []).map((t) => t.code)));
       ed = { ...ed, type: ed.type?.filter((t) => codes.has(t.code)), slicing: ed.slicing ?? { discriminator: [{ type: 'type', path: '$this' }], ordered: false, rules: 'closed' } };
-    } else if (node.slices?.length && !ed.slicing) {
+    } else if (node.slices?.length && !ed.slicing && !ed.sliceName) {
+      // re-slices (a slice's own slices) follow the owner's slicing, hence !ed.sliceName
       if (ed.type?.some((t) => t.code === 'Extension')) {
         ed = { ...ed, slicing: EXTENSION_SLICING };
       } else if (node.slices.length === 1 && node.ed === node.origin?.ed) {
