@@ -51,7 +51,7 @@ export interface FhirPackage {
 }
 
 export interface LoadConformanceOptions {
-  /** Package .tgz files or folders, folders of loose resources, or single JSON/XML files. */
+  /** Package .tgz files or folders, folders of loose resources and/or packages, or single JSON/XML files. */
   igs?: string[];
   /** Load the built-in R4 core as parent store (default true). */
   includeCore?: boolean;
@@ -188,13 +188,22 @@ export async function loadPackage(path: string): Promise<FhirPackage> {
   return { manifest, path, resources, issues };
 }
 
-/** JSON and XML files under `dir`, recursively, sorted, without dot files. */
-async function looseFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((e) => e.isFile() && !e.name.startsWith('.') && /\.(json|xml)$/i.test(e.name))
-    .map((e) => join(e.parentPath, e.name))
-    .sort();
+/**
+ * What a folder that is not itself a package holds, recursively and sorted: packages (.tgz files and
+ * package folders, e.g. a folder of shipped packages) and loose JSON/XML files; dot files are skipped.
+ */
+async function folderContents(dir: string, found = { packages: [] as string[], files: [] as string[] }) {
+  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
+  for (const entry of entries) {
+    if (entry.name.startsWith('.')) continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (packageRoot(path)) found.packages.push(path);
+      else await folderContents(path, found);
+    } else if (TGZ.test(entry.name)) found.packages.push(path);
+    else if (/\.(json|xml)$/i.test(entry.name)) found.files.push(path);
+  }
+  return found;
 }
 
 interface Candidate {
@@ -305,7 +314,9 @@ export async function loadConformance(options: LoadConformanceOptions = {}): Pro
     } else if (await isPackagePath(path)) {
       await addPackage(path, { kind: 'given' });
     } else if ((await stat(path)).isDirectory()) {
-      for (const file of await looseFiles(path)) await addLooseFile(file);
+      const { packages: inner, files } = await folderContents(path);
+      for (const file of files) await addLooseFile(file);
+      for (const pkg of inner) await addPackage(pkg, { kind: 'given' });
     } else {
       await addLooseFile(path);
     }

@@ -252,6 +252,24 @@ describe('loose conformance files', () => {
     expect(store.all('Bundle')).toEqual([]);
   });
 
+  it('loads the packages and loose files of a folder holding packages', async () => {
+    const dir = tempDir();
+    copyFileSync(OTHER_1, join(dir, 'hl7.fhir.test.versions.other#0.1.0.tgz'));
+    const unpacked = join(dir, 'cache', 'hl7.fhir.test.versions#0.1.0', 'package');
+    for (const { resource, file } of (await loadPackage(VERSIONS_1)).resources) writeJson(join(unpacked, file), resource);
+    writeJson(join(unpacked, 'package.json'), { name: 'hl7.fhir.test.versions', version: '0.1.0' });
+    copyFileSync(join(NESTED, 'profile-other.json'), join(dir, 'profile-other.json'));
+    const { store, packages, issues } = await loadConformance({ igs: [dir], includeCore: false });
+    expect(issues).toEqual([]);
+    expect(packages.map((p) => `${p.id}#${p.version}:${p.provenance?.kind}`)).toEqual([
+      'hl7.fhir.test.versions#0.1.0:given',
+      'hl7.fhir.test.versions.other#0.1.0:given',
+    ]);
+    expect(store.resolve(VS)?.version).toBe('0.1.0');
+    expect(store.resolve(`${PROFILE}-other-x`)).toBeDefined();
+    expect(store.all('StructureDefinition')).toHaveLength(3);
+  });
+
   it('reports unreadable XML and JSON with the file name', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'bad.xml'), '<StructureDefinition xmlns="http://hl7.org/fhir"><url value="x"/>');
