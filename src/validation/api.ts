@@ -11,6 +11,8 @@ export interface ValidatorOptions {
   securityChecks?: boolean;
   /** When false, example.org extension URLs are errors (the reference's default is to allow examples). */
   allowExampleUrls?: boolean;
+  /** Languages in which displays are accepted, e.g. 'en, de' (the reference's -language option). */
+  displayLanguages?: string;
 }
 
 export interface ValidateOptions {

@@ -1,75 +1,68 @@
 import type { ElementNode } from './element-tree.js';
 import type { Walk } from './instance-validator.js';
-import type { CodeCheck, TerminologyService } from '../terminology/service.js';
+import { bindingIssues, type BindingStrength, type CodeCheck, type TerminologyService, type TxMessage } from '../terminology/index.js';
 
 type Coding = { system?: string; code?: string; display?: string; version?: string };
 
-/** Applies ElementDefinition.binding through the offline terminology service, with strength-dependent severity. */
+const QUANTITY_TYPES = new Set(['Quantity', 'Age', 'Duration', 'Distance', 'Count', 'SimpleQuantity', 'MoneyQuantity']);
+
+/** Applies ElementDefinition.binding and code-system checks through the offline terminology service. */
 export class BindingChecker {
   constructor(private readonly terminology: TerminologyService) {}
 
   checkPrimitive(value: unknown, node: ElementNode, typeCode: string, path: string, walk: Walk): void {
     if (typeof value !== 'string' || (typeCode !== 'code' && typeCode !== 'string' && typeCode !== 'uri')) return;
-    const valueSet = this.boundValueSet(node);
-    if (!valueSet) return;
-    this.report(this.terminology.validateCode({ code: value }, valueSet), node, path, walk);
+    const binding = this.binding(node);
+    if (!binding) return;
+    const check = this.terminology.validateCode({ code: value }, binding.valueSet);
+    this.report(bindingIssues(check, binding.strength, 'code', value), path, walk);
   }
 
   checkComplex(value: Record<string, unknown>, node: ElementNode, typeCode: string, path: string, walk: Walk): void {
-    const valueSet = this.boundValueSet(node);
-    switch (typeCode) {
-      case 'Coding':
-        this.report(this.terminology.validateCode(value as Coding, valueSet), node, path, walk);
-        break;
-      case 'CodeableConcept': {
-        const cc = value as { coding?: Coding[]; text?: string };
-        if (valueSet) this.report(this.terminology.validateCodeableConcept(cc, valueSet), node, path, walk, '.coding');
-        else {
-          (cc.coding ?? []).forEach((coding, i) => {
-            if (coding && typeof coding === 'object') this.report(this.terminology.validateCode(coding), node, `${path}.coding[${i}]`, walk);
-          });
-        }
-        break;
+    const binding = this.binding(node);
+    if (typeCode === 'Coding') {
+      const check = this.terminology.validateCoding(value as Coding, binding?.valueSet);
+      this.report(binding ? bindingIssues(check, binding.strength, 'Coding') : check.messages, path, walk);
+    } else if (typeCode === 'CodeableConcept') {
+      const cc = value as { coding?: Coding[]; text?: string };
+      if (binding) {
+        const check = this.terminology.validateCodeableConcept(cc, binding.valueSet);
+        this.report(bindingIssues(check, binding.strength, 'CodeableConcept'), path, walk, '.coding');
+      } else if (Array.isArray(cc.coding)) {
+        cc.coding.forEach((coding, i) => {
+          if (coding && typeof coding === 'object') this.report(this.terminology.validateCoding(coding).messages, `${path}.coding[${i}]`, walk);
+        });
       }
-      case 'Quantity':
-      case 'Age':
-      case 'Duration':
-      case 'Distance':
-      case 'Count':
-      case 'SimpleQuantity':
-      case 'MoneyQuantity': {
-        const quantity = value as { system?: string; code?: string };
-        if (typeof quantity.system === 'string' && typeof quantity.code === 'string') {
-          this.report(this.terminology.validateCode({ system: quantity.system, code: quantity.code }, valueSet), node, path, walk);
-        }
-        break;
+    } else if (QUANTITY_TYPES.has(typeCode)) {
+      const quantity = value as { system?: string; code?: string };
+      if (typeof quantity.system === 'string' && typeof quantity.code === 'string') {
+        const check = this.terminology.validateCoding({ system: quantity.system, code: quantity.code }, binding?.valueSet);
+        this.report(binding ? bindingIssues(check, binding.strength, 'Coding') : check.messages, path, walk);
       }
     }
   }
 
   /** For value/pattern discriminators on bound elements: is this value a member of the value set? */
   isInValueSet(value: unknown, type: string | undefined, valueSet: string): boolean {
-    if (typeof value === 'string') return this.terminology.validateCode({ code: value }, valueSet).status === 'valid';
-    if (!value || typeof value !== 'object') return false;
-    if (type === 'CodeableConcept' || 'coding' in value) {
-      return this.terminology.validateCodeableConcept(value as { coding?: Coding[] }, valueSet).status === 'valid';
-    }
-    return this.terminology.validateCode(value as Coding, valueSet).status === 'valid';
+    let check: CodeCheck;
+    if (typeof value === 'string') check = this.terminology.validateCode({ code: value }, valueSet);
+    else if (!value || typeof value !== 'object') return false;
+    else if (type === 'CodeableConcept' || 'coding' in value) check = this.terminology.validateCodeableConcept(value as { coding?: Coding[] }, valueSet);
+    else check = this.terminology.validateCoding(value as Coding, valueSet);
+    return check.status === 'valid';
   }
 
-  private boundValueSet(node: ElementNode): string | undefined {
+  private binding(node: ElementNode): { strength: BindingStrength; valueSet: string } | undefined {
     const binding = node.binding;
-    if (!binding?.valueSet) return undefined;
-    return binding.strength === 'required' || binding.strength === 'extensible' ? binding.valueSet : undefined;
+    if (!binding?.valueSet || (binding.strength !== 'required' && binding.strength !== 'extensible')) return undefined;
+    return { strength: binding.strength, valueSet: binding.valueSet };
   }
 
-  private report(check: CodeCheck, node: ElementNode, path: string, walk: Walk, indexedChild?: string): void {
-    const extensible = node.binding?.strength === 'extensible';
-    for (const message of check.messages) {
-      let severity = message.severity;
-      if (extensible && severity === 'error' && check.status === 'not-in-valueset') severity = 'warning';
-      const at = indexedChild && message.codingIndex !== undefined ? `${path}${indexedChild}[${message.codingIndex}]` : path;
-      walk.add(severity, severity === 'information' ? 'informational' : 'code-invalid', message.messageId, message.message, at);
+  private report(messages: readonly TxMessage[], path: string, walk: Walk, codingChild?: string): void {
+    for (const message of messages) {
+      let at = codingChild && message.codingIndex !== undefined ? `${path}${codingChild}[${message.codingIndex}]` : path;
+      if (message.element) at = `${at}.${message.element}`;
+      walk.add(message.severity, message.issueType, message.messageId, message.message, at);
     }
   }
 }

@@ -94,6 +94,7 @@ export function mapCaseOptions(options: Record<string, unknown>): { mapped: Vali
   for (const [name, value] of Object.entries(options)) {
     if (name === 'security-checks') mapped.securityChecks = value === true;
     else if (name === 'examples') mapped.allowExampleUrls = value !== false;
+    else if (name === 'language' && typeof value === 'string') mapped.displayLanguages = value;
     else ignored.push(name);
   }
   return { mapped, ignored };

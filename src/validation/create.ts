@@ -18,7 +18,7 @@ export async function createValidator(options: ValidatorOptions = {}): Promise<V
   const engine = new Engine(
     loaded.store,
     { securityChecks: options.securityChecks ?? false, allowExampleUrls: options.allowExampleUrls ?? true },
-    new BindingChecker(new TerminologyService(loaded.store)),
+    new BindingChecker(new TerminologyService(loaded.store, { languages: options.displayLanguages })),
   );
   const loadIssues: Issue[] = [...loaded.issues];
   const validateToIssues = (resource: FhirResource, validateOptions: ValidateOptions = {}): Issue[] =>

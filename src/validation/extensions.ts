@@ -1,5 +1,6 @@
 import type { CompiledStructure } from './element-tree.js';
-import type { Host, Walk } from './instance-validator.js';
+import type { Host, ResourceFrame, Walk } from './instance-validator.js';
+import { resolveInFrame } from './instance-validator.js';
 
 /** Types whose elements an 'element' context on a supertype also covers. */
 const SUPERTYPES: Record<string, string[]> = {
@@ -12,7 +13,7 @@ export function isExampleUrl(url: string): boolean {
 }
 
 /** StructureDefinition.context: may this extension be used where it is? */
-export function checkExtensionContext(definition: CompiledStructure, path: string, host: Host, isModifier: boolean, walk: Walk): void {
+export function checkExtensionContext(definition: CompiledStructure, path: string, host: Host, isModifier: boolean, walk: Walk, frame: ResourceFrame): void {
   const contexts = (definition.structure.context as Array<{ type?: string; expression?: string }> | undefined) ?? [];
   const modifierDefinition = definition.root.isModifier || definition.structure.url === undefined
     ? definition.root.isModifier
@@ -22,6 +23,7 @@ export function checkExtensionContext(definition: CompiledStructure, path: strin
       `Extension modifier mismatch: the extension element is ${isModifier ? '' : 'not '}labelled as a modifier, but the underlying extension is ${modifierDefinition ? '' : 'not '}`,
       path);
   }
+  checkContextInvariants(definition, path, host, walk, frame);
   if (contexts.length === 0) return;
   const hostDefPath = host.defPath.replace(/\[\d+\]/g, '');
   const hostTypes = new Set([host.typeCode, ...(SUPERTYPES[host.typeCode] ?? [])]);
@@ -34,13 +36,18 @@ export function checkExtensionContext(definition: CompiledStructure, path: strin
           expression === 'Base' ||
           ((expression === 'Resource' || expression === 'DomainResource') && walk.engine.isResourceType(host.typeCode)) ||
           hostTypes.has(expression) ||
-          samePath(expression, hostDefPath)
+          samePath(expression, hostDefPath) ||
+          samePath(expression, host.typePath) ||
+          inheritedPath(expression, hostDefPath)
         );
       case 'extension':
         return host.extensionUrl !== undefined && expression.split('|')[0] === host.extensionUrl;
+      case 'fhirpath': {
+        const selected = walk.engine.invariants.select(expression, scopeOf(frame.resource, frame));
+        return !(selected instanceof Error) && selected.some((v) => v === host.value);
+      }
       default:
-        // fhirpath contexts are evaluated by nobody offline yet; do not reject what we cannot check.
-        return true;
+        return false;
     }
   });
   if (!allowed) {
@@ -48,6 +55,33 @@ export function checkExtensionContext(definition: CompiledStructure, path: strin
     walk.add('error', 'business-rule', 'extension-context',
       `The extension ${definition.label} is not allowed to be used at this point (allowed = ${list}; this element is [${hostDefPath}, ${host.typeCode}])`,
       path);
+  }
+}
+
+/** Resource.x and DomainResource.x name an element of every resource. */
+function inheritedPath(expression: string, hostPath: string): boolean {
+  const m = /^(Resource|DomainResource)\.(.+)$/.exec(expression);
+  return m !== null && hostPath.slice(hostPath.indexOf('.') + 1) === m[2];
+}
+
+function scopeOf(node: unknown, frame: ResourceFrame) {
+  return {
+    node,
+    basePath: String(frame.resource.resourceType),
+    resource: frame.resource,
+    rootResource: frame.root,
+    resolveReference: (reference: string) => resolveInFrame(reference, frame),
+  };
+}
+
+/** StructureDefinition.contextInvariant: evaluated on the element that carries the extension. */
+function checkContextInvariants(definition: CompiledStructure, path: string, host: Host, walk: Walk, frame: ResourceFrame): void {
+  const invariants = (definition.structure.contextInvariant as string[] | undefined) ?? [];
+  for (const expression of invariants) {
+    const result = walk.engine.invariants.select(expression, { ...scopeOf(host.value, frame), basePath: host.typePath });
+    if (result instanceof Error || (result.length === 1 && result[0] === true) || result.length === 0) continue;
+    walk.add('error', 'business-rule', 'extension-context-invariant',
+      `The extension ${definition.url} is not allowed to be used at this point (based on context invariant '${expression}')`, path);
   }
 }
 

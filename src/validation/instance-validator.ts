@@ -41,7 +41,11 @@ interface Item {
 interface Host {
   /** Definition path without indexes, restarted at each resource: Patient.contact.name */
   defPath: string;
+  /** Path inside the element's datatype, restarted at each datatype: HumanName.family */
+  typePath: string;
   typeCode: string;
+  /** The element's value, for fhirpath extension contexts. */
+  value?: unknown;
   /** URL of the extension whose children are being walked. */
   extensionUrl?: string;
 }
@@ -92,7 +96,7 @@ export class Engine {
       const res = value as Record<string, unknown>;
       walk.resourceAgainst(res, String(res.resourceType), structure, frame ?? { resource: res, path: String(res.resourceType), root: res });
     } else {
-      walk.element(value, undefined, structure.root, structure.type, structure.type, frame ?? { resource: {}, path: '', root: {} }, structure, { defPath: structure.type, typeCode: structure.type });
+      walk.element(value, undefined, structure.root, structure.type, structure.type, frame ?? { resource: {}, path: '', root: {} }, structure, { defPath: structure.type, typePath: structure.type, typeCode: structure.type });
     }
     return !walk.issues.some((i) => i.severity === 'error' || i.severity === 'fatal');
   }
@@ -170,7 +174,7 @@ export class Walk {
 
   resourceAgainst(res: Record<string, unknown>, path: string, structure: CompiledStructure, frame: ResourceFrame): void {
     const type = String(res.resourceType);
-    this.element(res, undefined, structure.root, type, path, frame, structure, { defPath: type, typeCode: type });
+    this.element(res, undefined, structure.root, type, path, frame, structure, { defPath: type, typePath: type, typeCode: type, value: res });
     if (type === 'Bundle' && structure.url === 'http://hl7.org/fhir/StructureDefinition/Bundle') {
       checkBundle(res, path, this, frame);
     }
@@ -208,8 +212,14 @@ export class Walk {
       if (typeCode) this.add('error', 'processing', 'type-unknown', `Unknown type ${typeCode}`, path);
       return;
     }
-    const isRoot = node === structure.root && structure.kind === 'resource';
-    const elementHost: Host = typeCode === 'Extension' ? { ...host, extensionUrl: value.url as string | undefined } : host;
+    const isRoot = node === structure.root && typeof value.resourceType === 'string';
+    const elementHost: Host = {
+      ...host,
+      value,
+      // Children of a datatype are named from the datatype: HumanName.family, not Patient.name.family.
+      typePath: childContext.structure !== structure && typeCode ? typeCode : host.typePath,
+      extensionUrl: typeCode === 'Extension' ? (value.url as string | undefined) : undefined,
+    };
     this.children(value, childContext.nodes, childContext.structure, path, frame, isRoot, elementHost);
     this.checkValueRules(value, node, typeCode, path, structure);
     if (typeCode === 'Reference') checkReference(value, node, path, this, frame);
@@ -309,7 +319,14 @@ export class Walk {
       this.extension(item, node, frame, structure, host);
       return;
     }
-    const childHost: Host = { defPath: `${host.defPath}.${node.isChoice ? item.key : node.name}`, typeCode: item.typeCode ?? '' };
+    const name = node.isChoice ? item.key : node.name;
+    const childHost: Host = {
+      defPath: `${host.defPath}.${name}`,
+      typePath: `${host.typePath}.${name}`,
+      typeCode: item.typeCode ?? '',
+      value: item.value,
+      extensionUrl: host.typeCode === 'Extension' ? host.extensionUrl : undefined,
+    };
     this.element(item.value, item.companion, node, item.typeCode, item.path, frame, structure, childHost);
   }
 
@@ -481,7 +498,9 @@ export class Walk {
     if (typeof url !== 'string') {
       this.add('error', 'structure', 'extension-url-missing', 'Extension.url is required in order to identify, use and validate the extension', item.path);
     } else {
-      if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(url)) {
+      const absolute = /^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(url);
+      // Inside a complex extension, the parts are named by relative urls.
+      if (!absolute && !host.extensionUrl) {
         this.add('error', 'structure', 'extension-url-relative', 'Extension.url must be an absolute URL', item.path);
       }
       for (const profile of profiled) {
@@ -489,17 +508,18 @@ export class Walk {
         if (candidate && candidate.url === url) definition = candidate;
       }
       definition ??= this.engine.structures.get(url);
-      if (!definition && !(host.extensionUrl && !url.includes(':'))) {
+      if (!definition && absolute) {
+        // Unknown extensions are allowed (the reference's default), except example ones where examples are not.
         if (isExampleUrl(url) && !this.engine.options.allowExampleUrls) {
           this.add('error', 'business-rule', 'extension-example-url', `Example URLs are not allowed in this context (${url})`, item.path);
-        }
-        if (/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(url)) {
           this.add('error', 'structure', 'extension-unknown', `The extension ${url} could not be found so is not allowed here`, item.path);
+        } else {
+          this.add('warning', 'structure', 'extension-unknown', `The extension ${url} is unknown, and not allowed here`, item.path);
         }
       }
     }
     if (definition) {
-      checkExtensionContext(definition, item.path, host, node.name === 'modifierExtension', this);
+      checkExtensionContext(definition, item.path, host, node.name === 'modifierExtension', this, frame);
       this.element(ext, undefined, definition.root, 'Extension', item.path, frame, definition, { ...host, extensionUrl: definition.url });
     } else {
       this.element(ext, undefined, node, 'Extension', item.path, frame, structure, host);
