@@ -15,6 +15,7 @@ function xmlFiles(dir: string): string[] {
   return (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.xml')).map((f) => join(dir, f));
 }
 
+const divOf = (resource: FhirResource | undefined) => (resource!.text as { div: string }).div;
 const messages = (xml: string) => parseFhirXml(xml).issues.map((i) => `${i.severity}|${i.path}|${i.message}`);
 
 /** Parses, writes and parses again; returns the first parse. */
@@ -37,7 +38,7 @@ describe('parseFhirXml: conformance cases of module fmt', () => {
       ['error', 'xml-text', "Text should not be present ('[%endloop%]')", 'Bundle', 2],
     ]);
     // The rest is still read, for the validator's own findings on it.
-    const endpoint = (resource as { entry: { resource: Record<string, unknown> }[] }).entry[0]!.resource;
+    const endpoint = (resource!.entry as { resource: Record<string, unknown> }[])[0]!.resource;
     expect(endpoint).toMatchObject({ resourceType: 'Endpoint', id: '[%count%]', status: '[%status%]', connectionType: {} });
     expect(endpoint.payloadMimeType).toEqual(['[%payloadFormat%]']);
   });
@@ -62,7 +63,7 @@ describe('parseFhirXml: conformance cases of module fmt', () => {
   it('dr-xml-space.xml parses clean and keeps the div as written', () => {
     const { resource, issues } = parseFhirXml(readFileSync(CASES + 'dr-xml-space.xml', 'utf8'));
     expect(issues).toEqual([]);
-    const div = (resource as { text: { div: string } }).text.div;
+    const div = divOf(resource);
     expect(div.startsWith('<div xmlns="http://www.w3.org/1999/xhtml">\n\t\t\t<h3>CBC Report')).toBe(true);
     expect(div).toContain('<pre xml:space="preserve">\nTest                  Units');
     expect(div).toContain('&lt;0.21');
@@ -188,7 +189,7 @@ describe('parseFhirXml: mapping to FHIR JSON', () => {
       '<Patient xmlns="http://hl7.org/fhir" xmlns:h="http://www.w3.org/1999/xhtml"><text><status value="generated"/><h:div><h:p class="a&quot;">x &amp; y<h:br/><!-- c --></h:p></h:div></text></Patient>',
     );
     expect(issues).toEqual([]);
-    expect((resource as { text: { div: string } }).text.div).toBe(
+    expect(divOf(resource)).toBe(
       '<div xmlns="http://www.w3.org/1999/xhtml"><p class="a&quot;">x &amp; y<br/><!-- c --></p></div>',
     );
   });
