@@ -61,7 +61,7 @@ export class ConformanceStore implements ConformanceResolver {
     const url = typeof resource.url === 'string' ? resource.url : undefined;
     const version = typeof resource.version === 'string' ? resource.version : undefined;
     if (url !== undefined) {
-      const existing = this.exact(url, version ?? '', resource.resourceType);
+      const existing = this.exact(`${url}|${version ?? ''}`, resource.resourceType);
       if (existing) {
         if (existing === resource || isDeepStrictEqual(existing, resource)) return 'duplicate';
         this.recordConflict(existing, resource, url, version ?? '', origin);
@@ -89,9 +89,8 @@ export class ConformanceStore implements ConformanceResolver {
   resolve<T extends CanonicalResource = CanonicalResource>(canonical: string, resourceType?: string): T | undefined {
     const bar = canonical.indexOf('|');
     if (bar < 0) return this.newestOf(canonical, resourceType) as T | undefined;
-    const url = canonical.slice(0, bar);
-    const version = canonical.slice(bar + 1);
-    return (this.exact(url, version, resourceType) ?? this.partial(url, version, resourceType)) as T | undefined;
+    return (this.exact(canonical, resourceType) ??
+      this.partial(canonical.slice(0, bar), canonical.slice(bar + 1), resourceType)) as T | undefined;
   }
 
   all<T extends CanonicalResource = CanonicalResource>(resourceType: string): T[] {
@@ -124,10 +123,11 @@ export class ConformanceStore implements ConformanceResolver {
     return this.conflictList;
   }
 
-  private exact(url: string, version: string, resourceType?: string): CanonicalResource | undefined {
-    const list = this.byUrlVersion.get(`${url}|${version}`);
+  /** By `url|version` key ('' version for versionless resources). */
+  private exact(key: string, resourceType?: string): CanonicalResource | undefined {
+    const list = this.byUrlVersion.get(key);
     const own = list && (resourceType ? list.find((r) => r.resourceType === resourceType) : list[0]);
-    return own ?? this.parent?.exact(url, version, resourceType);
+    return own ?? this.parent?.exact(key, resourceType);
   }
 
   private newestOf(url: string, resourceType?: string): CanonicalResource | undefined {
