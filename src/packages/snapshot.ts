@@ -268,7 +268,8 @@ class Generator {
     const existing = owner.slices?.find((s) => s.ed.sliceName === sliceName);
     if (existing) return existing;
     const n: Node = owner.origin ? instantiate(owner.origin, false) : { ed: owner.ed, name: owner.name };
-    const ed: ElementDefinition = { ...n.ed, sliceName };
+    // a slice is mandatory only when the differential says so (Java ProfileUtilities)
+    const ed: ElementDefinition = { ...n.ed, sliceName, min: 0 };
     delete ed.slicing;
     n.ed = ed;
     (owner.slices ??= []).push(n);

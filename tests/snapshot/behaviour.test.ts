@@ -90,6 +90,21 @@ describe('generateSnapshot', () => {
     expect(byId(snapshot, 'Patient.identifier:bsn/old.period')!.min).toBe(1);
   });
 
+  it('inherits slices from a base profile and appends new ones after them', () => {
+    const { snapshot, issues } = generateSnapshot(profile('Observation', [
+      { id: 'Observation.category:extra', path: 'Observation.category', sliceName: 'extra', max: '1' },
+      { id: 'Observation.category:extra.text', path: 'Observation.category.text', min: 1 },
+    ], { baseDefinition: CORE + 'vitalsigns' }), coreResolver());
+    expect(issues).toEqual([]);
+    const ids = snapshot.map((e) => e.id!).filter((id) => id.startsWith('Observation.category'));
+    expect(ids[0]).toBe('Observation.category');
+    expect(ids[1]).toBe('Observation.category:VSCat');
+    expect(ids.indexOf('Observation.category:extra')).toBeGreaterThan(ids.indexOf('Observation.category:VSCat.text'));
+    expect(byId(snapshot, 'Observation.category')!.slicing!.discriminator).toEqual([{ type: 'value', path: 'coding.code' }, { type: 'value', path: 'coding.system' }]);
+    expect(byId(snapshot, 'Observation.category:extra')).toMatchObject({ min: 0, max: '1' });
+    expect(byId(snapshot, 'Observation.category:extra.text')!.min).toBe(1);
+  });
+
   it('matches path-only differentials (no ids) by order, slices included', () => {
     const { snapshot, issues } = generateSnapshot(profile('Patient', [
       { path: 'Patient.identifier', slicing: { discriminator: [{ type: 'value', path: 'system' }], rules: 'open' } },
