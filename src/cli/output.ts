@@ -53,8 +53,11 @@ const SEVERITY_LABEL: Record<Issue['severity'], string> = {
 
 /** One issue as a text line: `  error    Patient.name[0] (12:7)  message  [message-id]`. */
 export function formatIssueLine(issue: Issue): string {
-  const position = issue.line === undefined ? '' : ` (${issue.line}${issue.column === undefined ? '' : `:${issue.column}`})`;
-  return `  ${SEVERITY_LABEL[issue.severity]}  ${issue.path || '(file)'}${position}  ${issue.message}  [${issue.messageId}]`;
+  return `  ${SEVERITY_LABEL[issue.severity]}  ${issue.path || '(file)'}${formatPosition(issue)}  ${issue.message}  [${issue.messageId}]`;
+}
+
+function formatPosition(issue: Issue): string {
+  return issue.line === undefined ? '' : ` (${issue.line}${issue.column === undefined ? '' : `:${issue.column}`})`;
 }
 
 function plural(n: number, word: string, words = `${word}s`): string {
@@ -149,10 +152,17 @@ export function formatScoreTable(scores: SuiteScores): string {
   return `${rows.join('\n')}\n`;
 }
 
+/** The reference puts `[line,column]` in diagnostics. */
+const JAVA_POSITION = /^\[(\d+),\s*(\d+)\]$/;
+
 function expectedErrorLines(outcome: ExpectedOutcome | undefined): string[] {
   return (outcome?.issue ?? [])
     .filter((i) => i.severity === 'error' || i.severity === 'fatal')
-    .map((i) => `${i.expression?.[0] ?? i.location?.[0] ?? '(file)'}  ${i.details?.text ?? i.diagnostics ?? ''}`);
+    .map((i) => {
+      const position = i.diagnostics?.match(JAVA_POSITION);
+      const where = `${i.expression?.[0] ?? i.location?.[0] ?? '(file)'}${position ? ` (${position[1]}:${position[2]})` : ''}`;
+      return `${where}  ${i.details?.text ?? i.diagnostics ?? ''}`;
+    });
 }
 
 /** A disagreeing step, compactly: our errors (path, message, message id) against the reference's. */
@@ -162,7 +172,7 @@ export function formatDisagreement(step: SuiteStep, expected: ExpectedOutcome | 
   const lines = [`${kind}  ${step.module}/${step.case} [${step.step}]  ours ${ours}, expected ${step.expectedErrors}`];
   if (step.crash) lines.push(`    crash: ${step.crash}`);
   for (const issue of step.issues) {
-    if (isError(issue)) lines.push(`    ours: ${issue.path || '(file)'}  ${issue.message}  [${issue.messageId}]`);
+    if (isError(issue)) lines.push(`    ours: ${issue.path || '(file)'}${formatPosition(issue)}  ${issue.message}  [${issue.messageId}]`);
   }
   for (const line of expectedErrorLines(expected)) lines.push(`    java: ${line}`);
   return `${lines.join('\n')}\n`;

@@ -5,7 +5,7 @@ import type { Issue } from '../validation/issues.js';
 import { countIssues } from '../validation/outcome.js';
 import { collectFiles, describeFsError, readResources, validateParsed } from './input.js';
 import { EXIT_USAGE, type CliContext } from './main.js';
-import { createReporter, formatIssueLine, OUTPUT_FORMATS, resourceLabel, type OutputFormat, type Summary } from './output.js';
+import { createReporter, OUTPUT_FORMATS, resourceLabel, type OutputFormat, type Summary } from './output.js';
 
 export interface ValidateCommandOptions {
   ig: string[];
@@ -40,9 +40,12 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
     ctx.err(`fhirdq: no files to validate (folders are searched for *.json, *.xml and *.ndjson)\n`);
     return EXIT_USAGE;
   }
+  const missingIgs = (await collectFiles(options.ig)).problems;
+  for (const problem of missingIgs) ctx.err(`fhirdq: --ig ${problem}\n`);
+  if (missingIgs.length) return EXIT_USAGE;
   const validator = await createValidator({ igs: options.ig, securityChecks: options.securityChecks });
   for (const issue of validator.loadIssues) {
-    if (issue.severity !== 'information') ctx.err(`fhirdq: loading packages:${formatIssueLine(issue)}\n`);
+    if (issue.severity !== 'information') ctx.err(`fhirdq: ${issue.severity} loading packages: ${issue.message}  [${issue.messageId}]\n`);
   }
   const reporter = createReporter(options.format, ctx.out);
   const summary: Summary = { files: 0, resources: 0, errors: 0, warnings: 0, information: 0 };

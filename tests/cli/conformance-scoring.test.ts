@@ -47,9 +47,9 @@ describe('scoreSteps and formatScoreTable', () => {
 
 describe('mapCaseOptions', () => {
   it('maps security-checks and examples, and lists the rest as ignored', () => {
-    expect(mapCaseOptions({ 'security-checks': true, examples: false, language: 'en, de' })).toEqual({
+    expect(mapCaseOptions({ 'security-checks': true, examples: false, 'no-such-option': 1 })).toEqual({
       mapped: { securityChecks: true, allowExampleUrls: false },
-      ignored: ['language'],
+      ignored: ['no-such-option'],
     });
   });
 });
@@ -66,7 +66,7 @@ describe('formatDisagreement', () => {
     };
     const expected = {
       issue: [
-        { severity: 'error', expression: ['Patient.birthDate'], details: { text: "The value '1990-13' is not a valid date" } },
+        { severity: 'error', expression: ['Patient.birthDate'], details: { text: "The value '1990-13' is not a valid date" }, diagnostics: '[4,3]' },
         { severity: 'fatal', location: ['Patient.gender'], diagnostics: 'bad code' },
         { severity: 'warning', expression: ['Patient'], details: { text: 'Constraint failed: dom-6' } },
       ],
@@ -74,8 +74,8 @@ describe('formatDisagreement', () => {
     expect(formatDisagreement(ours, expected)).toBe(
       [
         'count    general/pat-bad [base]  ours 1, expected 2',
-        '    ours: Patient.birthDate  Not a valid date  [date-format]',
-        "    java: Patient.birthDate  The value '1990-13' is not a valid date",
+        '    ours: Patient.birthDate (4:3)  Not a valid date  [date-format]',
+        "    java: Patient.birthDate (4:3)  The value '1990-13' is not a valid date",
         '    java: Patient.gender  bad code',
         '',
       ].join('\n'),

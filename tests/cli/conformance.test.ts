@@ -1,25 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runCli, writeTree } from './helpers.js';
-
-const profileUrl = 'http://example.org/fhir/StructureDefinition/patient-with-gender';
-
-// A differential-only profile: Patient.gender becomes required.
-const profile = {
-  resourceType: 'StructureDefinition',
-  id: 'patient-with-gender',
-  url: profileUrl,
-  name: 'PatientWithGender',
-  status: 'draft',
-  fhirVersion: '4.0.1',
-  kind: 'resource',
-  abstract: false,
-  type: 'Patient',
-  baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Patient',
-  derivation: 'constraint',
-  differential: { element: [{ id: 'Patient.gender', path: 'Patient.gender', min: 1 }] },
-};
+import { genderProfile, runCli, writeTree } from './helpers.js';
 
 const narrative = { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">x</div>' };
 const javaError = (text: string, expression: string) => ({ severity: 'error', code: 'invalid', details: { text }, expression: [expression] });
@@ -48,7 +30,7 @@ const manifest = {
       module: 'general',
       supporting: [],
       packages: [],
-      options: { 'security-checks': true, language: 'en' },
+      options: { 'security-checks': true, 'no-such-option': 'x' },
       expected: { errors: 0, outcome: { resourceType: 'OperationOutcome' } },
     },
     {
@@ -69,7 +51,7 @@ beforeAll(async () => {
   suite = await writeTree({
     'manifest.json': manifest,
     'cases/no-gender.json': { resourceType: 'Patient', id: 'a', text: narrative, birthDate: '1990-01-01' },
-    'cases/patient-with-gender.json': profile,
+    'cases/patient-with-gender.json': genderProfile,
     'cases/bad-date.xml': `<Patient xmlns="http://hl7.org/fhir">
   <id value="b"/>
   <text><status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml">x</div></text>
@@ -104,10 +86,10 @@ describe('fhirdq conformance', () => {
   it('--verbose lists the disagreeing steps with our errors and the expected ones, and the options not applied', async () => {
     const run = await runCli('conformance', suite, '--verbose');
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/^verdict {2}general\/bad-date-claimed-valid \[base\] {2}ours [1-9]\d*, expected 0\n {4}ours: Patient\.birthDate /m);
+    expect(run.stdout).toMatch(/^verdict {2}general\/bad-date-claimed-valid \[base\] {2}ours [1-9]\d*, expected 0\n {4}ours: Patient\.birthDate \(4:\d+\) /m);
     expect(run.stdout).toMatch(/^verdict {2}general\/missing-file \[base\] {2}ours crashed, expected 2\n {4}crash: .*\n {4}java: Patient\.x {2}Some reference message\n/m);
     expect(run.stdout).not.toContain('no-gender [');
-    expect(run.stdout).toContain('option not applied: language (bad-date-claimed-valid)\n');
+    expect(run.stdout).toContain('option not applied: no-such-option (bad-date-claimed-valid)\n');
   });
 
   it('--filter runs only the matching cases; no match is a usage problem', async () => {

@@ -27,3 +27,21 @@ export async function writeTree(files: Record<string, string | object>): Promise
   }
   return root;
 }
+
+export const GENDER_PROFILE = 'http://example.org/fhir/StructureDefinition/patient-with-gender';
+
+// A differential-only profile: Patient.gender becomes required.
+export const genderProfile = {
+  resourceType: 'StructureDefinition',
+  id: 'patient-with-gender',
+  url: GENDER_PROFILE,
+  name: 'PatientWithGender',
+  status: 'draft',
+  fhirVersion: '4.0.1',
+  kind: 'resource',
+  abstract: false,
+  type: 'Patient',
+  baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Patient',
+  derivation: 'constraint',
+  differential: { element: [{ id: 'Patient.gender', path: 'Patient.gender', min: 1 }] },
+};

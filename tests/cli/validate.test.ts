@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { runCli, writeTree } from './helpers.js';
+import { GENDER_PROFILE, genderProfile, runCli, writeTree } from './helpers.js';
 
 const validPatient = {
   resourceType: 'Patient',
@@ -65,6 +65,7 @@ beforeAll(async () => {
     'folder/sub/notes.txt': 'not a resource',
     'folder/other.xml': xmlPatient,
     'empty/readme.md': '# nothing to validate',
+    'ig/StructureDefinition-patient-with-gender.json': genderProfile,
   });
 });
 
@@ -123,6 +124,23 @@ describe('fhirdq validate: exit codes', () => {
       expect(run.code, argv.join(' ')).toBe(2);
       expect(run.stderr, argv.join(' ')).toMatch(/^fhirdq: [^\n]+\n$/);
     }
+  });
+
+  it('exits 2 for an --ig that does not exist, before validating', async () => {
+    const run = await runCli('validate', '--ig', join(dir, 'no-such-package'), join(dir, 'valid.json'));
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(`fhirdq: --ig ${join(dir, 'no-such-package')}: no such file or folder\n`);
+    expect(run.stdout).toBe('');
+  });
+
+  it('loads an --ig folder and validates against --profile', async () => {
+    const profiled = await runCli('validate', '--ig', join(dir, 'ig'), '--profile', GENDER_PROFILE, '--format', 'ndjson', join(dir, 'invalid.json'), join(dir, 'valid.json'));
+    expect(profiled.code).toBe(1);
+    const lines = profiled.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+    const invalidPaths = lines[0].outcome.issue.filter((i: { severity: string }) => i.severity === 'error').map((i: { expression: string[] }) => i.expression[0]);
+    expect(invalidPaths).toContain('Patient.birthDate');
+    expect(invalidPaths.some((p: string) => p.startsWith('Patient') && p !== 'Patient.birthDate')).toBe(true);
+    expect(lines[1].errors).toBe(0);
   });
 
   it('exits 0 for --help and --version', async () => {
