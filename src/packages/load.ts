@@ -276,7 +276,7 @@ export async function loadConformance(options: LoadConformanceOptions = {}): Pro
     try {
       pkg = await loadPackage(path);
     } catch (err) {
-      issues.push(issue('error', 'not-found', 'package-invalid', (err as Error).message));
+      issues.push(issue('error', 'invalid', 'package-invalid', (err as Error).message));
       return undefined;
     }
     const { name: id, version } = pkg.manifest;
@@ -301,10 +301,14 @@ export async function loadConformance(options: LoadConformanceOptions = {}): Pro
     return info;
   };
 
-  const addLooseFile = async (file: string) => {
-    const { resources, issues: fileIssues } = await loadResourceFile(file);
-    issues.push(...fileIssues);
-    for (const resource of resources) store.add(resource, { file });
+  /** Reads in parallel, adds in the given order (first loaded wins on conflicts). */
+  const addLooseFiles = async (files: string[]) => {
+    const queue = new PQueue({ concurrency: FILE_CONCURRENCY });
+    const results = await queue.addAll(files.map((file) => () => loadResourceFile(file)));
+    results.forEach(({ resources, issues: fileIssues }, i) => {
+      issues.push(...fileIssues);
+      for (const resource of resources) store.add(resource, { file: files[i] });
+    });
   };
 
   for (const ig of options.igs ?? []) {
@@ -315,10 +319,10 @@ export async function loadConformance(options: LoadConformanceOptions = {}): Pro
       await addPackage(path, { kind: 'given' });
     } else if ((await stat(path)).isDirectory()) {
       const { packages: inner, files } = await folderContents(path);
-      for (const file of files) await addLooseFile(file);
+      await addLooseFiles(files);
       for (const pkg of inner) await addPackage(pkg, { kind: 'given' });
     } else {
-      await addLooseFile(path);
+      await addLooseFiles([path]);
     }
   }
 

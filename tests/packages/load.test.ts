@@ -150,6 +150,14 @@ describe('loadConformance with the nested version packages', () => {
     expect(packages).toHaveLength(1);
   });
 
+  it('reports a package without a usable manifest', async () => {
+    const dir = tempDir();
+    writeJson(join(dir, 'package.json'), { description: 'no name or version' });
+    const { issues, packages } = await loadConformance({ igs: [dir], includeCore: false });
+    expect(ids(issues)).toEqual(['package-invalid']);
+    expect(packages).toEqual([]);
+  });
+
   it('reports a missing ig path', async () => {
     const { issues } = await loadConformance({ igs: [join(NESTED, 'nope.tgz')], includeCore: false });
     expect(ids(issues)).toEqual(['package-not-found']);
