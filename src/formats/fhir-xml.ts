@@ -40,6 +40,8 @@ interface ElementFrame {
   xpath: string;
   /** Occurrences per child element, for array indexes, cardinality and order checks. */
   counts?: Map<ElementDef, number>;
+  /** Repeating primitive children seen, whose `name`/`_name` arrays are padded to equal length at the end. */
+  primitiveArrays?: ElementDef[];
   lastOrder: number;
   lastName: string;
   /** Primitive only: where the value goes. */
@@ -126,10 +128,6 @@ function serializeXhtml(source: string, resolvePrefix: (prefix: string) => strin
   return out.join('');
 }
 
-function setValue(obj: Obj, name: string, value: unknown): void {
-  obj[name] = value;
-}
-
 /** Puts an array item at `index`, padding earlier missing items with null (json.html, repeating primitives). */
 function setItem(obj: Obj, name: string, index: number, value: unknown): void {
   let arr = obj[name] as unknown[] | undefined;
@@ -208,7 +206,7 @@ export function parseFhirXml(text: string): FhirXmlResult {
   };
 
   /** Checks attributes against the node's xml attributes (id, url, value) and applies them. */
-  const applyAttributes = (tag: SaxesTagNS, node: NodeDef, typeName: string, key: string, target: Obj, frame?: ElementFrame, type?: string) => {
+  const applyAttributes = (tag: SaxesTagNS, node: NodeDef, typeName: string, key: string, target: Obj, frame?: ElementFrame) => {
     for (const name in tag.attributes) {
       const attr = tag.attributes[name] as SaxesAttributeNS;
       if (attr.uri === XMLNS_NS) continue;
@@ -217,7 +215,7 @@ export function parseFhirXml(text: string): FhirXmlResult {
         issue('error', 'structure', 'xml-unknown-attribute', `Undefined attribute '@${attr.name}' on ${tag.name} for type ${typeName}`, key);
         continue;
       }
-      if (def.name === 'value' && frame) frame.value = primitiveValue(attr.value, type!, key);
+      if (def.name === 'value' && frame) frame.value = primitiveValue(attr.value, typeName, key);
       else target[def.name] = attr.value;
     }
   };
@@ -298,12 +296,13 @@ export function parseFhirXml(text: string): FhirXmlResult {
     const node = model.node(match.node)!;
     if (node.kind === 'primitive-type') {
       const frame: ElementFrame = { kind: 'primitive', node, obj: {}, key, xpath, lastOrder: -1, lastName: '', parent: top, name, index, isArray: def.isArray };
-      applyAttributes(tag, node, match.type, key, frame.obj, frame, match.type);
+      applyAttributes(tag, node, match.type, key, frame.obj, frame);
+      if (def.isArray && index === 0) (top.primitiveArrays ??= []).push(def);
       return frame;
     }
     const obj: Obj = {};
     if (def.isArray) setItem(top.obj, name, index, obj);
-    else setValue(top.obj, name, obj);
+    else top.obj[name] = obj;
     applyAttributes(tag, node, match.type, key, obj);
     return { kind: 'element', node, obj, key, xpath, lastOrder: -1, lastName: '' };
   };
@@ -335,7 +334,7 @@ export function parseFhirXml(text: string): FhirXmlResult {
         }
         top.filled = true;
         if (top.isArray) setItem(top.parent.obj, top.name, top.index, frame.obj);
-        else setValue(top.parent.obj, top.name, frame.obj);
+        else top.parent.obj[top.name] = frame.obj;
         stack.push(frame);
         return;
       }
@@ -361,7 +360,7 @@ export function parseFhirXml(text: string): FhirXmlResult {
         stack.pop();
         if (!top.filled) {
           if (top.isArray) setItem(top.parent.obj, top.name, top.index, {});
-          else setValue(top.parent.obj, top.name, {});
+          else top.parent.obj[top.name] = {};
         }
         return;
       case 'element':
@@ -377,11 +376,9 @@ export function parseFhirXml(text: string): FhirXmlResult {
 
   /** Pads aligned arrays of repeating primitives (`given` / `_given`) to the number of elements seen. */
   const closeElement = (frame: ElementFrame) => {
-    if (!frame.counts) return;
-    for (const [def, count] of frame.counts) {
-      if (!def.isArray || def.isChoice) continue;
-      const node = frame.node.byName.get(def.name);
-      if (!node || model.node(node.node)?.kind !== 'primitive-type') continue;
+    if (!frame.primitiveArrays) return;
+    for (const def of frame.primitiveArrays) {
+      const count = frame.counts!.get(def)!;
       padArray(frame.obj, def.name, count);
       padArray(frame.obj, '_' + def.name, count);
     }
@@ -401,8 +398,8 @@ export function parseFhirXml(text: string): FhirXmlResult {
       if (frame.value !== undefined) setItem(parent.obj, name, frame.index!, frame.value);
       if (addExtra) setItem(parent.obj, '_' + name, frame.index!, frame.obj);
     } else {
-      if (frame.value !== undefined) setValue(parent.obj, name, frame.value);
-      if (addExtra) setValue(parent.obj, '_' + name, frame.obj);
+      if (frame.value !== undefined) parent.obj[name] = frame.value;
+      if (addExtra) parent.obj['_' + name] = frame.obj;
     }
   };
 
