@@ -48,17 +48,9 @@ export function indexBundle(bundle: Record<string, unknown>, path: string): Bund
     const matchVersion = (list: Entry[]): Entry[] =>
       version === undefined ? list : list.filter((e) => (e.resource?.meta as { versionId?: string } | undefined)?.versionId === version);
     if (/^(https?:|urn:)/.test(reference)) return matchVersion(byFullUrl.get(withoutHistory!) ?? []);
+    // A relative reference resolves against the base of the referring entry's RESTful fullUrl only.
     const base = baseOf(fromFullUrl);
-    if (base) {
-      const absolute = byFullUrl.get(base + withoutHistory);
-      if (absolute) return matchVersion(absolute);
-    }
-    const m = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(withoutHistory!);
-    if (!m) return [];
-    // Entries with urn: or non-RESTful fullUrls are still found by their type and id.
-    return matchVersion(
-      entries.filter((e) => e.resource?.resourceType === m[1] && e.resource?.id === m[2] && (!base || !e.fullUrl || !baseOf(e.fullUrl))),
-    );
+    return base ? matchVersion(byFullUrl.get(base + withoutHistory) ?? []) : [];
   };
   return {
     entries,
@@ -104,13 +96,16 @@ export function checkBundle(bundle: Record<string, unknown>, path: string, walk:
   if (type === 'document') checkDocument(index, path, walk);
 }
 
+/** Paging relations name one page each; others (stylesheet, alternate) may repeat. */
+const UNIQUE_RELATIONS = new Set(['self', 'first', 'previous', 'prev', 'next', 'last']);
+
 function checkLinks(bundle: Record<string, unknown>, path: string, walk: Walk): void {
   const links = Array.isArray(bundle.link) ? (bundle.link as Array<{ relation?: unknown }>) : [];
   const seen = new Set<string>();
   const reported = new Set<string>();
   links.forEach((link, i) => {
     const relation = typeof link?.relation === 'string' ? link.relation : undefined;
-    if (!relation) return;
+    if (!relation || !UNIQUE_RELATIONS.has(relation)) return;
     if (seen.has(relation) && !reported.has(relation)) {
       reported.add(relation);
       walk.add('error', 'invalid', 'bundle-link-duplicate', `The link relationship type '${relation}' can only occur once`, `${path}.link[${i}]`);
@@ -153,7 +148,7 @@ function checkDocument(index: BundleIndex, path: string, walk: Walk): void {
     }
   }
   for (const entry of index.entries) {
-    if (entry.resource && !reachable.has(entry) && entry.resource.resourceType !== 'Binary') {
+    if (entry.resource && !reachable.has(entry)) {
       walk.add('error', 'informational', 'bundle-document-unreachable', `Entry '${entry.fullUrl ?? entry.index}' isn't reachable by traversing links (forward or backward) from the Composition`, entry.path);
     }
   }

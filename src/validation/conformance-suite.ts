@@ -83,7 +83,10 @@ export interface SuiteRun {
 export async function readManifest(suiteFolder: string): Promise<SuiteCase[]> {
   const text = await readFile(join(suiteFolder, 'manifest.json'), 'utf8');
   const parsed = manifestSchema.safeParse(JSON.parse(text));
-  if (!parsed.success) throw new Error(`${join(suiteFolder, 'manifest.json')}: ${z.prettifyError(parsed.error)}`);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new Error(`${join(suiteFolder, 'manifest.json')}: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? '; ...' : ''}`);
+  }
   return parsed.data.cases;
 }
 

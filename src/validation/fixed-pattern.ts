@@ -31,3 +31,31 @@ export function matchesPattern(value: unknown, pattern: unknown): boolean {
 export function describeValue(value: unknown): string {
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
+
+export interface FixedDifference {
+  path: string;
+  messageId: string;
+  message: string;
+}
+
+/** Where a complex value departs from its fixed value, element by element, as the reference reports it. */
+export function fixedDifferences(value: unknown, fixed: unknown, path: string, label: string): FixedDifference[] {
+  if (fixed === null || typeof fixed !== 'object' || value === null || typeof value !== 'object' || Array.isArray(fixed) !== Array.isArray(value)) {
+    return matchesFixed(value, fixed)
+      ? []
+      : [{ path, messageId: 'fixed-value', message: `Value is '${describeValue(value)}' but is fixed to '${describeValue(fixed)}' (from ${label})` }];
+  }
+  const v = value as Record<string, unknown>;
+  const f = fixed as Record<string, unknown>;
+  const out: FixedDifference[] = [];
+  for (const key of Object.keys(v)) {
+    if (key === 'id' || key === 'extension' || key in f) continue;
+    out.push({
+      path: `${path}.${key}`,
+      messageId: 'fixed-extra-element',
+      message: `The element ${key} is present in the instance but not allowed in the applicable fixed value specified in profile`,
+    });
+  }
+  for (const key of Object.keys(f)) out.push(...fixedDifferences(v[key], f[key], `${path}.${key}`, label));
+  return out;
+}

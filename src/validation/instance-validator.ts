@@ -4,13 +4,15 @@ import type { Issue, IssueType, Severity } from './issues.js';
 import { InvariantEngine } from './invariants.js';
 import { checkPrimitive, PRIMITIVE_TYPES } from './primitives.js';
 import { StructureCache } from './structures.js';
-import { matchesFixed, matchesPattern, describeValue } from './fixed-pattern.js';
+import { fixedDifferences, matchesPattern, describeValue } from './fixed-pattern.js';
 import { checkMarkdown, checkStringSecurity, checkXhtml } from './narrative.js';
 import { BindingChecker } from './bindings.js';
 import { checkBundle, indexBundle, type BundleIndex } from './bundle.js';
 import { checkReference } from './references.js';
 import { SliceMatcher } from './slicing.js';
 import { checkExtensionContext, isExampleUrl } from './extensions.js';
+import { ImpliedProfiles } from './implied-profiles.js';
+import { generateSnapshot, type StructureDefinition } from '../packages/snapshot.js';
 
 export interface EngineOptions {
   securityChecks: boolean;
@@ -35,6 +37,8 @@ interface Item {
   path: string;
   key: string;
   index: number;
+  /** Already reported as unusable; counts for cardinality only. */
+  skip?: boolean;
 }
 
 /** Where we are in the definitions, for extension contexts and messages. */
@@ -57,6 +61,7 @@ export class Engine {
   readonly invariants = new InvariantEngine();
   readonly bindings: BindingChecker;
   readonly slices: SliceMatcher;
+  readonly impliedProfiles: ImpliedProfiles;
 
   constructor(
     readonly resolver: ConformanceResolver,
@@ -66,6 +71,7 @@ export class Engine {
     this.structures = new StructureCache(resolver);
     this.bindings = bindings;
     this.slices = new SliceMatcher(this);
+    this.impliedProfiles = new ImpliedProfiles(resolver);
   }
 
   isResourceType(code: string): boolean {
@@ -141,12 +147,14 @@ export class Walk {
     }
     this.checkResourceId(res, path, isRoot);
     this.resourceAgainst(res, path, base, frame);
+    if (type === 'StructureDefinition' && isRoot) this.checkSnapshotGeneration(res, path);
     const declared = (res.meta as { profile?: unknown[] } | undefined)?.profile ?? [];
-    for (const profile of [...declared, ...extraProfiles]) {
+    const profiles = new Set<unknown>([...declared, ...extraProfiles, ...this.engine.impliedProfiles.for(res)]);
+    for (const profile of profiles) {
       if (typeof profile !== 'string') continue;
       const structure = this.engine.structures.get(profile);
       if (!structure) {
-        const declaredOnly = !extraProfiles.includes(profile);
+        const declaredOnly = declared.includes(profile);
         this.add(
           declaredOnly ? 'warning' : 'error',
           'not-found',
@@ -161,6 +169,17 @@ export class Walk {
         continue;
       }
       this.resourceAgainst(res, path, structure, frame);
+    }
+  }
+
+  /** A profile under validation must be usable: generate its snapshot and report what breaks. */
+  private checkSnapshotGeneration(sd: Record<string, unknown>, path: string): void {
+    if (!sd.differential || sd.snapshot || sd.derivation !== 'constraint') return;
+    try {
+      const { issues } = generateSnapshot(sd as unknown as StructureDefinition, this.engine.resolver);
+      for (const issue of issues) this.add(issue.severity, issue.code, issue.messageId, issue.message, issue.path ? `${path}.${issue.path}`.replace(/^StructureDefinition\.StructureDefinition/, 'StructureDefinition') : path);
+    } catch (error) {
+      this.add('error', 'processing', 'snapshot-failed', `Error generating Snapshot: ${(error as Error).message}`, path);
     }
   }
 
@@ -231,8 +250,12 @@ export class Walk {
   }
 
   private nestedResource(value: Record<string, unknown>, node: ElementNode, path: string, frame: ResourceFrame): void {
-    const allowed = node.types.flatMap((t) => (t.profiles.length ? t.profiles : [t.code]));
-    void allowed;
+    const profiles = node.types.flatMap((t) => t.profiles);
+    const profileTypes = profiles.map((p) => this.engine.structures.get(p)).filter((s) => s !== undefined);
+    const applicable = profileTypes.filter((s) => s.type === value.resourceType).map((s) => s.url);
+    if (profileTypes.length > 0 && applicable.length === 0 && typeof value.resourceType === 'string') {
+      this.add('error', 'structure', 'resource-type-not-allowed', `The type '${value.resourceType}' is not valid - must be ${[...new Set(profileTypes.map((s) => s.type))].join(' or ')}`, path);
+    }
     const isContained = node.name === 'contained';
     const child: ResourceFrame = {
       resource: value,
@@ -244,7 +267,7 @@ export class Walk {
     };
     if (value.resourceType === 'Bundle') child.bundle = indexBundle(value, path);
     if (path.endsWith('.resource') && frame.bundle) child.fullUrl = frame.bundle.fullUrlOfEntryPath(path);
-    this.resource(value, path, child, [], false);
+    this.resource(value, path, child, applicable, false);
   }
 
   /** The definitions of an element's children: its own (profile) children, a content reference, or its type's. */
@@ -293,7 +316,11 @@ export class Walk {
       handled.add(name);
       handled.add(`_${name}`);
       if (match.typeError) {
+        // Present but of a type the profile excludes: one error, and it still counts as present.
         this.add('error', 'structure', 'choice-type-not-allowed', match.typeError, `${path}.${name}`);
+        const present = groups.get(match.node) ?? [];
+        present.push({ value: undefined, companion: undefined, typeCode: undefined, path: `${path}.${name}`, key: name, index: 0, skip: true });
+        groups.set(match.node, present);
         continue;
       }
       const items = this.itemsOf(obj, name, match.node, match.typeCode, path);
@@ -315,6 +342,7 @@ export class Walk {
   }
 
   item(item: Item, node: ElementNode, frame: ResourceFrame, structure: CompiledStructure, host: Host): void {
+    if (item.skip) return;
     if (item.typeCode === 'Extension') {
       this.extension(item, node, frame, structure, host);
       return;
@@ -452,17 +480,17 @@ export class Walk {
   }
 
   private checkValueRules(value: unknown, node: ElementNode, typeCode: string | undefined, path: string, structure: CompiledStructure): void {
-    if (node.fixed && !matchesFixed(value, node.fixed.value)) {
-      this.add('error', 'value', 'fixed-value', `Value is '${describeValue(value)}' but is fixed to '${describeValue(node.fixed.value)}' (from ${structure.label})`, path);
+    if (node.fixed) {
+      for (const d of fixedDifferences(value, node.fixed.value, path, structure.label)) this.add('error', 'value', d.messageId, d.message, d.path);
     }
     if (node.pattern && !matchesPattern(value, node.pattern.value)) {
       this.add('error', 'value', 'pattern-value', `The value ${describeValue(value)} does not match the pattern ${describeValue(node.pattern.value)} required by ${node.path} (from ${structure.label})`, path);
     }
-    if (node.minValue && typeof value !== 'object' && compareOrdered(value, node.minValue.value) < 0) {
-      this.add('error', 'value', 'min-value', `The value '${String(value)}' is less than the minimum value '${String(node.minValue.value)}'`, path);
+    if (node.minValue && compareOrdered(value, node.minValue.value) < 0) {
+      this.add('error', 'value', 'min-value', `The value in the instance (${describeOrdered(value)}) is less than the specified minimum value (${describeOrdered(node.minValue.value)})`, path);
     }
-    if (node.maxValue && typeof value !== 'object' && compareOrdered(value, node.maxValue.value) > 0) {
-      this.add('error', 'value', 'max-value', `The value '${String(value)}' is greater than the maximum value '${String(node.maxValue.value)}'`, path);
+    if (node.maxValue && compareOrdered(value, node.maxValue.value) > 0) {
+      this.add('error', 'value', 'max-value', `The value in the instance (${describeOrdered(value)}) is greater than the specified maximum value (${describeOrdered(node.maxValue.value)})`, path);
     }
     void typeCode;
   }
@@ -538,9 +566,26 @@ function describeJson(value: unknown): string {
   return `primitive (${typeof value})`;
 }
 
+type QuantityLike = { value?: unknown; code?: unknown; unit?: unknown };
+
+/** Orders numbers, dates/times (same precision, ISO text) and Quantities in the same unit; NaN when incomparable. */
 function compareOrdered(a: unknown, b: unknown): number {
   if (typeof a === 'number' && typeof b === 'number') return a - b;
-  return String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0;
+  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
+  if (a && b && typeof a === 'object' && typeof b === 'object') {
+    const qa = a as QuantityLike;
+    const qb = b as QuantityLike;
+    if (typeof qa.value === 'number' && typeof qb.value === 'number' && (qa.code ?? qa.unit) === (qb.code ?? qb.unit)) return qa.value - qb.value;
+  }
+  return Number.NaN;
+}
+
+function describeOrdered(value: unknown): string {
+  if (value && typeof value === 'object') {
+    const q = value as QuantityLike;
+    return `${String(q.value)} ${String(q.code ?? q.unit ?? '')}`.trim();
+  }
+  return String(value);
 }
 
 function collectIds(resource: Record<string, unknown>): Set<string> {

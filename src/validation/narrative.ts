@@ -3,7 +3,7 @@
  * mirroring the HL7 Java validator (InstanceValidator, XhtmlValidator, FHIRPathEngine.htmlChecks,
  * MarkDownProcessor.preProcess, UrlUtil.checkValidUrl).
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { SaxesParser } from 'saxes';
 import type { Issue, IssueType, Severity } from './issues.js';
 
 export interface NarrativeContext {
@@ -55,68 +55,70 @@ const SECURITY_STRING_ERROR =
 const SECURITY_STRING_HINT =
   'The string value contains text that looks like embedded HTML tags. If this content is rendered to HTML without appropriate post-processing, it may be a security risk';
 
-// preserveOrder keeps document order (needed for allText and the mixed-language check); entities are decoded,
-// including HTML ones such as &nbsp;, which the Java XhtmlParser accepts too.
-const parser = new XMLParser({
-  preserveOrder: true,
-  ignoreAttributes: false,
-  attributeNamePrefix: '',
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: false,
-  processEntities: true,
-  htmlEntities: true,
-  commentPropName: '#comment',
-});
-
-/** A node of fast-xml-parser's preserveOrder output, read in place rather than copied into another tree. */
-type XNode = Record<string, unknown>;
+/** Parsed narrative node: element (name set), text or comment. */
+interface XNode {
+  name: string | null;
+  attrs: Record<string, string>;
+  children: XNode[];
+  /** text or comment content */
+  text: string;
+  comment: boolean;
+}
 const NO_ATTRS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+const NO_CHILDREN: XNode[] = [];
 
-/** Element name; null for text and comments. */
-function nameOf(node: XNode): string | null {
-  for (const key in node) {
-    if (key !== ':@' && key !== '#text' && key !== '#comment') return key;
-  }
-  return null;
-}
-function attrsOf(node: XNode): Record<string, string> {
-  return (node[':@'] as Record<string, string> | undefined) ?? NO_ATTRS;
-}
-function childrenOf(node: XNode, name: string): XNode[] {
-  return node[name] as XNode[];
-}
-function isComment(node: XNode): boolean {
-  return node['#comment'] !== undefined;
-}
-function textOf(node: XNode): string {
-  const t = node['#text'];
-  return t === undefined ? '' : String(t);
-}
-function commentOf(node: XNode): string {
-  return (node['#comment'] as XNode[]).map(textOf).join('');
-}
+// XML's predefined entities and the common HTML ones are decoded; any other well-formed entity reference
+// is kept as written, since the Java XhtmlParser knows the whole HTML entity set.
+const ENTITIES = new Proxy<Record<string, string>>(
+  { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0', copy: '\u00a9', reg: '\u00ae', deg: '\u00b0', micro: '\u00b5', middot: '\u00b7', euro: '\u20ac', ndash: '\u2013', mdash: '\u2014', hellip: '\u2026' },
+  { get: (known, name: string) => known[name] ?? `&${name};` },
+);
 
 function issue(severity: Severity, code: IssueType, messageId: string, message: string, path: string): Issue {
   return { severity, code, messageId, message, path };
 }
 
-/** The root element with its name, or an issue saying why the div is not well-formed XHTML. */
-function parseDiv(div: string, path: string): { root: XNode; name: string } | Issue {
-  // fast-xml-parser's parser is lenient; its validator reports well-formedness errors with line and column.
-  const valid = XMLValidator.validate(div, { allowBooleanAttributes: false });
-  if (valid !== true) {
-    const { msg, line, col } = valid.err;
-    return issue('error', 'invalid', 'xhtml-parse-error', `Error parsing XHTML: ${msg} (line ${line}, column ${col})`, path);
+interface Parsed {
+  root: XNode;
+  doctype: boolean;
+}
+
+/** One strict SAX pass (saxes: well-formedness errors with line:column) into a small tree. */
+function parseDiv(div: string, path: string): Parsed | Issue {
+  const sax = new SaxesParser({ xmlns: false });
+  sax.ENTITIES = ENTITIES;
+  const top: XNode = { name: '#document', attrs: NO_ATTRS, children: [], text: '', comment: false };
+  const stack: XNode[] = [top];
+  let doctype = false;
+  let failure: string | undefined;
+  sax.on('error', (err) => {
+    failure ??= err.message;
+    throw err;
+  });
+  sax.on('doctype', () => {
+    doctype = true;
+  });
+  sax.on('opentag', (tag) => {
+    const node: XNode = { name: tag.name, attrs: tag.attributes as Record<string, string>, children: [], text: '', comment: false };
+    stack[stack.length - 1].children.push(node);
+    if (!tag.isSelfClosing) stack.push(node);
+  });
+  sax.on('closetag', (tag) => {
+    if (!tag.isSelfClosing) stack.pop();
+  });
+  sax.on('text', (text) => {
+    stack[stack.length - 1].children.push({ name: null, attrs: NO_ATTRS, children: NO_CHILDREN, text, comment: false });
+  });
+  sax.on('comment', (text) => {
+    stack[stack.length - 1].children.push({ name: null, attrs: NO_ATTRS, children: NO_CHILDREN, text, comment: true });
+  });
+  try {
+    sax.write(div).close();
+  } catch (e) {
+    return issue('error', 'invalid', 'xhtml-parse-error', `Error parsing XHTML: ${failure ?? String(e)}`, path);
   }
-  let found: { root: XNode; name: string } | undefined;
-  for (const node of parser.parse(div) as XNode[]) {
-    const name = nameOf(node);
-    const stray = name === null ? !isComment(node) && textOf(node).trim() !== '' : found !== undefined;
-    if (stray) return issue('error', 'invalid', 'xhtml-parse-error', 'Error parsing XHTML: the narrative must be a single div element', path);
-    if (name !== null) found = { root: node, name };
-  }
-  return found ?? issue('error', 'invalid', 'xhtml-parse-error', 'Error parsing XHTML: the narrative must be a single div element', path);
+  const root = top.children.find((n) => n.name !== null);
+  return root ? { root, doctype } : issue('error', 'invalid', 'xhtml-parse-error', 'Error parsing XHTML: no root element', path);
 }
 
 /** Java UrlUtil.checkValidUrl: null when acceptable, else the reason. */
@@ -151,13 +153,13 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 function allText(children: XNode[]): string {
   let out = '';
   for (const c of children) {
-    const name = nameOf(c);
+    const name = c.name;
     if (name === null) {
-      if (!isComment(c)) out += textOf(c);
+      if (!c.comment) out += c.text;
       continue;
     }
     if (name === 'li') out += '* ';
-    out += name === 'img' ? (attrsOf(c).alt ?? '[image]') : allText(childrenOf(c, name));
+    out += name === 'img' ? (c.attrs.alt ?? '[image]') : allText(c.children);
     if (ALLTEXT_NEWLINE.has(name)) out += '\r\n';
     else if (ALLTEXT_SPACE.has(name)) out += ' ';
   }
@@ -166,10 +168,10 @@ function allText(children: XNode[]): string {
 
 /** Java XhtmlNode.hasContent() (non-whitespace text in or below the node); with images too for txt-2 (htmlChecks2). */
 function hasContent(node: XNode, imagesCount: boolean): boolean {
-  const name = nameOf(node);
-  if (name === null) return !isComment(node) && textOf(node).trim() !== '';
+  const name = node.name;
+  if (name === null) return !node.comment && node.text.trim() !== '';
   if (imagesCount && name === 'img') return true;
-  return childrenOf(node, name).some((c) => hasContent(c, imagesCount));
+  return node.children.some((c) => hasContent(c, imagesCount));
 }
 
 function attributeAllowed(element: string, attr: string): boolean {
@@ -178,10 +180,10 @@ function attributeAllowed(element: string, attr: string): boolean {
 
 /** Whether an id attribute, or an a/@name, in the div equals the fragment. */
 function hasAnchor(node: XNode, name: string, fragment: string): boolean {
-  const attrs = attrsOf(node);
+  const attrs = node.attrs;
   if (attrs.id === fragment || (name === 'a' && attrs.name === fragment)) return true;
-  for (const c of childrenOf(node, name)) {
-    const cn = nameOf(c);
+  for (const c of node.children) {
+    const cn = c.name;
     if (cn !== null && hasAnchor(c, cn, fragment)) return true;
   }
   return false;
@@ -191,8 +193,9 @@ export function checkXhtml(div: string, ctx: NarrativeContext): Issue[] {
   const path = ctx.path;
   const parsed = parseDiv(div, path);
   if (!('root' in parsed)) return [parsed];
-  const { root, name: rootName } = parsed;
-  const rootAttrs = attrsOf(root);
+  const { root } = parsed;
+  const rootName = root.name!;
+  const rootAttrs = root.attrs;
   const issues: Issue[] = [];
 
   const ns = rootAttrs.xmlns;
@@ -207,19 +210,19 @@ export function checkXhtml(div: string, ctx: NarrativeContext): Issue[] {
   // as in the Java validator, so a bad attribute on the root only fails txt-1.
   let txt1 = HTML_ELEMENTS.has(rootName);
   for (const an in rootAttrs) if (an !== 'xml:space' && !attributeAllowed(rootName, an)) txt1 = false;
+  if (parsed.doctype) {
+    txt1 = false;
+    issues.push(issue('error', 'invalid', 'xhtml-doctype', 'Malformed XHTML: Found a DocType declaration, and these are not allowed (XXE security vulnerability protection)', path));
+  }
   const links: Array<{ node: XNode; name: string; xpath: string; url: string }> = [];
 
   const walk = (list: XNode[], inPara: boolean, xpath: string): void => {
     for (const node of list) {
-      const name = nameOf(node);
+      const name = node.name;
       if (name === null) {
-        if (isComment(node) && commentOf(node).startsWith('DOCTYPE')) {
-          txt1 = false;
-          issues.push(issue('error', 'invalid', 'xhtml-doctype', 'Malformed XHTML: Found a DocType declaration, and these are not allowed (XXE security vulnerability protection)', path));
-        }
         continue;
       }
-      const attrs = attrsOf(node);
+      const attrs = node.attrs;
       const childPath = `${xpath}/${name}`;
       const nodeNs = attrs.xmlns;
       if (nodeNs !== undefined && nodeNs !== XHTML_NS) {
@@ -250,10 +253,10 @@ export function checkXhtml(div: string, ctx: NarrativeContext): Issue[] {
         }
         if (url.length > 1 && url.startsWith('#')) links.push({ node, name, xpath: childPath, url });
       }
-      walk(childrenOf(node, name), inPara || name === 'p', childPath);
+      walk(node.children, inPara || name === 'p', childPath);
     }
   };
-  walk(childrenOf(root, rootName), false, 'div');
+  walk(root.children, false, 'div');
 
   if (!txt1) issues.push(issue('error', 'invariant', 'txt-1', TXT1, path));
   if (!hasContent(root, true)) issues.push(issue('error', 'invariant', 'txt-2', TXT2, path));
@@ -265,13 +268,13 @@ export function checkXhtml(div: string, ctx: NarrativeContext): Issue[] {
       if (localIds.has(fragment) || hasAnchor(root, rootName, fragment)) continue;
       issues.push(
         name === 'a'
-          ? issue('error', 'invalid', 'xhtml-hyperlink-unresolved', `Hyperlink '${url}' at '${xpath}' for '${allText(childrenOf(node, name))}' does not resolve`, path)
+          ? issue('error', 'invalid', 'xhtml-hyperlink-unresolved', `Hyperlink '${url}' at '${xpath}' for '${allText(node.children)}' does not resolve`, path)
           : issue('error', 'invalid', 'xhtml-image-unresolved', `Image source '${url}' at '${xpath}' does not resolve`, path),
       );
     }
   }
 
-  checkLanguageSections(childrenOf(root, rootName), path, issues);
+  checkLanguageSections(root.children, path, issues);
   if (ctx.resourceLanguage) checkResourceLanguage(root, rootName, ctx.resourceLanguage, path, issues);
   return issues;
 }
@@ -282,7 +285,7 @@ function checkLanguageSections(children: XNode[], path: string, issues: Issue[])
   let langs: string[] | undefined;
   let other = false;
   for (const c of children) {
-    const lang = nameOf(c) === 'div' ? attrsOf(c)['xml:lang'] : undefined;
+    const lang = c.name === 'div' ? c.attrs['xml:lang'] : undefined;
     if (lang !== undefined) {
       if (!(langs ??= []).includes(lang)) langs.push(lang);
     } else if (hasContent(c, false)) other = true;
@@ -298,11 +301,11 @@ function checkLanguageSections(children: XNode[], path: string, issues: Issue[])
  */
 function checkResourceLanguage(root: XNode, rootName: string, language: string, path: string, issues: Issue[]): void {
   const resourcePath = path.replace(/\.text\.div$/, '');
-  let attrs = attrsOf(root);
+  let attrs = root.attrs;
   if (attrs.lang === undefined && attrs['xml:lang'] === undefined) {
-    const sections = childrenOf(root, rootName)
-      .filter((c) => nameOf(c) === 'div')
-      .map(attrsOf)
+    const sections = root.children
+      .filter((c) => c.name === 'div')
+      .map((c) => c.attrs)
       .filter((a) => a.lang !== undefined || a['xml:lang'] !== undefined);
     if (sections.length === 0) {
       issues.push(issue('warning', 'business-rule', 'xhtml-lang-missing', LANG_MISSING1, resourcePath));

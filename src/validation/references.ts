@@ -35,7 +35,10 @@ export function checkReference(value: Record<string, unknown>, node: ElementNode
     if (bundle) {
       const candidates = bundle.candidates(reference, frame.fullUrl);
       if (candidates.length > 1) {
-        walk.add('error', 'structure', 'reference-bundle-ambiguous', `Multiple matches in bundle for reference ${reference}`, `${path}.reference`);
+        walk.add('error', 'structure', 'reference-bundle-ambiguous', `Found ${candidates.length} matches for '${reference}' in the bundle`, `${path}.reference`);
+      } else if (candidates.length === 0 && (bundle.type === 'document' || bundle.type === 'message')) {
+        // Documents and messages are self-contained: what they refer to must travel with them.
+        walk.add('error', 'not-found', 'reference-bundle-unresolved', `Can't find '${reference}' in the bundle (${path.replace(/^.*\.resource\./, `${String(frame.resource.resourceType)}.`)})`, `${path}.reference`);
       }
       target = candidates[0]?.resource;
       if (target) {
