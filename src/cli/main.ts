@@ -48,7 +48,8 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
     return ctx.exitCode;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT_USAGE;
-    io.err(`fhirdq: ${err instanceof Error ? err.message : String(err)}\n`);
+    const message = err instanceof Error ? err.message : String(err);
+    io.err(`fhirdq: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
     if (process.env.FHIRDQ_DEBUG === '1' && err instanceof Error && err.stack) io.err(`${err.stack}\n`);
     return EXIT_USAGE;
   }

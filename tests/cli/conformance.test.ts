@@ -100,6 +100,13 @@ describe('fhirdq conformance', () => {
     expect(none.stderr).toMatch(/^fhirdq: no cases match 'zzz'/);
   });
 
+  it('exits 2 with one line for a manifest that does not fit the format', async () => {
+    const bad = await writeTree({ 'manifest.json': { cases: [{ name: 'x', module: 'general', expected: { errors: 'one' } }] } });
+    const run = await runCli('conformance', bad);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^fhirdq: [^\n]*manifest\.json: cases\.0\.file: [^\n]*; cases\.0\.expected\.errors: [^\n]*\n$/);
+  });
+
   it('exits 2 with one line for a folder without a manifest', async () => {
     const run = await runCli('conformance', join(suite, 'cases'));
     expect(run.code).toBe(2);
