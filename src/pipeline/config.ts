@@ -1,0 +1,76 @@
+/** The run config (`fhirdq run <config.yaml>`): sources, organisations, exchanges, validation, outputs. */
+import path from 'node:path';
+import { z } from 'zod';
+import { loadYaml, SpecErrors } from '../mapping/yaml-file.js';
+
+const ID = /^[a-z0-9][a-z0-9-]*$/;
+
+const sourceSchema = z.strictObject({
+  name: z.string().regex(ID, 'lower-case letters, digits and -'),
+  organisation: z.string(),
+  /** Files, folders and globs, relative to the config file. */
+  inputs: z.array(z.string()).min(1),
+  format: z.enum(['csv', 'ndjson', 'json', 'xml']).optional(),
+  csv: z.strictObject({ delimiter: z.string().min(1).optional(), encoding: z.string().optional(), quote: z.string().optional() }).optional(),
+  maxXmlBytes: z.number().int().positive().optional(),
+  /** Mapping spec, relative to the config file; omitted for sources that already are FHIR. */
+  mapping: z.string().optional(),
+  /** Exchange of the resources of a FHIR source (mapped sources take theirs from the mapping spec). */
+  exchange: z.string().optional(),
+});
+
+export const runConfigSchema = z.strictObject({
+  name: z.string(),
+  description: z.string().optional(),
+  organisations: z
+    .array(
+      z.strictObject({
+        id: z.string().regex(ID, 'lower-case letters, digits and -'),
+        name: z.string(),
+        type: z.enum(['hospital', 'gp', 'pharmacy', 'vvt', 'district-nursing', 'other']),
+        ura: z.string().regex(/^\d{8}$/, 'URA is 8 digits').optional(),
+        agb: z.string().regex(/^\d{8}$/, 'AGB is 8 digits').optional(),
+      }),
+    )
+    .min(1),
+  exchanges: z.array(z.strictObject({ id: z.string().regex(ID), title: z.string().optional() })).min(1),
+  sources: z.array(sourceSchema).min(1),
+  validation: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      workers: z.number().int().min(1).max(64).default(2),
+      batchSize: z.number().int().min(1).default(250),
+      igs: z.array(z.string()).default([]),
+    })
+    .default({ enabled: true, workers: 2, batchSize: 250, igs: [] }),
+  outputs: z.strictObject({ dir: z.string().default('reports') }).default({ dir: 'reports' }),
+});
+
+export type RunConfig = z.output<typeof runConfigSchema>;
+export type SourceConfig = RunConfig['sources'][number];
+
+export interface LoadedRunConfig {
+  file: string;
+  /** Folder the config's relative paths start from. */
+  baseDir: string;
+  config: RunConfig;
+}
+
+/** Loads and checks a run config: schema, and that organisations, exchanges and mappings are known. */
+export async function loadRunConfig(file: string): Promise<LoadedRunConfig> {
+  const loaded = await loadYaml(file, runConfigSchema);
+  const config = loaded.value;
+  const orgs = new Set(config.organisations.map((o) => o.id));
+  const exchanges = new Set(config.exchanges.map((e) => e.id));
+  const errors = [];
+  const names = new Set<string>();
+  for (const [i, s] of config.sources.entries()) {
+    if (names.has(s.name)) errors.push(loaded.error(['sources', i, 'name'], `duplicate source name '${s.name}'`));
+    names.add(s.name);
+    if (!orgs.has(s.organisation)) errors.push(loaded.error(['sources', i, 'organisation'], `unknown organisation '${s.organisation}'`));
+    if (s.exchange && !exchanges.has(s.exchange)) errors.push(loaded.error(['sources', i, 'exchange'], `unknown exchange '${s.exchange}'`));
+    if (!s.mapping && !s.exchange) errors.push(loaded.error(['sources', i], 'a source without a mapping needs an exchange'));
+  }
+  if (errors.length) throw new SpecErrors(errors);
+  return { file, baseDir: path.dirname(path.resolve(file)), config };
+}

@@ -1,0 +1,60 @@
+/** Validation on worker_threads: each worker loads its own validator once and validates batches. */
+import { Worker } from 'node:worker_threads';
+import type { Issue } from '../validation/issues.js';
+import type { FhirResource } from '../packages/types.js';
+
+export interface ValidateItem {
+  resource: FhirResource;
+  profile?: string;
+}
+
+/** Validates a batch; resolves to the issues of each item, in order. */
+export type ValidateBatch = (items: ValidateItem[]) => Promise<Issue[][]>;
+
+export interface ValidatorPool {
+  validate: ValidateBatch;
+  close(): Promise<void>;
+}
+
+interface Slot {
+  worker: Worker;
+  inflight: number;
+  pending: Map<number, { resolve: (r: Issue[][]) => void; reject: (e: Error) => void }>;
+}
+
+export function createValidatorPool(options: { workers: number; igs: string[] }): ValidatorPool {
+  const url = new URL('./validate-worker.js', import.meta.url);
+  let nextId = 0;
+  const slots: Slot[] = [];
+  for (let i = 0; i < options.workers; i++) {
+    const slot: Slot = { worker: new Worker(url, { workerData: { igs: options.igs } }), inflight: 0, pending: new Map() };
+    slot.worker.on('message', (msg: { id: number; results?: Issue[][]; error?: string }) => {
+      const p = slot.pending.get(msg.id);
+      if (!p) return;
+      slot.pending.delete(msg.id);
+      slot.inflight--;
+      if (msg.error !== undefined) p.reject(new Error(msg.error));
+      else p.resolve(msg.results!);
+    });
+    slot.worker.on('error', (err) => {
+      for (const p of slot.pending.values()) p.reject(err);
+      slot.pending.clear();
+    });
+    slots.push(slot);
+  }
+  return {
+    validate(items) {
+      let slot = slots[0];
+      for (const s of slots) if (s.inflight < slot.inflight) slot = s;
+      const id = nextId++;
+      slot.inflight++;
+      return new Promise((resolve, reject) => {
+        slot.pending.set(id, { resolve, reject });
+        slot.worker.postMessage({ id, items });
+      });
+    },
+    async close() {
+      await Promise.all(slots.map((s) => s.worker.terminate()));
+    },
+  };
+}
