@@ -4,6 +4,8 @@ import { Command, CommanderError } from 'commander';
 import type { Write } from './output.js';
 import { registerValidateCommand } from './validate-command.js';
 import { registerConformanceCommand } from './conformance-command.js';
+import { registerRunCommand } from './run-command.js';
+import { registerFixturesCommand } from './fixtures-command.js';
 
 export interface CliIO {
   out: Write;
@@ -43,6 +45,8 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
   // Subcommands inherit exitOverride and the output settings, so they are registered after them.
   registerValidateCommand(program, ctx);
   registerConformanceCommand(program, ctx);
+  registerRunCommand(program, ctx);
+  registerFixturesCommand(program, ctx);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return ctx.exitCode;
