@@ -179,14 +179,11 @@ function attributeAllowed(element: string, attr: string): boolean {
 }
 
 /** Whether an id attribute, or an a/@name, in the div equals the fragment. */
-function hasAnchor(node: XNode, name: string, fragment: string): boolean {
+function hasAnchor(node: XNode, fragment: string): boolean {
+  if (node.name === null) return false;
   const attrs = node.attrs;
-  if (attrs.id === fragment || (name === 'a' && attrs.name === fragment)) return true;
-  for (const c of node.children) {
-    const cn = c.name;
-    if (cn !== null && hasAnchor(c, cn, fragment)) return true;
-  }
-  return false;
+  if (attrs.id === fragment || (node.name === 'a' && attrs.name === fragment)) return true;
+  return node.children.some((c) => hasAnchor(c, fragment));
 }
 
 export function checkXhtml(div: string, ctx: NarrativeContext): Issue[] {
@@ -265,7 +262,7 @@ export function checkXhtml(div: string, ctx: NarrativeContext): Issue[] {
   if (localIds) {
     for (const { node, name, xpath, url } of links) {
       const fragment = url.slice(1);
-      if (localIds.has(fragment) || hasAnchor(root, rootName, fragment)) continue;
+      if (localIds.has(fragment) || hasAnchor(root, fragment)) continue;
       issues.push(
         name === 'a'
           ? issue('error', 'invalid', 'xhtml-hyperlink-unresolved', `Hyperlink '${url}' at '${xpath}' for '${allText(node.children)}' does not resolve`, path)
@@ -275,7 +272,7 @@ export function checkXhtml(div: string, ctx: NarrativeContext): Issue[] {
   }
 
   checkLanguageSections(root.children, path, issues);
-  if (ctx.resourceLanguage) checkResourceLanguage(root, rootName, ctx.resourceLanguage, path, issues);
+  if (ctx.resourceLanguage) checkResourceLanguage(root, ctx.resourceLanguage, path, issues);
   return issues;
 }
 const JAVASCRIPT_URL = /^\s*javascript:/i;
@@ -299,7 +296,7 @@ function checkLanguageSections(children: XNode[], path: string, issues: Issue[])
  * Resource.language against the div's lang/xml:lang. Without them on the div, its language sections
  * count: one in the resource language is enough, otherwise the first section is compared.
  */
-function checkResourceLanguage(root: XNode, rootName: string, language: string, path: string, issues: Issue[]): void {
+function checkResourceLanguage(root: XNode, language: string, path: string, issues: Issue[]): void {
   const resourcePath = path.replace(/\.text\.div$/, '');
   let attrs = root.attrs;
   if (attrs.lang === undefined && attrs['xml:lang'] === undefined) {

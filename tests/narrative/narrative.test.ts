@@ -35,9 +35,15 @@ describe('checkXhtml: hand-made divs', () => {
   it('reports malformed XHTML with position', () => {
     const issues = checkXhtml(div('<p>unclosed'), ctx());
     expect(ids(issues)).toEqual(['xhtml-parse-error']);
-    expect(issues[0].message).toMatch(/^Error parsing XHTML: .*line 1, column/);
+    expect(issues[0].message).toMatch(/^Error parsing XHTML: 1:\d+: /);
     expect(ids(checkXhtml(`${div('a')}<div/>`, ctx()))).toEqual(['xhtml-parse-error']);
     expect(ids(checkXhtml('just text', ctx()))).toEqual(['xhtml-parse-error']);
+  });
+
+  it('accepts HTML entities but not malformed references, and rejects a DOCTYPE', () => {
+    expect(checkXhtml(div('a&nbsp;b &eacute; &amp; &#233;'), ctx())).toEqual([]);
+    expect(ids(checkXhtml(div('a & b'), ctx()))).toEqual(['xhtml-parse-error']);
+    expect(ids(checkXhtml(`<!DOCTYPE div>${div('x')}`, ctx()))).toEqual(['xhtml-doctype', 'txt-1']);
   });
 
   it('checks root name and namespace', () => {
