@@ -2,6 +2,7 @@ import type { CompiledStructure, ElementNode } from './element-tree.js';
 import type { Engine, Host, Item, ResourceFrame, Walk } from './instance-validator.js';
 import { resolveInFrame } from './instance-validator.js';
 import { matchesFixed, matchesPattern } from './fixed-pattern.js';
+import { PRIMITIVE_TYPES } from './primitives.js';
 
 /** A step of a discriminator path: the restricted FHIRPath of ElementDefinition.slicing.discriminator.path. */
 type Step =
@@ -135,12 +136,15 @@ export class SliceMatcher {
         if (definition.impliedUrl !== undefined) return values.some((v) => v.value === definition.impliedUrl);
         const target = definition.nodes[0];
         if (!target) return false;
+        // A prohibited element discriminates by its absence.
+        if (target.max === 0) return values.length === 0;
         if (target.fixed) return values.some((v) => matchesFixed(v.value, target.fixed!.value));
         if (target.pattern) return values.some((v) => matchesPattern(v.value, target.pattern!.value));
         if (target.binding?.strength === 'required' && target.binding.valueSet) {
           return values.some((v) => this.engine.bindings.isInValueSet(v.value, v.type, target.binding!.valueSet!));
         }
-        return false;
+        // The slice does not constrain this discriminator: it does not tell slices apart.
+        return true;
       }
       case 'exists': {
         const target = definition?.nodes[0];
@@ -219,8 +223,7 @@ export class SliceMatcher {
               // A choice element addressed by its base name: value → valueQuantity.
               for (const key in obj) {
                 if (key.startsWith(step.name) && /^[A-Z]/.test(key.slice(step.name.length))) {
-                  const suffix = key.slice(step.name.length);
-                  pushAll(next, obj[key], suffix.charAt(0).toLowerCase() + suffix.slice(1));
+                  pushAll(next, obj[key], typeFromSuffix(key.slice(step.name.length)));
                 }
               }
             }
@@ -309,6 +312,12 @@ export class SliceMatcher {
     const typeStructure = typeRef ? this.engine.structures.forType(typeRef.code) : undefined;
     return typeStructure ? { nodes: typeStructure.root.children, structure: typeStructure } : undefined;
   }
+}
+
+/** valueString → string, valueQuantity → Quantity. */
+function typeFromSuffix(suffix: string): string {
+  const lower = suffix.charAt(0).toLowerCase() + suffix.slice(1);
+  return PRIMITIVE_TYPES.has(lower) ? lower : suffix;
 }
 
 function pushAll(into: TypedValue[], value: unknown, type: string | undefined): void {
