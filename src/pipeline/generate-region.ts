@@ -321,6 +321,9 @@ export async function generateRegion(opts: GenerateOptions): Promise<PlantedDefe
           </identifier>
         </patient>
         <dateTime value="${date}"/>
+        <policy>
+          <uri value="https://wetten.overheid.nl/"/>
+        </policy>
         <provision>${type}
           <code>
             <coding>
