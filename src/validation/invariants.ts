@@ -59,6 +59,9 @@ const NATIVE: Record<string, NativeInvariant> = {
     if (!resource.contained?.length) return true;
     const references = new Set<string>();
     collectReferences(resource, references);
+    // The reference validator also counts links from the narrative (<img src="#id">, <a href="#id">).
+    const div = (resource as { text?: { div?: unknown } }).text?.div;
+    if (typeof div === 'string') for (const m of div.matchAll(/(?:href|src)\s*=\s*["'](#[^"']+)["']/g)) references.add(m[1]!);
     // A contained resource that refers back to its container ('#') counts as referenced.
     const containedRefs = new Set<string>();
     collectReferences(resource.contained, containedRefs);

@@ -51,7 +51,8 @@ export function checkReference(value: Record<string, unknown>, node: ElementNode
       }
     }
   }
-  if (foundType && allowedTypes && !allowedTypes.has(foundType) && !allowedTypes.has('Resource')) {
+  // Only resolved targets are type-checked: a reference to elsewhere may be typed by a server we do not ask.
+  if (target && foundType && allowedTypes && !allowedTypes.has(foundType) && !allowedTypes.has('Resource')) {
     walk.add('error', 'structure', 'reference-wrong-type', `Invalid Resource target type. Found ${foundType}, but expected one of (${[...allowedTypes].join(', ')})`, `${path}.reference`);
     return;
   }

@@ -58,6 +58,8 @@ function capitalize(code: string): string {
 interface DefinitionAt {
   nodes: ElementNode[];
   structure: CompiledStructure;
+  /** After resolve(): the resource types the reference may point at. */
+  resolvedTypes?: string[];
   /** For extension slices known only by their profile: the url the discriminator must equal. */
   impliedUrl?: string;
 }
@@ -155,7 +157,7 @@ export class SliceMatcher {
       }
       case 'type': {
         if (!definition) return false;
-        const allowed = new Set(definition.nodes.flatMap((n) => n.types.map((t) => t.code)));
+        const allowed = new Set(definition.resolvedTypes ?? definition.nodes.flatMap((n) => n.types.flatMap((t) => this.typesOf(t))));
         if (allowed.size === 0) return false;
         return values.length > 0 && values.every((v) => v.type !== undefined && (allowed.has(v.type) || allowed.has('Resource')));
       }
@@ -178,6 +180,14 @@ export class SliceMatcher {
       default:
         return false;
     }
+  }
+
+  /** A Resource-typed element with profiles admits the profiles' resource types only. */
+  private typesOf(type: { code: string; profiles: string[] }): string[] {
+    if ((type.code === 'Resource' || type.code === 'DomainResource') && type.profiles.length > 0) {
+      return type.profiles.map((p) => this.engine.structures.get(p)?.type ?? type.code);
+    }
+    return [type.code];
   }
 
   private conformsToSlice(item: Item, slice: ElementNode, structure: CompiledStructure, frame: ResourceFrame): boolean {
@@ -241,6 +251,7 @@ export class SliceMatcher {
   private definitionAt(slice: ElementNode, itemType: string | undefined, steps: Step[], structure: CompiledStructure): DefinitionAt | undefined {
     let nodes: ElementNode[] = [slice];
     let currentStructure = structure;
+    let resolvedTypes: string[] | undefined;
     for (let i = 0; i < steps.length; i++) {
       const step = steps[i]!;
       const node = nodes[0];
@@ -254,9 +265,10 @@ export class SliceMatcher {
           break;
         }
         case 'resolve': {
-          const target = node.types.flatMap((t) => t.targetProfiles)[0];
-          const targetStructure = target ? this.engine.structures.get(target) : undefined;
+          const targets = node.types.flatMap((t) => t.targetProfiles).map((p) => this.engine.structures.get(p));
+          const targetStructure = targets[0];
           if (!targetStructure) return undefined;
+          resolvedTypes = targets.map((t) => t?.type).filter((t): t is string => t !== undefined);
           nodes = [targetStructure.root];
           currentStructure = targetStructure;
           break;
@@ -265,8 +277,10 @@ export class SliceMatcher {
           const children = this.childNodes(node, itemType, currentStructure);
           if (!children) return undefined;
           const extNode = children.nodes.find((c) => c.name === 'extension');
-          const extSlice = extNode?.slices.find((s) => s.types.some((t) => t.profiles.some((p) => stripVersion(p) === step.url)) || fixedUrl(s) === step.url);
+          let extSlice = extNode?.slices.find((s) => s.types.some((t) => t.profiles.some((p) => stripVersion(p) === step.url)) || fixedUrl(s) === step.url);
           if (!extSlice) return undefined;
+          // A slice that reslices the extension (actionType/Single) carries the values that tell slices apart.
+          if (extSlice.slices.length === 1) extSlice = extSlice.slices[0]!;
           nodes = [extSlice];
           currentStructure = children.structure;
           const profile = extSlice.types[0]?.profiles[0];
@@ -295,11 +309,12 @@ export class SliceMatcher {
           if (!child) return undefined;
           nodes = [child];
           currentStructure = children.structure;
+          resolvedTypes = undefined;
           break;
         }
       }
     }
-    return { nodes, structure: currentStructure };
+    return { nodes, structure: currentStructure, resolvedTypes };
   }
 
   private childNodes(node: ElementNode, itemType: string | undefined, structure: CompiledStructure): { nodes: ElementNode[]; structure: CompiledStructure } | undefined {
