@@ -30,8 +30,11 @@ function collectReferences(value: unknown, into: Set<string>): void {
   } else if (value && typeof value === 'object') {
     for (const [key, child] of Object.entries(value)) {
       if (key === 'contained') continue;
-      if (typeof child === 'string' && child.startsWith('#')) into.add(child);
-      else collectReferences(child, into);
+      if (typeof child === 'string') {
+        if (child.startsWith('#')) into.add(child);
+        // The reference validator also counts links from narratives (<img src="#id">, <a href="#id">).
+        else if (key === 'div') for (const m of child.matchAll(/(?:href|src)\s*=\s*["'](#[^"']+)["']/g)) into.add(m[1]!);
+      } else collectReferences(child, into);
     }
   }
 }
@@ -59,9 +62,6 @@ const NATIVE: Record<string, NativeInvariant> = {
     if (!resource.contained?.length) return true;
     const references = new Set<string>();
     collectReferences(resource, references);
-    // The reference validator also counts links from the narrative (<img src="#id">, <a href="#id">).
-    const div = (resource as { text?: { div?: unknown } }).text?.div;
-    if (typeof div === 'string') for (const m of div.matchAll(/(?:href|src)\s*=\s*["'](#[^"']+)["']/g)) references.add(m[1]!);
     // A contained resource that refers back to its container ('#') counts as referenced.
     const containedRefs = new Set<string>();
     collectReferences(resource.contained, containedRefs);

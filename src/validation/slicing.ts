@@ -277,10 +277,11 @@ export class SliceMatcher {
           const children = this.childNodes(node, itemType, currentStructure);
           if (!children) return undefined;
           const extNode = children.nodes.find((c) => c.name === 'extension');
-          let extSlice = extNode?.slices.find((s) => s.types.some((t) => t.profiles.some((p) => stripVersion(p) === step.url)) || fixedUrl(s) === step.url);
+          const matchesUrl = (candidate: ElementNode): boolean =>
+            candidate.types.some((t) => t.profiles.some((p) => stripVersion(p) === step.url)) || fixedUrl(candidate) === step.url;
+          // A reslice (actionType/Single) carries the values that tell the owner's slices apart.
+          const extSlice = extNode?.slices.flatMap((s) => s.slices).find(matchesUrl) ?? extNode?.slices.find(matchesUrl);
           if (!extSlice) return undefined;
-          // A slice that reslices the extension (actionType/Single) carries the values that tell slices apart.
-          if (extSlice.slices.length === 1) extSlice = extSlice.slices[0]!;
           nodes = [extSlice];
           currentStructure = children.structure;
           const profile = extSlice.types[0]?.profiles[0];
