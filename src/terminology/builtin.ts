@@ -7,6 +7,7 @@ export const BCP13 = 'urn:ietf:bcp:13';
 
 interface UcumUtils {
   validateUnitString(unit: string, suggest: boolean): { status: string; msg?: string[] };
+  convertUnitTo(fromUnit: string, value: number, toUnit: string): { status: string; toVal?: number };
 }
 
 let ucum: UcumUtils | undefined;
@@ -14,6 +15,13 @@ function ucumUtils(): UcumUtils {
   // ucum-lhc (NLM) ships the full UCUM tables and parser; it is CommonJS, so load it through require.
   ucum ??= (createRequire(import.meta.url)('@lhncbc/ucum-lhc') as { UcumLhcUtils: { getInstance(): UcumUtils } }).UcumLhcUtils.getInstance();
   return ucum;
+}
+
+/** A UCUM quantity in another unit of the same dimension, or undefined when not convertible. */
+export function convertUcum(value: number, from: string, to: string): number | undefined {
+  if (from === to) return value;
+  const result = ucumUtils().convertUnitTo(from, value, to);
+  return result.status === 'succeeded' ? result.toVal : undefined;
 }
 
 // RFC 6838 type/subtype with optional parameters; hand-written as no npm package validates only the syntax.

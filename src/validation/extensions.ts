@@ -35,6 +35,8 @@ export function checkExtensionContext(definition: CompiledStructure, path: strin
           expression === 'Element' ||
           expression === 'Base' ||
           ((expression === 'Resource' || expression === 'DomainResource') && walk.engine.isResourceType(host.typeCode)) ||
+          // R5's abstract CanonicalResource/MetadataResource, used by cross-version extensions: resources with url and version.
+          ((expression === 'CanonicalResource' || expression === 'MetadataResource') && isCanonicalResourceType(host.typeCode, walk)) ||
           hostTypes.has(expression) ||
           samePath(expression, hostDefPath) ||
           samePath(expression, host.typePath) ||
@@ -56,6 +58,12 @@ export function checkExtensionContext(definition: CompiledStructure, path: strin
       `The extension ${definition.label} is not allowed to be used at this point (allowed = ${list}; this element is [${hostDefPath}, ${host.typeCode}])`,
       path);
   }
+}
+
+function isCanonicalResourceType(type: string, walk: Walk): boolean {
+  if (!walk.engine.isResourceType(type)) return false;
+  const root = walk.engine.structures.forType(type)?.root;
+  return root !== undefined && root.childByName.has('url') && root.childByName.has('version');
 }
 
 /** Resource.x and DomainResource.x name an element of every resource. */

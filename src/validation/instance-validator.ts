@@ -12,6 +12,7 @@ import { checkReference } from './references.js';
 import { SliceMatcher } from './slicing.js';
 import { checkExtensionContext, isExampleUrl } from './extensions.js';
 import { ImpliedProfiles } from './implied-profiles.js';
+import { compareToBound, describeBound } from './ordered-values.js';
 import { generateSnapshot, type StructureDefinition } from '../packages/snapshot.js';
 
 export interface EngineOptions {
@@ -193,6 +194,8 @@ export class Walk {
 
   resourceAgainst(res: Record<string, unknown>, path: string, structure: CompiledStructure, frame: ResourceFrame): void {
     const type = String(res.resourceType);
+    // Entries resolve references against their Bundle while they are walked.
+    if (type === 'Bundle' && frame.resource === res && !frame.bundle) frame.bundle = indexBundle(res, path);
     this.element(res, undefined, structure.root, type, path, frame, structure, { defPath: type, typePath: type, typeCode: type, value: res });
     if (type === 'Bundle' && structure.url === 'http://hl7.org/fhir/StructureDefinition/Bundle') {
       checkBundle(res, path, this, frame);
@@ -242,10 +245,20 @@ export class Walk {
     this.children(value, childContext.nodes, childContext.structure, path, frame, isRoot, elementHost);
     this.checkValueRules(value, node, typeCode, path, structure);
     if (typeCode === 'Reference') checkReference(value, node, path, this, frame);
+    if (typeCode === 'Attachment') this.checkAttachment(value, path);
     if (typeCode) this.engine.bindings.checkComplex(value, node, typeCode, path, this);
     this.checkConstraints(value, node, path, frame, isRoot ? structure.root.path : node.path);
     if (typeCode === 'Narrative' && typeof value.div === 'string') {
       this.addAll(checkXhtml(value.div, { path: `${path}.div`, securityChecks: this.engine.options.securityChecks, localIds: collectIds(frame.resource) }));
+    }
+  }
+
+  /** Attachment.size must state the size of the data it carries. */
+  private checkAttachment(value: Record<string, unknown>, path: string): void {
+    if (typeof value.data !== 'string' || typeof value.size !== 'number') return;
+    const actual = Buffer.from(value.data, 'base64').length;
+    if (actual !== value.size) {
+      this.add('error', 'value', 'attachment-size', `Stated Attachment Size ${value.size} does not match actual attachment size ${actual}`, `${path}.size`);
     }
   }
 
@@ -486,11 +499,11 @@ export class Walk {
     if (node.pattern && !matchesPattern(value, node.pattern.value)) {
       this.add('error', 'value', 'pattern-value', `The value ${describeValue(value)} does not match the pattern ${describeValue(node.pattern.value)} required by ${node.path} (from ${structure.label})`, path);
     }
-    if (node.minValue && compareOrdered(value, node.minValue.value) < 0) {
-      this.add('error', 'value', 'min-value', `The value in the instance (${describeOrdered(value)}) is less than the specified minimum value (${describeOrdered(node.minValue.value)})`, path);
+    if (node.minValue && compareToBound(value, node.minValue.value, node.minValue.key) < 0) {
+      this.add('error', 'value', 'min-value', `The value in the instance (${describeBound(value)}) is less than the specified minimum value (${describeBound(node.minValue.value)})`, path);
     }
-    if (node.maxValue && compareOrdered(value, node.maxValue.value) > 0) {
-      this.add('error', 'value', 'max-value', `The value in the instance (${describeOrdered(value)}) is greater than the specified maximum value (${describeOrdered(node.maxValue.value)})`, path);
+    if (node.maxValue && compareToBound(value, node.maxValue.value, node.maxValue.key) > 0) {
+      this.add('error', 'value', 'max-value', `The value in the instance (${describeBound(value)}) is greater than the specified maximum value (${describeBound(node.maxValue.value)})`, path);
     }
     void typeCode;
   }
@@ -564,28 +577,6 @@ function describeJson(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'object') return 'Object';
   return `primitive (${typeof value})`;
-}
-
-type QuantityLike = { value?: unknown; code?: unknown; unit?: unknown };
-
-/** Orders numbers, dates/times (same precision, ISO text) and Quantities in the same unit; NaN when incomparable. */
-function compareOrdered(a: unknown, b: unknown): number {
-  if (typeof a === 'number' && typeof b === 'number') return a - b;
-  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
-  if (a && b && typeof a === 'object' && typeof b === 'object') {
-    const qa = a as QuantityLike;
-    const qb = b as QuantityLike;
-    if (typeof qa.value === 'number' && typeof qb.value === 'number' && (qa.code ?? qa.unit) === (qb.code ?? qb.unit)) return qa.value - qb.value;
-  }
-  return Number.NaN;
-}
-
-function describeOrdered(value: unknown): string {
-  if (value && typeof value === 'object') {
-    const q = value as QuantityLike;
-    return `${String(q.value)} ${String(q.code ?? q.unit ?? '')}`.trim();
-  }
-  return String(value);
 }
 
 function collectIds(resource: Record<string, unknown>): Set<string> {
