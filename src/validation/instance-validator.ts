@@ -237,6 +237,7 @@ export class Walk {
     const isRoot = node === structure.root && typeof value.resourceType === 'string';
     const elementHost: Host = {
       ...host,
+      typeCode: typeCode ?? host.typeCode,
       value,
       // Children of a datatype are named from the datatype: HumanName.family, not Patient.name.family.
       typePath: childContext.structure !== structure && typeCode ? typeCode : host.typePath,
@@ -248,6 +249,11 @@ export class Walk {
     if (typeCode === 'Attachment') this.checkAttachment(value, path);
     if (typeCode) this.engine.bindings.checkComplex(value, node, typeCode, path, this);
     this.checkConstraints(value, node, path, frame, isRoot ? structure.root.path : node.path);
+    // The datatype's own invariants (ref-1 on Reference, per-1 on Period, ...) sit on its root element.
+    const typeRoot = childContext.structure.root;
+    if (childContext.structure !== structure && typeRoot.constraints.length > 0) {
+      this.checkConstraints(value, typeRoot, path, frame, typeRoot.path, false, node);
+    }
     if (typeCode === 'Narrative' && typeof value.div === 'string') {
       this.addAll(checkXhtml(value.div, { path: `${path}.div`, securityChecks: this.engine.options.securityChecks, localIds: collectIds(frame.resource) }));
     }
@@ -508,9 +514,10 @@ export class Walk {
     void typeCode;
   }
 
-  checkConstraints(value: unknown, node: ElementNode, path: string, frame: ResourceFrame, basePath: string, primitive = false): void {
+  checkConstraints(value: unknown, node: ElementNode, path: string, frame: ResourceFrame, basePath: string, primitive = false, alreadyChecked?: ElementNode): void {
     for (const constraint of node.constraints) {
       if (primitive && constraint.key === 'ele-1') continue;
+      if (alreadyChecked?.constraints.some((c) => c.key === constraint.key)) continue;
       const result = this.engine.invariants.evaluate(constraint, {
         node: value,
         basePath,

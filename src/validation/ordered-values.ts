@@ -14,7 +14,8 @@ function quantity(value: unknown): QuantityLike | undefined {
 
 /**
  * Negative when value < bound, positive when greater, NaN when they cannot be compared.
- * A Duration bound on a date is relative to now (minValueDuration/maxValueDuration).
+ * A Duration bound on a date is relative to now: minValueDuration lies that long before now,
+ * maxValueDuration that long after it.
  */
 export function compareToBound(value: unknown, bound: unknown, boundKey: string, now = Date.now()): number {
   if (typeof value === 'number' && typeof bound === 'number') return value - bound;
@@ -23,7 +24,8 @@ export function compareToBound(value: unknown, bound: unknown, boundKey: string,
     const unitMs = UCUM_TIME_MS[String(duration?.code ?? duration?.unit)];
     const instant = Date.parse(value);
     if (!duration || unitMs === undefined || Number.isNaN(instant)) return Number.NaN;
-    return instant - (now + (duration.value as number) * unitMs);
+    const offset = (duration.value as number) * unitMs;
+    return instant - (boundKey.startsWith('min') ? now - offset : now + offset);
   }
   if (typeof value === 'string' && typeof bound === 'string') return value < bound ? -1 : value > bound ? 1 : 0;
   const q = quantity(value);
