@@ -77,7 +77,7 @@ function scopeOf(node: unknown, frame: ResourceFrame) {
     node,
     basePath: String(frame.resource.resourceType),
     resource: frame.resource,
-    rootResource: frame.root,
+    rootResource: (frame.container ?? frame).resource,
     resolveReference: (reference: string) => resolveInFrame(reference, frame),
   };
 }

@@ -522,7 +522,7 @@ export class Walk {
         node: value,
         basePath,
         resource: frame.resource,
-        rootResource: frame.root,
+        rootResource: (frame.container ?? frame).resource,
         resolveReference: (reference) => resolveInFrame(reference, frame),
       });
       if (result.ok) continue;
