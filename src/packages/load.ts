@@ -5,8 +5,9 @@ import PQueue from 'p-queue';
 import { list as listTar } from 'tar';
 import { parseFhirXml } from '../formats/fhir-xml.js';
 import type { Issue } from '../validation/issues.js';
+import { cacheDirectory, digestKey, openIndex, writeIndex, type CachedResource } from './cache.js';
 import { loadR4Core, r4CoreDirectory, R4_CORE_ID, R4_CORE_VERSION } from './core.js';
-import { ConformanceStore } from './store.js';
+import { ConformanceStore, summarize } from './store.js';
 import type { FhirResource, ResourceOrigin } from './types.js';
 import { newest, versionMatches } from './version.js';
 
@@ -50,6 +51,22 @@ export interface FhirPackage {
   issues: Issue[];
 }
 
+/** A package whose resources are parsed on first use (from the package cache, or in memory). */
+export interface FhirPackageIndex {
+  manifest: PackageManifest;
+  path: string;
+  resources: CachedResource[];
+  issues: Issue[];
+}
+
+/** The on-disk package index cache of {@link loadPackageIndex}. */
+export interface PackageCacheOptions {
+  /** Cache folder (default {@link cacheDirectory}). */
+  dir?: string;
+  /** Packages whose resource files total fewer bytes are read directly (default 1 MiB). */
+  minBytes?: number;
+}
+
 export interface LoadConformanceOptions {
   /** Package .tgz files or folders, folders of loose resources and/or packages, or single JSON/XML files. */
   igs?: string[];
@@ -57,6 +74,8 @@ export interface LoadConformanceOptions {
   includeCore?: boolean;
   /** Folders holding `<id>#<version>` folders or .tgz files, `<id>-<version>.tgz`, or `<id>` folders. */
   packageSearchPaths?: string[];
+  /** Index cache for large packages; false reads every package directly. */
+  packageCache?: PackageCacheOptions | false;
 }
 
 export interface ConformanceLoadResult {
@@ -68,6 +87,7 @@ export interface ConformanceLoadResult {
 const TGZ = /\.(tgz|tar\.gz)$/i;
 const FILE_CONCURRENCY = 64;
 const FILE_ENTRY_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
+const PACKAGE_CACHE_MIN_BYTES = 1 << 20;
 
 function issue(severity: Issue['severity'], code: Issue['code'], messageId: string, message: string): Issue {
   return { severity, code, messageId, message, path: '' };
@@ -164,9 +184,7 @@ export async function isPackagePath(path: string): Promise<boolean> {
 export async function loadPackage(path: string): Promise<FhirPackage> {
   let files: Map<string, Buffer>;
   if ((await stat(path)).isDirectory()) {
-    const root = packageRoot(path);
-    if (!root) throw new Error(`${path}: no package.json or package/package.json`);
-    const names = (await readdir(root)).map(packageFileName).filter((n): n is string => n !== undefined);
+    const { root, names } = await packageFolderFiles(path);
     files = await readFolderFiles(root, names);
   } else {
     files = await readTarball(path);
@@ -186,6 +204,48 @@ export async function loadPackage(path: string): Promise<FhirPackage> {
     for (const resource of resourcesOf(parseJson(decode(data), `${path}/${name}`, issues))) resources.push({ resource, file: name });
   }
   return { manifest, path, resources, issues };
+}
+
+async function packageFolderFiles(path: string): Promise<{ root: string; names: string[] }> {
+  const root = packageRoot(path);
+  if (!root) throw new Error(`${path}: no package.json or package/package.json`);
+  const names = (await readdir(root)).map(packageFileName).filter((n): n is string => n !== undefined);
+  return { root, names };
+}
+
+/** What identifies a package's content on disk without reading it: sizes and mtimes of its files. */
+async function packageFingerprint(path: string): Promise<{ fingerprint: string; bytes: number }> {
+  const info = await stat(path);
+  if (!info.isDirectory()) return { fingerprint: `${info.size} ${info.mtimeMs}`, bytes: info.size };
+  const { root, names } = await packageFolderFiles(path);
+  const queue = new PQueue({ concurrency: FILE_CONCURRENCY });
+  const stats = await queue.addAll(names.sort().map((n) => () => stat(join(root, n))));
+  const fingerprint = names.map((n, i) => `${n} ${stats[i].size} ${stats[i].mtimeMs}`).join('\n');
+  return { fingerprint, bytes: stats.reduce((sum, s) => sum + s.size, 0) };
+}
+
+/**
+ * {@link loadPackage} with resources parsed on first use. A package of at least `minBytes` is read
+ * through an index in the cache folder (one file per package path, rebuilt when any of its files'
+ * size or mtime changes), so loading it again costs reading the index only.
+ */
+export async function loadPackageIndex(path: string, options: PackageCacheOptions | false = {}): Promise<FhirPackageIndex> {
+  const absolute = resolvePath(path);
+  const { fingerprint, bytes } = await packageFingerprint(absolute);
+  type Meta = Pick<FhirPackageIndex, 'manifest' | 'issues'>;
+  if (options === false || bytes < (options.minBytes ?? PACKAGE_CACHE_MIN_BYTES)) {
+    const pkg = await loadPackage(path);
+    const resources = pkg.resources.map(({ resource, file }) => ({ summary: summarize(resource), file, load: () => resource }));
+    return { manifest: pkg.manifest, path, resources, issues: pkg.issues };
+  }
+  const cachePath = join(options.dir ?? cacheDirectory(), `pkg-${digestKey(absolute)}.fdq`);
+  const key = digestKey(fingerprint);
+  let index = openIndex<Meta>(cachePath, key);
+  if (!index) {
+    const pkg = await loadPackage(path);
+    index = writeIndex<Meta>(cachePath, key, { manifest: pkg.manifest, issues: pkg.issues }, pkg.resources);
+  }
+  return { ...index.meta, path, resources: index.resources };
 }
 
 /**
@@ -272,9 +332,9 @@ export async function loadConformance(options: LoadConformanceOptions = {}): Pro
   const pending: Array<{ id: string; version: string; requestedBy: string }> = [];
 
   const addPackage = async (path: string, provenance: PackageProvenance): Promise<PackageInfo | undefined> => {
-    let pkg: FhirPackage;
+    let pkg: FhirPackageIndex;
     try {
-      pkg = await loadPackage(path);
+      pkg = await loadPackageIndex(path, options.packageCache);
     } catch (err) {
       issues.push(issue('error', 'invalid', 'package-invalid', (err as Error).message));
       return undefined;
@@ -284,7 +344,7 @@ export async function loadConformance(options: LoadConformanceOptions = {}): Pro
     if (existing) return existing;
     issues.push(...pkg.issues);
     const packageId = `${id}#${version}`;
-    for (const { resource, file } of pkg.resources) store.add(resource, { packageId, file });
+    for (const resource of pkg.resources) store.addLazy(resource, { packageId, file: resource.file });
     const dependencies = pkg.manifest.dependencies ?? {};
     const info: PackageInfo = {
       id,

@@ -20,19 +20,70 @@ export interface ConformanceStoreOptions {
 }
 
 /**
+ * The few fields of a resource that queries over all resources of a type need, so that they can be
+ * answered from a cache index without parsing every resource (see {@link ConformanceStore.summaries}).
+ * Always: resourceType, id, url, version, name (when present); plus {@link SUMMARY_FIELDS} by type.
+ */
+export interface ResourceSummary {
+  resourceType: string;
+  id?: string;
+  url?: string;
+  version?: string;
+  name?: string;
+  [field: string]: unknown;
+}
+
+/** Extra summary fields per resource type (all optional, copied as they are in the resource). */
+export const SUMMARY_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  StructureDefinition: ['kind', 'derivation', 'type', 'baseDefinition', 'abstract', 'fhirVersion'],
+  CodeSystem: ['valueSet', 'content'],
+  ImplementationGuide: ['packageId', 'global'],
+};
+const COMMON_FIELDS = ['resourceType', 'id', 'url', 'version', 'name'];
+
+/** The summary of a resource: a small plain object with the fields above that it has. */
+export function summarize(resource: FhirResource): ResourceSummary {
+  const summary: Record<string, unknown> = {};
+  for (const field of [...COMMON_FIELDS, ...(SUMMARY_FIELDS[resource.resourceType] ?? [])]) {
+    if (resource[field] !== undefined) summary[field] = resource[field];
+  }
+  return summary as ResourceSummary;
+}
+
+/** A resource known by its summary and parsed on first use (e.g. from a cache index). */
+export interface LazyResource {
+  summary: ResourceSummary;
+  /** Parses the resource; called at most once per store. */
+  load(): FhirResource;
+  /** Digest of the resource's JSON: equal digests let duplicates be recognised without parsing. */
+  digest?: string;
+}
+
+/** One held resource: parsed already (`resource`) or on first use (`lazy`). */
+interface Entry {
+  /** The store holding the entry, whose origins map records the parsed resource. */
+  owner: ConformanceStore;
+  summary: ResourceSummary;
+  origin: ResourceOrigin;
+  resource?: FhirResource;
+  lazy?: LazyResource;
+}
+
+/**
  * In-memory index of conformance resources: O(1) lookups by canonical, canonical|version, and
  * resourceType/id. A store with a parent sees the parent's resources too, so many stores share one core.
+ * Resources may be added parsed ({@link add}) or lazily ({@link addLazy}); lookups index summaries only.
  */
 export class ConformanceStore implements ConformanceResolver {
   readonly parent: ConformanceStore | undefined;
   /** url → every version (all resource types), in load order. */
-  private readonly byUrl = new Map<string, CanonicalResource[]>();
+  private readonly byUrl = new Map<string, Entry[]>();
   /** url → newest version; `resourceType url` → newest of that type. */
-  private readonly newestByUrl = new Map<string, CanonicalResource>();
-  /** `url|version` → resources (normally one; more when resource types differ). */
-  private readonly byUrlVersion = new Map<string, CanonicalResource[]>();
-  private readonly byTypeId = new Map<string, FhirResource>();
-  private readonly byType = new Map<string, FhirResource[]>();
+  private readonly newestByUrl = new Map<string, Entry>();
+  /** `url|version` → entries (normally one; more when resource types differ). */
+  private readonly byUrlVersion = new Map<string, Entry[]>();
+  private readonly byTypeId = new Map<string, Entry>();
+  private readonly byType = new Map<string, Entry[]>();
   private readonly origins = new WeakMap<object, ResourceOrigin>();
   private readonly conflictList: ConformanceConflict[] = [];
   private readonly conflictByKey = new Map<string, ConformanceConflict>();
@@ -57,55 +108,49 @@ export class ConformanceStore implements ConformanceResolver {
   }
 
   add(resource: FhirResource, origin: ResourceOrigin = {}): AddResult {
-    if (this.sealed) throw new Error('ConformanceStore is sealed (shared); add to a child store instead');
-    const url = typeof resource.url === 'string' ? resource.url : undefined;
-    const version = typeof resource.version === 'string' ? resource.version : undefined;
-    if (url !== undefined) {
-      const existing = this.exact(`${url}|${version ?? ''}`, resource.resourceType);
-      if (existing) {
-        if (existing === resource || isDeepStrictEqual(existing, resource)) return 'duplicate';
-        this.recordConflict(existing, resource, url, version ?? '', origin);
-        return 'conflict';
-      }
-    }
-    this.count++;
-    this.origins.set(resource, origin);
-    push(this.byType, resource.resourceType, resource);
-    this.allCache.delete(resource.resourceType);
-    if (resource.id !== undefined) {
-      const key = `${resource.resourceType}/${resource.id}`;
-      if (!this.byTypeId.has(key)) this.byTypeId.set(key, resource);
-    }
-    if (url !== undefined) {
-      const canonical = resource as CanonicalResource;
-      push(this.byUrl, url, canonical);
-      push(this.byUrlVersion, `${url}|${version ?? ''}`, canonical);
-      this.updateNewest(url, canonical);
-      this.updateNewest(`${resource.resourceType} ${url}`, canonical);
-    }
-    return 'added';
+    return this.insert({ owner: this, summary: resource as ResourceSummary, origin, resource });
+  }
+
+  /** Adds a resource that is parsed on first use; same rules as {@link add}. */
+  addLazy(lazy: LazyResource, origin: ResourceOrigin = {}): AddResult {
+    return this.insert({ owner: this, summary: lazy.summary, origin, lazy });
   }
 
   resolve<T extends CanonicalResource = CanonicalResource>(canonical: string, resourceType?: string): T | undefined {
     const bar = canonical.indexOf('|');
-    if (bar < 0) return this.newestOf(canonical, resourceType) as T | undefined;
-    return (this.exact(canonical, resourceType) ??
-      this.partial(canonical.slice(0, bar), canonical.slice(bar + 1), resourceType)) as T | undefined;
+    const entry =
+      bar < 0
+        ? this.newestOf(canonical, resourceType)
+        : (this.exact(canonical, resourceType) ?? this.partial(canonical.slice(0, bar), canonical.slice(bar + 1), resourceType));
+    return entry && (this.materialize(entry) as T);
   }
 
+  /** Every resource of a type, parent's first, in load order; parses lazily added ones. */
   all<T extends CanonicalResource = CanonicalResource>(resourceType: string): T[] {
-    if (!this.parent) return (this.byType.get(resourceType) ?? []) as T[];
     let list = this.allCache.get(resourceType);
     if (!list) {
-      list = [...this.parent.all(resourceType), ...(this.byType.get(resourceType) ?? [])];
+      const own = (this.byType.get(resourceType) ?? []).map((e) => this.materialize(e));
+      list = this.parent ? [...this.parent.all(resourceType), ...own] : own;
       this.allCache.set(resourceType, list);
     }
     return list as T[];
   }
 
+  /**
+   * Summaries of every resource of a type, in the order of {@link all}, without parsing lazily added
+   * resources: for queries such as "which StructureDefinitions define resource types". The objects
+   * carry at least the fields of {@link ResourceSummary}; for parsed resources they are the resources
+   * themselves. A new array each call.
+   */
+  summaries<T extends ResourceSummary = ResourceSummary>(resourceType: string): T[] {
+    const own = (this.byType.get(resourceType) ?? []).map((e) => e.resource ?? e.summary);
+    return (this.parent ? [...this.parent.summaries(resourceType), ...own] : own) as T[];
+  }
+
   /** A resource by `resourceType` and `id` (first loaded wins). */
   byId<T extends FhirResource = FhirResource>(resourceType: string, id: string): T | undefined {
-    return (this.byTypeId.get(`${resourceType}/${id}`) ?? this.parent?.byId(resourceType, id)) as T | undefined;
+    const entry = this.byTypeId.get(`${resourceType}/${id}`);
+    return (entry ? this.materialize(entry) : this.parent?.byId(resourceType, id)) as T | undefined;
   }
 
   originOf(resource: FhirResource): ResourceOrigin | undefined {
@@ -114,8 +159,7 @@ export class ConformanceStore implements ConformanceResolver {
 
   /** Every version of a canonical held here or in the parent. */
   versionsOf(url: string): CanonicalResource[] {
-    const own = this.byUrl.get(url) ?? [];
-    return this.parent ? [...this.parent.versionsOf(url), ...own] : own;
+    return this.entriesOf(url).map((e) => this.materialize(e) as CanonicalResource);
   }
 
   /** Conflicting duplicates seen by this store (including clashes with the parent). */
@@ -123,44 +167,96 @@ export class ConformanceStore implements ConformanceResolver {
     return this.conflictList;
   }
 
+  private insert(entry: Entry): AddResult {
+    if (this.sealed) throw new Error('ConformanceStore is sealed (shared); add to a child store instead');
+    const { resourceType, id } = entry.summary;
+    const url = typeof entry.summary.url === 'string' ? entry.summary.url : undefined;
+    const version = typeof entry.summary.version === 'string' ? entry.summary.version : '';
+    if (url !== undefined) {
+      const existing = this.exact(`${url}|${version}`, resourceType);
+      if (existing) {
+        if (this.sameContent(existing, entry)) return 'duplicate';
+        this.recordConflict(existing, resourceType, url, version, entry.origin);
+        return 'conflict';
+      }
+    }
+    this.count++;
+    if (entry.resource) this.origins.set(entry.resource, entry.origin);
+    push(this.byType, resourceType, entry);
+    this.allCache.delete(resourceType);
+    if (id !== undefined) {
+      const key = `${resourceType}/${id}`;
+      if (!this.byTypeId.has(key)) this.byTypeId.set(key, entry);
+    }
+    if (url !== undefined) {
+      push(this.byUrl, url, entry);
+      push(this.byUrlVersion, `${url}|${version}`, entry);
+      this.updateNewest(url, entry);
+      this.updateNewest(`${resourceType} ${url}`, entry);
+    }
+    return 'added';
+  }
+
+  /** The entry's resource, parsing it on first use (also when the entry is the parent's). */
+  private materialize(entry: Entry): FhirResource {
+    if (!entry.resource) {
+      entry.resource = entry.lazy!.load();
+      entry.owner.origins.set(entry.resource, entry.origin);
+    }
+    return entry.resource;
+  }
+
+  /** Whether a resource with the same url|version has the same content; parses only when needed. */
+  private sameContent(existing: Entry, added: Entry): boolean {
+    if (existing.lazy?.digest && existing.lazy.digest === added.lazy?.digest) return true;
+    const kept = this.materialize(existing);
+    const candidate = added.resource ?? added.lazy!.load();
+    return kept === candidate || isDeepStrictEqual(kept, candidate);
+  }
+
+  private entriesOf(url: string): Entry[] {
+    const own = this.byUrl.get(url) ?? [];
+    return this.parent ? [...this.parent.entriesOf(url), ...own] : own;
+  }
+
   /** By `url|version` key ('' version for versionless resources). */
-  private exact(key: string, resourceType?: string): CanonicalResource | undefined {
+  private exact(key: string, resourceType?: string): Entry | undefined {
     const list = this.byUrlVersion.get(key);
-    const own = list && (resourceType ? list.find((r) => r.resourceType === resourceType) : list[0]);
+    const own = list && (resourceType ? list.find((e) => e.summary.resourceType === resourceType) : list[0]);
     return own ?? this.parent?.exact(key, resourceType);
   }
 
-  private newestOf(url: string, resourceType?: string): CanonicalResource | undefined {
+  private newestOf(url: string, resourceType?: string): Entry | undefined {
     const own = this.newestByUrl.get(resourceType ? `${resourceType} ${url}` : url);
     const inherited = this.parent?.newestOf(url, resourceType);
     if (!own || !inherited) return own ?? inherited;
-    return compareVersions(own.version, inherited.version) > 0 ? own : inherited;
+    return compareVersions(own.summary.version, inherited.summary.version) > 0 ? own : inherited;
   }
 
   /** `url|1.2` → newest 1.2.x, as FHIR allows partial versions in canonical references. */
-  private partial(url: string, version: string, resourceType?: string): CanonicalResource | undefined {
-    let best: CanonicalResource | undefined;
-    for (const r of this.versionsOf(url)) {
-      if (resourceType && r.resourceType !== resourceType) continue;
-      if (!versionMatches(version, r.version)) continue;
-      if (!best || compareVersions(r.version, best.version) > 0) best = r;
+  private partial(url: string, version: string, resourceType?: string): Entry | undefined {
+    let best: Entry | undefined;
+    for (const e of this.entriesOf(url)) {
+      if (resourceType && e.summary.resourceType !== resourceType) continue;
+      if (!versionMatches(version, e.summary.version)) continue;
+      if (!best || compareVersions(e.summary.version, best.summary.version) > 0) best = e;
     }
     return best;
   }
 
-  private updateNewest(key: string, resource: CanonicalResource): void {
+  private updateNewest(key: string, entry: Entry): void {
     const current = this.newestByUrl.get(key);
-    if (!current || compareVersions(resource.version, current.version) > 0) this.newestByUrl.set(key, resource);
+    if (!current || compareVersions(entry.summary.version, current.summary.version) > 0) this.newestByUrl.set(key, entry);
   }
 
-  private recordConflict(kept: CanonicalResource, rejected: FhirResource, url: string, version: string, origin: ResourceOrigin): void {
-    const key = `${rejected.resourceType} ${url}|${version}`;
+  private recordConflict(kept: Entry, resourceType: string, url: string, version: string, origin: ResourceOrigin): void {
+    const key = `${resourceType} ${url}|${version}`;
     const conflict = this.conflictByKey.get(key);
     if (conflict) {
       conflict.origins.push(origin);
       return;
     }
-    const created = { url, version, resourceType: rejected.resourceType, origins: [this.originOf(kept) ?? {}, origin] };
+    const created = { url, version, resourceType, origins: [kept.origin, origin] };
     this.conflictByKey.set(key, created);
     this.conflictList.push(created);
   }
