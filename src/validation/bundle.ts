@@ -20,9 +20,11 @@ export interface BundleIndex {
   fullUrlOfEntryPath(resourcePath: string): string | undefined;
 }
 
-function baseOf(fullUrl: string | undefined): string | undefined {
-  const m = fullUrl ? RESTFUL.exec(fullUrl) : null;
-  return m?.[1];
+/** A fullUrl is the base for relative references only when it really names its resource by type and id. */
+function restfulBase(entry: Entry | undefined): string | undefined {
+  const m = entry?.fullUrl ? RESTFUL.exec(entry.fullUrl) : null;
+  if (!m?.[1] || !entry?.resource) return undefined;
+  return entry.resource.resourceType === m[2] && entry.resource.id === m[3] ? m[1] : undefined;
 }
 
 export function indexBundle(bundle: Record<string, unknown>, path: string): BundleIndex {
@@ -49,7 +51,7 @@ export function indexBundle(bundle: Record<string, unknown>, path: string): Bund
       version === undefined ? list : list.filter((e) => (e.resource?.meta as { versionId?: string } | undefined)?.versionId === version);
     if (/^(https?:|urn:)/.test(reference)) return matchVersion(byFullUrl.get(withoutHistory!) ?? []);
     // A relative reference resolves against the base of the referring entry's RESTful fullUrl only.
-    const base = baseOf(fromFullUrl);
+    const base = restfulBase(fromFullUrl ? byFullUrl.get(fromFullUrl)?.[0] : undefined);
     return base ? matchVersion(byFullUrl.get(base + withoutHistory) ?? []) : [];
   };
   return {

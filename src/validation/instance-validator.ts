@@ -101,6 +101,7 @@ export class Engine {
     const walk = new Walk(this);
     if (structure.kind === 'resource' && value && typeof value === 'object' && 'resourceType' in value) {
       const res = value as Record<string, unknown>;
+      if (res.resourceType !== structure.type) return false;
       walk.resourceAgainst(res, String(res.resourceType), structure, frame ?? { resource: res, path: String(res.resourceType), root: res });
     } else {
       walk.element(value, undefined, structure.root, structure.type, structure.type, frame ?? { resource: {}, path: '', root: {} }, structure, { defPath: structure.type, typePath: structure.type, typeCode: structure.type });

@@ -178,9 +178,12 @@ export function parseTypeSpecifier(text: string): TypeName | undefined {
   return SYSTEM_TYPES.has(name) || model.availableTypes.has(name) ? { ns: undefined, name } : undefined;
 }
 
-/** Whether `name` can ever be the type (or a supertype) of a node: members with such names double as type filters. */
+const TYPE_NAMES = new Set<string>([...model.availableTypes, ...SYSTEM_TYPES, 'Object', 'Undefined', 'Function', 'Symbol', 'Bigint']);
+for (const t of Object.values(model.path2Type)) TYPE_NAMES.add(t.startsWith('System.') ? t.slice(7) : t);
+
+/** Whether `name` can be the type (or a supertype) of a node: a leading member of that name also filters by type. */
 export function isTypeName(name: string): boolean {
-  return model.availableTypes.has(name) || SYSTEM_TYPES.has(name) || name === 'Object' || name === 'Undefined' || name === 'Function';
+  return TYPE_NAMES.has(name);
 }
 
 function typeOfValue(v: unknown): TypeName {
