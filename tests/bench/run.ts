@@ -1,0 +1,229 @@
+/**
+ * `npm run bench [-- --json out.json] [--quick] [--big]`: generates the corpora, then measures every
+ * validator in fresh child processes and prints medians with the ratios of fhirdq to each.
+ * Speed is measured here, never asserted in tests.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem, platform, arch } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { bigCorpus, coreCorpus, nationalCorpus, type Corpus } from './corpus.js';
+import { ENGINES, type EngineName } from './engines.js';
+import { CACHE, RESULT_PREFIX, ROOT } from './paths.js';
+
+const { values: args } = parseArgs({
+  options: {
+    json: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    big: { type: 'boolean', default: false },
+  },
+});
+
+const MB = 1 << 20;
+const config = args.quick
+  ? { lines: 1000, runs: 1, warmup: 100, batch: 100, coldRuns: false, memory: [{ label: '2mb', bytes: 2 * MB }] }
+  : { lines: 20000, runs: 5, warmup: 2000, batch: 500, coldRuns: true, memory: [{ label: '100mb', bytes: 100 * MB }] };
+if (args.big) config.memory.push({ label: '1gb', bytes: 1024 * MB });
+
+const CHILD = fileURLToPath(new URL('./child.js', import.meta.url));
+const CHILD_TIMEOUT_MS = 30 * 60_000;
+
+type Result = Record<string, unknown> & { peakRssMb: number };
+
+/**
+ * Runs one measurement in a fresh `node --expose-gc` process. `cacheDir` is its cwd, XDG_CACHE_HOME and
+ * FHIRDQ_CACHE_DIR, so an empty one makes a cold start and a used one a warm start.
+ */
+function measure(childArgs: string[], options: { cacheDir?: string; national?: boolean } = {}): Promise<Result & { spawnAt: number }> {
+  const cacheDir = options.cacheDir ?? ROOT;
+  const env = { ...process.env, XDG_CACHE_HOME: cacheDir, FHIRDQ_CACHE_DIR: cacheDir, BENCH_NATIONAL: options.national ? '1' : '0' };
+  return new Promise((resolvePromise, reject) => {
+    const spawnAt = performance.timeOrigin + performance.now();
+    const child = spawn(process.execPath, ['--expose-gc', CHILD, ...childArgs], { cwd: cacheDir, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: CHILD_TIMEOUT_MS });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      const line = out.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
+      if (code === 0 && line) resolvePromise({ ...(JSON.parse(line.slice(RESULT_PREFIX.length)) as Result), spawnAt });
+      else reject(new Error(`${childArgs.join(' ')}: exit ${code ?? signal}\n${err.trim().split('\n').slice(-8).join('\n')}`));
+    });
+  });
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function log(message: string): void {
+  process.stderr.write(message + '\n');
+}
+
+interface EngineFigures {
+  perSecond: number;
+  startupColdMs: number;
+  startupWarmMs: number;
+  peakRssMb: number;
+  errorsPerResource: number;
+  runs: Result[];
+}
+
+/**
+ * Cold start-ups (each in an empty cache dir), then full runs warm (in the last, now primed, dir).
+ * --quick makes one full run in an empty dir: its start-up is the cold one and no warm one is measured.
+ */
+async function measureEngine(engine: EngineName, corpus: Corpus, national = false): Promise<EngineFigures | { error: string }> {
+  const cold: number[] = [];
+  const full: (Result & { spawnAt: number })[] = [];
+  const startupMs = (r: Result & { spawnAt: number }) => (r.readyAt as number) - r.spawnAt;
+  let dir = mkdtempSync(join(CACHE, 'startup', `${engine}-`));
+  try {
+    for (let i = 0; config.coldRuns && i < config.runs; i++) {
+      dir = mkdtempSync(join(CACHE, 'startup', `${engine}-`));
+      cold.push(startupMs(await measure(['startup', engine, corpus.first], { cacheDir: dir, national })));
+    }
+    for (let i = 0; i < config.runs; i++) {
+      full.push(await measure(['run', engine, corpus.first, corpus.file, String(config.warmup)], { cacheDir: dir, national }));
+    }
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
+  return {
+    perSecond: median(full.map((r) => r.perSecond as number)),
+    startupColdMs: config.coldRuns ? median(cold) : startupMs(full[0]),
+    startupWarmMs: config.coldRuns ? median(full.map(startupMs)) : NaN,
+    peakRssMb: median(full.map((r) => r.peakRssMb)),
+    errorsPerResource: full[0].errorsPerResource as number,
+    runs: full,
+  };
+}
+
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const ratio = (a: number, b: number) => (b > 0 ? `${fmt(a / b, 2)}×` : '–');
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => '| ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ') + ' |';
+  return [line(header), '|' + widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|') + '|', ...rows.map(line)].join('\n');
+}
+
+/** The validators' table: fhirdq ÷ each for resources/s, each ÷ fhirdq for start-up and RSS: above 1× fhirdq is better. */
+function engineTable(figures: Partial<Record<EngineName, EngineFigures | { error: string }>>): string {
+  const ours = figures.fhirdq && 'perSecond' in figures.fhirdq ? figures.fhirdq : undefined;
+  const rows = Object.entries(figures).map(([name, f]) => {
+    if (!f || 'error' in f) return [name, 'failed: ' + (f?.error.split('\n')[0] ?? 'not run'), '', '', '', '', '', '', ''];
+    const isFloor = name === 'floor';
+    return [
+      name === 'floor' ? 'JSON.parse only (floor)' : name,
+      fmt(f.perSecond),
+      isFloor ? '–' : fmt(f.startupColdMs),
+      isFloor || Number.isNaN(f.startupWarmMs) ? '–' : fmt(f.startupWarmMs),
+      fmt(f.peakRssMb),
+      isFloor ? '–' : fmt(f.errorsPerResource, 3),
+      ours && name !== 'fhirdq' ? ratio(ours.perSecond, f.perSecond) : '',
+      ours && name !== 'fhirdq' && !isFloor ? ratio(f.startupColdMs, ours.startupColdMs) : '',
+      ours && name !== 'fhirdq' ? ratio(f.peakRssMb, ours.peakRssMb) : '',
+    ];
+  });
+  return table(['validator', 'resources/s', 'start-up cold ms', 'start-up warm ms', 'peak RSS MB', 'errors/res', 'fhirdq res/s ÷', 'start-up cold ÷ fhirdq', 'RSS ÷ fhirdq'], rows);
+}
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const loadStart = loadavg();
+  rmSync(join(CACHE, 'startup'), { recursive: true, force: true });
+  mkdirSync(join(CACHE, 'startup'), { recursive: true });
+  log(`bench: ${args.quick ? 'quick' : 'full'} (${config.runs} run(s) each, medians), engine from dist/`);
+
+  const core = await coreCorpus(config.lines);
+  log(`corpus r4-core: ${core.sources} valid JSON resources of the conformance suite, cycled to ${fmt(core.lines)} lines (${fmt(core.bytes / MB, 1)} MB)`);
+  const national = await nationalCorpus(config.lines);
+  log('skipped' in national ? `corpus national: skipped: ${national.skipped}` : `corpus national: ${national.sources} MP9/PZP examples ${JSON.stringify(national.perPackage)}, ${fmt(national.lines)} lines`);
+  const memoryCorpora: Corpus[] = [];
+  for (const m of config.memory) {
+    log(`corpus ${m.label}: generating (streamed to disk)…`);
+    memoryCorpora.push(await bigCorpus(m.bytes, m.label));
+  }
+
+  const coreFigures: Partial<Record<EngineName, EngineFigures | { error: string }>> = {};
+  for (const engine of ENGINES) {
+    log(`measuring ${engine} on r4-core…`);
+    coreFigures[engine] = await measureEngine(engine, core);
+  }
+
+  const nationalFigures: Partial<Record<EngineName, EngineFigures | { error: string }>> = {};
+  if (!('skipped' in national)) {
+    for (const engine of ['floor', 'fhirdq'] as const) {
+      log(`measuring ${engine} on national…`);
+      nationalFigures[engine] = await measureEngine(engine, national, true);
+    }
+  }
+
+  const scaling: { workers: number; perSecond: number; peakRssMb: number; runs: Result[] }[] = [];
+  let scalingError: string | undefined;
+  try {
+    for (const workers of [1, 2]) {
+      log(`measuring fhirdq on ${workers} worker thread(s)…`);
+      const runs: Result[] = [];
+      for (let i = 0; i < config.runs; i++) runs.push(await measure(['pool', core.file, String(workers), String(config.batch)]));
+      scaling.push({ workers, perSecond: median(runs.map((r) => r.perSecond as number)), peakRssMb: median(runs.map((r) => r.peakRssMb)), runs });
+    }
+  } catch (err) {
+    scalingError = (err as Error).message;
+  }
+
+  const memory: { label: string; bytes: number; lines: number; result?: Result; error?: string }[] = [];
+  for (const [i, c] of memoryCorpora.entries()) {
+    log(`measuring fhirdq streaming ${config.memory[i].label}…`);
+    try {
+      memory.push({ label: config.memory[i].label, bytes: c.bytes, lines: c.lines, result: await measure(['stream', c.file, String(c.lines)]) });
+    } catch (err) {
+      memory.push({ label: config.memory[i].label, bytes: c.bytes, lines: c.lines, error: (err as Error).message });
+    }
+  }
+
+  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', node: process.version, platform: platform(), arch: arch(), totalMemMb: Math.round(totalmem() / MB), loadavgStart: loadStart, loadavgEnd: loadavg() };
+  const out: string[] = [];
+  out.push(`fhirdq bench ${started.toISOString()} · ${machine.cpus} cpus (${machine.cpuModel}) · node ${machine.node} · load avg at start ${loadStart.map((l) => l.toFixed(1)).join(' ')}`);
+  out.push(`${config.runs} run(s) per figure, medians; each run a fresh process; rates include JSON.parse of each NDJSON line`);
+  out.push('', `R4 core corpus: ${core.sources} conformance-suite resources × ${fmt(core.lines)} lines`, engineTable(coreFigures));
+  out.push('', 'skipped' in national ? `National corpus (MP9, PZP): skipped: ${national.skipped}` : `National corpus (MP9, PZP, against their profiles): ${national.sources} examples × ${fmt(national.lines)} lines`);
+  if (!('skipped' in national)) out.push(engineTable(nationalFigures));
+  out.push('', 'Scaling (fhirdq, src/pipeline/validate-pool.ts, main thread reads NDJSON and posts batches of ' + config.batch + ')');
+  if (scalingError) out.push('failed: ' + scalingError);
+  else
+    out.push(
+      table(
+        ['workers', 'resources/s', 'peak RSS MB', '÷ 1 worker'],
+        scaling.map((s) => [String(s.workers), fmt(s.perSecond), fmt(s.peakRssMb), ratio(s.perSecond, scaling[0].perSecond)]),
+      ),
+    );
+  out.push('', 'Memory (fhirdq, NDJSON streamed with src/formats/stream-ndjson.ts, 1 run each)');
+  out.push(
+    table(
+      ['input', 'lines', 'resources/s', 'peak RSS MB', 'RSS MB at each tenth'],
+      memory.map((m) =>
+        m.result
+          ? [`${m.label} (${fmt(m.bytes / MB)} MB)`, fmt(m.lines), fmt(m.result.perSecond as number), fmt(m.result.peakRssMb), (m.result.rssMbAtTenths as number[]).join(' ')]
+          : [m.label, fmt(m.lines), 'failed: ' + (m.error ?? '').split('\n')[0], '', ''],
+      ),
+    ),
+  );
+  process.stdout.write(out.join('\n') + '\n');
+
+  if (args.json) {
+    const report = { date: started.toISOString(), command: process.argv.slice(2), machine, config, corpora: { core, national, memory: memoryCorpora }, core: coreFigures, national: nationalFigures, scaling: scalingError ? { error: scalingError } : scaling, memory };
+    // npm runs scripts from the package root; the path is meant relative to where npm was called.
+    writeFileSync(resolve(process.env.INIT_CWD ?? process.cwd(), args.json), JSON.stringify(report, null, 2) + '\n');
+    log(`bench: figures written to ${args.json}`);
+  }
+  rmSync(join(CACHE, 'startup'), { recursive: true, force: true });
+}
+
+await main();
