@@ -73,6 +73,7 @@ const SPECIAL = new Set(['id', 'path', 'sliceName', 'base', 'slicing', 'constrai
 /** Choice-typed properties: a differential value replaces any base value of the same family. */
 const CHOICE_FAMILIES = ['fixed', 'pattern', 'defaultValue', 'minValue', 'maxValue'];
 const FHIR_TYPE_EXT = 'http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type';
+const DISCRIMINATOR_TYPES = new Set(['value', 'exists', 'pattern', 'type', 'profile', 'position']);
 const EXTENSION_SLICING: Slicing = { discriminator: [{ type: 'value', path: 'url' }], ordered: false, rules: 'open' };
 
 /** Immutable tree of a snapshot, cached per definition. */
@@ -411,6 +412,11 @@ class Generator {
 
   private checkDiscriminators(node: Node, ed: ElementDefinition, slicing: Slicing): void {
     slicing.discriminator?.forEach((disc, j) => {
+      if (typeof disc.type === 'string' && !DISCRIMINATOR_TYPES.has(disc.type)) {
+        this.issue('error', 'invalid', 'SNAPSHOT_BAD_DISCRIMINATOR_TYPE',
+          `Error generating Snapshot: Unknown DiscriminatorType code '${disc.type}' (this usually arises from a problem in the differential)`,
+          'StructureDefinition');
+      }
       if (typeof disc.path === 'string' && !this.discriminatorValid(node, ed, disc.path)) {
         this.issue('error', 'invalid', 'SNAPSHOT_BAD_DISCRIMINATOR',
           `The discriminator path '${disc.path}' does not appear to be valid for the element that is being sliced '${ed.path}'`,

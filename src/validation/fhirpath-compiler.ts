@@ -376,25 +376,25 @@ function typeParam(params: AstNode[]): TypeName {
   return type;
 }
 
-/** regex compiled once per literal pattern; a pattern JS rejects fails at evaluation, like fhirpath.js. */
-function regexParam(p: AstNode, flags: string): (input: Coll, ctx: Ctx) => RegExp | typeof EMPTY {
-  const pattern = scalarParam(p, 'String');
+/** A regex argument: compiled once per pattern, and only when there is a string to test, like fhirpath.js. */
+function regexParam(p: AstNode, flags: string): { source: Scalar; compile: (source: string) => RegExp } {
   const cache = new Map<string, RegExp | Error>();
-  return (input, ctx) => {
-    const source = pattern(input, ctx);
-    if (source === EMPTY) return EMPTY;
-    let re = cache.get(source as string);
-    if (!re) {
-      try {
-        re = new RegExp(source as string, flags);
-      } catch (error) {
-        re = error as Error;
+  return {
+    source: scalarParam(p, 'String'),
+    compile(source) {
+      let re = cache.get(source);
+      if (!re) {
+        try {
+          re = new RegExp(source, flags);
+        } catch (error) {
+          re = error as Error;
+        }
+        cache.set(source, re);
       }
-      cache.set(source as string, re);
-    }
-    if (re instanceof Error) throw re;
-    re.lastIndex = 0;
-    return re;
+      if (re instanceof Error) throw re;
+      re.lastIndex = 0;
+      return re;
+    },
   };
 }
 
@@ -556,10 +556,10 @@ const FUNCTIONS: Record<string, Builder> = {
     if (params.length !== 1) unsupported('arity');
     const regex = regexParam(params[0], 'us');
     return (coll, ctx) => {
-      const re = regex(coll, ctx);
+      const source = regex.source(coll, ctx);
       const str = singleton(coll, 'String');
-      if (re === EMPTY || str === EMPTY) return EMPTY;
-      return [(re as RegExp).test(str as string)];
+      if (source === EMPTY || str === EMPTY) return EMPTY;
+      return [regex.compile(source as string).test(str as string)];
     };
   },
   replaceMatches: (params) => {
@@ -567,11 +567,11 @@ const FUNCTIONS: Record<string, Builder> = {
     const regex = regexParam(params[0], 'gu');
     const repl = scalarParam(params[1], 'String');
     return (coll, ctx) => {
-      const re = regex(coll, ctx);
+      const source = regex.source(coll, ctx);
       const r = repl(coll, ctx);
       const str = singleton(coll, 'String');
-      if (re === EMPTY || r === EMPTY || str === EMPTY) return EMPTY;
-      return [(str as string).replace(re as RegExp, r as string)];
+      if (source === EMPTY || r === EMPTY || str === EMPTY) return EMPTY;
+      return [(str as string).replace(regex.compile(source as string), r as string)];
     };
   },
   substring: (params) => {

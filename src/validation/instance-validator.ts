@@ -482,6 +482,7 @@ export class Walk {
     const hasExtension = isObject(companion) && Array.isArray(companion.extension) && companion.extension.length > 0;
     if (value === undefined && !hasExtension) {
       this.add('error', 'invariant', 'ele-1', `Constraint failed: ele-1: 'All FHIR elements must have a @value or children'`, path);
+      this.add('error', 'structure', 'primitive-no-value', 'Primitive types must have a value or must have child extensions', path);
     }
     if (node.constraints.length > 0 && value !== undefined) {
       this.checkConstraints(value, node, path, frame, node.path, true);
