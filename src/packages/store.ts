@@ -139,11 +139,11 @@ export class ConformanceStore implements ConformanceResolver {
   /**
    * Summaries of every resource of a type, in the order of {@link all}, without parsing lazily added
    * resources: for queries such as "which StructureDefinitions define resource types". The objects
-   * carry at least the fields of {@link ResourceSummary}; for parsed resources they are the resources
-   * themselves. A new array each call.
+   * carry at least the fields of {@link ResourceSummary}; for resources added parsed ({@link add}) they
+   * are the resources themselves. A new array each call.
    */
   summaries<T extends ResourceSummary = ResourceSummary>(resourceType: string): T[] {
-    const own = (this.byType.get(resourceType) ?? []).map((e) => e.resource ?? e.summary);
+    const own = (this.byType.get(resourceType) ?? []).map((e) => (e.lazy ? e.summary : e.resource!));
     return (this.parent ? [...this.parent.summaries(resourceType), ...own] : own) as T[];
   }
 

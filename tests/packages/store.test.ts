@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConformanceStore } from '../../src/packages/store.js';
+import { ConformanceStore, summarize } from '../../src/packages/store.js';
 import type { CanonicalResource } from '../../src/packages/types.js';
 
 const URL = 'http://example.org/fhir/StructureDefinition/p';
@@ -138,5 +138,58 @@ describe('ConformanceStore with a parent', () => {
     expect(a.resolve(URL)?.version).toBe('3.0.0');
     expect(b.resolve(URL)?.version).toBe('1.0.0');
     expect(b.all('StructureDefinition')).toHaveLength(1);
+  });
+});
+
+describe('ConformanceStore with lazily added resources', () => {
+  const lazy = (resource: CanonicalResource, digest?: string) => {
+    const counter = { loads: 0 };
+    return { counter, lazy: { summary: summarize(resource), digest, load: () => (counter.loads++, structuredClone(resource)) } };
+  };
+
+  it('parses a resource on first use only, and answers summaries without parsing', () => {
+    const store = new ConformanceStore();
+    const a = lazy(sd('1.0.0', { name: 'A', kind: 'resource' }));
+    const b = lazy(sd('2.0.0', { name: 'B' }));
+    store.addLazy(a.lazy, { packageId: 'a#1' });
+    store.addLazy(b.lazy, { packageId: 'a#1' });
+    expect(store.summaries('StructureDefinition').map((s) => s.version)).toEqual(['1.0.0', '2.0.0']);
+    expect(a.counter.loads + b.counter.loads).toBe(0);
+    const newest = store.resolve(URL);
+    expect(newest?.name).toBe('B');
+    expect(store.resolve(URL)).toBe(newest);
+    expect(b.counter.loads).toBe(1);
+    expect(a.counter.loads).toBe(0);
+    expect(store.originOf(newest!)).toEqual({ packageId: 'a#1' });
+    expect(store.all('StructureDefinition').map((r) => r.name)).toEqual(['A', 'B']);
+    expect(store.summaries('StructureDefinition')[0]).toMatchObject({ name: 'A', kind: 'resource' });
+  });
+
+  it('records origins in the store holding a lazy resource when a child parses it first', () => {
+    const parent = new ConformanceStore();
+    parent.addLazy(lazy(sd('1.0.0')).lazy, { packageId: 'core#1' });
+    parent.seal();
+    const first = new ConformanceStore({ parent });
+    const second = new ConformanceStore({ parent });
+    const resource = first.resolve(URL)!;
+    expect(second.resolve(URL)).toBe(resource);
+    expect(second.originOf(resource)).toEqual({ packageId: 'core#1' });
+    expect(parent.originOf(resource)).toEqual({ packageId: 'core#1' });
+  });
+
+  it('recognises duplicates by digest without parsing, and conflicts by content', () => {
+    const store = new ConformanceStore();
+    const kept = lazy(sd('1.0.0', { name: 'P' }), 'd1');
+    const same = lazy(sd('1.0.0', { name: 'P' }), 'd1');
+    const sameContent = lazy(sd('1.0.0', { name: 'P' }), 'other-digest');
+    const different = lazy(sd('1.0.0', { name: 'Q' }), 'd2');
+    expect(store.addLazy(kept.lazy, { packageId: 'a#1' })).toBe('added');
+    expect(store.addLazy(same.lazy, { packageId: 'b#1' })).toBe('duplicate');
+    expect(kept.counter.loads + same.counter.loads).toBe(0);
+    expect(store.addLazy(sameContent.lazy, { packageId: 'c#1' })).toBe('duplicate');
+    expect(store.addLazy(different.lazy, { packageId: 'd#1' })).toBe('conflict');
+    expect(store.add(sd('1.0.0', { name: 'P' }))).toBe('duplicate');
+    expect(store.conflicts()[0].origins).toEqual([{ packageId: 'a#1' }, { packageId: 'd#1' }]);
+    expect(store.size).toBe(1);
   });
 });
