@@ -8,6 +8,7 @@
  * profiles and contentReferences on demand and creating slices; the tree is then written out in order.
  * Output elements are shared with base definitions where unchanged: treat them as immutable.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { CanonicalResource, ConformanceResolver } from './types.js';
 import type { Issue } from '../validation/issues.js';
 
@@ -362,6 +363,11 @@ class Generator {
     for (const key of Object.keys(d)) {
       if (SPECIAL.has(key)) continue;
       const fam = CHOICE_FAMILIES.find((f) => key.startsWith(f) && key.length > f.length && key[f.length] === key[f.length].toUpperCase());
+      // A constraint can narrow, never change, what its base fixes.
+      if (fam === 'fixed' && key in base && !isDeepStrictEqual(base[key], d[key])) {
+        this.issue('error', 'value', 'SNAPSHOT_FIXED_CHANGED',
+          `Value is '${describe(d[key])}' but is fixed to '${describe(base[key])}' in the profile, because the value must match the fixed value defined in the base (${where})`);
+      }
       if (fam) for (const k of Object.keys(out)) if (k.startsWith(fam) && k !== key && k[fam.length] === k[fam.length]?.toUpperCase()) delete out[k];
       out[key] = d[key];
     }
@@ -564,6 +570,10 @@ function fhirTypeCode(t: TypeRef): string {
 function slicingSummary(s: Slicing): string {
   const ordered = s.ordered === undefined ? '??' : s.ordered ? 'ordered' : 'unordered';
   return `${ordered}/${s.rules ?? '??'} [${(s.discriminator ?? []).map((d) => `${d.type}=${d.path}`).join(',')}]`;
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
 function mergeSlicing(base: Slicing, d: Slicing): Slicing {
