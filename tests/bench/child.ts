@@ -65,7 +65,8 @@ async function stream(file: string, expectedLines: number) {
 }
 
 async function pool(file: string, workers: number, batch: number) {
-  type Item = { resource: object };
+  // `json` lets a pool that posts text (not a structured clone) reuse the line as read.
+  type Item = { resource: object; json: string };
   const { createValidatorPool } = (await import(distModule('pipeline/validate-pool.js'))) as {
     createValidatorPool(o: { workers: number; igs: string[] }): { validate(items: Item[]): Promise<unknown[][]>; close(): Promise<void> };
   };
@@ -77,7 +78,7 @@ async function pool(file: string, workers: number, batch: number) {
     while (items.length < batch) {
       const r = await iterator.next();
       if (r.done) break;
-      if (r.value !== '') items.push({ resource: JSON.parse(r.value) as object });
+      if (r.value !== '') items.push({ resource: JSON.parse(r.value) as object, json: r.value });
     }
     return items;
   };
