@@ -14,7 +14,9 @@ export async function runCli(...argv: string[]): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const code = await main(argv, { out: (s) => void (stdout += s), err: (s) => void (stderr += s) });
-  return { code, stdout, stderr };
+  // The shipped national packages announce their known dependency substitutions on every load.
+  const packageWarnings = /^fhirdq: warning loading packages: .*\n/gm;
+  return { code, stdout, stderr: stderr.replace(packageWarnings, '') };
 }
 
 /** Writes files (path → content; objects as pretty JSON) under a new temporary folder and returns it. */
