@@ -1,0 +1,106 @@
+/** `fhirdq report <run-dir>` and `fhirdq report merge <summary.json...> --out <dir>`: quality, readiness and reports. */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { SpecErrors } from '../mapping/yaml-file.js';
+import { loadRunConfig } from '../pipeline/config.js';
+import { measureRunDetailed } from '../quality/measure-run.js';
+import { MergeError, mergeSummaries, type QualitySummary } from '../quality/summary.js';
+import { EXIT, writeReports, type WriteOptions } from '../report/write.js';
+import type { CliContext } from './main.js';
+
+interface ReportOptions {
+  config?: string;
+  rules?: string[];
+  referenceDate?: string;
+  history: string | boolean;
+  dropThreshold: string;
+  strict?: boolean;
+  vendor?: boolean;
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+export function registerReportCommand(program: Command, ctx?: CliContext): void {
+  const out = (t: string) => (ctx ? ctx.out(t) : process.stdout.write(t));
+  const err = (t: string) => (ctx ? ctx.err(t) : process.stderr.write(t));
+  const setExit = (code: number) => {
+    if (ctx) ctx.exitCode = code;
+    else process.exitCode = code;
+  };
+  const writeOptions = (o: ReportOptions, defaultHistory: string): WriteOptions => ({
+    history: o.history === false ? false : typeof o.history === 'string' ? o.history : defaultHistory,
+    dropThreshold: Number(o.dropThreshold),
+    strict: o.strict,
+  });
+  const finish = (dir: string, res: Awaited<ReturnType<typeof writeReports>>) => {
+    for (const d of res.history?.drops ?? []) err(`fhirdq: warning: ${d.measure} ${d.organisation}/${d.exchange} fell from ${(100 * d.previous).toFixed(1)}% to ${(100 * d.current).toFixed(1)}%\n`);
+    out(`report: ${path.join(dir, 'report.html')} (${res.failing.length} failing measure(s)${res.history ? `, ${res.history.drops.length} drop(s)` : ''})\n`);
+    setExit(res.exitCode);
+  };
+
+  const report = program
+    .command('report')
+    .description('measure a run folder (quality, readiness, indicators) and write summary.json, report.html, junit.xml and summary.md into it')
+    .argument('<run-dir>', 'a run folder written by `fhirdq run`, e.g. reports/latest')
+    .option('--config <file>', 'run config (default: the one named in the run\'s summary.json)')
+    .option('--rules <file-or-dir>', 'rule pack file or folder (repeatable; default profiles/rules/)', collect)
+    .option('--reference-date <yyyy-mm-dd>', 'day currency is judged at (default: the run\'s start date)')
+    .option('--history <file>', 'history database (default: history.sqlite next to the run folders)')
+    .option('--no-history', 'do not record the run or show trends')
+    .option('--drop-threshold <share>', 'a fall larger than this since the previous run is a warning', '0.05')
+    .option('--strict', 'exit 1 when a measure fails, 3 when a share dropped')
+    .option('--vendor', 'put resource locations of failing examples in junit.xml (the data holder\'s own CI only)')
+    .action(async (runDir: string, o: ReportOptions) => {
+      const dir = path.resolve(runDir);
+      let configFile = o.config;
+      if (!configFile) {
+        try {
+          const pipeline = JSON.parse(await readFile(path.join(dir, 'summary.json'), 'utf8')) as { config: string };
+          configFile = path.resolve(path.dirname(dir), pipeline.config);
+        } catch (e) {
+          err(`fhirdq: ${dir} is not a run folder (no readable summary.json): ${(e as Error).message}\n`);
+          return setExit(EXIT.usage);
+        }
+      }
+      try {
+        const loaded = await loadRunConfig(configFile);
+        const { summary, vendor } = await measureRunDetailed(dir, loaded, { rules: o.rules, referenceDate: o.referenceDate, vendor: o.vendor });
+        const res = await writeReports(dir, summary, { ...writeOptions(o, path.join(path.dirname(dir), 'history.sqlite')), vendor: o.vendor ? vendor : undefined });
+        finish(dir, res);
+      } catch (e) {
+        if (!(e instanceof SpecErrors)) throw e;
+        err(`fhirdq: invalid configuration or rule pack:\n${e.message}\n`);
+        setExit(EXIT.usage);
+      }
+    });
+
+  report
+    .command('merge')
+    .description('combine the quality summaries of shards (split by source or organisation) into one report')
+    .argument('<summaries...>', 'summary.json files of the shards')
+    .requiredOption('--out <dir>', 'folder for the merged summary.json, report.html, junit.xml and summary.md')
+    .option('--history <file>', 'history database (default: none)')
+    .option('--drop-threshold <share>', 'a fall larger than this since the previous run is a warning', '0.05')
+    .option('--strict', 'exit 1 when a measure fails, 3 when a share dropped')
+    .action(async (files: string[], o: ReportOptions & { out: string }) => {
+      const shards: QualitySummary[] = [];
+      for (const f of files) {
+        const json = JSON.parse(await readFile(f, 'utf8')) as { quality?: QualitySummary; schemaVersion?: number };
+        const q = json.quality ?? (json.schemaVersion ? (json as QualitySummary) : undefined);
+        if (!q) {
+          err(`fhirdq: ${f} has no quality summary (run \`fhirdq report\` on its run folder first)\n`);
+          return setExit(EXIT.usage);
+        }
+        shards.push(q);
+      }
+      try {
+        const merged = mergeSummaries(shards);
+        finish(o.out, await writeReports(path.resolve(o.out), merged, writeOptions({ ...o, history: o.history ?? false }, '')));
+      } catch (e) {
+        if (!(e instanceof MergeError)) throw e;
+        err(`fhirdq: cannot merge: ${e.message}\n`);
+        setExit(EXIT.usage);
+      }
+    });
+}

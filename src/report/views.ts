@@ -1,0 +1,83 @@
+/** Views shared by the renderers: per-exchange measure results, indicator tables with small cells suppressed. */
+import { cellStatus, worst, type Cell, type IndicatorResult, type MeasureResult, type QualitySummary, type Status } from '../quality/summary.js';
+
+export const pct = (n: number, d: number) => (d ? `${((100 * n) / d).toFixed(1)}%` : '–');
+
+export interface OrgResult {
+  organisation: string;
+  exchange: string;
+  numerator: number;
+  denominator: number;
+  unknown: number;
+  status: Status;
+  /** Completeness: per element. */
+  elements: { element: string; level?: string; numerator: number; denominator: number; status: Status }[];
+}
+
+/** A measure's results per organisation × exchange (profiles summed). */
+export function orgResults(m: MeasureResult): OrgResult[] {
+  const groups = new Map<string, Cell[]>();
+  for (const c of m.cells) {
+    const k = `${c.organisation}\0${c.exchange}`;
+    groups.get(k)?.push(c) ?? groups.set(k, [c]);
+  }
+  return [...groups.values()].map((cells) => {
+    const elements = new Map<string, OrgResult['elements'][number]>();
+    let numerator = 0;
+    let denominator = 0;
+    let unknown = 0;
+    for (const c of cells) {
+      numerator += c.numerator;
+      denominator += c.denominator;
+      unknown += c.unknown ?? 0;
+      if (c.element !== undefined) {
+        const e = elements.get(c.element) ?? { element: c.element, level: c.level, numerator: 0, denominator: 0, status: 'n/a' as Status };
+        e.numerator += c.numerator;
+        e.denominator += c.denominator;
+        elements.set(c.element, e);
+      }
+    }
+    for (const e of elements.values()) e.status = cellStatus(m, cells.filter((c) => c.element === e.element));
+    return { organisation: cells[0].organisation, exchange: cells[0].exchange, numerator, denominator, unknown, status: cellStatus(m, cells), elements: [...elements.values()] };
+  });
+}
+
+/** Status of a measure within one exchange (the worst organisation). */
+export function exchangeStatus(results: OrgResult[], exchange: string): Status {
+  return worst(results.filter((r) => r.exchange === exchange).map((r) => r.status));
+}
+
+export interface IndicatorRow {
+  label: string;
+  numerator: number;
+  denominator: number;
+  suppressed: boolean;
+}
+
+/** Small-number rule: a cell is shown only when its denominator, and a non-zero numerator, reach minCell. */
+export function isSmall(numerator: number, denominator: number, minCell: number): boolean {
+  return denominator < minCell || (numerator > 0 && numerator < minCell);
+}
+
+/** The indicator for the region and by each stratification dimension, with small cells suppressed. */
+export function indicatorTables(ind: IndicatorResult): { dimension: string; rows: IndicatorRow[] }[] {
+  const total = ind.cells.reduce((a, c) => ({ n: a.n + c.numerator, d: a.d + c.denominator }), { n: 0, d: 0 });
+  const tables = [{ dimension: 'region', rows: [{ label: 'total', numerator: total.n, denominator: total.d, suppressed: isSmall(total.n, total.d, ind.minCell) }] }];
+  for (const dim of ind.stratify) {
+    const by = new Map<string, { n: number; d: number }>();
+    for (const c of ind.cells) {
+      const t = by.get(c[dim]) ?? { n: 0, d: 0 };
+      t.n += c.numerator;
+      t.d += c.denominator;
+      by.set(c[dim], t);
+    }
+    const rows = [...by.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([label, t]) => ({ label, numerator: t.n, denominator: t.d, suppressed: isSmall(t.n, t.d, ind.minCell) }));
+    tables.push({ dimension: dim, rows });
+  }
+  return tables;
+}
+
+/** Measures of the summary that apply to an exchange. */
+export function measuresOf(q: QualitySummary, exchange: string): MeasureResult[] {
+  return q.measures.filter((m) => !m.exchanges || m.exchanges.includes(exchange));
+}
