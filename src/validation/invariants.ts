@@ -1,6 +1,7 @@
 import fhirpath from 'fhirpath';
 import r4Model from 'fhirpath/fhir-context/r4';
 import type { Constraint } from './element-tree.js';
+import { compileFhirPath } from './fhirpath-compiler.js';
 
 /** What an invariant sees: the element, its resource, the outermost resource, and a resolver for resolve(). */
 export interface InvariantScope {
@@ -84,7 +85,7 @@ const NATIVE: Record<string, NativeInvariant> = {
   },
 };
 
-type Compiled = (node: unknown, env: Record<string, unknown>) => unknown[];
+type Compiled = (scope: InvariantScope) => unknown[];
 
 export class InvariantEngine {
   private readonly compiled = new Map<string, Compiled | Error>();
@@ -95,8 +96,7 @@ export class InvariantEngine {
     const fn = this.compile(constraint.expression, scope.basePath);
     if (fn instanceof Error) return { ok: false, evaluationError: fn.message };
     try {
-      const result = fn(scope.node, { resource: scope.resource, rootResource: scope.rootResource, [RESOLVER]: scope.resolveReference });
-      return isTrue(result) ? { ok: true } : { ok: false };
+      return isTrue(fn(scope)) ? { ok: true } : { ok: false };
     } catch (error) {
       return { ok: false, evaluationError: (error as Error).message };
     }
@@ -107,7 +107,7 @@ export class InvariantEngine {
     const fn = this.compile(expression, scope.basePath);
     if (fn instanceof Error) return fn;
     try {
-      return fn(scope.node, { resource: scope.resource, rootResource: scope.rootResource, [RESOLVER]: scope.resolveReference });
+      return fn(scope);
     } catch (error) {
       return error as Error;
     }
@@ -118,7 +118,7 @@ export class InvariantEngine {
     let fn = this.compiled.get(key);
     if (!fn) {
       try {
-        fn = fhirpath.compile({ base: basePath, expression }, r4Model, { userInvocationTable, traceFn: ignoreTrace }) as unknown as Compiled;
+        fn = compileToClosures(expression, basePath) ?? interpret(expression, basePath);
       } catch (error) {
         fn = error as Error;
       }
@@ -129,6 +129,21 @@ export class InvariantEngine {
 }
 
 const RESOLVER = '__fhirdqResolve';
+
+/** Compiled closures where the compiler reproduces fhirpath.js exactly; it declines the rest. */
+function compileToClosures(expression: string, basePath: string): Compiled | undefined {
+  const compiled = compileFhirPath(expression, basePath);
+  if (!compiled) return undefined;
+  return (scope) => compiled(scope.node, { resource: scope.resource, rootResource: scope.rootResource, resolve: scope.resolveReference });
+}
+
+function interpret(expression: string, basePath: string): Compiled {
+  const fn = fhirpath.compile({ base: basePath, expression }, r4Model, { userInvocationTable, traceFn: ignoreTrace }) as unknown as (
+    node: unknown,
+    vars: Record<string, unknown>,
+  ) => unknown[];
+  return (scope) => fn(scope.node, { resource: scope.resource, rootResource: scope.rootResource, [RESOLVER]: scope.resolveReference });
+}
 
 /** resolve() within the validated content only (contained resources and Bundle entries); never the network. */
 const userInvocationTable = {
