@@ -1,9 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve as resolvePath } from 'node:path';
-import PQueue from 'p-queue';
-import { list as listTar } from 'tar';
-import { parseFhirXml } from '../formats/fhir-xml.js';
 import type { Issue } from '../validation/issues.js';
 import { cacheDirectory, digestKey, openIndex, writeIndex, type CachedResource } from './cache.js';
 import { loadR4Core, r4CoreDirectory, R4_CORE_ID, R4_CORE_VERSION } from './core.js';
@@ -89,6 +86,12 @@ const FILE_CONCURRENCY = 64;
 const FILE_ENTRY_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
 const PACKAGE_CACHE_MIN_BYTES = 1 << 20;
 
+// p-queue, tar and the XML reader are imported on first use: a validator without packages starts sooner.
+async function fileQueue() {
+  const { default: PQueue } = await import('p-queue');
+  return new PQueue({ concurrency: FILE_CONCURRENCY });
+}
+
 function issue(severity: Issue['severity'], code: Issue['code'], messageId: string, message: string): Issue {
   return { severity, code, messageId, message, path: '' };
 }
@@ -126,6 +129,7 @@ export async function loadResourceFile(path: string): Promise<{ resources: FhirR
   const text = decode(await readFile(path));
   const issues: Issue[] = [];
   if (extname(path).toLowerCase() === '.xml') {
+    const { parseFhirXml } = await import('../formats/fhir-xml.js');
     const parsed = parseFhirXml(text);
     for (const i of parsed.issues) issues.push({ ...i, message: `${path}: ${i.message}` });
     return { resources: parsed.resource ? resourcesOf(parsed.resource) : [], issues };
@@ -144,6 +148,7 @@ function packageFileName(entryPath: string): string | undefined {
 /** Reads the root-level JSON files of an npm-style package tarball, streaming. */
 async function readTarball(path: string): Promise<Map<string, Buffer>> {
   const files = new Map<string, Buffer>();
+  const { list: listTar } = await import('tar');
   await listTar({
     file: path,
     onReadEntry: (entry) => {
@@ -158,7 +163,7 @@ async function readTarball(path: string): Promise<Map<string, Buffer>> {
 }
 
 async function readFolderFiles(dir: string, names: string[]): Promise<Map<string, Buffer>> {
-  const queue = new PQueue({ concurrency: FILE_CONCURRENCY });
+  const queue = await fileQueue();
   const contents = await queue.addAll(names.map((n) => () => readFile(join(dir, n))));
   return new Map(names.map((n, i) => [n, contents[i]]));
 }
@@ -218,7 +223,7 @@ async function packageFingerprint(path: string): Promise<{ fingerprint: string; 
   const info = await stat(path);
   if (!info.isDirectory()) return { fingerprint: `${info.size} ${info.mtimeMs}`, bytes: info.size };
   const { root, names } = await packageFolderFiles(path);
-  const queue = new PQueue({ concurrency: FILE_CONCURRENCY });
+  const queue = await fileQueue();
   const stats = await queue.addAll(names.sort().map((n) => () => stat(join(root, n))));
   const fingerprint = names.map((n, i) => `${n} ${stats[i].size} ${stats[i].mtimeMs}`).join('\n');
   return { fingerprint, bytes: stats.reduce((sum, s) => sum + s.size, 0) };
@@ -363,7 +368,7 @@ export async function loadConformance(options: LoadConformanceOptions = {}): Pro
 
   /** Reads in parallel, adds in the given order (first loaded wins on conflicts). */
   const addLooseFiles = async (files: string[]) => {
-    const queue = new PQueue({ concurrency: FILE_CONCURRENCY });
+    const queue = await fileQueue();
     const results = await queue.addAll(files.map((file) => () => loadResourceFile(file)));
     results.forEach(({ resources, issues: fileIssues }, i) => {
       issues.push(...fileIssues);

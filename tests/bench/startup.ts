@@ -7,6 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CACHE, distModule } from './paths.js';
@@ -16,6 +17,8 @@ interface Sample {
   imported: number;
   ready: number;
   firstValidated: number;
+  /** CPU milliseconds (user + system) at the first validated resource: less sensitive to a busy machine. */
+  cpu: number;
   rssMb: number;
 }
 
@@ -33,7 +36,8 @@ const validator = await createValidator({ includeShippedPackages: ${values.natio
 const ready = performance.now();
 validator.validateToIssues({ resourceType: 'Patient', id: 'p1', active: true, gender: 'female', birthDate: '1970-01-01', name: [{ family: 'Jansen', given: ['Anna'] }] });
 const firstValidated = performance.now();
-process.stdout.write(JSON.stringify({ imported, ready, firstValidated, rssMb: process.memoryUsage().rss / 1e6 }));
+const { user, system } = process.cpuUsage();
+process.stdout.write(JSON.stringify({ imported, ready, firstValidated, cpu: (user + system) / 1000, rssMb: process.memoryUsage().rss / 1e6 }));
 `;
 
 function runOnce(): Sample {
@@ -57,6 +61,7 @@ function summarise(samples: Sample[]) {
     firstValidatedMs: m((s) => s.firstValidated),
     createMs: m((s) => s.ready - s.imported),
     firstValidationMs: m((s) => s.firstValidated - s.ready),
+    cpuMs: m((s) => s.cpu),
     rssMb: m((s) => s.rssMb),
   };
 }
@@ -70,6 +75,6 @@ const warm: Sample[] = [];
 for (let i = 0; i < runs; i++) warm.push(runOnce());
 
 const result = { runs, national: values.national, cold: summarise(cold), warm: summarise(warm) };
-console.log(`start-up, median of ${runs} fresh processes (ms since process start; national packages: ${values.national})`);
+console.log(`start-up, median of ${runs} fresh processes (ms since process start; national packages: ${values.national}; load average ${loadavg()[0].toFixed(1)})`);
 console.table({ cold: result.cold, warm: result.warm });
 if (values.json) writeFileSync(values.json, JSON.stringify(result, null, 2));
