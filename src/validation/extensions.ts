@@ -94,10 +94,18 @@ function checkContextInvariants(definition: CompiledStructure, path: string, hos
 }
 
 /** Context paths use the element names of the definitions: Observation.value[x] covers Observation.valueQuantity. */
+const PATH_PATTERNS = new Map<string, RegExp>();
+
 function samePath(expression: string, hostPath: string): boolean {
   if (expression === hostPath) return true;
-  const pattern = expression.split('.').map((segment) => (segment.endsWith('[x]') ? `${escape(segment.slice(0, -3))}[A-Z][A-Za-z]*` : escape(segment)));
-  return new RegExp(`^${pattern.join('\\.')}$`).test(hostPath);
+  if (!expression.includes('[x]')) return false;
+  let pattern = PATH_PATTERNS.get(expression);
+  if (!pattern) {
+    const segments = expression.split('.').map((segment) => (segment.endsWith('[x]') ? `${escape(segment.slice(0, -3))}[A-Z][A-Za-z]*` : escape(segment)));
+    pattern = new RegExp(`^${segments.join('\\.')}$`);
+    PATH_PATTERNS.set(expression, pattern);
+  }
+  return pattern.test(hostPath);
 }
 
 function escape(text: string): string {

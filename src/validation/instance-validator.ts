@@ -320,8 +320,7 @@ export class Walk {
     host: Host,
   ): void {
     const groups = new Map<ElementNode, Item[]>();
-    const byName = new Map<string, ElementNode>();
-    for (const node of nodes) byName.set(node.name, node);
+    const byName = namesOf(nodes);
     const handled = new Set<string>();
     for (const key of Object.keys(obj)) {
       if (handled.has(key)) continue;
@@ -579,6 +578,18 @@ export class Walk {
   addAll(issues: Issue[]): void {
     for (const issue of issues) this.add(issue.severity, issue.code, issue.messageId, issue.message, issue.path);
   }
+}
+
+const NAMES = new WeakMap<ElementNode[], Map<string, ElementNode>>();
+
+/** Children by JSON name, built once per definition list. */
+function namesOf(nodes: ElementNode[]): Map<string, ElementNode> {
+  let names = NAMES.get(nodes);
+  if (!names) {
+    names = new Map(nodes.map((n) => [n.name, n]));
+    NAMES.set(nodes, names);
+  }
+  return names;
 }
 
 function describeJson(value: unknown): string {
