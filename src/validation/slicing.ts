@@ -73,8 +73,11 @@ export class SliceMatcher {
     const unmatched: Item[] = [];
     let lastSliceIndex = -1;
     let seenUnmatched = false;
+    const byPosition = slicing.discriminators.length > 0 && slicing.discriminators.every((d) => d.type === 'position');
     for (const item of items) {
-      const sliceIndex = node.slices.findIndex((slice) => this.matches(item, slice, slicing.discriminators, structure, frame));
+      const sliceIndex = byPosition
+        ? sliceAtPosition(node.slices, item.index)
+        : node.slices.findIndex((slice) => this.matches(item, slice, slicing.discriminators, structure, frame));
       if (sliceIndex < 0) {
         unmatched.push(item);
         seenUnmatched = true;
@@ -175,8 +178,6 @@ export class SliceMatcher {
           }),
         );
       }
-      case 'position':
-        return true;
       default:
         return false;
     }
@@ -328,6 +329,21 @@ export class SliceMatcher {
     const typeStructure = typeRef ? this.engine.structures.forType(typeRef.code) : undefined;
     return typeStructure ? { nodes: typeStructure.root.children, structure: typeStructure } : undefined;
   }
+}
+
+/**
+ * Position slicing: every slice but the last has a fixed count (min = max), so the index of an item
+ * tells its slice; the last slice takes the rest.
+ */
+function sliceAtPosition(slices: ElementNode[], index: number): number {
+  let start = 0;
+  for (let i = 0; i < slices.length; i++) {
+    const last = i === slices.length - 1;
+    const end = last ? Number.POSITIVE_INFINITY : start + slices[i]!.max;
+    if (index >= start && index < end) return i;
+    start = end;
+  }
+  return -1;
 }
 
 /** valueString → string, valueQuantity → Quantity. */
