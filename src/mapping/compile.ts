@@ -2,7 +2,7 @@
  * Compiles a mapping spec into a row → resources function. Templates are plain FHIR JSON in which an
  * object with a `$`-key is an expression; every expression is compiled once into a closure.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FhirResource } from '../packages/types.js';
@@ -16,7 +16,7 @@ export interface MappedResource {
   name: string;
   exchange?: string;
   profile?: string;
-  /** Emit only the first time this Type/id is seen in a run. */
+  /** Emit only the first time this Type/id is seen in a run, per exchange. */
   once: boolean;
   resource: FhirResource;
 }
@@ -49,6 +49,8 @@ class RowReject {
 interface Ctx {
   row: Record<string, unknown>;
   ids: Map<string, string>;
+  /** The row's values joined, for row-keyed ids; computed once per row. */
+  rowKey?: string;
 }
 
 type Ev = (ctx: Ctx) => unknown;
@@ -71,7 +73,8 @@ function isEmpty(v: unknown): boolean {
 
 /** Deterministic UUID (name-based, SHA-1, RFC 4122 layout) so ids also serve as urn:uuid fullUrls. */
 export function deterministicId(key: string): string {
-  const h = createHash('sha1').update(key).digest('hex');
+  // One-shot hash: half the cost of a Hash object per id, same digest (ids stay stable across versions).
+  const h = hash('sha1', key, 'hex');
   const variant = ((parseInt(h[16], 16) & 0x3) | 0x8).toString(16);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
@@ -401,7 +404,8 @@ export function compileMapping(loaded: LoadedYaml<MappingSpec>, codeMaps: Map<st
     const inBundle = c.isBundled(r.name);
     const { meta: _meta, ...rest } = u.template;
     const body = c.compile(rest, [...u.path, 'template'], inBundle);
-    const rowKeyed = (ctx: Ctx) => deterministicId(`${specKey}|${r.name}|${u.eachIndex}|${Object.values(ctx.row).join('\u0001')}`);
+    const prefix = `${specKey}|${r.name}|${u.eachIndex}|`;
+    const rowKeyed = (ctx: Ctx) => deterministicId(prefix + (ctx.rowKey ??= Object.values(ctx.row).join('\u0001')));
     return {
       name: r.name,
       type: r.resourceType,

@@ -29,7 +29,7 @@ export const resourceSpecSchema = z.strictObject({
   when: z.unknown().optional(),
   /** One resource per entry; `${key}` in the template's strings is replaced by the entry's value. */
   each: z.array(z.record(z.string(), z.string())).min(1).optional(),
-  /** Emit once per run (shared resources such as a Patient or an Organization). */
+  /** Emit once per run and exchange (shared resources such as a Patient or an Organization). */
   once: z.boolean().optional(),
   /** Makes this resource a Bundle of the named resources of the same row (which are then not emitted alone). */
   bundle: z.strictObject({ type: z.enum(['document', 'collection', 'message']), entries: z.array(z.string()).min(1) }).optional(),

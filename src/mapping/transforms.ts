@@ -36,19 +36,33 @@ const amsterdam = new Intl.DateTimeFormat('en-GB', {
   hour: 'numeric',
   minute: 'numeric',
 });
-/** Offset in minutes of Europe/Amsterdam at a UTC instant, cached per UTC hour (offsets change on the hour). */
-const offsetCache = new Map<number, number>();
+/** Offset in minutes of Europe/Amsterdam at the start of a UTC hour, from Intl (slow: called once per cache miss). */
+function offsetAtHour(hour: number): number {
+  const p: Record<string, number> = {};
+  for (const part of amsterdam.formatToParts(hour * 3_600_000)) if (part.type !== 'literal') p[part.type] = +part.value;
+  return Math.round((Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute) - hour * 3_600_000) / 60_000);
+}
+
+/**
+ * Per UTC day: the day's offset when its first and last hour agree, else NaN and then per hour. Offsets
+ * change on the hour and at most once a day in Europe/Amsterdam, so agreeing ends mean no change.
+ */
+const dayCache = new Map<number, number>();
+const hourCache = new Map<number, number>();
 function amsterdamOffset(utcMs: number): number {
-  const hour = Math.floor(utcMs / 3_600_000);
-  let off = offsetCache.get(hour);
+  const day = Math.floor(utcMs / 86_400_000);
+  let off = dayCache.get(day);
   if (off === undefined) {
-    const p: Record<string, number> = {};
-    for (const part of amsterdam.formatToParts(hour * 3_600_000)) if (part.type !== 'literal') p[part.type] = +part.value;
-    off = Math.round((Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute) - hour * 3_600_000) / 60_000);
-    if (offsetCache.size > 100_000) offsetCache.clear();
-    offsetCache.set(hour, off);
+    const start = offsetAtHour(day * 24);
+    off = start === offsetAtHour(day * 24 + 23) ? start : NaN;
+    if (dayCache.size > 200_000) dayCache.clear();
+    dayCache.set(day, off);
   }
-  return off;
+  if (!Number.isNaN(off)) return off;
+  const hour = Math.floor(utcMs / 3_600_000);
+  let h = hourCache.get(hour);
+  if (h === undefined) hourCache.set(hour, (h = offsetAtHour(hour)));
+  return h;
 }
 
 /**

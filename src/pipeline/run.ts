@@ -1,7 +1,6 @@
 /** The pipeline: sources → map → validate (worker pool, bounded) → sinks, with exact per-source accounting. */
 import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import PQueue from 'p-queue';
 import { readSource } from '../formats/stream-source.js';
 import type { SourceItem } from '../formats/stream-record.js';
 import { loadMapping, type CoverageReport, type Mapper } from '../mapping/compile.js';
@@ -53,13 +52,41 @@ export interface RunSummary {
   reportDir: string;
 }
 
+/** What the issues of a resource need once its validation comes back (not the resource itself). */
 interface Pending {
   source: string;
   file: string;
   line: number;
   pointer?: string;
   exchange: string;
-  resource: FhirResource;
+  resourceType: string;
+  id?: string;
+}
+
+/**
+ * `once` resources (Patient, Organization, ...) seen recently, in two generations of at most ONCE_WINDOW
+ * keys each: memory is bounded whatever the number of unique entities. A key evicted and seen again is
+ * emitted again; its deterministic id is the same, so it is a duplicate by id (harmless to an upsert or
+ * an id-keyed consumer), never a different resource. Rows of one entity are near each other in real
+ * exports, and a hit moves the key to the newest generation.
+ */
+export const ONCE_WINDOW = 100_000;
+
+class RecentKeys {
+  private newer = new Set<string>();
+  private older = new Set<string>();
+
+  /** True when the key was seen within the window; records it either way. */
+  seen(key: string): boolean {
+    if (this.newer.has(key)) return true;
+    const hit = this.older.delete(key);
+    if (this.newer.size >= ONCE_WINDOW) {
+      this.older = this.newer;
+      this.newer = new Set();
+    }
+    this.newer.add(key);
+    return hit;
+  }
 }
 
 const RUN_ID_SAFE = /[^0-9A-Za-z-]/g;
@@ -85,21 +112,19 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
   }
   const issuesOut = new NdjsonWriter(path.join(reportDir, 'issues.ndjson'));
   const rejectedOut = new NdjsonWriter(path.join(reportDir, 'rejected.ndjson'));
-  const seenOnce = new Set<string>();
+  const recent = new RecentKeys();
   const sources: Record<string, SourceSummary> = {};
   const sourceErrors: RunSummary['sourceErrors'] = [];
   const coverage: Record<string, CoverageReport> = {};
   const totals = { read: 0, mapped: 0, rejected: 0, validated: 0 };
-  let peakRss = process.memoryUsage().rss;
+  let peakRss = process.memoryUsage.rss();
 
   // Bounded in-flight validation: the readers wait here, which is the backpressure.
-  const maxInflight = config.validation.workers * 2;
+  const maxInflight = Math.max(2, config.validation.workers * 2);
   const inflight = new Set<Promise<void>>();
-  const sendBatch = async (batch: Pending[]) => {
-    if (!validate) return;
-    while (inflight.size >= maxInflight) await Promise.race(inflight);
-    const items: ValidateItem[] = batch.map((p) => ({ resource: p.resource }));
-    const job = validate(items).then(async (results) => {
+  const startBatch = (batch: Pending[], items: ValidateItem[]) => {
+    const job = validate!(items).then((results) => {
+      let wait: Promise<void> | undefined;
       for (let i = 0; i < batch.length; i++) {
         const p = batch[i];
         const ex = exchanges[p.exchange];
@@ -109,13 +134,18 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
         for (const issue of results[i]) {
           ex.issues[issue.severity]++;
           if (issue.severity === 'error' || issue.severity === 'fatal') errors = true;
-          await issuesOut.write(issueRecord(p, issue));
+          wait = issuesOut.write(issueRecord(p, issue)) ?? wait;
         }
         if (errors) ex.withErrors++;
       }
+      return wait;
     });
     const tracked = job.finally(() => inflight.delete(tracked));
     inflight.add(tracked);
+  };
+  const sendBatch = async (batch: Pending[], items: ValidateItem[]) => {
+    while (inflight.size >= maxInflight) await Promise.race(inflight);
+    startBatch(batch, items);
   };
 
   const runSource = async (src: SourceConfig) => {
@@ -133,74 +163,84 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
     }
     sources[src.name] = summary;
     progress.event('source-start', { source: src.name });
+    const batchSize = config.validation.batchSize;
     let batch: Pending[] = [];
+    let items: ValidateItem[] = [];
     let lastFile = '';
-    const reject = (item: { file: string; line: number; pointer?: string }, stage: string, reason: string, field?: string) => {
+    let relFile = '';
+    // Set by writers that are full; awaited once the current record is done (no promise per record otherwise).
+    let wait: Promise<void> | undefined;
+    const reject = (item: { line: number; pointer?: string }, stage: string, reason: string, field?: string) => {
       summary.records.rejected++;
       totals.rejected++;
-      return rejectedOut.write({ source: src.name, file: path.relative(baseDir, item.file), line: item.line, pointer: item.pointer, stage, field, reason });
+      wait = rejectedOut.write({ source: src.name, file: relFile, line: item.line, pointer: item.pointer, stage, field, reason }) ?? wait;
     };
-    const emit = async (item: { file: string; line: number; pointer?: string }, exchange: string | undefined, resource: FhirResource, once: boolean) => {
-      if (once) {
-        const key = `${resource.resourceType}/${resource.id}`;
-        if (seenOnce.has(key)) return;
-        seenOnce.add(key);
-      }
+    const emit = (item: { line: number; pointer?: string }, exchange: string | undefined, resource: FhirResource, once: boolean) => {
       const ex = exchange ?? src.exchange;
+      // Per exchange, so that each exchange's file holds the Patient etc. its resources refer to.
+      if (once && recent.seen(`${ex}|${resource.resourceType}/${resource.id}`)) return;
       const writer = ex ? exchangeWriters.get(ex) : undefined;
       if (!writer) throw new Error(`resource for unknown exchange '${ex}' (source ${src.name})`);
       summary.resources++;
       exchanges[ex!].resources++;
-      await writer.write(resource);
-      batch.push({ source: src.name, file: path.relative(baseDir, item.file), line: item.line, pointer: item.pointer, exchange: ex!, resource });
-      if (batch.length >= config.validation.batchSize) {
-        const full = batch;
-        batch = [];
-        await sendBatch(full);
-      }
+      const json = JSON.stringify(resource);
+      wait = writer.writeLine(json) ?? wait;
+      if (!validate) return;
+      batch.push({ source: src.name, file: relFile, line: item.line, pointer: item.pointer, exchange: ex!, resourceType: resource.resourceType, id: resource.id as string | undefined });
+      items.push({ resource, json });
     };
     for await (const item of readSource({ name: src.name, inputs: src.inputs, format: src.format, csv: src.csv, maxXmlBytes: src.maxXmlBytes }, baseDir) as AsyncIterable<SourceItem>) {
+      if (item.file !== lastFile) {
+        lastFile = item.file;
+        relFile = path.relative(baseDir, item.file);
+        if (item.kind !== 'file-error') summary.files.read++;
+      }
       if (item.kind === 'file-error') {
         summary.files.failed++;
         progress.event('file-error', { source: src.name, reason: item.reason });
-        await rejectedOut.write({ source: src.name, file: path.relative(baseDir, item.file), stage: 'file', reason: item.reason });
-        continue;
-      }
-      if (item.file !== lastFile) {
-        lastFile = item.file;
-        summary.files.read++;
-      }
-      summary.records.read++;
-      totals.read++;
-      if (item.kind === 'rejected') {
-        await reject(item, 'read', item.reason, item.field);
-      } else if (!mapper) {
-        summary.records.mapped++;
-        totals.mapped++;
-        await emit(item, undefined, item.record as FhirResource, false);
+        wait = rejectedOut.write({ source: src.name, file: relFile, stage: 'file', reason: item.reason }) ?? wait;
       } else {
-        const result = mapper.map(item.record);
-        if (!result.ok) await reject(item, 'map', result.reason, result.field);
-        else {
+        summary.records.read++;
+        totals.read++;
+        if (item.kind === 'rejected') reject(item, 'read', item.reason, item.field);
+        else if (!mapper) {
           summary.records.mapped++;
           totals.mapped++;
-          for (const r of result.resources) await emit(item, r.exchange, r.resource, r.once);
+          emit(item, undefined, item.record as FhirResource, false);
+        } else {
+          const result = mapper.map(item.record);
+          if (!result.ok) reject(item, 'map', result.reason, result.field);
+          else {
+            summary.records.mapped++;
+            totals.mapped++;
+            for (const r of result.resources) emit(item, r.exchange, r.resource, r.once);
+          }
+        }
+        if ((totals.read & 1023) === 0) {
+          peakRss = Math.max(peakRss, process.memoryUsage.rss());
+          progress.tick(totals);
         }
       }
-      if ((totals.read & 1023) === 0) {
-        peakRss = Math.max(peakRss, process.memoryUsage().rss);
-        progress.tick(totals);
+      if (batch.length >= batchSize) {
+        await sendBatch(batch, items);
+        batch = [];
+        items = [];
+      }
+      if (wait) {
+        await wait;
+        wait = undefined;
       }
     }
-    if (batch.length) await sendBatch(batch);
+    if (batch.length) await sendBatch(batch, items);
     if (mapper) coverage[src.name] = { ...mapper.coverage(), spec: src.mapping! };
     progress.event('source-done', { source: src.name, ...summary.records });
   };
 
   try {
-    // Two sources read at a time: I/O overlaps, and the validation queue bounds memory either way.
-    const queue = new PQueue({ concurrency: 2 });
-    await Promise.all(config.sources.map((s) => queue.add(() => runSource(s))));
+    // One source after the other: outputs are in a deterministic order (which source's copy of a shared
+    // Patient is kept does not depend on timing), and nothing is lost: the main thread is CPU-bound and
+    // the next source is read while the previous one's last batches are still being validated.
+    for (const s of config.sources) await runSource(s);
     await Promise.all(inflight);
   } finally {
     await pool?.close();
@@ -209,7 +249,7 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
   progress.tick({ ...totals });
   progress.done();
 
-  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  peakRss = Math.max(peakRss, process.memoryUsage.rss());
   const durationMs = Date.now() - started;
   const issueCount = Object.values(exchanges).reduce((n, e) => n + e.issues.fatal + e.issues.error + e.issues.warning + e.issues.information, 0);
   const summary: RunSummary = {
@@ -241,8 +281,8 @@ function issueRecord(p: Pending, issue: Issue): Record<string, unknown> {
     line: p.line,
     pointer: p.pointer,
     exchange: p.exchange,
-    resourceType: p.resource.resourceType,
-    id: p.resource.id,
+    resourceType: p.resourceType,
+    id: p.id,
     severity: issue.severity,
     code: issue.code,
     messageId: issue.messageId,

@@ -6,6 +6,14 @@ import type { FhirResource } from '../packages/types.js';
 export interface ValidateItem {
   resource: FhirResource;
   profile?: string;
+  /** The resource as JSON text when the caller has it already: the pool sends this (one string copy) instead of cloning the object. */
+  json?: string;
+}
+
+/** What crosses to a worker: JSON text, parsed there, so the main thread pays no structured clone of resources. */
+export interface WorkerItem {
+  json: string;
+  profile?: string;
 }
 
 /** Validates a batch; resolves to the issues of each item, in order. */
@@ -50,7 +58,8 @@ export function createValidatorPool(options: { workers: number; igs: string[] })
       slot.inflight++;
       return new Promise((resolve, reject) => {
         slot.pending.set(id, { resolve, reject });
-        slot.worker.postMessage({ id, items });
+        const sent: WorkerItem[] = items.map((it) => ({ json: it.json ?? JSON.stringify(it.resource), profile: it.profile }));
+        slot.worker.postMessage({ id, items: sent });
       });
     },
     async close() {

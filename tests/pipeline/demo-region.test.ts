@@ -124,6 +124,23 @@ describe('demo region run', () => {
   });
 });
 
+describe('run outputs', () => {
+  it('are byte-identical across runs, and each exchange file holds the Patients its resources refer to', async () => {
+    const again = await runPipeline(await loadRunConfig(path.join(DEMO, 'run.yaml')), { outDir: out, runId: 'again', progress: quiet, validate });
+    expect(again.totals).toEqual(summary.totals);
+    for (const f of ['resources/mp9.ndjson', 'resources/pzp.ndjson', 'resources/transfer.ndjson', 'issues.ndjson', 'rejected.ndjson', 'coverage.json']) {
+      expect((await readFile(path.join(out, 'again', f))).equals(await readFile(path.join(out, 'test', f))), f).toBe(true);
+    }
+    for (const ex of ['mp9', 'pzp']) {
+      const rs = await ndjson(path.join(out, 'test/resources', `${ex}.ndjson`));
+      const patients = new Set(rs.filter((r) => r.resourceType === 'Patient').map((r) => `Patient/${r.id}`));
+      const refs = rs.map((r) => (r.subject ?? r.patient)?.reference as string | undefined).filter((ref) => ref?.startsWith('Patient/'));
+      expect(refs.length, ex).toBeGreaterThan(100);
+      expect(refs.filter((ref) => !patients.has(ref!)), ex).toEqual([]);
+    }
+  });
+});
+
 describe('generator', () => {
   it('reproduces the committed demo region byte for byte, and is seed-stable', async () => {
     const again = await mkdtemp(path.join(tmpdir(), 'fhirdq-gen-'));

@@ -153,9 +153,40 @@ describe('FHIR XML', () => {
     expect((items[0] as { line: number }).line).toBeGreaterThan(0);
   });
 
-  it('refuses files over the size cap', async () => {
-    const items = await collect({ inputs: ['bundle.xml'], maxXmlBytes: 100 });
-    expect(items).toMatchObject([{ kind: 'file-error', reason: expect.stringContaining('byte cap') }]);
+  it('refuses entries and whole resources over the size cap', async () => {
+    expect(await collect({ inputs: ['bundle.xml'], maxXmlBytes: 60 })).toMatchObject([{ kind: 'file-error', reason: expect.stringContaining('byte cap') }]);
+    expect(await collect({ inputs: ['broken.xml'], maxXmlBytes: 20 })).toMatchObject([{ kind: 'file-error', reason: expect.stringContaining('byte cap') }]);
+  });
+
+  it('streams a Bundle larger than the cap entry by entry; a bad entry is rejected alone, with its line', async () => {
+    const n = 5000;
+    const parts = ['<?xml version="1.0"?>\n<!-- export -->\n<f:Bundle xmlns:f="http://hl7.org/fhir"\n    xmlns:x="urn:x">\n  <f:type value="batch"/>\n'];
+    for (let i = 0; i < n; i++) {
+      const body = i === 1234 ? '<f:Patient><f:id value="bad"/><f:active value="true"></f:Patient>' : `<f:Patient><f:id value="p${i}"/><f:active value="true"/><!-- <f:entry> --></f:Patient>`;
+      parts.push(`  <f:entry>\n    <f:resource>${body}</f:resource>\n  </f:entry>\n`);
+    }
+    parts.push('  <f:entry/>\n</f:Bundle>\n');
+    const text = parts.join('');
+    await writeFile(path.join(dir, 'big.xml.gz'), gzipSync(text));
+    const items = await collect({ inputs: ['big.xml.gz'], maxXmlBytes: 4096 });
+    expect(text.length).toBeGreaterThan(100 * 4096);
+    expect(items).toHaveLength(n + 1);
+    expect(items[0]).toMatchObject({ kind: 'record', line: 6, pointer: 'entry[0]', record: { resourceType: 'Patient', id: 'p0', active: true } });
+    expect(items[n - 1]).toMatchObject({ kind: 'record', line: 6 + 3 * (n - 1), pointer: `entry[${n - 1}]`, record: { id: `p${n - 1}` } });
+    expect(items[1234]).toMatchObject({ kind: 'rejected', line: 6 + 3 * 1234 + 1, pointer: 'entry[1234]', reason: expect.stringContaining('invalid FHIR XML') });
+    expect(items[n]).toMatchObject({ kind: 'rejected', line: 6 + 3 * n, pointer: `entry[${n}]`, reason: 'entry has no resource' });
+    expect(items.filter((i) => i.kind === 'record')).toHaveLength(n - 1);
+  });
+
+  it('keeps a document Bundle whole and rejects a Bundle cut short', async () => {
+    const entry = '<entry><resource><Patient><id value="d1"/></Patient></resource></entry>';
+    await writeFile(path.join(dir, 'doc.xml'), `<Bundle xmlns="http://hl7.org/fhir"><type value="document"/>${entry}${entry}</Bundle>`);
+    expect(await collect({ inputs: ['doc.xml'] })).toMatchObject([{ kind: 'record', record: { resourceType: 'Bundle', type: 'document', entry: [{}, {}] } }]);
+    await writeFile(path.join(dir, 'cut.xml'), `<Bundle xmlns="http://hl7.org/fhir">\n<type value="collection"/>\n${entry}\n${entry.slice(0, 30)}`);
+    expect(await collect({ inputs: ['cut.xml'] })).toMatchObject([
+      { kind: 'record', line: 3, record: { id: 'd1' } },
+      { kind: 'rejected', line: 4, pointer: 'entry[1]', reason: expect.stringContaining('ends inside the Bundle') },
+    ]);
   });
 });
 
