@@ -86,8 +86,13 @@ export function registerReportCommand(program: Command, ctx?: CliContext): void 
     .action(async (files: string[], o: ReportOptions & { out: string }) => {
       const shards: QualitySummary[] = [];
       for (const f of files) {
-        const json = JSON.parse(await readFile(f, 'utf8')) as { quality?: QualitySummary; schemaVersion?: number };
-        const q = json.quality ?? (json.schemaVersion ? (json as QualitySummary) : undefined);
+        let json: { quality?: QualitySummary; schemaVersion?: number } | undefined;
+        try {
+          json = JSON.parse(await readFile(f, 'utf8')) as typeof json;
+        } catch {
+          json = undefined;
+        }
+        const q = json?.quality ?? (json?.schemaVersion ? (json as QualitySummary) : undefined);
         if (!q) {
           err(`fhirdq: ${f} has no quality summary (run \`fhirdq report\` on its run folder first)\n`);
           return setExit(EXIT.usage);

@@ -371,6 +371,8 @@ export class QualityCollector {
       case 'completeness': {
         const res = this.result(m, 'resources with the element');
         const elements = m.elements.map((e) => ({ ...e, name: e.name ?? e.path, fn: compileExpression(e.path) }));
+        const own = elements.filter((e) => e.thresholds);
+        if (own.length) res.elementThresholds = Object.fromEntries(own.map((e) => [e.name, e.thresholds!]));
         this.addHandler({
           type: m.resourceType,
           profile: m.profile,

@@ -37,6 +37,8 @@ export interface MeasureResult {
   exchanges?: string[];
   unit: string;
   thresholds: Thresholds;
+  /** Completeness: elements with thresholds of their own. */
+  elementThresholds?: Record<string, Thresholds>;
   cells: Cell[];
   /** Failing examples (element paths and messages, no identifiers), the first few in sort order. */
   examples: Example[];
@@ -206,7 +208,7 @@ export function cellStatus(m: MeasureResult, cells: Cell[]): Status {
       t[1] += c.denominator;
       byElement.set(c.element!, t);
     }
-    return worst([...byElement.values()].map(([n, d]) => statusOf(n, d, m.thresholds)));
+    return worst([...byElement].map(([element, [n, d]]) => statusOf(n, d, m.elementThresholds?.[element] ?? m.thresholds)));
   }
   let n = 0;
   let d = 0;

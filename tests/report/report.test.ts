@@ -1,0 +1,175 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Command } from 'commander';
+import { chromium, type Browser } from 'playwright-core';
+import { QualityCollector } from '../../src/quality/collector.js';
+import { loadRules, type RuleSet } from '../../src/quality/rules.js';
+import type { QualitySummary } from '../../src/quality/summary.js';
+import { registerReportCommand } from '../../src/cli/report-command.js';
+import type { CliContext } from '../../src/cli/main.js';
+import { writeReports, EXIT } from '../../src/report/write.js';
+import type { FhirResource } from '../../src/packages/types.js';
+
+const TD = 'https://fhir.iknl.nl/fhir/StructureDefinition/ACP-TreatmentDirective';
+const CODES = ['89666000', '305351004', '32485007', '281789004'];
+
+/** A small region: `complete` of 20 patients of De Linde (5 aged 75-84) have all four directives; one validation error per incomplete one. */
+function measure(rules: RuleSet, runId: string, startedAt: string, complete: number): QualitySummary {
+  const c = new QualityCollector(rules, {
+    region: 'test-region',
+    referenceDate: '2025-06-30',
+    organisations: [
+      { id: 'linde', name: 'Zorggroep De Linde' },
+      { id: 'gaper', name: 'Apotheek De Gaper' },
+    ],
+    exchanges: [
+      { id: 'mp9', title: 'Medicatieproces 9' },
+      { id: 'pzp', title: 'Proactieve zorgplanning' },
+    ],
+    sources: { acp: { organisation: 'linde', exchange: 'pzp' }, disp: { organisation: 'gaper', exchange: 'mp9' } },
+  });
+  const ctx = { source: 'acp', organisation: 'linde', exchange: 'pzp' };
+  for (let i = 0; i < 20; i++) {
+    c.resource({ resourceType: 'Patient', id: `p${i}`, birthDate: i < 5 ? '1948-01-01' : '1940-01-01', identifier: [{ system: 'http://fhir.nl/fhir/NamingSystem/bsn', value: bsn(i) }] }, ctx, false);
+    for (const [k, code] of CODES.entries()) {
+      if (i >= complete && k === 3) continue;
+      const r: FhirResource = { resourceType: 'Consent', id: `c${i}-${k}`, meta: { profile: [TD] }, status: 'active', patient: { reference: `Patient/p${i}` }, dateTime: '2025-01-01', provision: { type: 'deny', code: [{ coding: [{ system: 'http://snomed.info/sct', code }] }] } };
+      const error = i >= complete && k === 0;
+      if (error) c.issue({ source: 'acp', exchange: 'pzp', resourceType: 'Consent', id: r.id, severity: 'error', messageId: 'constraint-ppc-1', message: "Constraint failed: ppc-1: 'Either a Policy or PolicyRule'", expression: 'Consent' });
+      c.issue({ source: 'acp', exchange: 'pzp', resourceType: 'Consent', id: r.id, severity: 'warning', messageId: 'extension-unknown', message: 'The extension x is unknown', expression: 'Consent.modifierExtension[0]' });
+      c.resource(r, ctx, error);
+    }
+  }
+  for (let i = 0; i < 30; i++) {
+    const r: FhirResource = { resourceType: 'MedicationDispense', id: `d${i}`, status: 'completed', ...(i % 10 ? { category: { text: 'x' } } : {}), medicationCodeableConcept: { coding: [{ code: '2194' }] }, whenHandedOver: '2025-01-01', quantity: { value: 1 } };
+    c.resource(r, { source: 'disp', organisation: 'gaper', exchange: 'mp9' }, false);
+  }
+  c.rejected({ source: 'acp', stage: 'map', field: 'client.bsn', reason: "BSN '123456783' fails the 11-check" });
+  c.records('acp', { read: 21, mapped: 20, rejected: 1 });
+  c.records('disp', { read: 30, mapped: 30, rejected: 0 });
+  return c.finish({ runId, startedAt });
+}
+
+/** The i-th valid BSN from 100000000 up (11-check). */
+function bsn(i: number): string {
+  for (let n = 100_000_000 + i * 100; ; n++) {
+    const d = String(n);
+    let sum = 0;
+    for (let k = 0; k < 8; k++) sum += (9 - k) * Number(d[k]);
+    if ((sum - Number(d[8])) % 11 === 0) return d;
+  }
+}
+
+let dir: string;
+let browser: Browser;
+let rules: RuleSet;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'fhirdq-report-'));
+  rules = await loadRules([path.resolve('profiles/rules'), await suppressionPack()]);
+  const history = path.join(dir, 'history.sqlite');
+  // Night 1: 18 of 20 RIZA-complete; night 2: 14 of 20 (a drop of 20 points).
+  expect((await writeReports(path.join(dir, 'night1'), measure(rules, 'night1', '2025-06-29T01:00:00Z', 18), { history })).exitCode).toBe(EXIT.ok);
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+async function suppressionPack(): Promise<string> {
+  const { writeFile } = await import('node:fs/promises');
+  const d = await mkdtemp(path.join(tmpdir(), 'fhirdq-supp-'));
+  const file = path.join(d, 'known-issues.yaml');
+  await writeFile(file, `pack: known-issues\nsuppressions:\n  - { messageId: extension-unknown, path: 'Consent.modifierExtension', reason: 'nl-core package not loaded in this set-up' }\n`);
+  return file;
+}
+
+describe('night over night', () => {
+  it('records runs, shows the trend and warns on a drop; --strict fails the run', async () => {
+    const q = measure(rules, 'night2', '2025-06-30T01:00:00Z', 14);
+    const lenient = await writeReports(path.join(dir, 'night2'), q, { history: path.join(dir, 'history.sqlite') });
+    expect(lenient.exitCode).toBe(EXIT.ok);
+    expect(lenient.history!.drops).toContainEqual({ measure: 'riza-completeness', organisation: 'linde', exchange: 'pzp', previous: 0.9, current: 0.7 });
+    expect(lenient.history!.trends['riza-completeness'].map((p) => [p.run, p.numerator, p.denominator])).toEqual([
+      ['night1', 18, 20],
+      ['night2', 14, 20],
+    ]);
+    const strict = await writeReports(path.join(dir, 'night2'), q, { history: path.join(dir, 'history.sqlite'), strict: true });
+    expect(strict.exitCode).toBe(EXIT.failing);
+    expect(strict.failing).toEqual(['riza-completeness']);
+    // Re-recording the same run replaces it instead of adding a point.
+    expect(strict.history!.trends['riza-completeness']).toHaveLength(2);
+  });
+
+  it('lists suppressed known issues with their reason and count', async () => {
+    const md = await readFile(path.join(dir, 'night2/summary.md'), 'utf8');
+    expect(md).toMatch(/extension-unknown at Consent\.modifierExtension: nl-core package not loaded in this set-up \(74\)/);
+    const junit = await readFile(path.join(dir, 'night2/junit.xml'), 'utf8');
+    expect(junit).toMatch(/<testcase classname="fhirdq.pzp" name="riza-completeness: RIZA-complete patients"><failure/);
+    expect(junit).toMatch(/<testcase classname="fhirdq.pzp" name="acp-currency: ACP discussed in the last two years"><system-out>PASS linde: 100.0% \(20\/20\)/);
+    expect(junit).not.toMatch(/123456783|Patient\/p\d/);
+  });
+});
+
+describe('report.html in headless Chromium', () => {
+  it('is self-contained, readable, error-free and its drill-down and filter work', async () => {
+    const file = path.join(dir, 'night2/report.html');
+    const html = await readFile(file, 'utf8');
+    expect(html).not.toMatch(/<link |src="http|href="http/);
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const errors: string[] = [];
+    const requests: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('request', (r) => requests.push(r.url()));
+    await page.goto(`file://${file}`);
+    expect(await page.title()).toBe('fhirdq quality report – test-region');
+    const matrix = page.locator('#readiness table');
+    expect(await matrix.locator('th').allInnerTexts()).toEqual(expect.arrayContaining(['Zorggroep De Linde', 'Apotheek De Gaper', 'Proactieve zorgplanning']));
+    expect(await matrix.locator('tr', { hasText: 'Zorggroep De Linde' }).locator('td').nth(1).innerText()).toBe('fail');
+    expect(await page.locator('#drops').innerText()).toMatch(/riza-completeness · Zorggroep De Linde · pzp: 90.0% → 70.0%/);
+    expect(await page.locator('#measures svg.spark').count()).toBeGreaterThan(0);
+    expect(await page.locator('#heatmap td[title="27/30"]').innerText()).toBe('90.0%');
+    expect(await page.locator('#indicators').innerText()).toMatch(/Residents aged 75\+ with recorded ACP agreements/);
+    expect(await page.locator('#indicators').innerText()).toMatch(/suppressed \(fewer than 10\)/);
+    expect(await page.locator('#suppressions').innerText()).toMatch(/nl-core package not loaded/);
+    // Drill-down: the examples of the top issue open on click.
+    const row = page.locator('#issues tbody tr', { hasText: 'constraint-ppc-1' });
+    await row.locator('summary').click();
+    expect(await row.locator('details').innerText()).toMatch(/Consent Constraint failed/);
+    // Filter: only matching rows stay visible.
+    await page.fill('#issue-filter', 'ppc-1');
+    expect(await page.locator('#issues tbody tr:visible').count()).toBe(1);
+    await page.fill('#issue-filter', '');
+    const shot = path.join(dir, 'report.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    expect((await stat(shot)).size).toBeGreaterThan(20_000);
+    if (process.env.FHIRDQ_SCREENSHOT) await page.screenshot({ path: process.env.FHIRDQ_SCREENSHOT, fullPage: true });
+    expect(errors).toEqual([]);
+    expect(requests.filter((u) => !u.startsWith('file://'))).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('fhirdq report merge (CLI)', () => {
+  it('merges shard summaries into one report, and refuses files without a quality part', async () => {
+    const ctx: CliContext = { out: () => {}, err: (t) => void errs.push(t), exitCode: 0 };
+    const errs: string[] = [];
+    const program = new Command('fhirdq').exitOverride();
+    registerReportCommand(program, ctx);
+    const out = path.join(dir, 'merged');
+    await program.parseAsync(['report', 'merge', path.join(dir, 'night1/summary.json'), path.join(dir, 'night2/summary.json'), '--out', out], { from: 'user' });
+    expect(ctx.exitCode).toBe(0);
+    const merged = JSON.parse(await readFile(path.join(out, 'summary.json'), 'utf8')).quality as QualitySummary;
+    expect(merged.runs.map((r) => r.runId)).toEqual(['night1', 'night2']);
+    const riza = merged.measures.find((m) => m.id === 'riza-completeness')!;
+    expect(riza.cells).toEqual([{ organisation: 'linde', exchange: 'pzp', numerator: 32, denominator: 40 }]);
+    expect(existsSync(path.join(out, 'report.html'))).toBe(true);
+    await program.parseAsync(['report', 'merge', path.join(dir, 'history.sqlite'), '--out', out], { from: 'user' }).catch(() => {});
+    expect(ctx.exitCode).toBe(EXIT.usage);
+  });
+});
