@@ -1,0 +1,144 @@
+/** Structure: unknown elements, JSON arrays and nulls, resourceType, resource ids, contained resources, `_x` companions. */
+import { describe, expect, it } from 'vitest';
+import { expectIssue, expectNoErrors, found, isError, useValidator } from './helpers.js';
+
+const validator = useValidator([]);
+const check = (resource: Record<string, unknown>) => validator().validateToIssues(resource as never);
+
+describe('unknown elements', () => {
+  it('reports a property the definition does not have, at its path', () => {
+    const issues = check({ resourceType: 'Patient', id: 'p1', nmae: [{ family: 'Jansen' }] });
+    expectIssue(issues, 'unknown-element', 'Patient.nmae');
+    expectNoErrors(check({ resourceType: 'Patient', id: 'p1', name: [{ family: 'Jansen' }] }));
+  });
+
+  it('reports unknown properties inside datatypes', () => {
+    const issues = check({ resourceType: 'Patient', name: [{ family: 'Jansen', surname: 'x' }] });
+    expectIssue(issues, 'unknown-element', 'Patient.name[0].surname');
+    expectNoErrors(check({ resourceType: 'Patient', name: [{ family: 'Jansen', suffix: ['x'] }] }));
+  });
+});
+
+describe('JSON arrays versus single values', () => {
+  it('requires an array for a repeating element', () => {
+    const issues = check({ resourceType: 'Patient', name: { family: 'Jansen' } });
+    expectIssue(issues, 'json-array-expected', 'Patient.name');
+    expectNoErrors(check({ resourceType: 'Patient', name: [{ family: 'Jansen' }] }));
+  });
+
+  it('rejects an array for a single element', () => {
+    const issues = check({ resourceType: 'Patient', gender: ['male'] });
+    expectIssue(issues, 'json-array-unexpected', 'Patient.gender');
+    expectNoErrors(check({ resourceType: 'Patient', gender: 'male' }));
+  });
+
+  it('rejects empty arrays', () => {
+    const issues = check({ resourceType: 'Patient', name: [] });
+    expectIssue(issues, 'json-array-empty', 'Patient.name');
+    expectIssue(check({ resourceType: 'Patient', name: [{ given: ['Jan'], _given: [] }] }), 'json-array-empty', 'Patient.name[0].given');
+    expectNoErrors(check({ resourceType: 'Patient', name: [{ given: ['Jan'] }] }));
+  });
+
+  it('rejects nulls, in arrays unless paired with a _ value', () => {
+    expectIssue(check({ resourceType: 'Patient', gender: null }), 'json-null', 'Patient.gender');
+    expectIssue(check({ resourceType: 'Patient', name: [{ given: ['Jan', null] }] }), 'json-null', 'Patient.name[0].given[1]');
+    const paired = {
+      resourceType: 'Patient',
+      name: [{ given: ['Jan', null], _given: [null, { extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/data-absent-reason', valueCode: 'unknown' }] }] }],
+    };
+    expectNoErrors(check(paired));
+  });
+
+  it('requires objects for complex elements', () => {
+    const issues = check({ resourceType: 'Patient', maritalStatus: 'M' });
+    expectIssue(issues, 'json-object-expected', 'Patient.maritalStatus');
+    expectNoErrors(check({ resourceType: 'Patient', maritalStatus: { text: 'M' } }));
+  });
+});
+
+describe('resourceType', () => {
+  it('is required', () => {
+    const issues = check({ id: 'x', gender: 'male' });
+    expect(issues.filter(isError).map((i) => i.messageId)).toEqual(['resource-type-missing']);
+    expectNoErrors(check({ resourceType: 'Patient', id: 'x', gender: 'male' }));
+  });
+
+  it('must name a resource of R4', () => {
+    const issues = check({ resourceType: 'Patiënt', id: 'x' });
+    expect(found(issues, 'fatal')).toContainEqual({ messageId: 'resource-type-unknown', path: 'Patiënt' });
+    // A datatype is not a resource.
+    expect(check({ resourceType: 'HumanName', family: 'x' }).map((i) => i.messageId)).toContain('resource-type-unknown');
+  });
+});
+
+describe('resource id', () => {
+  it('allows 1-64 of A-Z a-z 0-9 - .', () => {
+    expectNoErrors(check({ resourceType: 'Patient', id: 'Ab-1.x' }));
+    expectNoErrors(check({ resourceType: 'Patient', id: 'a'.repeat(64) }));
+  });
+
+  it('rejects ids that are too long', () => {
+    expectIssue(check({ resourceType: 'Patient', id: 'a'.repeat(65) }), 'resource-id-too-long', 'Patient.id');
+  });
+
+  it('rejects ids with other characters', () => {
+    expectIssue(check({ resourceType: 'Patient', id: 'p_1' }), 'resource-id-characters', 'Patient.id');
+    expectIssue(check({ resourceType: 'Patient', id: 'p 1' }), 'resource-id-characters', 'Patient.id');
+  });
+});
+
+describe('contained resources', () => {
+  const observation = (containedId: string, reference: string) => ({
+    resourceType: 'Observation',
+    status: 'final',
+    code: { text: 'weight' },
+    contained: [{ resourceType: 'Patient', id: containedId, gender: 'female' }],
+    subject: { reference },
+  });
+
+  it('validates a contained resource against its own definition', () => {
+    expectNoErrors(check(observation('p', '#p')));
+    const bad = observation('p', '#p');
+    (bad.contained[0] as Record<string, unknown>).gendr = 'female';
+    expectIssue(check(bad), 'unknown-element', 'Observation.contained[0].gendr');
+  });
+
+  it('rejects an unknown resourceType inside contained', () => {
+    const bad = observation('p', '#p');
+    (bad.contained[0] as Record<string, unknown>).resourceType = 'Nobody';
+    expect(found(check(bad), 'fatal')).toContainEqual({ messageId: 'resource-type-unknown', path: 'Observation.contained[0]' });
+    expect(found(check(observation('p', '#p')), 'fatal')).toEqual([]);
+  });
+
+  it('resolves #id references against contained resources only', () => {
+    expectIssue(check(observation('p', '#q')), 'reference-contained-unresolved', 'Observation.subject.reference');
+    expectNoErrors(check(observation('q', '#q')));
+  });
+});
+
+describe('primitive _x companions', () => {
+  it('accepts an extension on a primitive with or without its value', () => {
+    const ext = { extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/data-absent-reason', valueCode: 'unknown' }] };
+    expectNoErrors(check({ resourceType: 'Patient', birthDate: '1970-01-01', _birthDate: ext }));
+    expectNoErrors(check({ resourceType: 'Patient', _birthDate: ext }));
+  });
+
+  it('requires a value or extensions', () => {
+    const issues = check({ resourceType: 'Patient', _birthDate: { id: 'x' } });
+    expectIssue(issues, 'primitive-no-value', 'Patient.birthDate');
+    expectNoErrors(check({ resourceType: 'Patient', birthDate: '1970-01-01', _birthDate: { id: 'x' } }));
+  });
+
+  it('rejects unknown properties inside a companion', () => {
+    const issues = check({ resourceType: 'Patient', birthDate: '1970-01-01', _birthDate: { foo: 1 } });
+    expectIssue(issues, 'unknown-element', 'Patient.birthDate.foo');
+    // The value itself lives in birthDate, not in the companion.
+    expectIssue(check({ resourceType: 'Patient', _birthDate: { value: '1970-01-01' } }), 'unknown-element', 'Patient.birthDate.value');
+  });
+
+  it('requires companion arrays to line up with repeating primitives', () => {
+    const issues = check({ resourceType: 'Patient', name: [{ given: ['Jan'], _given: { id: 'a' } }] });
+    expectIssue(issues, 'json-array-expected', 'Patient.name[0].given');
+    expectNoErrors(check({ resourceType: 'Patient', name: [{ given: ['Jan', 'Piet'], _given: [{ id: 'a' }, null] }] }));
+  });
+});
