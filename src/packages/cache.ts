@@ -93,7 +93,7 @@ function readIndex<M>(fd: number, key: string): ResourceIndex<M> | undefined {
     const json = JSON.parse(readRange(fd, indexStart, Number(indexLength)).toString('utf8')) as IndexJson<M>;
     if (json.key !== key || size !== dataStart + json.dataLength) return undefined;
     const resources = json.entries.map(([summary, file, offset, length, digest]) =>
-      cachedResource(summary, json.files[file], digest, () => readRange(fd, dataStart + offset, length)),
+      new IndexedResource(summary, json.files[file], digest, fd, dataStart + offset, length),
     );
     return { meta: json.meta, resources };
   } catch {
@@ -112,14 +112,24 @@ function readRange(fd: number, position: number, length: number): Buffer {
   return buffer;
 }
 
-function cachedResource(summary: CachedResource['summary'], file: string, digest: string, bytes: () => Buffer): CachedResource {
-  let parsed: FhirResource | undefined;
-  return {
-    summary,
-    file,
-    digest,
-    load: () => (parsed ??= JSON.parse(bytes().toString('utf8')) as FhirResource),
-  };
+/** A resource at a byte range of an open cache file, or (`fd` -1) in memory when the cache is unwritable. */
+class IndexedResource implements CachedResource {
+  private parsed: FhirResource | undefined;
+
+  constructor(
+    readonly summary: CachedResource['summary'],
+    readonly file: string,
+    readonly digest: string,
+    private readonly fd: number,
+    private readonly offset: number,
+    private readonly length: number,
+    private readonly text?: Buffer,
+  ) {}
+
+  load(): FhirResource {
+    this.parsed ??= JSON.parse((this.text ?? readRange(this.fd, this.offset, this.length)).toString('utf8')) as FhirResource;
+    return this.parsed;
+  }
 }
 
 /**
@@ -154,7 +164,7 @@ export function writeIndex<M>(path: string, key: string, meta: M, inputs: IndexI
   }
   return {
     meta,
-    resources: entries.map(([summary, file, , , digest], i) => cachedResource(summary, files[file], digest, () => texts[i])),
+    resources: entries.map(([summary, file, , , digest], i) => new IndexedResource(summary, files[file], digest, -1, 0, 0, texts[i])),
   };
 }
 

@@ -76,13 +76,10 @@ interface Entry {
  */
 export class ConformanceStore implements ConformanceResolver {
   readonly parent: ConformanceStore | undefined;
-  /** url → every version (all resource types), in load order. */
+  /** url → every version (all resource types), in load order; one or a few entries each. */
   private readonly byUrl = new Map<string, Entry[]>();
-  /** url → newest version; `resourceType url` → newest of that type. */
-  private readonly newestByUrl = new Map<string, Entry>();
-  /** `url|version` → entries (normally one; more when resource types differ). */
-  private readonly byUrlVersion = new Map<string, Entry[]>();
-  private readonly byTypeId = new Map<string, Entry>();
+  /** `resourceType/id` → first entry; built on first use, as few callers need it. */
+  private byTypeId: Map<string, Entry> | undefined;
   private readonly byType = new Map<string, Entry[]>();
   private readonly origins = new WeakMap<object, ResourceOrigin>();
   private readonly conflictList: ConformanceConflict[] = [];
@@ -118,10 +115,13 @@ export class ConformanceStore implements ConformanceResolver {
 
   resolve<T extends CanonicalResource = CanonicalResource>(canonical: string, resourceType?: string): T | undefined {
     const bar = canonical.indexOf('|');
-    const entry =
-      bar < 0
-        ? this.newestOf(canonical, resourceType)
-        : (this.exact(canonical, resourceType) ?? this.partial(canonical.slice(0, bar), canonical.slice(bar + 1), resourceType));
+    let entry: Entry | undefined;
+    if (bar < 0) entry = this.newestOf(canonical, resourceType);
+    else {
+      const url = canonical.slice(0, bar);
+      const version = canonical.slice(bar + 1);
+      entry = this.exact(url, version, resourceType) ?? this.partial(url, version, resourceType);
+    }
     return entry && (this.materialize(entry) as T);
   }
 
@@ -149,6 +149,12 @@ export class ConformanceStore implements ConformanceResolver {
 
   /** A resource by `resourceType` and `id` (first loaded wins). */
   byId<T extends FhirResource = FhirResource>(resourceType: string, id: string): T | undefined {
+    if (!this.byTypeId) {
+      this.byTypeId = new Map();
+      for (const [type, entries] of this.byType) {
+        for (const e of entries) if (e.summary.id !== undefined && !this.byTypeId.has(`${type}/${e.summary.id}`)) this.byTypeId.set(`${type}/${e.summary.id}`, e);
+      }
+    }
     const entry = this.byTypeId.get(`${resourceType}/${id}`);
     return (entry ? this.materialize(entry) : this.parent?.byId(resourceType, id)) as T | undefined;
   }
@@ -173,7 +179,7 @@ export class ConformanceStore implements ConformanceResolver {
     const url = typeof entry.summary.url === 'string' ? entry.summary.url : undefined;
     const version = typeof entry.summary.version === 'string' ? entry.summary.version : '';
     if (url !== undefined) {
-      const existing = this.exact(`${url}|${version}`, resourceType);
+      const existing = this.exact(url, version, resourceType);
       if (existing) {
         if (this.sameContent(existing, entry)) return 'duplicate';
         this.recordConflict(existing, resourceType, url, version, entry.origin);
@@ -184,16 +190,8 @@ export class ConformanceStore implements ConformanceResolver {
     if (entry.resource) this.origins.set(entry.resource, entry.origin);
     push(this.byType, resourceType, entry);
     this.allCache.delete(resourceType);
-    if (id !== undefined) {
-      const key = `${resourceType}/${id}`;
-      if (!this.byTypeId.has(key)) this.byTypeId.set(key, entry);
-    }
-    if (url !== undefined) {
-      push(this.byUrl, url, entry);
-      push(this.byUrlVersion, `${url}|${version}`, entry);
-      this.updateNewest(url, entry);
-      this.updateNewest(`${resourceType} ${url}`, entry);
-    }
+    if (id !== undefined && this.byTypeId && !this.byTypeId.has(`${resourceType}/${id}`)) this.byTypeId.set(`${resourceType}/${id}`, entry);
+    if (url !== undefined) push(this.byUrl, url, entry);
     return 'added';
   }
 
@@ -219,18 +217,22 @@ export class ConformanceStore implements ConformanceResolver {
     return this.parent ? [...this.parent.entriesOf(url), ...own] : own;
   }
 
-  /** By `url|version` key ('' version for versionless resources). */
-  private exact(key: string, resourceType?: string): Entry | undefined {
-    const list = this.byUrlVersion.get(key);
-    const own = list && (resourceType ? list.find((e) => e.summary.resourceType === resourceType) : list[0]);
-    return own ?? this.parent?.exact(key, resourceType);
+  /** Exactly `url|version` ('' version for versionless resources). */
+  private exact(url: string, version: string, resourceType?: string): Entry | undefined {
+    const own = this.byUrl
+      .get(url)
+      ?.find((e) => (e.summary.version ?? '') === version && (!resourceType || e.summary.resourceType === resourceType));
+    return own ?? this.parent?.exact(url, version, resourceType);
   }
 
   private newestOf(url: string, resourceType?: string): Entry | undefined {
-    const own = this.newestByUrl.get(resourceType ? `${resourceType} ${url}` : url);
-    const inherited = this.parent?.newestOf(url, resourceType);
-    if (!own || !inherited) return own ?? inherited;
-    return compareVersions(own.summary.version, inherited.summary.version) > 0 ? own : inherited;
+    let best = this.parent?.newestOf(url, resourceType);
+    for (const e of this.byUrl.get(url) ?? []) {
+      if (resourceType && e.summary.resourceType !== resourceType) continue;
+      // Later loads win only when strictly newer, as before: the first of equal versions is kept.
+      if (!best || compareVersions(e.summary.version, best.summary.version) > 0) best = e;
+    }
+    return best;
   }
 
   /** `url|1.2` → newest 1.2.x, as FHIR allows partial versions in canonical references. */
@@ -242,11 +244,6 @@ export class ConformanceStore implements ConformanceResolver {
       if (!best || compareVersions(e.summary.version, best.summary.version) > 0) best = e;
     }
     return best;
-  }
-
-  private updateNewest(key: string, entry: Entry): void {
-    const current = this.newestByUrl.get(key);
-    if (!current || compareVersions(entry.summary.version, current.summary.version) > 0) this.newestByUrl.set(key, entry);
   }
 
   private recordConflict(kept: Entry, resourceType: string, url: string, version: string, origin: ResourceOrigin): void {
