@@ -1,0 +1,149 @@
+/** Extensions: resolution by URL, value types, complex extensions, contexts, modifiers, unknown and example URLs. */
+import { describe, expect, it } from 'vitest';
+import { expectIssue, expectNoErrors, extensionDef, found, TEST, useValidator } from './helpers.js';
+
+const SIMPLE = TEST + 'ext-simple';
+const COMPLEX = TEST + 'ext-complex';
+const ON_EXTENSION = TEST + 'ext-on-extension';
+const ON_ADDRESS = TEST + 'ext-on-address';
+const ON_PHONE = TEST + 'ext-on-phone';
+const WITH_INVARIANT = TEST + 'ext-with-invariant';
+const MODIFIER = TEST + 'ext-modifier';
+
+/** A simple extension: no children, a fixed url and one value type. */
+function simple(url: string, context: Array<{ type: string; expression: string }>, valueType: string, extra: Record<string, unknown> = {}, root: Record<string, unknown> = {}) {
+  return extensionDef(url.slice(TEST.length), context, [
+    { id: 'Extension', path: 'Extension', ...root },
+    { id: 'Extension.extension', path: 'Extension.extension', max: '0' },
+    { id: 'Extension.url', path: 'Extension.url', fixedUri: url },
+    { id: 'Extension.value[x]', path: 'Extension.value[x]', min: 1, type: [{ code: valueType }] },
+  ], extra);
+}
+
+const onPatient = [{ type: 'element', expression: 'Patient' }];
+
+const validator = useValidator([
+  simple(SIMPLE, onPatient, 'string'),
+  extensionDef('ext-complex', onPatient, [
+    { id: 'Extension', path: 'Extension' },
+    { id: 'Extension.extension', path: 'Extension.extension', slicing: { discriminator: [{ type: 'value', path: 'url' }], rules: 'open' } },
+    { id: 'Extension.extension:kind', path: 'Extension.extension', sliceName: 'kind', max: '1' },
+    { id: 'Extension.extension:kind.url', path: 'Extension.extension.url', fixedUri: 'kind' },
+    { id: 'Extension.extension:kind.value[x]', path: 'Extension.extension.value[x]', type: [{ code: 'code' }] },
+    { id: 'Extension.extension:note', path: 'Extension.extension', sliceName: 'note', min: 1, max: '1' },
+    { id: 'Extension.extension:note.url', path: 'Extension.extension.url', fixedUri: 'note' },
+    { id: 'Extension.extension:note.value[x]', path: 'Extension.extension.value[x]', type: [{ code: 'string' }] },
+    { id: 'Extension.url', path: 'Extension.url', fixedUri: COMPLEX },
+    { id: 'Extension.value[x]', path: 'Extension.value[x]', max: '0' },
+  ]),
+  simple(ON_EXTENSION, [{ type: 'extension', expression: COMPLEX }], 'boolean'),
+  simple(ON_ADDRESS, [{ type: 'element', expression: 'Patient.address' }], 'string'),
+  simple(ON_PHONE, [{ type: 'fhirpath', expression: "Patient.telecom.where(system = 'phone')" }], 'boolean'),
+  simple(WITH_INVARIANT, onPatient, 'string', { contextInvariant: ['gender.exists()'] }),
+  simple(MODIFIER, onPatient, 'boolean', {}, { isModifier: true, isModifierReason: 'Says the record is not about a real person' }),
+]);
+const strict = useValidator([], { allowExampleUrls: false });
+const check = (resource: Record<string, unknown>) => validator().validateToIssues(resource as never);
+
+const patient = (extra: Record<string, unknown>) => ({ resourceType: 'Patient', ...extra });
+
+describe('resolution by URL and value types', () => {
+  it('validates the value against the definition found by url', () => {
+    expectNoErrors(check(patient({ extension: [{ url: SIMPLE, valueString: 'x' }] })));
+    expectIssue(check(patient({ extension: [{ url: SIMPLE, valueBoolean: true }] })), 'choice-type-not-allowed', 'Patient.extension[0].valueBoolean');
+  });
+
+  it('applies the definition cardinality of the value', () => {
+    expectIssue(check(patient({ extension: [{ url: SIMPLE, extension: [{ url: 'x', valueString: 'y' }] }] })), 'cardinality-min', 'Patient.extension[0]');
+  });
+
+  it('uses core extensions, e.g. patient-birthPlace takes an Address', () => {
+    const url = 'http://hl7.org/fhir/StructureDefinition/patient-birthPlace';
+    expectIssue(check(patient({ extension: [{ url, valueString: 'Utrecht' }] })), 'choice-type-not-allowed', 'Patient.extension[0].valueString');
+    expectNoErrors(check(patient({ extension: [{ url, valueAddress: { city: 'Utrecht' } }] })));
+  });
+
+  it('requires an absolute url', () => {
+    expectIssue(check(patient({ extension: [{ valueString: 'x' }] })), 'extension-url-missing', 'Patient.extension[0]');
+    expectIssue(check(patient({ extension: [{ url: 'ext-simple', valueString: 'x' }] })), 'extension-url-relative', 'Patient.extension[0]');
+  });
+});
+
+describe('complex extensions', () => {
+  const complex = (parts: unknown[], extra: Record<string, unknown> = {}) => patient({ extension: [{ url: COMPLEX, extension: parts, ...extra }] });
+
+  it('validates nested parts by their relative urls', () => {
+    expectNoErrors(check(complex([{ url: 'kind', valueCode: 'a' }, { url: 'note', valueString: 'b' }])));
+    expectIssue(check(complex([{ url: 'note', valueBoolean: true }])), 'choice-type-not-allowed', 'Patient.extension[0].extension[0].valueBoolean');
+  });
+
+  it('requires mandatory parts and limits repeats', () => {
+    expectIssue(check(complex([{ url: 'kind', valueCode: 'a' }])), 'slice-min', 'Patient.extension[0]');
+    expectIssue(check(complex([{ url: 'note', valueString: 'b' }, { url: 'note', valueString: 'c' }])), 'slice-max', 'Patient.extension[0]');
+  });
+
+  it('a complex extension has no value of its own (ext-1 and max 0)', () => {
+    const issues = check(complex([{ url: 'note', valueString: 'b' }], { valueString: 'x' }));
+    expect(found(issues).map((i) => i.messageId)).toEqual(expect.arrayContaining(['constraint-ext-1', 'cardinality-max']));
+    expectIssue(issues, 'constraint-ext-1', 'Patient.extension[0]');
+  });
+});
+
+describe('context', () => {
+  it('element: the resource type named', () => {
+    const obs = { resourceType: 'Observation', status: 'final', code: { text: 'x' }, extension: [{ url: SIMPLE, valueString: 'x' }] };
+    expectIssue(check(obs), 'extension-context', 'Observation.extension[0]');
+  });
+
+  it('element: a path inside the resource', () => {
+    expectNoErrors(check(patient({ address: [{ city: 'Utrecht', extension: [{ url: ON_ADDRESS, valueString: 'x' }] }] })));
+    expectIssue(check(patient({ extension: [{ url: ON_ADDRESS, valueString: 'x' }] })), 'extension-context', 'Patient.extension[0]');
+    const contactAddress = patient({ contact: [{ address: { city: 'Utrecht', extension: [{ url: ON_ADDRESS, valueString: 'x' }] } }] });
+    expectIssue(check(contactAddress), 'extension-context', 'Patient.contact[0].address.extension[0]');
+  });
+
+  it('extension: inside the named extension only', () => {
+    const inside = [{ url: 'note', valueString: 'b' }, { url: ON_EXTENSION, valueBoolean: true }];
+    expectNoErrors(check(patient({ extension: [{ url: COMPLEX, extension: inside }] })));
+    expectIssue(check(patient({ extension: [{ url: ON_EXTENSION, valueBoolean: true }] })), 'extension-context', 'Patient.extension[0]');
+  });
+
+  it('fhirpath: on the elements the expression selects', () => {
+    const telecom = (system: string) => patient({ telecom: [{ system, value: 'x', extension: [{ url: ON_PHONE, valueBoolean: true }] }] });
+    expectNoErrors(check(telecom('phone')));
+    expectIssue(check(telecom('email')), 'extension-context', 'Patient.telecom[0].extension[0]');
+  });
+
+  it('contextInvariant: evaluated on the element that carries the extension', () => {
+    const ext = { extension: [{ url: WITH_INVARIANT, valueString: 'x' }] };
+    expectNoErrors(check(patient({ gender: 'female', ...ext })));
+    expectIssue(check(patient(ext)), 'extension-context-invariant', 'Patient.extension[0]');
+  });
+});
+
+describe('modifierExtension', () => {
+  it('a modifier extension belongs in modifierExtension', () => {
+    expectNoErrors(check(patient({ modifierExtension: [{ url: MODIFIER, valueBoolean: true }] })));
+    expectIssue(check(patient({ extension: [{ url: MODIFIER, valueBoolean: true }] })), 'extension-modifier-mismatch', 'Patient.extension[0]');
+  });
+
+  it('a non-modifier extension does not belong in modifierExtension', () => {
+    expectIssue(check(patient({ modifierExtension: [{ url: SIMPLE, valueString: 'x' }] })), 'extension-modifier-mismatch', 'Patient.modifierExtension[0]');
+  });
+});
+
+describe('unknown extensions', () => {
+  it('are a warning, not an error, by default', () => {
+    const issues = check(patient({ extension: [{ url: 'http://fhirdq.test/unknown', valueString: 'x' }] }));
+    expectIssue(issues, 'extension-unknown', 'Patient.extension[0]', 'warning');
+    expectNoErrors(issues);
+    expect(found(check(patient({ extension: [{ url: SIMPLE, valueString: 'x' }] }))).map((i) => i.messageId)).not.toContain('extension-unknown');
+  });
+
+  it('with example URLs are errors when examples are not allowed', () => {
+    const example = patient({ extension: [{ url: 'http://example.org/fhir/ext', valueString: 'x' }] });
+    expectIssue(strict().validateToIssues(example as never), 'extension-example-url', 'Patient.extension[0]');
+    expectNoErrors(check(example));
+    expectNoErrors(strict().validateToIssues(patient({ extension: [{ url: 'http://fhirdq.test/unknown', valueString: 'x' }] }) as never));
+  });
+});
