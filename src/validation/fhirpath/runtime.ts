@@ -52,9 +52,16 @@ export function valData(item: unknown): unknown {
   return item instanceof Node ? item.v : item;
 }
 
+interface ChoiceType {
+  field: string;
+  path: string;
+  type: string | null;
+}
+
 interface ChildSpec {
-  /** Choice element: candidate JSON names with their mapped path and type, in model order. */
-  choice?: { field: string; path: string; type: string | null }[];
+  /** Choice element: candidate JSON names (and `_` names) → position in model order, which decides between several. */
+  choice?: Map<string, number>;
+  choiceTypes?: ChoiceType[];
   path: string | null;
   type: string | null;
 }
@@ -74,7 +81,10 @@ function childSpec(parentPath: string, key: string): ChildSpec {
   childPath = model.pathsDefinedElsewhere[childPath] || childPath;
   const choiceTypes = model.choiceTypePaths[childPath];
   if (choiceTypes) {
-    spec = { path: null, type: null, choice: choiceTypes.map((t) => ({ field: key + t, ...mapPath(childPath + t) })) };
+    const types = choiceTypes.map((t) => ({ field: key + t, ...mapPath(childPath + t) }));
+    const choice = new Map<string, number>();
+    types.forEach((t, i) => choice.set(t.field, i).set('_' + t.field, i));
+    spec = { path: null, type: null, choice, choiceTypes: types };
   } else {
     spec = mapPath(key === 'extension' ? 'Extension' : childPath);
   }
@@ -97,14 +107,20 @@ export function pushChildren(out: Coll, parent: Node, key: string): void {
   let type: string | null = null;
   const spec = parent.path ? childSpec(parent.path, key) : undefined;
   if (spec?.choice) {
-    for (const c of spec.choice) {
-      toAdd = data?.[c.field];
-      toAdd_ = data?.['_' + c.field];
-      if (toAdd !== undefined || toAdd_ !== undefined) {
-        path = c.path;
-        type = c.type;
-        break;
+    // The first type in model order present as `field` or `_field` (scanning the object's keys beats ~50 lookups).
+    let best = -1;
+    if (typeof data === 'object' && data !== null) {
+      for (const k in data) {
+        const i = spec.choice.get(k);
+        if (i !== undefined && (best < 0 || i < best) && (data[k] !== undefined)) best = i;
       }
+    }
+    if (best >= 0) {
+      const c = spec.choiceTypes![best];
+      toAdd = data![c.field];
+      toAdd_ = data!['_' + c.field];
+      path = c.path;
+      type = c.type;
     }
   } else {
     toAdd = data?.[key];
