@@ -1,0 +1,102 @@
+/** FHIRPath invariants: the core ones and a profile's own, each with a failing and a passing instance. */
+import { describe, expect, it } from 'vitest';
+import { expectIssue, expectNoErrors, found, profile, TEST, useValidator } from './helpers.js';
+
+const validator = useValidator([
+  profile('InvariantPatient', 'Patient', [
+    { id: 'Patient', path: 'Patient', constraint: [{ key: 'tst-1', severity: 'error', human: 'A birth date or a deceased flag is required', expression: 'birthDate.exists() or deceased.exists()', source: TEST + 'InvariantPatient' }] },
+    { id: 'Patient.name', path: 'Patient.name', constraint: [{ key: 'tst-2', severity: 'warning', human: 'A name should have a family name', expression: 'family.exists()', source: TEST + 'InvariantPatient' }] },
+  ]),
+]);
+const check = (resource: Record<string, unknown>, profileUrl?: string) => validator().validateToIssues(resource as never, { profile: profileUrl });
+
+const observation = (extra: Record<string, unknown> = {}) => ({ resourceType: 'Observation', status: 'final', code: { text: 'x' }, ...extra });
+/** An Observation with one contained Patient; the subject refers to it unless told otherwise. */
+const withContained = (contained: Record<string, unknown>, reference = '#p') => observation({ contained: [{ resourceType: 'Patient', id: 'p', ...contained }], subject: { reference } });
+
+describe('core invariants', () => {
+  it('ele-1: elements have a value or children', () => {
+    expectIssue(check({ resourceType: 'Patient', maritalStatus: {} }), 'constraint-ele-1', 'Patient.maritalStatus');
+    expectNoErrors(check({ resourceType: 'Patient', maritalStatus: { text: 'gehuwd' } }));
+  });
+
+  it('ext-1: an extension has a value or extensions, not both and not neither', () => {
+    const ext = (e: Record<string, unknown>) => ({ resourceType: 'Patient', extension: [{ url: 'http://fhirdq.test/ext/any', ...e }] });
+    expectIssue(check(ext({})), 'constraint-ext-1', 'Patient.extension[0]');
+    expectIssue(check(ext({ valueString: 'x', extension: [{ url: 'http://fhirdq.test/ext/part', valueString: 'y' }] })), 'constraint-ext-1', 'Patient.extension[0]');
+    expectNoErrors(check(ext({ valueString: 'x' })));
+  });
+
+  it('dom-2: contained resources contain no resources', () => {
+    const nested = withContained({ contained: [{ resourceType: 'Organization', id: 'o', name: 'x' }], managingOrganization: { reference: '#o' } });
+    expectIssue(check(nested), 'constraint-dom-2', 'Observation');
+    expectNoErrors(check(withContained({})));
+  });
+
+  it('dom-3: contained resources are referenced from elsewhere in the resource', () => {
+    const issues = check(observation({ contained: [{ resourceType: 'Patient', id: 'p' }] }));
+    expectIssue(issues, 'constraint-dom-3', 'Observation');
+    expectNoErrors(check(withContained({})));
+  });
+
+  it('dom-4: contained resources have no meta.versionId or meta.lastUpdated', () => {
+    expectIssue(check(withContained({ meta: { versionId: '1' } })), 'constraint-dom-4', 'Observation');
+    expectIssue(check(withContained({ meta: { lastUpdated: '2024-01-01T00:00:00Z' } })), 'constraint-dom-4', 'Observation');
+    expectNoErrors(check(withContained({ meta: { source: 'urn:uuid:c757873d-ec9a-4326-a141-556f43239520' } })));
+  });
+
+  it('dom-5: contained resources have no security labels', () => {
+    expectIssue(check(withContained({ meta: { security: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'R' }] } })), 'constraint-dom-5', 'Observation');
+    expectNoErrors(check(withContained({ meta: { tag: [{ system: 'http://fhirdq.test/tags', code: 'x' }] } })));
+  });
+
+  it('ref-1: a local reference needs its contained resource', () => {
+    const issues = check(withContained({}, '#q'));
+    expectIssue(issues, 'constraint-ref-1', 'Observation.subject');
+    expect(found(check(withContained({}))).map((i) => i.messageId)).not.toContain('constraint-ref-1');
+  });
+
+  it('per-1: a period starts before it ends', () => {
+    const period = (start: string, end: string) => ({ resourceType: 'Patient', address: [{ city: 'Utrecht', period: { start, end } }] });
+    expectIssue(check(period('2024-02-01', '2024-01-01')), 'constraint-per-1', 'Patient.address[0].period');
+    expectNoErrors(check(period('2024-01-01', '2024-02-01')));
+  });
+
+  it('obs-6: dataAbsentReason only when there is no value', () => {
+    const absent = { dataAbsentReason: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/data-absent-reason', code: 'unknown' }] } };
+    expectIssue(check(observation({ valueString: 'x', ...absent })), 'constraint-obs-6', 'Observation');
+    expectNoErrors(check(observation(absent)));
+  });
+
+  it('obs-7: no value when a component carries the observation code', () => {
+    const code = { coding: [{ system: 'http://fhirdq.test/CodeSystem/obs', code: 'bp' }] };
+    const component = { code, valueQuantity: { value: 120 } };
+    expectIssue(check(observation({ code, valueString: 'x', component: [component] })), 'constraint-obs-7', 'Observation');
+    expectNoErrors(check(observation({ code, component: [component] })));
+    expectNoErrors(check(observation({ code, valueString: 'x', component: [{ code: { text: 'other' }, valueQuantity: { value: 1 } }] })));
+  });
+
+  it('pat-1: a contact has a name, telecom, address or organization', () => {
+    expectIssue(check({ resourceType: 'Patient', contact: [{ name: { family: 'A' } }, { gender: 'male' }] }), 'constraint-pat-1', 'Patient.contact[1]');
+    expectNoErrors(check({ resourceType: 'Patient', contact: [{ gender: 'male', telecom: [{ system: 'phone', value: '010' }] }] }));
+  });
+});
+
+describe("a profile's own invariants", () => {
+  const INVARIANT_PATIENT = TEST + 'InvariantPatient';
+
+  it('error severity on the resource', () => {
+    expectIssue(check({ resourceType: 'Patient', gender: 'male' }, INVARIANT_PATIENT), 'constraint-tst-1', 'Patient');
+    expectNoErrors(check({ resourceType: 'Patient', birthDate: '1970' }, INVARIANT_PATIENT));
+    expectNoErrors(check({ resourceType: 'Patient', deceasedBoolean: true }, INVARIANT_PATIENT));
+    // Without the profile the invariant does not apply.
+    expectNoErrors(check({ resourceType: 'Patient', gender: 'male' }));
+  });
+
+  it('warning severity on a repeating element, per item', () => {
+    const issues = check({ resourceType: 'Patient', birthDate: '1970', name: [{ family: 'A' }, { given: ['B'] }] }, INVARIANT_PATIENT);
+    expectIssue(issues, 'constraint-tst-2', 'Patient.name[1]', 'warning');
+    expect(found(issues).map((i) => i.path)).not.toContain('Patient.name[0]');
+    expectNoErrors(issues);
+  });
+});
