@@ -1,0 +1,146 @@
+/** References (format, target types, contained and Bundle resolution) and Bundle rules (fullUrl, documents, links). */
+import { describe, expect, it } from 'vitest';
+import { expectIssue, expectNoErrors, found, profile, TEST, useValidator } from './helpers.js';
+
+const validator = useValidator([
+  profile('NamedPatient', 'Patient', [{ id: 'Patient.name', path: 'Patient.name', min: 1 }]),
+  profile('NamedSubject', 'Observation', [
+    { id: 'Observation.subject', path: 'Observation.subject', type: [{ code: 'Reference', targetProfile: [TEST + 'NamedPatient'] }] },
+  ]),
+]);
+const check = (resource: Record<string, unknown>, profileUrl?: string) => validator().validateToIssues(resource as never, { profile: profileUrl });
+
+const BASE = 'http://fhir.example.nl/fhir/';
+const UUID_1 = 'urn:uuid:c757873d-ec9a-4326-a141-556f43239520';
+const UUID_2 = 'urn:uuid:3b1f2a94-0d4e-4d3b-9b0c-6f1f0c6e8a11';
+const observation = (extra: Record<string, unknown> = {}) => ({ resourceType: 'Observation', status: 'final', code: { text: 'x' }, ...extra });
+
+describe('reference format', () => {
+  it('accepts relative, versioned, absolute and urn references', () => {
+    for (const reference of ['Patient/1', 'Patient/1/_history/2', `${BASE}Patient/1`, UUID_1]) {
+      expectNoErrors(check(observation({ subject: { reference } })));
+    }
+  });
+
+  it('rejects a relative reference to an unknown resource type', () => {
+    expectIssue(check(observation({ subject: { reference: 'Persoon/1' } })), 'reference-unknown-type', 'Observation.subject.reference');
+    expectNoErrors(check(observation({ subject: { reference: 'Group/1' } })));
+  });
+});
+
+describe('target types of resolved references', () => {
+  it('a contained target must be of an allowed type', () => {
+    const contained = (resourceType: string) => observation({ contained: [{ resourceType, id: 'c', name: 'x' }], subject: { reference: '#c' } });
+    expectIssue(check(contained('Organization')), 'reference-wrong-type', 'Observation.subject.reference');
+    expectNoErrors(check(contained('Location')));
+  });
+
+  it('a Bundle entry target must be of an allowed type', () => {
+    const bundle = (target: Record<string, unknown>) => ({
+      resourceType: 'Bundle',
+      type: 'collection',
+      entry: [
+        { fullUrl: UUID_1, resource: observation({ subject: { reference: UUID_2 } }) },
+        { fullUrl: UUID_2, resource: target },
+      ],
+    });
+    expectIssue(check(bundle({ resourceType: 'Organization', name: 'x' })), 'reference-wrong-type', 'Bundle.entry[0].resource.subject.reference');
+    expectNoErrors(check(bundle({ resourceType: 'Patient' })));
+  });
+
+  it('a resolved target must conform to a targetProfile', () => {
+    const contained = (patient: Record<string, unknown>) => observation({ contained: [{ resourceType: 'Patient', id: 'p', ...patient }], subject: { reference: '#p' } });
+    const NAMED = TEST + 'NamedSubject';
+    expectIssue(check(contained({ gender: 'male' }), NAMED), 'reference-target-profile', 'Observation.subject.reference');
+    expectNoErrors(check(contained({ name: [{ family: 'Jansen' }] }), NAMED));
+  });
+
+  it('an unresolvable contained reference is an error', () => {
+    expectIssue(check(observation({ contained: [{ resourceType: 'Patient', id: 'p' }], subject: { reference: '#x' }, focus: [{ reference: '#p' }] })), 'reference-contained-unresolved', 'Observation.subject.reference');
+  });
+});
+
+describe('Bundle fullUrl', () => {
+  it('every entry of a collection has a fullUrl; transactions need not', () => {
+    const collection = { resourceType: 'Bundle', type: 'collection', entry: [{ resource: { resourceType: 'Patient' } }] };
+    expectIssue(check(collection), 'bundle-entry-fullurl-missing', 'Bundle.entry[0]');
+    const transaction = { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { resourceType: 'Patient' }, request: { method: 'POST', url: 'Patient' } }] };
+    expectNoErrors(check(transaction));
+  });
+
+  it('a fullUrl is absolute', () => {
+    const bundle = (fullUrl: string) => ({ resourceType: 'Bundle', type: 'collection', entry: [{ fullUrl, resource: { resourceType: 'Patient', id: '1' } }] });
+    expectIssue(check(bundle('Patient/1')), 'bundle-fullurl-relative', 'Bundle.entry[0].fullUrl');
+    expectNoErrors(check(bundle(`${BASE}Patient/1`)));
+  });
+
+  it('a RESTful fullUrl ends with the type and id of its resource', () => {
+    const bundle = (id: string | undefined) => ({ resourceType: 'Bundle', type: 'collection', entry: [{ fullUrl: `${BASE}Patient/1`, resource: { resourceType: 'Patient', ...(id ? { id } : {}) } }] });
+    expectIssue(check(bundle('2')), 'bundle-fullurl-mismatch', 'Bundle.entry[0].fullUrl');
+    expectIssue(check(bundle(undefined)), 'bundle-fullurl-no-id', 'Bundle.entry[0].fullUrl');
+    expectNoErrors(check(bundle('1')));
+  });
+});
+
+/** A document: Composition first, then the entries given; identifier and timestamp as bdl-9/bdl-10 require. */
+function documentBundle(compositionFullUrl: string, composition: Record<string, unknown>, entries: Array<{ fullUrl: string; resource: Record<string, unknown> }>) {
+  return {
+    resourceType: 'Bundle',
+    type: 'document',
+    identifier: { system: 'urn:ietf:rfc:3986', value: 'urn:uuid:0c3151bd-1cbf-4d64-b04d-cd9187a4c6e0' },
+    timestamp: '2024-03-01T10:00:00+01:00',
+    entry: [
+      {
+        fullUrl: compositionFullUrl,
+        resource: { resourceType: 'Composition', status: 'final', type: { text: 'overdracht' }, date: '2024-03-01', title: 'Overdracht', author: [{ display: 'Verpleegkundige' }], ...composition },
+      },
+      ...entries,
+    ],
+  };
+}
+
+describe('documents', () => {
+  it('resolves relative references against the RESTful fullUrl of the referring entry', () => {
+    const resolved = documentBundle(`${BASE}Composition/c1`, { id: 'c1', subject: { reference: 'Patient/p1' } }, [{ fullUrl: `${BASE}Patient/p1`, resource: { resourceType: 'Patient', id: 'p1' } }]);
+    expectNoErrors(check(resolved));
+    // The same relative reference from a urn:uuid entry has no base to resolve against.
+    const unresolved = documentBundle(UUID_1, { subject: { reference: 'Patient/p1' } }, [{ fullUrl: `${BASE}Patient/p1`, resource: { resourceType: 'Patient', id: 'p1' } }]);
+    expectIssue(check(unresolved), 'reference-bundle-unresolved', 'Bundle.entry[0].resource.subject.reference');
+  });
+
+  it('a reference that leaves the document is an error', () => {
+    const issues = check(documentBundle(UUID_1, { subject: { reference: UUID_2 } }, []));
+    expectIssue(issues, 'reference-bundle-unresolved', 'Bundle.entry[0].resource.subject.reference');
+    expectNoErrors(check(documentBundle(UUID_1, { subject: { reference: UUID_2 } }, [{ fullUrl: UUID_2, resource: { resourceType: 'Patient' } }])));
+  });
+
+  it('every entry is reachable from the Composition, forwards or backwards', () => {
+    const patient = { fullUrl: UUID_2, resource: { resourceType: 'Patient' } };
+    const backwards = { fullUrl: 'urn:uuid:5d6e4a7b-1c2d-4e3f-8a9b-0c1d2e3f4a5b', resource: observation({ subject: { reference: UUID_2 } }) };
+    const orphan = { fullUrl: 'urn:uuid:9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a', resource: { resourceType: 'Organization', name: 'los' } };
+    const issues = check(documentBundle(UUID_1, { subject: { reference: UUID_2 } }, [patient, backwards, orphan]));
+    expectIssue(issues, 'bundle-document-unreachable', 'Bundle.entry[3]');
+    expect(found(issues).filter((i) => i.messageId === 'bundle-document-unreachable')).toHaveLength(1);
+    expectNoErrors(check(documentBundle(UUID_1, { subject: { reference: UUID_2 } }, [patient, backwards])));
+  });
+
+  it('bdl-11: the first entry of a document is a Composition', () => {
+    const doc = documentBundle(UUID_1, {}, []);
+    doc.entry[0] = { fullUrl: UUID_1, resource: { resourceType: 'Patient' } as never };
+    expectIssue(check(doc), 'constraint-bdl-11', 'Bundle');
+    expectNoErrors(check(documentBundle(UUID_1, {}, [])));
+  });
+});
+
+describe('links', () => {
+  const bundle = (relations: string[]) => ({ resourceType: 'Bundle', type: 'searchset', link: relations.map((relation, i) => ({ relation, url: `${BASE}Patient?page=${i}` })) });
+
+  it('a paging relation occurs once', () => {
+    expectIssue(check(bundle(['self', 'next', 'self'])), 'bundle-link-duplicate', 'Bundle.link[2]');
+    expectNoErrors(check(bundle(['self', 'next', 'previous'])));
+  });
+
+  it('other relations may repeat', () => {
+    expectNoErrors(check(bundle(['self', 'alternate', 'alternate'])));
+  });
+});
