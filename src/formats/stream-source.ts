@@ -4,6 +4,7 @@ import { readCsv, type CsvOptions } from './stream-csv.js';
 import { readJson } from './stream-json.js';
 import { readNdjson } from './stream-ndjson.js';
 import { readXml } from './stream-xml.js';
+import type { Readable } from 'node:stream';
 import { FileContentError, type SourceFormat, type SourceItem } from './stream-record.js';
 
 export interface SourceSpec {
@@ -26,26 +27,43 @@ export async function* readSource(spec: SourceSpec, baseDir = process.cwd()): As
       yield { kind: 'file-error', source: spec.name, file, reason: `${file}: unknown file type (expected .csv, .ndjson, .jsonl, .json or .xml, optionally .gz)` };
       continue;
     }
+    let line = 0;
+    let records = 0;
     try {
       const opened = await openInput(file);
+      if (opened.head.length === 0) {
+        yield { kind: 'file-error', source: spec.name, file, reason: `${file}: the file is empty (0 bytes${opened.gzipped ? ' after gunzip' : ''}): a failed export?` };
+        continue;
+      }
       checkContent(file, format, opened.head);
-      switch (format) {
-        case 'csv':
-          yield* readCsv(spec.name, file, opened.stream, spec.csv);
-          break;
-        case 'ndjson':
-          yield* readNdjson(spec.name, file, opened.stream);
-          break;
-        case 'json':
-          yield* readJson(spec.name, file, opened.stream);
-          break;
-        case 'xml':
-          yield* readXml(spec.name, file, opened.stream, spec.maxXmlBytes);
-          break;
+      for await (const item of reader(spec, file, format, opened.stream)) {
+        records++;
+        if (item.kind !== 'file-error' && item.line > 0) line = item.line;
+        yield item;
       }
     } catch (err) {
-      const reason = err instanceof FileContentError ? err.message : `${file}: cannot read: ${(err as Error).message}`;
-      yield { kind: 'file-error', source: spec.name, file, reason };
+      const reason = err instanceof FileContentError ? err.message : `${file}${line ? `:${line + 1}` : ''}: ${readError(err as NodeJS.ErrnoException)}`;
+      // After records came through, the rest of the file is one lost record as far as counting goes.
+      if (records > 0 && !(err instanceof FileContentError)) yield { kind: 'rejected', source: spec.name, file, line: line + 1, reason };
+      else yield { kind: 'file-error', source: spec.name, file, reason };
     }
   }
+}
+
+function reader(spec: SourceSpec, file: string, format: SourceFormat, stream: Readable): AsyncGenerator<SourceItem> {
+  switch (format) {
+    case 'csv':
+      return readCsv(spec.name, file, stream, spec.csv);
+    case 'ndjson':
+      return readNdjson(spec.name, file, stream);
+    case 'json':
+      return readJson(spec.name, file, stream);
+    case 'xml':
+      return readXml(spec.name, file, stream, spec.maxXmlBytes);
+  }
+}
+
+function readError(err: NodeJS.ErrnoException): string {
+  if (err.code === 'Z_BUF_ERROR' || err.code === 'Z_DATA_ERROR') return `gzip data is truncated or corrupt (${err.message}): the rest of the file cannot be read`;
+  return `cannot read: ${err.message}`;
 }

@@ -233,7 +233,7 @@ class Compiler {
       let v = getValue(ctx.row, col);
       if (v === undefined) v = dflt;
       if (v === undefined) {
-        if (required) throw new RowReject(field, 'required value is missing');
+        if (required) throw new RowReject(field, col[0] in ctx.row ? 'required value is missing' : `required value is missing: the record has no column or field '${col[0]}'`);
         return undefined;
       }
       if (typeof v !== 'string' || !transform) return v;

@@ -1,0 +1,98 @@
+/**
+ * Pipeline benchmark: generates seeded regions (cached in the temp dir), runs each end to end in a fresh
+ * process and prints records/s, resources/s and peak RSS, to show throughput and that memory stays flat.
+ *
+ *   npm run pipeline:bench -- --patients 35000,345000            (≈100k and ≈1M records, validation on)
+ *   npm run pipeline:bench -- --patients 35000 --no-validation --workers 1 --batch 500
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { parse, stringify } from 'yaml';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const dist = (rel: string) => pathToFileURL(path.join(ROOT, 'dist', rel)).href;
+
+interface Result {
+  patients: number;
+  records: number;
+  resources: number;
+  rejected: number;
+  issues: number;
+  seconds: number;
+  recordsPerSecond: number;
+  resourcesPerSecond: number;
+  peakRssMb: number;
+}
+
+/** Child: one run in this process; prints its Result as the last line. */
+async function child(config: string, patients: number): Promise<void> {
+  const { loadRunConfig } = await import(dist('pipeline/config.js'));
+  const { runPipeline } = await import(dist('pipeline/run.js'));
+  const quiet = { event() {}, tick() {}, done() {} };
+  const started = performance.now();
+  const s = await runPipeline(await loadRunConfig(config), { runId: 'bench', progress: quiet });
+  const seconds = (performance.now() - started) / 1000;
+  await rm(s.reportDir, { recursive: true, force: true });
+  await rm(path.join(path.dirname(s.reportDir), 'latest'), { recursive: true, force: true });
+  const result: Result = {
+    patients,
+    records: s.totals.read,
+    resources: s.totals.resources,
+    rejected: s.totals.rejected,
+    issues: s.totals.issues,
+    seconds: Math.round(seconds * 10) / 10,
+    recordsPerSecond: Math.round(s.totals.read / seconds),
+    resourcesPerSecond: Math.round(s.totals.resources / seconds),
+    // maxRSS covers the worker threads too (one process); in KiB.
+    peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+  };
+  console.log(JSON.stringify(result));
+}
+
+async function region(patients: number): Promise<string> {
+  const dir = path.join(tmpdir(), 'fhirdq-pipeline-bench', `p${patients}`);
+  if (!existsSync(path.join(dir, 'planted-defects.json'))) {
+    await mkdir(dir, { recursive: true });
+    const { generateRegion } = await import(dist('pipeline/generate-region.js'));
+    process.stderr.write(`generating ${patients} patients into ${dir}\n`);
+    await generateRegion({ patients, outDir: dir, seed: 42 });
+  }
+  return dir;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      patients: { type: 'string', default: '35000,345000' },
+      'no-validation': { type: 'boolean', default: false },
+      workers: { type: 'string', default: '2' },
+      batch: { type: 'string', default: '250' },
+      child: { type: 'string' },
+    },
+  });
+  if (values.child) return child(values.child, Number(values.patients));
+  if (!existsSync(path.join(ROOT, 'dist/pipeline/run.js'))) throw new Error('run npm run build first');
+  const results: Result[] = [];
+  for (const patients of values.patients.split(',').map(Number)) {
+    const dir = await region(patients);
+    const config = parse(await readFile(path.join(dir, 'run.yaml'), 'utf8'));
+    config.validation = { enabled: !values['no-validation'], workers: Number(values.workers), batchSize: Number(values.batch) };
+    const file = path.join(dir, 'run-bench.yaml');
+    await writeFile(file, stringify(config));
+    process.stderr.write(`running ${file}\n`);
+    const run = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', file, '--patients', String(patients)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+    if (run.status !== 0) throw new Error(`run failed with status ${run.status}`);
+    const result = JSON.parse(run.stdout.trim().split('\n').pop()!) as Result;
+    results.push(result);
+    console.log(JSON.stringify(result));
+  }
+  console.log(`\nvalidation ${values['no-validation'] ? 'off' : `on, ${values.workers} worker(s), batch ${values.batch}`}`);
+  console.table(results);
+}
+
+await main();

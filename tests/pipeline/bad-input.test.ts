@@ -1,0 +1,98 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { loadRunConfig } from '../../src/pipeline/config.js';
+import { runPipeline, type RunSummary } from '../../src/pipeline/run.js';
+import type { Progress } from '../../src/pipeline/progress.js';
+
+const quiet: Progress = { event() {}, tick() {}, done() {} };
+type Json = Record<string, any>;
+
+const SPEC = `resources:
+  - name: patient
+    resourceType: Patient
+    exchange: mp9
+    once: true
+    idFrom: [{ $col: bsn, as: bsn, required: true }]
+    template:
+      birthDate: { $col: geboortedatum, as: date, required: true }
+`;
+// Valid BSNs (11-check).
+const BSNS = ['123456782', '111222333', '345905192', '771163800'];
+const rows = (n: number) => Array.from({ length: n }, (_, i) => `${BSNS[i % BSNS.length]},0${(i % 9) + 1}-02-1950`).join('\n');
+
+let dir: string;
+let summary: RunSummary;
+let rejected: Json[];
+const reason = (file: string) => rejected.filter((r) => r.file === `data/${file}`);
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'fhirdq-badin-'));
+  await mkdir(path.join(dir, 'data'));
+  await writeFile(path.join(dir, 'spec.yaml'), SPEC);
+  await writeFile(path.join(dir, 'typo.yaml'), SPEC.replace('as: date, required', 'as: date, requird'));
+  await writeFile(path.join(dir, 'data/good.csv'), `bsn,geboortedatum\n${rows(3)}\n`);
+  const gz = gzipSync(`bsn,geboortedatum\n${rows(2000)}\n`);
+  await writeFile(path.join(dir, 'data/truncated.csv.gz'), gz.subarray(0, Math.floor(gz.length / 2)));
+  await writeFile(path.join(dir, 'data/binary.csv'), Buffer.from(Array.from({ length: 600 }, (_, i) => (i * 37) % 256)));
+  await writeFile(path.join(dir, 'data/empty.csv'), '');
+  await writeFile(path.join(dir, 'data/wrongcol.csv'), `bsn,geboortedatun\n${rows(2)}\n123456782,01-01-1950,extra\n`);
+  await writeFile(
+    path.join(dir, 'run.yaml'),
+    `name: bad
+organisations: [{ id: org, name: Org, type: hospital }]
+exchanges: [{ id: mp9 }]
+sources:
+  - { name: csv, organisation: org, inputs: ['data/*.csv', 'data/*.csv.gz'], mapping: spec.yaml }
+  - { name: typo, organisation: org, inputs: ['data/good.csv'], mapping: typo.yaml }
+validation: { enabled: false }
+`,
+  );
+  summary = await runPipeline(await loadRunConfig(path.join(dir, 'run.yaml')), { outDir: path.join(dir, 'out'), runId: 'r', progress: quiet });
+  rejected = (await readFile(path.join(dir, 'out/r/rejected.ndjson'), 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+});
+
+describe('bad input: a clear message with file, line and field; the run goes on', () => {
+  it('counts every record: read = mapped + rejected, and the good file is mapped', () => {
+    const s = summary.sources.csv;
+    expect(s.records.read).toBe(s.records.mapped + s.records.rejected);
+    expect(s.files).toEqual({ read: 3, failed: 2 });
+    expect(s.records.mapped).toBeGreaterThanOrEqual(3);
+  });
+
+  it('a truncated gzip: records before the cut are read, the cut is one rejected record at the next line', () => {
+    const [r] = reason('truncated.csv.gz');
+    expect(r).toMatchObject({ stage: 'read', reason: expect.stringMatching(/truncated\.csv\.gz:\d+: gzip data is truncated or corrupt/) });
+    expect(r.line).toBeGreaterThan(2);
+    expect(r.reason).toContain(`:${r.line}:`);
+    expect(reason('truncated.csv.gz')).toHaveLength(1);
+  });
+
+  it('a binary file with a .csv extension and a 0-byte file are file errors naming the file', () => {
+    expect(reason('binary.csv')).toMatchObject([{ stage: 'file', reason: expect.stringMatching(/binary\.csv: expected CSV but the content looks like binary data/) }]);
+    expect(reason('empty.csv')).toMatchObject([{ stage: 'file', reason: expect.stringMatching(/empty\.csv: the file is empty \(0 bytes\)/) }]);
+  });
+
+  it('a misnamed column and a row with too many columns are rejected per record with line and field', () => {
+    expect(reason('wrongcol.csv')).toEqual([
+      expect.objectContaining({ line: 2, stage: 'map', field: 'geboortedatum', reason: expect.stringContaining("no column or field 'geboortedatum'") }),
+      expect.objectContaining({ line: 3, stage: 'map', field: 'geboortedatum' }),
+      expect.objectContaining({ line: 4, stage: 'read', field: 'column 3', reason: expect.stringContaining('expected 2 columns') }),
+    ]);
+  });
+
+  it('a mapping spec typo stops that source only, naming spec file, line and field', () => {
+    expect(summary.sourceErrors).toEqual([{ source: 'typo', message: expect.stringMatching(/typo\.yaml:8: resources\[0\]\.template\.birthDate\.requird: unknown option 'requird'/) }]);
+    expect(summary.sources.typo).toBeUndefined();
+  });
+
+  it('has no stack traces anywhere', () => {
+    for (const r of rejected) expect(r.reason).not.toMatch(/\n\s+at |Error:/);
+    for (const e of summary.sourceErrors) expect(e.message).not.toMatch(/\n\s+at /);
+  });
+});
