@@ -31,6 +31,12 @@ describe('core cardinality', () => {
     expectNoErrors(check(observation()));
   });
 
+  it('counts a required primitive that carries only extensions as present', () => {
+    const absent = { extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/data-absent-reason', valueCode: 'unknown' }] };
+    expectNoErrors(check({ resourceType: 'Observation', _status: absent, code: { text: 'x' } }));
+    expectIssue(check({ resourceType: 'Observation', code: { text: 'x' } }), 'cardinality-min', 'Observation');
+  });
+
   it('requires the mandatory elements of a backbone element, at the backbone path', () => {
     const issues = check({ resourceType: 'Patient', link: [{ type: 'seealso' }] });
     expectIssue(issues, 'cardinality-min', 'Patient.link[0]');
@@ -86,6 +92,8 @@ describe('choice types', () => {
     expectNoErrors(check(observation({ valueCodeableConcept: { text: 'positief' } })));
     const issues = check(observation({ valueCoding: { code: 'x' } }));
     expectIssue(issues, 'choice-type-not-allowed', 'Observation.valueCoding');
+    // The type suffix is case sensitive.
+    expectIssue(check(observation({ valueboolean: true })), 'unknown-element', 'Observation.valueboolean');
   });
 
   it('rejects types the profile removes', () => {

@@ -102,6 +102,12 @@ describe('context', () => {
     expectIssue(check(contactAddress), 'extension-context', 'Patient.contact[0].address.extension[0]');
   });
 
+  it('element: a primitive, through its _x companion (core patient-birthTime on Patient.birthDate)', () => {
+    const birthTime = { url: 'http://hl7.org/fhir/StructureDefinition/patient-birthTime', valueDateTime: '1970-01-01T10:15:00+01:00' };
+    expectNoErrors(check(patient({ birthDate: '1970-01-01', _birthDate: { extension: [birthTime] } })));
+    expectIssue(check(patient({ birthDate: '1970-01-01', extension: [birthTime] })), 'extension-context', 'Patient.extension[0]');
+  });
+
   it('extension: inside the named extension only', () => {
     const inside = [{ url: 'note', valueString: 'b' }, { url: ON_EXTENSION, valueBoolean: true }];
     expectNoErrors(check(patient({ extension: [{ url: COMPLEX, extension: inside }] })));

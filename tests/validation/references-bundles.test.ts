@@ -74,6 +74,22 @@ describe('Bundle fullUrl', () => {
     expectNoErrors(check(bundle(`${BASE}Patient/1`)));
   });
 
+  it('bdl-7: fullUrls are unique; a reference to a duplicated one is ambiguous', () => {
+    const bundle = (second: string) => ({
+      resourceType: 'Bundle',
+      type: 'collection',
+      entry: [
+        { fullUrl: UUID_1, resource: observation({ subject: { reference: UUID_2 } }) },
+        { fullUrl: UUID_2, resource: { resourceType: 'Patient' } },
+        { fullUrl: second, resource: { resourceType: 'Patient' } },
+      ],
+    });
+    const issues = check(bundle(UUID_2));
+    expectIssue(issues, 'constraint-bdl-7', 'Bundle');
+    expectIssue(issues, 'reference-bundle-ambiguous', 'Bundle.entry[0].resource.subject.reference');
+    expectNoErrors(check(bundle('urn:uuid:9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a')));
+  });
+
   it('a RESTful fullUrl ends with the type and id of its resource', () => {
     const bundle = (id: string | undefined) => ({ resourceType: 'Bundle', type: 'collection', entry: [{ fullUrl: `${BASE}Patient/1`, resource: { resourceType: 'Patient', ...(id ? { id } : {}) } }] });
     expectIssue(check(bundle('2')), 'bundle-fullurl-mismatch', 'Bundle.entry[0].fullUrl');

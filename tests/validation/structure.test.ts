@@ -136,6 +136,12 @@ describe('primitive _x companions', () => {
     expectIssue(check({ resourceType: 'Patient', _birthDate: { value: '1970-01-01' } }), 'unknown-element', 'Patient.birthDate.value');
   });
 
+  it('rejects a companion on a complex element', () => {
+    const issues = check({ resourceType: 'Patient', maritalStatus: { text: 'x' }, _maritalStatus: { id: 'a' } });
+    expectIssue(issues, 'unknown-element', 'Patient._maritalStatus');
+    expectNoErrors(check({ resourceType: 'Patient', maritalStatus: { id: 'a', text: 'x' } }));
+  });
+
   it('requires companion arrays to line up with repeating primitives', () => {
     const issues = check({ resourceType: 'Patient', name: [{ given: ['Jan'], _given: { id: 'a' } }] });
     expectIssue(issues, 'json-array-expected', 'Patient.name[0].given');
