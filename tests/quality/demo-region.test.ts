@@ -1,0 +1,142 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Ajv } from 'ajv';
+import { parse, stringify } from 'yaml';
+import { loadRunConfig } from '../../src/pipeline/config.js';
+import { runPipeline } from '../../src/pipeline/run.js';
+import { generateRegion, type PlantedDefects } from '../../src/pipeline/generate-region.js';
+import type { Progress } from '../../src/pipeline/progress.js';
+import type { ValidateBatch } from '../../src/pipeline/validate-pool.js';
+import { createValidator } from '../../src/index.js';
+import { measureRun } from '../../src/quality/measure-run.js';
+import { loadRules, type RuleSet } from '../../src/quality/rules.js';
+import { mergeSummaries, type QualitySummary } from '../../src/quality/summary.js';
+import { orgResults } from '../../src/report/views.js';
+import { writeReports } from '../../src/report/write.js';
+
+const DEMO = path.resolve('fixtures/demo-region');
+const quiet: Progress = { event() {}, tick() {}, done() {} };
+const REFERENCE = '2025-06-30';
+
+let rules: RuleSet;
+// The real validator, in this thread: the worker pool loads compiled files that a test run does not have.
+let validate: ValidateBatch;
+let planted: PlantedDefects;
+let q: QualitySummary;
+let runDir: string;
+
+beforeAll(async () => {
+  rules = await loadRules();
+  const validator = await createValidator();
+  validate = async (items) => items.map((i) => validator.validateToIssues(i.resource));
+  planted = JSON.parse(await readFile(path.join(DEMO, 'planted-defects.json'), 'utf8'));
+  const out = await mkdtemp(path.join(tmpdir(), 'fhirdq-quality-'));
+  const summary = await runPipeline(await loadRunConfig(path.join(DEMO, 'run.yaml')), { outDir: out, runId: 'demo', progress: quiet, validate });
+  runDir = summary.reportDir;
+  q = await measureRun(runDir, await loadRunConfig(path.join(DEMO, 'run.yaml')), { rules, referenceDate: REFERENCE });
+}, 600_000);
+
+const cellOf = (measure: string, organisation: string, element?: string) => {
+  const m = q.measures.find((x) => x.id === measure)!;
+  const r = orgResults(m).find((x) => x.organisation === organisation)!;
+  if (!element) return r;
+  return r.elements.find((e) => e.element === element)!;
+};
+const failures = (c: { numerator: number; denominator: number }) => c.denominator - c.numerator;
+const rejections = (source: string, field: string | undefined, reason: RegExp) =>
+  q.rejections.filter((r) => r.source === source && r.field === field && reason.test(r.reason)).reduce((n, r) => n + r.count, 0);
+
+describe('planted defects of the demo region', () => {
+  it('finds every planted defect class at its planted count', () => {
+    const d = (source: string) => planted.sources[source].defects;
+    // Defects that stop a record are grouped rejections; the others are measures.
+    expect(rejections('zkh-ontslagmedicatie', 'BSN', /11-check/)).toBe(d('zkh-ontslagmedicatie').badBsn);
+    expect(rejections('zkh-ontslagmedicatie', 'Ontslagdatum', /not a valid date/)).toBe(d('zkh-ontslagmedicatie').badDate);
+    expect(rejections('zkh-ontslagmedicatie', 'MedCode', /not in code map/)).toBe(d('zkh-ontslagmedicatie').unmappedMedication);
+    expect(rejections('zkh-ontslagmedicatie', 'MedCode', /missing/)).toBe(d('zkh-ontslagmedicatie').missingMedication);
+    expect(rejections('linde-acp', undefined, /invalid JSON/)).toBe(d('linde-acp').malformedLine);
+    expect(rejections('linde-acp', 'client.bsn', /11-check/)).toBe(d('linde-acp').badBsn);
+    expect(failures(cellOf('riza-completeness', 'zorggroep-linde'))).toBe(d('linde-acp').rizaIncomplete);
+    expect(failures(cellOf('acp-currency', 'zorggroep-linde'))).toBe(d('linde-acp').staleAcp);
+    expect(rejections('anker-medicatiegebruik', 'start', /not a valid date/)).toBe(d('anker-medicatiegebruik').badDate);
+    expect(rejections('anker-medicatiegebruik', 'start', /missing/)).toBe(d('anker-medicatiegebruik').missingStart);
+    expect(rejections('gaper-verstrekkingen', undefined, /invalid JSON/)).toBe(d('gaper-verstrekkingen').malformedLine);
+    expect(failures(cellOf('mp9-dispense-completeness', 'apotheek-gaper', 'category'))).toBe(d('gaper-verstrekkingen').missingCategory);
+    expect(failures(cellOf('transfer-timeliness', 'thuiszorg-vechtstreek'))).toBe(d('vechtstreek-overdrachten').lateTransfer);
+    expect(rejections('vechtstreek-overdrachten', 'ontslag', /missing/)).toBe(d('vechtstreek-overdrachten').missingDischarge);
+    expect(failures(cellOf('pzp-directive-completeness', 'elv-de-hoeve', 'decision'))).toBe(d('hoeve-behandelgrenzen').missingProvisionType);
+    // Every planted class above is asserted: a new class in the generator must get a check here.
+    const classes = Object.values(planted.sources).reduce((n, s) => n + Object.keys(s.defects).length, 0);
+    expect(classes).toBe(15);
+  });
+
+  it('reports the planted rates against the records of each source', () => {
+    const linde = cellOf('riza-completeness', 'zorggroep-linde');
+    const records = planted.sources['linde-acp'];
+    // RIZA is per patient: every accepted ACP record is one patient.
+    expect(linde.denominator).toBe(records.records - records.rejected);
+    const late = cellOf('transfer-timeliness', 'thuiszorg-vechtstreek');
+    expect(failures(late) / planted.sources['vechtstreek-overdrachten'].records).toBeCloseTo(40 / 258, 6);
+    expect(q.sources['zkh-ontslagmedicatie']).toMatchObject({ read: 1189, rejected: 99 });
+  });
+
+  it('keeps patient identifiers out of every output', async () => {
+    await writeReports(runDir, q, { history: path.join(runDir, '..', 'history.sqlite') });
+    const bsns = new Set<string>();
+    const data = await readFile(path.join(DEMO, 'data/gp/medicatiegebruik.csv'), 'utf8');
+    for (const line of data.split('\n').slice(1)) if (line) bsns.add(line.split(',')[0]);
+    expect(bsns.size).toBeGreaterThan(100);
+    for (const f of ['summary.json', 'report.html', 'junit.xml', 'summary.md']) {
+      const text = await readFile(path.join(runDir, f), 'utf8');
+      const leaked = [...text.matchAll(/\d{9}/g)].map((m) => m[0]).filter((x) => bsns.has(x));
+      expect(leaked, f).toEqual([]);
+      expect(text, f).not.toMatch(/acp-gesprekken\.jsonl:\d|ontslagmedicatie\.csv:\d/);
+    }
+  });
+
+  it('writes a summary.json that the shipped JSON Schema accepts', async () => {
+    const schema = JSON.parse(await readFile('profiles/rules/summary.schema.json', 'utf8'));
+    const ajv = new Ajv({ allErrors: true, strict: false });
+    const validate = ajv.compile(schema);
+    const written = JSON.parse(await readFile(path.join(runDir, 'summary.json'), 'utf8'));
+    expect(validate(written), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
+    // The schema is not vacuous: a ratio instead of counts is refused.
+    written.quality.measures[0].cells[0].numerator = 0.5;
+    expect(validate(written)).toBe(false);
+  });
+});
+
+describe('merging shards', () => {
+  it('gives the single run\'s summary when the region\'s sources are split in two runs', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'fhirdq-shards-'));
+    await generateRegion({ patients: 250, outDir: dir, seed: 7 });
+    const base = parse(await readFile(path.join(dir, 'run.yaml'), 'utf8'));
+    // The GP and the hospital export the same patients; the pipeline keeps a `once` resource for whichever
+    // source emits it first, so their Patients are attributed by chance. The split leaves the GP out.
+    const all = base.sources.filter((s: { name: string }) => s.name !== 'anker-medicatiegebruik');
+    const configs: Record<string, unknown[]> = {
+      single: all,
+      a: all.filter((s: { organisation: string }) => ['zkh-vechtdal', 'zorggroep-linde'].includes(s.organisation)),
+      b: all.filter((s: { organisation: string }) => !['zkh-vechtdal', 'zorggroep-linde'].includes(s.organisation)),
+    };
+    const results: Record<string, QualitySummary> = {};
+    for (const [name, sources] of Object.entries(configs)) {
+      const file = path.join(dir, `run-${name}.yaml`);
+      await writeFile(file, stringify({ ...base, sources }));
+      const loaded = await loadRunConfig(file);
+      const run = await runPipeline(loaded, { outDir: path.join(dir, 'reports'), runId: name, progress: quiet, validate });
+      results[name] = await measureRun(run.reportDir, loaded, { rules, referenceDate: REFERENCE });
+    }
+    expect(configs.a.length + configs.b.length).toBe(configs.single.length);
+    const merged = mergeSummaries([results.a, results.b]);
+    const strip = (x: QualitySummary) => ({ ...x, runs: [] });
+    expect(merged.runs.map((r) => r.runId)).toEqual(['a', 'b']);
+    expect(merged.issues.length).toBeGreaterThan(0);
+    expect(merged.indicators[0].cells.length).toBeGreaterThan(0);
+    expect(JSON.stringify(strip(merged))).toBe(JSON.stringify(strip(results.single)));
+    // And not by accident: one shard alone differs.
+    expect(JSON.stringify(strip(results.a))).not.toBe(JSON.stringify(strip(results.single)));
+  }, 600_000);
+});
