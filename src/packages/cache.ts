@@ -2,8 +2,9 @@
  * On-disk indexes of conformance resources, so that start-up reads a small index instead of parsing
  * tens of MB of JSON. One file per source (the R4 core, a package): a header line, a JSON index (the
  * summary, origin file, digest and byte range of each resource, plus metadata of the source) and the
- * resources' JSON, which is parsed on first use. Files are written under a temporary name and renamed,
- * so concurrent builders never expose a partial file; builders of one key write the same content.
+ * resources' JSON (non-ASCII escaped), which is parsed on first use. Files are written under a temporary
+ * name and renamed, so concurrent builders never expose a partial file; builders of one key write the
+ * same content.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { summarize, type LazyResource } from './store.js';
 import type { FhirResource } from './types.js';
 
 /** Bump when the file layout or the summaries change: older files are then ignored and rebuilt. */
-export const CACHE_FORMAT_VERSION = 1;
+export const CACHE_FORMAT_VERSION = 2;
 const MAGIC = 'fhirdq-index';
 const HEADER_MAX = 256;
 
@@ -127,7 +128,7 @@ class IndexedResource implements CachedResource {
   ) {}
 
   load(): FhirResource {
-    this.parsed ??= JSON.parse((this.text ?? readRange(this.fd, this.offset, this.length)).toString('utf8')) as FhirResource;
+    this.parsed ??= JSON.parse((this.text ?? readRange(this.fd, this.offset, this.length)).toString('latin1')) as FhirResource;
     return this.parsed;
   }
 }
@@ -143,7 +144,7 @@ export function writeIndex<M>(path: string, key: string, meta: M, inputs: IndexI
   const entries: IndexJson<M>['entries'] = [];
   let offset = 0;
   for (const { resource, file } of inputs) {
-    const text = Buffer.from(JSON.stringify(resource), 'utf8');
+    const text = Buffer.from(asciiJson(resource), 'latin1');
     let number = fileNumbers.get(file);
     if (number === undefined) {
       number = files.push(file) - 1;
@@ -166,6 +167,14 @@ export function writeIndex<M>(path: string, key: string, meta: M, inputs: IndexI
     meta,
     resources: entries.map(([summary, file, , , digest], i) => new IndexedResource(summary, files[file], digest, -1, 0, 0, texts[i])),
   };
+}
+
+/**
+ * JSON with every non-ASCII character escaped: decoding ASCII as latin1 is a copy, twice as fast as
+ * UTF-8 decoding, and gives one-byte strings that JSON.parse reads faster.
+ */
+function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** Writes to a unique temporary file next to `path`, then renames it over `path`. */

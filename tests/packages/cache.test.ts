@@ -17,7 +17,7 @@ function writePackage(dir: string, name: string, count: number): string {
   writeFileSync(join(dir, 'package', 'package.json'), JSON.stringify({ name, version: '1.0.0' }));
   for (let i = 0; i < count; i++) {
     const url = `http://example.org/ValueSet/vs-${i}`;
-    writeFileSync(join(dir, 'package', `ValueSet-vs-${i}.json`), JSON.stringify({ resourceType: 'ValueSet', id: `vs-${i}`, url, version: '1.0.0', status: 'active' }));
+    writeFileSync(join(dir, 'package', `ValueSet-vs-${i}.json`), JSON.stringify({ resourceType: 'ValueSet', id: `vs-${i}`, url, version: '1.0.0', status: 'active', title: `Zoë – waarde ${i} 😀` }));
   }
   writeFileSync(join(dir, 'package', 'ValueSet-broken.json'), '{ not json');
   return dir;
@@ -118,6 +118,7 @@ describe('package cache', () => {
     expect(first.manifest.name).toBe('example.cached');
     expect(first.resources).toHaveLength(20);
     expect(first.issues.map((i) => i.messageId)).toEqual(['package-file-invalid']);
+    expect(first.resources[0].load()).toMatchObject({ id: 'vs-0', title: 'Zoë – waarde 0 😀' });
     const [cacheFile] = readdirSync(dir);
     const built = statSync(join(dir, cacheFile)).mtimeMs;
 
