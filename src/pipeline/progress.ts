@@ -3,7 +3,7 @@
 export interface Progress {
   event(name: string, data?: Record<string, unknown>): void;
   /** Counters, reported at most every `intervalMs`. */
-  tick(counts: { read: number; mapped: number; rejected: number; validated: number }): void;
+  tick(counts: { read: number; mapped: number; rejected: number; validated: number; rssMb?: number }): void;
   done(): void;
 }
 
@@ -33,7 +33,7 @@ export function createProgress(stream: NodeJS.WriteStream | { write(s: string): 
         const filled = c.read ? Math.round((width * (c.mapped + c.rejected)) / c.read) : 0;
         const vfill = c.mapped ? Math.min(width, Math.round((width * c.validated) / Math.max(c.mapped, 1))) : 0;
         stream.write(
-          `\r\x1b[K[${'#'.repeat(vfill)}${'='.repeat(Math.max(0, filled - vfill))}${' '.repeat(Math.max(0, width - filled))}] read ${c.read} mapped ${c.mapped} rejected ${c.rejected} validated ${c.validated} ${rate}/s`,
+          `\r\x1b[K[${'#'.repeat(vfill)}${'='.repeat(Math.max(0, filled - vfill))}${' '.repeat(Math.max(0, width - filled))}] read ${c.read} mapped ${c.mapped} rejected ${c.rejected} validated ${c.validated} ${rate}/s${c.rssMb ? ` ${c.rssMb} MB` : ''}`,
         );
         drawn = true;
       } else line({ event: 'progress', ...c, recordsPerSecond: rate });

@@ -217,8 +217,9 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
           }
         }
         if ((totals.read & 1023) === 0) {
-          peakRss = Math.max(peakRss, process.memoryUsage.rss());
-          progress.tick(totals);
+          const rss = process.memoryUsage.rss();
+          peakRss = Math.max(peakRss, rss);
+          progress.tick({ ...totals, rssMb: Math.round(rss / 1048576) });
         }
       }
       if (batch.length >= batchSize) {

@@ -33,9 +33,10 @@ interface Result {
 async function child(config: string, patients: number): Promise<void> {
   const { loadRunConfig } = await import(dist('pipeline/config.js'));
   const { runPipeline } = await import(dist('pipeline/run.js'));
-  const quiet = { event() {}, tick() {}, done() {} };
+  const { createProgress } = await import(dist('pipeline/progress.js'));
   const started = performance.now();
-  const s = await runPipeline(await loadRunConfig(config), { runId: 'bench', progress: quiet });
+  // JSON progress lines on stderr every 30 s, with RSS: memory over the run, not only its peak.
+  const s = await runPipeline(await loadRunConfig(config), { runId: 'bench', progress: createProgress({ write: (line: string) => process.stderr.write(line) }, 30_000) });
   const seconds = (performance.now() - started) / 1000;
   await rm(s.reportDir, { recursive: true, force: true });
   await rm(path.join(path.dirname(s.reportDir), 'latest'), { recursive: true, force: true });
