@@ -6,6 +6,7 @@ import { registerValidateCommand } from './validate-command.js';
 import { registerConformanceCommand } from './conformance-command.js';
 import { registerRunCommand } from './run-command.js';
 import { registerFixturesCommand } from './fixtures-command.js';
+import { registerReportCommand } from './report-command.js';
 
 export interface CliIO {
   out: Write;
@@ -47,6 +48,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
   registerConformanceCommand(program, ctx);
   registerRunCommand(program, ctx);
   registerFixturesCommand(program, ctx);
+  registerReportCommand(program, ctx);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return ctx.exitCode;

@@ -20,6 +20,8 @@ export function bindingIssues(check: CodeCheck, strength: BindingStrength, kind:
   // For weak bindings the validator drops the "could not infer the system" error and keeps the rest.
   const out = weak ? check.messages.filter((m) => m.messageId !== 'TX_CANNOT_INFER_SYSTEM') : [...check.messages];
   if (!FAILS.has(check.status) || !check.valueSet || strength === 'example') return out;
+  // A member of the value set with a wrong display is a display error, not a required-binding violation.
+  if (check.status === 'invalid-display' && strength === 'required') return out;
   const vs = check.valueSet;
   const err = check.errorMessage ?? '';
   let message: string | undefined;

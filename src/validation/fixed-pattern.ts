@@ -51,11 +51,12 @@ export function fixedDifferences(value: unknown, fixed: unknown, path: string, l
   for (const key of Object.keys(v)) {
     if (key === 'id' || key === 'extension' || key in f) continue;
     out.push({
-      path: `${path}.${key}`,
+      path: Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`,
       messageId: 'fixed-extra-element',
       message: `The element ${key} is present in the instance but not allowed in the applicable fixed value specified in profile`,
     });
   }
-  for (const key of Object.keys(f)) out.push(...fixedDifferences(v[key], f[key], `${path}.${key}`, label));
+  const childPath = (key: string): string => (Array.isArray(fixed) ? `${path}[${key}]` : `${path}.${key}`);
+  for (const key of Object.keys(f)) out.push(...fixedDifferences(v[key], f[key], childPath(key), label));
   return out;
 }

@@ -230,7 +230,7 @@ export class Walk {
       this.nestedResource(value, node, path, frame);
       return;
     }
-    const childContext = this.childrenOf(node, typeCode, structure);
+    const childContext = this.childrenOf(node, typeCode, structure, path);
     if (!childContext) {
       if (typeCode) this.add('error', 'processing', 'type-unknown', `Unknown type ${typeCode}`, path);
       return;
@@ -240,12 +240,13 @@ export class Walk {
       ...host,
       typeCode: typeCode ?? host.typeCode,
       value,
-      // Children of a datatype are named from the datatype: HumanName.family, not Patient.name.family.
-      typePath: childContext.structure !== structure && typeCode ? typeCode : host.typePath,
+      // Children of a datatype are named from the datatype (HumanName.family, not Patient.name.family),
+      // also when a profile constrains them inline.
+      typePath: typeCode && typeCode !== 'BackboneElement' && typeCode !== 'Element' ? typeCode : host.typePath,
       extensionUrl: typeCode === 'Extension' ? (value.url as string | undefined) : undefined,
     };
     this.children(value, childContext.nodes, childContext.structure, path, frame, isRoot, elementHost);
-    this.checkValueRules(value, node, typeCode, path, structure);
+    this.checkValueRules(value, node, path, structure);
     if (typeCode === 'Reference') checkReference(value, node, path, this, frame);
     if (typeCode === 'Attachment') this.checkAttachment(value, path);
     if (typeCode) this.engine.bindings.checkComplex(value, node, typeCode, path, this);
@@ -291,7 +292,7 @@ export class Walk {
   }
 
   /** The definitions of an element's children: its own (profile) children, a content reference, or its type's. */
-  childrenOf(node: ElementNode, typeCode: string | undefined, structure: CompiledStructure): { nodes: ElementNode[]; structure: CompiledStructure } | undefined {
+  childrenOf(node: ElementNode, typeCode: string | undefined, structure: CompiledStructure, path: string): { nodes: ElementNode[]; structure: CompiledStructure } | undefined {
     if (node.children.length > 0) return { nodes: node.children, structure };
     if (node.contentReference) {
       const target = structure.byId.get(node.contentReference) ?? this.engine.structures.forType(node.contentReference.split('.')[0]!)?.byId.get(node.contentReference);
@@ -302,6 +303,9 @@ export class Walk {
     for (const profile of typeRef?.profiles ?? []) {
       const profiled = this.engine.structures.get(profile);
       if (profiled) return { nodes: profiled.root.children, structure: profiled };
+    }
+    if (typeRef?.profiles.length && typeCode !== 'Extension') {
+      this.add('error', 'not-found', 'type-profile-unknown', `Unknown profile ${typeRef.profiles.join(', ')}`, path);
     }
     const typeStructure = this.engine.structures.forType(typeCode);
     if (typeStructure && typeStructure !== structure) return { nodes: typeStructure.root.children, structure: typeStructure };
@@ -328,12 +332,16 @@ export class Walk {
       if (key === 'fhir_comments') continue;
       const name = key.charCodeAt(0) === 95 /* _ */ ? key.slice(1) : key;
       const match = this.findChild(byName, nodes, name);
-      if (!match) {
+      // Only primitives have a _name companion.
+      if (!match || (name !== key && match.typeCode !== undefined && !PRIMITIVE_TYPES.has(match.typeCode))) {
         this.add('error', 'structure', 'unknown-element', `Unrecognized property '${key}'`, `${path}.${key}`);
         continue;
       }
       handled.add(name);
       handled.add(`_${name}`);
+      if (match.typeCode !== undefined && !PRIMITIVE_TYPES.has(match.typeCode) && `_${name}` in obj) {
+        this.add('error', 'structure', 'unknown-element', `Unrecognized property '_${name}'`, `${path}._${name}`);
+      }
       if (match.typeError) {
         // Present but of a type the profile excludes: one error, and it still counts as present.
         this.add('error', 'structure', 'choice-type-not-allowed', match.typeError, `${path}.${name}`);
@@ -465,7 +473,7 @@ export class Walk {
       if (problems) for (const p of problems) this.add(p.severity ?? 'error', 'invalid', p.messageId, p.message, path);
       else {
         if (typeof value === 'string') this.primitiveText(value, node, typeCode, path, frame);
-        this.checkValueRules(value, node, typeCode, path, structure);
+        this.checkValueRules(value, node, path, structure);
         this.engine.bindings.checkPrimitive(value, node, typeCode, path, this);
       }
     }
@@ -499,7 +507,7 @@ export class Walk {
     void frame;
   }
 
-  private checkValueRules(value: unknown, node: ElementNode, typeCode: string | undefined, path: string, structure: CompiledStructure): void {
+  checkValueRules(value: unknown, node: ElementNode, path: string, structure: CompiledStructure): void {
     if (node.fixed) {
       for (const d of fixedDifferences(value, node.fixed.value, path, structure.label)) this.add('error', 'value', d.messageId, d.message, d.path);
     }
@@ -512,7 +520,6 @@ export class Walk {
     if (node.maxValue && compareToBound(value, node.maxValue.value, node.maxValue.key) > 0) {
       this.add('error', 'value', 'max-value', `The value in the instance (${describeBound(value)}) is greater than the specified maximum value (${describeBound(node.maxValue.value)})`, path);
     }
-    void typeCode;
   }
 
   checkConstraints(value: unknown, node: ElementNode, path: string, frame: ResourceFrame, basePath: string, primitive = false, alreadyChecked?: ElementNode): void {
@@ -569,7 +576,9 @@ export class Walk {
     }
     if (definition) {
       checkExtensionContext(definition, item.path, host, node.name === 'modifierExtension', this, frame);
-      this.element(ext, undefined, definition.root, 'Extension', item.path, frame, definition, { ...host, extensionUrl: definition.url });
+      // A slice that constrains the extension inline (value[x].start 1..1) carries the whole definition in its snapshot.
+      const inline = node.sliceName !== undefined && node.children.length > 0;
+      this.element(ext, undefined, inline ? node : definition.root, 'Extension', item.path, frame, inline ? structure : definition, { ...host, extensionUrl: definition.url });
     } else {
       this.element(ext, undefined, node, 'Extension', item.path, frame, structure, host);
     }

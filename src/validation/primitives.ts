@@ -70,12 +70,12 @@ export function checkPrimitive(type: string, value: unknown): PrimitiveProblem[]
       }
       return undefined;
     case 'positiveInt':
-      if (!Number.isInteger(value) || (value as number) < 1) {
+      if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 2147483647) {
         return [problem('primitive-positive-int', `The value '${value}' is not a valid positiveInt (must be 1 or more)`)];
       }
       return undefined;
     case 'unsignedInt':
-      if (!Number.isInteger(value) || (value as number) < 0) {
+      if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 2147483647) {
         return [problem('primitive-unsigned-int', `The value '${value}' is not a valid unsignedInt (must be 0 or more)`)];
       }
       return undefined;

@@ -58,8 +58,11 @@ function capitalize(code: string): string {
 interface DefinitionAt {
   nodes: ElementNode[];
   structure: CompiledStructure;
-  /** After resolve(): the resource types the reference may point at. */
+  /** After resolve(): the resource types and the profiles the reference may point at. */
   resolvedTypes?: string[];
+  resolvedProfiles?: string[];
+  /** The discriminator's values taken from inside a fixed or pattern value met on the way (code → coding.code). */
+  embedded?: { kind: 'fixed' | 'pattern'; values: unknown[] };
   /** For extension slices known only by their profile: the url the discriminator must equal. */
   impliedUrl?: string;
 }
@@ -107,13 +110,15 @@ export class SliceMatcher {
       if (list.length > slice.max) {
         walk.add('error', 'structure', 'slice-max', `${node.path}:${slice.sliceName}: max allowed = ${slice.max}, but found ${list.length} (from ${structure.label})`, path);
       }
-      for (const item of list) {
-        if (slice.slicing && slice.slices.length > 0) {
-          // Reslicing: the items of this slice are sliced again; process validates them.
-          this.process([item], slice, structure, path, frame, walk, host);
-        } else {
-          walk.item(item, slice, frame, structure, host);
-        }
+      if (slice.slicing && slice.slices.length > 0) {
+        // Reslicing: this slice's items are sliced again, together, so reslice cardinalities hold.
+        this.process(list, slice, structure, path, frame, walk, host);
+      } else {
+        for (const item of list) walk.item(item, slice, frame, structure, host);
+      }
+      // A type slice of a choice (value[x]:valueQuantity) narrows its owner; the owner's fixed/pattern still apply.
+      if ((node.fixed && !slice.fixed) || (node.pattern && !slice.pattern)) {
+        for (const item of list) walk.checkValueRules(item.value, node, item.path, structure);
       }
     }
     for (const item of unmatched) walk.item(item, node, frame, structure, host);
@@ -139,17 +144,22 @@ export class SliceMatcher {
       case 'pattern': {
         if (!definition) return false;
         if (definition.impliedUrl !== undefined) return values.some((v) => v.value === definition.impliedUrl);
-        const target = definition.nodes[0];
-        if (!target) return false;
-        // A prohibited element discriminates by its absence.
-        if (target.max === 0) return values.length === 0;
-        if (target.fixed) return values.some((v) => matchesFixed(v.value, target.fixed!.value));
-        if (target.pattern) return values.some((v) => matchesPattern(v.value, target.pattern!.value));
-        if (target.binding?.strength === 'required' && target.binding.valueSet) {
-          return values.some((v) => this.engine.bindings.isInValueSet(v.value, v.type, target.binding!.valueSet!));
+        if (definition.embedded) {
+          const { kind, values: expected } = definition.embedded;
+          if (expected.length === 0) return true;
+          return expected.some((e) => values.some((v) => (kind === 'fixed' ? matchesFixed(v.value, e) : matchesPattern(v.value, e))));
         }
+        if (definition.nodes.length === 0) return false;
+        // A prohibited element discriminates by its absence.
+        if (definition.nodes.every((n) => n.max === 0)) return values.length === 0;
+        const constraining = definition.nodes.filter((n) => n.fixed || n.pattern || (n.binding?.strength === 'required' && n.binding.valueSet));
         // The slice does not constrain this discriminator: it does not tell slices apart.
-        return true;
+        if (constraining.length === 0) return true;
+        return constraining.some((target) => {
+          if (target.fixed) return values.some((v) => matchesFixed(v.value, target.fixed!.value));
+          if (target.pattern) return values.some((v) => matchesPattern(v.value, target.pattern!.value));
+          return values.some((v) => this.engine.bindings.isInValueSet(v.value, v.type, target.binding!.valueSet!));
+        });
       }
       case 'exists': {
         const target = definition?.nodes[0];
@@ -168,8 +178,7 @@ export class SliceMatcher {
         if (!definition) return false;
         const target = definition.nodes[0];
         if (!target) return false;
-        const afterResolve = steps.some((s) => s.kind === 'resolve');
-        const profiles = target.types.flatMap((t) => (afterResolve ? t.targetProfiles : t.profiles.length ? t.profiles : t.targetProfiles));
+        const profiles = definition.resolvedProfiles ?? target.types.flatMap((t) => (t.profiles.length ? t.profiles : t.targetProfiles));
         if (profiles.length === 0) return false;
         return values.some((v) =>
           profiles.some((p) => {
@@ -245,7 +254,7 @@ export class SliceMatcher {
       current = next;
     }
     // Resources carry their type; other values may have learnt it from a choice suffix.
-    return current.map((v) => ({ value: v.value, type: v.type ?? (v.value as { resourceType?: string } | null)?.resourceType ?? start.type }));
+    return current.map((v) => ({ value: v.value, type: (v.value as { resourceType?: string } | null)?.resourceType ?? v.type ?? start.type }));
   }
 
   /** Follows a discriminator path through a slice's definition. */
@@ -253,6 +262,7 @@ export class SliceMatcher {
     let nodes: ElementNode[] = [slice];
     let currentStructure = structure;
     let resolvedTypes: string[] | undefined;
+    let resolvedProfiles: string[] | undefined;
     for (let i = 0; i < steps.length; i++) {
       const step = steps[i]!;
       const node = nodes[0];
@@ -266,7 +276,8 @@ export class SliceMatcher {
           break;
         }
         case 'resolve': {
-          const targets = node.types.flatMap((t) => t.targetProfiles).map((p) => this.engine.structures.get(p));
+          resolvedProfiles = node.types.flatMap((t) => t.targetProfiles);
+          const targets = resolvedProfiles.map((p) => this.engine.structures.get(p));
           const targetStructure = targets[0];
           if (!targetStructure) return undefined;
           resolvedTypes = targets.map((t) => t?.type).filter((t): t is string => t !== undefined);
@@ -296,27 +307,42 @@ export class SliceMatcher {
           break;
         }
         case 'name': {
+          // A fixed or pattern value higher up already says what the rest of the path must hold.
+          const carrier = nodes.find((n) => n.fixed || n.pattern);
+          if (carrier) {
+            const kind = carrier.fixed ? 'fixed' : 'pattern';
+            const rest = steps.slice(i).map((s) => (s.kind === 'name' ? s.name : undefined));
+            if (rest.every((name) => name !== undefined)) {
+              return { nodes: [], structure: currentStructure, embedded: { kind, values: valuesAt((carrier.fixed ?? carrier.pattern)!.value, rest as string[]) } };
+            }
+          }
           // An extension slice known only by its profile: its url is the profile's canonical.
           if (step.name === 'url' && node.types.some((t) => t.code === 'Extension') && node.children.length === 0) {
             const profile = node.types.find((t) => t.code === 'Extension')?.profiles[0];
             if (profile && i === steps.length - 1) return { nodes: [], structure: currentStructure, impliedUrl: stripVersion(profile) };
           }
-          const children = this.childNodes(node, i === 0 ? itemType : undefined, currentStructure);
-          if (!children) return undefined;
-          let child = children.nodes.find((c) => c.name === step.name);
-          if (!child) {
-            const choice = children.nodes.find((c) => c.isChoice && step.name.startsWith(c.name));
-            child = choice;
+          const next: ElementNode[] = [];
+          let nextStructure = currentStructure;
+          for (const current of nodes) {
+            const children = this.childNodes(current, i === 0 ? itemType : undefined, currentStructure);
+            const child = children?.nodes.find((c) => c.name === step.name) ?? children?.nodes.find((c) => c.isChoice && step.name.startsWith(c.name));
+            if (!children || !child) continue;
+            nextStructure = children.structure;
+            // Below a sliced element (code.coding.code, coding sliced) the values sit in its slices.
+            if (i < steps.length - 1 && child.slices.length > 0 && !child.fixed && !child.pattern) {
+              const required = child.slices.filter((slice) => slice.min > 0);
+              next.push(...(required.length > 0 ? required : child.slices));
+            } else next.push(child);
           }
-          if (!child) return undefined;
-          nodes = [child];
-          currentStructure = children.structure;
+          if (next.length === 0) return undefined;
+          nodes = next;
+          currentStructure = nextStructure;
           resolvedTypes = undefined;
           break;
         }
       }
     }
-    return { nodes, structure: currentStructure, resolvedTypes };
+    return { nodes, structure: currentStructure, resolvedTypes, resolvedProfiles };
   }
 
   private childNodes(node: ElementNode, itemType: string | undefined, structure: CompiledStructure): { nodes: ElementNode[]; structure: CompiledStructure } | undefined {
@@ -344,6 +370,18 @@ function sliceAtPosition(slices: ElementNode[], index: number): number {
     start = end;
   }
   return -1;
+}
+
+/** The values at a path of names inside a (fixed or pattern) value, arrays flattened. */
+function valuesAt(value: unknown, names: string[]): unknown[] {
+  let current: unknown[] = [value];
+  for (const name of names) {
+    current = current.flatMap((v) => {
+      const child = v && typeof v === 'object' ? (v as Record<string, unknown>)[name] : undefined;
+      return child === undefined ? [] : Array.isArray(child) ? child : [child];
+    });
+  }
+  return current;
 }
 
 /** valueString → string, valueQuantity → Quantity. */
