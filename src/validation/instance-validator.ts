@@ -237,7 +237,7 @@ export class Walk {
     }
     const isRoot = node === structure.root && typeof value.resourceType === 'string';
     const elementHost: Host = {
-      ...host,
+      defPath: host.defPath,
       typeCode: typeCode ?? host.typeCode,
       value,
       // Children of a datatype are named from the datatype (HumanName.family, not Patient.name.family),
@@ -257,7 +257,9 @@ export class Walk {
       this.checkConstraints(value, typeRoot, path, frame, typeRoot.path, false, node);
     }
     if (typeCode === 'Narrative' && typeof value.div === 'string') {
-      this.addAll(checkXhtml(value.div, { path: `${path}.div`, securityChecks: this.engine.options.securityChecks, localIds: collectIds(frame.resource) }));
+      // Collecting the resource's ids walks all of it: only worth it when the narrative links locally.
+      const localIds = value.div.includes('"#') ? collectIds(frame.resource) : undefined;
+      this.addAll(checkXhtml(value.div, { path: `${path}.div`, securityChecks: this.engine.options.securityChecks, localIds }));
     }
   }
 
@@ -325,9 +327,9 @@ export class Walk {
   ): void {
     const groups = new Map<ElementNode, Item[]>();
     const byName = namesOf(nodes);
-    const handled = new Set<string>();
-    for (const key of Object.keys(obj)) {
-      if (handled.has(key)) continue;
+    for (const key in obj) {
+      // A _name companion is taken with its name; alone it is an element of its own.
+      if (key.charCodeAt(0) === 95 /* _ */ && key.slice(1) in obj) continue;
       if (isResourceRoot && key === 'resourceType') continue;
       if (key === 'fhir_comments') continue;
       const name = key.charCodeAt(0) === 95 /* _ */ ? key.slice(1) : key;
@@ -337,8 +339,6 @@ export class Walk {
         this.add('error', 'structure', 'unknown-element', `Unrecognized property '${key}'`, `${path}.${key}`);
         continue;
       }
-      handled.add(name);
-      handled.add(`_${name}`);
       if (match.typeCode !== undefined && !PRIMITIVE_TYPES.has(match.typeCode) && `_${name}` in obj) {
         this.add('error', 'structure', 'unknown-element', `Unrecognized property '_${name}'`, `${path}._${name}`);
       }
@@ -531,7 +531,7 @@ export class Walk {
         basePath,
         resource: frame.resource,
         rootResource: (frame.container ?? frame).resource,
-        resolveReference: (reference) => resolveInFrame(reference, frame),
+        resolveReference: frameResolver(frame),
       });
       if (result.ok) continue;
       if (result.evaluationError) {
@@ -619,6 +619,18 @@ function collectIds(resource: Record<string, unknown>): Set<string> {
   };
   visit(resource);
   return ids;
+}
+
+const RESOLVERS = new WeakMap<ResourceFrame, (reference: string) => unknown>();
+
+/** One resolve() function per frame, not one per invariant evaluation. */
+function frameResolver(frame: ResourceFrame): (reference: string) => unknown {
+  let resolver = RESOLVERS.get(frame);
+  if (!resolver) {
+    resolver = (reference) => resolveInFrame(reference, frame);
+    RESOLVERS.set(frame, resolver);
+  }
+  return resolver;
 }
 
 /** resolve() for invariants: contained resources first, then the Bundle. */
