@@ -3,12 +3,15 @@
  * validated resource (a small Patient), in fresh processes, cold (cache folder removed) and warm.
  * Prints medians of `--runs` processes (default 5). Uses the built engine: run `npm run build` first.
  *
- *   npx tsx tests/bench/startup.ts [--runs 5] [--national] [--json out.json]
+ *   npx tsx tests/bench/startup.ts [--runs 5] [--national] [--json out.json] [--dist other/dist]
+ *
+ * `--dist` measures another build (e.g. of an older commit) for before/after figures.
  */
 import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CACHE, distModule } from './paths.js';
 
@@ -23,14 +26,18 @@ interface Sample {
 }
 
 const { values } = parseArgs({
-  options: { runs: { type: 'string', default: '5' }, national: { type: 'boolean', default: false }, json: { type: 'string' } },
+  options: {
+    runs: { type: 'string', default: '5' },
+    national: { type: 'boolean', default: false },
+    json: { type: 'string' },
+    dist: { type: 'string' },
+  },
 });
 const runs = Number(values.runs);
 const cacheDir = resolve(CACHE, 'startup-cache');
 
 const child = `
-const imported0 = performance.now();
-const { createValidator } = await import(${JSON.stringify(distModule('index.js'))});
+const { createValidator } = await import(${JSON.stringify(values.dist ? pathToFileURL(resolve(values.dist, 'index.js')).href : distModule('index.js'))});
 const imported = performance.now();
 const validator = await createValidator({ includeShippedPackages: ${values.national} });
 const ready = performance.now();
