@@ -32,4 +32,14 @@ export interface ConformanceResolver {
   all<T extends CanonicalResource = CanonicalResource>(resourceType: string): T[];
   /** Where a resolved resource came from. */
   originOf(resource: CanonicalResource): ResourceOrigin | undefined;
+  /**
+   * Light summaries of every resource of a type (resourceType, id, url, version, name, and per type e.g.
+   * kind/derivation/type of StructureDefinitions) without parsing them all; resolvers without an index omit it.
+   */
+  summaries?<T extends CanonicalResource = CanonicalResource>(resourceType: string): T[];
+}
+
+/** summaries() where the resolver has an index, all() otherwise. */
+export function summariesOf<T extends CanonicalResource = CanonicalResource>(resolver: ConformanceResolver, resourceType: string): T[] {
+  return resolver.summaries ? resolver.summaries<T>(resourceType) : resolver.all<T>(resourceType);
 }

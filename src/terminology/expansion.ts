@@ -1,4 +1,4 @@
-import type { CanonicalResource, ConformanceResolver } from '../packages/types.js';
+import { summariesOf, type CanonicalResource, type ConformanceResolver } from '../packages/types.js';
 import { grammarFor } from './builtin.js';
 import { CodeSystemIndex, type CodeSystemResource, type Concept, type Designation } from './codesystem.js';
 
@@ -196,7 +196,7 @@ export class Expander {
     }
     if (!this.implicitByValueSet) {
       this.implicitByValueSet = new Map();
-      for (const cs of this.resolver.all<CodeSystemResource & { valueSet?: string }>('CodeSystem')) {
+      for (const cs of summariesOf<CodeSystemResource & { valueSet?: string }>(this.resolver, 'CodeSystem')) {
         if (cs.valueSet && cs.url) this.implicitByValueSet.set(cs.valueSet, cs.url);
       }
     }

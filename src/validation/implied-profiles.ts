@@ -1,4 +1,4 @@
-import type { ConformanceResolver } from '../packages/types.js';
+import { summariesOf, type CanonicalResource, type ConformanceResolver } from '../packages/types.js';
 
 /**
  * Profiles a resource must meet without declaring them: the R4 vital signs profiles, which the
@@ -21,7 +21,8 @@ export class ImpliedProfiles {
   private readonly globals = new Map<string, string[]>();
 
   constructor(resolver: ConformanceResolver) {
-    for (const ig of resolver.all<{ resourceType: string; global?: Array<{ type?: string; profile?: string }> }>('ImplementationGuide')) {
+    const guides = summariesOf<CanonicalResource & { global?: Array<{ type?: string; profile?: string }> }>(resolver, 'ImplementationGuide');
+    for (const ig of guides) {
       for (const global of ig.global ?? []) {
         if (!global.type || !global.profile) continue;
         const list = this.globals.get(global.type);

@@ -1,4 +1,4 @@
-import type { ConformanceResolver, FhirResource } from '../packages/types.js';
+import { summariesOf, type CanonicalResource, type ConformanceResolver, type FhirResource } from '../packages/types.js';
 import type { CompiledStructure, ElementNode, TypeRef } from './element-tree.js';
 import type { Issue, IssueType, Severity } from './issues.js';
 import { InvariantEngine } from './invariants.js';
@@ -57,6 +57,8 @@ interface Host {
 
 const RESOURCE_TYPES_CACHE = new WeakMap<object, Set<string>>();
 
+type StructureSummary = CanonicalResource & { kind?: string; derivation?: string; type?: string };
+
 export class Engine {
   readonly structures: StructureCache;
   readonly invariants = new InvariantEngine();
@@ -79,8 +81,7 @@ export class Engine {
     let known = RESOURCE_TYPES_CACHE.get(this.resolver);
     if (!known) {
       known = new Set(
-        this.resolver
-          .all<{ resourceType: string; kind?: string; derivation?: string; type?: string; url?: string }>('StructureDefinition')
+        summariesOf<StructureSummary>(this.resolver, 'StructureDefinition')
           .filter((sd) => sd.kind === 'resource' && sd.derivation !== 'constraint' && sd.url?.startsWith('http://hl7.org/fhir/StructureDefinition/'))
           .map((sd) => sd.type!),
       );

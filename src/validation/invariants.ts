@@ -76,6 +76,19 @@ const NATIVE: Record<string, NativeInvariant> = {
     const contained = (node as { contained?: Array<{ meta?: { security?: unknown[] } }> }).contained;
     return !contained?.some((c) => (c?.meta?.security?.length ?? 0) > 0);
   },
+  // ref-1 as published: a local reference must name a contained resource of the root resource.
+  'ref-1': ({ node, rootResource }) => {
+    const reference = (node as { reference?: unknown }).reference;
+    // '#' alone (the container) yields an empty substring, which FHIRPath lets pass.
+    if (typeof reference !== 'string' || !reference.startsWith('#') || reference === '#') return true;
+    const contained = (rootResource as { contained?: Array<{ id?: unknown }> } | undefined)?.contained;
+    return Array.isArray(contained) && contained.some((c) => c?.id === reference.slice(1));
+  },
+  'per-1': ({ node }) => {
+    const { start, end } = node as { start?: unknown; end?: unknown };
+    if (typeof start !== 'string' || typeof end !== 'string') return true;
+    return compareDateTimes(start, end) !== 1;
+  },
   // Narrative rules are checked by narrative.ts, which names the offending element.
   'txt-1': () => true,
   'txt-2': () => true,
@@ -86,6 +99,29 @@ const NATIVE: Record<string, NativeInvariant> = {
 };
 
 type Compiled = (scope: InvariantScope) => unknown[];
+
+/**
+ * FHIRPath comparison of two date/dateTime values: -1, 0 or 1, or undefined when their precisions make the
+ * answer unknown (FHIRPath then returns empty, which an invariant treats as passing).
+ */
+export function compareDateTimes(a: string, b: string): -1 | 0 | 1 | undefined {
+  const aTime = a.includes('T');
+  const bTime = b.includes('T');
+  if (aTime && bTime) {
+    const x = Date.parse(a);
+    const y = Date.parse(b);
+    if (Number.isNaN(x) || Number.isNaN(y)) return undefined;
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  // Compare on the precision both have; equal there means unknown unless the precisions are equal too.
+  const dateA = aTime ? a.slice(0, a.indexOf('T')) : a;
+  const dateB = bTime ? b.slice(0, b.indexOf('T')) : b;
+  const common = Math.min(dateA.length, dateB.length);
+  const x = dateA.slice(0, common);
+  const y = dateB.slice(0, common);
+  if (x !== y) return x < y ? -1 : 1;
+  return dateA.length === dateB.length && aTime === bTime ? 0 : undefined;
+}
 
 export class InvariantEngine {
   private readonly compiled = new Map<string, Compiled | Error>();
