@@ -636,8 +636,8 @@ function baseInfo(base: string): { path: string; type: string | null } {
   return { path: type === 'BackboneElement' || type === 'Element' ? path : type || path, type };
 }
 
-/** fhirpath.js evaluation for the rare values compiled code leaves to it (dates, UCUM quantities). */
-function fallback(expression: string, base: string): (node: unknown, env: PathEnv) => unknown[] {
+/** fhirpath.js evaluation, for the rare values compiled code leaves to it (dates, UCUM quantities) and expressions it declines. */
+export function fallback(expression: string, base: string): (node: unknown, env: PathEnv) => unknown[] {
   let fn: ((data: unknown, vars: Record<string, unknown>) => unknown[]) | undefined;
   return (node, env) => {
     fn ??= fhirpath.compile({ base, expression }, r4Model, { userInvocationTable: fallbackInvocations as never, traceFn: () => {} }) as never;

@@ -1,7 +1,5 @@
-import fhirpath from 'fhirpath';
-import r4Model from 'fhirpath/fhir-context/r4';
 import type { Constraint } from './element-tree.js';
-import { compileFhirPath } from './fhirpath-compiler.js';
+import { compileFhirPath, fallback } from './fhirpath-compiler.js';
 
 /** What an invariant sees: the element, its resource, the outermost resource, and a resolver for resolve(). */
 export interface InvariantScope {
@@ -129,7 +127,7 @@ export class InvariantEngine {
   evaluate(constraint: Constraint, scope: InvariantScope): InvariantResult {
     const native = NATIVE[constraint.key];
     if (native && isCoreConstraint(constraint)) return native(scope) ? { ok: true } : { ok: false };
-    const fn = this.compile(constraint.expression, scope.basePath);
+    const fn = this.cached(constraint.expression, scope.basePath);
     if (fn instanceof Error) return { ok: false, evaluationError: fn.message };
     try {
       return isTrue(fn(scope)) ? { ok: true } : { ok: false };
@@ -140,7 +138,7 @@ export class InvariantEngine {
 
   /** Evaluates an expression and returns its raw result (for fhirpath extension contexts). */
   select(expression: string, scope: InvariantScope): unknown[] | Error {
-    const fn = this.compile(expression, scope.basePath);
+    const fn = this.cached(expression, scope.basePath);
     if (fn instanceof Error) return fn;
     try {
       return fn(scope);
@@ -149,12 +147,12 @@ export class InvariantEngine {
     }
   }
 
-  private compile(expression: string, basePath: string): Compiled | Error {
+  private cached(expression: string, basePath: string): Compiled | Error {
     const key = `${basePath}\u0000${expression}`;
     let fn = this.compiled.get(key);
     if (!fn) {
       try {
-        fn = compileToClosures(expression, basePath) ?? interpret(expression, basePath);
+        fn = compile(expression, basePath);
       } catch (error) {
         fn = error as Error;
       }
@@ -164,42 +162,11 @@ export class InvariantEngine {
   }
 }
 
-const RESOLVER = '__fhirdqResolve';
-
-/** Compiled closures where the compiler reproduces fhirpath.js exactly; it declines the rest. */
-function compileToClosures(expression: string, basePath: string): Compiled | undefined {
-  const compiled = compileFhirPath(expression, basePath);
-  if (!compiled) return undefined;
-  return (scope) => compiled(scope.node, { resource: scope.resource, rootResource: scope.rootResource, resolve: scope.resolveReference });
+/** Compiled closures where the compiler reproduces fhirpath.js exactly; fhirpath.js itself for the rest. */
+function compile(expression: string, basePath: string): Compiled {
+  const fn = compileFhirPath(expression, basePath) ?? fallback(expression, basePath);
+  return (scope) => fn(scope.node, { resource: scope.resource, rootResource: scope.rootResource, resolve: scope.resolveReference });
 }
-
-function interpret(expression: string, basePath: string): Compiled {
-  const fn = fhirpath.compile({ base: basePath, expression }, r4Model, { userInvocationTable, traceFn: ignoreTrace }) as unknown as (
-    node: unknown,
-    vars: Record<string, unknown>,
-  ) => unknown[];
-  return (scope) => fn(scope.node, { resource: scope.resource, rootResource: scope.rootResource, [RESOLVER]: scope.resolveReference });
-}
-
-/** resolve() within the validated content only (contained resources and Bundle entries); never the network. */
-const userInvocationTable = {
-  resolve: {
-    fn(this: { vars?: Record<string, unknown>; processedVars?: Record<string, unknown> }, inputs: unknown[]) {
-      const vars = this.processedVars ?? this.vars ?? {};
-      const resolver = vars[RESOLVER] as ((reference: string) => unknown) | undefined;
-      const out: unknown[] = [];
-      for (const input of inputs) {
-        const value = fhirpath.util.valData(input) as unknown;
-        const reference = typeof value === 'string' ? value : (value as { reference?: string } | undefined)?.reference;
-        if (typeof reference !== 'string' || !resolver) continue;
-        const target = resolver(reference);
-        if (target) out.push(target);
-      }
-      return out;
-    },
-    arity: { 0: [] },
-  },
-};
 
 function isCoreConstraint(constraint: Constraint): boolean {
   return !constraint.source || constraint.source.startsWith('http://hl7.org/fhir/StructureDefinition/');
@@ -210,6 +177,3 @@ function isTrue(result: unknown[]): boolean {
   if (result.length === 0) return true;
   return result.length === 1 && result[0] === true;
 }
-
-/** Invariants such as dom-3 call trace(); their output is not for users. */
-function ignoreTrace(): void {}
