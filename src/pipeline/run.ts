@@ -44,6 +44,8 @@ export interface RunSummary {
   recordsPerSecond: number;
   peakRssMb: number;
   validation: boolean;
+  /** Milliseconds the readers waited for the validation workers (backpressure). */
+  validationWaitMs: number;
   sources: Record<string, SourceSummary>;
   exchanges: Record<string, ExchangeSummary>;
   totals: { read: number; mapped: number; rejected: number; resources: number; issues: number };
@@ -143,8 +145,14 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
     const tracked = job.finally(() => inflight.delete(tracked));
     inflight.add(tracked);
   };
+  // Time the readers spent waiting for a free slot: near the run's duration when validation is the bottleneck.
+  let waitedMs = 0;
   const sendBatch = async (batch: Pending[], items: ValidateItem[]) => {
-    while (inflight.size >= maxInflight) await Promise.race(inflight);
+    if (inflight.size >= maxInflight) {
+      const t = performance.now();
+      while (inflight.size >= maxInflight) await Promise.race(inflight);
+      waitedMs += performance.now() - t;
+    }
     startBatch(batch, items);
   };
 
@@ -261,6 +269,7 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
     recordsPerSecond: Math.round(totals.read / Math.max(durationMs / 1000, 0.001)),
     peakRssMb: Math.round(peakRss / 1048576),
     validation: !!validate,
+    validationWaitMs: Math.round(waitedMs),
     sources: Object.fromEntries(config.sources.filter((s) => sources[s.name]).map((s) => [s.name, sources[s.name]])),
     exchanges,
     totals: { read: totals.read, mapped: totals.mapped, rejected: totals.rejected, resources: Object.values(sources).reduce((n, s) => n + s.resources, 0), issues: issueCount },

@@ -24,9 +24,14 @@ interface Result {
   rejected: number;
   issues: number;
   seconds: number;
+  /** CPU of the whole process (main thread and workers): a figure less at the mercy of other load on the machine. */
+  cpuSeconds: number;
   recordsPerSecond: number;
+  recordsPerCpuSecond: number;
   resourcesPerSecond: number;
   peakRssMb: number;
+  /** Share of the run the main thread waited for the workers. */
+  waitingOnValidation: string;
 }
 
 /** Child: one run in this process; prints its Result as the last line. */
@@ -38,6 +43,8 @@ async function child(config: string, patients: number): Promise<void> {
   // JSON progress lines on stderr every 30 s, with RSS: memory over the run, not only its peak.
   const s = await runPipeline(await loadRunConfig(config), { runId: 'bench', progress: createProgress({ write: (line: string) => process.stderr.write(line) }, 30_000) });
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage();
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   await rm(s.reportDir, { recursive: true, force: true });
   await rm(path.join(path.dirname(s.reportDir), 'latest'), { recursive: true, force: true });
   const result: Result = {
@@ -47,10 +54,13 @@ async function child(config: string, patients: number): Promise<void> {
     rejected: s.totals.rejected,
     issues: s.totals.issues,
     seconds: Math.round(seconds * 10) / 10,
+    cpuSeconds: Math.round(cpuSeconds * 10) / 10,
     recordsPerSecond: Math.round(s.totals.read / seconds),
+    recordsPerCpuSecond: Math.round(s.totals.read / cpuSeconds),
     resourcesPerSecond: Math.round(s.totals.resources / seconds),
     // maxRSS covers the worker threads too (one process); in KiB.
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    waitingOnValidation: `${Math.round((100 * s.validationWaitMs) / (seconds * 1000))}%`,
   };
   console.log(JSON.stringify(result));
 }
