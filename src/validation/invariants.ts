@@ -122,7 +122,7 @@ export function compareDateTimes(a: string, b: string): -1 | 0 | 1 | undefined {
 }
 
 export class InvariantEngine {
-  private readonly compiled = new Map<string, Compiled | Error>();
+  private readonly compiled = new Map<string, Map<string, Compiled | Error>>();
 
   evaluate(constraint: Constraint, scope: InvariantScope): InvariantResult {
     const native = NATIVE[constraint.key];
@@ -148,15 +148,20 @@ export class InvariantEngine {
   }
 
   private cached(expression: string, basePath: string): Compiled | Error {
-    const key = `${basePath}\u0000${expression}`;
-    let fn = this.compiled.get(key);
+    // Keyed by expression, then base path: no string building per evaluation.
+    let byBase = this.compiled.get(expression);
+    if (!byBase) {
+      byBase = new Map();
+      this.compiled.set(expression, byBase);
+    }
+    let fn = byBase.get(basePath);
     if (!fn) {
       try {
         fn = compile(expression, basePath);
       } catch (error) {
         fn = error as Error;
       }
-      this.compiled.set(key, fn);
+      byBase.set(basePath, fn);
     }
     return fn;
   }

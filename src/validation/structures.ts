@@ -9,6 +9,7 @@ const CORE_PREFIX = 'http://hl7.org/fhir/StructureDefinition/';
 export class StructureCache {
   private readonly byCanonical = new Map<string, CompiledStructure | null>();
   private readonly bySd = new WeakMap<object, CompiledStructure>();
+  private readonly byType = new Map<string, CompiledStructure | null>();
   /** Problems met while generating snapshots, reported once with the load issues. */
   readonly issues: Issue[] = [];
 
@@ -26,7 +27,12 @@ export class StructureCache {
 
   /** The core definition of a type or resource, e.g. forType('HumanName'). */
   forType(code: string): CompiledStructure | undefined {
-    return this.get(code.includes('/') ? code : CORE_PREFIX + code);
+    let compiled = this.byType.get(code);
+    if (compiled === undefined) {
+      compiled = this.get(code.includes('/') ? code : CORE_PREFIX + code) ?? null;
+      this.byType.set(code, compiled);
+    }
+    return compiled ?? undefined;
   }
 
   compile(sd: CanonicalResource): CompiledStructure | null {
