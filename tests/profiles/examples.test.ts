@@ -8,6 +8,7 @@ import { EXCHANGES } from './mutations.js';
 
 const PROFILES = fileURLToPath(new URL('../../profiles/', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('../../fixtures/profiles/', import.meta.url));
+const fixtureFiles = new Set(EXCHANGES.flatMap((exchange) => readdirSync(`${FIXTURES}${exchange}/valid/`)));
 
 let validator: Validator;
 let results: ExampleResult[];
@@ -44,10 +45,11 @@ describe('shipped examples validate against their declared profiles', () => {
   });
 
   it('every KNOWN-ISSUES.md row still occurs and gives a category and reason', () => {
-    const { stale } = compareWithKnown(results, known);
+    // Rows about the regional fixtures are checked with those fixtures below.
+    const { stale } = compareWithKnown(results, known.filter((k) => !fixtureFiles.has(k.file)));
     expect(stale.map((k) => `${k.file} ${k.messageId} ${k.path}`)).toEqual([]);
     for (const k of known) {
-      expect(['example', 'core', 'nictiz', 'cascade', 'engine']).toContain(k.category);
+      expect(['example', 'core', 'nictiz', 'cascade', 'source', 'engine']).toContain(k.category);
       expect(k.reason.length).toBeGreaterThan(20);
     }
   });
@@ -61,8 +63,12 @@ describe.each(EXCHANGES)('fixtures/profiles/%s/valid', (exchange) => {
     for (const file of files) {
       const resource = JSON.parse(readFileSync(dir + file, 'utf8')) as FhirResource & { meta?: { profile?: string[] } };
       expect(resource.meta?.profile?.[0]).toMatch(/^http:\/\/fhirdq\.nl\/fhir\/StructureDefinition\/regio-/);
-      const errors = validator.validateToIssues(resource).filter((i) => i.severity === 'error');
-      expect(errors.map((e) => `${file} ${e.messageId} ${e.path}`)).toEqual([]);
+      const all = validator.validateToIssues(resource).filter((i) => i.severity === 'error');
+      const rows = known.filter((k) => k.file === file);
+      const listed = (e: { messageId: string; path: string }) => rows.some((k) => k.messageId === e.messageId && k.path === e.path);
+      expect(all.filter((e) => !listed(e)).map((e) => `${file} ${e.messageId} ${e.path}`)).toEqual([]);
+      // Each listed row must still occur, so the list cannot go stale.
+      for (const k of rows) expect(all.some((e) => e.messageId === k.messageId && e.path === k.path), `${file} ${k.messageId} ${k.path}`).toBe(true);
     }
   });
 });
