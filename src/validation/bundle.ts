@@ -95,7 +95,7 @@ export function checkBundle(bundle: Record<string, unknown>, path: string, walk:
       }
     }
   }
-  if (type === 'document') checkDocument(index, path, walk);
+  if (type === 'document') checkDocument(index, walk);
 }
 
 /** Paging relations name one page each; others (stylesheet, alternate) may repeat. */
@@ -117,7 +117,7 @@ function checkLinks(bundle: Record<string, unknown>, path: string, walk: Walk): 
 }
 
 /** A document's entries must be reachable from the Composition by following references. */
-function checkDocument(index: BundleIndex, path: string, walk: Walk): void {
+function checkDocument(index: BundleIndex, walk: Walk): void {
   const first = index.entries[0];
   if (!first?.resource || first.resource.resourceType !== 'Composition') return;
   const reachable = new Set<Entry>([first]);
@@ -154,7 +154,6 @@ function checkDocument(index: BundleIndex, path: string, walk: Walk): void {
       walk.add('error', 'informational', 'bundle-document-unreachable', `Entry '${entry.fullUrl ?? entry.index}' isn't reachable by traversing links (forward or backward) from the Composition`, entry.path);
     }
   }
-  void path;
 }
 
 function referencesIn(value: unknown, into: string[] = []): string[] {

@@ -1,5 +1,5 @@
 import { summariesOf, type CanonicalResource, type ConformanceResolver, type FhirResource } from '../packages/types.js';
-import type { CompiledStructure, ElementNode, TypeRef } from './element-tree.js';
+import type { CompiledStructure, ElementNode } from './element-tree.js';
 import type { Issue, IssueType, Severity } from './issues.js';
 import { InvariantEngine } from './invariants.js';
 import { checkPrimitive, PRIMITIVE_TYPES } from './primitives.js';
@@ -28,7 +28,6 @@ export interface ResourceFrame {
   bundle?: BundleIndex;
   /** fullUrl of the Bundle entry holding this resource. */
   fullUrl?: string;
-  root: Record<string, unknown>;
 }
 
 interface Item {
@@ -93,7 +92,7 @@ export class Engine {
   validate(resource: FhirResource, profile?: string): Issue[] {
     const walk = new Walk(this);
     const root = resource as unknown as Record<string, unknown>;
-    walk.resource(root, String(resource.resourceType ?? 'Resource'), { resource: root, path: String(resource.resourceType), root }, profile ? [profile] : [], true);
+    walk.resource(root, String(resource.resourceType ?? 'Resource'), { resource: root, path: String(resource.resourceType) }, profile ? [profile] : [], true);
     return walk.result();
   }
 
@@ -103,9 +102,9 @@ export class Engine {
     if (structure.kind === 'resource' && value && typeof value === 'object' && 'resourceType' in value) {
       const res = value as Record<string, unknown>;
       if (res.resourceType !== structure.type) return false;
-      walk.resourceAgainst(res, String(res.resourceType), structure, frame ?? { resource: res, path: String(res.resourceType), root: res });
+      walk.resourceAgainst(res, String(res.resourceType), structure, frame ?? { resource: res, path: String(res.resourceType) });
     } else {
-      walk.element(value, undefined, structure.root, structure.type, structure.type, frame ?? { resource: {}, path: '', root: {} }, structure, { defPath: structure.type, typePath: structure.type, typeCode: structure.type });
+      walk.element(value, undefined, structure.root, structure.type, structure.type, frame ?? { resource: {}, path: '' }, structure, { defPath: structure.type, typePath: structure.type, typeCode: structure.type });
     }
     return !walk.issues.some((i) => i.severity === 'error' || i.severity === 'fatal');
   }
@@ -148,7 +147,7 @@ export class Walk {
       this.add('fatal', 'structure', 'resource-type-unknown', `Unknown resource type '${type}'`, path);
       return;
     }
-    this.checkResourceId(res, path, isRoot);
+    this.checkResourceId(res, path);
     this.resourceAgainst(res, path, base, frame);
     if (type === 'StructureDefinition' && isRoot) this.checkSnapshotGeneration(res, path);
     const declared = (res.meta as { profile?: unknown[] } | undefined)?.profile ?? [];
@@ -186,12 +185,11 @@ export class Walk {
     }
   }
 
-  private checkResourceId(res: Record<string, unknown>, path: string, isRoot: boolean): void {
+  private checkResourceId(res: Record<string, unknown>, path: string): void {
     const id = res.id;
     if (typeof id !== 'string') return;
     if (id.length > 64) this.add('error', 'invalid', 'resource-id-too-long', `Invalid Resource id: Too long (${id.length} chars)`, `${path}.id`);
     else if (!/^[A-Za-z0-9\-.]+$/.test(id)) this.add('error', 'invalid', 'resource-id-characters', `Invalid Resource id: Invalid Characters ('${id}')`, `${path}.id`);
-    void isRoot;
   }
 
   resourceAgainst(res: Record<string, unknown>, path: string, structure: CompiledStructure, frame: ResourceFrame): void {
@@ -287,7 +285,6 @@ export class Walk {
       container: isContained ? frame : undefined,
       bundle: frame.bundle,
       fullUrl: frame.fullUrl,
-      root: frame.root,
     };
     if (value.resourceType === 'Bundle') child.bundle = indexBundle(value, path);
     if (path.endsWith('.resource') && frame.bundle) child.fullUrl = frame.bundle.fullUrlOfEntryPath(path);
@@ -473,7 +470,7 @@ export class Walk {
       const problems = checkPrimitive(typeCode, value);
       if (problems) for (const p of problems) this.add(p.severity ?? 'error', 'invalid', p.messageId, p.message, path);
       else {
-        if (typeof value === 'string') this.primitiveText(value, node, typeCode, path, frame);
+        if (typeof value === 'string') this.primitiveText(value, node, typeCode, path);
         this.checkValueRules(value, node, path, structure);
         this.engine.bindings.checkPrimitive(value, node, typeCode, path, this);
       }
@@ -497,15 +494,13 @@ export class Walk {
     }
   }
 
-  private primitiveText(value: string, node: ElementNode, typeCode: string, path: string, frame: ResourceFrame): void {
+  private primitiveText(value: string, node: ElementNode, typeCode: string, path: string): void {
     if (node.maxLength !== undefined && value.length > node.maxLength) {
       this.add('error', 'value', 'max-length', `value is longer than permitted maximum length of ${node.maxLength}`, path);
     }
+    // xhtml is checked at the Narrative, where the resource's ids are known.
     if (typeCode === 'markdown') this.addAll(checkMarkdown(value, path));
-    else if (typeCode === 'xhtml') {
-      // handled at the Narrative level, where the resource's ids are known
-    } else if (typeCode === 'string') this.addAll(checkStringSecurity(value, path, this.engine.options.securityChecks));
-    void frame;
+    else if (typeCode === 'string') this.addAll(checkStringSecurity(value, path, this.engine.options.securityChecks));
   }
 
   checkValueRules(value: unknown, node: ElementNode, path: string, structure: CompiledStructure): void {
@@ -645,4 +640,4 @@ export function resolveInFrame(reference: string, frame: ResourceFrame): unknown
   return frame.bundle?.resolve(reference, frame.fullUrl)?.resource;
 }
 
-export type { Item, Host, TypeRef };
+export type { Item, Host };

@@ -50,10 +50,6 @@ interface TypedValue {
   type?: string;
 }
 
-function capitalize(code: string): string {
-  return code.charAt(0).toUpperCase() + code.slice(1);
-}
-
 /** What a slice definition says about the element at a discriminator path. */
 interface DefinitionAt {
   nodes: ElementNode[];
@@ -127,7 +123,7 @@ export class SliceMatcher {
   private matches(item: Item, slice: ElementNode, discriminators: Array<{ type: string; path: string }>, structure: CompiledStructure, frame: ResourceFrame): boolean {
     if (discriminators.length === 0) {
       // No discriminator: the item belongs to the slice when it conforms to it.
-      return this.conformsToSlice(item, slice, structure, frame);
+      return this.conformsToSlice(item, slice, frame);
     }
     for (const discriminator of discriminators) {
       if (!this.matchDiscriminator(item, slice, discriminator, structure, frame)) return false;
@@ -200,13 +196,11 @@ export class SliceMatcher {
     return [type.code];
   }
 
-  private conformsToSlice(item: Item, slice: ElementNode, structure: CompiledStructure, frame: ResourceFrame): boolean {
+  private conformsToSlice(item: Item, slice: ElementNode, frame: ResourceFrame): boolean {
     const type = slice.types[0];
     const profile = type?.profiles[0];
     const profileStructure = profile ? this.engine.structures.get(profile) : undefined;
-    if (profileStructure) return this.engine.conforms(item.value, profileStructure, frame);
-    void structure;
-    return false;
+    return profileStructure ? this.engine.conforms(item.value, profileStructure, frame) : false;
   }
 
   /** Follows a discriminator path through an instance value. */
@@ -405,4 +399,3 @@ function fixedUrl(slice: ElementNode): string | undefined {
   return (url?.fixed?.value as string | undefined) ?? undefined;
 }
 
-export { capitalize };
