@@ -41,8 +41,10 @@ export const runConfigSchema = z.strictObject({
       workers: z.number().int().min(1).max(64).default(2),
       batchSize: z.number().int().min(1).default(250),
       igs: z.array(z.string()).default([]),
+      /** Old-generation heap cap of each worker: V8 otherwise lets garbage pile up to gigabytes before collecting. */
+      workerHeapMb: z.number().int().min(64).default(768),
     })
-    .default({ enabled: true, workers: 2, batchSize: 250, igs: [] }),
+    .default({ enabled: true, workers: 2, batchSize: 250, igs: [], workerHeapMb: 768 }),
   outputs: z.strictObject({ dir: z.string().default('reports') }).default({ dir: 'reports' }),
 });
 

@@ -103,7 +103,7 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
   await mkdir(path.join(reportDir, 'resources'), { recursive: true });
   const progress = options.progress ?? createProgress(process.stderr);
 
-  const pool = config.validation.enabled && !options.validate ? createValidatorPool({ workers: config.validation.workers, igs: config.validation.igs.map((p) => path.resolve(baseDir, p)) }) : undefined;
+  const pool = config.validation.enabled && !options.validate ? createValidatorPool({ workers: config.validation.workers, igs: config.validation.igs.map((p) => path.resolve(baseDir, p)), heapMb: config.validation.workerHeapMb }) : undefined;
   const validate = config.validation.enabled ? (options.validate ?? pool!.validate) : undefined;
 
   const exchangeWriters = new Map<string, NdjsonWriter>();
@@ -124,6 +124,7 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
   // Bounded in-flight validation: the readers wait here, which is the backpressure.
   const maxInflight = Math.max(2, config.validation.workers * 2);
   const inflight = new Set<Promise<void>>();
+  let failure: Error | undefined;
   const startBatch = (batch: Pending[], items: ValidateItem[]) => {
     const job = validate!(items).then((results) => {
       let wait: Promise<void> | undefined;
@@ -142,7 +143,14 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
       }
       return wait;
     });
-    const tracked = job.finally(() => inflight.delete(tracked));
+    // A failed batch (a worker died) stops the run at the next batch, with the worker's message.
+    const tracked: Promise<void> = job.then(
+      () => undefined,
+      (err: Error) => {
+        failure ??= err;
+      },
+    );
+    void tracked.finally(() => inflight.delete(tracked));
     inflight.add(tracked);
   };
   // Time the readers spent waiting for a free slot: near the run's duration when validation is the bottleneck.
@@ -153,6 +161,7 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
       while (inflight.size >= maxInflight) await Promise.race(inflight);
       waitedMs += performance.now() - t;
     }
+    if (failure) throw failure;
     startBatch(batch, items);
   };
 
@@ -251,6 +260,7 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
     // the next source is read while the previous one's last batches are still being validated.
     for (const s of config.sources) await runSource(s);
     await Promise.all(inflight);
+    if (failure) throw failure;
   } finally {
     await pool?.close();
     await Promise.all([...exchangeWriters.values(), issuesOut, rejectedOut].map((w) => w.close()));

@@ -30,12 +30,12 @@ interface Slot {
   pending: Map<number, { resolve: (r: Issue[][]) => void; reject: (e: Error) => void }>;
 }
 
-export function createValidatorPool(options: { workers: number; igs: string[] }): ValidatorPool {
+export function createValidatorPool(options: { workers: number; igs: string[]; heapMb?: number }): ValidatorPool {
   const url = new URL('./validate-worker.js', import.meta.url);
   let nextId = 0;
   const slots: Slot[] = [];
   for (let i = 0; i < options.workers; i++) {
-    const slot: Slot = { worker: new Worker(url, { workerData: { igs: options.igs } }), inflight: 0, pending: new Map() };
+    const slot: Slot = { worker: new Worker(url, { workerData: { igs: options.igs }, resourceLimits: options.heapMb ? { maxOldGenerationSizeMb: options.heapMb } : undefined }), inflight: 0, pending: new Map() };
     slot.worker.on('message', (msg: { id: number; results?: Issue[][]; error?: string }) => {
       const p = slot.pending.get(msg.id);
       if (!p) return;
@@ -44,8 +44,9 @@ export function createValidatorPool(options: { workers: number; igs: string[] })
       if (msg.error !== undefined) p.reject(new Error(msg.error));
       else p.resolve(msg.results!);
     });
-    slot.worker.on('error', (err) => {
-      for (const p of slot.pending.values()) p.reject(err);
+    slot.worker.on('error', (err: NodeJS.ErrnoException) => {
+      const error = err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? new Error(`a validation worker ran out of memory (validation.workerHeapMb: ${options.heapMb}): raise it in the run config`) : err;
+      for (const p of slot.pending.values()) p.reject(error);
       slot.pending.clear();
     });
     slots.push(slot);

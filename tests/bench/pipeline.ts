@@ -3,7 +3,8 @@
  * process and prints records/s, resources/s and peak RSS, to show throughput and that memory stays flat.
  *
  *   npm run pipeline:bench -- --patients 35000,345000            (≈100k and ≈1M records, validation on)
- *   npm run pipeline:bench -- --patients 35000 --no-validation --workers 1 --batch 500
+ *   npm run pipeline:bench -- --patients 35000 --no-validation
+ *   npm run pipeline:bench -- --patients 35000 --workers 1 --batch 500 --heap-mb 512
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -83,6 +84,7 @@ async function main(): Promise<void> {
       'no-validation': { type: 'boolean', default: false },
       workers: { type: 'string', default: '2' },
       batch: { type: 'string', default: '250' },
+      'heap-mb': { type: 'string', default: '768' },
       child: { type: 'string' },
     },
   });
@@ -92,7 +94,7 @@ async function main(): Promise<void> {
   for (const patients of values.patients.split(',').map(Number)) {
     const dir = await region(patients);
     const config = parse(await readFile(path.join(dir, 'run.yaml'), 'utf8'));
-    config.validation = { enabled: !values['no-validation'], workers: Number(values.workers), batchSize: Number(values.batch) };
+    config.validation = { enabled: !values['no-validation'], workers: Number(values.workers), batchSize: Number(values.batch), workerHeapMb: Number(values['heap-mb']) };
     const file = path.join(dir, 'run-bench.yaml');
     await writeFile(file, stringify(config));
     process.stderr.write(`running ${file}\n`);
@@ -102,7 +104,7 @@ async function main(): Promise<void> {
     results.push(result);
     console.log(JSON.stringify(result));
   }
-  console.log(`\nvalidation ${values['no-validation'] ? 'off' : `on, ${values.workers} worker(s), batch ${values.batch}`}`);
+  console.log(`\nvalidation ${values['no-validation'] ? 'off' : `on, ${values.workers} worker(s), batch ${values.batch}, worker heap ${values['heap-mb']} MB`}`);
   console.table(results);
 }
 

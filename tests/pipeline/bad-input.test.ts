@@ -95,4 +95,13 @@ describe('bad input: a clear message with file, line and field; the run goes on'
     for (const r of rejected) expect(r.reason).not.toMatch(/\n\s+at |Error:/);
     for (const e of summary.sourceErrors) expect(e.message).not.toMatch(/\n\s+at /);
   });
+
+  it('a failing validator stops the run with its message, not an unhandled rejection', async () => {
+    const file = path.join(dir, 'run-validate.yaml');
+    await writeFile(file, (await readFile(path.join(dir, 'run.yaml'), 'utf8')).replace('validation: { enabled: false }', 'validation: { batchSize: 2 }'));
+    const failing = async () => {
+      throw new Error('a validation worker ran out of memory');
+    };
+    await expect(runPipeline(await loadRunConfig(file), { outDir: path.join(dir, 'out'), runId: 'v', progress: quiet, validate: failing })).rejects.toThrow(/ran out of memory/);
+  });
 });
