@@ -1,5 +1,5 @@
 /** The pipeline: sources → map → validate (worker pool, bounded) → sinks, with exact per-source accounting. */
-import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readSource } from '../formats/stream-source.js';
 import type { SourceItem } from '../formats/stream-record.js';
@@ -290,7 +290,8 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
   await writeFile(path.join(reportDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   const latest = path.join(reportsRoot, 'latest');
   await rm(latest, { recursive: true, force: true });
-  await cp(reportDir, latest, { recursive: true });
+  // A link, not a copy: a region's outputs run to gigabytes. Copied where links are not allowed.
+  await symlink(runId, latest, 'dir').catch(() => cp(reportDir, latest, { recursive: true }));
   return summary;
 }
 

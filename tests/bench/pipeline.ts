@@ -42,7 +42,7 @@ async function child(config: string, patients: number): Promise<void> {
   const { createProgress } = await import(dist('pipeline/progress.js'));
   const started = performance.now();
   // JSON progress lines on stderr every 30 s, with RSS: memory over the run, not only its peak.
-  const s = await runPipeline(await loadRunConfig(config), { runId: 'bench', progress: createProgress({ write: (line: string) => process.stderr.write(line) }, 30_000) });
+  const s = await runPipeline(await loadRunConfig(config), { runId: `bench-${process.pid}`, progress: createProgress({ write: (line: string) => process.stderr.write(line) }, 30_000) });
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage();
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
