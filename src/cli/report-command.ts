@@ -3,13 +3,13 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { SpecErrors } from '../mapping/yaml-file.js';
-import { loadRunConfig } from '../pipeline/config.js';
+import { loadRunConfig, type LoadedRunConfig } from '../pipeline/config.js';
 import { measureRunDetailed } from '../quality/measure-run.js';
 import { MergeError, mergeSummaries, type QualitySummary } from '../quality/summary.js';
 import { EXIT, writeReports, type WriteOptions } from '../report/write.js';
 import type { CliContext } from './main.js';
 
-interface ReportOptions {
+export interface ReportOptions {
   config?: string;
   rules?: string[];
   referenceDate?: string;
@@ -21,6 +21,33 @@ interface ReportOptions {
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
+function writeOptions(o: ReportOptions, defaultHistory: string): WriteOptions {
+  return {
+    history: o.history === false ? false : typeof o.history === 'string' ? o.history : defaultHistory,
+    dropThreshold: Number(o.dropThreshold),
+    strict: o.strict,
+  };
+}
+
+interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+/** Prints drops and where the report is; returns the exit code for schedulers. */
+function announce(dir: string, res: Awaited<ReturnType<typeof writeReports>>, { out, err }: Io): number {
+  for (const d of res.history?.drops ?? []) err(`fhirdq: warning: ${d.measure} ${d.organisation}/${d.exchange} fell from ${(100 * d.previous).toFixed(1)}% to ${(100 * d.current).toFixed(1)}%\n`);
+  out(`report: ${path.join(dir, 'report.html')} (${res.failing.length} failing measure(s)${res.history ? `, ${res.history.drops.length} drop(s)` : ''})\n`);
+  return res.exitCode;
+}
+
+/** Measures a run folder and writes its reports (used by `fhirdq report` and at the end of `fhirdq run`). */
+export async function reportRun(dir: string, loaded: LoadedRunConfig, o: ReportOptions, io: Io): Promise<number> {
+  const { summary, vendor } = await measureRunDetailed(dir, loaded, { rules: o.rules, referenceDate: o.referenceDate, vendor: o.vendor });
+  const res = await writeReports(dir, summary, { ...writeOptions(o, path.join(path.dirname(dir), 'history.sqlite')), vendor: o.vendor ? vendor : undefined });
+  return announce(dir, res, io);
+}
+
 export function registerReportCommand(program: Command, ctx?: CliContext): void {
   const out = (t: string) => (ctx ? ctx.out(t) : process.stdout.write(t));
   const err = (t: string) => (ctx ? ctx.err(t) : process.stderr.write(t));
@@ -28,16 +55,7 @@ export function registerReportCommand(program: Command, ctx?: CliContext): void 
     if (ctx) ctx.exitCode = code;
     else process.exitCode = code;
   };
-  const writeOptions = (o: ReportOptions, defaultHistory: string): WriteOptions => ({
-    history: o.history === false ? false : typeof o.history === 'string' ? o.history : defaultHistory,
-    dropThreshold: Number(o.dropThreshold),
-    strict: o.strict,
-  });
-  const finish = (dir: string, res: Awaited<ReturnType<typeof writeReports>>) => {
-    for (const d of res.history?.drops ?? []) err(`fhirdq: warning: ${d.measure} ${d.organisation}/${d.exchange} fell from ${(100 * d.previous).toFixed(1)}% to ${(100 * d.current).toFixed(1)}%\n`);
-    out(`report: ${path.join(dir, 'report.html')} (${res.failing.length} failing measure(s)${res.history ? `, ${res.history.drops.length} drop(s)` : ''})\n`);
-    setExit(res.exitCode);
-  };
+  const finish = (dir: string, res: Awaited<ReturnType<typeof writeReports>>) => setExit(announce(dir, res, { out, err }));
 
   const report = program
     .command('report')
@@ -64,10 +82,7 @@ export function registerReportCommand(program: Command, ctx?: CliContext): void 
         }
       }
       try {
-        const loaded = await loadRunConfig(configFile);
-        const { summary, vendor } = await measureRunDetailed(dir, loaded, { rules: o.rules, referenceDate: o.referenceDate, vendor: o.vendor });
-        const res = await writeReports(dir, summary, { ...writeOptions(o, path.join(path.dirname(dir), 'history.sqlite')), vendor: o.vendor ? vendor : undefined });
-        finish(dir, res);
+        setExit(await reportRun(dir, await loadRunConfig(configFile), o, { out, err }));
       } catch (e) {
         if (!(e instanceof SpecErrors)) throw e;
         err(`fhirdq: invalid configuration or rule pack:\n${e.message}\n`);

@@ -5,6 +5,7 @@ import { loadRunConfig } from '../pipeline/config.js';
 import { runPipeline } from '../pipeline/run.js';
 import { createProgress } from '../pipeline/progress.js';
 import type { CliContext } from './main.js';
+import { reportRun } from './report-command.js';
 
 const EXIT_USAGE = 2;
 
@@ -16,7 +17,9 @@ export function registerRunCommand(program: Command, ctx?: CliContext): void {
     .option('--out <dir>', 'reports folder (default: the config\'s outputs.dir)')
     .option('--run-id <id>', 'name of the run\'s report folder (default: the start time)')
     .option('--no-validate', 'map only, skip validation')
-    .action(async (file: string, options: { out?: string; runId?: string; validate: boolean }) => {
+    .option('--no-report', 'skip the quality report (summary.json quality part, report.html, junit.xml, summary.md)')
+    .option('--strict', 'exit 1 when a quality measure fails, 3 when a share dropped since the previous run')
+    .action(async (file: string, options: { out?: string; runId?: string; validate: boolean; report: boolean; strict?: boolean }) => {
       const err = ctx?.err ?? ((t: string) => process.stderr.write(t));
       const out = ctx?.out ?? ((t: string) => process.stdout.write(t));
       const setExit = (code: number) => {
@@ -40,6 +43,7 @@ export function registerRunCommand(program: Command, ctx?: CliContext): void {
         `run ${summary.runId}: ${t.read} records read, ${t.mapped} mapped, ${t.rejected} rejected, ${t.resources} resources, ${t.issues} issues ` +
           `(${summary.recordsPerSecond} records/s, peak ${summary.peakRssMb} MB)\nreports: ${summary.reportDir}\n`,
       );
-      setExit(summary.sourceErrors.length ? EXIT_USAGE : 0);
+      if (summary.sourceErrors.length) return setExit(EXIT_USAGE);
+      setExit(options.report ? await reportRun(summary.reportDir, loaded, { history: true, dropThreshold: '0.05', strict: options.strict }, { out, err }) : 0);
     });
 }
