@@ -6,10 +6,10 @@ import type { SourceItem } from '../formats/stream-record.js';
 import { loadMapping, type CoverageReport, type Mapper } from '../mapping/compile.js';
 import { SpecErrors } from '../mapping/yaml-file.js';
 import type { FhirResource } from '../packages/types.js';
-import type { Issue } from '../validation/issues.js';
 import type { LoadedRunConfig, SourceConfig } from './config.js';
 import { createProgress, type Progress } from './progress.js';
 import { NdjsonWriter } from './sinks.js';
+import { batchOutcome, SEVERITIES, type BatchOutcome, type IssueContext } from './issue-lines.js';
 import { createValidatorPool, type ValidateBatch, type ValidateItem } from './validate-pool.js';
 
 export interface RunOptions {
@@ -54,17 +54,6 @@ export interface RunSummary {
   reportDir: string;
 }
 
-/** What the issues of a resource need once its validation comes back (not the resource itself). */
-interface Pending {
-  source: string;
-  file: string;
-  line: number;
-  pointer?: string;
-  exchange: string;
-  resourceType: string;
-  id?: string;
-}
-
 /**
  * `once` resources (Patient, Organization, ...) seen recently, in two generations of at most ONCE_WINDOW
  * keys each: memory is bounded whatever the number of unique entities. A key evicted and seen again is
@@ -104,7 +93,12 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
   const progress = options.progress ?? createProgress(process.stderr);
 
   const pool = config.validation.enabled && !options.validate ? createValidatorPool({ workers: config.validation.workers, igs: config.validation.igs.map((p) => path.resolve(baseDir, p)), heapMb: config.validation.workerHeapMb }) : undefined;
-  const validate = config.validation.enabled ? (options.validate ?? pool!.validate) : undefined;
+  const custom = options.validate;
+  const validate: ((batch: IssueContext[], items: ValidateItem[]) => Promise<BatchOutcome>) | undefined = !config.validation.enabled
+    ? undefined
+    : custom
+      ? async (batch, items) => batchOutcome(batch, await custom(items))
+      : pool!.validateBatch;
 
   const exchangeWriters = new Map<string, NdjsonWriter>();
   const exchanges: Record<string, ExchangeSummary> = {};
@@ -125,23 +119,16 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
   const maxInflight = Math.max(2, config.validation.workers * 2);
   const inflight = new Set<Promise<void>>();
   let failure: Error | undefined;
-  const startBatch = (batch: Pending[], items: ValidateItem[]) => {
-    const job = validate!(items).then((results) => {
-      let wait: Promise<void> | undefined;
+  const startBatch = (batch: IssueContext[], items: ValidateItem[]) => {
+    const job = validate!(batch, items).then(({ counts, lines }) => {
       for (let i = 0; i < batch.length; i++) {
-        const p = batch[i];
-        const ex = exchanges[p.exchange];
+        const ex = exchanges[batch[i].exchange];
         ex.validated++;
         totals.validated++;
-        let errors = false;
-        for (const issue of results[i]) {
-          ex.issues[issue.severity]++;
-          if (issue.severity === 'error' || issue.severity === 'fatal') errors = true;
-          wait = issuesOut.write(issueRecord(p, issue)) ?? wait;
-        }
-        if (errors) ex.withErrors++;
+        for (let k = 0; k < 4; k++) ex.issues[SEVERITIES[k]] += counts[i * 4 + k];
+        if (counts[i * 4] + counts[i * 4 + 1] > 0) ex.withErrors++;
       }
-      return wait;
+      return lines ? issuesOut.writeText(lines) : undefined;
     });
     // A failed batch (a worker died) stops the run at the next batch, with the worker's message.
     const tracked: Promise<void> = job.then(
@@ -155,7 +142,7 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
   };
   // Time the readers spent waiting for a free slot: near the run's duration when validation is the bottleneck.
   let waitedMs = 0;
-  const sendBatch = async (batch: Pending[], items: ValidateItem[]) => {
+  const sendBatch = async (batch: IssueContext[], items: ValidateItem[]) => {
     if (inflight.size >= maxInflight) {
       const t = performance.now();
       while (inflight.size >= maxInflight) await Promise.race(inflight);
@@ -181,7 +168,7 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
     sources[src.name] = summary;
     progress.event('source-start', { source: src.name });
     const batchSize = config.validation.batchSize;
-    let batch: Pending[] = [];
+    let batch: IssueContext[] = [];
     let items: ValidateItem[] = [];
     let lastFile = '';
     let relFile = '';
@@ -293,21 +280,4 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
   // A link, not a copy: a region's outputs run to gigabytes. Copied where links are not allowed.
   await symlink(runId, latest, 'dir').catch(() => cp(reportDir, latest, { recursive: true }));
   return summary;
-}
-
-function issueRecord(p: Pending, issue: Issue): Record<string, unknown> {
-  return {
-    source: p.source,
-    file: p.file,
-    line: p.line,
-    pointer: p.pointer,
-    exchange: p.exchange,
-    resourceType: p.resourceType,
-    id: p.id,
-    severity: issue.severity,
-    code: issue.code,
-    messageId: issue.messageId,
-    message: issue.message,
-    expression: issue.path,
-  };
 }

@@ -11,7 +11,6 @@ export class NdjsonWriter {
   private chunk = Buffer.allocUnsafe(CHUNK_BYTES);
   private used = 0;
   private draining: Promise<void> | undefined;
-  count = 0;
 
   constructor(readonly file: string) {
     this.stream = createWriteStream(file, { highWaterMark: 1 << 20 });
@@ -24,15 +23,18 @@ export class NdjsonWriter {
 
   /** Writes one line of JSON text (without its newline). */
   writeLine(json: string): Promise<void> | undefined {
-    this.count++;
+    return this.writeText(json + '\n');
+  }
+
+  /** Writes text that already is whole lines. */
+  writeText(text: string): Promise<void> | undefined {
     let wait = this.draining;
     // A UTF-16 code unit is at most 3 UTF-8 bytes.
-    if (this.used + json.length * 3 + 1 > CHUNK_BYTES) {
+    if (this.used + text.length * 3 > CHUNK_BYTES) {
       wait = this.flush();
-      if (json.length * 3 + 1 > CHUNK_BYTES) return this.put(Buffer.from(json + '\n'));
+      if (text.length * 3 > CHUNK_BYTES) return this.put(Buffer.from(text));
     }
-    this.used += this.chunk.write(json, this.used);
-    this.chunk[this.used++] = 10;
+    this.used += this.chunk.write(text, this.used);
     return wait;
   }
 
