@@ -324,14 +324,14 @@ export class Walk {
     host: Host,
   ): void {
     const groups = new Map<ElementNode, Item[]>();
-    const byName = namesOf(nodes);
+    const { byName, choices, required } = shapeOf(nodes);
     for (const key in obj) {
       // A _name companion is taken with its name; alone it is an element of its own.
       if (key.charCodeAt(0) === 95 /* _ */ && key.slice(1) in obj) continue;
       if (isResourceRoot && key === 'resourceType') continue;
       if (key === 'fhir_comments') continue;
       const name = key.charCodeAt(0) === 95 /* _ */ ? key.slice(1) : key;
-      const match = this.findChild(byName, nodes, name);
+      const match = this.findChild(byName, choices, name);
       // Only primitives have a _name companion.
       if (!match || (name !== key && match.typeCode !== undefined && !PRIMITIVE_TYPES.has(match.typeCode))) {
         this.add('error', 'structure', 'unknown-element', `Unrecognized property '${key}'`, `${path}.${key}`);
@@ -355,14 +355,17 @@ export class Walk {
         list.push(...items);
       } else groups.set(match.node, items);
     }
-    for (const node of nodes) {
-      const items = groups.get(node) ?? [];
-      if (node.slicing && node.slices.length > 0) {
-        this.engine.slices.process(items, node, structure, path, frame, this, host);
-      } else {
-        this.cardinality(items.length, node, structure, path);
-        for (const item of items) this.item(item, node, frame, structure, host);
-      }
+    // Present elements, then the absent ones that are required (directly or through a required slice).
+    for (const [node, items] of groups) this.group(items, node, structure, path, frame, host);
+    for (const node of required) if (!groups.has(node)) this.group([], node, structure, path, frame, host);
+  }
+
+  private group(items: Item[], node: ElementNode, structure: CompiledStructure, path: string, frame: ResourceFrame, host: Host): void {
+    if (node.slicing && node.slices.length > 0) {
+      this.engine.slices.process(items, node, structure, path, frame, this, host);
+    } else {
+      this.cardinality(items.length, node, structure, path);
+      for (const item of items) this.item(item, node, frame, structure, host);
     }
   }
 
@@ -395,13 +398,13 @@ export class Walk {
 
   private findChild(
     byName: Map<string, ElementNode>,
-    nodes: ElementNode[],
+    choices: ElementNode[],
     name: string,
   ): { node: ElementNode; typeCode: string | undefined; typeError?: string } | undefined {
     const direct = byName.get(name);
-    if (direct && !direct.isChoice) return { node: direct, typeCode: direct.types.length === 1 ? direct.types[0]!.code : direct.types[0]?.code };
-    for (const node of nodes) {
-      if (!node.isChoice || !name.startsWith(node.name) || name.length === node.name.length) continue;
+    if (direct && !direct.isChoice) return { node: direct, typeCode: direct.types[0]?.code };
+    for (const node of choices) {
+      if (!name.startsWith(node.name) || name.length === node.name.length) continue;
       const suffix = name.slice(node.name.length);
       const type = node.types.find((t) => capitalize(t.code) === suffix);
       if (type) return { node, typeCode: type.code };
@@ -585,16 +588,27 @@ export class Walk {
   }
 }
 
-const NAMES = new WeakMap<ElementNode[], Map<string, ElementNode>>();
+interface Shape {
+  byName: Map<string, ElementNode>;
+  choices: ElementNode[];
+  /** Children whose absence is an error: min > 0, or sliced with a required slice. */
+  required: ElementNode[];
+}
 
-/** Children by JSON name, built once per definition list. */
-function namesOf(nodes: ElementNode[]): Map<string, ElementNode> {
-  let names = NAMES.get(nodes);
-  if (!names) {
-    names = new Map(nodes.map((n) => [n.name, n]));
-    NAMES.set(nodes, names);
+const SHAPES = new WeakMap<ElementNode[], Shape>();
+
+/** What the walker needs to know of a list of child definitions, computed once per list. */
+function shapeOf(nodes: ElementNode[]): Shape {
+  let shape = SHAPES.get(nodes);
+  if (!shape) {
+    shape = {
+      byName: new Map(nodes.map((n) => [n.name, n])),
+      choices: nodes.filter((n) => n.isChoice),
+      required: nodes.filter((n) => n.min > 0 || n.slices.some((slice) => slice.min > 0)),
+    };
+    SHAPES.set(nodes, shape);
   }
-  return names;
+  return shape;
 }
 
 function describeJson(value: unknown): string {
