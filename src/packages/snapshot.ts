@@ -9,6 +9,7 @@
  * Output elements are shared with base definitions where unchanged: treat them as immutable.
  */
 import { isDeepStrictEqual } from 'node:util';
+import { splitOutside } from '../formats/fhirpath-text.js';
 import type { CanonicalResource, ConformanceResolver } from './types.js';
 import type { Issue } from '../validation/issues.js';
 
@@ -169,25 +170,6 @@ function idSegments(id: string, pathParts: string[]): Segment[] | undefined {
   return segs;
 }
 
-/** Splits a FHIRPath discriminator path on dots outside parentheses and quotes. */
-function splitFhirPath(path: string): string[] {
-  const out: string[] = [];
-  let depth = 0;
-  let quote = false;
-  let start = 0;
-  for (let i = 0; i < path.length; i++) {
-    const ch = path[i];
-    if (ch === "'") quote = !quote;
-    else if (!quote && ch === '(') depth++;
-    else if (!quote && ch === ')') depth--;
-    else if (!quote && depth === 0 && ch === '.') {
-      out.push(path.slice(start, i));
-      start = i + 1;
-    }
-  }
-  out.push(path.slice(start));
-  return out;
-}
 
 function isLargerMax(derived: string, base: string): boolean {
   if (base === '*') return false;
@@ -443,7 +425,7 @@ class Generator {
 
   /** Checks that the plain-name steps of a discriminator path exist below the sliced element. */
   private discriminatorValid(node: Node, ed: ElementDefinition, path: string): boolean {
-    let steps = splitFhirPath(path);
+    let steps = splitOutside(path, '.');
     if (steps[0] === '$this') steps = steps.slice(1);
     let children: { ed: ElementDefinition; name: string }[] | undefined = node.children;
     let current = ed;

@@ -1,6 +1,7 @@
 /** FHIRPath expressions of rule packs, compiled once; plain dotted paths take a fast walker. */
 import fhirpath from 'fhirpath';
 import r4Model from 'fhirpath/fhir-context/r4';
+import { splitOutside } from '../formats/fhirpath-text.js';
 
 export type Evaluate = (resource: unknown) => unknown[];
 
@@ -27,29 +28,9 @@ export function compileExpression(expression: string): Evaluate {
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const LITERAL = /^'([^'\\]*)'$/;
 
-/** Splits at a separator outside quotes and parentheses. */
-function splitTop(text: string, sep: string): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let quoted = false;
-  let from = 0;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (ch === "'") quoted = !quoted;
-    else if (!quoted && ch === '(') depth++;
-    else if (!quoted && ch === ')') depth--;
-    else if (!quoted && depth === 0 && text.startsWith(sep, i)) {
-      parts.push(text.slice(from, i).trim());
-      from = i + sep.length;
-      i += sep.length - 1;
-    }
-  }
-  parts.push(text.slice(from).trim());
-  return parts;
-}
 
 function fastExpression(text: string): Evaluate | undefined {
-  const ors = splitTop(text, ' or ');
+  const ors = splitOutside(text, ' or ');
   if (ors.length > 1) {
     const fns = ors.map(fastExpression);
     if (fns.some((f) => !f)) return undefined;
@@ -63,7 +44,7 @@ function fastExpression(text: string): Evaluate | undefined {
       return empty ? [] : [false];
     };
   }
-  const unions = splitTop(text, ' | ');
+  const unions = splitOutside(text, ' | ');
   if (unions.length > 1) {
     const fns = unions.map(fastExpression);
     if (fns.some((f) => !f)) return undefined;
@@ -73,7 +54,7 @@ function fastExpression(text: string): Evaluate | undefined {
       return out;
     };
   }
-  const eq = splitTop(text, ' = ');
+  const eq = splitOutside(text, ' = ');
   if (eq.length === 2) {
     const left = fastPath(eq[0]);
     const lit = LITERAL.exec(eq[1]);
@@ -98,7 +79,7 @@ const model = r4Model as unknown as {
 
 function fastPath(text: string): Evaluate | undefined {
   const specs: StepSpec[] = [];
-  for (const part of splitTop(text, '.')) {
+  for (const part of splitOutside(text, '.')) {
     if (NAME.test(part)) specs.push({ name: part });
     else if (part === 'exists()') specs.push({ fn: (nodes) => [nodes.length > 0] });
     else if (part === 'first()') specs.push({ fn: (nodes) => nodes.slice(0, 1) });

@@ -3,6 +3,7 @@ import type { Engine, Host, Item, ResourceFrame, Walk } from './instance-validat
 import { resolveInFrame } from './instance-validator.js';
 import { matchesFixed, matchesPattern } from './fixed-pattern.js';
 import { PRIMITIVE_TYPES } from './primitives.js';
+import { splitOutside } from '../formats/fhirpath-text.js';
 
 /** A step of a discriminator path: the restricted FHIRPath of ElementDefinition.slicing.discriminator.path. */
 type Step =
@@ -18,28 +19,13 @@ function parseSteps(path: string): Step[] {
   let steps = stepCache.get(path);
   if (steps) return steps;
   steps = [];
-  // Split on dots outside parentheses and quotes.
-  const parts: string[] = [];
-  let depth = 0;
-  let quote = false;
-  let current = '';
-  for (const ch of path) {
-    if (ch === "'") quote = !quote;
-    if (!quote && ch === '(') depth++;
-    if (!quote && ch === ')') depth--;
-    if (ch === '.' && depth === 0 && !quote) {
-      parts.push(current);
-      current = '';
-    } else current += ch;
-  }
-  parts.push(current);
+  const parts = splitOutside(path, '.');
   for (const part of parts) {
-    const trimmed = part.trim();
-    if (trimmed === '$this' || trimmed === '') steps.push({ kind: 'this' });
-    else if (trimmed === 'resolve()') steps.push({ kind: 'resolve' });
-    else if (trimmed.startsWith('extension(')) steps.push({ kind: 'extension', url: trimmed.slice(10, -1).replace(/^'|'$/g, '') });
-    else if (trimmed.startsWith('ofType(')) steps.push({ kind: 'ofType', type: trimmed.slice(7, -1) });
-    else steps.push({ kind: 'name', name: trimmed });
+    if (part === '$this' || part === '') steps.push({ kind: 'this' });
+    else if (part === 'resolve()') steps.push({ kind: 'resolve' });
+    else if (part.startsWith('extension(')) steps.push({ kind: 'extension', url: part.slice(10, -1).replace(/^'|'$/g, '') });
+    else if (part.startsWith('ofType(')) steps.push({ kind: 'ofType', type: part.slice(7, -1) });
+    else steps.push({ kind: 'name', name: part });
   }
   stepCache.set(path, steps);
   return steps;
