@@ -64,6 +64,8 @@ export class Engine {
   readonly bindings: BindingChecker;
   readonly slices: SliceMatcher;
   readonly impliedProfiles: ImpliedProfiles;
+  /** Whether a value (by identity) conforms to a structure, for one validate() call: values do not change during it. */
+  private conformance = new WeakMap<object, Map<CompiledStructure, boolean>>();
 
   constructor(
     readonly resolver: ConformanceResolver,
@@ -90,6 +92,7 @@ export class Engine {
   }
 
   validate(resource: FhirResource, profile?: string): Issue[] {
+    this.conformance = new WeakMap();
     const walk = new Walk(this);
     const root = resource as unknown as Record<string, unknown>;
     walk.resource(root, String(resource.resourceType ?? 'Resource'), { resource: root, path: String(resource.resourceType) }, profile ? [profile] : [], true);
@@ -98,6 +101,22 @@ export class Engine {
 
   /** Validates quietly and says whether there were errors: for profile discriminators and targetProfile checks. */
   conforms(value: unknown, structure: CompiledStructure, frame: ResourceFrame | undefined): boolean {
+    // Slice matching and target-profile checks ask the same question of the same value repeatedly.
+    if (value === null || typeof value !== 'object') return this.conformsUncached(value, structure, frame);
+    let answers = this.conformance.get(value);
+    if (!answers) {
+      answers = new Map();
+      this.conformance.set(value, answers);
+    }
+    let answer = answers.get(structure);
+    if (answer === undefined) {
+      answer = this.conformsUncached(value, structure, frame);
+      answers.set(structure, answer);
+    }
+    return answer;
+  }
+
+  private conformsUncached(value: unknown, structure: CompiledStructure, frame: ResourceFrame | undefined): boolean {
     const walk = new Walk(this);
     if (structure.kind === 'resource' && value && typeof value === 'object' && 'resourceType' in value) {
       const res = value as Record<string, unknown>;
