@@ -117,15 +117,20 @@ export class Engine {
   }
 
   private conformsUncached(value: unknown, structure: CompiledStructure, frame: ResourceFrame | undefined): boolean {
+    if (structure.kind === 'resource' && (value as { resourceType?: unknown } | null)?.resourceType !== structure.type) return false;
+    return !this.issuesAgainst(value, structure, frame).some((i) => i.severity === 'error' || i.severity === 'fatal');
+  }
+
+  /** The issues of one value against one structure, walked on its own. */
+  issuesAgainst(value: unknown, structure: CompiledStructure, frame: ResourceFrame | undefined): Issue[] {
     const walk = new Walk(this);
     if (structure.kind === 'resource' && value && typeof value === 'object' && 'resourceType' in value) {
       const res = value as Record<string, unknown>;
-      if (res.resourceType !== structure.type) return false;
       walk.resourceAgainst(res, String(res.resourceType), structure, frame ?? { resource: res, path: String(res.resourceType) });
     } else {
       walk.element(value, undefined, structure.root, structure.type, structure.type, frame ?? { resource: {}, path: '' }, structure, { defPath: structure.type, typePath: structure.type, typeCode: structure.type });
     }
-    return !walk.issues.some((i) => i.severity === 'error' || i.severity === 'fatal');
+    return walk.issues;
   }
 }
 
@@ -248,7 +253,7 @@ export class Walk {
       this.nestedResource(value, node, path, frame);
       return;
     }
-    const childContext = this.childrenOf(node, typeCode, structure, path);
+    const childContext = this.childrenOf(node, typeCode, structure, path, value, frame);
     if (!childContext) {
       if (typeCode) this.add('error', 'processing', 'type-unknown', `Unknown type ${typeCode}`, path);
       return;
@@ -311,7 +316,14 @@ export class Walk {
   }
 
   /** The definitions of an element's children: its own (profile) children, a content reference, or its type's. */
-  childrenOf(node: ElementNode, typeCode: string | undefined, structure: CompiledStructure, path: string): { nodes: ElementNode[]; structure: CompiledStructure } | undefined {
+  childrenOf(
+    node: ElementNode,
+    typeCode: string | undefined,
+    structure: CompiledStructure,
+    path: string,
+    value: unknown,
+    frame: ResourceFrame,
+  ): { nodes: ElementNode[]; structure: CompiledStructure } | undefined {
     if (node.children.length > 0) return { nodes: node.children, structure };
     if (node.contentReference) {
       const target = structure.byId.get(node.contentReference) ?? this.engine.structures.forType(node.contentReference.split('.')[0]!)?.byId.get(node.contentReference);
@@ -319,17 +331,27 @@ export class Walk {
     }
     if (!typeCode) return undefined;
     const typeRef = node.types.find((t) => t.code === typeCode);
-    for (const profile of typeRef?.profiles ?? []) {
-      const profiled = this.engine.structures.get(profile);
-      if (profiled) return { nodes: profiled.root.children, structure: profiled };
+    const profiles = (typeRef?.profiles ?? []).map((p) => this.engine.structures.get(p)).filter((p) => p !== undefined);
+    if (profiles.length === 1) return { nodes: profiles[0]!.root.children, structure: profiles[0]! };
+    if (profiles.length > 1) {
+      // Several type profiles: the value must conform to one of them.
+      const match = profiles.find((p) => this.engine.conforms(value, p, frame));
+      if (match) return { nodes: match.root.children, structure: match };
+      this.add('error', 'structure', 'type-profile-no-match', `Unable to find a match for the specified profile among choices: ${profiles.map((p) => p.url).join(', ')}`, path);
+      // Show why each choice fails: the first through this walk, the others walked on their own.
+      for (const other of profiles.slice(1)) {
+        for (const issue of this.engine.issuesAgainst(value, other, frame)) {
+          const at = issue.path.startsWith(other.type) ? path + issue.path.slice(other.type.length) : issue.path;
+          this.add(issue.severity, issue.code, issue.messageId, issue.message, at);
+        }
+      }
+      return { nodes: profiles[0]!.root.children, structure: profiles[0]! };
     }
     if (typeRef?.profiles.length && typeCode !== 'Extension') {
       this.add('error', 'not-found', 'type-profile-unknown', `Unknown profile ${typeRef.profiles.join(', ')}`, path);
     }
     const typeStructure = this.engine.structures.forType(typeCode);
-    if (typeStructure && typeStructure !== structure) return { nodes: typeStructure.root.children, structure: typeStructure };
-    if (typeStructure) return { nodes: typeStructure.root.children, structure: typeStructure };
-    return undefined;
+    return typeStructure ? { nodes: typeStructure.root.children, structure: typeStructure } : undefined;
   }
 
   /** Groups a JSON object's properties by definition, then checks cardinality, slicing and each value. */

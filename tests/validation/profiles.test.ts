@@ -6,12 +6,19 @@ const NAMED = TEST + 'NamedPatient';
 const BSN = TEST + 'BsnPatient';
 const ADULT = TEST + 'AdultPatient';
 const RANGE = TEST + 'RangeObservation';
+const CITY = TEST + 'CityAddress';
+const POSTAL = TEST + 'PostalAddress';
+const EITHER = TEST + 'EitherAddressPatient';
 
 const validator = useValidator([
   profile('NamedPatient', 'Patient', [{ id: 'Patient.name', path: 'Patient.name', min: 1 }], { version: '1.0' }),
   // A chain of differentials: AdultPatient → BsnPatient → NamedPatient → Patient.
   profile('BsnPatient', 'Patient', [{ id: 'Patient.identifier', path: 'Patient.identifier', min: 1 }], { baseDefinition: NAMED }),
   profile('AdultPatient', 'Patient', [{ id: 'Patient.birthDate', path: 'Patient.birthDate', min: 1, maxValueDate: '2006-01-01' }], { baseDefinition: BSN }),
+  // Datatype profiles, and a Patient whose address must meet one of them.
+  profile('CityAddress', 'Address', [{ id: 'Address.city', path: 'Address.city', min: 1 }]),
+  profile('PostalAddress', 'Address', [{ id: 'Address.postalCode', path: 'Address.postalCode', min: 1 }]),
+  profile('EitherAddressPatient', 'Patient', [{ id: 'Patient.address', path: 'Patient.address', type: [{ code: 'Address', profile: [CITY, POSTAL] }] }]),
   profile('RangeObservation', 'Observation', [
     { id: 'Observation.value[x]', path: 'Observation.value[x]', type: [{ code: 'integer' }, { code: 'Quantity' }] },
     { id: 'Observation.valueInteger', path: 'Observation.valueInteger', minValueInteger: 0, maxValueInteger: 10 },
@@ -101,5 +108,17 @@ describe('minValue and maxValue', () => {
     const adult = (birthDate: string) => ({ resourceType: 'Patient', name: [{ family: 'J' }], identifier: [{ value: '1' }], birthDate });
     expectIssue(check(adult('2010-01-01'), ADULT), 'max-value', 'Patient.birthDate');
     expectNoErrors(check(adult('2005-12-31'), ADULT));
+  });
+});
+
+describe('type profiles', () => {
+  it('a value must conform to one of several type profiles, and each failing choice says why', () => {
+    const issues = check({ resourceType: 'Patient', address: [{ line: ['Dorpsstraat 1'] }] }, EITHER);
+    expectIssue(issues, 'type-profile-no-match', 'Patient.address[0]');
+    const reasons = issues.filter((i) => i.messageId === 'cardinality-min').map((i) => i.message);
+    expect(reasons.some((m) => m.includes('Address.city'))).toBe(true);
+    expect(reasons.some((m) => m.includes('Address.postalCode'))).toBe(true);
+    expectNoErrors(check({ resourceType: 'Patient', address: [{ postalCode: '1234 AB' }] }, EITHER));
+    expectNoErrors(check({ resourceType: 'Patient', address: [{ city: 'Zwolle' }] }, EITHER));
   });
 });
