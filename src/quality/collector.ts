@@ -427,111 +427,115 @@ export class QualityCollector {
       }
       case 'riza': {
         const res = this.result(m, 'patients with a current directive for each treatment');
-        const slot = this.slots++;
         const names = Object.keys(m.codes);
         const bitOf = new Map(names.map((n, i) => [m.codes[n], 1 << i]));
         const full = (1 << names.length) - 1;
-        this.addHandler({
-          type: m.resourceType,
-          profile: m.profile,
-          where: m.where ? compileExpression(m.where) : undefined,
-          apply: (r, ctx, _p, patient) => {
-            if (!this.appliesTo(res, ctx.exchange)) return;
-            const st = patient();
-            if (!st) return;
-            const s = ((st.slots[slot] as { exchange: string; mask: number } | undefined) ??= { exchange: ctx.exchange, mask: 0 });
-            if (!isCurrentDirective(r, refDate)) return;
-            const provision = r.provision as { code?: { coding?: { system?: string; code?: string }[] }[] } | undefined;
-            for (const cc of provision?.code ?? []) for (const cd of cc.coding ?? []) if (cd.system === m.codeSystem && cd.code) s.mask |= bitOf.get(cd.code) ?? 0;
+        this.patientMeasure<{ exchange: string; mask: number }>(res, (exchange) => ({ exchange, mask: 0 }), [
+          {
+            resourceType: m.resourceType,
+            profile: m.profile,
+            where: m.where,
+            update: (s, r) => {
+              if (!isCurrentDirective(r, refDate)) return;
+              const provision = r.provision as { code?: { coding?: { system?: string; code?: string }[] }[] } | undefined;
+              for (const cc of provision?.code ?? []) for (const cd of cc.coding ?? []) if (cd.system === m.codeSystem && cd.code) s.mask |= bitOf.get(cd.code) ?? 0;
+            },
           },
-        });
-        this.patientRules.push({
-          slot,
-          judge: (st, org) => {
-            const s = st.slots[slot] as { exchange: string; mask: number } | undefined;
-            if (!s) return;
-            const c = this.cell(res, org, s.exchange);
-            c.denominator++;
-            if (s.mask === full) c.numerator++;
-            else for (const [i, n] of names.entries()) if (!(s.mask & (1 << i))) addExample(res.examples, { path: `${m.resourceType}.provision.code`, message: `no current directive for ${n}` });
-          },
-        });
+        ], (s) =>
+          s.mask === full
+            ? true
+            : names.filter((_n, i) => !(s.mask & (1 << i))).map((n) => ({ path: `${m.resourceType}.provision.code`, message: `no current directive for ${n}` })),
+        );
         return;
       }
       case 'acp-currency':
       case 'medication-currency': {
         const res = this.result(m, m.kind === 'acp-currency' ? 'patients whose latest ACP discussion is current' : 'patients whose medication overview was verified recently');
-        const slot = this.slots++;
         const cutoff = cutoffDate(refDate, m.maxAge);
         const events = m.kind === 'acp-currency' ? m.events : [{ resourceType: m.resourceType, profile: m.profile, where: m.where, date: m.date }];
         const where = events.map((e) => `${e.resourceType}: ${e.date}`).join(', ');
-        for (const ev of events) {
-          const date = compileExpression(ev.date);
-          this.addHandler({
-            type: ev.resourceType,
-            profile: ev.profile,
-            where: ev.where ? compileExpression(ev.where) : undefined,
-            apply: (r, ctx, _p, patient) => {
-              if (!this.appliesTo(res, ctx.exchange)) return;
-              const st = patient();
-              if (!st) return;
-              const s = ((st.slots[slot] as { exchange: string; latest: string } | undefined) ??= { exchange: ctx.exchange, latest: '' });
-              const d = firstString(date(r))?.slice(0, 10) ?? '';
-              if (d > s.latest) s.latest = d;
-            },
-          });
-        }
-        this.patientRules.push({
-          slot,
-          judge: (st, org) => {
-            const s = st.slots[slot] as { exchange: string; latest: string } | undefined;
-            if (!s) return;
-            const c = this.cell(res, org, s.exchange);
-            c.denominator++;
-            if (s.latest >= cutoff) c.numerator++;
-            else addExample(res.examples, { path: where, message: s.latest ? `latest date older than ${m.maxAge}` : 'no date recorded' });
-          },
-        });
+        this.patientMeasure<{ exchange: string; latest: string }>(
+          res,
+          (exchange) => ({ exchange, latest: '' }),
+          events.map((ev) => {
+            const date = compileExpression(ev.date);
+            return {
+              ...ev,
+              update: (s, r) => {
+                const d = firstString(date(r))?.slice(0, 10) ?? '';
+                if (d > s.latest) s.latest = d;
+              },
+            };
+          }),
+          (s) => (s.latest >= cutoff ? true : [{ path: where, message: s.latest ? `latest date older than ${m.maxAge}` : 'no date recorded' }]),
+        );
         return;
       }
       case 'medication-coherence': {
         const res = this.result(m, 'patients without contradictory overlapping agreements');
-        const slot = this.slots++;
         const fns = { product: compileExpression(m.product), start: compileExpression(m.start), end: m.end ? compileExpression(m.end) : undefined, dosage: compileExpression(m.dosage), active: compileExpression(m.active) };
         type S = { exchange: string; agreements: { product: string; start: string; end: string; dosage: string }[]; conflict: boolean };
-        this.addHandler({
-          type: m.resourceType,
-          profile: m.profile,
-          where: m.where ? compileExpression(m.where) : undefined,
-          apply: (r, ctx, _p, patient) => {
-            if (!this.appliesTo(res, ctx.exchange)) return;
-            const st = patient();
-            if (!st) return;
-            const s = ((st.slots[slot] as S | undefined) ??= { exchange: ctx.exchange, agreements: [], conflict: false });
-            if (!isFilled(fns.active(r))) return;
-            const product = firstString(fns.product(r));
-            if (!product) return;
-            const a = { product, start: firstString(fns.start(r)) ?? '', end: (fns.end && firstString(fns.end(r))) || '\uffff', dosage: JSON.stringify(fns.dosage(r)) };
-            for (const b of s.agreements) {
-              if (b.product === a.product && b.dosage !== a.dosage && a.start <= b.end && b.start <= a.end) s.conflict = true;
-            }
-            s.agreements.push(a);
+        this.patientMeasure<S>(res, (exchange) => ({ exchange, agreements: [], conflict: false }), [
+          {
+            resourceType: m.resourceType,
+            profile: m.profile,
+            where: m.where,
+            update: (s, r) => {
+              if (!isFilled(fns.active(r))) return;
+              const product = firstString(fns.product(r));
+              if (!product) return;
+              const a = { product, start: firstString(fns.start(r)) ?? '', end: (fns.end && firstString(fns.end(r))) || '\uffff', dosage: JSON.stringify(fns.dosage(r)) };
+              for (const b of s.agreements) {
+                if (b.product === a.product && b.dosage !== a.dosage && a.start <= b.end && b.start <= a.end) s.conflict = true;
+              }
+              s.agreements.push(a);
+            },
           },
-        });
-        this.patientRules.push({
-          slot,
-          judge: (st, org) => {
-            const s = st.slots[slot] as S | undefined;
-            if (!s || !s.agreements.length) return;
-            const c = this.cell(res, org, s.exchange);
-            c.denominator++;
-            if (!s.conflict) c.numerator++;
-            else addExample(res.examples, { path: `${m.resourceType}: ${m.product}`, message: 'active agreements for one product overlap with different dosages' });
-          },
+        ], (s) => {
+          if (!s.agreements.length) return undefined;
+          return s.conflict ? [{ path: `${m.resourceType}: ${m.product}`, message: 'active agreements for one product overlap with different dosages' }] : true;
         });
         return;
       }
     }
+  }
+
+  /**
+   * A measure over patients: every matching resource updates its patient's state; at the end each patient with
+   * state counts once, passing or with the reasons it fails (undefined: not counted).
+   */
+  private patientMeasure<S extends { exchange: string }>(
+    res: MeasureResult,
+    init: (exchange: string) => S,
+    sources: Array<{ resourceType: string; profile?: string; where?: string; update: (state: S, resource: Record<string, unknown>) => void }>,
+    verdict: (state: S) => true | Example[] | undefined,
+  ): void {
+    const slot = this.slots++;
+    for (const source of sources) {
+      this.addHandler({
+        type: source.resourceType,
+        profile: source.profile,
+        where: source.where ? compileExpression(source.where) : undefined,
+        apply: (r, ctx, _p, patient) => {
+          if (!this.appliesTo(res, ctx.exchange)) return;
+          const st = patient();
+          if (!st) return;
+          source.update(((st.slots[slot] as S | undefined) ??= init(ctx.exchange)), r);
+        },
+      });
+    }
+    this.patientRules.push({
+      slot,
+      judge: (st, org) => {
+        const s = st.slots[slot] as S | undefined;
+        const outcome = s && verdict(s);
+        if (!s || outcome === undefined) return;
+        const c = this.cell(res, org, s.exchange);
+        c.denominator++;
+        if (outcome === true) c.numerator++;
+        else for (const example of outcome) addExample(res.examples, example);
+      },
+    });
   }
 
   private compileIndicator(def: IndicatorDef & { pack: string }): void {
