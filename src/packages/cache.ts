@@ -173,12 +173,12 @@ export function writeIndex<M>(path: string, key: string, meta: M, inputs: IndexI
  * JSON with every non-ASCII character escaped: decoding ASCII as latin1 is a copy, twice as fast as
  * UTF-8 decoding, and gives one-byte strings that JSON.parse reads faster.
  */
-function asciiJson(value: unknown): string {
+export function asciiJson(value: unknown): string {
   return JSON.stringify(value).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** Writes to a unique temporary file next to `path`, then renames it over `path`. */
-function writeAtomically(path: string, chunks: Buffer[]): void {
+export function writeAtomically(path: string, chunks: Buffer[]): void {
   mkdirSync(dirname(path), { recursive: true });
   const temp = `${path}.${process.pid}-${threadId}-${Math.random().toString(36).slice(2)}.tmp`;
   try {

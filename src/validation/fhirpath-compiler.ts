@@ -4,8 +4,7 @@
  * not reproduced exactly makes compileFhirPath return undefined (the caller keeps fhirpath.js).
  * Written by hand: no library compiles FHIRPath to closures.
  */
-import fhirpath from 'fhirpath';
-import r4Model from 'fhirpath/fhir-context/r4';
+import { fhirpathJs, parseFhirPath, r4ModelJs } from './fhirpath-js.js';
 import {
   BAIL, bail, collectionsEqual, compareSingletons, type Coll, converted, deepEqual, distinct, exclude, intersect, isPrimitiveValue,
   isTypeName, model, Node, parseTypeSpecifier, pushAllChildren, pushChildren, subsetOf, toNode, type TypeName, typeConvertible,
@@ -640,7 +639,7 @@ function baseInfo(base: string): { path: string; type: string | null } {
 export function fallback(expression: string, base: string): (node: unknown, env: PathEnv) => unknown[] {
   let fn: ((data: unknown, vars: Record<string, unknown>) => unknown[]) | undefined;
   return (node, env) => {
-    fn ??= fhirpath.compile({ base, expression }, r4Model, { userInvocationTable: fallbackInvocations as never, traceFn: () => {} }) as never;
+    fn ??= fhirpathJs().compile({ base, expression }, r4ModelJs() as never, { userInvocationTable: fallbackInvocations as never, traceFn: () => {} }) as never;
     return fn(node, { resource: env.resource, rootResource: env.rootResource, [RESOLVER]: env.resolve });
   };
 }
@@ -655,21 +654,26 @@ export const fallbackInvocations = {
       const resolver = (this.vars ?? {})[RESOLVER] as PathEnv['resolve'];
       const out: unknown[] = [];
       for (const input of inputs) {
-        const value = fhirpath.util.valData(input) as unknown;
+        const value = fhirpathJs().util.valData(input) as unknown;
         const reference = typeof value === 'string' ? value : (value as { reference?: unknown } | null)?.reference;
         if (typeof reference !== 'string' || !resolver) continue;
         const target = resolver(reference);
-        if (target) out.push(new ResourceNodeClass(this, target, null, null, null, null));
+        if (target) out.push(new (resourceNodeClass())(this, target, null, null, null, null));
       }
       return out;
     },
   },
 };
 
+let resourceNode: (new (...args: unknown[]) => unknown) | undefined;
+
 // fhirpath.js does not export ResourceNode; an unresolved evaluation hands one out.
-const ResourceNodeClass = (
-  fhirpath.evaluate({ resourceType: 'Basic' }, '%context', {}, r4Model, { resolveInternalTypes: false }) as object[]
-)[0].constructor as new (...args: unknown[]) => unknown;
+function resourceNodeClass(): new (...args: unknown[]) => unknown {
+  resourceNode ??= (
+    fhirpathJs().evaluate({ resourceType: 'Basic' }, '%context', {}, r4ModelJs() as never, { resolveInternalTypes: false }) as object[]
+  )[0].constructor as new (...args: unknown[]) => unknown;
+  return resourceNode;
+}
 
 /** FHIRPath result as fhirpath.js returns it: node values, empty values dropped. */
 function output(result: Coll): unknown[] {
@@ -688,7 +692,7 @@ function output(result: Coll): unknown[] {
 export function compileFhirPath(expression: string, basePath: string): CompiledPath | undefined {
   let body: Fn;
   try {
-    body = compileNode(fhirpath.parse(expression) as AstNode);
+    body = compileNode(parseFhirPath(expression) as AstNode);
   } catch (error) {
     if (error instanceof Unsupported) return undefined;
     return undefined; // a syntax error: fhirpath.js reports it

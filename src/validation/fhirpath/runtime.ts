@@ -3,18 +3,9 @@
  * fhirpath.js 5 (the fallback engine) exactly, so a compiled invariant and fhirpath.js never disagree.
  * Typing uses fhirpath.js's own R4 model tables (path2Type, choiceTypePaths, ...) for that reason.
  */
-import r4ModelData from 'fhirpath/fhir-context/r4';
+import { r4ModelTables } from '../fhirpath-js.js';
 
-interface ModelTables {
-  choiceTypePaths: Record<string, string[]>;
-  pathsDefinedElsewhere: Record<string, string>;
-  path2Type: Record<string, string>;
-  path2TypeWithoutElements: Record<string, string>;
-  type2Parent: Record<string, string>;
-  availableTypes: Set<string>;
-}
-
-export const model = r4ModelData as unknown as ModelTables;
+export const model = r4ModelTables();
 
 /** Thrown where fhirpath.js would use its FP_* types (dates, UCUM quantities): the caller re-runs fhirpath.js. */
 export const BAIL: unique symbol = Symbol('fhirpath-bail');
