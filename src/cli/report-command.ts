@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { SpecErrors } from '../mapping/yaml-file.js';
 import { loadRunConfig, type LoadedRunConfig } from '../pipeline/config.js';
-import { measureRunDetailed } from '../quality/measure-run.js';
+import { measureRunDetailed, type Measured } from '../quality/measure-run.js';
 import { MergeError, mergeSummaries, type QualitySummary } from '../quality/summary.js';
 import { EXIT, writeReports, type WriteOptions } from '../report/write.js';
 import type { CliContext } from './main.js';
@@ -41,9 +41,12 @@ function announce(dir: string, res: Awaited<ReturnType<typeof writeReports>>, { 
   return res.exitCode;
 }
 
-/** Measures a run folder and writes its reports (used by `fhirdq report` and at the end of `fhirdq run`). */
-export async function reportRun(dir: string, loaded: LoadedRunConfig, o: ReportOptions, io: Io): Promise<number> {
-  const { summary, vendor } = await measureRunDetailed(dir, loaded, { rules: o.rules, referenceDate: o.referenceDate, vendor: o.vendor });
+/**
+ * Writes a run folder's reports (used by `fhirdq report` and at the end of `fhirdq run`): from the quality
+ * measured during the run when given, else measured from the folder.
+ */
+export async function reportRun(dir: string, loaded: LoadedRunConfig, o: ReportOptions, io: Io, measured?: Measured): Promise<number> {
+  const { summary, vendor } = measured ?? (await measureRunDetailed(dir, loaded, { rules: o.rules, referenceDate: o.referenceDate, vendor: o.vendor }));
   const res = await writeReports(dir, summary, { ...writeOptions(o, path.join(path.dirname(dir), 'history.sqlite')), vendor: o.vendor ? vendor : undefined });
   return announce(dir, res, io);
 }

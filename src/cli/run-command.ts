@@ -5,6 +5,7 @@ import { loadRunConfig } from '../pipeline/config.js';
 import { runPipeline } from '../pipeline/run.js';
 import { createProgress } from '../pipeline/progress.js';
 import type { CliContext } from './main.js';
+import { RunMeasurer } from '../quality/measure-run.js';
 import { reportRun } from './report-command.js';
 
 const EXIT_USAGE = 2;
@@ -36,7 +37,18 @@ export function registerRunCommand(program: Command, ctx?: CliContext): void {
         return;
       }
       if (!options.validate) loaded.config.validation.enabled = false;
-      const summary = await runPipeline(loaded, { outDir: options.out, runId: options.runId, progress: createProgress(process.stderr) });
+      // Quality is measured as results arrive: the report does not read the run's outputs again.
+      let measurer: RunMeasurer | undefined;
+      const measure = options.report ? async (startedAt: string) => (measurer = await RunMeasurer.open(loaded, startedAt.slice(0, 10))) : undefined;
+      let summary;
+      try {
+        summary = await runPipeline(loaded, { outDir: options.out, runId: options.runId, progress: createProgress(process.stderr), measure });
+      } catch (e) {
+        if (!(e instanceof SpecErrors)) throw e;
+        err(`fhirdq: invalid rule pack:\n${e.message}\n`);
+        setExit(EXIT_USAGE);
+        return;
+      }
       for (const s of summary.sourceErrors) err(`fhirdq: source ${s.source} skipped:\n${s.message}\n`);
       const t = summary.totals;
       out(
@@ -44,6 +56,7 @@ export function registerRunCommand(program: Command, ctx?: CliContext): void {
           `(${summary.recordsPerSecond} records/s, peak ${summary.peakRssMb} MB)\nreports: ${summary.reportDir}\n`,
       );
       if (summary.sourceErrors.length) return setExit(EXIT_USAGE);
-      setExit(options.report ? await reportRun(summary.reportDir, loaded, { history: true, dropThreshold: '0.05', strict: options.strict }, { out, err }) : 0);
+      if (!measurer) return setExit(0);
+      setExit(await reportRun(summary.reportDir, loaded, { history: true, dropThreshold: '0.05', strict: options.strict }, { out, err }, measurer.finish(summary)));
     });
 }

@@ -11,6 +11,7 @@ import { createProgress, type Progress } from './progress.js';
 import { NdjsonWriter } from './sinks.js';
 import { batchOutcome, SEVERITIES, type BatchOutcome, type IssueContext } from './issue-lines.js';
 import { createValidatorPool, type ValidateBatch, type ValidateItem } from './validate-pool.js';
+import type { RunMeasurer } from '../quality/measure-run.js';
 
 export interface RunOptions {
   /** Replaces the worker pool (tests, or callers that validate elsewhere). */
@@ -19,6 +20,11 @@ export interface RunOptions {
   progress?: Progress;
   /** Where reports go; default: the config's outputs.dir. */
   outDir?: string;
+  /**
+   * Measures quality as results arrive (instead of re-reading the outputs): called once at the start with
+   * the run's start time; the measurer it returns is fed every resource, issue and rejected record.
+   */
+  measure?: (startedAt: string) => Promise<RunMeasurer>;
 }
 
 export interface SourceSummary {
@@ -27,6 +33,8 @@ export interface SourceSummary {
   records: { read: number; mapped: number; rejected: number };
   files: { read: number; failed: number };
   resources: number;
+  /** Resources written per exchange: sources run one after the other, so each is one block of an exchange's file. */
+  exchanges: Record<string, number>;
 }
 
 export interface ExchangeSummary {
@@ -91,6 +99,7 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
   await rm(reportDir, { recursive: true, force: true });
   await mkdir(path.join(reportDir, 'resources'), { recursive: true });
   const progress = options.progress ?? createProgress(process.stderr);
+  const measurer = await options.measure?.(new Date(started).toISOString());
 
   const pool = config.validation.enabled && !options.validate ? createValidatorPool({ workers: config.validation.workers, igs: config.validation.igs.map((p) => path.resolve(baseDir, p)), heapMb: config.validation.workerHeapMb }) : undefined;
   const custom = options.validate;
@@ -128,6 +137,7 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
         for (let k = 0; k < 4; k++) ex.issues[SEVERITIES[k]] += counts[i * 4 + k];
         if (counts[i * 4] + counts[i * 4 + 1] > 0) ex.withErrors++;
       }
+      measurer?.validated(batch, items, { counts, lines });
       return lines ? issuesOut.writeText(lines) : undefined;
     });
     // A failed batch (a worker died) stops the run at the next batch, with the worker's message.
@@ -153,7 +163,7 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
   };
 
   const runSource = async (src: SourceConfig) => {
-    const summary: SourceSummary = { organisation: src.organisation, mapping: src.mapping, records: { read: 0, mapped: 0, rejected: 0 }, files: { read: 0, failed: 0 }, resources: 0 };
+    const summary: SourceSummary = { organisation: src.organisation, mapping: src.mapping, records: { read: 0, mapped: 0, rejected: 0 }, files: { read: 0, failed: 0 }, resources: 0, exchanges: {} };
     let mapper: Mapper | undefined;
     if (src.mapping) {
       try {
@@ -174,10 +184,14 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
     let relFile = '';
     // Set by writers that are full; awaited once the current record is done (no promise per record otherwise).
     let wait: Promise<void> | undefined;
+    const rejected = (rec: { source: string; file: string; line?: number; pointer?: string; stage: string; field?: string; reason: string }) => {
+      wait = rejectedOut.write(rec) ?? wait;
+      measurer?.rejected(rec);
+    };
     const reject = (item: { line: number; pointer?: string }, stage: string, reason: string, field?: string) => {
       summary.records.rejected++;
       totals.rejected++;
-      wait = rejectedOut.write({ source: src.name, file: relFile, line: item.line, pointer: item.pointer, stage, field, reason }) ?? wait;
+      rejected({ source: src.name, file: relFile, line: item.line, pointer: item.pointer, stage, field, reason });
     };
     const emit = (item: { line: number; pointer?: string }, exchange: string | undefined, resource: FhirResource, once: boolean) => {
       const ex = exchange ?? src.exchange;
@@ -186,9 +200,11 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
       const writer = ex ? exchangeWriters.get(ex) : undefined;
       if (!writer) throw new Error(`resource for unknown exchange '${ex}' (source ${src.name})`);
       summary.resources++;
+      summary.exchanges[ex!] = (summary.exchanges[ex!] ?? 0) + 1;
       exchanges[ex!].resources++;
       const json = JSON.stringify(resource);
       wait = writer.writeLine(json) ?? wait;
+      measurer?.resource(resource, measurer.context(src.name, ex!));
       if (!validate) return;
       batch.push({ source: src.name, file: relFile, line: item.line, pointer: item.pointer, exchange: ex!, resourceType: resource.resourceType, id: resource.id as string | undefined });
       items.push({ resource, json });
@@ -202,7 +218,7 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
       if (item.kind === 'file-error') {
         summary.files.failed++;
         progress.event('file-error', { source: src.name, reason: item.reason });
-        wait = rejectedOut.write({ source: src.name, file: relFile, stage: 'file', reason: item.reason }) ?? wait;
+        rejected({ source: src.name, file: relFile, stage: 'file', reason: item.reason });
       } else {
         summary.records.read++;
         totals.read++;

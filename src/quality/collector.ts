@@ -74,17 +74,89 @@ export function redact(text: string): string {
   return text.replace(/'[^']*'/g, "'…'").replace(/(?<![\w.#/-])\d{6,}(?![\w.])/g, '#');
 }
 
-/** Whether an example at this path could enter a full list (saves masking messages that would be dropped). */
-const mayAdd = (list: Example[], path: string) => list.length < MAX_EXAMPLES || path <= list[list.length - 1].path;
-
 /** FHIRPath location without indexes: Consent.provision[0].code[1] → Consent.provision.code. */
 const stripIndexes = (p: string) => p.replace(/\[\d+\]/g, '');
+
+/**
+ * Issues of one source × exchange × resource type. Validation repeats a few issue texts millions of times:
+ * what a distinct text decides (its group, suppression, examples) is worked out once per site.
+ */
+export interface IssueSite {
+  readonly source: string;
+  readonly organisation: string;
+  readonly exchange: string;
+  readonly resourceType: string;
+  readonly decisions: Map<string, Decision>;
+}
+
+interface Decision {
+  group: IssueGroup;
+  suppression?: SuppressionResult;
+  error: boolean;
+  /** Examples not yet offered: the same example offered again changes nothing (addExample keeps the first distinct ones). */
+  examples?: { list: Example[]; example: Example }[];
+}
+
+/** Distinct texts remembered per site; beyond it the cache starts over (counts are unaffected). */
+const DECISIONS = 4096;
+
+/** Patient keys whose HMAC is remembered. */
+const RECENT_HASHES = 4;
+
+/** Cells of one organisation × exchange (× profile), indexed by cell slot (a measure, or a measure's element). */
+interface Scope {
+  organisation: string;
+  exchange: string;
+  profile?: string;
+  cells: (Cell | undefined)[];
+}
+
+interface CellSlot {
+  measure: number;
+  element?: string;
+  level?: Cell['level'];
+}
+
+/** One resource being measured: the lookups its handlers share are made at most once. */
+class Visit {
+  private looked = false;
+  private state: PatientState | undefined;
+  private byProfile: Scope | undefined;
+  private plain: Scope | undefined;
+
+  constructor(
+    private readonly collector: QualityCollector,
+    readonly r: Record<string, unknown>,
+    readonly ctx: ResourceContext,
+    readonly profile: string,
+    private readonly bundle: BundleScope | undefined,
+  ) {}
+
+  /** The cells of the resource's organisation, exchange and profile. */
+  profileScope(): Scope {
+    return (this.byProfile ??= this.collector.scopeOf(this.ctx.organisation, this.ctx.exchange, this.profile));
+  }
+
+  /** The cells of the resource's organisation and exchange. */
+  scope(): Scope {
+    return (this.plain ??= this.collector.scopeOf(this.ctx.organisation, this.ctx.exchange));
+  }
+
+  /** The patient's state: one HMAC per key, at most once per resource. */
+  patient(): PatientState | undefined {
+    if (!this.looked) {
+      this.looked = true;
+      this.state = this.collector.patientOf(this.r, this.ctx.organisation, this.bundle);
+    }
+    return this.state;
+  }
+}
 
 interface Handler {
   type: string;
   profile?: string;
   where?: Evaluate;
-  apply(resource: Record<string, unknown>, ctx: ResourceContext, profile: string, patient: () => PatientState | undefined): void;
+  apply(resource: Record<string, unknown>, visit: Visit): void;
 }
 
 type BundleScope = Map<string, Record<string, unknown>>;
@@ -108,17 +180,22 @@ export class QualityCollector {
   private readonly key = createSecretKey(randomBytes(32));
   private readonly handlers = new Map<string, Handler[]>();
   private readonly measures: MeasureResult[] = [];
-  private readonly cells = new Map<string, Cell>();
+  /** organisation → exchange → profile → cells. */
+  private readonly scopes = new Map<string, Map<string, Map<string | undefined, Scope>>>();
+  private readonly cellSlots: CellSlot[] = [];
+  private readonly sites = new Map<string, Map<string, Map<string, IssueSite>>>();
   private readonly issueGroups = new Map<string, IssueGroup>();
   private readonly rejections = new Map<string, RejectionGroup>();
   private readonly suppressions: { def: SuppressionDef; path?: RegExp; result: SuppressionResult }[];
-  private readonly identifierRules: { system: string; check: (v: string) => boolean; measure: MeasureResult }[] = [];
+  private readonly identifierRules: { system: string; check: (v: string) => boolean; measure: MeasureResult; slot: number }[] = [];
   private readonly patients = new Map<string, Map<string, PatientState>>();
+  /** The last keys hashed: a patient's resources come together, so most lookups repeat the previous one. */
+  private readonly recentHashes: string[] = [];
   private readonly patientRules: PatientRule[] = [];
   private readonly indicatorRules: { def: IndicatorDef & { pack: string }; slot: number; cells: Map<string, IndicatorCell> }[] = [];
-  private readonly conformance: MeasureResult[] = [];
+  private readonly conformanceMeasures: { measure: MeasureResult; slot: number }[] = [];
   private readonly sourceCounts: QualitySummary['sources'] = {};
-  private readonly index = new Map<MeasureResult, number>();
+  private readonly slotOf = new Map<MeasureResult, number>();
   private readonly scope = new Map<MeasureResult, Set<string> | undefined>();
   private demographics = false;
   private slots = 0;
@@ -139,28 +216,38 @@ export class QualityCollector {
 
   /** Counts an issue; returns whether it makes its resource fail (an error not suppressed). */
   issue(rec: IssueRecord): boolean {
-    const organisation = this.init.sources[rec.source]?.organisation ?? NONE;
-    const path = stripIndexes(rec.expression ?? rec.resourceType);
-    let suppressed: string | undefined;
-    for (const s of this.suppressions) {
-      if (s.def.messageId !== rec.messageId || (s.def.organisation && s.def.organisation !== organisation) || (s.path && !s.path.test(path))) continue;
-      s.result.count++;
-      suppressed = s.def.reason;
-      break;
+    const text = JSON.stringify({ severity: rec.severity, messageId: rec.messageId, message: rec.message, expression: rec.expression });
+    return this.issueText(this.site(rec.source, rec.exchange, rec.resourceType), text.slice(1));
+  }
+
+  /** The site of issues of a source, exchange and resource type (the same object each time). */
+  site(source: string, exchange: string, resourceType: string): IssueSite {
+    let byExchange = this.sites.get(source);
+    if (!byExchange) this.sites.set(source, (byExchange = new Map()));
+    let byType = byExchange.get(exchange);
+    if (!byType) byExchange.set(exchange, (byType = new Map()));
+    let site = byType.get(resourceType);
+    if (!site) byType.set(resourceType, (site = { source, organisation: this.init.sources[source]?.organisation ?? NONE, exchange, resourceType, decisions: new Map() }));
+    return site;
+  }
+
+  /**
+   * Counts an issue given as its own JSON members, without the opening brace: `"severity":…,"expression":…}`
+   * (the tail of an issues.ndjson line). Returns whether it makes its resource fail (an error not suppressed).
+   */
+  issueText(site: IssueSite, text: string): boolean {
+    let d = site.decisions.get(text);
+    if (!d) {
+      if (site.decisions.size >= DECISIONS) site.decisions.clear();
+      site.decisions.set(text, (d = this.decide(site, JSON.parse(`{${text}`) as IssueRecord)));
     }
-    const key = `${rec.messageId}\0${rec.severity}\0${organisation}\0${rec.exchange}\0${rec.resourceType}\0${suppressed ?? ''}`;
-    let g = this.issueGroups.get(key);
-    if (!g) {
-      g = { messageId: rec.messageId, severity: rec.severity, organisation, exchange: rec.exchange, resourceType: rec.resourceType, count: 0, examples: [] };
-      if (suppressed) g.suppressed = suppressed;
-      this.issueGroups.set(key, g);
+    d.group.count++;
+    if (d.suppression) d.suppression.count++;
+    if (d.examples) {
+      for (const { list, example } of d.examples) addExample(list, example);
+      d.examples = undefined;
     }
-    g.count++;
-    if (mayAdd(g.examples, path)) addExample(g.examples, { path, message: redact(rec.message) });
-    const isError = !suppressed && (rec.severity === 'error' || rec.severity === 'fatal');
-    if (this.init.vendor) this.vendorLocation(key, `${rec.file ?? rec.source}${rec.line ? `:${rec.line}` : ''} ${rec.resourceType}/${rec.id ?? '?'} ${rec.expression ?? ''}`.trim());
-    if (isError) for (const m of this.conformance) if (mayAdd(m.examples, path)) addExample(m.examples, { path, message: `${rec.messageId}: ${redact(rec.message)}` });
-    return isError;
+    return d.error;
   }
 
   rejected(rec: RejectedRecord): void {
@@ -180,40 +267,48 @@ export class QualityCollector {
     this.sourceCounts[source] = { organisation, ...(src?.exchange ? { exchange } : {}), read: counts.read, mapped: counts.mapped, rejected: counts.rejected };
     for (const m of this.measures) {
       if (m.kind !== 'records' || !this.appliesTo(m, exchange)) continue;
-      const c = this.cell(m, organisation, exchange);
+      const c = this.cell(this.scopeOf(organisation, exchange), this.slotOf.get(m)!);
       c.numerator += counts.mapped;
       c.denominator += counts.read;
     }
   }
 
   /**
-   * Measures one resource (a Bundle's entries too). `hasErrors`: whether validation found an error not
-   * suppressed; undefined when the run did not validate (conformance then does not count it).
+   * Measures one resource: `measure` and, when `hasErrors` is given, `conformance` (a run without
+   * validation does not count conformance).
    */
   resource(resource: FhirResource, ctx: ResourceContext, hasErrors?: boolean): void {
+    this.measure(resource, ctx);
+    if (hasErrors !== undefined) this.conformance(resource, ctx, hasErrors);
+  }
+
+  /** Everything but conformance: completeness, identifiers, regional rules, indicators (a Bundle's entries too). */
+  measure(resource: FhirResource, ctx: ResourceContext): void {
     const r = resource as Record<string, unknown>;
-    const profile = profileOf(r);
-    if (hasErrors !== undefined) {
-      for (const m of this.conformance) {
-        if (!this.appliesTo(m, ctx.exchange)) continue;
-        const c = this.cell(m, ctx.organisation, ctx.exchange, profile);
-        c.denominator++;
-        if (!hasErrors) c.numerator++;
-        else if (this.init.vendor) this.vendorLocation(m.id, `${resource.resourceType}/${resource.id ?? '?'}`);
-      }
-    }
-    if (this.identifierRules.length) this.checkIdentifiers(r, ctx, `${resource.resourceType}`);
+    if (this.identifierRules.length) this.checkIdentifiers(r, ctx, [resource.resourceType], 1);
     if (resource.resourceType === 'Bundle' && Array.isArray(r.entry)) {
       const scope: BundleScope = new Map();
       for (const e of r.entry as Record<string, unknown>[]) {
         if (typeof e.fullUrl === 'string' && e.resource) scope.set(e.fullUrl, e.resource as Record<string, unknown>);
       }
-      this.dispatch(r, ctx, profile, undefined);
+      this.dispatch(new Visit(this, r, ctx, profileOf(r), undefined));
       for (const e of r.entry as Record<string, unknown>[]) {
         const inner = e.resource as Record<string, unknown> | undefined;
-        if (inner && typeof inner.resourceType === 'string') this.dispatch(inner, ctx, profileOf(inner), scope);
+        if (inner && typeof inner.resourceType === 'string') this.dispatch(new Visit(this, inner, ctx, profileOf(inner), scope));
       }
-    } else this.dispatch(r, ctx, profile, undefined);
+    } else this.dispatch(new Visit(this, r, ctx, profileOf(r), undefined));
+  }
+
+  /** Counts a validated resource for the conformance measures. `hasErrors`: validation found an error not suppressed. */
+  conformance(resource: FhirResource, ctx: ResourceContext, hasErrors: boolean): void {
+    let scope: Scope | undefined;
+    for (const { measure, slot } of this.conformanceMeasures) {
+      if (!this.appliesTo(measure, ctx.exchange)) continue;
+      const c = this.cell((scope ??= this.scopeOf(ctx.organisation, ctx.exchange, profileOf(resource as Record<string, unknown>))), slot);
+      c.denominator++;
+      if (!hasErrors) c.numerator++;
+      else if (this.init.vendor) this.vendorLocation(measure.id, `${resource.resourceType}/${resource.id ?? '?'}`);
+    }
   }
 
   /** Judges the patient-level rules and returns the summary (counts and derived statuses). */
@@ -227,7 +322,15 @@ export class QualityCollector {
     }
     this.patients.clear();
     for (const m of this.measures) m.cells = [];
-    for (const [key, c] of this.cells) this.measures[Number(key.slice(0, key.indexOf('\0')))].cells.push(c);
+    for (const byExchange of this.scopes.values()) {
+      for (const byProfile of byExchange.values()) {
+        for (const scope of byProfile.values()) {
+          scope.cells.forEach((c, slot) => {
+            if (c) this.measures[this.cellSlots[slot].measure].cells.push(c);
+          });
+        }
+      }
+    }
     return finalize({
       schemaVersion: 1,
       region: this.init.region,
@@ -257,78 +360,19 @@ export class QualityCollector {
     });
   }
 
-  // --- internals ---
-
-  private appliesTo(m: MeasureResult, exchange: string): boolean {
-    const scope = this.scope.get(m);
-    return !scope || scope.has(exchange);
-  }
-
-  private cell(m: MeasureResult, organisation: string, exchange: string, profile?: string, element?: string, level?: Cell['level']): Cell {
-    const index = this.index.get(m)!;
-    const key = `${index}\0${organisation}\0${exchange}\0${profile ?? ''}\0${element ?? ''}`;
-    let c = this.cells.get(key);
-    if (!c) {
-      c = { organisation, exchange, ...(profile !== undefined ? { profile } : {}), ...(element !== undefined ? { element, level } : {}), numerator: 0, denominator: 0 };
-      this.cells.set(key, c);
-    }
-    return c;
-  }
-
-  private vendorLocation(key: string, location: string): void {
-    const list = this.vendor.get(key) ?? [];
-    if (list.length < VENDOR_LOCATIONS) list.push(location);
-    this.vendor.set(key, list);
-  }
-
-  private addHandler(h: Handler): void {
-    const list = this.handlers.get(h.type) ?? [];
-    list.push(h);
-    this.handlers.set(h.type, list);
-  }
-
-  private dispatch(r: Record<string, unknown>, ctx: ResourceContext, profile: string, bundle: BundleScope | undefined): void {
-    const list = this.handlers.get(r.resourceType as string);
-    if (!list) return;
-    // The patient's state is looked up (one HMAC per key) at most once per resource.
-    let looked = false;
-    let state: PatientState | undefined;
-    const patient = () => {
-      if (!looked) {
-        looked = true;
-        state = this.patient(r, ctx.organisation, bundle);
-      }
-      return state;
-    };
-    for (const h of list) {
-      if (h.profile && !hasProfile(r, h.profile)) continue;
-      if (h.where && !isFilled(h.where(r))) continue;
-      h.apply(r, ctx, profile, patient);
-    }
-  }
-
-  private result(m: MeasureDef & { pack: string }, unit: string): MeasureResult {
-    const res: MeasureResult = {
-      id: m.id,
-      pack: m.pack,
-      title: m.title,
-      ...(m.description ? { description: m.description } : {}),
-      category: m.category,
-      kind: m.kind,
-      ...(m.exchanges ? { exchanges: m.exchanges } : {}),
-      unit,
-      thresholds: m.thresholds,
-      cells: [],
-      examples: [],
-    };
-    this.index.set(res, this.measures.length);
-    this.measures.push(res);
-    this.scope.set(res, m.exchanges ? new Set(m.exchanges) : undefined);
-    return res;
+  /** The cells of an organisation × exchange (× profile). */
+  scopeOf(organisation: string, exchange: string, profile?: string): Scope {
+    let byExchange = this.scopes.get(organisation);
+    if (!byExchange) this.scopes.set(organisation, (byExchange = new Map()));
+    let byProfile = byExchange.get(exchange);
+    if (!byProfile) byExchange.set(exchange, (byProfile = new Map()));
+    let scope = byProfile.get(profile);
+    if (!scope) byProfile.set(profile, (scope = { organisation, exchange, ...(profile !== undefined ? { profile } : {}), cells: [] }));
+    return scope;
   }
 
   /** The per-organisation state of the patient a resource is about (created on first sight). */
-  private patient(r: Record<string, unknown>, org: string, bundle: BundleScope | undefined): PatientState | undefined {
+  patientOf(r: Record<string, unknown>, org: string, bundle: BundleScope | undefined): PatientState | undefined {
     const keys: string[] = [];
     if (r.resourceType === 'Patient') {
       if (typeof r.id === 'string') keys.push(`id:${r.id}`);
@@ -351,36 +395,143 @@ export class QualityCollector {
     if (!keys.length) return undefined;
     let states = this.patients.get(org);
     if (!states) this.patients.set(org, (states = new Map()));
-    const hashed = keys.map((k) => createHmac('sha256', this.key).update(k).digest('base64'));
     let state: PatientState | undefined;
-    for (const h of hashed) if ((state = states.get(h))) break;
+    for (let i = 0; i < keys.length; i++) if ((state = states.get((keys[i] = this.hash(keys[i]))))) break;
     if (!state) state = { slots: [] };
-    for (const h of hashed) states.set(h, state);
+    for (const h of keys) states.set(h, state);
     return state;
+  }
+
+  // --- internals ---
+
+  /** HMAC of a patient key. The few last keys are remembered (a resource holds them in the clear anyway). */
+  private hash(key: string): string {
+    const recent = this.recentHashes;
+    for (let i = 0; i < recent.length; i += 2) if (recent[i] === key) return recent[i + 1];
+    const h = createHmac('sha256', this.key).update(key).digest('base64');
+    if (recent.length >= 2 * RECENT_HASHES) recent.splice(0, 2);
+    recent.push(key, h);
+    return h;
+  }
+
+  /** What an issue text decides at a site: its group, suppression and the examples it may add. */
+  private decide(site: IssueSite, rec: IssueRecord): Decision {
+    const path = stripIndexes(rec.expression ?? site.resourceType);
+    let suppression: (typeof this.suppressions)[number] | undefined;
+    for (const s of this.suppressions) {
+      if (s.def.messageId !== rec.messageId || (s.def.organisation && s.def.organisation !== site.organisation) || (s.path && !s.path.test(path))) continue;
+      suppression = s;
+      break;
+    }
+    const suppressed = suppression?.def.reason;
+    const key = `${rec.messageId}\0${rec.severity}\0${site.organisation}\0${site.exchange}\0${site.resourceType}\0${suppressed ?? ''}`;
+    let group = this.issueGroups.get(key);
+    if (!group) {
+      group = { messageId: rec.messageId, severity: rec.severity, organisation: site.organisation, exchange: site.exchange, resourceType: site.resourceType, count: 0, examples: [] };
+      if (suppressed) group.suppressed = suppressed;
+      this.issueGroups.set(key, group);
+    }
+    const error = !suppressed && (rec.severity === 'error' || rec.severity === 'fatal');
+    const message = redact(rec.message);
+    const examples = [{ list: group.examples, example: { path, message } }];
+    if (error) for (const { measure } of this.conformanceMeasures) examples.push({ list: measure.examples, example: { path, message: `${rec.messageId}: ${message}` } });
+    return { group, suppression: suppression?.result, error, examples };
+  }
+
+  private appliesTo(m: MeasureResult, exchange: string): boolean {
+    const scope = this.scope.get(m);
+    return !scope || scope.has(exchange);
+  }
+
+  private cell(scope: Scope, slot: number): Cell {
+    let c = scope.cells[slot];
+    if (!c) {
+      const { element, level } = this.cellSlots[slot];
+      c = scope.cells[slot] = {
+        organisation: scope.organisation,
+        exchange: scope.exchange,
+        ...(scope.profile !== undefined ? { profile: scope.profile } : {}),
+        ...(element !== undefined ? { element, level } : {}),
+        numerator: 0,
+        denominator: 0,
+      };
+    }
+    return c;
+  }
+
+  /** A new cell slot of a measure (one per element for completeness). */
+  private newCellSlot(m: MeasureResult, element?: string, level?: Cell['level']): number {
+    this.cellSlots.push({ measure: this.measures.indexOf(m), element, level });
+    return this.cellSlots.length - 1;
+  }
+
+  private vendorLocation(key: string, location: string): void {
+    const list = this.vendor.get(key) ?? [];
+    if (list.length < VENDOR_LOCATIONS) list.push(location);
+    this.vendor.set(key, list);
+  }
+
+  private addHandler(h: Handler): void {
+    const list = this.handlers.get(h.type) ?? [];
+    list.push(h);
+    this.handlers.set(h.type, list);
+  }
+
+  private dispatch(v: Visit): void {
+    const list = this.handlers.get(v.r.resourceType as string);
+    if (!list) return;
+    for (const h of list) {
+      if (h.profile && !hasProfile(v.r, h.profile)) continue;
+      if (h.where && !isFilled(h.where(v.r))) continue;
+      h.apply(v.r, v);
+    }
+  }
+
+  private result(m: MeasureDef & { pack: string }, unit: string): MeasureResult {
+    const res: MeasureResult = {
+      id: m.id,
+      pack: m.pack,
+      title: m.title,
+      ...(m.description ? { description: m.description } : {}),
+      category: m.category,
+      kind: m.kind,
+      ...(m.exchanges ? { exchanges: m.exchanges } : {}),
+      unit,
+      thresholds: m.thresholds,
+      cells: [],
+      examples: [],
+    };
+    this.measures.push(res);
+    this.slotOf.set(res, this.newCellSlot(res));
+    this.scope.set(res, m.exchanges ? new Set(m.exchanges) : undefined);
+    return res;
   }
 
   private compileMeasure(m: MeasureDef & { pack: string }): void {
     const refDate = this.init.referenceDate;
     switch (m.kind) {
-      case 'conformance':
-        this.conformance.push(this.result(m, 'resources without errors'));
+      case 'conformance': {
+        const measure = this.result(m, 'resources without errors');
+        this.conformanceMeasures.push({ measure, slot: this.slotOf.get(measure)! });
         return;
+      }
       case 'records':
         this.result(m, 'records read that were mapped');
         return;
       case 'completeness': {
         const res = this.result(m, 'resources with the element');
-        const elements = m.elements.map((e) => ({ ...e, name: e.name ?? e.path, fn: compileExpression(e.path) }));
+        const elements = m.elements.map((e) => ({ ...e, name: e.name ?? e.path, fn: compileExpression(e.path), slot: this.newCellSlot(res, e.name ?? e.path, e.level) }));
         const own = elements.filter((e) => e.thresholds);
         if (own.length) res.elementThresholds = Object.fromEntries(own.map((e) => [e.name, e.thresholds!]));
         this.addHandler({
           type: m.resourceType,
           profile: m.profile,
           where: m.where ? compileExpression(m.where) : undefined,
-          apply: (r, ctx, profile) => {
-            if (!this.appliesTo(res, ctx.exchange)) return;
+          apply: (r, v) => {
+            if (!this.appliesTo(res, v.ctx.exchange)) return;
+            const scope = v.profileScope();
             for (const e of elements) {
-              const c = this.cell(res, ctx.organisation, ctx.exchange, profile, e.name, e.level);
+              const c = this.cell(scope, e.slot);
               c.denominator++;
               if (isFilled(e.fn(r))) c.numerator++;
               else {
@@ -394,7 +545,7 @@ export class QualityCollector {
       }
       case 'identifier': {
         const res = this.result(m, 'identifiers well formed');
-        this.identifierRules.push({ system: m.system, check: IDENTIFIER_CHECKS[m.scheme], measure: res });
+        this.identifierRules.push({ system: m.system, check: IDENTIFIER_CHECKS[m.scheme], measure: res, slot: this.slotOf.get(res)! });
         return;
       }
       case 'transfer-timeliness': {
@@ -406,9 +557,9 @@ export class QualityCollector {
           type: m.resourceType,
           profile: m.profile,
           where: m.where ? compileExpression(m.where) : undefined,
-          apply: (r, ctx) => {
-            if (!this.appliesTo(res, ctx.exchange)) return;
-            const c = this.cell(res, ctx.organisation, ctx.exchange);
+          apply: (r, v) => {
+            if (!this.appliesTo(res, v.ctx.exchange)) return;
+            const c = this.cell(v.scope(), this.slotOf.get(res)!);
             const d = Date.parse(firstString(discharge(r)) ?? '');
             const s = Date.parse(firstString(sent(r)) ?? '');
             if (Number.isNaN(d) || Number.isNaN(s)) {
@@ -511,16 +662,17 @@ export class QualityCollector {
     verdict: (state: S) => true | Example[] | undefined,
   ): void {
     const slot = this.slots++;
+    const cellSlot = this.slotOf.get(res)!;
     for (const source of sources) {
       this.addHandler({
         type: source.resourceType,
         profile: source.profile,
         where: source.where ? compileExpression(source.where) : undefined,
-        apply: (r, ctx, _p, patient) => {
-          if (!this.appliesTo(res, ctx.exchange)) return;
-          const st = patient();
+        apply: (r, v) => {
+          if (!this.appliesTo(res, v.ctx.exchange)) return;
+          const st = v.patient();
           if (!st) return;
-          source.update(((st.slots[slot] as S | undefined) ??= init(ctx.exchange)), r);
+          source.update(((st.slots[slot] as S | undefined) ??= init(v.ctx.exchange)), r);
         },
       });
     }
@@ -530,7 +682,7 @@ export class QualityCollector {
         const s = st.slots[slot] as S | undefined;
         const outcome = s && verdict(s);
         if (!s || outcome === undefined) return;
-        const c = this.cell(res, org, s.exchange);
+        const c = this.cell(this.scopeOf(org, s.exchange), cellSlot);
         c.denominator++;
         if (outcome === true) c.numerator++;
         else for (const example of outcome) addExample(res.examples, example);
@@ -548,8 +700,8 @@ export class QualityCollector {
       this.demographics = true;
       this.addHandler({
         type: 'Patient',
-        apply: (r, ctx, _p, patient) => {
-          const st = patient();
+        apply: (r, v) => {
+          const st = v.patient();
           if (!st) return;
           st.known = true;
           if (typeof r.birthDate === 'string') st.birthDate = r.birthDate;
@@ -562,8 +714,8 @@ export class QualityCollector {
       type: def.numerator.resourceType,
       profile: def.numerator.profile,
       where: def.numerator.where ? compileExpression(def.numerator.where) : undefined,
-      apply: (r, ctx, _p, patient) => {
-        const st = patient();
+      apply: (r, v) => {
+        const st = v.patient();
         if (!st) return;
         if (date) {
           const d = firstString(date(r))?.slice(0, 10);
@@ -591,10 +743,13 @@ export class QualityCollector {
     if (st.slots[ind.slot]) c.numerator++;
   }
 
-  /** Walks every object once for identifiers of the checked systems (Patient.identifier, references, Bundle entries). */
-  private checkIdentifiers(node: unknown, ctx: ResourceContext, path: string): void {
+  /**
+   * Walks every object once for identifiers of the checked systems (Patient.identifier, references, Bundle
+   * entries). `path[0..depth)`: the element names down to `node`, joined only for an example.
+   */
+  private checkIdentifiers(node: unknown, ctx: ResourceContext, path: string[], depth: number): void {
     if (Array.isArray(node)) {
-      for (const x of node) this.checkIdentifiers(x, ctx, path);
+      for (const x of node) this.checkIdentifiers(x, ctx, path, depth);
       return;
     }
     if (node === null || typeof node !== 'object') return;
@@ -602,15 +757,21 @@ export class QualityCollector {
     if (typeof obj.system === 'string' && typeof obj.value === 'string') {
       for (const rule of this.identifierRules) {
         if (rule.system !== obj.system || !this.appliesTo(rule.measure, ctx.exchange)) continue;
-        const c = this.cell(rule.measure, ctx.organisation, ctx.exchange);
+        const c = this.cell(this.scopeOf(ctx.organisation, ctx.exchange), rule.slot);
         c.denominator++;
         if (rule.check(obj.value)) c.numerator++;
-        else addExample(rule.measure.examples, { path, message: `malformed ${rule.system} identifier` });
+        else addExample(rule.measure.examples, { path: path.slice(0, depth).join('.'), message: `malformed ${rule.system} identifier` });
       }
     }
     for (const k in obj) {
       const v = obj[k];
-      if (v !== null && typeof v === 'object') this.checkIdentifiers(v, ctx, k === 'resource' ? path : `${path}.${k}`);
+      if (v === null || typeof v !== 'object') continue;
+      // A Bundle entry's resource keeps the path (Bundle.entry), as if it were the entry.
+      if (k === 'resource') this.checkIdentifiers(v, ctx, path, depth);
+      else {
+        path[depth] = k;
+        this.checkIdentifiers(v, ctx, path, depth + 1);
+      }
     }
   }
 }

@@ -10,7 +10,7 @@ import { generateRegion, type PlantedDefects } from '../../src/pipeline/generate
 import type { Progress } from '../../src/pipeline/progress.js';
 import type { ValidateBatch } from '../../src/pipeline/validate-pool.js';
 import { createValidator } from '../../src/index.js';
-import { measureRun } from '../../src/quality/measure-run.js';
+import { measureRun, RunMeasurer } from '../../src/quality/measure-run.js';
 import { loadRules, type RuleSet } from '../../src/quality/rules.js';
 import { mergeSummaries, type QualitySummary } from '../../src/quality/summary.js';
 import { orgResults } from '../../src/report/views.js';
@@ -25,7 +25,17 @@ let rules: RuleSet;
 let validate: ValidateBatch;
 let planted: PlantedDefects;
 let q: QualitySummary;
+/** The same run measured by the pipeline as results arrived (what `fhirdq run` reports). */
+let inline: QualitySummary;
 let runDir: string;
+
+/** Runs a config with the quality measured during the run: the run's summary and that quality summary. */
+async function measuredRun(file: string, outDir: string, runId: string, validateWith: ValidateBatch) {
+  const loaded = await loadRunConfig(file);
+  let measurer: RunMeasurer | undefined;
+  const summary = await runPipeline(loaded, { outDir, runId, progress: quiet, validate: validateWith, measure: async (startedAt) => (measurer = await RunMeasurer.open(loaded, startedAt, { rules, referenceDate: REFERENCE })) });
+  return { summary, quality: measurer!.finish(summary).summary, loaded };
+}
 
 beforeAll(async () => {
   rules = await loadRules();
@@ -33,9 +43,10 @@ beforeAll(async () => {
   validate = async (items) => items.map((i) => validator.validateToIssues(i.resource));
   planted = JSON.parse(await readFile(path.join(DEMO, 'planted-defects.json'), 'utf8'));
   const out = await mkdtemp(path.join(tmpdir(), 'fhirdq-quality-'));
-  const summary = await runPipeline(await loadRunConfig(path.join(DEMO, 'run.yaml')), { outDir: out, runId: 'demo', progress: quiet, validate });
-  runDir = summary.reportDir;
-  q = await measureRun(runDir, await loadRunConfig(path.join(DEMO, 'run.yaml')), { rules, referenceDate: REFERENCE });
+  const run = await measuredRun(path.join(DEMO, 'run.yaml'), out, 'demo', validate);
+  runDir = run.summary.reportDir;
+  inline = run.quality;
+  q = await measureRun(runDir, run.loaded, { rules, referenceDate: REFERENCE });
 }, 600_000);
 
 const cellOf = (measure: string, organisation: string, element?: string) => {
@@ -106,6 +117,26 @@ describe('planted defects of the demo region', () => {
     written.quality.measures[0].cells[0].numerator = 0.5;
     expect(validate(written)).toBe(false);
   });
+});
+
+describe('quality measured during the run', () => {
+  it('equals the quality measured from the run folder afterwards (fhirdq report)', () => {
+    expect(inline.measures.some((m) => m.cells.length > 0)).toBe(true);
+    expect(JSON.stringify(inline)).toBe(JSON.stringify(q));
+  });
+
+  it('attributes resources without issues to their source in both, where several sources share an exchange', async () => {
+    // No issues at all: the run folder's issues.ndjson says nothing about which source wrote a resource.
+    const out = await mkdtemp(path.join(tmpdir(), 'fhirdq-quality-'));
+    const clean: ValidateBatch = async (items) => items.map(() => []);
+    const run = await measuredRun(path.join(DEMO, 'run.yaml'), out, 'clean', clean);
+    const again = await measureRun(run.summary.reportDir, run.loaded, { rules, referenceDate: REFERENCE });
+    expect(JSON.stringify(again)).toBe(JSON.stringify(run.quality));
+    const conformance = run.quality.measures.find((m) => m.kind === 'conformance')!;
+    const mp9 = new Set(conformance.cells.filter((c) => c.exchange === 'mp9').map((c) => c.organisation));
+    expect([...mp9].sort()).toEqual(['apotheek-gaper', 'ha-het-anker', 'zkh-vechtdal']);
+    expect(JSON.stringify(again)).not.toContain('(unattributed)');
+  }, 600_000);
 });
 
 describe('merging shards', () => {
