@@ -1,4 +1,9 @@
-/** Validation on worker_threads: each worker loads its own validator once and validates batches. */
+/**
+ * Validation on worker_threads: each worker loads its own validator once and validates batches.
+ * A batch crosses as one string (the items' JSON texts concatenated) and a transferred array of their
+ * lengths, so the main thread clones no objects; replies are compact (counts, or issue lines) unless the
+ * caller asks for the Issue objects.
+ */
 import { Worker } from 'node:worker_threads';
 import type { Issue } from '../validation/issues.js';
 import type { FhirResource } from '../packages/types.js';
@@ -7,76 +12,120 @@ import type { BatchOutcome, IssueContext } from './issue-lines.js';
 export interface ValidateItem {
   resource: FhirResource;
   profile?: string;
-  /** The resource as JSON text when the caller has it already: the pool sends this (one string copy) instead of cloning the object. */
+  /** The resource as JSON text when the caller has it already: the pool sends it instead of stringifying the resource. */
   json?: string;
 }
 
-/** What crosses to a worker: JSON text, parsed there, so the main thread pays no structured clone of resources. */
-export interface WorkerItem {
+/** An item given as JSON text only: the pool never needs the parsed resource. */
+export interface TextItem {
   json: string;
   profile?: string;
 }
+
+export type PoolItem = ValidateItem | TextItem;
 
 /** Validates a batch; resolves to the issues of each item, in order. */
 export type ValidateBatch = (items: ValidateItem[]) => Promise<Issue[][]>;
 
 export interface ValidatorPool {
-  validate: ValidateBatch;
+  validate(items: readonly PoolItem[]): Promise<Issue[][]>;
   /** Validates a batch and returns its issue counts and issues.ndjson lines, built in the worker. */
-  validateBatch(contexts: IssueContext[], items: ValidateItem[]): Promise<BatchOutcome>;
+  validateBatch(contexts: IssueContext[], items: readonly PoolItem[]): Promise<BatchOutcome>;
+  /** Per item, its fatal, error, warning and information counts (4 numbers each), for callers that need no issue text. */
+  countIssues(items: readonly PoolItem[]): Promise<Uint32Array>;
   close(): Promise<void>;
 }
 
-/** A worker's reply: `results` for validate, `outcome` for validateBatch. */
+/** What the worker returns for a batch. */
+export type ReplyKind = 'issues' | 'outcome' | 'counts';
+
+export interface BatchRequest {
+  id: number;
+  kind: ReplyKind;
+  /** The items' JSON texts, concatenated. */
+  text: string;
+  /** Each item's length in `text`, in UTF-16 code units. */
+  lengths: Uint32Array;
+  /** Each item's profile; absent when no item has one. */
+  profiles?: (string | undefined)[];
+  /** For `outcome`: where each item came from. */
+  contexts?: IssueContext[];
+}
+
 export interface WorkerReply {
   id: number;
   results?: Issue[][];
   outcome?: BatchOutcome;
+  counts?: Uint32Array;
   error?: string;
 }
 
 interface Slot {
   worker: Worker;
-  inflight: number;
-  pending: Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>;
+  /** Items sent and not yet answered: the next batch goes to the slot with the fewest. */
+  queued: number;
+  pending: Map<number, { size: number; resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>;
 }
 
 export function createValidatorPool(options: { workers: number; igs: string[]; heapMb?: number }): ValidatorPool {
   const url = new URL('./validate-worker.js', import.meta.url);
   let nextId = 0;
+  let closing = false;
+  // A worker that died fails its pending batches and every later one: a run must stop, not hang.
+  let failure: Error | undefined;
   const slots: Slot[] = [];
+  const fail = (slot: Slot, error: Error) => {
+    failure ??= error;
+    for (const p of slot.pending.values()) p.reject(error);
+    slot.pending.clear();
+  };
   for (let i = 0; i < options.workers; i++) {
-    const slot: Slot = { worker: new Worker(url, { workerData: { igs: options.igs }, resourceLimits: options.heapMb ? { maxOldGenerationSizeMb: options.heapMb } : undefined }), inflight: 0, pending: new Map() };
-    slot.worker.on('message', (msg: WorkerReply) => {
+    const worker = new Worker(url, { workerData: { igs: options.igs }, resourceLimits: options.heapMb ? { maxOldGenerationSizeMb: options.heapMb } : undefined });
+    const slot: Slot = { worker, queued: 0, pending: new Map() };
+    worker.on('message', (msg: WorkerReply) => {
       const p = slot.pending.get(msg.id);
       if (!p) return;
       slot.pending.delete(msg.id);
-      slot.inflight--;
-      if (msg.error !== undefined) p.reject(new Error(msg.error));
+      slot.queued -= p.size;
+      if (msg.error !== undefined) p.reject(new Error(`validation worker: ${msg.error}`));
       else p.resolve(msg);
     });
-    slot.worker.on('error', (err: NodeJS.ErrnoException) => {
-      const error = err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? new Error(`a validation worker ran out of memory (validation.workerHeapMb: ${options.heapMb}): raise it in the run config`) : err;
-      for (const p of slot.pending.values()) p.reject(error);
-      slot.pending.clear();
+    worker.on('error', (err: NodeJS.ErrnoException) => {
+      fail(slot, err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? new Error(`a validation worker ran out of memory (validation.workerHeapMb: ${options.heapMb}): raise it in the run config`) : err);
     });
+    worker.on('exit', (code) => fail(slot, new Error(closing ? 'the validator pool was closed' : `a validation worker exited (code ${code})`)));
     slots.push(slot);
   }
-  const request = (items: ValidateItem[], contexts?: IssueContext[]): Promise<WorkerReply> => {
+
+  const request = (kind: ReplyKind, items: readonly PoolItem[], contexts?: IssueContext[]): Promise<WorkerReply> => {
+    if (failure) return Promise.reject(failure);
+    if (closing) return Promise.reject(new Error('the validator pool is closed'));
     let slot = slots[0];
-    for (const s of slots) if (s.inflight < slot.inflight) slot = s;
+    for (const s of slots) if (s.queued < slot.queued) slot = s;
+    const lengths = new Uint32Array(items.length);
+    const texts = new Array<string>(items.length);
+    let profiles: (string | undefined)[] | undefined;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
+      texts[i] = item.json ?? JSON.stringify((item as ValidateItem).resource);
+      lengths[i] = texts[i].length;
+      if (item.profile !== undefined) (profiles ??= new Array<string | undefined>(items.length))[i] = item.profile;
+    }
     const id = nextId++;
-    slot.inflight++;
+    slot.queued += items.length;
     return new Promise((resolve, reject) => {
-      slot.pending.set(id, { resolve, reject });
-      const sent: WorkerItem[] = items.map((it) => ({ json: it.json ?? JSON.stringify(it.resource), profile: it.profile }));
-      slot.worker.postMessage({ id, items: sent, contexts });
+      slot.pending.set(id, { size: items.length, resolve, reject });
+      const message: BatchRequest = { id, kind, text: texts.join(''), lengths, profiles, contexts };
+      slot.worker.postMessage(message, [lengths.buffer]);
     });
   };
+
   return {
-    validate: async (items) => (await request(items)).results!,
-    validateBatch: async (contexts, items) => (await request(items, contexts)).outcome!,
+    validate: async (items) => (await request('issues', items)).results!,
+    validateBatch: async (contexts, items) => (await request('outcome', items, contexts)).outcome!,
+    countIssues: async (items) => (await request('counts', items)).counts!,
     async close() {
+      closing = true;
       await Promise.all(slots.map((s) => s.worker.terminate()));
     },
   };

@@ -3,25 +3,46 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createValidator } from '../index.js';
 import type { Issue } from '../validation/issues.js';
 import type { FhirResource } from '../packages/types.js';
-import { batchOutcome, type IssueContext } from './issue-lines.js';
-import type { WorkerItem, WorkerReply } from './validate-pool.js';
+import { batchOutcome, SEVERITIES } from './issue-lines.js';
+import type { BatchRequest, WorkerReply } from './validate-pool.js';
 
 const port = parentPort!;
 const validator = await createValidator({ igs: (workerData as { igs: string[] }).igs });
 
-port.on('message', ({ id, items, contexts }: { id: number; items: WorkerItem[]; contexts?: IssueContext[] }) => {
-  const results: Issue[][] = items.map((item) => {
-    const resource = JSON.parse(item.json) as FhirResource;
-    try {
-      return validator.validateToIssues(resource, item.profile ? { profile: item.profile } : undefined);
-    } catch (err) {
-      return [{ severity: 'fatal', code: 'processing', messageId: 'VALIDATOR_CRASH', message: (err as Error).message, path: resource.resourceType }];
-    }
-  });
-  if (!contexts) {
-    port.postMessage({ id, results } satisfies WorkerReply);
-    return;
+/** One item's issues; an item the validator cannot handle (bad JSON, a crash) gets one fatal issue, not a lost batch. */
+function validateText(json: string, profile: string | undefined): Issue[] {
+  let resource: FhirResource | undefined;
+  try {
+    resource = JSON.parse(json) as FhirResource;
+    return validator.validateToIssues(resource, profile ? { profile } : undefined);
+  } catch (err) {
+    return [{ severity: 'fatal', code: 'processing', messageId: 'VALIDATOR_CRASH', message: (err as Error).message, path: resource?.resourceType ?? '' }];
   }
-  const outcome = batchOutcome(contexts, results);
-  port.postMessage({ id, outcome } satisfies WorkerReply, [outcome.counts.buffer as ArrayBuffer]);
+}
+
+function handle({ id, kind, text, lengths, profiles, contexts }: BatchRequest): { reply: WorkerReply; transfer: ArrayBuffer[] } {
+  const n = lengths.length;
+  if (kind === 'counts') {
+    const counts = new Uint32Array(n * 4);
+    for (let i = 0, at = 0; i < n; at += lengths[i++]) {
+      for (const issue of validateText(text.slice(at, at + lengths[i]), profiles?.[i])) counts[i * 4 + SEVERITIES.indexOf(issue.severity)]++;
+    }
+    return { reply: { id, counts }, transfer: [counts.buffer] };
+  }
+  const results = new Array<Issue[]>(n);
+  for (let i = 0, at = 0; i < n; at += lengths[i++]) results[i] = validateText(text.slice(at, at + lengths[i]), profiles?.[i]);
+  if (kind === 'issues') return { reply: { id, results }, transfer: [] };
+  const outcome = batchOutcome(contexts!, results);
+  return { reply: { id, outcome }, transfer: [outcome.counts.buffer as ArrayBuffer] };
+}
+
+port.on('message', (request: BatchRequest) => {
+  let answer: ReturnType<typeof handle>;
+  try {
+    answer = handle(request);
+  } catch (err) {
+    // The batch fails with the worker's message; the worker keeps serving the next one.
+    answer = { reply: { id: request.id, error: (err as Error).message }, transfer: [] };
+  }
+  port.postMessage(answer.reply, answer.transfer);
 });
