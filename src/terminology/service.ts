@@ -75,6 +75,10 @@ const RANK: Record<CodeStatus, number> = {
   'unknown-code': 7,
 };
 
+function codingKey(mode: Mode, valueSet: string | undefined, input: CodingInput): string {
+  return `${mode}\u0001${valueSet ?? ''}\u0001${input.system ?? ''}\u0001${input.version ?? ''}\u0001${input.code ?? ''}\u0001${input.display ?? ''}`;
+}
+
 function quoteList(items: string[]): string {
   return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
 }
@@ -90,6 +94,7 @@ export class TerminologyService {
   private readonly languageLabel: string;
   private readonly codingCache = new Map<string, CodingResult>();
   private readonly conceptCache = new Map<string, CodeCheck>();
+  private readonly singleCache = new Map<string, CodeCheck>();
 
   constructor(resolver: ConformanceResolver, options: TerminologyOptions = {}) {
     this.expander = new Expander(resolver);
@@ -151,6 +156,18 @@ export class TerminologyService {
   }
 
   private single(input: CodingInput, valueSet: string | undefined, mode: Mode): CodeCheck {
+    // The whole answer is cached, not only the coding's result: building its strings costs as much as the check.
+    const key = codingKey(mode, valueSet, input);
+    let check = this.singleCache.get(key);
+    if (!check) {
+      check = this.checkSingle(input, valueSet, mode);
+      if (this.singleCache.size >= CACHE_LIMIT) this.singleCache.clear();
+      this.singleCache.set(key, check);
+    }
+    return check;
+  }
+
+  private checkSingle(input: CodingInput, valueSet: string | undefined, mode: Mode): CodeCheck {
     const exp = valueSet ? this.expander.expand(valueSet) : undefined;
     if (valueSet && !exp) return this.unknownValueSet(valueSet);
     const r = this.coding(input, exp, valueSet, mode);
@@ -172,7 +189,7 @@ export class TerminologyService {
   }
 
   private coding(input: CodingInput, exp: Expansion | undefined, vsKey: string | undefined, mode: Mode): CodingResult {
-    const key = `${mode}\u0001${vsKey ?? ''}\u0001${input.system ?? ''}\u0001${input.version ?? ''}\u0001${input.code ?? ''}\u0001${input.display ?? ''}`;
+    const key = codingKey(mode, vsKey, input);
     let r = this.codingCache.get(key);
     if (!r) {
       r = this.checkCoding(input, exp, mode);

@@ -1,5 +1,5 @@
 import { summariesOf, type CanonicalResource, type ConformanceResolver, type FhirResource } from '../packages/types.js';
-import type { CompiledStructure, ElementNode } from './element-tree.js';
+import type { CompiledStructure, Constraint, ElementNode } from './element-tree.js';
 import type { Issue, IssueType, Severity } from './issues.js';
 import { InvariantEngine } from './invariants.js';
 import { checkPrimitive, PRIMITIVE_TYPES } from './primitives.js';
@@ -28,6 +28,8 @@ export interface ResourceFrame {
   bundle?: BundleIndex;
   /** fullUrl of the Bundle entry holding this resource. */
   fullUrl?: string;
+  /** resolve() for invariants evaluated in this frame, made on first use. */
+  resolveReference?: (reference: string) => unknown;
 }
 
 interface Item {
@@ -55,6 +57,14 @@ interface Host {
 }
 
 const RESOURCE_TYPES_CACHE = new WeakMap<object, Set<string>>();
+
+interface ChildContext {
+  nodes: ElementNode[];
+  structure: CompiledStructure;
+}
+
+/** Datatype children per definition node and type code; null when the type is unknown. Definition nodes live as long as their structure. */
+const TYPE_CHILDREN = new WeakMap<ElementNode, Map<string, ChildContext | null>>();
 
 type StructureSummary = CanonicalResource & { kind?: string; derivation?: string; type?: string };
 
@@ -323,7 +333,7 @@ export class Walk {
     path: string,
     value: unknown,
     frame: ResourceFrame,
-  ): { nodes: ElementNode[]; structure: CompiledStructure } | undefined {
+  ): ChildContext | undefined {
     if (node.children.length > 0) return { nodes: node.children, structure };
     if (node.contentReference) {
       const target = structure.byId.get(node.contentReference) ?? this.engine.structures.forType(node.contentReference.split('.')[0]!)?.byId.get(node.contentReference);
@@ -331,7 +341,8 @@ export class Walk {
     }
     if (!typeCode) return undefined;
     const typeRef = node.types.find((t) => t.code === typeCode);
-    const profiles = (typeRef?.profiles ?? []).map((p) => this.engine.structures.get(p)).filter((p) => p !== undefined);
+    if (!typeRef?.profiles.length) return this.typeChildren(node, typeCode);
+    const profiles = typeRef.profiles.map((p) => this.engine.structures.get(p)).filter((p) => p !== undefined);
     if (profiles.length === 1) return { nodes: profiles[0]!.root.children, structure: profiles[0]! };
     if (profiles.length > 1) {
       // Several type profiles: the value must conform to one of them.
@@ -347,11 +358,23 @@ export class Walk {
       }
       return { nodes: profiles[0]!.root.children, structure: profiles[0]! };
     }
-    if (typeRef?.profiles.length && typeCode !== 'Extension') {
+    if (typeCode !== 'Extension') {
       this.add('error', 'not-found', 'type-profile-unknown', `Unknown profile ${typeRef.profiles.join(', ')}`, path);
     }
-    const typeStructure = this.engine.structures.forType(typeCode);
-    return typeStructure ? { nodes: typeStructure.root.children, structure: typeStructure } : undefined;
+    return this.typeChildren(node, typeCode);
+  }
+
+  /** The children of an element's own datatype, looked up once per definition node and type. */
+  private typeChildren(node: ElementNode, typeCode: string): ChildContext | undefined {
+    let byType = TYPE_CHILDREN.get(node);
+    if (!byType) TYPE_CHILDREN.set(node, (byType = new Map()));
+    let context = byType.get(typeCode);
+    if (context === undefined) {
+      const typeStructure = this.engine.structures.forType(typeCode);
+      context = typeStructure ? { nodes: typeStructure.root.children, structure: typeStructure } : null;
+      byType.set(typeCode, context);
+    }
+    return context ?? undefined;
   }
 
   /** Groups a JSON object's properties by definition, then checks cardinality, slicing and each value. */
@@ -365,20 +388,29 @@ export class Walk {
     host: Host,
   ): void {
     const groups = new Map<ElementNode, Item[]>();
-    const { byName, choices, required } = shapeOf(nodes);
+    const shape = shapeOf(nodes);
+    // Most objects carry no _name companions: then no companion lookup (a missed keyed load) is needed.
+    let hasCompanions = false;
+    for (const key in obj) {
+      if (key.charCodeAt(0) === 95 /* _ */) {
+        hasCompanions = true;
+        break;
+      }
+    }
     for (const key in obj) {
       // A _name companion is taken with its name; alone it is an element of its own.
-      if (key.charCodeAt(0) === 95 /* _ */ && key.slice(1) in obj) continue;
+      const isCompanion = key.charCodeAt(0) === 95; /* _ */
+      if (isCompanion && withoutUnderscore(key) in obj) continue;
       if (isResourceRoot && key === 'resourceType') continue;
       if (key === 'fhir_comments') continue;
-      const name = key.charCodeAt(0) === 95 /* _ */ ? key.slice(1) : key;
-      const match = this.findChild(byName, choices, name);
+      const name = isCompanion ? withoutUnderscore(key) : key;
+      const match = matchChild(shape, name);
       // Only primitives have a _name companion.
       if (!match || (name !== key && match.typeCode !== undefined && !PRIMITIVE_TYPES.has(match.typeCode))) {
         this.add('error', 'structure', 'unknown-element', `Unrecognized property '${key}'`, `${path}.${key}`);
         continue;
       }
-      if (match.typeCode !== undefined && !PRIMITIVE_TYPES.has(match.typeCode) && `_${name}` in obj) {
+      if (hasCompanions && match.typeCode !== undefined && !PRIMITIVE_TYPES.has(match.typeCode) && withUnderscore(name) in obj) {
         this.add('error', 'structure', 'unknown-element', `Unrecognized property '_${name}'`, `${path}._${name}`);
       }
       if (match.typeError) {
@@ -389,7 +421,7 @@ export class Walk {
         groups.set(match.node, present);
         continue;
       }
-      const items = this.itemsOf(obj, name, match.node, match.typeCode, path);
+      const items = this.itemsOf(obj, name, hasCompanions, match.node, match.typeCode, path);
       const list = groups.get(match.node);
       if (list) {
         this.add('error', 'structure', 'choice-multiple', `Only one type of ${match.node.name}[x] is allowed, found ${list[0]!.key} and ${name}`, `${path}.${name}`);
@@ -398,7 +430,7 @@ export class Walk {
     }
     // Present elements, then the absent ones that are required (directly or through a required slice).
     for (const [node, items] of groups) this.group(items, node, structure, path, frame, host);
-    for (const node of required) if (!groups.has(node)) this.group([], node, structure, path, frame, host);
+    for (const node of shape.required) if (!groups.has(node)) this.group([], node, structure, path, frame, host);
   }
 
   private group(items: Item[], node: ElementNode, structure: CompiledStructure, path: string, frame: ResourceFrame, host: Host): void {
@@ -437,30 +469,10 @@ export class Walk {
     }
   }
 
-  private findChild(
-    byName: Map<string, ElementNode>,
-    choices: ElementNode[],
-    name: string,
-  ): { node: ElementNode; typeCode: string | undefined; typeError?: string } | undefined {
-    const direct = byName.get(name);
-    if (direct && !direct.isChoice) return { node: direct, typeCode: direct.types[0]?.code };
-    for (const node of choices) {
-      if (!name.startsWith(node.name) || name.length === node.name.length) continue;
-      const suffix = name.slice(node.name.length);
-      const type = node.types.find((t) => capitalize(t.code) === suffix);
-      if (type) return { node, typeCode: type.code };
-      if (/^[A-Z]/.test(suffix)) {
-        const allowed = node.types.map((t) => t.code).join(', ');
-        return { node, typeCode: undefined, typeError: `The type '${suffix}' is not valid for ${node.path} (allowed: ${allowed})` };
-      }
-    }
-    return undefined;
-  }
-
   /** Pairs value and _value arrays into items, checking the JSON shape on the way. */
-  private itemsOf(obj: Record<string, unknown>, name: string, node: ElementNode, typeCode: string | undefined, path: string): Item[] {
+  private itemsOf(obj: Record<string, unknown>, name: string, hasCompanions: boolean, node: ElementNode, typeCode: string | undefined, path: string): Item[] {
     const value = obj[name];
-    const companion = obj[`_${name}`];
+    const companion = hasCompanions ? obj[withUnderscore(name)] : undefined;
     const itemPath = `${path}.${name}`;
     const items: Item[] = [];
     if (node.isArray) {
@@ -563,16 +575,11 @@ export class Walk {
   }
 
   checkConstraints(value: unknown, node: ElementNode, path: string, frame: ResourceFrame, basePath: string, primitive = false, alreadyChecked?: ElementNode): void {
-    for (const constraint of node.constraints) {
-      if (primitive && constraint.key === 'ele-1') continue;
-      if (alreadyChecked?.constraints.some((c) => c.key === constraint.key)) continue;
-      const result = this.engine.invariants.evaluate(constraint, {
-        node: value,
-        basePath,
-        resource: frame.resource,
-        rootResource: (frame.container ?? frame).resource,
-        resolveReference: frameResolver(frame),
-      });
+    const constraints = primitive ? primitiveConstraints(node) : alreadyChecked ? constraintsBeyond(node, alreadyChecked) : node.constraints;
+    if (constraints.length === 0) return;
+    const scope = { node: value, basePath, resource: frame.resource, rootResource: (frame.container ?? frame).resource, resolveReference: frameResolver(frame) };
+    for (const constraint of constraints) {
+      const result = this.engine.invariants.evaluate(constraint, scope);
       if (result.ok) continue;
       if (result.evaluationError) {
         this.add('warning', 'processing', 'invariant-evaluation-failed', `Unable to evaluate constraint ${constraint.key} (${constraint.expression}): ${result.evaluationError}`, path);
@@ -634,9 +641,62 @@ interface Shape {
   choices: ElementNode[];
   /** Children whose absence is an error: min > 0, or sliced with a required slice. */
   required: ElementNode[];
+  /** Property name → its definition and type, for the names met so far (choice names included). */
+  matches: Map<string, ChildMatch>;
+}
+
+interface ChildMatch {
+  node: ElementNode;
+  typeCode: string | undefined;
+  typeError?: string;
+}
+
+/** The definition of a JSON property: a direct child, or a choice element with its type from the name's suffix. */
+function matchChild(shape: Shape, name: string): ChildMatch | undefined {
+  const known = shape.matches.get(name);
+  if (known) return known;
+  const direct = shape.byName.get(name);
+  if (direct && !direct.isChoice) return remember(shape, name, { node: direct, typeCode: direct.types[0]?.code });
+  for (const node of shape.choices) {
+    if (!name.startsWith(node.name) || name.length === node.name.length) continue;
+    const suffix = name.slice(node.name.length);
+    const type = node.types.find((t) => capitalize(t.code) === suffix);
+    if (type) return remember(shape, name, { node, typeCode: type.code });
+    if (/^[A-Z]/.test(suffix)) {
+      const allowed = node.types.map((t) => t.code).join(', ');
+      return { node, typeCode: undefined, typeError: `The type '${suffix}' is not valid for ${node.path} (allowed: ${allowed})` };
+    }
+  }
+  return undefined;
+}
+
+/** Only names that match a definition are kept, so bad input cannot grow the map. */
+function remember(shape: Shape, name: string, match: ChildMatch): ChildMatch {
+  shape.matches.set(name, match);
+  return match;
 }
 
 const SHAPES = new WeakMap<ElementNode[], Shape>();
+
+const PRIMITIVE_CONSTRAINTS = new WeakMap<ElementNode, Constraint[]>();
+
+/** A primitive's value is there when its constraints run: ele-1 is checked in primitive(). */
+function primitiveConstraints(node: ElementNode): Constraint[] {
+  let list = PRIMITIVE_CONSTRAINTS.get(node);
+  if (!list) PRIMITIVE_CONSTRAINTS.set(node, (list = node.constraints.filter((c) => c.key !== 'ele-1')));
+  return list;
+}
+
+const CONSTRAINTS_BEYOND = new WeakMap<ElementNode, WeakMap<ElementNode, Constraint[]>>();
+
+/** A datatype root's constraints that the element's own definition did not already check. */
+function constraintsBeyond(node: ElementNode, checked: ElementNode): Constraint[] {
+  let byChecked = CONSTRAINTS_BEYOND.get(node);
+  if (!byChecked) CONSTRAINTS_BEYOND.set(node, (byChecked = new WeakMap()));
+  let list = byChecked.get(checked);
+  if (!list) byChecked.set(checked, (list = node.constraints.filter((c) => !checked.constraints.some((k) => k.key === c.key))));
+  return list;
+}
 
 /** What the walker needs to know of a list of child definitions, computed once per list. */
 function shapeOf(nodes: ElementNode[]): Shape {
@@ -646,10 +706,35 @@ function shapeOf(nodes: ElementNode[]): Shape {
       byName: new Map(nodes.map((n) => [n.name, n])),
       choices: nodes.filter((n) => n.isChoice),
       required: nodes.filter((n) => n.min > 0 || n.slices.some((slice) => slice.min > 0)),
+      matches: new Map(),
     };
     SHAPES.set(nodes, shape);
   }
   return shape;
+}
+
+const UNDERSCORED = new Map<string, string>();
+const UNDERSCORE_REMOVED = new Map<string, string>();
+/** Element names are few; unknown properties in bad input must not grow the caches without end. */
+const MAX_CACHED_NAMES = 20_000;
+
+/** `_name`, made once per name: building it per lookup costs a new string and its hash every time. */
+function withUnderscore(name: string): string {
+  let key = UNDERSCORED.get(name);
+  if (key === undefined) {
+    key = `_${name}`;
+    if (UNDERSCORED.size < MAX_CACHED_NAMES) UNDERSCORED.set(name, key);
+  }
+  return key;
+}
+
+function withoutUnderscore(key: string): string {
+  let name = UNDERSCORE_REMOVED.get(key);
+  if (name === undefined) {
+    name = key.slice(1);
+    if (UNDERSCORE_REMOVED.size < MAX_CACHED_NAMES) UNDERSCORE_REMOVED.set(key, name);
+  }
+  return name;
 }
 
 function describeJson(value: unknown): string {
@@ -672,16 +757,9 @@ function collectIds(resource: Record<string, unknown>): Set<string> {
   return ids;
 }
 
-const RESOLVERS = new WeakMap<ResourceFrame, (reference: string) => unknown>();
-
-/** One resolve() function per frame, not one per invariant evaluation. */
+/** One resolve() function per frame, not one per invariant evaluation (held on the frame: a WeakMap costs the GC more). */
 function frameResolver(frame: ResourceFrame): (reference: string) => unknown {
-  let resolver = RESOLVERS.get(frame);
-  if (!resolver) {
-    resolver = (reference) => resolveInFrame(reference, frame);
-    RESOLVERS.set(frame, resolver);
-  }
-  return resolver;
+  return (frame.resolveReference ??= (reference) => resolveInFrame(reference, frame));
 }
 
 /** resolve() for invariants: contained resources first, then the Bundle. */

@@ -1,5 +1,6 @@
 import type { Constraint } from './element-tree.js';
 import { compileFhirPath, fallback } from './fhirpath-compiler.js';
+import { focusDependencies, reachesAny } from './invariant-dependencies.js';
 
 /** What an invariant sees: the element, its resource, the outermost resource, and a resolver for resolve(). */
 export interface InvariantScope {
@@ -121,24 +122,32 @@ export function compareDateTimes(a: string, b: string): -1 | 0 | 1 | undefined {
   return dateA.length === dateB.length && aTime === bTime ? 0 : undefined;
 }
 
+/** A compiled invariant, with what it reads of its focus and its answer on a focus that has none of that. */
+interface CompiledInvariant {
+  fn: Compiled | Error;
+  dependencies: string[] | undefined;
+  whenAbsent?: InvariantResult;
+}
+
+const EMPTY_FOCUS = Object.freeze({});
+
 export class InvariantEngine {
-  private readonly compiled = new Map<string, Map<string, Compiled | Error>>();
+  private readonly compiled = new Map<string, Map<string, CompiledInvariant>>();
 
   evaluate(constraint: Constraint, scope: InvariantScope): InvariantResult {
     const native = NATIVE[constraint.key];
     if (native && isCoreConstraint(constraint)) return native(scope) ? { ok: true } : { ok: false };
-    const fn = this.cached(constraint.expression, scope.basePath);
-    if (fn instanceof Error) return { ok: false, evaluationError: fn.message };
-    try {
-      return isTrue(fn(scope)) ? { ok: true } : { ok: false };
-    } catch (error) {
-      return { ok: false, evaluationError: (error as Error).message };
+    const entry = this.cached(constraint.expression, scope.basePath);
+    const node = scope.node;
+    if (entry.dependencies && typeof node === 'object' && node !== null && !Array.isArray(node) && !reachesAny(node, entry.dependencies)) {
+      return (entry.whenAbsent ??= run(entry.fn, { ...scope, node: EMPTY_FOCUS }));
     }
+    return run(entry.fn, scope);
   }
 
   /** Evaluates an expression and returns its raw result (for fhirpath extension contexts). */
   select(expression: string, scope: InvariantScope): unknown[] | Error {
-    const fn = this.cached(expression, scope.basePath);
+    const { fn } = this.cached(expression, scope.basePath);
     if (fn instanceof Error) return fn;
     try {
       return fn(scope);
@@ -147,23 +156,34 @@ export class InvariantEngine {
     }
   }
 
-  private cached(expression: string, basePath: string): Compiled | Error {
+  private cached(expression: string, basePath: string): CompiledInvariant {
     // Keyed by expression, then base path: no string building per evaluation.
     let byBase = this.compiled.get(expression);
     if (!byBase) {
       byBase = new Map();
       this.compiled.set(expression, byBase);
     }
-    let fn = byBase.get(basePath);
-    if (!fn) {
+    let entry = byBase.get(basePath);
+    if (!entry) {
+      let fn: Compiled | Error;
       try {
         fn = compile(expression, basePath);
       } catch (error) {
         fn = error as Error;
       }
-      byBase.set(basePath, fn);
+      entry = { fn, dependencies: focusDependencies(expression) };
+      byBase.set(basePath, entry);
     }
-    return fn;
+    return entry;
+  }
+}
+
+function run(fn: Compiled | Error, scope: InvariantScope): InvariantResult {
+  if (fn instanceof Error) return { ok: false, evaluationError: fn.message };
+  try {
+    return isTrue(fn(scope)) ? { ok: true } : { ok: false };
+  } catch (error) {
+    return { ok: false, evaluationError: (error as Error).message };
   }
 }
 
