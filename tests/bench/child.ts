@@ -3,7 +3,7 @@
  *   startup  <engine> <first.json>                  time to the first validated resource, then exits
  *   run      <engine> <first.json> <ndjson> <warm>  start-up, then resources/s after warm-up, peak RSS
  *   stream   <ndjson> <lines>                       fhirdq over a streamed NDJSON file: resources/s, RSS
- *   pool     <ndjson> <workers> <batch>             fhirdq on worker_threads, batches from the main thread
+ *   pool     <ndjson> <workers> <batch> <warm>      fhirdq on worker_threads, batches from the main thread
  * Every rate includes JSON.parse of each line, as a real run does; `floor` is JSON.parse alone.
  */
 import { createReadStream, readFileSync } from 'node:fs';
@@ -35,10 +35,13 @@ async function run(engine: EngineName, first: string, file: string, warm: number
   for (let i = 0; i < Math.min(warm, lines.length); i++) validator.validate(JSON.parse(lines[i]) as object);
   gc();
   let errors = 0;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   for (const line of lines) errors += validator.validate(JSON.parse(line) as object);
   const seconds = (performance.now() - t0) / 1000;
-  return { readyAt, resources: lines.length, seconds, perSecond: lines.length / seconds, errorsPerResource: errors / lines.length, peakRssMb: peakRssMb() };
+  const cpu = process.cpuUsage(cpu0);
+  // `cores` above 1: V8's compiler and GC threads work beside the one validating thread.
+  return { readyAt, resources: lines.length, seconds, perSecond: lines.length / seconds, errorsPerResource: errors / lines.length, cores: (cpu.user + cpu.system) / 1e6 / seconds, peakRssMb: peakRssMb() };
 }
 
 async function stream(file: string, expectedLines: number) {
@@ -64,42 +67,61 @@ async function stream(file: string, expectedLines: number) {
   return { resources, rejected, seconds, perSecond: resources / seconds, rssMbAtTenths: rssMb, peakRssMb: peakRssMb() };
 }
 
-async function pool(file: string, workers: number, batch: number) {
-  // `json` lets a pool that posts text (not a structured clone) reuse the line as read.
-  type Item = { resource: object; json: string };
+async function pool(file: string, workers: number, batch: number, warm: number) {
+  type Item = { json: string };
   const { createValidatorPool } = (await import(distModule('pipeline/validate-pool.js'))) as {
-    createValidatorPool(o: { workers: number; igs: string[] }): { validate(items: Item[]): Promise<unknown[][]>; close(): Promise<void> };
+    createValidatorPool(o: { workers: number; igs: string[] }): { countIssues(items: Item[]): Promise<Uint32Array>; close(): Promise<void> };
   };
   const p = createValidatorPool({ workers, igs: [] });
-  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
-  const iterator = lines[Symbol.asyncIterator]();
-  const nextBatch = async (): Promise<Item[]> => {
-    const items: Item[] = [];
-    while (items.length < batch) {
-      const r = await iterator.next();
-      if (r.done) break;
-      if (r.value !== '') items.push({ resource: JSON.parse(r.value) as object, json: r.value });
+  const batches = async function* (): AsyncGenerator<Item[]> {
+    let items: Item[] = [];
+    for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+      if (line === '') continue;
+      items.push({ json: line });
+      if (items.length === batch) {
+        yield items;
+        items = [];
+      }
     }
-    return items;
+    if (items.length > 0) yield items;
   };
-  // Warm-up: one batch per worker (the pool hands each to the least busy), so every validator is loaded.
-  const warmBatches = await Promise.all(Array.from({ length: workers }, nextBatch));
-  await Promise.all(warmBatches.map((b) => p.validate(b)));
-  const warmed = warmBatches.reduce((n, b) => n + b.length, 0);
+  // Warm-up as in `run`: every worker validates `warm` resources (rounds of one batch each, from the file, cycled).
+  let warmed = 0;
+  for (let before = -1; warmed < warm * workers && warmed > before; ) {
+    before = warmed;
+    let round: Item[][] = [];
+    for await (const items of batches()) {
+      round.push(items);
+      if (round.length < workers) continue;
+      await Promise.all(round.map((b) => p.countIssues(b)));
+      warmed += round.reduce((n, b) => n + b.length, 0);
+      round = [];
+      if (warmed >= warm * workers) break;
+    }
+  }
   gc();
+  // Like `run`, the caller gets each resource's error count: the pool replies with counts, not Issue objects.
   let resources = 0;
-  const inflight: Promise<unknown[][]>[] = [];
+  let errors = 0;
+  const countErrors = (counts: Uint32Array) => {
+    for (let i = 0; i < counts.length; i += 4) errors += counts[i] + counts[i + 1];
+  };
+  const inflight: Promise<void>[] = [];
+  const cpu0 = process.cpuUsage();
+  const elu0 = performance.eventLoopUtilization();
   const t0 = performance.now();
-  for (let items = await nextBatch(); items.length > 0; items = await nextBatch()) {
+  for await (const items of batches()) {
     resources += items.length;
-    inflight.push(p.validate(items));
-    // Two batches queued per worker keep them busy without reading the whole file ahead.
+    inflight.push(p.countIssues(items).then(countErrors));
+    // Two batches queued per worker: each has its next batch waiting when it replies.
     if (inflight.length >= 2 * workers) await inflight.shift();
   }
   await Promise.all(inflight);
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const mainBusy = performance.eventLoopUtilization(elu0).utilization;
   await p.close();
-  return { workers, batch, warmed, resources, seconds, perSecond: resources / seconds, peakRssMb: peakRssMb() };
+  return { workers, batch, warmed, resources, seconds, perSecond: resources / seconds, errorsPerResource: errors / resources, cores: (cpu.user + cpu.system) / 1e6 / seconds, mainBusy, peakRssMb: peakRssMb() };
 }
 
 async function main(argv: string[]): Promise<object> {
@@ -115,7 +137,7 @@ async function main(argv: string[]): Promise<object> {
     case 'stream':
       return stream(args[0], Number(args[1]));
     case 'pool':
-      return pool(args[0], Number(args[1]), Number(args[2]));
+      return pool(args[0], Number(args[1]), Number(args[2]), Number(args[3]));
     default:
       throw new Error(`bench child: unknown mode ${mode}`);
   }
