@@ -204,7 +204,7 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
       exchanges[ex!].resources++;
       const json = JSON.stringify(resource);
       wait = writer.writeLine(json) ?? wait;
-      measurer?.resource(resource, measurer.context(src.name, ex!));
+      measurer?.resource(resource, measurer.context(src.name, ex!), json);
       if (!validate) return;
       batch.push({ source: src.name, file: relFile, line: item.line, pointer: item.pointer, exchange: ex!, resourceType: resource.resourceType, id: resource.id as string | undefined });
       items.push({ resource, json });

@@ -1,10 +1,10 @@
 /**
  * Streaming quality measurement: fed one resource, issue and rejected record at a time, it keeps counts
  * per organisation × exchange (× profile × element) and, for rules that cross resources, a small state per
- * patient keyed by an HMAC with a random per-run key that is never written, so no identifier is kept in
+ * patient keyed by a keyed hash with a random per-run key that is never written, so no identifier is kept in
  * the clear or reaches an output.
  */
-import { createHmac, createSecretKey, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { FhirResource } from '../packages/types.js';
 import { IDENTIFIER_CHECKS } from './identifiers.js';
 import { compileExpression, firstString, isFilled, type Evaluate } from './paths.js';
@@ -100,8 +100,8 @@ interface Decision {
 /** Distinct texts remembered per site; beyond it the cache starts over (counts are unaffected). */
 const DECISIONS = 4096;
 
-/** Patient keys whose HMAC is remembered. */
-const RECENT_HASHES = 4;
+/** Patient keys whose hash is remembered. */
+const RECENT_HASHES = 1024;
 
 /** Cells of one organisation × exchange (× profile), indexed by cell slot (a measure, or a measure's element). */
 interface Scope {
@@ -142,7 +142,7 @@ class Visit {
     return (this.plain ??= this.collector.scopeOf(this.ctx.organisation, this.ctx.exchange));
   }
 
-  /** The patient's state: one HMAC per key, at most once per resource. */
+  /** The patient's state: one hash per key, at most once per resource. */
   patient(): PatientState | undefined {
     if (!this.looked) {
       this.looked = true;
@@ -176,8 +176,8 @@ interface PatientRule {
 }
 
 export class QualityCollector {
-  /** Per-run HMAC key: random, kept in memory only. */
-  private readonly key = createSecretKey(randomBytes(32));
+  /** Per-run hash key: random, kept in memory only. */
+  private readonly key = randomBytes(32);
   private readonly handlers = new Map<string, Handler[]>();
   private readonly measures: MeasureResult[] = [];
   /** organisation → exchange → profile → cells. */
@@ -188,9 +188,11 @@ export class QualityCollector {
   private readonly rejections = new Map<string, RejectionGroup>();
   private readonly suppressions: { def: SuppressionDef; path?: RegExp; result: SuppressionResult }[];
   private readonly identifierRules: { system: string; check: (v: string) => boolean; measure: MeasureResult; slot: number }[] = [];
+  /** The checked systems as they appear in JSON text. */
+  private readonly identifierSystems: string[] = [];
   private readonly patients = new Map<string, Map<string, PatientState>>();
-  /** The last keys hashed: a patient's resources come together, so most lookups repeat the previous one. */
-  private readonly recentHashes: string[] = [];
+  /** Keys hashed lately: a patient's resources come together, so most lookups repeat a recent one. */
+  private readonly recentHashes = new Map<string, string>();
   private readonly patientRules: PatientRule[] = [];
   private readonly indicatorRules: { def: IndicatorDef & { pack: string }; slot: number; cells: Map<string, IndicatorCell> }[] = [];
   private readonly conformanceMeasures: { measure: MeasureResult; slot: number }[] = [];
@@ -282,10 +284,14 @@ export class QualityCollector {
     if (hasErrors !== undefined) this.conformance(resource, ctx, hasErrors);
   }
 
-  /** Everything but conformance: completeness, identifiers, regional rules, indicators (a Bundle's entries too). */
-  measure(resource: FhirResource, ctx: ResourceContext): void {
+  /**
+   * Everything but conformance: completeness, identifiers, regional rules, indicators (a Bundle's entries
+   * too). `json`: the resource as JSON.stringify wrote it, when the caller has it: a resource whose text
+   * names no checked identifier system is not walked for identifiers.
+   */
+  measure(resource: FhirResource, ctx: ResourceContext, json?: string): void {
     const r = resource as Record<string, unknown>;
-    if (this.identifierRules.length) this.checkIdentifiers(r, ctx, [resource.resourceType], 1);
+    if (this.identifierRules.length && (json === undefined || this.identifierSystems.some((s) => json.includes(s)))) this.checkIdentifiers(r, ctx, [resource.resourceType], 1);
     if (resource.resourceType === 'Bundle' && Array.isArray(r.entry)) {
       const scope: BundleScope = new Map();
       for (const e of r.entry as Record<string, unknown>[]) {
@@ -395,8 +401,9 @@ export class QualityCollector {
     if (!keys.length) return undefined;
     let states = this.patients.get(org);
     if (!states) this.patients.set(org, (states = new Map()));
+    for (let i = 0; i < keys.length; i++) keys[i] = this.hash(keys[i]);
     let state: PatientState | undefined;
-    for (let i = 0; i < keys.length; i++) if ((state = states.get((keys[i] = this.hash(keys[i]))))) break;
+    for (const h of keys) if ((state = states.get(h))) break;
     if (!state) state = { slots: [] };
     for (const h of keys) states.set(h, state);
     return state;
@@ -404,13 +411,18 @@ export class QualityCollector {
 
   // --- internals ---
 
-  /** HMAC of a patient key. The few last keys are remembered (a resource holds them in the clear anyway). */
+  /**
+   * Keyed hash of a patient key: SHA-256 of the secret key and the patient key (a fixed-length secret prefix:
+   * a PRF like HMAC, at half its cost in Node). Recent keys are remembered: no more of them than the
+   * resources in flight, which hold them in the clear anyway.
+   */
   private hash(key: string): string {
-    const recent = this.recentHashes;
-    for (let i = 0; i < recent.length; i += 2) if (recent[i] === key) return recent[i + 1];
-    const h = createHmac('sha256', this.key).update(key).digest('base64');
-    if (recent.length >= 2 * RECENT_HASHES) recent.splice(0, 2);
-    recent.push(key, h);
+    let h = this.recentHashes.get(key);
+    if (h === undefined) {
+      h = createHash('sha256').update(this.key).update(key).digest('base64');
+      if (this.recentHashes.size >= RECENT_HASHES) this.recentHashes.clear();
+      this.recentHashes.set(key, h);
+    }
     return h;
   }
 
@@ -546,6 +558,7 @@ export class QualityCollector {
       case 'identifier': {
         const res = this.result(m, 'identifiers well formed');
         this.identifierRules.push({ system: m.system, check: IDENTIFIER_CHECKS[m.scheme], measure: res, slot: this.slotOf.get(res)! });
+        this.identifierSystems.push(JSON.stringify(m.system).slice(1, -1));
         return;
       }
       case 'transfer-timeliness': {

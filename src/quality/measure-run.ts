@@ -95,9 +95,9 @@ export class RunMeasurer {
     return ctx;
   }
 
-  /** A resource as the pipeline writes it: every measure but conformance. */
-  resource(resource: FhirResource, ctx: ResourceContext): void {
-    this.collector.measure(resource, ctx);
+  /** A resource as the pipeline writes it (`json`: its line): every measure but conformance. */
+  resource(resource: FhirResource, ctx: ResourceContext, json?: string): void {
+    this.collector.measure(resource, ctx, json);
   }
 
   /** A validated batch, as the validation workers return it: its issues.ndjson lines, in resource order, and its counts. */
@@ -182,7 +182,7 @@ export async function measureRunDetailed(runDir: string, loaded: LoadedRunConfig
         if (++inBlock === blocks[block].n) [block, inBlock] = [block + 1, 0];
       } else src = v !== undefined && v >= 0 ? sourceNames[v >> 1] : only.length === 1 ? only[0] : undefined;
       const ctx = src ? measurer.context(src, e.id) : { source: UNATTRIBUTED, organisation: UNATTRIBUTED, exchange: e.id };
-      measurer.resource(resource, ctx);
+      measurer.resource(resource, ctx, line);
       if (pipeline.validation) measurer.collector.conformance(resource, ctx, v !== undefined && (v & 1) === 1);
     }
   }
