@@ -58,6 +58,9 @@ interface Host {
 
 const RESOURCE_TYPES_CACHE = new WeakMap<object, Set<string>>();
 
+/** Thrown by a verdict-only walk at its first error. */
+const FIRST_ERROR: unique symbol = Symbol('first-error');
+
 interface ChildContext {
   nodes: ElementNode[];
   structure: CompiledStructure;
@@ -128,19 +131,30 @@ export class Engine {
 
   private conformsUncached(value: unknown, structure: CompiledStructure, frame: ResourceFrame | undefined): boolean {
     if (structure.kind === 'resource' && (value as { resourceType?: unknown } | null)?.resourceType !== structure.type) return false;
-    return !this.issuesAgainst(value, structure, frame).some((i) => i.severity === 'error' || i.severity === 'fatal');
+    // Only the verdict is wanted: the walk stops at the first error and builds no other messages.
+    try {
+      this.walkAgainst(new Walk(this, true), value, structure, frame);
+      return true;
+    } catch (error) {
+      if (error === FIRST_ERROR) return false;
+      throw error;
+    }
   }
 
   /** The issues of one value against one structure, walked on its own. */
   issuesAgainst(value: unknown, structure: CompiledStructure, frame: ResourceFrame | undefined): Issue[] {
     const walk = new Walk(this);
+    this.walkAgainst(walk, value, structure, frame);
+    return walk.issues;
+  }
+
+  private walkAgainst(walk: Walk, value: unknown, structure: CompiledStructure, frame: ResourceFrame | undefined): void {
     if (structure.kind === 'resource' && value && typeof value === 'object' && 'resourceType' in value) {
       const res = value as Record<string, unknown>;
       walk.resourceAgainst(res, String(res.resourceType), structure, frame ?? { resource: res, path: String(res.resourceType) });
     } else {
       walk.element(value, undefined, structure.root, structure.type, structure.type, frame ?? { resource: {}, path: '' }, structure, { defPath: structure.type, typePath: structure.type, typeCode: structure.type });
     }
-    return walk.issues;
   }
 }
 
@@ -156,13 +170,21 @@ export class Walk {
   readonly issues: Issue[] = [];
   private readonly seen = new Set<string>();
 
-  constructor(readonly engine: Engine) {}
+  /** @param verdictOnly a conformance check: the first error ends the walk (FIRST_ERROR), and nothing else is recorded. */
+  constructor(
+    readonly engine: Engine,
+    private readonly verdictOnly = false,
+  ) {}
 
   result(): Issue[] {
     return this.issues;
   }
 
   add(severity: Severity, code: IssueType, messageId: string, message: string, path: string): void {
+    if (this.verdictOnly) {
+      if (severity === 'error' || severity === 'fatal') throw FIRST_ERROR;
+      return;
+    }
     const key = `${severity}|${path}|${messageId}|${message}`;
     if (this.seen.has(key)) return;
     this.seen.add(key);

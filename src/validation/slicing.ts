@@ -49,6 +49,8 @@ interface DefinitionAt {
   impliedUrl?: string;
 }
 
+const DEFINITIONS_AT = new WeakMap<ElementNode, WeakMap<CompiledStructure, Map<string, DefinitionAt | null>>>();
+
 export class SliceMatcher {
   constructor(private readonly engine: Engine) {}
 
@@ -120,7 +122,7 @@ export class SliceMatcher {
   private matchDiscriminator(item: Item, slice: ElementNode, discriminator: { type: string; path: string }, structure: CompiledStructure, frame: ResourceFrame): boolean {
     const steps = parseSteps(discriminator.path);
     const values = this.instanceValues({ value: item.value, type: item.typeCode }, steps, frame);
-    const definition = this.definitionAt(slice, item.typeCode, steps, structure);
+    const definition = this.cachedDefinitionAt(slice, item.typeCode, discriminator.path, steps, structure);
     switch (discriminator.type) {
       case 'value':
       case 'pattern': {
@@ -235,6 +237,21 @@ export class SliceMatcher {
     }
     // Resources carry their type; other values may have learnt it from a choice suffix.
     return current.map((v) => ({ value: v.value, type: (v.value as { resourceType?: string } | null)?.resourceType ?? v.type ?? start.type }));
+  }
+
+  /** definitionAt depends on definitions only: worked out once per slice, type, path and structure. */
+  private cachedDefinitionAt(slice: ElementNode, itemType: string | undefined, path: string, steps: Step[], structure: CompiledStructure): DefinitionAt | undefined {
+    let byStructure = DEFINITIONS_AT.get(slice);
+    if (!byStructure) DEFINITIONS_AT.set(slice, (byStructure = new WeakMap()));
+    let byKey = byStructure.get(structure);
+    if (!byKey) byStructure.set(structure, (byKey = new Map()));
+    const key = `${itemType ?? ''}\u0001${path}`;
+    let definition = byKey.get(key);
+    if (definition === undefined) {
+      definition = this.definitionAt(slice, itemType, steps, structure) ?? null;
+      byKey.set(key, definition);
+    }
+    return definition ?? undefined;
   }
 
   /** Follows a discriminator path through a slice's definition. */

@@ -21,7 +21,8 @@ export class Node {
   readonly path: string | null;
   readonly type: string | null;
   constructor(v: unknown, x: unknown, path: string | null, type: string | null) {
-    const rt = (v as { resourceType?: unknown } | null | undefined)?.resourceType;
+    // Only objects can be resources: a property read on a string or number would search its prototype.
+    const rt = typeof v === 'object' && v !== null ? (v as { resourceType?: unknown }).resourceType : undefined;
     if (rt) {
       path = rt as string;
       type = rt as string;
@@ -45,6 +46,8 @@ export function valData(item: unknown): unknown {
 
 interface ChoiceType {
   field: string;
+  /** `_field`, built once: concatenating it per lookup costs a string hash each time. */
+  companion: string;
   path: string;
   type: string | null;
 }
@@ -53,6 +56,8 @@ interface ChildSpec {
   /** Choice element: candidate JSON names (and `_` names) → position in model order, which decides between several. */
   choice?: Map<string, number>;
   choiceTypes?: ChoiceType[];
+  /** `_key`, built once. */
+  companion: string;
   path: string | null;
   type: string | null;
 }
@@ -72,12 +77,12 @@ function childSpec(parentPath: string, key: string): ChildSpec {
   childPath = model.pathsDefinedElsewhere[childPath] || childPath;
   const choiceTypes = model.choiceTypePaths[childPath];
   if (choiceTypes) {
-    const types = choiceTypes.map((t) => ({ field: key + t, ...mapPath(childPath + t) }));
+    const types = choiceTypes.map((t) => ({ field: key + t, companion: '_' + key + t, ...mapPath(childPath + t) }));
     const choice = new Map<string, number>();
-    types.forEach((t, i) => choice.set(t.field, i).set('_' + t.field, i));
-    spec = { path: null, type: null, choice, choiceTypes: types };
+    types.forEach((t, i) => choice.set(t.field, i).set(t.companion, i));
+    spec = { path: null, type: null, choice, choiceTypes: types, companion: '_' + key };
   } else {
-    spec = mapPath(key === 'extension' ? 'Extension' : childPath);
+    spec = { ...mapPath(key === 'extension' ? 'Extension' : childPath), companion: '_' + key };
   }
   byKey.set(key, spec);
   return spec;
@@ -109,13 +114,13 @@ export function pushChildren(out: Coll, parent: Node, key: string): void {
     if (best >= 0) {
       const c = spec.choiceTypes![best];
       toAdd = data![c.field];
-      toAdd_ = data!['_' + c.field];
+      toAdd_ = data![c.companion];
       path = c.path;
       type = c.type;
     }
   } else {
     toAdd = data?.[key];
-    toAdd_ = data?.['_' + key];
+    toAdd_ = data?.[spec ? spec.companion : '_' + key];
     if (toAdd === undefined && toAdd_ === undefined) toAdd = parent.x?.[key];
     if (spec) {
       path = spec.path;
