@@ -68,11 +68,10 @@ const AST_FORMAT_VERSION = 1;
 const DROPPED = new Set(['start', 'length']);
 const FLUSH_DELAY_MS = 500;
 
-interface AstFile {
-  key: string;
-  entries: Array<[string, unknown]>;
-}
-
+/**
+ * Parse trees by expression: the tree, or its JSON as read from the cache file (parsed on first use, so
+ * that start-up does not pay for every expression the cache folder has seen).
+ */
 let memo: Map<string, unknown> | undefined;
 let memoDir = '';
 let memoPath = '';
@@ -80,14 +79,21 @@ let memoKey = '';
 let pending = 0;
 let flushTimer: NodeJS.Timeout | undefined;
 
-function readAstFile(path: string, key: string): Array<[string, unknown]> {
+/** A file of parse trees: the key on the first line, then `JSON of the expression <TAB> JSON of its tree` per line. */
+function readAstFile(path: string, key: string): Map<string, unknown> {
+  const trees = new Map<string, unknown>();
+  let lines: string[];
   try {
-    const stored = JSON.parse(readFileSync(path, 'latin1')) as AstFile;
-    if (stored.key === key && Array.isArray(stored.entries)) return stored.entries;
+    lines = readFileSync(path, 'latin1').split('\n');
   } catch {
-    // missing or damaged: rebuilt from parses
+    return trees; // missing: filled by parses
   }
-  return [];
+  if (lines[0] !== key) return trees;
+  for (let i = 1; i < lines.length; i++) {
+    const tab = lines[i].indexOf('\t');
+    if (tab > 0) trees.set(JSON.parse(lines[i].slice(0, tab)) as string, lines[i].slice(tab + 1));
+  }
+  return trees;
 }
 
 /** The memo of parse trees, read from the cache folder once per thread (and again when the folder changes). */
@@ -97,8 +103,12 @@ function trees(): Map<string, unknown> {
   flushParseCache();
   memoDir = dir;
   memoKey = `fhirpath@${fhirpathVersion()} ast ${AST_FORMAT_VERSION}`;
-  memoPath = join(dir, `fhirpath-ast-${fileKey(memoKey)}.json`);
-  memo = new Map(readAstFile(memoPath, memoKey));
+  memoPath = join(dir, `fhirpath-ast-${fileKey(memoKey)}.txt`);
+  try {
+    memo = readAstFile(memoPath, memoKey);
+  } catch {
+    memo = new Map(); // damaged: rebuilt from parses
+  }
   pending = 0;
   return memo;
 }
@@ -110,11 +120,18 @@ function trees(): Map<string, unknown> {
 export function parseFhirPath(expression: string): unknown {
   const known = trees();
   let ast = known.get(expression);
+  if (typeof ast === 'string') {
+    try {
+      ast = JSON.parse(ast);
+    } catch {
+      ast = undefined; // a damaged line: parsed again
+    }
+  } else if (ast !== undefined) return ast;
   if (ast === undefined) {
     ast = JSON.parse(JSON.stringify(fhirpathJs().parse(expression), (k, v: unknown) => (DROPPED.has(k) ? undefined : v)));
-    known.set(expression, ast);
     schedule();
   }
+  known.set(expression, ast);
   return ast;
 }
 
@@ -134,9 +151,15 @@ export function flushParseCache(): void {
   process.removeListener('exit', flushParseCache);
   if (!memo || pending === 0) return;
   pending = 0;
-  for (const [expression, ast] of readAstFile(memoPath, memoKey)) if (!memo.has(expression)) memo.set(expression, ast);
   try {
-    writeAtomically(memoPath, [Buffer.from(asciiJson({ key: memoKey, entries: [...memo] } satisfies AstFile), 'latin1')]);
+    for (const [expression, ast] of readAstFile(memoPath, memoKey)) if (!memo.has(expression)) memo.set(expression, ast);
+  } catch {
+    // damaged: replaced below
+  }
+  const lines = [memoKey];
+  for (const [expression, ast] of memo) lines.push(`${asciiJson(expression)}\t${typeof ast === 'string' ? ast : asciiJson(ast)}`);
+  try {
+    writeAtomically(memoPath, [Buffer.from(lines.join('\n'), 'latin1')]);
   } catch {
     // read-only cache folder: parsed again next time
   }

@@ -17,6 +17,16 @@ interface AstFile {
   entries: Array<[string, unknown]>;
 }
 
+/** The file's key line, then `expression JSON <TAB> tree JSON` lines. */
+function readAsts(dir: string): AstFile {
+  const [key, ...lines] = readFileSync(astFile(dir), 'latin1').split('\n');
+  return { key, entries: lines.map((l) => l.split('\t').map((part) => JSON.parse(part) as unknown) as [string, unknown]) };
+}
+
+function writeAsts(dir: string, file: AstFile): void {
+  writeFileSync(astFile(dir), [file.key, ...file.entries.map(([e, t]) => `${JSON.stringify(e)}\t${JSON.stringify(t)}`)].join('\n'));
+}
+
 describe('parse trees of FHIRPath expressions in the cache folder', () => {
   let dir: string;
   beforeEach(() => {
@@ -39,7 +49,7 @@ describe('parse trees of FHIRPath expressions in the cache folder', () => {
   it('stores each parsed expression without source positions, and compiles from the stored tree', () => {
     const tree = parseFhirPath('name.exists()');
     flushParseCache();
-    const stored = JSON.parse(readFileSync(astFile(dir), 'latin1')) as AstFile;
+    const stored = readAsts(dir);
     expect(stored.key).toMatch(/^fhirpath@\d+\.\d+\.\d+ ast \d+$/);
     expect(stored.entries).toEqual([['name.exists()', tree]]);
     expect(JSON.stringify(tree)).not.toMatch(/"(start|length)"/);
@@ -48,7 +58,7 @@ describe('parse trees of FHIRPath expressions in the cache folder', () => {
     // A tree changed on disk is what compiling uses after a restart: the cache, not the parser, is read.
     stored.entries[0][1] = parseFhirPath('telecom.exists()');
     flushParseCache();
-    writeFileSync(astFile(dir), JSON.stringify(stored));
+    writeAsts(dir, stored);
     reopen();
     const compiled = compileFhirPath('name.exists()', 'Patient')!;
     expect(compiled({ resourceType: 'Patient', telecom: [{ value: '1' }] }, { resource: null, rootResource: null })).toEqual([true]);
@@ -57,19 +67,28 @@ describe('parse trees of FHIRPath expressions in the cache folder', () => {
   it('ignores a file made for another fhirpath.js version, and merges what other processes added', () => {
     const genuine = parseFhirPath('name.exists()');
     flushParseCache();
-    const stored = JSON.parse(readFileSync(astFile(dir), 'latin1')) as AstFile;
+    const stored = readAsts(dir);
     const other = parseFhirPath('telecom.exists()');
     flushParseCache();
-    writeFileSync(astFile(dir), JSON.stringify({ key: 'fhirpath@0.0.1 ast 1', entries: [['name.exists()', other]] }));
+    writeAsts(dir, { key: 'fhirpath@0.0.1 ast 1', entries: [['name.exists()', other]] });
     reopen();
     expect(parseFhirPath('name.exists()')).toEqual(genuine);
 
     // Another process wrote an expression meanwhile: a later write keeps it.
-    writeFileSync(astFile(dir), JSON.stringify({ key: stored.key, entries: [['active', parseFhirPath('active')]] }));
+    writeAsts(dir, { key: stored.key, entries: [['birthDate', genuine]] });
     parseFhirPath('gender');
     flushParseCache();
-    const merged = JSON.parse(readFileSync(astFile(dir), 'latin1')) as AstFile;
-    expect(merged.entries.map(([e]) => e).sort()).toEqual(['active', 'gender', 'name.exists()']);
+    const merged = readAsts(dir);
+    expect(merged.entries.map(([e]) => e).sort()).toEqual(['birthDate', 'gender', 'name.exists()']);
+    expect(merged.entries.find(([e]) => e === 'birthDate')![1]).toEqual(genuine);
+  });
+
+  it('parses again an expression whose stored tree is damaged', () => {
+    const genuine = parseFhirPath('name.exists()');
+    flushParseCache();
+    writeFileSync(astFile(dir), `${readAsts(dir).key}\n"name.exists()"\t{"type":"Entire`);
+    reopen();
+    expect(parseFhirPath('name.exists()')).toEqual(genuine);
   });
 
   it('throws fhirpath.js error on a syntax error and stores nothing for it', () => {
