@@ -79,6 +79,7 @@ export class Engine {
   readonly impliedProfiles: ImpliedProfiles;
   /** Whether a value (by identity) conforms to a structure, for one validate() call: values do not change during it. */
   private conformance = new WeakMap<object, Map<CompiledStructure, boolean>>();
+  private resourceTypes?: Set<string>;
 
   constructor(
     readonly resolver: ConformanceResolver,
@@ -92,6 +93,10 @@ export class Engine {
   }
 
   isResourceType(code: string): boolean {
+    return (this.resourceTypes ??= this.loadResourceTypes()).has(code);
+  }
+
+  private loadResourceTypes(): Set<string> {
     let known = RESOURCE_TYPES_CACHE.get(this.resolver);
     if (!known) {
       known = new Set(
@@ -101,7 +106,7 @@ export class Engine {
       );
       RESOURCE_TYPES_CACHE.set(this.resolver, known);
     }
-    return known.has(code);
+    return known;
   }
 
   validate(resource: FhirResource, profile?: string): Issue[] {
