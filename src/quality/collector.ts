@@ -4,7 +4,7 @@
  * patient keyed by a keyed hash with a random per-run key that is never written, so no identifier is kept in
  * the clear or reaches an output.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import type { FhirResource } from '../packages/types.js';
 import { IDENTIFIER_CHECKS } from './identifiers.js';
 import { compileExpression, firstString, isFilled, type Evaluate } from './paths.js';
@@ -177,7 +177,7 @@ interface PatientRule {
 
 export class QualityCollector {
   /** Per-run hash key: random, kept in memory only. */
-  private readonly key = randomBytes(32);
+  private readonly key = randomBytes(32).toString('base64');
   private readonly handlers = new Map<string, Handler[]>();
   private readonly measures: MeasureResult[] = [];
   /** organisation → exchange → profile → cells. */
@@ -412,14 +412,14 @@ export class QualityCollector {
   // --- internals ---
 
   /**
-   * Keyed hash of a patient key: SHA-256 of the secret key and the patient key (a fixed-length secret prefix:
-   * a PRF like HMAC, at half its cost in Node). Recent keys are remembered: no more of them than the
-   * resources in flight, which hold them in the clear anyway.
+   * Keyed hash of a patient key: SHA-256 of the secret key and the patient key (a fixed-length secret prefix
+   * makes it a PRF like HMAC; one-shot `hash` costs a quarter of an HMAC object). Recent keys are remembered:
+   * no more of them than the resources in flight, which hold them in the clear anyway.
    */
   private hash(key: string): string {
     let h = this.recentHashes.get(key);
     if (h === undefined) {
-      h = createHash('sha256').update(this.key).update(key).digest('base64');
+      h = hash('sha256', this.key + key, 'base64');
       if (this.recentHashes.size >= RECENT_HASHES) this.recentHashes.clear();
       this.recentHashes.set(key, h);
     }

@@ -1,10 +1,13 @@
 /**
  * Pipeline benchmark: generates seeded regions (cached in the temp dir), runs each end to end in a fresh
  * process and prints records/s, resources/s and peak RSS, to show throughput and that memory stays flat.
+ * Each region is run without and with the quality report (as `fhirdq run --no-report` and `fhirdq run`
+ * without history), and the report's share of the run's wall time is printed.
  *
  *   npm run pipeline:bench -- --patients 35000,345000            (≈100k and ≈1M records, validation on)
  *   npm run pipeline:bench -- --patients 35000 --no-validation
  *   npm run pipeline:bench -- --patients 35000 --workers 1 --batch 500 --heap-mb 512
+ *   npm run pipeline:bench -- --patients 35000 --report off      (off, on, or both: the default)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -20,6 +23,8 @@ const dist = (rel: string) => pathToFileURL(path.join(ROOT, 'dist', rel)).href;
 
 interface Result {
   patients: number;
+  /** Whether the run measured quality and wrote the reports. */
+  report: boolean;
   records: number;
   resources: number;
   rejected: number;
@@ -35,14 +40,21 @@ interface Result {
   waitingOnValidation: string;
 }
 
-/** Child: one run in this process; prints its Result as the last line. */
-async function child(config: string, patients: number): Promise<void> {
+/** Child: one run in this process, with the report as `fhirdq run` makes it or without; prints its Result as the last line. */
+async function child(config: string, patients: number, report: boolean): Promise<void> {
   const { loadRunConfig } = await import(dist('pipeline/config.js'));
   const { runPipeline } = await import(dist('pipeline/run.js'));
   const { createProgress } = await import(dist('pipeline/progress.js'));
+  const { RunMeasurer } = await import(dist('quality/measure-run.js'));
+  const { reportRun } = await import(dist('cli/report-command.js'));
   const started = performance.now();
+  const loaded = await loadRunConfig(config);
+  let measurer: InstanceType<typeof RunMeasurer> | undefined;
+  const measure = report ? async (startedAt: string) => (measurer = await RunMeasurer.open(loaded, startedAt.slice(0, 10))) : undefined;
   // JSON progress lines on stderr every 30 s, with RSS: memory over the run, not only its peak.
-  const s = await runPipeline(await loadRunConfig(config), { runId: `bench-${process.pid}`, progress: createProgress({ write: (line: string) => process.stderr.write(line) }, 30_000) });
+  const s = await runPipeline(loaded, { runId: `bench-${process.pid}`, progress: createProgress({ write: (line: string) => process.stderr.write(line) }, 30_000), measure });
+  const quiet = { out: () => {}, err: () => {} };
+  if (measurer) await reportRun(s.reportDir, loaded, { history: false, dropThreshold: '0.05' }, quiet, measurer.finish(s));
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage();
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
@@ -50,6 +62,7 @@ async function child(config: string, patients: number): Promise<void> {
   await rm(path.join(path.dirname(s.reportDir), 'latest'), { recursive: true, force: true });
   const result: Result = {
     patients,
+    report,
     records: s.totals.read,
     resources: s.totals.resources,
     rejected: s.totals.rejected,
@@ -85,10 +98,13 @@ async function main(): Promise<void> {
       workers: { type: 'string', default: '2' },
       batch: { type: 'string', default: '250' },
       'heap-mb': { type: 'string', default: '768' },
+      report: { type: 'string', default: 'both' },
       child: { type: 'string' },
     },
   });
-  if (values.child) return child(values.child, Number(values.patients));
+  const modes = { off: [false], on: [true], both: [false, true] }[values.report];
+  if (!modes) throw new Error('--report is off, on or both');
+  if (values.child) return child(values.child, Number(values.patients), values.report === 'on');
   if (!existsSync(path.join(ROOT, 'dist/pipeline/run.js'))) throw new Error('run npm run build first');
   const results: Result[] = [];
   for (const patients of values.patients.split(',').map(Number)) {
@@ -97,15 +113,24 @@ async function main(): Promise<void> {
     config.validation = { enabled: !values['no-validation'], workers: Number(values.workers), batchSize: Number(values.batch), workerHeapMb: Number(values['heap-mb']) };
     const file = path.join(dir, 'run-bench.yaml');
     await writeFile(file, stringify(config));
-    process.stderr.write(`running ${file}\n`);
-    const run = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', file, '--patients', String(patients)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
-    if (run.status !== 0) throw new Error(`run failed with status ${run.status}`);
-    const result = JSON.parse(run.stdout.trim().split('\n').pop()!) as Result;
-    results.push(result);
-    console.log(JSON.stringify(result));
+    for (const report of modes) {
+      process.stderr.write(`running ${file} ${report ? 'with' : 'without'} the report\n`);
+      const run = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', file, '--patients', String(patients), '--report', report ? 'on' : 'off'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+      if (run.status !== 0) throw new Error(`run failed with status ${run.status}`);
+      const result = JSON.parse(run.stdout.trim().split('\n').pop()!) as Result;
+      results.push(result);
+      console.log(JSON.stringify(result));
+    }
   }
   console.log(`\nvalidation ${values['no-validation'] ? 'off' : `on, ${values.workers} worker(s), batch ${values.batch}, worker heap ${values['heap-mb']} MB`}`);
   console.table(results);
+  for (const patients of new Set(results.map((r) => r.patients))) {
+    const without = results.find((r) => r.patients === patients && !r.report);
+    const withReport = results.find((r) => r.patients === patients && r.report);
+    if (!without || !withReport) continue;
+    const share = (100 * (withReport.seconds - without.seconds)) / without.seconds;
+    console.log(`${patients} patients (${without.records} records): run ${without.seconds} s without the report, ${withReport.seconds} s with it: the report adds ${share.toFixed(1)}% (CPU ${without.cpuSeconds} s → ${withReport.cpuSeconds} s)`);
+  }
 }
 
 await main();
