@@ -31,6 +31,14 @@ describe('R4 core', async () => {
     expect(core.resolve('http://hl7.org/fhir/StructureDefinition/patient-birthPlace')).toBeDefined();
   });
 
+  it('keeps no narratives (half of the bytes, read by nothing)', () => {
+    for (const canonical of ['http://hl7.org/fhir/StructureDefinition/Questionnaire', 'http://hl7.org/fhir/ValueSet/administrative-gender', 'http://terminology.hl7.org/CodeSystem/v3-ActCode']) {
+      const resource = core.resolve(canonical);
+      expect(resource?.id, canonical).toBeDefined();
+      expect(resource, canonical).not.toHaveProperty('text');
+    }
+  });
+
   it('has the value sets and the v2 and v3 code systems', () => {
     const gender = core.resolve('http://hl7.org/fhir/ValueSet/administrative-gender');
     expect(gender?.resourceType).toBe('ValueSet');
