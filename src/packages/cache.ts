@@ -28,14 +28,9 @@ export function cacheDirectory(): string {
   return defaultDirectory;
 }
 
-/** SHA-1 of node:crypto, loaded on first use: a warm start hashes nothing, and loading it costs ~6 ms. */
+/** SHA-1 of node:crypto (digests of indexed resources), loaded on first use: a warm start hashes nothing, and loading it costs ~6 ms. */
 function sha1(): Hash {
   return (require('node:crypto') as typeof import('node:crypto')).createHash('sha1');
-}
-
-/** Short hex digest for file names and keys. */
-export function digestKey(text: string): string {
-  return sha1().update(text).digest('hex').slice(0, 20);
 }
 
 /**

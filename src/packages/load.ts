@@ -2,7 +2,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve as resolvePath } from 'node:path';
 import type { Issue } from '../validation/issues.js';
-import { cacheDirectory, digestKey, openIndex, writeIndex, type CachedResource } from './cache.js';
+import { cacheDirectory, fileKey, openIndex, writeIndex, type CachedResource } from './cache.js';
 import { loadR4Core, r4CoreDirectory, R4_CORE_ID, R4_CORE_VERSION } from './core.js';
 import { ConformanceStore, summarize } from './store.js';
 import type { FhirResource, ResourceOrigin } from './types.js';
@@ -251,12 +251,12 @@ export async function loadPackageIndex(path: string, options: PackageCacheOption
     const resources = pkg.resources.map(({ resource, file }) => ({ summary: summarize(resource), file, load: () => resource }));
     return { manifest: pkg.manifest, path, resources, issues: pkg.issues };
   }
-  const cachePath = join(options.dir ?? cacheDirectory(), `pkg-${digestKey(absolute)}.fdq`);
-  const key = digestKey(fingerprint);
-  let index = openIndex<Meta>(cachePath, key);
+  // Keyed by the fingerprint itself (no digest): exact, and a warm start need not load node:crypto.
+  const cachePath = join(options.dir ?? cacheDirectory(), `pkg-${fileKey(absolute)}.fdq`);
+  let index = openIndex<Meta>(cachePath, fingerprint);
   if (!index) {
     const pkg = await loadPackage(path);
-    index = writeIndex<Meta>(cachePath, key, { manifest: pkg.manifest, issues: pkg.issues }, pkg.resources);
+    index = writeIndex<Meta>(cachePath, fingerprint, { manifest: pkg.manifest, issues: pkg.issues }, pkg.resources);
   }
   return { ...index.meta, path, resources: index.resources };
 }
