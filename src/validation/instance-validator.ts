@@ -58,6 +58,8 @@ interface Host {
 
 const RESOURCE_TYPES_CACHE = new WeakMap<object, Set<string>>();
 
+const DEDUP_SCAN_LIMIT = 32;
+
 /** Thrown by a verdict-only walk at its first error. */
 const FIRST_ERROR: unique symbol = Symbol('first-error');
 
@@ -190,10 +192,22 @@ export class Walk {
       if (severity === 'error' || severity === 'fatal') throw FIRST_ERROR;
       return;
     }
-    const key = `${severity}|${path}|${messageId}|${message}`;
-    if (this.seen.has(key)) return;
-    this.seen.add(key);
+    if (this.isDuplicate(severity, messageId, message, path)) return;
     this.issues.push({ severity, code, messageId, message, path });
+  }
+
+  /** The same finding reached twice (e.g. through a profile and its base). A scan while issues are few: hashing every key costs more. */
+  private isDuplicate(severity: Severity, messageId: string, message: string, path: string): boolean {
+    const issues = this.issues;
+    if (issues.length < DEDUP_SCAN_LIMIT) {
+      for (const i of issues) if (i.messageId === messageId && i.severity === severity && i.path === path && i.message === message) return true;
+      return false;
+    }
+    if (this.seen.size === 0) for (const i of issues) this.seen.add(`${i.severity}|${i.path}|${i.messageId}|${i.message}`);
+    const key = `${severity}|${path}|${messageId}|${message}`;
+    if (this.seen.has(key)) return true;
+    this.seen.add(key);
+    return false;
   }
 
   /** Validates a resource against its core definition, its declared profiles and any extra profiles. */
@@ -705,13 +719,14 @@ function remember(shape: Shape, name: string, match: ChildMatch): ChildMatch {
 
 const SHAPES = new WeakMap<ElementNode[], Shape>();
 
-const PRIMITIVE_CONSTRAINTS = new WeakMap<ElementNode, Constraint[]>();
+/** A definition node with what the walker derives from it, kept on the node: a WeakMap lookup per element costs more. */
+interface WalkedNode extends ElementNode {
+  primitiveConstraints?: Constraint[];
+}
 
 /** A primitive's value is there when its constraints run: ele-1 is checked in primitive(). */
-function primitiveConstraints(node: ElementNode): Constraint[] {
-  let list = PRIMITIVE_CONSTRAINTS.get(node);
-  if (!list) PRIMITIVE_CONSTRAINTS.set(node, (list = node.constraints.filter((c) => c.key !== 'ele-1')));
-  return list;
+function primitiveConstraints(node: WalkedNode): Constraint[] {
+  return (node.primitiveConstraints ??= node.constraints.filter((c) => c.key !== 'ele-1'));
 }
 
 const CONSTRAINTS_BEYOND = new WeakMap<ElementNode, WeakMap<ElementNode, Constraint[]>>();
