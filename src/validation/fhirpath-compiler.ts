@@ -208,6 +208,7 @@ function member(n: AstNode): Fn {
   const atRoot = n.atRoot;
   // A leading identifier that names a type filters by type (`Patient.name`, `Resource.id`).
   const typeFilter = atRoot && isTypeName(key) ? ({ ns: undefined, name: key } as TypeName) : undefined;
+  const typeAnswers = new Map<string, boolean>();
   return (input, ctx) => {
     if (input.length === 0) return EMPTY;
     const out: Coll = [];
@@ -215,12 +216,21 @@ function member(n: AstNode): Fn {
       (atRoot === 1 || (ctx.index !== undefined ? ctx.root[ctx.index] === ctx.self?.[0] : ctx.root === ctx.self));
     for (let i = 0; i < input.length; i++) {
       const res = toNode(input[i]);
-      if ((res.v as { resourceType?: unknown } | null)?.resourceType === key) out.push(res);
-      else if (checkType && typeIs(typeOf(res), typeFilter)) out.push(res);
+      const v = res.v;
+      if (typeof v === 'object' && v !== null && (v as { resourceType?: unknown }).resourceType === key) out.push(res);
+      else if (checkType && nodeIs(res, typeFilter, typeAnswers)) out.push(res);
       else pushChildren(out, res, key);
     }
     return out;
   };
+}
+
+/** typeIs(typeOf(node), type), remembered per model type name (the answer depends on nothing else). */
+function nodeIs(node: Node, type: TypeName, answers: Map<string, boolean>): boolean {
+  if (node.type === null) return typeIs(typeOf(node), type);
+  let answer = answers.get(node.type);
+  if (answer === undefined) answers.set(node.type, (answer = typeIs(typeOf(node), type)));
+  return answer;
 }
 
 const BOOL_OPS: Record<string, (a: boolean | Coll, b: boolean | Coll) => boolean | Coll> = {
