@@ -88,6 +88,11 @@ function childSpec(parentPath: string, key: string): ChildSpec {
   return spec;
 }
 
+function holdsObjects(x: unknown): boolean {
+  const first = Array.isArray(x) ? x[0] : x;
+  return typeof first === 'object' && first !== null && !Array.isArray(first);
+}
+
 function isSome(x: unknown): boolean {
   return x !== null && x !== undefined && !(Array.isArray(x) && x.length === 0);
 }
@@ -120,7 +125,8 @@ export function pushChildren(out: Coll, parent: Node, key: string): void {
     }
   } else {
     toAdd = data?.[key];
-    toAdd_ = data?.[spec ? spec.companion : '_' + key];
+    // Only primitives have `_key` companions: a lookup that misses is the costliest step here, so objects skip it.
+    if (!holdsObjects(toAdd)) toAdd_ = data?.[spec ? spec.companion : '_' + key];
     if (toAdd === undefined && toAdd_ === undefined) toAdd = parent.x?.[key];
     if (spec) {
       path = spec.path;
