@@ -4,7 +4,8 @@
  * Reading uses saxes: a strict, namespace-aware SAX parser that reports positions (fast-xml-parser
  * reports none, and the validator needs line/column for every element).
  */
-import { SaxesParser, type SaxesAttributeNS, type SaxesTagNS } from 'saxes';
+import type { SaxesAttributeNS, SaxesTagNS } from 'saxes';
+import { SaxesParserClass } from './saxes-lazy.js';
 import type { FhirResource } from '../packages/types.js';
 import type { Issue, IssueType, Severity } from '../validation/issues.js';
 import type { LocationMap } from './locations.js';
@@ -106,7 +107,7 @@ function plainNames(tag: SaxesTagNS): boolean {
 function serializeXhtml(source: string, resolvePrefix: (prefix: string) => string | undefined): string {
   const out: string[] = [];
   let depth = 0;
-  const p = new SaxesParser({ xmlns: true, position: false, resolvePrefix });
+  const p = new (SaxesParserClass())({ xmlns: true, position: false, resolvePrefix });
   p.on('opentag', (tag) => {
     let s = '<' + (tag.uri === XHTML_NS ? tag.local : tag.name);
     if (depth++ === 0) s += ` xmlns="${XHTML_NS}"`;
@@ -157,7 +158,7 @@ export function parseFhirXml(text: string): FhirXmlResult {
   let tagColumn = 1;
   let tagOffset = 0;
 
-  const parser = new SaxesParser({ xmlns: true, position: true });
+  const parser = new (SaxesParserClass())({ xmlns: true, position: true });
 
   const issue = (severity: Severity, code: IssueType, messageId: string, message: string, path: string, line = tagLine, column = tagColumn) => {
     issues.push({ severity, code, messageId, message, path, line, column });

@@ -3,7 +3,7 @@
  * mirroring the HL7 Java validator (InstanceValidator, XhtmlValidator, FHIRPathEngine.htmlChecks,
  * MarkDownProcessor.preProcess, UrlUtil.checkValidUrl).
  */
-import { SaxesParser } from 'saxes';
+import { SaxesParserClass } from '../formats/saxes-lazy.js';
 import type { Issue, IssueType, Severity } from './issues.js';
 
 export interface NarrativeContext {
@@ -85,7 +85,7 @@ interface Parsed {
 
 /** One strict SAX pass (saxes: well-formedness errors with line:column) into a small tree. */
 function parseDiv(div: string, path: string): Parsed | Issue {
-  const sax = new SaxesParser({ xmlns: false });
+  const sax = new (SaxesParserClass())({ xmlns: false });
   sax.ENTITIES = ENTITIES;
   const top: XNode = { name: '#document', attrs: NO_ATTRS, children: [], text: '', comment: false };
   const stack: XNode[] = [top];

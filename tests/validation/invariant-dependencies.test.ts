@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConformance } from '../../src/packages/load.js';
-import { summariesOf } from '../../src/packages/types.js';
+import { summariesOf, type CanonicalResource } from '../../src/packages/types.js';
 import type { ElementNode } from '../../src/validation/element-tree.js';
 import { fallback } from '../../src/validation/fhirpath-compiler.js';
 import { focusDependencies, reachesAny } from '../../src/validation/invariant-dependencies.js';
@@ -47,7 +47,7 @@ describe('skipping invariants whose members are absent agrees with fhirpath.js',
   beforeAll(async () => {
     const loaded = await loadConformance({ igs: [], includeCore: true });
     structures = new StructureCache(loaded.store);
-    typeNames = summariesOf<{ url?: string; kind?: string; derivation?: string; type?: string; abstract?: boolean }>(loaded.store, 'StructureDefinition')
+    typeNames = summariesOf<CanonicalResource & { kind?: string; derivation?: string; type?: string; abstract?: boolean }>(loaded.store, 'StructureDefinition')
       .filter((sd) => sd.url?.startsWith('http://hl7.org/fhir/StructureDefinition/') && sd.derivation === 'specialization' && sd.kind !== 'logical' && !sd.abstract)
       .map((sd) => sd.type!)
       .filter((t) => /^[A-Z]/.test(t));
