@@ -22,7 +22,9 @@ export interface RunOptions {
   outDir?: string;
   /**
    * Measures quality as results arrive (instead of re-reading the outputs): called once at the start with
-   * the run's start time; the measurer it returns is fed every resource, issue and rejected record.
+   * the run's start time; the measurer it returns is fed every resource as it is written (on this thread, in
+   * order: per-patient rules see what a re-read would), and each batch's issues as validation returns them
+   * (counts, so the order batches finish in does not matter).
    */
   measure?: (startedAt: string) => Promise<RunMeasurer>;
 }
