@@ -7,6 +7,7 @@
 import { hash, randomBytes } from 'node:crypto';
 import type { FhirResource } from '../packages/types.js';
 import { IDENTIFIER_CHECKS } from './identifiers.js';
+import { AGREEMENTS, Agreements, Columns, CONFLICT, Interner, KeyTable, NO_AGREEMENT } from './patients.js';
 import { compileExpression, firstString, isFilled, type Evaluate } from './paths.js';
 import { cutoffDate, type IndicatorDef, type MeasureDef, type RuleSet, type SuppressionDef } from './rules.js';
 import {
@@ -120,7 +121,7 @@ interface CellSlot {
 /** One resource being measured: the lookups its handlers share are made at most once. */
 class Visit {
   private looked = false;
-  private state: PatientState | undefined;
+  private row = 0;
   private byProfile: Scope | undefined;
   private plain: Scope | undefined;
 
@@ -142,13 +143,13 @@ class Visit {
     return (this.plain ??= this.collector.scopeOf(this.ctx.organisation, this.ctx.exchange));
   }
 
-  /** The patient's state: one hash per key, at most once per resource. */
-  patient(): PatientState | undefined {
+  /** The patient's row (0: the resource names no patient): one hash per key, at most once per resource. */
+  patient(): number {
     if (!this.looked) {
       this.looked = true;
-      this.state = this.collector.patientOf(this.r, this.ctx.organisation, this.bundle);
+      this.row = this.collector.patientOf(this.r, this.ctx.organisation, this.bundle);
     }
-    return this.state;
+    return this.row;
   }
 }
 
@@ -161,19 +162,8 @@ interface Handler {
 
 type BundleScope = Map<string, Record<string, unknown>>;
 
-/** Per-patient state of one organisation; measures and indicators keep one slot each. */
-interface PatientState {
-  /** A Patient resource of the organisation was seen. */
-  known?: boolean;
-  birthDate?: string;
-  municipality?: string;
-  slots: unknown[];
-}
-
-interface PatientRule {
-  slot: number;
-  judge(state: PatientState, org: string): void;
-}
+/** Judges one patient row of an organisation at the end of the run. */
+type PatientRule = (row: number, org: string) => void;
 
 export class QualityCollector {
   /** Per-run hash key: random, kept in memory only. */
@@ -190,17 +180,28 @@ export class QualityCollector {
   private readonly identifierRules: { system: string; check: (v: string) => boolean; measure: MeasureResult; slot: number }[] = [];
   /** The checked systems as they appear in JSON text. */
   private readonly identifierSystems: string[] = [];
-  private readonly patients = new Map<string, Map<string, PatientState>>();
+  /**
+   * Per-patient state: one row per patient and organisation, a column per field (organisation, demographics,
+   * and each patient measure's and indicator's own); keyed hashes of the patient's keys (id, BSN) map to it.
+   */
+  private readonly patients = new Columns();
+  private readonly patientKeys = new KeyTable();
+  private readonly orgCol = this.patients.add();
+  private readonly knownCol = this.patients.add();
+  /** Birth date as birthNumber() + 1 (0: none). */
+  private readonly birthCol = this.patients.add();
+  private readonly municipalityCol = this.patients.add();
+  /** Organisations, exchanges, municipalities, dates, codes and dosages held by patient rows. */
+  private readonly strings = new Interner();
   /** Keys hashed lately: a patient's resources come together, so most lookups repeat a recent one. */
   private readonly recentHashes = new Map<string, string>();
   private readonly patientRules: PatientRule[] = [];
-  private readonly indicatorRules: { def: IndicatorDef & { pack: string }; slot: number; cells: Map<string, IndicatorCell> }[] = [];
+  private readonly indicatorRules: { def: IndicatorDef & { pack: string }; col: number; cells: Map<string, IndicatorCell> }[] = [];
   private readonly conformanceMeasures: { measure: MeasureResult; slot: number }[] = [];
   private readonly sourceCounts: QualitySummary['sources'] = {};
   private readonly slotOf = new Map<MeasureResult, number>();
   private readonly scope = new Map<MeasureResult, Set<string> | undefined>();
   private demographics = false;
-  private slots = 0;
   readonly vendor: VendorDetail = new Map();
 
   constructor(
@@ -319,14 +320,19 @@ export class QualityCollector {
 
   /** Judges the patient-level rules and returns the summary (counts and derived statuses). */
   finish(run: { runId: string; startedAt: string }): QualitySummary {
-    for (const [org, states] of this.patients) {
-      // Aliases (id and BSN of one patient) share a state object: judge each once.
-      for (const state of new Set(states.values())) {
-        for (const rule of this.patientRules) rule.judge(state, org);
-        for (const ind of this.indicatorRules) this.countIndicator(ind, state, org);
-      }
-    }
+    // Aliases (id and BSN of one patient) share a row: judge each once. A row no key maps to any more (two
+    // rows joined by a resource naming both keys) is not judged.
+    const judged = new Uint8Array(this.patients.rows);
+    const orgs = this.patients.col(this.orgCol);
+    this.patientKeys.forEachRow((row) => {
+      if (judged[row]) return;
+      judged[row] = 1;
+      const org = this.strings.values[orgs[row]];
+      for (const rule of this.patientRules) rule(row, org);
+      for (const ind of this.indicatorRules) this.countIndicator(ind, row, org);
+    });
     this.patients.clear();
+    this.patientKeys.clear();
     for (const m of this.measures) m.cells = [];
     for (const byExchange of this.scopes.values()) {
       for (const byProfile of byExchange.values()) {
@@ -377,8 +383,8 @@ export class QualityCollector {
     return scope;
   }
 
-  /** The per-organisation state of the patient a resource is about (created on first sight). */
-  patientOf(r: Record<string, unknown>, org: string, bundle: BundleScope | undefined): PatientState | undefined {
+  /** The per-organisation row of the patient a resource is about (created on first sight; 0: none named). */
+  patientOf(r: Record<string, unknown>, org: string, bundle: BundleScope | undefined): number {
     const keys: string[] = [];
     if (r.resourceType === 'Patient') {
       if (typeof r.id === 'string') keys.push(`id:${r.id}`);
@@ -386,7 +392,7 @@ export class QualityCollector {
       if (bsn) keys.push(`bsn:${bsn}`);
     } else {
       const ref = (r.subject ?? r.patient) as { reference?: string; identifier?: unknown } | undefined;
-      if (!ref) return undefined;
+      if (!ref) return 0;
       if (typeof ref.reference === 'string') {
         const target = bundle?.get(ref.reference);
         if (target && typeof target.id === 'string') keys.push(`id:${target.id}`);
@@ -398,28 +404,30 @@ export class QualityCollector {
       const bsn = bsnOf(ref.identifier);
       if (bsn) keys.push(`bsn:${bsn}`);
     }
-    if (!keys.length) return undefined;
-    let states = this.patients.get(org);
-    if (!states) this.patients.set(org, (states = new Map()));
-    for (let i = 0; i < keys.length; i++) keys[i] = this.hash(keys[i]);
-    let state: PatientState | undefined;
-    for (const h of keys) if ((state = states.get(h))) break;
-    if (!state) state = { slots: [] };
-    for (const h of keys) states.set(h, state);
-    return state;
+    if (!keys.length) return 0;
+    for (let i = 0; i < keys.length; i++) keys[i] = this.hash(`${org}\0${keys[i]}`);
+    let row = 0;
+    for (const h of keys) if ((row = this.patientKeys.get(word(h, 0), word(h, 4), word(h, 8)))) break;
+    if (!row) {
+      row = this.patients.newRow();
+      this.patients.col(this.orgCol)[row] = this.strings.id(org);
+    }
+    for (const h of keys) this.patientKeys.set(word(h, 0), word(h, 4), word(h, 8), row);
+    return row;
   }
 
   // --- internals ---
 
   /**
    * Keyed hash of a patient key: SHA-256 of the secret key and the patient key (a fixed-length secret prefix
-   * makes it a PRF like HMAC; one-shot `hash` costs a quarter of an HMAC object). Recent keys are remembered:
-   * no more of them than the resources in flight, which hold them in the clear anyway.
+   * makes it a PRF like HMAC; one-shot `hash` costs a quarter of an HMAC object), as 'binary' text (a char per
+   * byte), whose first 96 bits are the key. Recent keys are remembered: no more of them than the resources in
+   * flight, which hold them in the clear anyway.
    */
   private hash(key: string): string {
     let h = this.recentHashes.get(key);
     if (h === undefined) {
-      h = hash('sha256', this.key + key, 'base64');
+      h = hash('sha256', this.key + key, 'binary');
       if (this.recentHashes.size >= RECENT_HASHES) this.recentHashes.clear();
       this.recentHashes.set(key, h);
     }
@@ -594,22 +602,22 @@ export class QualityCollector {
         const names = Object.keys(m.codes);
         const bitOf = new Map(names.map((n, i) => [m.codes[n], 1 << i]));
         const full = (1 << names.length) - 1;
-        this.patientMeasure<{ exchange: string; mask: number }>(res, (exchange) => ({ exchange, mask: 0 }), [
+        const maskCol = this.patients.add();
+        this.patientMeasure(res, [
           {
             resourceType: m.resourceType,
             profile: m.profile,
             where: m.where,
-            update: (s, r) => {
+            update: (row, r) => {
               if (!isCurrentDirective(r, refDate)) return;
               const provision = r.provision as { code?: { coding?: { system?: string; code?: string }[] }[] } | undefined;
-              for (const cc of provision?.code ?? []) for (const cd of cc.coding ?? []) if (cd.system === m.codeSystem && cd.code) s.mask |= bitOf.get(cd.code) ?? 0;
+              for (const cc of provision?.code ?? []) for (const cd of cc.coding ?? []) if (cd.system === m.codeSystem && cd.code) this.patients.col(maskCol)[row] |= bitOf.get(cd.code) ?? 0;
             },
           },
-        ], (s) =>
-          s.mask === full
-            ? true
-            : names.filter((_n, i) => !(s.mask & (1 << i))).map((n) => ({ path: `${m.resourceType}.provision.code`, message: `no current directive for ${n}` })),
-        );
+        ], (row) => {
+          const mask = this.patients.col(maskCol)[row];
+          return mask === full ? true : names.filter((_n, i) => !(mask & (1 << i))).map((n) => ({ path: `${m.resourceType}.provision.code`, message: `no current directive for ${n}` }));
+        });
         return;
       }
       case 'acp-currency':
@@ -618,46 +626,64 @@ export class QualityCollector {
         const cutoff = cutoffDate(refDate, m.maxAge);
         const events = m.kind === 'acp-currency' ? m.events : [{ resourceType: m.resourceType, profile: m.profile, where: m.where, date: m.date }];
         const where = events.map((e) => `${e.resourceType}: ${e.date}`).join(', ');
-        this.patientMeasure<{ exchange: string; latest: string }>(
+        // The latest date, as its string's id.
+        const latestCol = this.patients.add();
+        const latest = (row: number) => this.strings.values[this.patients.col(latestCol)[row]];
+        this.patientMeasure(
           res,
-          (exchange) => ({ exchange, latest: '' }),
           events.map((ev) => {
             const date = compileExpression(ev.date);
             return {
               ...ev,
-              update: (s, r) => {
+              update: (row, r) => {
                 const d = firstString(date(r))?.slice(0, 10) ?? '';
-                if (d > s.latest) s.latest = d;
+                if (d > latest(row)) this.patients.col(latestCol)[row] = this.strings.id(d);
               },
             };
           }),
-          (s) => (s.latest >= cutoff ? true : [{ path: where, message: s.latest ? `latest date older than ${m.maxAge}` : 'no date recorded' }]),
+          (row) => {
+            const d = latest(row);
+            return d >= cutoff ? true : [{ path: where, message: d ? `latest date older than ${m.maxAge}` : 'no date recorded' }];
+          },
         );
         return;
       }
       case 'medication-coherence': {
         const res = this.result(m, 'patients without contradictory overlapping agreements');
         const fns = { product: compileExpression(m.product), start: compileExpression(m.start), end: m.end ? compileExpression(m.end) : undefined, dosage: compileExpression(m.dosage), active: compileExpression(m.active) };
-        type S = { exchange: string; agreements: { product: string; start: string; end: string; dosage: string }[]; conflict: boolean };
-        this.patientMeasure<S>(res, (exchange) => ({ exchange, agreements: [], conflict: false }), [
+        const agreements = new Agreements(this.strings);
+        // Per patient: NO_AGREEMENT, AGREEMENTS or CONFLICT, and the first of its stored agreements.
+        const stateCol = this.patients.add();
+        const headCol = this.patients.add();
+        this.patientMeasure(res, [
           {
             resourceType: m.resourceType,
             profile: m.profile,
             where: m.where,
-            update: (s, r) => {
+            update: (row, r) => {
               if (!isFilled(fns.active(r))) return;
               const product = firstString(fns.product(r));
               if (!product) return;
-              const a = { product, start: firstString(fns.start(r)) ?? '', end: (fns.end && firstString(fns.end(r))) || '\uffff', dosage: JSON.stringify(fns.dosage(r)) };
-              for (const b of s.agreements) {
-                if (b.product === a.product && b.dosage !== a.dosage && a.start <= b.end && b.start <= a.end) s.conflict = true;
+              const state = this.patients.col(stateCol);
+              // A conflict found is the verdict: later agreements cannot change it.
+              if (state[row] === CONFLICT) return;
+              const head = this.patients.col(headCol);
+              const s = this.strings;
+              const added = agreements.add(head[row], s.id(product), s.id(firstString(fns.start(r)) ?? ''), s.id((fns.end && firstString(fns.end(r))) || '\uffff'), s.id(JSON.stringify(fns.dosage(r))));
+              if (added < 0) {
+                state[row] = CONFLICT;
+                agreements.free(head[row]);
+                head[row] = 0;
+              } else {
+                state[row] = AGREEMENTS;
+                head[row] = added;
               }
-              s.agreements.push(a);
             },
           },
-        ], (s) => {
-          if (!s.agreements.length) return undefined;
-          return s.conflict ? [{ path: `${m.resourceType}: ${m.product}`, message: 'active agreements for one product overlap with different dosages' }] : true;
+        ], (row) => {
+          const state = this.patients.col(stateCol)[row];
+          if (state === NO_AGREEMENT) return undefined;
+          return state === CONFLICT ? [{ path: `${m.resourceType}: ${m.product}`, message: 'active agreements for one product overlap with different dosages' }] : true;
         });
         return;
       }
@@ -665,16 +691,17 @@ export class QualityCollector {
   }
 
   /**
-   * A measure over patients: every matching resource updates its patient's state; at the end each patient with
-   * state counts once, passing or with the reasons it fails (undefined: not counted).
+   * A measure over patients: every matching resource updates its patient's row (the measure's own columns,
+   * zero at first); at the end each patient it saw counts once, in the exchange of the first resource it saw,
+   * passing or with the reasons it fails (undefined: not counted).
    */
-  private patientMeasure<S extends { exchange: string }>(
+  private patientMeasure(
     res: MeasureResult,
-    init: (exchange: string) => S,
-    sources: Array<{ resourceType: string; profile?: string; where?: string; update: (state: S, resource: Record<string, unknown>) => void }>,
-    verdict: (state: S) => true | Example[] | undefined,
+    sources: Array<{ resourceType: string; profile?: string; where?: string; update: (row: number, resource: Record<string, unknown>) => void }>,
+    verdict: (row: number) => true | Example[] | undefined,
   ): void {
-    const slot = this.slots++;
+    // The exchange's string id: 0 until the measure sees the patient.
+    const exchangeCol = this.patients.add();
     const cellSlot = this.slotOf.get(res)!;
     for (const source of sources) {
       this.addHandler({
@@ -683,43 +710,43 @@ export class QualityCollector {
         where: source.where ? compileExpression(source.where) : undefined,
         apply: (r, v) => {
           if (!this.appliesTo(res, v.ctx.exchange)) return;
-          const st = v.patient();
-          if (!st) return;
-          source.update(((st.slots[slot] as S | undefined) ??= init(v.ctx.exchange)), r);
+          const row = v.patient();
+          if (!row) return;
+          const exchanges = this.patients.col(exchangeCol);
+          if (!exchanges[row]) exchanges[row] = this.strings.id(v.ctx.exchange);
+          source.update(row, r);
         },
       });
     }
-    this.patientRules.push({
-      slot,
-      judge: (st, org) => {
-        const s = st.slots[slot] as S | undefined;
-        const outcome = s && verdict(s);
-        if (!s || outcome === undefined) return;
-        const c = this.cell(this.scopeOf(org, s.exchange), cellSlot);
-        c.denominator++;
-        if (outcome === true) c.numerator++;
-        else for (const example of outcome) addExample(res.examples, example);
-      },
+    this.patientRules.push((row, org) => {
+      const exchange = this.patients.col(exchangeCol)[row];
+      const outcome = exchange ? verdict(row) : undefined;
+      if (outcome === undefined) return;
+      const c = this.cell(this.scopeOf(org, this.strings.values[exchange]), cellSlot);
+      c.denominator++;
+      if (outcome === true) c.numerator++;
+      else for (const example of outcome) addExample(res.examples, example);
     });
   }
 
   private compileIndicator(def: IndicatorDef & { pack: string }): void {
-    const slot = this.slots++;
+    // 1: the patient is in the numerator.
+    const col = this.patients.add();
     const municipality = compileExpression(def.municipality);
     const date = def.numerator.date ? compileExpression(def.numerator.date) : undefined;
-    this.indicatorRules.push({ def, slot, cells: new Map() });
+    this.indicatorRules.push({ def, col, cells: new Map() });
     // Demographics come from Patient resources, once for all indicators (the first one's municipality expression).
     if (!this.demographics) {
       this.demographics = true;
       this.addHandler({
         type: 'Patient',
         apply: (r, v) => {
-          const st = v.patient();
-          if (!st) return;
-          st.known = true;
-          if (typeof r.birthDate === 'string') st.birthDate = r.birthDate;
+          const row = v.patient();
+          if (!row) return;
+          this.patients.col(this.knownCol)[row] = 1;
+          if (typeof r.birthDate === 'string') this.patients.col(this.birthCol)[row] = birthNumber(r.birthDate) + 1;
           const city = firstString(municipality(r));
-          if (city) st.municipality = city;
+          if (city) this.patients.col(this.municipalityCol)[row] = this.strings.id(city);
         },
       });
     }
@@ -728,32 +755,33 @@ export class QualityCollector {
       profile: def.numerator.profile,
       where: def.numerator.where ? compileExpression(def.numerator.where) : undefined,
       apply: (r, v) => {
-        const st = v.patient();
-        if (!st) return;
+        const row = v.patient();
+        if (!row) return;
         if (date) {
           const d = firstString(date(r))?.slice(0, 10);
           if (!d || d < def.period.start || d > def.period.end) return;
         }
-        st.slots[slot] = true;
+        this.patients.col(col)[row] = 1;
       },
     });
   }
 
-  private countIndicator(ind: (typeof this.indicatorRules)[number], st: PatientState, org: string): void {
+  private countIndicator(ind: (typeof this.indicatorRules)[number], row: number, org: string): void {
     const { def } = ind;
     // The population: patients the organisation holds a Patient resource for.
-    if (!st.known) return;
-    const age = st.birthDate ? ageAt(st.birthDate, def.period.end) : undefined;
+    if (!this.patients.col(this.knownCol)[row]) return;
+    const birth = this.patients.col(this.birthCol)[row] - 1;
+    const age = birth >= 0 ? ageFrom(birth, def.period.end) : undefined;
     const constrained = def.population.minAge !== undefined || def.population.maxAge !== undefined;
     if (constrained && age === undefined) return;
     if (age !== undefined && ((def.population.minAge !== undefined && age < def.population.minAge) || (def.population.maxAge !== undefined && age > def.population.maxAge))) return;
     const band = age === undefined ? 'unknown' : ageBand(age, def.ageBands);
-    const municipality = st.municipality ?? 'unknown';
+    const municipality = this.strings.values[this.patients.col(this.municipalityCol)[row]] || 'unknown';
     const key = `${org}\0${municipality}\0${band}`;
     let c = ind.cells.get(key);
     if (!c) ind.cells.set(key, (c = { organisation: org, municipality, ageBand: band, numerator: 0, denominator: 0 }));
     c.denominator++;
-    if (st.slots[ind.slot]) c.numerator++;
+    if (this.patients.col(ind.col)[row]) c.numerator++;
   }
 
   /**
@@ -815,12 +843,28 @@ function isCurrentDirective(r: Record<string, unknown>, referenceDate: string): 
 }
 
 export function ageAt(birthDate: string, date: string): number | undefined {
+  const b = birthNumber(birthDate);
+  return b < 0 ? undefined : ageFrom(b, date);
+}
+
+/** A birth date (yyyy, yyyy-mm or yyyy-mm-dd, missing parts 1) as yyyymmdd; -1 if it is none. */
+function birthNumber(birthDate: string): number {
   const m = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?/.exec(birthDate);
-  if (!m) return undefined;
+  return m ? Number(m[1]) * 10000 + Number(m[2] ?? 1) * 100 + Number(m[3] ?? 1) : -1;
+}
+
+/** Age on a date (yyyy-mm-dd) of one born on `birth` (yyyymmdd). */
+function ageFrom(birth: number, date: string): number {
   const [y, mo, d] = [Number(date.slice(0, 4)), Number(date.slice(5, 7)), Number(date.slice(8, 10))];
-  let age = y - Number(m[1]);
-  if (mo < Number(m[2] ?? 1) || (mo === Number(m[2] ?? 1) && d < Number(m[3] ?? 1))) age--;
+  const bm = Math.floor(birth / 100) % 100;
+  let age = y - Math.floor(birth / 10000);
+  if (mo < bm || (mo === bm && d < birth % 100)) age--;
   return age;
+}
+
+/** Word `at` (a byte offset) of a latin1 digest, as a 32-bit integer. */
+function word(h: string, at: number): number {
+  return h.charCodeAt(at) | (h.charCodeAt(at + 1) << 8) | (h.charCodeAt(at + 2) << 16) | (h.charCodeAt(at + 3) << 24);
 }
 
 export function ageBand(age: number, bands: readonly number[]): string {
