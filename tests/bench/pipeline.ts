@@ -10,6 +10,7 @@
  *   npm run pipeline:bench -- --patients 35000 --report off      (off, on, or both: the default)
  */
 import { spawnSync } from 'node:child_process';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -38,6 +39,10 @@ interface Result {
   peakRssMb: number;
   /** Share of the run the main thread waited for the workers. */
   waitingOnValidation: string;
+  /** Main thread's time in the measurer's calls (quality measurement's own cost, whatever else runs on the machine). */
+  measureSeconds: number;
+  /** Main thread's garbage collection pauses: what state kept for the report costs the collector. */
+  gcSeconds: number;
 }
 
 /** Child: one run in this process, with the report as `fhirdq run` makes it or without; prints its Result as the last line. */
@@ -47,6 +52,22 @@ async function child(config: string, patients: number, report: boolean): Promise
   const { createProgress } = await import(dist('pipeline/progress.js'));
   const { RunMeasurer } = await import(dist('quality/measure-run.js'));
   const { reportRun } = await import(dist('cli/report-command.js'));
+  let gcMs = 0;
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcMs += e.duration;
+  }).observe({ entryTypes: ['gc'] });
+  let measureMs = 0;
+  for (const name of ['resource', 'validated', 'rejected', 'finish'] as const) {
+    const fn = RunMeasurer.prototype[name] as (...a: unknown[]) => unknown;
+    RunMeasurer.prototype[name] = function (this: unknown, ...a: unknown[]) {
+      const t = performance.now();
+      try {
+        return fn.apply(this, a);
+      } finally {
+        measureMs += performance.now() - t;
+      }
+    };
+  }
   const started = performance.now();
   const loaded = await loadRunConfig(config);
   let measurer: InstanceType<typeof RunMeasurer> | undefined;
@@ -75,6 +96,8 @@ async function child(config: string, patients: number, report: boolean): Promise
     // maxRSS covers the worker threads too (one process); in KiB.
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
     waitingOnValidation: `${Math.round((100 * s.validationWaitMs) / (seconds * 1000))}%`,
+    measureSeconds: Math.round(measureMs / 100) / 10,
+    gcSeconds: Math.round(gcMs / 100) / 10,
   };
   console.log(JSON.stringify(result));
 }
@@ -129,7 +152,7 @@ async function main(): Promise<void> {
     const withReport = results.find((r) => r.patients === patients && r.report);
     if (!without || !withReport) continue;
     const share = (100 * (withReport.seconds - without.seconds)) / without.seconds;
-    console.log(`${patients} patients (${without.records} records): run ${without.seconds} s without the report, ${withReport.seconds} s with it: the report adds ${share.toFixed(1)}% (CPU ${without.cpuSeconds} s → ${withReport.cpuSeconds} s)`);
+    console.log(`${patients} patients (${without.records} records): run ${without.seconds} s without the report, ${withReport.seconds} s with it: the report adds ${share.toFixed(1)}% (CPU ${without.cpuSeconds} s → ${withReport.cpuSeconds} s; peak RSS ${without.peakRssMb} → ${withReport.peakRssMb} MB; main-thread GC ${without.gcSeconds} s → ${withReport.gcSeconds} s; measuring ${withReport.measureSeconds} s)`);
   }
 }
 
