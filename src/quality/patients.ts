@@ -1,7 +1,7 @@
 /**
  * Per-patient state for the rules that cross resources, kept off the JS heap: patients are rows of Int32
  * columns and their keys 96-bit keyed hashes in an open-addressing table: ~80 bytes a patient on the demo
- * region, against ~670 for a Map of hex keys to objects per patient, and nothing for the garbage collector to
+ * region, against ~670 for a Map of base64 keys to objects per patient, and nothing for the garbage collector to
  * trace (major GCs took CPU from the validation workers).
  */
 
