@@ -135,8 +135,8 @@ export class InvariantEngine {
   private readonly compiled = new Map<string, Map<string, CompiledInvariant>>();
 
   evaluate(constraint: Constraint, scope: InvariantScope): InvariantResult {
-    const native = NATIVE[constraint.key];
-    if (native && isCoreConstraint(constraint)) return native(scope) ? { ok: true } : { ok: false };
+    const native = nativeOf(constraint);
+    if (native) return native(scope) ? PASS : FAIL;
     const entry = this.cached(constraint.expression, scope.basePath);
     const node = scope.node;
     if (entry.dependencies && typeof node === 'object' && node !== null && !Array.isArray(node) && !reachesAny(node, entry.dependencies)) {
@@ -178,10 +178,25 @@ export class InvariantEngine {
   }
 }
 
+const PASS: InvariantResult = Object.freeze({ ok: true });
+const FAIL: InvariantResult = Object.freeze({ ok: false });
+
+/** A constraint with its native implementation looked up once: null when it has none. */
+interface ResolvedConstraint extends Constraint {
+  native?: NativeInvariant | null;
+}
+
+function nativeOf(constraint: ResolvedConstraint): NativeInvariant | null {
+  if (constraint.native === undefined) {
+    constraint.native = Object.hasOwn(NATIVE, constraint.key) && isCoreConstraint(constraint) ? NATIVE[constraint.key] : null;
+  }
+  return constraint.native;
+}
+
 function run(fn: Compiled | Error, scope: InvariantScope): InvariantResult {
   if (fn instanceof Error) return { ok: false, evaluationError: fn.message };
   try {
-    return isTrue(fn(scope)) ? { ok: true } : { ok: false };
+    return isTrue(fn(scope)) ? PASS : FAIL;
   } catch (error) {
     return { ok: false, evaluationError: (error as Error).message };
   }
