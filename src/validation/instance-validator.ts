@@ -722,6 +722,8 @@ const SHAPES = new WeakMap<ElementNode[], Shape>();
 /** A definition node with what the walker derives from it, kept on the node: a WeakMap lookup per element costs more. */
 interface WalkedNode extends ElementNode {
   primitiveConstraints?: Constraint[];
+  beyondRoot?: ElementNode;
+  beyondConstraints?: Constraint[];
 }
 
 /** A primitive's value is there when its constraints run: ele-1 is checked in primitive(). */
@@ -729,15 +731,16 @@ function primitiveConstraints(node: WalkedNode): Constraint[] {
   return (node.primitiveConstraints ??= node.constraints.filter((c) => c.key !== 'ele-1'));
 }
 
-const CONSTRAINTS_BEYOND = new WeakMap<ElementNode, WeakMap<ElementNode, Constraint[]>>();
-
-/** A datatype root's constraints that the element's own definition did not already check. */
-function constraintsBeyond(node: ElementNode, checked: ElementNode): Constraint[] {
-  let byChecked = CONSTRAINTS_BEYOND.get(node);
-  if (!byChecked) CONSTRAINTS_BEYOND.set(node, (byChecked = new WeakMap()));
-  let list = byChecked.get(checked);
-  if (!list) byChecked.set(checked, (list = node.constraints.filter((c) => !checked.constraints.some((k) => k.key === c.key))));
-  return list;
+/**
+ * A datatype root's constraints that the element's own definition did not already check. Remembered on the
+ * element for its last datatype: only choice elements change datatype between values.
+ */
+function constraintsBeyond(typeRoot: ElementNode, checked: WalkedNode): Constraint[] {
+  if (checked.beyondRoot !== typeRoot) {
+    checked.beyondConstraints = typeRoot.constraints.filter((c) => !checked.constraints.some((k) => k.key === c.key));
+    checked.beyondRoot = typeRoot;
+  }
+  return checked.beyondConstraints!;
 }
 
 /** What the walker needs to know of a list of child definitions, computed once per list. */
