@@ -165,6 +165,19 @@ type BundleScope = Map<string, Record<string, unknown>>;
 /** Judges one patient row of an organisation at the end of the run. */
 type PatientRule = (row: number, org: string) => void;
 
+/** Resources a patient measure reads, and what each does to its patient's row. */
+interface PatientSource {
+  resourceType: string;
+  profile?: string;
+  where?: string;
+  update: (row: number, resource: Record<string, unknown>) => void;
+}
+
+/** The one source of a measure defined on a single resource type. */
+function sourceOf(m: { resourceType: string; profile?: string; where?: string }, update: PatientSource['update']): PatientSource {
+  return { resourceType: m.resourceType, profile: m.profile, where: m.where, update };
+}
+
 export class QualityCollector {
   /** Per-run hash key: random, kept in memory only. */
   private readonly key = randomBytes(32).toString('base64');
@@ -604,16 +617,11 @@ export class QualityCollector {
         const full = (1 << names.length) - 1;
         const maskCol = this.patients.add();
         this.patientMeasure(res, [
-          {
-            resourceType: m.resourceType,
-            profile: m.profile,
-            where: m.where,
-            update: (row, r) => {
-              if (!isCurrentDirective(r, refDate)) return;
-              const provision = r.provision as { code?: { coding?: { system?: string; code?: string }[] }[] } | undefined;
-              for (const cc of provision?.code ?? []) for (const cd of cc.coding ?? []) if (cd.system === m.codeSystem && cd.code) this.patients.col(maskCol)[row] |= bitOf.get(cd.code) ?? 0;
-            },
-          },
+          sourceOf(m, (row, r) => {
+            if (!isCurrentDirective(r, refDate)) return;
+            const provision = r.provision as { code?: { coding?: { system?: string; code?: string }[] }[] } | undefined;
+            for (const cc of provision?.code ?? []) for (const cd of cc.coding ?? []) if (cd.system === m.codeSystem && cd.code) this.patients.col(maskCol)[row] |= bitOf.get(cd.code) ?? 0;
+          }),
         ], (row) => {
           const mask = this.patients.col(maskCol)[row];
           return mask === full ? true : names.filter((_n, i) => !(mask & (1 << i))).map((n) => ({ path: `${m.resourceType}.provision.code`, message: `no current directive for ${n}` }));
@@ -656,30 +664,25 @@ export class QualityCollector {
         const stateCol = this.patients.add();
         const headCol = this.patients.add();
         this.patientMeasure(res, [
-          {
-            resourceType: m.resourceType,
-            profile: m.profile,
-            where: m.where,
-            update: (row, r) => {
-              if (!isFilled(fns.active(r))) return;
-              const product = firstString(fns.product(r));
-              if (!product) return;
-              const state = this.patients.col(stateCol);
-              // A conflict found is the verdict: later agreements cannot change it.
-              if (state[row] === CONFLICT) return;
-              const head = this.patients.col(headCol);
-              const s = this.strings;
-              const added = agreements.add(head[row], s.id(product), s.id(firstString(fns.start(r)) ?? ''), s.id((fns.end && firstString(fns.end(r))) || '\uffff'), s.id(JSON.stringify(fns.dosage(r))));
-              if (added < 0) {
-                state[row] = CONFLICT;
-                agreements.free(head[row]);
-                head[row] = 0;
-              } else {
-                state[row] = AGREEMENTS;
-                head[row] = added;
-              }
-            },
-          },
+          sourceOf(m, (row, r) => {
+            if (!isFilled(fns.active(r))) return;
+            const product = firstString(fns.product(r));
+            if (!product) return;
+            const state = this.patients.col(stateCol);
+            // A conflict found is the verdict: later agreements cannot change it.
+            if (state[row] === CONFLICT) return;
+            const head = this.patients.col(headCol);
+            const s = this.strings;
+            const added = agreements.add(head[row], s.id(product), s.id(firstString(fns.start(r)) ?? ''), s.id((fns.end && firstString(fns.end(r))) || '\uffff'), s.id(JSON.stringify(fns.dosage(r))));
+            if (added < 0) {
+              state[row] = CONFLICT;
+              agreements.free(head[row]);
+              head[row] = 0;
+            } else {
+              state[row] = AGREEMENTS;
+              head[row] = added;
+            }
+          }),
         ], (row) => {
           const state = this.patients.col(stateCol)[row];
           if (state === NO_AGREEMENT) return undefined;
@@ -697,7 +700,7 @@ export class QualityCollector {
    */
   private patientMeasure(
     res: MeasureResult,
-    sources: Array<{ resourceType: string; profile?: string; where?: string; update: (row: number, resource: Record<string, unknown>) => void }>,
+    sources: PatientSource[],
     verdict: (row: number) => true | Example[] | undefined,
   ): void {
     // The exchange's string id: 0 until the measure sees the patient.

@@ -75,6 +75,21 @@ const RANK: Record<CodeStatus, number> = {
   'unknown-code': 7,
 };
 
+/** Answers by key, emptied when full: a run meets a bounded set of codes, and bad input must not grow it without end. */
+class BoundedCache<V> {
+  private readonly map = new Map<string, V>();
+
+  get(key: string, compute: () => V): V {
+    let value = this.map.get(key);
+    if (value === undefined) {
+      value = compute();
+      if (this.map.size >= CACHE_LIMIT) this.map.clear();
+      this.map.set(key, value);
+    }
+    return value;
+  }
+}
+
 function codingKey(mode: Mode, valueSet: string | undefined, input: CodingInput): string {
   return `${mode}\u0001${valueSet ?? ''}\u0001${input.system ?? ''}\u0001${input.version ?? ''}\u0001${input.code ?? ''}\u0001${input.display ?? ''}`;
 }
@@ -92,9 +107,9 @@ export class TerminologyService {
   private readonly expander: Expander;
   private readonly languages?: string[];
   private readonly languageLabel: string;
-  private readonly codingCache = new Map<string, CodingResult>();
-  private readonly conceptCache = new Map<string, CodeCheck>();
-  private readonly singleCache = new Map<string, CodeCheck>();
+  private readonly codingCache = new BoundedCache<CodingResult>();
+  private readonly conceptCache = new BoundedCache<CodeCheck>();
+  private readonly singleCache = new BoundedCache<CodeCheck>();
 
   constructor(resolver: ConformanceResolver, options: TerminologyOptions = {}) {
     this.expander = new Expander(resolver);
@@ -129,13 +144,7 @@ export class TerminologyService {
   validateCodeableConcept(cc: { coding?: CodingInput[]; text?: string }, valueSet: string): CodeCheck {
     let key = valueSet;
     for (const c of cc.coding ?? []) key += `\u0002${c.system ?? ''}\u0001${c.version ?? ''}\u0001${c.code ?? ''}\u0001${c.display ?? ''}`;
-    let check = this.conceptCache.get(key);
-    if (!check) {
-      check = this.checkCodeableConcept(cc.coding ?? [], valueSet);
-      if (this.conceptCache.size >= CACHE_LIMIT) this.conceptCache.clear();
-      this.conceptCache.set(key, check);
-    }
-    return check;
+    return this.conceptCache.get(key, () => this.checkCodeableConcept(cc.coding ?? [], valueSet));
   }
 
   private checkCodeableConcept(codings: CodingInput[], valueSet: string): CodeCheck {
@@ -158,13 +167,7 @@ export class TerminologyService {
   private single(input: CodingInput, valueSet: string | undefined, mode: Mode): CodeCheck {
     // The whole answer is cached, not only the coding's result: building its strings costs as much as the check.
     const key = codingKey(mode, valueSet, input);
-    let check = this.singleCache.get(key);
-    if (!check) {
-      check = this.checkSingle(input, valueSet, mode);
-      if (this.singleCache.size >= CACHE_LIMIT) this.singleCache.clear();
-      this.singleCache.set(key, check);
-    }
-    return check;
+    return this.singleCache.get(key, () => this.checkSingle(input, valueSet, mode));
   }
 
   private checkSingle(input: CodingInput, valueSet: string | undefined, mode: Mode): CodeCheck {
@@ -190,13 +193,7 @@ export class TerminologyService {
 
   private coding(input: CodingInput, exp: Expansion | undefined, vsKey: string | undefined, mode: Mode): CodingResult {
     const key = codingKey(mode, vsKey, input);
-    let r = this.codingCache.get(key);
-    if (!r) {
-      r = this.checkCoding(input, exp, mode);
-      if (this.codingCache.size >= CACHE_LIMIT) this.codingCache.clear();
-      this.codingCache.set(key, r);
-    }
-    return r;
+    return this.codingCache.get(key, () => this.checkCoding(input, exp, mode));
   }
 
   private checkCoding(input: CodingInput, exp: Expansion | undefined, mode: Mode): CodingResult {

@@ -1,6 +1,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { ageAt, QualityCollector } from '../../src/quality/collector.js';
 import { Agreements, Columns, Interner, KeyTable } from '../../src/quality/patients.js';
@@ -86,19 +87,8 @@ describe('patients in the collector', () => {
   it('joins the resources of a patient named by reference, by BSN or both, per organisation', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'fhirdq-patients-'));
     const file = path.join(dir, 'pack.yaml');
-    await writeFile(
-      file,
-      `pack: p
-measures:
-  - id: riza
-    kind: riza
-    category: completeness
-    title: riza
-    resourceType: Consent
-    codes: { a: '1', b: '2' }
-    thresholds: { pass: 1, warn: 0.5 }
-`,
-    );
+    const riza = { id: 'riza', kind: 'riza', category: 'completeness', title: 'riza', resourceType: 'Consent', codes: { a: '1', b: '2' }, thresholds: { pass: 1, warn: 0.5 } };
+    await writeFile(file, stringify({ pack: 'p', measures: [riza] }));
     const c = new QualityCollector(await loadRules([file]), {
       region: 't',
       referenceDate: '2025-06-30',
