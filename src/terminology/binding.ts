@@ -16,9 +16,9 @@ const SUITABLE = 'unless it has no suitable code (note that the validator cannot
  * `value` is the primitive's value (for `code` kind).
  */
 export function bindingIssues(check: CodeCheck, strength: BindingStrength, kind: BoundKind, value?: string): TxMessage[] {
-  const weak = strength === 'preferred' || strength === 'example';
-  // For weak bindings the validator drops the "could not infer the system" error and keeps the rest.
-  const out = weak ? check.messages.filter((m) => m.messageId !== 'TX_CANNOT_INFER_SYSTEM') : [...check.messages];
+  // Only a required binding keeps the "could not infer the system" error: for the others the binding
+  // message (or none) says it all, as the validator's ignoreCantInfer does.
+  const out = strength !== 'required' ? check.messages.filter((m) => m.messageId !== 'TX_CANNOT_INFER_SYSTEM') : [...check.messages];
   if (!FAILS.has(check.status) || !check.valueSet || strength === 'example') return out;
   // A member of the value set with a wrong display is a display error, not a required-binding violation.
   if (check.status === 'invalid-display' && strength === 'required') return out;

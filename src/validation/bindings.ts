@@ -4,6 +4,8 @@ import { bindingIssues, type BindingStrength, type CodeCheck, type TerminologySe
 
 type Coding = { system?: string; code?: string; display?: string; version?: string };
 
+const DEFINED_TYPES = 'http://hl7.org/fhir/ValueSet/defined-types';
+const FHIRPATH_SYSTEM = 'http://hl7.org/fhirpath/System.';
 const QUANTITY_TYPES = new Set(['Quantity', 'Age', 'Duration', 'Distance', 'Count', 'SimpleQuantity', 'MoneyQuantity']);
 
 /** Applies ElementDefinition.binding and code-system checks through the offline terminology service. */
@@ -14,6 +16,9 @@ export class BindingChecker {
     if (typeof value !== 'string' || (typeCode !== 'code' && typeCode !== 'string' && typeCode !== 'uri')) return;
     const binding = this.binding(node);
     if (!binding) return;
+    // ElementDefinition.type.code may name a FHIRPath system type (Element.id's http://hl7.org/fhirpath/System.String),
+    // which FHIRDefinedType does not list: the validator accepts those (its isOkExtension).
+    if (value.startsWith(FHIRPATH_SYSTEM) && binding.valueSet.split('|')[0] === DEFINED_TYPES) return;
     const check = this.terminology.validateCode({ code: value }, binding.valueSet);
     this.report(bindingIssues(check, binding.strength, 'code', value), path, walk);
   }

@@ -8,6 +8,16 @@ const SUPERTYPES: Record<string, string[]> = {
   Distance: ['Quantity'], Duration: ['Quantity'],
 };
 
+const FHIR_TYPE = 'http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type';
+
+/**
+ * R4 defines structuredefinition-fhir-type on ElementDefinition.type.code, but R4's own snapshots (Element.id,
+ * Extension.url, primitive values) carry it on ElementDefinition.type: the validator reads its context as that.
+ */
+function fhirTypeContext(expression: string | undefined): string {
+  return expression === 'ElementDefinition.type.code' ? 'ElementDefinition.type' : (expression ?? '');
+}
+
 export function isExampleUrl(url: string): boolean {
   return /^https?:\/\/(www\.)?(example\.(org|com|net)|acme\.(org|com))(\/|$)/.test(url);
 }
@@ -28,7 +38,7 @@ export function checkExtensionContext(definition: CompiledStructure, path: strin
   const hostDefPath = host.defPath.replace(/\[\d+\]/g, '');
   const hostTypes = new Set([host.typeCode, ...(SUPERTYPES[host.typeCode] ?? [])]);
   const allowed = contexts.some((ctx) => {
-    const expression = ctx.expression ?? '';
+    const expression = definition.url === FHIR_TYPE ? fhirTypeContext(ctx.expression) : (ctx.expression ?? '');
     switch (ctx.type) {
       case 'element':
         return (

@@ -1,0 +1,52 @@
+/** Rules the HL7 Java validator applies that the conformance suite showed missing: each on a small real resource. */
+import { describe, expect, it } from 'vitest';
+import { expectNoErrors, found, useValidator } from './helpers.js';
+
+const validator = useValidator([]);
+const check = (resource: Record<string, unknown>) => validator().validateToIssues(resource as never);
+
+describe('StructureDefinitions that use FHIRPath system types, as R4 core does for Element.id', () => {
+  const sd = {
+    resourceType: 'StructureDefinition',
+    url: 'http://fhirdq.test/StructureDefinition/Thing',
+    name: 'Thing',
+    status: 'draft',
+    kind: 'logical',
+    abstract: true,
+    type: 'http://fhirdq.test/StructureDefinition/Thing',
+    snapshot: {
+      element: [
+        { id: 'Thing', path: 'Thing', definition: 'A thing', min: 0, max: '*', base: { path: 'Thing', min: 0, max: '*' } },
+        {
+          id: 'Thing.id',
+          path: 'Thing.id',
+          definition: 'Its id',
+          base: { path: 'Thing.id', min: 0, max: '1' },
+          min: 0,
+          max: '1',
+          type: [{ extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type', valueUrl: 'string' }], code: 'http://hl7.org/fhirpath/System.String' }],
+        },
+      ],
+    },
+  };
+
+  it('accepts structuredefinition-fhir-type on ElementDefinition.type and the System.String code', () => {
+    const issues = check(sd);
+    expectNoErrors(issues);
+    // Not even the extensible FHIRDefinedType warning: the validator accepts FHIRPath system types there.
+    expect(found(issues).filter((i) => i.path.includes('type[0]'))).toEqual([]);
+  });
+
+  it('still rejects the fhir-type extension elsewhere', () => {
+    const misplaced = { ...sd, extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type', valueUrl: 'string' }] };
+    expect(found(check(misplaced), 'error')).toContainEqual({ messageId: 'extension-context', path: 'StructureDefinition.extension[0]' });
+  });
+
+  it('an unknown type code under the extensible binding is a warning without the cannot-infer-system error', () => {
+    const odd = structuredClone(sd);
+    odd.snapshot.element[1]!.type = [{ code: 'NotAType' }] as never;
+    const issues = check(odd);
+    expectNoErrors(issues);
+    expect(found(issues, 'warning')).toContainEqual({ messageId: 'TX_BINDING_EXTENSIBLE', path: 'StructureDefinition.snapshot.element[1].type[0].code' });
+  });
+});
