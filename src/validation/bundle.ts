@@ -50,6 +50,13 @@ export function indexBundle(bundle: Record<string, unknown>, path: string): Bund
     const matchVersion = (list: Entry[]): Entry[] =>
       version === undefined ? list : list.filter((e) => (e.resource?.meta as { versionId?: string } | undefined)?.versionId === version);
     if (/^(https?:|urn:)/.test(reference)) return matchVersion(byFullUrl.get(withoutHistory!) ?? []);
+    // From a urn: entry the validator reads Type/id as the urn with that id (urn:uuid:<id>), whatever the type;
+    // the type is then checked against what is found.
+    if (fromFullUrl?.startsWith('urn:')) {
+      const slash = withoutHistory!.indexOf('/');
+      if (slash < 0) return [];
+      return matchVersion(byFullUrl.get(fromFullUrl.slice(0, fromFullUrl.lastIndexOf(':') + 1) + withoutHistory!.slice(slash + 1)) ?? []);
+    }
     // A relative reference resolves against the base of the referring entry's RESTful fullUrl only.
     const base = restfulBase(fromFullUrl ? byFullUrl.get(fromFullUrl)?.[0] : undefined);
     return base ? matchVersion(byFullUrl.get(base + withoutHistory) ?? []) : [];

@@ -50,3 +50,24 @@ describe('StructureDefinitions that use FHIRPath system types, as R4 core does f
     expect(found(issues, 'warning')).toContainEqual({ messageId: 'TX_BINDING_EXTENSIBLE', path: 'StructureDefinition.snapshot.element[1].type[0].code' });
   });
 });
+
+describe('relative references from an entry whose fullUrl is a urn', () => {
+  const bundle = (targetType: string) => ({
+    resourceType: 'Bundle',
+    type: 'collection',
+    entry: [
+      { fullUrl: 'urn:uuid:54fc3e09-e279-4b74-a8ff-2649ec968642', resource: { resourceType: 'Patient', generalPractitioner: [{ reference: 'Practitioner/5d9588d8-3cd6-4b32-8fb7-ad13694e069d' }] } },
+      { fullUrl: 'urn:uuid:5d9588d8-3cd6-4b32-8fb7-ad13694e069d', resource: { resourceType: targetType, name: targetType === 'Organization' ? 'foo' : [{ family: 'foo' }] } },
+    ],
+  });
+
+  it('resolve to the urn with the same id, so a target of another type is an error', () => {
+    expect(found(check(bundle('Organization')), 'error')).toEqual([
+      { messageId: 'reference-bundle-type-mismatch', path: 'Bundle.entry[0].resource.generalPractitioner[0].reference' },
+    ]);
+  });
+
+  it('and a target of the referenced type is fine', () => {
+    expectNoErrors(check(bundle('Practitioner')));
+  });
+});
