@@ -1,15 +1,15 @@
-import type { ElementNode } from './element-tree.js';
+import type { ElementNode, TypeRef } from './element-tree.js';
 import type { ResourceFrame, Walk } from './instance-validator.js';
 
 const CORE_SD = 'http://hl7.org/fhir/StructureDefinition/';
 const RELATIVE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
 const ABSOLUTE_RESTFUL = /^https?:\/\/.*\/([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
 
-/** Reference.reference: format, target type, and resolution within contained resources and the Bundle. */
+/** Reference.reference: format, target type, aggregation mode, and resolution within contained resources and the Bundle. */
 export function checkReference(value: Record<string, unknown>, node: ElementNode, path: string, walk: Walk, frame: ResourceFrame): void {
   const reference = value.reference;
   if (typeof reference !== 'string') return;
-  const allowedTypes = targetTypes(node, walk);
+  const refType = node.types.find((t) => t.code === 'Reference');
   let foundType: string | undefined;
   let target: Record<string, unknown> | undefined;
   if (reference.startsWith('#')) {
@@ -21,6 +21,7 @@ export function checkReference(value: Record<string, unknown>, node: ElementNode
       walk.add('error', 'structure', 'reference-contained-unresolved', `Unable to resolve resource with reference '${reference}'`, `${path}.reference`);
       return;
     }
+    if (!checkAggregation(refType, 'contained', reference, path, walk)) return;
     foundType = String(target.resourceType);
   } else {
     const m = RELATIVE.exec(reference) ?? ABSOLUTE_RESTFUL.exec(reference);
@@ -50,35 +51,51 @@ export function checkReference(value: Record<string, unknown>, node: ElementNode
         foundType = actual;
       }
     }
+    if (!checkAggregation(refType, target ? 'bundled' : 'referenced', reference, path, walk)) return;
   }
   // Only resolved targets are type-checked: a reference to elsewhere may be typed by a server we do not ask.
-  if (target && foundType && allowedTypes && !allowedTypes.has(foundType) && !allowedTypes.has('Resource')) {
-    walk.add('error', 'structure', 'reference-wrong-type', `Invalid Resource target type. Found ${foundType}, but expected one of (${[...allowedTypes].join(', ')})`, `${path}.reference`);
+  if (!target || !foundType || !refType || refType.targetProfiles.length === 0) return;
+  const allowedTypes = targetTypes(refType, path, walk);
+  if (!allowedTypes.has(foundType) && !allowedTypes.has('Resource')) {
+    walk.add('error', 'structure', 'reference-wrong-type', `Invalid Resource target type. Found ${foundType}, but expected one of ([${[...allowedTypes].join(', ')}])`, `${path}.reference`);
     return;
   }
-  if (target) checkTargetProfiles(target, node, path, walk, frame);
+  checkTargetProfiles(target, refType, path, walk, frame);
 }
 
-/** The resource types a Reference may point at, or undefined when any type is allowed. */
-function targetTypes(node: ElementNode, walk: Walk): Set<string> | undefined {
-  const refType = node.types.find((t) => t.code === 'Reference');
-  if (!refType || refType.targetProfiles.length === 0) return undefined;
+/**
+ * ElementDefinition.type.aggregation: where the target may be (contained, bundled, or referenced from elsewhere).
+ * False when the reference breaks it, so its target is not checked further.
+ */
+function checkAggregation(refType: TypeRef | undefined, mode: 'contained' | 'bundled' | 'referenced', reference: string, path: string, walk: Walk): boolean {
+  const modes = refType?.aggregation;
+  if (!modes || modes.length === 0 || modes.includes(mode)) return true;
+  if (mode === 'referenced') {
+    walk.add('error', 'structure', 'reference-aggregation-not-found', `Bundled or contained reference not found within the bundle/resource ${reference}`, path);
+  } else {
+    walk.add('error', 'structure', 'reference-aggregation', `Reference is ${mode} which isn't supported by the specified aggregation mode(s) for the reference (${modes.join(', ')})`, path);
+  }
+  return false;
+}
+
+/** The resource types the target profiles allow; a profile that cannot be found allows none and is an error. */
+function targetTypes(refType: TypeRef, path: string, walk: Walk): Set<string> {
   const types = new Set<string>();
   for (const profile of refType.targetProfiles) {
     if (profile.startsWith(CORE_SD) && !profile.slice(CORE_SD.length).includes('/')) {
       types.add(profile.slice(CORE_SD.length).split('|')[0]!);
     } else {
       const structure = walk.engine.structures.get(profile);
-      if (!structure) return undefined;
-      types.add(structure.type);
+      if (structure) types.add(structure.type);
+      else walk.add('error', 'structure', 'reference-target-profile-unknown', `Unable to resolve the profile reference '${profile}'`, path);
     }
   }
   return types;
 }
 
 /** A resolved target must conform to at least one of the target profiles that are not core definitions. */
-function checkTargetProfiles(target: Record<string, unknown>, node: ElementNode, path: string, walk: Walk, frame: ResourceFrame): void {
-  const profiles = node.types.find((t) => t.code === 'Reference')?.targetProfiles.filter((p) => !p.startsWith(CORE_SD)) ?? [];
+function checkTargetProfiles(target: Record<string, unknown>, refType: TypeRef, path: string, walk: Walk, frame: ResourceFrame): void {
+  const profiles = refType.targetProfiles.filter((p) => !p.startsWith(CORE_SD));
   if (profiles.length === 0) return;
   const applicable = profiles
     .map((p) => walk.engine.structures.get(p))

@@ -1,6 +1,6 @@
 /** Rules the HL7 Java validator applies that the conformance suite showed missing: each on a small real resource. */
 import { describe, expect, it } from 'vitest';
-import { expectNoErrors, found, useValidator } from './helpers.js';
+import { CORE, expectNoErrors, found, profile, TEST, useValidator } from './helpers.js';
 
 const validator = useValidator([]);
 const check = (resource: Record<string, unknown>) => validator().validateToIssues(resource as never);
@@ -69,5 +69,64 @@ describe('relative references from an entry whose fullUrl is a urn', () => {
 
   it('and a target of the referenced type is fine', () => {
     expectNoErrors(check(bundle('Practitioner')));
+  });
+});
+
+describe('reference aggregation modes and target profiles', () => {
+  const profiled = useValidator([
+    profile('encounter-bundled-subject', 'Encounter', [
+      { id: 'Encounter.subject', path: 'Encounter.subject', type: [{ code: 'Reference', targetProfile: [CORE + 'Patient'], aggregation: ['bundled'] }] },
+    ]),
+    profile('organization-contained-endpoint', 'Organization', [
+      { id: 'Organization.endpoint', path: 'Organization.endpoint', type: [{ code: 'Reference', targetProfile: [CORE + 'Endpoint'], aggregation: ['contained'] }] },
+    ]),
+    profile('organization-unknown-endpoint-profile', 'Organization', [
+      { id: 'Organization.endpoint', path: 'Organization.endpoint', type: [{ code: 'Reference', targetProfile: [TEST + 'no-such-endpoint-profile'] }] },
+    ]),
+  ]);
+  const against = (resource: Record<string, unknown>, name: string) => profiled().validateToIssues(resource as never, { profile: TEST + name });
+  const encounterIn = (entries: Array<Record<string, unknown>>) => ({
+    resourceType: 'Bundle',
+    type: 'collection',
+    entry: [
+      { fullUrl: 'http://example.org/fhir/Encounter/e1', resource: { resourceType: 'Encounter', id: 'e1', status: 'planned', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' }, subject: { reference: 'Patient/p1' } } },
+      ...entries,
+    ],
+  });
+  const patientEntry = { fullUrl: 'http://example.org/fhir/Patient/p1', resource: { resourceType: 'Patient', id: 'p1' } };
+  const endpoint = { resourceType: 'Endpoint', id: 'ep', status: 'active', connectionType: { system: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type', code: 'hl7-fhir-rest' }, payloadType: [{ text: 'any' }], address: 'https://example.org/fhir' };
+
+  it('a bundled-only reference must resolve in the bundle', () => {
+    const bundle = encounterIn([]);
+    (bundle.entry[0]!.resource as Record<string, unknown>).meta = { profile: [TEST + 'encounter-bundled-subject'] };
+    expect(found(profiled().validateToIssues(bundle as never), 'error')).toEqual([{ messageId: 'reference-aggregation-not-found', path: 'Bundle.entry[0].resource.subject' }]);
+  });
+
+  it('a bundled-only reference found in the bundle is fine, and one found only as contained is not', () => {
+    const resolved = structuredClone(encounterIn([patientEntry]));
+    (resolved.entry[0]!.resource as Record<string, unknown>).meta = { profile: [TEST + 'encounter-bundled-subject'] };
+    expectNoErrors(profiled().validateToIssues(resolved as never));
+    const contained = { ...(resolved.entry[0]!.resource as Record<string, unknown>), contained: [{ resourceType: 'Patient', id: 'p' }], subject: { reference: '#p' } };
+    expect(found(against(contained, 'encounter-bundled-subject'), 'error')).toContainEqual({ messageId: 'reference-aggregation', path: 'Encounter.subject' });
+  });
+
+  it('a contained-only reference to a bundled resource breaks the aggregation', () => {
+    const bundle = {
+      resourceType: 'Bundle',
+      type: 'collection',
+      entry: [
+        { fullUrl: 'http://example.org/fhir/Organization/o1', resource: { resourceType: 'Organization', id: 'o1', meta: { profile: [TEST + 'organization-contained-endpoint'] }, name: 'o', endpoint: [{ reference: 'Endpoint/ep' }] } },
+        { fullUrl: 'http://example.org/fhir/Endpoint/ep', resource: endpoint },
+      ],
+    };
+    expect(found(profiled().validateToIssues(bundle as never), 'error')).toEqual([{ messageId: 'reference-aggregation', path: 'Bundle.entry[0].resource.endpoint[0]' }]);
+  });
+
+  it('a target profile that cannot be found is an error, and then no target type fits', () => {
+    const org = { resourceType: 'Organization', name: 'o', contained: [endpoint], endpoint: [{ reference: '#ep' }] };
+    expect(found(against(org, 'organization-unknown-endpoint-profile'), 'error')).toEqual([
+      { messageId: 'reference-target-profile-unknown', path: 'Organization.endpoint[0]' },
+      { messageId: 'reference-wrong-type', path: 'Organization.endpoint[0].reference' },
+    ]);
   });
 });
