@@ -18,7 +18,7 @@ export interface PathEnv {
   resolve?: (reference: string) => unknown;
 }
 
-interface AstNode {
+export interface AstNode {
   type: string;
   text?: string;
   atRoot?: number;
@@ -51,7 +51,7 @@ function child(n: AstNode, i = 0): AstNode {
   return c;
 }
 
-function unquote(text: string, quote: string): string {
+export function unquote(text: string, quote: string): string {
   if (text.length < 2 || text[0] !== quote || text[text.length - 1] !== quote) return text;
   return text.slice(1, -1).replace(/\\(u[0-9a-fA-F]{4}|.)/g, (match, sub: string) => {
     switch (match) {
@@ -632,7 +632,7 @@ function invocation(functn: AstNode): Fn {
 // ---- entry point -------------------------------------------------------------------------------
 
 /** compile()'s handling of `base`: content references followed, the type of the element looked up. */
-function baseInfo(base: string): { path: string; type: string | null } {
+export function baseInfo(base: string): { path: string; type: string | null } {
   let path = base.replace(/\[\d*]/g, '');
   const elsewhere = Object.keys(model.pathsDefinedElsewhere);
   for (;;) {

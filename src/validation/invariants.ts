@@ -1,4 +1,5 @@
 import type { Constraint } from './element-tree.js';
+import { type GeneratedInvariant, generateInvariant } from './fhirpath-codegen.js';
 import { compileFhirPath, fallback } from './fhirpath-compiler.js';
 import { focusDependencies, reachesAny } from './invariant-dependencies.js';
 
@@ -131,18 +132,51 @@ interface CompiledInvariant {
 
 const EMPTY_FOCUS = Object.freeze({});
 
+/** What evaluate needs for one constraint at one base path: the native code, generated code, or compiled invariant. */
+interface Entry {
+  basePath: string;
+  native: NativeInvariant | null;
+  generated: GeneratedInvariant | undefined;
+  compiled: CompiledInvariant | undefined;
+}
+
+/** A constraint with its entry for the base path it was last evaluated at (one per constraint in practice). */
+interface ResolvedConstraint extends Constraint {
+  entry?: Entry;
+}
+
+let generatedEnabled = true;
+let handovers = 0;
+
+/** Switches the generated tier on or off (for A/B measurements); on by default. */
+export function useGeneratedInvariants(enabled: boolean): void {
+  generatedEnabled = enabled;
+}
+
+/** How many evaluations generated code handed to the closure tier (for coverage measurements). */
+export function generatedHandoverCount(): number {
+  return handovers;
+}
+
 export class InvariantEngine {
   private readonly compiled = new Map<string, Map<string, CompiledInvariant>>();
+  private readonly generated = new Map<string, Map<string, GeneratedInvariant | undefined>>();
 
-  evaluate(constraint: Constraint, scope: InvariantScope): InvariantResult {
-    const native = nativeOf(constraint);
-    if (native) return native(scope) ? PASS : FAIL;
-    const entry = this.cached(constraint.expression, scope.basePath);
-    const node = scope.node;
-    if (entry.dependencies && typeof node === 'object' && node !== null && !Array.isArray(node) && !reachesAny(node, entry.dependencies)) {
-      return (entry.whenAbsent ??= run(entry.fn, { ...scope, node: EMPTY_FOCUS }));
+  evaluate(constraint: ResolvedConstraint, scope: InvariantScope): InvariantResult {
+    let entry = constraint.entry;
+    if (entry === undefined || entry.basePath !== scope.basePath) entry = constraint.entry = this.entry(constraint, scope.basePath);
+    if (entry.native !== null) return entry.native(scope) ? PASS : FAIL;
+    if (entry.generated !== undefined && generatedEnabled) {
+      const verdict = entry.generated(scope.node, scope.resource);
+      if (verdict !== undefined) return verdict ? PASS : FAIL;
+      handovers++;
     }
-    return run(entry.fn, scope);
+    const compiled = (entry.compiled ??= this.cached(constraint.expression, scope.basePath));
+    const node = scope.node;
+    if (compiled.dependencies && typeof node === 'object' && node !== null && !Array.isArray(node) && !reachesAny(node, compiled.dependencies)) {
+      return (compiled.whenAbsent ??= run(compiled.fn, { ...scope, node: EMPTY_FOCUS }));
+    }
+    return run(compiled.fn, scope);
   }
 
   /** Evaluates an expression and returns its raw result (for fhirpath extension contexts). */
@@ -154,6 +188,18 @@ export class InvariantEngine {
     } catch (error) {
       return error as Error;
     }
+  }
+
+  private entry(constraint: Constraint, basePath: string): Entry {
+    const native = Object.hasOwn(NATIVE, constraint.key) && isCoreConstraint(constraint) ? NATIVE[constraint.key]! : null;
+    return { basePath, native, generated: native ? undefined : this.generatedFor(constraint.expression, basePath), compiled: undefined };
+  }
+
+  private generatedFor(expression: string, basePath: string): GeneratedInvariant | undefined {
+    let byBase = this.generated.get(expression);
+    if (!byBase) this.generated.set(expression, (byBase = new Map()));
+    if (!byBase.has(basePath)) byBase.set(basePath, generateInvariant(expression, basePath));
+    return byBase.get(basePath);
   }
 
   private cached(expression: string, basePath: string): CompiledInvariant {
@@ -180,18 +226,6 @@ export class InvariantEngine {
 
 const PASS: InvariantResult = Object.freeze({ ok: true });
 const FAIL: InvariantResult = Object.freeze({ ok: false });
-
-/** A constraint with its native implementation looked up once: null when it has none. */
-interface ResolvedConstraint extends Constraint {
-  native?: NativeInvariant | null;
-}
-
-function nativeOf(constraint: ResolvedConstraint): NativeInvariant | null {
-  if (constraint.native === undefined) {
-    constraint.native = Object.hasOwn(NATIVE, constraint.key) && isCoreConstraint(constraint) ? NATIVE[constraint.key] : null;
-  }
-  return constraint.native;
-}
 
 function run(fn: Compiled | Error, scope: InvariantScope): InvariantResult {
   if (fn instanceof Error) return { ok: false, evaluationError: fn.message };

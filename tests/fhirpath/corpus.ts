@@ -144,3 +144,33 @@ export function edgeCases(): unknown[] {
     { resourceType: 'RiskAssessment', status: 'final', subject: { reference: 'Patient/1' }, prediction: [{ probabilityDecimal: 101 }, { probabilityRange: { low: { value: 1, code: '%', system: 'http://unitsofmeasure.org' } } }] },
   ];
 }
+
+/** Nodes shaped to make generated invariants hand over, or to catch them guessing: companions, arrays, numbers, nulls, choices. */
+export function handoverCases(): unknown[] {
+  const ext = [{ url: 'http://example.org/x', valueString: 'x' }];
+  return [
+    { resourceType: 'Bundle', type: ['document', 'collection'], _timestamp: { extension: ext }, entry: [{ _fullUrl: { id: 'a' }, resource: { resourceType: 'Patient' } },
+      { fullUrl: ['x/_history/1'], request: [], response: null }, { fullUrl: 3, search: {} }, { fullUrl: null, _fullUrl: [null] }] },
+    { resourceType: 'Bundle', _type: { extension: ext }, total: 3, entry: [] },
+    { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET' } }, { response: {} }, null] },
+    { resourceType: 'Bundle', type: 7, entry: [{ fullUrl: 'urn:a', resource: { resourceType: 'Basic', meta: { versionId: ['1', '2'] } } }] },
+    { resourceType: 'Organization', identifier: [], name: ['a', 'b'], _name: [null, { extension: ext }], telecom: [{ system: 'phone', _value: { extension: ext } },
+      { value: ['1', '2'] }, { value: '1', _system: { extension: ext } }, { value: '1', system: null }, { value: '', system: ['email'] }] },
+    { resourceType: 'Organization', _name: { extension: ext }, address: [{ line: [null], _line: [{ extension: ext }] }, { use: 3 }] },
+    { resourceType: 'Observation', status: ['final'], code: { coding: [] }, _valueString: { extension: ext }, dataAbsentReason: { text: 'x' } },
+    { resourceType: 'Observation', status: 'final', code: {}, valueQuantity: { value: 1, code: 'mg', _system: { extension: ext } }, valueString: 'both', component: [{ valueBoolean: null, code: {} }] },
+    { resourceType: 'Observation', status: 'final', code: {}, valueInteger: 0, referenceRange: [{ low: { value: 1, code: ['a'] } }, { high: { value: 'x', code: 'mg', system: 's', resourceType: 'Quantity' } }, { text: null, _text: { id: 't' } }] },
+    { resourceType: 'Questionnaire', status: 'draft', item: [{ linkId: '1', type: ['group'], maxLength: 2 }, { linkId: '2', _type: { extension: ext }, required: [true] },
+      { linkId: '3', type: 'display', repeats: null, _repeats: { id: 'r' } }, { linkId: 4, type: 'boolean', answerValueSet: 'x', answerOption: [{ valueString: 'a' }] },
+      { linkId: '5', type: 'choice', enableWhen: [{ question: '1', operator: ['exists'], answerBoolean: 'true' }], enableBehavior: 'all' }] },
+    { resourceType: 'Timing', repeat: { duration: '1', durationUnit: 'h', period: [1, 2], periodUnit: 'd', offset: 3, when: [], count: 1.5, countMax: 1 } },
+    { resourceType: 'Timing', repeat: { durationMax: 2, period: 1, _periodUnit: { extension: ext }, periodMax: 0, frequencyMax: 1, dayOfWeek: ['mon'], timeOfDay: ['10:00:00'], when: 'C', offset: null } },
+    { resourceType: 'Patient', contact: [{ name: { family: 'x' } }, { _gender: { extension: ext } }], link: [{ other: { reference: 3 } }], communication: [{ language: 7 }],
+      name: [{ family: ['a'], given: ['b', null] }], telecom: [{ value: null, system: null }], deceasedBoolean: 'yes', multipleBirthInteger: 2.5 },
+    { resourceType: 'ElementDefinition', path: ['a.b'], min: '1', max: 3, type: [{ code: 'Reference', aggregation: ['contained'] }, { code: ['string'] }],
+      constraint: [{ key: 'a' }, { key: 'a', expression: null, _expression: { extension: ext } }], binding: { _valueSet: { extension: ext } } },
+    { resourceType: 'StructureDefinition', url: 'x', name: 3, status: 'draft', kind: 'resource', abstract: 'false', type: 'Patient', _baseDefinition: { extension: ext },
+      mapping: [{ identity: 'a', _uri: { extension: ext } }, { identity: 'b', name: ['n'] }], context: [] },
+    { resourceType: 'Medication', ingredient: [{ strength: { numerator: { value: 1, comparator: '<' }, denominator: 2 } }] },
+  ];
+}

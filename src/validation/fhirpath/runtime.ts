@@ -52,7 +52,7 @@ interface ChoiceType {
   type: string | null;
 }
 
-interface ChildSpec {
+export interface ChildSpec {
   /** Choice element: candidate JSON names (and `_` names) → position in model order, which decides between several. */
   choice?: Map<string, number>;
   choiceTypes?: ChoiceType[];
@@ -68,7 +68,7 @@ function mapPath(path: string): { path: string; type: string | null } {
   return { path: model.path2TypeWithoutElements[path] || path, type: model.path2Type[path] || null };
 }
 
-function childSpec(parentPath: string, key: string): ChildSpec {
+export function childSpec(parentPath: string, key: string): ChildSpec {
   let byKey = childSpecs.get(parentPath);
   if (!byKey) childSpecs.set(parentPath, (byKey = new Map()));
   let spec = byKey.get(key);
@@ -231,7 +231,7 @@ export function typeOf(item: unknown): TypeName {
   return typeOfValue(item);
 }
 
-function isSubtype(type: string | undefined, superType: string): boolean {
+export function isSubtype(type: string | undefined, superType: string): boolean {
   while (type) {
     if (type === superType) return true;
     type = model.type2Parent[type];
@@ -259,7 +259,7 @@ export function isPrimitiveValue(item: unknown): boolean {
 // ---- comparison --------------------------------------------------------------------------------
 
 const UCUM = 'http://unitsofmeasure.org';
-const DATE_PATHS = new Set(['date', 'dateTime', 'instant', 'time']);
+export const DATE_PATHS = new Set(['date', 'dateTime', 'instant', 'time']);
 
 /** valDataConverted: the plain value, or a bail where fhirpath.js converts to a date or UCUM quantity. */
 export function converted(item: unknown): unknown {
@@ -274,7 +274,7 @@ export function converted(item: unknown): unknown {
   return v;
 }
 
-function roundToMaxPrecision(x: number): number {
+export function roundToMaxPrecision(x: number): number {
   return Math.round(x / 1e-8) * 1e-8;
 }
 

@@ -1,0 +1,688 @@
+/**
+ * FHIRPath invariants → JavaScript source over the raw JSON: the fastest tier, under which the closure
+ * compiler (fhirpath-compiler.ts) and fhirpath.js stay. Types come from fhirpath.js's R4 model at compile
+ * time, so a member step is a property read and a comparison a `===`; wherever the closure compiler's
+ * answer could depend on something the static types do not settle (a `_x` companion, a value of an
+ * unexpected kind, a resourceType, an error to report), the generated code hands that evaluation over
+ * (returns undefined). Expressions outside the subset are not generated at all.
+ * Written by hand: no library generates JavaScript from FHIRPath.
+ */
+import { type AstNode, baseInfo, compileFhirPath, unquote } from './fhirpath-compiler.js';
+import { parseFhirPath } from './fhirpath-js.js';
+import { childSpec, DATE_PATHS, isPrimitiveValue, isSubtype, isTypeName, Node, roundToMaxPrecision, typeIs, typeOf } from './fhirpath/runtime.js';
+
+/** The verdict on a focus: true passes, false fails, undefined hands the evaluation to the next tier. */
+export type GeneratedInvariant = (node: unknown, resource: unknown) => boolean | undefined;
+
+/** Static type of a collection of model nodes: fhirpath.js's node path and type; `rt` the resourceType its objects carry. */
+interface NodeType {
+  path: string;
+  type: string;
+  rt: string | undefined;
+  /** Resource-typed element (contained, entry.resource): its type is only known at run time. */
+  anyResource: boolean;
+  /** fhirpath.js leaves extensions untyped (typed by their JSON value): `type` is for navigation only. */
+  untyped?: boolean;
+}
+
+/**
+ * A compiled subexpression. `js` is a JavaScript expression (mostly a variable) holding:
+ * tri: true / false / undefined (empty); num: number / undefined; str: string / undefined;
+ * nodes: the JSON slot (undefined or null: empty; array: its items; else one item), `t` null for a choice element;
+ * where: a filter not yet applied (consumed by exists/empty/count); lits: a literal collection of strings.
+ */
+type Val =
+  | { kind: 'tri' | 'num' | 'str'; js: string; constant?: string | number | boolean }
+  | { kind: 'nodes'; js: string; t: NodeType | null }
+  | { kind: 'where'; src: Val & { kind: 'nodes' }; cond: AstNode }
+  | { kind: 'lits'; values: string[] };
+
+type NodesVal = Val & { kind: 'nodes' };
+type ValueVal = Extract<Val, { js: string }>;
+
+class Unsupported extends Error {}
+
+function unsupported(what: string): never {
+  throw new Unsupported(what);
+}
+
+function child(n: AstNode, i = 0): AstNode {
+  return n.children?.[i] ?? unsupported(`malformed ${n.type}`);
+}
+
+/** Hand-over: caught by the generated function, which then returns undefined. */
+const H = Object.freeze({ handover: true });
+
+function handover(): never {
+  throw H;
+}
+
+// ---- run-time helpers of the generated code ------------------------------------------------------
+
+/** runtime.ts holdsObjects: only slots that do not hold objects have `_x` companions. */
+function holds(x: unknown): boolean {
+  const first = Array.isArray(x) ? x[0] : x;
+  return typeof first === 'object' && first !== null && !Array.isArray(first);
+}
+
+/** A member step from several items (the rare path: allocates), with the single-item step's guards. */
+function many(items: unknown[], key: string, companion: string, rt: string | undefined): unknown[] {
+  const out: unknown[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const o = items[i] as Record<string, unknown>;
+    if (typeof o !== 'object' || o === null || Array.isArray(o) || o.resourceType !== rt) handover();
+    const v = o[key];
+    if (!holds(v) && o[companion] !== undefined) handover();
+    if (v === undefined || v === null) continue;
+    if (Array.isArray(v)) for (const x of v) out.push(x);
+    else out.push(v);
+  }
+  return out;
+}
+
+/** The slot of a choice element: the first type in model order present (pushChildren's rule). */
+function choice(o: Record<string, unknown>, names: Map<string, number>, fields: string[], companions: string[]): unknown {
+  let best = -1;
+  for (const k in o) {
+    const i = names.get(k);
+    if (i !== undefined && (best < 0 || i < best) && o[k] !== undefined) best = i;
+  }
+  if (best < 0) return undefined;
+  if (o[companions[best]] !== undefined) handover();
+  return o[fields[best]];
+}
+
+function exists(s: unknown): boolean {
+  return s !== undefined && s !== null && (!Array.isArray(s) || s.length !== 0);
+}
+
+function count(s: unknown): number {
+  return s === undefined || s === null ? 0 : Array.isArray(s) ? s.length : 1;
+}
+
+/** The one item of a slot, undefined when empty; hands over when there are several or it is not a plain value. */
+function single(s: unknown): unknown {
+  if (s === undefined || s === null) return undefined;
+  if (Array.isArray(s)) {
+    if (s.length === 0) return undefined;
+    if (s.length !== 1) handover();
+    s = s[0];
+    if (s === null) return undefined;
+  }
+  return s;
+}
+
+/** misc.singleton(coll, 'Boolean'). */
+function bool(s: unknown): boolean | undefined {
+  const v = single(s);
+  return v === undefined ? undefined : typeof v === 'boolean' ? v : true;
+}
+
+/** misc.singleton(coll, 'String'). */
+function str(s: unknown): string | undefined {
+  const v = single(s);
+  if (v !== undefined && typeof v !== 'string') handover();
+  return v as string | undefined;
+}
+
+/** A number operand of a comparison or `+` (compareSingletons / converted). */
+function num(s: unknown): number | undefined {
+  const v = single(s);
+  if (v !== undefined && typeof v !== 'number') handover();
+  return v as number | undefined;
+}
+
+function toInt(s: unknown): number | undefined {
+  const v = single(s);
+  if (v === false) return 0;
+  if (v === true) return 1;
+  if (typeof v === 'number') return Number.isInteger(v) ? v : undefined;
+  if (typeof v === 'string' && /^[+-]?\d+$/.test(v)) return parseInt(v);
+  return undefined;
+}
+
+/** deepEqual of two plain items; objects (whose type may be decided by a resourceType) are handed over. */
+function itemEq(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if ((typeof a === 'object' && a !== null) || (typeof b === 'object' && b !== null)) handover();
+  return typeof a === 'number' && typeof b === 'number' && roundToMaxPrecision(a) === roundToMaxPrecision(b);
+}
+
+/** `=` of a slot and one plain value (literal or computed; undefined = empty). */
+function eqOne(s: unknown, v: unknown): boolean | undefined {
+  if (v === undefined) return undefined;
+  if (s === v) return true;
+  if (s === undefined || s === null) return undefined;
+  if (Array.isArray(s)) {
+    if (s.length === 0) return undefined;
+    if (s.length !== 1) return false;
+    return itemEq(s[0], v);
+  }
+  return itemEq(s, v);
+}
+
+/** `=` of two slots (collectionsEqual; companions were checked by the member steps). */
+function eqSlots(a: unknown, b: unknown): boolean | undefined {
+  const n = count(a);
+  const m = count(b);
+  if (n === 0 || m === 0) return undefined;
+  if (n !== m) return false;
+  if (!Array.isArray(a) || !Array.isArray(b)) return itemEq(Array.isArray(a) ? a[0] : a, Array.isArray(b) ? b[0] : b);
+  for (let i = n - 1; i >= 0; i--) if (!itemEq(a[i], b[i])) return false;
+  return true;
+}
+
+function eqPlain(a: unknown, b: unknown): boolean | undefined {
+  if (a === undefined || b === undefined) return undefined;
+  return itemEq(a, b);
+}
+
+/** `in` with a set of string literals. */
+function inSet(s: unknown, set: Set<string>): boolean | undefined {
+  if (s === undefined || s === null || (Array.isArray(s) && s.length === 0)) return undefined;
+  let v = s;
+  if (Array.isArray(s)) {
+    if (s.length !== 1) handover();
+    v = s[0];
+  }
+  if (typeof v === 'object' && v !== null) handover();
+  return typeof v === 'string' && set.has(v);
+}
+
+/** hasValue() on a slot whose static type is (prim) or is not primitive. */
+function hasValue(s: unknown, prim: boolean): boolean {
+  if (s === undefined || s === null) return false;
+  if (Array.isArray(s)) {
+    if (s.length !== 1) return false;
+    s = s[0];
+    if (s === null) return false;
+  }
+  if (typeof s === 'object' && (s as { resourceType?: unknown }).resourceType !== undefined) handover();
+  return prim;
+}
+
+function first(s: unknown, last: boolean): unknown {
+  if (!Array.isArray(s)) return s;
+  if (s.length === 0) return undefined;
+  const v = s[last ? s.length - 1 : 0];
+  if (v === null || Array.isArray(v)) handover();
+  return v;
+}
+
+const HELPERS = {
+  H, holds, many, choice, exists, count, bool, str, num, toInt, eqOne, eqSlots, eqPlain, inSet, hasValue, first,
+  rnd: roundToMaxPrecision,
+};
+
+// ---- compilation -----------------------------------------------------------------------------
+
+/** Types whose values compare with `===` in the closure compiler (no date or quantity conversion). */
+const PLAIN_TYPES = new Set([
+  'string', 'code', 'id', 'uri', 'url', 'canonical', 'markdown', 'oid', 'uuid', 'base64Binary', 'boolean', 'integer',
+  'positiveInt', 'unsignedInt', 'decimal', 'xhtml', 'System.String', 'System.Boolean', 'System.Integer',
+]);
+const NUMBER_TYPES = new Set(['integer', 'positiveInt', 'unsignedInt', 'decimal', 'System.Integer', 'System.Decimal']);
+
+function isResourceType(type: string): boolean {
+  return isSubtype(type, 'Resource');
+}
+
+function nodeType(path: string, type: string): NodeType {
+  const anyResource = isResourceType(type);
+  return { path, type, rt: undefined, anyResource };
+}
+
+class Generator {
+  private lines: string[] = [];
+  private vars = 0;
+  private readonly consts: unknown[] = [];
+  /** >0 while compiling operands of a node-to-node `=`: deepEqual then compares `_x` companions too. */
+  private strict = 0;
+
+  constructor(private readonly resourceType: string | undefined) {}
+
+  source(body: string[]): { source: string; consts: unknown[] } {
+    const names = Object.keys(HELPERS).join(', ');
+    const consts = this.consts.map((_, i) => `const K${i} = K[${i}];`).join('\n');
+    const source = `'use strict';\nconst { ${names} } = R;\n${consts}\nreturn function invariant(node, resource) {\n  try {\n${body.join('\n')}\n  } catch (e) {\n    return undefined;\n  }\n};`;
+    return { source, consts: this.consts };
+  }
+
+  take(): string[] {
+    const out = this.lines;
+    this.lines = [];
+    return out;
+  }
+
+  private v(): string {
+    return `v${this.vars++}`;
+  }
+
+  private let(js: string): string {
+    const name = this.v();
+    this.lines.push(`let ${name} = ${js};`);
+    return name;
+  }
+
+  private konst(value: unknown): string {
+    this.consts.push(value);
+    return `K${this.consts.length - 1}`;
+  }
+
+  /** Compiles `n` with `input` as its input collection and `self` as $this (the root at top level). */
+  compile(n: AstNode, input: Val, self: Val): Val {
+    switch (n.type) {
+      case 'EntireExpression':
+      case 'TermExpression':
+      case 'InvocationTerm':
+      case 'ParenthesizedTerm':
+      case 'LiteralTerm':
+        return this.compile(child(n), input, self);
+      case 'InvocationExpression': {
+        const left = this.compile(child(n, 0), input, self);
+        return this.compile(child(n, 1), left, self);
+      }
+      case 'MemberInvocation':
+        return this.member(this.nodes(input), unquote(child(n).text ?? '', '`'), n.atRoot);
+      case 'ThisInvocation':
+        return self;
+      case 'FunctionInvocation':
+        return this.call(child(n), input, self);
+      case 'StringLiteral': {
+        const value = unquote(n.text ?? '', "'");
+        return { kind: 'str', js: JSON.stringify(value), constant: value };
+      }
+      case 'BooleanLiteral':
+        return { kind: 'tri', js: n.text === 'true' ? 'true' : 'false', constant: n.text === 'true' };
+      case 'NumberLiteral': {
+        const value = Number(n.text);
+        if (String(value) !== n.text) unsupported('number literal');
+        return { kind: 'num', js: String(value), constant: value };
+      }
+      case 'ExternalConstantTerm':
+        return this.external(n);
+      case 'AndExpression':
+      case 'OrExpression':
+      case 'XorExpression':
+      case 'ImpliesExpression':
+        return this.logic(n.text ?? '', this.tri(this.operand(n, 0, self)), this.tri(this.operand(n, 1, self)));
+      case 'EqualityExpression':
+        return this.equality(n, self);
+      case 'InequalityExpression':
+        return this.compare(n, self);
+      case 'AdditiveExpression': {
+        if (n.text !== '+') unsupported('operator');
+        const a = this.number(this.operand(n, 0, self));
+        const b = this.number(this.operand(n, 1, self));
+        return { kind: 'num', js: this.let(`${a} === undefined || ${b} === undefined ? undefined : ${a} + ${b}`) };
+      }
+      case 'MembershipExpression':
+        return this.membership(n, self);
+      case 'UnionExpression': {
+        const values = [this.operand(n, 0, self), this.operand(n, 1, self)].flatMap((v) =>
+          v.kind === 'lits' ? v.values : v.kind === 'str' && typeof v.constant === 'string' ? [v.constant] : unsupported('union'));
+        return { kind: 'lits', values };
+      }
+      default:
+        return unsupported(n.type);
+    }
+  }
+
+  /** Operands of operators see $this (makeParam). */
+  private operand(n: AstNode, i: number, self: Val): Val {
+    return this.compile(child(n, i), self, self);
+  }
+
+  private nodes(v: Val): NodesVal {
+    return v.kind === 'nodes' ? v : unsupported(`member of ${v.kind}`);
+  }
+
+  private external(n: AstNode): Val {
+    const name = n.delimitedText ? unquote(n.delimitedText, '`') : n.text;
+    if (name === 'ucum') return { kind: 'str', js: '"http://unitsofmeasure.org"', constant: 'http://unitsofmeasure.org' };
+    if (name !== 'resource' || !this.resourceType) return unsupported(`%${name}`);
+    const rt = this.resourceType;
+    return { kind: 'nodes', js: 'resource', t: { path: rt, type: rt, rt, anyResource: false } };
+  }
+
+  private member(input: NodesVal, key: string, atRoot: number | undefined): Val {
+    const t = input.t;
+    if (!t || t.anyResource) return unsupported('member of a run-time type');
+    const probe = new Node(null, null, t.path, t.type);
+    if (isPrimitiveValue(probe)) return unsupported('member of a primitive');
+    // fhirpath.js returns the node itself for its resourceType, or for its type name at the root.
+    if (t.rt === key) return unsupported('resourceType member');
+    if (atRoot && isTypeName(key) && (t.untyped || typeIs(typeOf(probe), { ns: undefined, name: key }))) return unsupported('type filter');
+    const spec = childSpec(t.path, key);
+    const a = input.js;
+    const rt = t.rt === undefined ? 'undefined' : JSON.stringify(t.rt);
+    const guard = `if (typeof ${a} !== 'object' || ${a}.resourceType !== ${rt}) throw H;`;
+    if (spec.choice) {
+      const types = spec.choiceTypes!;
+      const names = this.konst(spec.choice);
+      const fields = this.konst(types.map((c) => c.field));
+      const companions = this.konst(types.map((c) => c.companion));
+      const b = this.let('undefined');
+      this.lines.push(`if (${a} !== undefined && ${a} !== null) { if (Array.isArray(${a})) throw H; ${guard} ${b} = choice(${a}, ${names}, ${fields}, ${companions}); }`);
+      return { kind: 'nodes', js: b, t: null };
+    }
+    const untyped = !spec.type && key === 'extension';
+    const type = untyped ? 'Extension' : spec.type;
+    if (!type || !spec.path) return unsupported('member outside the model');
+    const k = JSON.stringify(key);
+    const ck = JSON.stringify(spec.companion);
+    const b = this.let('undefined');
+    // A present primitive's companion matters only to node-to-node equality; an absent one's always.
+    const companion = `if (${b} === undefined || ${b} === null || (typeof ${b} === 'object' ? !holds(${b}) : ${this.strict > 0})) { if (${a}[${ck}] !== undefined) throw H; }`;
+    this.lines.push(
+      `if (${a} !== undefined && ${a} !== null) { if (Array.isArray(${a})) ${b} = many(${a}, ${k}, ${ck}, ${rt}); else { ${guard} ${b} = ${a}[${k}]; ${companion} } }`,
+    );
+    return { kind: 'nodes', js: b, t: { ...nodeType(spec.path, type), untyped } };
+  }
+
+  /** FHIRPath's singleton-to-Boolean conversion of an operand of and/or/xor/implies/not(). */
+  private tri(v: Val): string {
+    switch (v.kind) {
+      case 'tri':
+        return v.js;
+      case 'nodes':
+        return this.let(`bool(${v.js})`);
+      case 'num':
+      case 'str':
+        return `(${v.js} === undefined ? undefined : true)`;
+      default:
+        return unsupported(`boolean of ${v.kind}`);
+    }
+  }
+
+  private logic(op: string, a: string, b: string): Val {
+    let js: string;
+    switch (op) {
+      case 'and':
+        js = `${a} === false || ${b} === false ? false : ${a} === true && ${b} === true ? true : undefined`;
+        break;
+      case 'or':
+        js = `${a} === true || ${b} === true ? true : ${a} === false && ${b} === false ? false : undefined`;
+        break;
+      case 'xor':
+        js = `${a} === undefined || ${b} === undefined ? undefined : ${a} !== ${b}`;
+        break;
+      case 'implies':
+        js = `${a} === false ? true : ${a} === undefined ? (${b} === true ? true : undefined) : ${b}`;
+        break;
+      default:
+        return unsupported(op);
+    }
+    return { kind: 'tri', js: this.let(js) };
+  }
+
+  private equality(n: AstNode, self: Val): Val {
+    const op = n.text;
+    if (op !== '=' && op !== '!=') return unsupported(`operator ${op}`);
+    const nodeSides = [child(n, 0), child(n, 1)].filter((c) => this.peekNodes(c)).length;
+    if (nodeSides === 2) this.strict++;
+    const a = this.comparable(this.operand(n, 0, self));
+    const b = this.comparable(this.operand(n, 1, self));
+    if (nodeSides === 2) this.strict--;
+    let js: string;
+    if (a.kind === 'nodes' && b.kind === 'nodes') {
+      if (nodeSides !== 2) return unsupported('equality');
+      js = `eqSlots(${a.js}, ${b.js})`;
+    } else if (a.kind === 'nodes' || b.kind === 'nodes') {
+      const [s, v] = a.kind === 'nodes' ? [a, b] : [b, a];
+      js = `eqOne(${s.js}, ${v.js})`;
+    } else {
+      js = `eqPlain(${a.js}, ${b.js})`;
+    }
+    const r = this.let(js);
+    return { kind: 'tri', js: op === '=' ? r : this.let(`${r} === undefined ? undefined : !${r}`) };
+  }
+
+  /** Whether an operand compiles to model nodes (decided on the syntax: a path not ending in a function). */
+  private peekNodes(n: AstNode): boolean {
+    while (['TermExpression', 'InvocationTerm', 'ParenthesizedTerm'].includes(n.type) && n.children?.length === 1) n = n.children[0];
+    if (n.type === 'InvocationExpression') return this.peekNodes(child(n, 1));
+    return n.type === 'MemberInvocation' || n.type === 'ThisInvocation' || n.type === 'ExternalConstantTerm' ||
+      (n.type === 'FunctionInvocation' && ['first', 'last', 'trace'].includes(child(child(n)).text ?? ''));
+  }
+
+  /** An operand of `=`: a plain value, or nodes of a type that compares with `===`. */
+  private comparable(v: Val): ValueVal {
+    if (v.kind === 'tri' || v.kind === 'num' || v.kind === 'str') return v;
+    if (v.kind !== 'nodes' || !v.t || v.t.anyResource) return unsupported('equality operand');
+    if (DATE_PATHS.has(v.t.path) || !PLAIN_TYPES.has(v.t.type)) return unsupported(`equality on ${v.t.type}`);
+    return v;
+  }
+
+  private number(v: Val): string {
+    if (v.kind === 'num') return v.js;
+    if (v.kind === 'nodes' && v.t && NUMBER_TYPES.has(v.t.type) && !DATE_PATHS.has(v.t.path)) return this.let(`num(${v.js})`);
+    return unsupported(`number of ${v.kind}`);
+  }
+
+  private compare(n: AstNode, self: Val): Val {
+    const op = n.text ?? '';
+    if (!['<', '>', '<=', '>='].includes(op)) return unsupported(op);
+    const a = this.number(this.operand(n, 0, self));
+    const b = this.number(this.operand(n, 1, self));
+    return { kind: 'tri', js: this.let(`${a} === undefined || ${b} === undefined ? undefined : rnd(${a}) ${op} rnd(${b})`) };
+  }
+
+  private membership(n: AstNode, self: Val): Val {
+    if (n.text !== 'in') return unsupported(`operator ${n.text}`);
+    const item = this.operand(n, 0, self);
+    const coll = this.operand(n, 1, self);
+    const values = coll.kind === 'lits' ? coll.values : coll.kind === 'str' && typeof coll.constant === 'string' ? [coll.constant] : unsupported('in');
+    const set = this.konst(new Set(values));
+    if (item.kind === 'str') return { kind: 'tri', js: this.let(`${item.js} === undefined ? undefined : ${set}.has(${item.js})`) };
+    const s = this.comparable(item);
+    if (s.kind !== 'nodes') return unsupported('in');
+    return { kind: 'tri', js: this.let(`inSet(${s.js}, ${set})`) };
+  }
+
+  private call(functn: AstNode, input: Val, self: Val): Val {
+    const name = child(functn).text ?? '';
+    const params = functn.children?.[1]?.children ?? [];
+    const arity = (count: number) => params.length === count || unsupported(`arity of ${name}`);
+    switch (name) {
+      case 'exists':
+      case 'empty':
+      case 'count': {
+        let v = input;
+        if (params.length === 1 && name === 'exists') v = { kind: 'where', src: this.nodes(input), cond: params[0] };
+        else arity(0);
+        const n = this.size(v);
+        return name === 'count' ? { kind: 'num', js: n } : { kind: 'tri', js: this.let(name === 'exists' ? `${n} !== 0` : `${n} === 0`) };
+      }
+      case 'not': {
+        arity(0);
+        const t = this.tri(input);
+        return { kind: 'tri', js: this.let(`${t} === undefined ? undefined : !${t}`) };
+      }
+      case 'hasValue': {
+        arity(0);
+        const s = this.nodes(input);
+        if (!s.t || s.t.anyResource || s.t.untyped) return unsupported('hasValue of a run-time type');
+        const prim = isPrimitiveValue(new Node(null, null, s.t.path, s.t.type));
+        return { kind: 'tri', js: this.let(`hasValue(${s.js}, ${prim})`) };
+      }
+      case 'where':
+        arity(1);
+        return { kind: 'where', src: this.nodes(input), cond: params[0] };
+      case 'all':
+        arity(1);
+        return this.all(this.nodes(input), params[0]);
+      case 'iif':
+        return this.iif(input, params);
+      case 'trace': {
+        arity(1);
+        const label = this.compile(params[0], self, self);
+        if (label.kind !== 'str' || label.constant === undefined) return unsupported('trace label');
+        return input;
+      }
+      case 'first':
+      case 'last': {
+        arity(0);
+        const s = this.nodes(input);
+        return { ...s, js: this.let(`first(${s.js}, ${name === 'last'})`) };
+      }
+      case 'toInteger':
+        arity(0);
+        return { kind: 'num', js: this.let(`toInt(${this.nodes(input).js})`) };
+      case 'startsWith':
+      case 'endsWith':
+      case 'contains':
+      case 'matches':
+      case 'length':
+        return this.stringFunction(name, input, params, self);
+      default:
+        return unsupported(`function ${name}`);
+    }
+  }
+
+  private string(v: Val): string {
+    if (v.kind === 'str') return v.js;
+    if (v.kind === 'nodes' && v.t && !v.t.anyResource && !DATE_PATHS.has(v.t.path)) return this.let(`str(${v.js})`);
+    return unsupported(`string of ${v.kind}`);
+  }
+
+  private stringFunction(name: string, input: Val, params: AstNode[], self: Val): Val {
+    if (params.length !== (name === 'length' ? 0 : 1)) unsupported(`arity of ${name}`);
+    // Arguments first (makeParam on $this), then the input's singleton, as stringFn does.
+    let arg = '';
+    if (params.length) {
+      const p = this.compile(params[0], self, self);
+      if (p.kind !== 'str' || typeof p.constant !== 'string') return unsupported('non-literal argument');
+      if (name === 'matches') {
+        let re: RegExp;
+        try {
+          re = new RegExp(p.constant, 'us');
+        } catch {
+          return unsupported('invalid regex');
+        }
+        arg = this.konst(re);
+      } else {
+        arg = p.js;
+      }
+    }
+    const s = this.string(input);
+    const call = {
+      startsWith: `${s}.startsWith(${arg})`,
+      endsWith: `${s}.endsWith(${arg})`,
+      contains: `${s}.includes(${arg})`,
+      matches: `${arg}.test(${s})`,
+      length: `${s}.length`,
+    }[name];
+    return { kind: name === 'length' ? 'num' : 'tri', js: this.let(`${s} === undefined ? undefined : ${call}`) };
+  }
+
+  /** Number of items of a collection (exists/empty/count). */
+  private size(v: Val): string {
+    switch (v.kind) {
+      case 'nodes':
+        return this.let(`count(${v.js})`);
+      case 'tri':
+      case 'num':
+      case 'str':
+        return this.let(`${v.js} === undefined ? 0 : 1`);
+      case 'where': {
+        const n = this.let('0');
+        // where() evaluates its criterion on every item (an error on any item is the result).
+        this.loop(v.src, (item) => `if (${this.criterion(this.compile(v.cond, item, item))} === true) ${n}++;`);
+        return n;
+      }
+      default:
+        return unsupported(`size of ${v.kind}`);
+    }
+  }
+
+  /** A where()/all() criterion: only Boolean results (a number or a node would be kept by truthiness). */
+  private criterion(v: Val): string {
+    return v.kind === 'tri' ? v.js : unsupported(`criterion of ${v.kind}`);
+  }
+
+  /** Emits a loop over the items of `src`; `body` compiles one item (a single non-null value) and returns its last line. */
+  private loop(src: NodesVal, body: (item: NodesVal) => string): void {
+    const s = src.js;
+    const arr = this.v();
+    const i = this.v();
+    const it = this.v();
+    const outer = this.take();
+    const last = body({ kind: 'nodes', js: it, t: src.t });
+    const inner = this.take();
+    this.lines = outer;
+    this.lines.push(
+      `if (${s} !== undefined && ${s} !== null) { const ${arr} = Array.isArray(${s}); for (let ${i} = 0, n = ${arr} ? ${s}.length : 1; ${i} < n; ${i}++) { const ${it} = ${arr} ? ${s}[${i}] : ${s}; if (${it} === null || Array.isArray(${it})) throw H;`,
+      ...inner,
+      last,
+      '} }',
+    );
+  }
+
+  /** all(criterion): stops at the first item whose criterion is not true, like the closure compiler. */
+  private all(src: NodesVal, cond: AstNode): Val {
+    const r = this.let('true');
+    this.loop(src, (item) => `if (${this.criterion(this.compile(cond, item, item))} !== true) { ${r} = false; break; }`);
+    return { kind: 'tri', js: r };
+  }
+
+  /** iif(criterion, then, else): lambdas on the input; only the chosen branch is evaluated. */
+  private iif(input: Val, params: AstNode[]): Val {
+    if (params.length !== 2 && params.length !== 3) unsupported('arity of iif');
+    const c = this.criterion(this.compile(params[0], input, input));
+    const r = this.let('undefined');
+    const branch = (p: AstNode | undefined): string[] => {
+      const outer = this.take();
+      if (p) {
+        const v = this.compile(p, input, input);
+        if (v.kind !== 'tri') unsupported('iif branch');
+        this.lines.push(`${r} = ${v.js};`);
+      }
+      const inner = this.take();
+      this.lines = outer;
+      return inner;
+    };
+    const yes = branch(params[1]);
+    const no = branch(params[2]);
+    this.lines.push(`if (${c} === true) {`, ...yes, '} else {', ...no, '}');
+    return { kind: 'tri', js: r };
+  }
+}
+
+/** The JavaScript source of an invariant, or undefined outside the generated subset (also for tests). */
+export function generateInvariantSource(expression: string, basePath: string): { source: string; consts: unknown[] } | undefined {
+  let ast: AstNode;
+  try {
+    ast = parseFhirPath(expression) as AstNode;
+  } catch {
+    return undefined;
+  }
+  // Only where the closure tier exists: it is what a hand-over runs, and what the verdicts must equal.
+  if (!compileFhirPath(expression, basePath)) return undefined;
+  const base = baseInfo(basePath);
+  if (!base.type) return undefined;
+  const isResource = isResourceType(base.type);
+  if (isResource && (base.type === 'Resource' || base.type === 'DomainResource')) return undefined;
+  const root: NodesVal = { kind: 'nodes', js: 'node', t: { path: base.path, type: base.type, rt: isResource ? base.type : undefined, anyResource: false } };
+  const top = basePath.split('.')[0];
+  const gen = new Generator(isResourceType(top) ? top : undefined);
+  try {
+    const result = gen.compile(ast, root, root);
+    if (result.kind !== 'tri') return undefined;
+    const body = gen.take();
+    body.push(`return ${result.js} !== false;`);
+    return gen.source(body);
+  } catch (error) {
+    if (error instanceof Unsupported) return undefined;
+    throw error;
+  }
+}
+
+/** Compiles an invariant to a function over the raw JSON, or undefined when it is outside the generated subset. */
+export function generateInvariant(expression: string, basePath: string): GeneratedInvariant | undefined {
+  const generated = generateInvariantSource(expression, basePath);
+  if (!generated) return undefined;
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the point of this tier
+  const factory = new Function('R', 'K', generated.source) as (helpers: typeof HELPERS, consts: unknown[]) => GeneratedInvariant;
+  return factory(HELPERS, generated.consts);
+}
