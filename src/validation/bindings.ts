@@ -7,20 +7,36 @@ type Coding = { system?: string; code?: string; display?: string; version?: stri
 const DEFINED_TYPES = 'http://hl7.org/fhir/ValueSet/defined-types';
 const FHIRPATH_SYSTEM = 'http://hl7.org/fhirpath/System.';
 const QUANTITY_TYPES = new Set(['Quantity', 'Age', 'Duration', 'Distance', 'Count', 'SimpleQuantity', 'MoneyQuantity']);
+/** Distinct values remembered per bound element before its answers are dropped: bad input must not grow them without end. */
+const ANSWERS_PER_ELEMENT = 10_000;
+const NONE: readonly TxMessage[] = Object.freeze([]);
 
 /** Applies ElementDefinition.binding and code-system checks through the offline terminology service. */
 export class BindingChecker {
+  /** A bound code's issues per element and value: the answer depends on nothing else, and building its cache key costs more than the lookup. */
+  private readonly primitiveAnswers = new WeakMap<ElementNode, Map<string, readonly TxMessage[]>>();
+
   constructor(private readonly terminology: TerminologyService) {}
 
   checkPrimitive(value: unknown, node: ElementNode, typeCode: string, path: string, walk: Walk): void {
     if (typeof value !== 'string' || (typeCode !== 'code' && typeCode !== 'string' && typeCode !== 'uri')) return;
     const binding = this.binding(node);
     if (!binding) return;
-    // ElementDefinition.type.code may name a FHIRPath system type (Element.id's http://hl7.org/fhirpath/System.String),
-    // which FHIRDefinedType does not list: the validator accepts those (its isOkExtension).
-    if (value.startsWith(FHIRPATH_SYSTEM) && binding.valueSet.split('|')[0] === DEFINED_TYPES) return;
-    const check = this.terminology.validateCode({ code: value }, binding.valueSet);
-    this.report(bindingIssues(check, binding.strength, 'code', value), path, walk);
+    let answers = this.primitiveAnswers.get(node);
+    if (!answers) this.primitiveAnswers.set(node, (answers = new Map()));
+    let messages = answers.get(value);
+    if (!messages) {
+      messages = NONE;
+      // ElementDefinition.type.code may name a FHIRPath system type (Element.id's http://hl7.org/fhirpath/System.String),
+      // which FHIRDefinedType does not list: the validator accepts those (its isOkExtension).
+      if (!value.startsWith(FHIRPATH_SYSTEM) || binding.valueSet.split('|')[0] !== DEFINED_TYPES) {
+        const issues = bindingIssues(this.terminology.validateCode({ code: value }, binding.valueSet), binding.strength, 'code', value);
+        if (issues.length > 0) messages = issues;
+      }
+      if (answers.size >= ANSWERS_PER_ELEMENT) answers.clear();
+      answers.set(value, messages);
+    }
+    if (messages.length > 0) this.report(messages, path, walk);
   }
 
   checkComplex(value: Record<string, unknown>, node: ElementNode, typeCode: string, path: string, walk: Walk): void {
@@ -35,7 +51,9 @@ export class BindingChecker {
         this.report(bindingIssues(check, binding.strength, 'CodeableConcept'), path, walk, '.coding');
       } else if (Array.isArray(cc.coding)) {
         cc.coding.forEach((coding, i) => {
-          if (coding && typeof coding === 'object') this.report(this.terminology.validateCoding(coding).messages, `${path}.coding[${i}]`, walk);
+          if (!coding || typeof coding !== 'object') return;
+          const messages = this.terminology.validateCoding(coding).messages;
+          if (messages.length > 0) this.report(messages, `${path}.coding[${i}]`, walk);
         });
       }
     } else if (QUANTITY_TYPES.has(typeCode)) {
@@ -60,7 +78,7 @@ export class BindingChecker {
   private binding(node: ElementNode): { strength: BindingStrength; valueSet: string } | undefined {
     const binding = node.binding;
     if (!binding?.valueSet || (binding.strength !== 'required' && binding.strength !== 'extensible')) return undefined;
-    return { strength: binding.strength, valueSet: binding.valueSet };
+    return binding as { strength: BindingStrength; valueSet: string };
   }
 
   private report(messages: readonly TxMessage[], path: string, walk: Walk, codingChild?: string): void {

@@ -428,7 +428,9 @@ export class Walk {
     isResourceRoot: boolean,
     host: Host,
   ): void {
-    const groups = new Map<ElementNode, Item[]>();
+    // Per matched definition, in order of first appearance: its items, or the JSON name of a plain primitive (see isPlainPrimitive).
+    const groupNodes: ElementNode[] = [];
+    const groupItems: Array<Item[] | string> = [];
     const shape = shapeOf(nodes);
     // Most objects carry no _name companions: then no companion lookup (a missed keyed load) is needed.
     let hasCompanions = false;
@@ -454,24 +456,58 @@ export class Walk {
       if (hasCompanions && match.typeCode !== undefined && !PRIMITIVE_TYPES.has(match.typeCode) && withUnderscore(name) in obj) {
         this.add('error', 'structure', 'unknown-element', `Unrecognized property '_${name}'`, `${path}._${name}`);
       }
+      if (match.plain && !hasCompanions && isPlainValue(obj[name], match.node.isArray)) {
+        // Only choice elements can be matched by two names, and they are never plain.
+        groupNodes.push(match.node);
+        groupItems.push(name);
+        continue;
+      }
+      // Only choice elements can be matched by two names.
+      const at = match.node.isChoice ? groupNodes.indexOf(match.node) : -1;
       if (match.typeError) {
         // Present but of a type the profile excludes: one error, and it still counts as present.
         this.add('error', 'structure', 'choice-type-not-allowed', match.typeError, `${path}.${name}`);
-        const present = groups.get(match.node) ?? [];
-        present.push({ value: undefined, companion: undefined, typeCode: undefined, path: `${path}.${name}`, key: name, index: 0, skip: true });
-        groups.set(match.node, present);
+        const skipped: Item = { value: undefined, companion: undefined, typeCode: undefined, path: `${path}.${name}`, key: name, index: 0, skip: true };
+        if (at >= 0) (groupItems[at] as Item[]).push(skipped);
+        else {
+          groupNodes.push(match.node);
+          groupItems.push([skipped]);
+        }
         continue;
       }
       const items = this.itemsOf(obj, name, hasCompanions, match.node, match.typeCode, path);
-      const list = groups.get(match.node);
-      if (list) {
+      if (at >= 0) {
+        const list = groupItems[at] as Item[];
         this.add('error', 'structure', 'choice-multiple', `Only one type of ${match.node.name}[x] is allowed, found ${list[0]!.key} and ${name}`, `${path}.${name}`);
         list.push(...items);
-      } else groups.set(match.node, items);
+      } else {
+        groupNodes.push(match.node);
+        groupItems.push(items);
+      }
     }
     // Present elements, then the absent ones that are required (directly or through a required slice).
-    for (const [node, items] of groups) this.group(items, node, structure, path, frame, host);
-    for (const node of shape.required) if (!groups.has(node)) this.group([], node, structure, path, frame, host);
+    for (let i = 0; i < groupNodes.length; i++) {
+      const items = groupItems[i]!;
+      if (typeof items === 'string') this.plainPrimitive(obj[items], groupNodes[i]!, items, structure, path, frame, host);
+      else this.group(items, groupNodes[i]!, structure, path, frame, host);
+    }
+    for (const node of shape.required) if (!groupNodes.includes(node)) this.group([], node, structure, path, frame, host);
+  }
+
+  /**
+   * A plain primitive (see isPlainPrimitive) whose JSON is well formed: what group(), item(), element() and primitive()
+   * do for it, without their per-item objects.
+   */
+  private plainPrimitive(value: unknown, node: ElementNode, name: string, structure: CompiledStructure, path: string, frame: ResourceFrame, host: Host): void {
+    const typeCode = node.types[0]!.code;
+    const itemPath = `${path}.${name}`;
+    if (Array.isArray(value)) {
+      this.cardinality(value.length, node, structure, path);
+      for (let i = 0; i < value.length; i++) this.primitive(value[i], undefined, node, typeCode, `${itemPath}[${i}]`, frame, structure, host);
+    } else {
+      this.cardinality(1, node, structure, path);
+      this.primitive(value, undefined, node, typeCode, itemPath, frame, structure, host);
+    }
   }
 
   private group(items: Item[], node: ElementNode, structure: CompiledStructure, path: string, frame: ResourceFrame, host: Host): void {
@@ -690,6 +726,21 @@ interface ChildMatch {
   node: ElementNode;
   typeCode: string | undefined;
   typeError?: string;
+  /** See isPlainPrimitive. */
+  plain?: boolean;
+}
+
+/** A primitive element that is neither sliced nor a choice: its items need no grouping, host or item objects. */
+function isPlainPrimitive(node: ElementNode): boolean {
+  return !node.isChoice && !(node.slicing && node.slices.length > 0) && node.types.length === 1 && PRIMITIVE_TYPES.has(node.types[0]!.code);
+}
+
+/** Whether itemsOf() would find nothing wrong with the JSON shape: no nulls, and an array exactly where one is expected. */
+function isPlainValue(value: unknown, isArray: boolean): boolean {
+  if (!isArray) return value !== null && value !== undefined && !Array.isArray(value);
+  if (!Array.isArray(value) || value.length === 0) return false;
+  for (let i = 0; i < value.length; i++) if (value[i] === null || value[i] === undefined) return false;
+  return true;
 }
 
 /** The definition of a JSON property: a direct child, or a choice element with its type from the name's suffix. */
@@ -697,7 +748,7 @@ function matchChild(shape: Shape, name: string): ChildMatch | undefined {
   const known = shape.matches.get(name);
   if (known) return known;
   const direct = shape.byName.get(name);
-  if (direct && !direct.isChoice) return remember(shape, name, { node: direct, typeCode: direct.types[0]?.code });
+  if (direct && !direct.isChoice) return remember(shape, name, { node: direct, typeCode: direct.types[0]?.code, plain: isPlainPrimitive(direct) });
   for (const node of shape.choices) {
     if (!name.startsWith(node.name) || name.length === node.name.length) continue;
     const suffix = name.slice(node.name.length);
