@@ -69,6 +69,25 @@ export interface ElementNode {
   isModifier: boolean;
   mustSupport: boolean;
   definition: ElementDefinitionJson;
+  /** What the walker derives from the node on first use. */
+  memo: WalkMemo;
+}
+
+/**
+ * Declared with every field from the start: fields added to nodes later would give them many hidden classes,
+ * and every property load on a node in the walker would then go megamorphic.
+ */
+export interface WalkMemo {
+  /** The node's own children, with the structure they were last walked in. */
+  ownChildren: { nodes: ElementNode[]; structure: CompiledStructure } | undefined;
+  /** The last datatype the node was walked as that has no type profile here, and that datatype's children. */
+  unprofiledType: string | undefined;
+  unprofiledTypeChildren: { nodes: ElementNode[]; structure: CompiledStructure } | undefined;
+  /** Constraints to run on a primitive value (ele-1 is checked by the walker itself). */
+  primitiveConstraints: Constraint[] | undefined;
+  /** The datatype root whose remaining constraints are remembered, and those constraints. */
+  beyondRoot: ElementNode | undefined;
+  beyondConstraints: Constraint[] | undefined;
 }
 
 export interface CompiledStructure {
@@ -157,6 +176,14 @@ function createNode(def: ElementDefinitionJson): ElementNode {
     isModifier: def.isModifier ?? false,
     mustSupport: def.mustSupport ?? false,
     definition: def,
+    memo: {
+      ownChildren: undefined,
+      unprofiledType: undefined,
+      unprofiledTypeChildren: undefined,
+      primitiveConstraints: undefined,
+      beyondRoot: undefined,
+      beyondConstraints: undefined,
+    },
   };
 }
 

@@ -1,7 +1,7 @@
 import { summariesOf, type CanonicalResource, type ConformanceResolver, type FhirResource } from '../packages/types.js';
 import type { CompiledStructure, Constraint, ElementNode } from './element-tree.js';
 import type { Issue, IssueType, Severity } from './issues.js';
-import { InvariantEngine } from './invariants.js';
+import { InvariantEngine, type InvariantScope } from './invariants.js';
 import { checkPrimitive, PRIMITIVE_TYPES } from './primitives.js';
 import { StructureCache } from './structures.js';
 import { fixedDifferences, matchesPattern, describeValue } from './fixed-pattern.js';
@@ -59,6 +59,8 @@ interface Host {
 const RESOURCE_TYPES_CACHE = new WeakMap<object, Set<string>>();
 
 const DEDUP_SCAN_LIMIT = 32;
+
+const NO_RESOLVER = (): undefined => undefined;
 
 /** Thrown by a verdict-only walk at its first error. */
 const FIRST_ERROR: unique symbol = Symbol('first-error');
@@ -176,6 +178,8 @@ function isObject(value: unknown): value is Record<string, unknown> {
 export class Walk {
   readonly issues: Issue[] = [];
   private readonly seen = new Set<string>();
+  /** One scope object for every invariant this walk evaluates: evaluation is synchronous and keeps no reference to it. */
+  private readonly scope: InvariantScope = { node: undefined, basePath: '', resource: undefined, rootResource: undefined, resolveReference: NO_RESOLVER };
 
   /** @param verdictOnly a conformance check: the first error ends the walk (FIRST_ERROR), and nothing else is recorded. */
   constructor(
@@ -375,14 +379,22 @@ export class Walk {
     value: unknown,
     frame: ResourceFrame,
   ): ChildContext | undefined {
-    if (node.children.length > 0) return { nodes: node.children, structure };
+    const memo = node.memo;
+    if (node.children.length > 0) {
+      if (memo.ownChildren?.structure !== structure) memo.ownChildren = { nodes: node.children, structure };
+      return memo.ownChildren;
+    }
     if (node.contentReference) {
       const target = structure.byId.get(node.contentReference) ?? this.engine.structures.forType(node.contentReference.split('.')[0]!)?.byId.get(node.contentReference);
       if (target) return { nodes: target.children, structure };
     }
     if (!typeCode) return undefined;
+    if (memo.unprofiledType === typeCode) return memo.unprofiledTypeChildren;
     const typeRef = node.types.find((t) => t.code === typeCode);
-    if (!typeRef?.profiles.length) return this.typeChildren(node, typeCode);
+    if (!typeRef?.profiles.length) {
+      memo.unprofiledType = typeCode;
+      return (memo.unprofiledTypeChildren = this.typeChildren(node, typeCode));
+    }
     const profiles = typeRef.profiles.map((p) => this.engine.structures.get(p)).filter((p) => p !== undefined);
     if (profiles.length === 1) return { nodes: profiles[0]!.root.children, structure: profiles[0]! };
     if (profiles.length > 1) {
@@ -654,7 +666,12 @@ export class Walk {
   checkConstraints(value: unknown, node: ElementNode, path: string, frame: ResourceFrame, basePath: string, primitive = false, alreadyChecked?: ElementNode): void {
     const constraints = primitive ? primitiveConstraints(node) : alreadyChecked ? constraintsBeyond(node, alreadyChecked) : node.constraints;
     if (constraints.length === 0) return;
-    const scope = { node: value, basePath, resource: frame.resource, rootResource: (frame.container ?? frame).resource, resolveReference: frameResolver(frame) };
+    const scope = this.scope;
+    scope.node = value;
+    scope.basePath = basePath;
+    scope.resource = frame.resource;
+    scope.rootResource = (frame.container ?? frame).resource;
+    scope.resolveReference = frameResolver(frame);
     for (const constraint of constraints) {
       const result = this.engine.invariants.evaluate(constraint, scope);
       if (result.ok) continue;
@@ -770,28 +787,22 @@ function remember(shape: Shape, name: string, match: ChildMatch): ChildMatch {
 
 const SHAPES = new WeakMap<ElementNode[], Shape>();
 
-/** A definition node with what the walker derives from it, kept on the node: a WeakMap lookup per element costs more. */
-interface WalkedNode extends ElementNode {
-  primitiveConstraints?: Constraint[];
-  beyondRoot?: ElementNode;
-  beyondConstraints?: Constraint[];
-}
-
 /** A primitive's value is there when its constraints run: ele-1 is checked in primitive(). */
-function primitiveConstraints(node: WalkedNode): Constraint[] {
-  return (node.primitiveConstraints ??= node.constraints.filter((c) => c.key !== 'ele-1'));
+function primitiveConstraints(node: ElementNode): Constraint[] {
+  return (node.memo.primitiveConstraints ??= node.constraints.filter((c) => c.key !== 'ele-1'));
 }
 
 /**
  * A datatype root's constraints that the element's own definition did not already check. Remembered on the
  * element for its last datatype: only choice elements change datatype between values.
  */
-function constraintsBeyond(typeRoot: ElementNode, checked: WalkedNode): Constraint[] {
-  if (checked.beyondRoot !== typeRoot) {
-    checked.beyondConstraints = typeRoot.constraints.filter((c) => !checked.constraints.some((k) => k.key === c.key));
-    checked.beyondRoot = typeRoot;
+function constraintsBeyond(typeRoot: ElementNode, checked: ElementNode): Constraint[] {
+  const memo = checked.memo;
+  if (memo.beyondRoot !== typeRoot) {
+    memo.beyondConstraints = typeRoot.constraints.filter((c) => !checked.constraints.some((k) => k.key === c.key));
+    memo.beyondRoot = typeRoot;
   }
-  return checked.beyondConstraints!;
+  return memo.beyondConstraints!;
 }
 
 /** What the walker needs to know of a list of child definitions, computed once per list. */
