@@ -9,7 +9,9 @@
  */
 import { type AstNode, baseInfo, compileFhirPath, unquote } from './fhirpath-compiler.js';
 import { parseFhirPath } from './fhirpath-js.js';
-import { childSpec, DATE_PATHS, isPrimitiveValue, isSubtype, isTypeName, Node, roundToMaxPrecision, typeIs, typeOf } from './fhirpath/runtime.js';
+import {
+  childSpec, DATE_PATHS, isPrimitiveValue, isSubtype, isTypeName, Node, parseTypeSpecifier, roundToMaxPrecision, type TypeName, typeIs, typeOf,
+} from './fhirpath/runtime.js';
 
 /** The verdict on a focus: true passes, false fails, undefined hands the evaluation to the next tier. */
 export type GeneratedInvariant = (node: unknown, resource: unknown) => boolean | undefined;
@@ -34,7 +36,7 @@ interface NodeType {
 type Val =
   | { kind: 'tri' | 'num' | 'str'; js: string; constant?: string | number | boolean }
   | { kind: 'nodes'; js: string; t: NodeType | null }
-  | { kind: 'where'; src: Val & { kind: 'nodes' }; cond: AstNode }
+  | { kind: 'where' | 'select'; src: Val & { kind: 'nodes' }; cond: AstNode }
   | { kind: 'lits'; values: string[] };
 
 type NodesVal = Val & { kind: 'nodes' };
@@ -90,6 +92,43 @@ function choice(o: Record<string, unknown>, names: Map<string, number>, fields: 
   if (best < 0) return undefined;
   if (o[companions[best]] !== undefined) handover();
   return o[fields[best]];
+}
+
+/** A choice element's member step from several items (allocates). */
+function choiceMany(items: unknown[], rt: string | undefined, names: Map<string, number>, fields: string[], companions: string[]): unknown[] {
+  const out: unknown[] = [];
+  for (const o of items) {
+    if (typeof o !== 'object' || o === null || Array.isArray(o) || (o as { resourceType?: unknown }).resourceType !== rt) handover();
+    const v = choice(o as Record<string, unknown>, names, fields, companions);
+    if (v === undefined || v === null) continue;
+    if (Array.isArray(v)) for (const x of v) out.push(x);
+    else out.push(v);
+  }
+  return out;
+}
+
+/** isDistinct() of plain items (strings; anything else is handed over), companions already checked. */
+function distinctItems(items: unknown[]): boolean {
+  if (items.length < 2) return true;
+  for (const v of items) if (typeof v !== 'string') handover();
+  return new Set(items).size === items.length;
+}
+
+/** Appends the items of a slot. */
+function pushItems(out: unknown[], s: unknown): void {
+  if (s === undefined || s === null) return;
+  if (Array.isArray(s)) for (const x of s) out.push(x);
+  else out.push(s);
+}
+
+/** `is(type)` on one node whose type is decided by its resourceType at run time (typeIs(typeOf(node), type)). */
+function isType(s: unknown, path: string, type: string, spec: TypeName): boolean | undefined {
+  if (s === undefined || s === null || (Array.isArray(s) && s.length === 0)) return undefined;
+  if (Array.isArray(s)) {
+    if (s.length !== 1) handover();
+    s = s[0];
+  }
+  return typeIs(typeOf(new Node(s, null, path, type)), spec);
 }
 
 function exists(s: unknown): boolean {
@@ -210,7 +249,7 @@ function first(s: unknown, last: boolean): unknown {
 }
 
 const HELPERS = {
-  H, holds, many, choice, exists, count, bool, str, num, toInt, eqOne, eqSlots, eqPlain, inSet, hasValue, first,
+  H, holds, many, choice, choiceMany, distinctItems, pushItems, isType, exists, count, bool, str, num, toInt, eqOne, eqSlots, eqPlain, inSet, hasValue, first,
   rnd: roundToMaxPrecision,
 };
 
@@ -238,6 +277,8 @@ class Generator {
   private readonly consts: unknown[] = [];
   /** >0 while compiling operands of a node-to-node `=`: deepEqual then compares `_x` companions too. */
   private strict = 0;
+  /** Set while compiling an isDistinct() whose input was compiled with companions checked. */
+  private distinctReady = false;
 
   constructor(private readonly resourceType: string | undefined) {}
 
@@ -279,8 +320,15 @@ class Generator {
       case 'LiteralTerm':
         return this.compile(child(n), input, self);
       case 'InvocationExpression': {
+        const right = child(n, 1);
+        const distinct = right.type === 'FunctionInvocation' && child(right).text === 'isDistinct';
+        if (distinct) this.strict++;
         const left = this.compile(child(n, 0), input, self);
-        return this.compile(child(n, 1), left, self);
+        if (distinct) this.strict--;
+        this.distinctReady = distinct;
+        const result = this.compile(right, left, self);
+        this.distinctReady = false;
+        return result;
       }
       case 'MemberInvocation':
         return this.member(this.nodes(input), unquote(child(n).text ?? '', '`'), n.atRoot);
@@ -363,7 +411,9 @@ class Generator {
       const fields = this.konst(types.map((c) => c.field));
       const companions = this.konst(types.map((c) => c.companion));
       const b = this.let('undefined');
-      this.lines.push(`if (${a} !== undefined && ${a} !== null) { if (Array.isArray(${a})) throw H; ${guard} ${b} = choice(${a}, ${names}, ${fields}, ${companions}); }`);
+      this.lines.push(
+        `if (${a} !== undefined && ${a} !== null) { if (Array.isArray(${a})) ${b} = choiceMany(${a}, ${rt}, ${names}, ${fields}, ${companions}); else { ${guard} ${b} = choice(${a}, ${names}, ${fields}, ${companions}); } }`,
+      );
       return { kind: 'nodes', js: b, t: null };
     }
     const untyped = !spec.type && key === 'extension';
@@ -512,6 +562,25 @@ class Generator {
       case 'all':
         arity(1);
         return this.all(this.nodes(input), params[0]);
+      case 'select':
+        arity(1);
+        return { kind: 'select', src: this.nodes(input), cond: params[0] };
+      case 'allTrue':
+      case 'anyTrue':
+      case 'allFalse':
+      case 'anyFalse':
+        arity(0);
+        return this.aggregate(name, input);
+      case 'isDistinct':
+        arity(0);
+        return this.isDistinct(input);
+      case 'is': {
+        arity(1);
+        const spec = parseTypeSpecifier(params[0].text ?? '');
+        const s = this.nodes(input);
+        if (!spec || !s.t || !s.t.anyResource) return unsupported('is');
+        return { kind: 'tri', js: this.let(`isType(${s.js}, ${JSON.stringify(s.t.path)}, ${JSON.stringify(s.t.type)}, ${this.konst(spec)})`) };
+      }
       case 'iif':
         return this.iif(input, params);
       case 'trace': {
@@ -591,6 +660,15 @@ class Generator {
         this.loop(v.src, (item) => `if (${this.criterion(this.compile(v.cond, item, item))} === true) ${n}++;`);
         return n;
       }
+      case 'select': {
+        const n = this.let('0');
+        // select() evaluates its projection on every item; its result has the items of every projection.
+        this.loop(v.src, (item) => {
+          const r = this.compile(v.cond, item, item);
+          return r.kind === 'nodes' ? `${n} += count(${r.js});` : r.kind === 'tri' || r.kind === 'num' || r.kind === 'str' ? `if (${r.js} !== undefined) ${n}++;` : unsupported('projection');
+        });
+        return n;
+      }
       default:
         return unsupported(`size of ${v.kind}`);
     }
@@ -617,6 +695,40 @@ class Generator {
       last,
       '} }',
     );
+  }
+
+  /** allTrue/anyTrue/allFalse/anyFalse of Boolean projections (select() evaluates every item first, so no early exit). */
+  private aggregate(name: string, input: Val): Val {
+    if (input.kind !== 'select') return unsupported(`${name} of ${input.kind}`);
+    const want = name.endsWith('True');
+    const all = name.startsWith('all');
+    // all*: no value differs from `want`; any*: some value equals it.
+    const r = this.let(all ? 'true' : 'false');
+    this.loop(input.src, (item) => {
+      const b = this.criterion(this.compile(input.cond, item, item));
+      return all ? `if (${b} === ${!want}) ${r} = false;` : `if (${b} === ${want}) ${r} = true;`;
+    });
+    return { kind: 'tri', js: r };
+  }
+
+  /** isDistinct() of string values, read with their companions checked (deepEqual compares them). */
+  private isDistinct(input: Val): Val {
+    const items = this.let('[]');
+    const plain = (v: Val): string => {
+      if (v.kind !== 'nodes' || !v.t || v.t.anyResource || v.t.untyped || DATE_PATHS.has(v.t.path) || !PLAIN_TYPES.has(v.t.type)) unsupported('isDistinct');
+      return `pushItems(${items}, ${v.js});`;
+    };
+    const ready = this.distinctReady;
+    this.distinctReady = false;
+    if (input.kind === 'select') {
+      this.strict++;
+      this.loop(input.src, (item) => plain(this.compile(input.cond, item, item)));
+      this.strict--;
+    } else {
+      if (!ready) return unsupported('isDistinct without checked companions');
+      this.lines.push(plain(input));
+    }
+    return { kind: 'tri', js: this.let(`distinctItems(${items})`) };
   }
 
   /** all(criterion): stops at the first item whose criterion is not true, like the closure compiler. */
