@@ -98,8 +98,11 @@ const CASES: Case[] = [
   },
   {
     type: 'base64Binary',
-    valid: ['aGVsbG8=', 'aGVs bG8=', 'AAAA'],
-    invalid: [['aGVsbG8', 'primitive-base64'], ['!!!!', 'primitive-base64'], ['aGVsbG8=A', 'primitive-base64']],
+    valid: ['aGVsbG8=', 'aGVs bG8=', 'AAAA', 'aGk=', 'aA==', 'aG\nVs\tbG8='],
+    invalid: [
+      ['aGVsbG8', 'primitive-base64'], ['!!!!', 'primitive-base64'], ['aGVsbG8=A', 'primitive-base64'], ['A===', 'primitive-base64'],
+      ['====', 'primitive-base64'], ['aG=k', 'primitive-base64'], ['aGVsb===', 'primitive-base64'], ['aGVsbG8==', 'primitive-base64'],
+    ],
   },
   { type: 'string', valid: ['x', 'twee woorden', 'ß€😀'], invalid: [['', 'primitive-empty'], ['x'.repeat(1024 * 1024 + 1), 'primitive-too-long']] },
   { type: 'markdown', valid: ['Use **bold** and `code`', 'a \\<b> escaped'], invalid: [['', 'primitive-empty'], ['<b>bold</b>', 'markdown-html']] },
