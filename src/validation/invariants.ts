@@ -30,7 +30,6 @@ function collectReferences(value: unknown, into: Set<string>): void {
     for (const item of value) collectReferences(item, into);
   } else if (value && typeof value === 'object') {
     for (const [key, child] of Object.entries(value)) {
-      if (key === 'contained') continue;
       if (typeof child === 'string') {
         if (child.startsWith('#')) into.add(child);
         // The reference validator also counts links from narratives (<img src="#id">, <a href="#id">).

@@ -39,6 +39,12 @@ describe('core invariants', () => {
     expectNoErrors(check(withContained({})));
   });
 
+  it('dom-3: a contained resource referred to only from another contained resource counts as referenced (%resource.descendants())', () => {
+    const chained = withContained({ managingOrganization: { reference: '#o' } });
+    (chained.contained as object[]).push({ resourceType: 'Organization', id: 'o', name: 'x' });
+    expect(found(check(chained)).map((i) => i.messageId)).not.toContain('constraint-dom-3');
+  });
+
   it('dom-4: contained resources have no meta.versionId or meta.lastUpdated', () => {
     expectIssue(check(withContained({ meta: { versionId: '1' } })), 'constraint-dom-4', 'Observation');
     expectIssue(check(withContained({ meta: { lastUpdated: '2024-01-01T00:00:00Z' } })), 'constraint-dom-4', 'Observation');
