@@ -10,11 +10,17 @@
 import { type AstNode, baseInfo, compileFhirPath, unquote } from './fhirpath-compiler.js';
 import { parseFhirPath } from './fhirpath-js.js';
 import {
-  childSpec, DATE_PATHS, isPrimitiveValue, isSubtype, isTypeName, Node, parseTypeSpecifier, roundToMaxPrecision, type TypeName, typeIs, typeOf,
+  childSpec, DATE_PATHS, deepEqual, isPrimitiveValue, isSubtype, isTypeName, model, Node, parseTypeSpecifier, roundToMaxPrecision, type TypeName, typeIs, typeOf,
 } from './fhirpath/runtime.js';
 
-/** The verdict on a focus: true passes, false fails, undefined hands the evaluation to the next tier. */
-export type GeneratedInvariant = (node: unknown, resource: unknown) => boolean | undefined;
+/** An evaluation error the closure tier certainly raises, with its message (an InvariantResult). */
+export interface GeneratedError {
+  readonly ok: false;
+  readonly evaluationError: string;
+}
+
+/** The verdict on a focus: true passes, false fails, an error object reports one, undefined hands the evaluation to the next tier. */
+export type GeneratedInvariant = (node: unknown, resource: unknown) => boolean | GeneratedError | undefined;
 
 /** Static type of a collection of model nodes: fhirpath.js's node path and type; `rt` the resourceType its objects carry. */
 interface NodeType {
@@ -25,6 +31,14 @@ interface NodeType {
   anyResource: boolean;
   /** fhirpath.js leaves extensions untyped (typed by their JSON value): `type` is for navigation only. */
   untyped?: boolean;
+  /** A union's other element paths: member steps must mean the same from each of them. */
+  alts?: string[];
+}
+
+/** The object and companion key a primitive slot was read from: where its `_x` extensions are. */
+interface Owner {
+  parent: string;
+  companion: string;
 }
 
 /**
@@ -35,7 +49,7 @@ interface NodeType {
  */
 type Val =
   | { kind: 'tri' | 'num' | 'str'; js: string; constant?: string | number | boolean }
-  | { kind: 'nodes'; js: string; t: NodeType | null }
+  | { kind: 'nodes'; js: string; t: NodeType | null; owner?: Owner }
   | { kind: 'where' | 'select'; src: Val & { kind: 'nodes' }; cond: AstNode }
   | { kind: 'lits'; values: string[] };
 
@@ -129,6 +143,92 @@ function isType(s: unknown, path: string, type: string, spec: TypeName): boolean
     s = s[0];
   }
   return typeIs(typeOf(new Node(s, null, path, type)), spec);
+}
+
+/** tail(): the items after the first (empty for a single item). */
+function tail(s: unknown): unknown[] | undefined {
+  return Array.isArray(s) && s.length > 1 ? s.slice(1) : undefined;
+}
+
+/** The companions of a primitive slot read from `parent` (one object: several parents would need their own). */
+function companions(parent: unknown, key: string): unknown {
+  if (Array.isArray(parent)) handover();
+  return parent === undefined || parent === null ? undefined : (parent as Record<string, unknown>)[key];
+}
+
+/** Calls `f` with each (value, companion) pair pushChildren makes of a primitive slot and its companions. */
+function eachPrimitive(s: unknown, c: unknown, f: (v: unknown, x: unknown) => void): void {
+  if (Array.isArray(s)) {
+    if (c !== undefined && c !== null && !Array.isArray(c)) handover();
+    const cs = c as unknown[] | undefined | null;
+    const n = Math.max(s.length, cs ? cs.length : 0);
+    for (let i = 0; i < n; i++) {
+      const v = i < s.length ? s[i] : null;
+      // an object where a primitive is expected: pushChildren would not have read the companions
+      if (typeof v === 'object' && v !== null) handover();
+      f(v, cs ? cs[i] : undefined);
+    }
+  } else if (s === undefined || s === null) {
+    if (Array.isArray(c)) for (const x of c) f(null, x);
+    else if (c !== undefined && c !== null) f(s, c);
+  } else {
+    if (typeof s === 'object' || Array.isArray(c)) handover();
+    f(s, c);
+  }
+}
+
+/** Member `extension` of a primitive slot: a string, number or boolean has none, its companion's are read. */
+function primExt(s: unknown, c: unknown): unknown[] {
+  const out: unknown[] = [];
+  eachPrimitive(s, c, (_, x) => {
+    if (x === undefined || x === null) return;
+    if (typeof x !== 'object' || Array.isArray(x)) handover();
+    pushItems(out, (x as { extension?: unknown }).extension);
+  });
+  return out;
+}
+
+/** extension(url) on one node: its own `extension` or its companion's, filtered by url (fhirpath.js's extension()). */
+function extOf(out: unknown[], v: unknown, x: unknown, url: string): void {
+  const e = (v === undefined || v === null ? undefined : (v as { extension?: unknown }).extension) ||
+    (x === undefined || x === null || x === '' ? undefined : (x as { extension?: unknown }).extension);
+  if (!e) return;
+  // a single object, or an item without a url to read: the closure tier raises a TypeError
+  if (!Array.isArray(e)) handover();
+  for (const ext of e) {
+    if (ext === undefined || ext === null) handover();
+    if ((ext as { url?: unknown }).url === url) out.push(ext);
+  }
+}
+
+/** extension(url) on a slot of objects (no companions), or of primitives with their companions (`prim`). */
+function extUrl(s: unknown, c: unknown, prim: boolean, url: string): unknown[] {
+  const out: unknown[] = [];
+  if (prim) {
+    eachPrimitive(s, c, (v, x) => extOf(out, v, x, url));
+    return out;
+  }
+  if (s === undefined || s === null) return out;
+  for (const v of Array.isArray(s) ? s : [s]) {
+    // pushChildren reads companions when its first item is not an object: such slots are handed over
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) handover();
+    extOf(out, v, undefined, url);
+  }
+  return out;
+}
+
+/** `a | b` of object slots: distinct by deep equality (runtime.ts deepEqual, as distinct() does for up to 6 items). */
+function union(a: unknown, b: unknown): unknown[] {
+  const items: unknown[] = [];
+  pushItems(items, a);
+  pushItems(items, b);
+  if (items.length > 6) handover();
+  const out: unknown[] = [];
+  for (const v of items) {
+    if (typeof v !== 'object' || v === null || Array.isArray(v) || (v as { resourceType?: unknown }).resourceType !== undefined) handover();
+    if (!out.some((o) => deepEqual(o, v))) out.push(v);
+  }
+  return out;
 }
 
 function exists(s: unknown): boolean {
@@ -249,7 +349,7 @@ function first(s: unknown, last: boolean): unknown {
 }
 
 const HELPERS = {
-  H, holds, many, choice, choiceMany, distinctItems, pushItems, isType, exists, count, bool, str, num, toInt, eqOne, eqSlots, eqPlain, inSet, hasValue, first,
+  H, holds, many, choice, choiceMany, distinctItems, pushItems, isType, tail, companions, primExt, extUrl, union, exists, count, bool, str, num, toInt, eqOne, eqSlots, eqPlain, inSet, hasValue, first,
   rnd: roundToMaxPrecision,
 };
 
@@ -279,6 +379,8 @@ class Generator {
   private strict = 0;
   /** Set while compiling an isDistinct() whose input was compiled with companions checked. */
   private distinctReady = false;
+  /** The member step whose companions the next step reads (`x.extension`, `x.extension(url)`): no companion check there. */
+  private keepCompanions: AstNode | undefined;
 
   constructor(private readonly resourceType: string | undefined) {}
 
@@ -323,6 +425,8 @@ class Generator {
         const right = child(n, 1);
         const distinct = right.type === 'FunctionInvocation' && child(right).text === 'isDistinct';
         if (distinct) this.strict++;
+        const step = right.type === 'FunctionInvocation' ? child(right).text : right.type === 'MemberInvocation' ? child(right).text : undefined;
+        if (step === 'extension') this.keepCompanions = lastMember(child(n, 0));
         const left = this.compile(child(n, 0), input, self);
         if (distinct) this.strict--;
         this.distinctReady = distinct;
@@ -331,7 +435,7 @@ class Generator {
         return result;
       }
       case 'MemberInvocation':
-        return this.member(this.nodes(input), unquote(child(n).text ?? '', '`'), n.atRoot);
+        return this.member(this.nodes(input), unquote(child(n).text ?? '', '`'), n.atRoot, n === this.keepCompanions);
       case 'ThisInvocation':
         return self;
       case 'FunctionInvocation':
@@ -359,6 +463,12 @@ class Generator {
       case 'InequalityExpression':
         return this.compare(n, self);
       case 'AdditiveExpression': {
+        if (n.text === '&') {
+          // Both operands are String singletons, empty counting as ''.
+          const a = this.string(this.operand(n, 0, self));
+          const b = this.string(this.operand(n, 1, self));
+          return { kind: 'str', js: this.let(`(${a} === undefined ? '' : ${a}) + (${b} === undefined ? '' : ${b})`) };
+        }
         if (n.text !== '+') unsupported('operator');
         const a = this.number(this.operand(n, 0, self));
         const b = this.number(this.operand(n, 1, self));
@@ -367,7 +477,9 @@ class Generator {
       case 'MembershipExpression':
         return this.membership(n, self);
       case 'UnionExpression': {
-        const values = [this.operand(n, 0, self), this.operand(n, 1, self)].flatMap((v) =>
+        const sides = [this.operand(n, 0, self), this.operand(n, 1, self)];
+        if (sides[0].kind === 'nodes' && sides[1].kind === 'nodes') return this.union(sides[0], sides[1]);
+        const values = sides.flatMap((v) =>
           v.kind === 'lits' ? v.values : v.kind === 'str' && typeof v.constant === 'string' ? [v.constant] : unsupported('union'));
         return { kind: 'lits', values };
       }
@@ -376,13 +488,33 @@ class Generator {
     }
   }
 
+  /** `a | b` of two slots of (non-Quantity) objects, with a type whose member steps mean the same from either side. */
+  private union(a: NodesVal, b: NodesVal): Val {
+    const object = (t: NodeType | null): NodeType => {
+      if (!t || t.anyResource || t.untyped || isSubtype(t.type, 'Quantity') || isPrimitiveValue(new Node(null, null, t.path, t.type))) unsupported('union');
+      return t;
+    };
+    const ta = object(a.t);
+    const tb = object(b.t);
+    const alts = [...(ta.alts ?? []), tb.path, ...(tb.alts ?? [])].filter((p) => p !== ta.path);
+    return { kind: 'nodes', js: this.let(`union(${a.js}, ${b.js})`), t: { ...ta, rt: undefined, alts } };
+  }
+
   /** Operands of operators see $this (makeParam). */
   private operand(n: AstNode, i: number, self: Val): Val {
     return this.compile(child(n, i), self, self);
   }
 
   private nodes(v: Val): NodesVal {
+    if (v.kind === 'where') return this.filtered(v.src, v.cond);
     return v.kind === 'nodes' ? v : unsupported(`member of ${v.kind}`);
+  }
+
+  /** where(criterion) followed by more than exists/empty/count: the kept items, in an array. */
+  private filtered(src: NodesVal, cond: AstNode): NodesVal {
+    const out = this.let('[]');
+    this.loop(src, (item) => `if (${this.criterion(this.compile(cond, item, item))} === true) ${out}.push(${item.js});`);
+    return { kind: 'nodes', js: out, t: src.t };
   }
 
   private external(n: AstNode): Val {
@@ -393,15 +525,25 @@ class Generator {
     return { kind: 'nodes', js: 'resource', t: { path: rt, type: rt, rt, anyResource: false } };
   }
 
-  private member(input: NodesVal, key: string, atRoot: number | undefined): Val {
+  private member(input: NodesVal, key: string, atRoot: number | undefined, keepCompanions = false): Val {
     const t = input.t;
-    if (!t || t.anyResource) return unsupported('member of a run-time type');
+    if (!t) return unsupported('member of a run-time type');
+    if (t.anyResource) return this.resourceMember(input, key);
     const probe = new Node(null, null, t.path, t.type);
-    if (isPrimitiveValue(probe)) return unsupported('member of a primitive');
+    if (isPrimitiveValue(probe)) {
+      if (key !== 'extension' || t.untyped || t.alts) return unsupported('member of a primitive');
+      const c = this.companionsOf(input);
+      return { kind: 'nodes', js: this.let(`primExt(${input.js}, ${c})`), t: { ...nodeType('Extension', 'Extension'), untyped: true } };
+    }
     // fhirpath.js returns the node itself for its resourceType, or for its type name at the root.
     if (t.rt === key) return unsupported('resourceType member');
-    if (atRoot && isTypeName(key) && (t.untyped || typeIs(typeOf(probe), { ns: undefined, name: key }))) return unsupported('type filter');
+    // An untyped node's type is its JSON value's (System types, capitalised), or its resourceType (handed over below).
+    if (atRoot && isTypeName(key) && (t.untyped ? /^[A-Z]/.test(key) : typeIs(typeOf(probe), { ns: undefined, name: key }))) return unsupported('type filter');
     const spec = childSpec(t.path, key);
+    for (const alt of t.alts ?? []) {
+      const other = childSpec(alt, key);
+      if (other.choice || spec.choice || other.path !== spec.path || other.type !== spec.type) unsupported('member of a union');
+    }
     const a = input.js;
     const rt = t.rt === undefined ? 'undefined' : JSON.stringify(t.rt);
     const guard = `if (typeof ${a} !== 'object' || ${a}.resourceType !== ${rt}) throw H;`;
@@ -422,12 +564,49 @@ class Generator {
     const k = JSON.stringify(key);
     const ck = JSON.stringify(spec.companion);
     const b = this.let('undefined');
-    // A present primitive's companion matters only to node-to-node equality; an absent one's always.
-    const companion = `if (${b} === undefined || ${b} === null || (typeof ${b} === 'object' ? !holds(${b}) : ${this.strict > 0})) { if (${a}[${ck}] !== undefined) throw H; }`;
+    // A present primitive's companion matters only to node-to-node equality; an absent one's always (unless the next step reads it).
+    const prim = isPrimitiveValue(new Node(null, null, spec.path, type));
+    const companion = keepCompanions && prim ? '' : `if (${b} === undefined || ${b} === null || (typeof ${b} === 'object' ? !holds(${b}) : ${this.strict > 0})) { if (${a}[${ck}] !== undefined) throw H; }`;
     this.lines.push(
       `if (${a} !== undefined && ${a} !== null) { if (Array.isArray(${a})) ${b} = many(${a}, ${k}, ${ck}, ${rt}); else { ${guard} ${b} = ${a}[${k}]; ${companion} } }`,
     );
-    return { kind: 'nodes', js: b, t: { ...nodeType(spec.path, type), untyped } };
+    const result: NodesVal = { kind: 'nodes', js: b, t: { ...nodeType(spec.path, type), untyped } };
+    if (prim) result.owner = { parent: a, companion: spec.companion };
+    return result;
+  }
+
+  /** The companions of a primitive slot, or null where fhirpath.js has none (the focus at a primitive base path). */
+  private companionsOf(s: NodesVal): string {
+    if (s.owner) return this.let(`companions(${s.owner.parent}, ${JSON.stringify(s.owner.companion)})`);
+    if (s.js === 'node') return 'null';
+    return unsupported('companions of a derived slot');
+  }
+
+  /**
+   * A member every resource defines alike (meta, id, ...) of a resource whose type is only known at run time:
+   * resourceTypes for which the model says otherwise are handed over.
+   */
+  private resourceMember(input: NodesVal, key: string): Val {
+    const spec = childSpec('Resource', key);
+    // Object-typed only: a primitive's companion would matter to equality.
+    if (spec.choice || !spec.type || !spec.path || isTypeName(key) || isPrimitiveValue(new Node(null, null, spec.path, spec.type))) {
+      return unsupported('member of a resource');
+    }
+    const alike = new Set<string>();
+    for (const rt of model.availableTypes) {
+      if (!isResourceType(rt) || rt === 'Resource' || rt === 'DomainResource') continue;
+      const other = childSpec(rt, key);
+      if (!other.choice && other.type === spec.type && other.path === spec.path) alike.add(rt);
+    }
+    const types = this.konst(alike);
+    const k = JSON.stringify(key);
+    const ck = JSON.stringify(spec.companion);
+    const a = input.js;
+    const b = this.let('undefined');
+    this.lines.push(
+      `if (${a} !== undefined && ${a} !== null) { if (Array.isArray(${a}) || typeof ${a} !== 'object' || !${types}.has(${a}.resourceType)) throw H; ${b} = ${a}[${k}]; if ((${b} === undefined || ${b} === null || typeof ${b} !== 'object') && ${a}[${ck}] !== undefined) throw H; }`,
+    );
+    return { kind: 'nodes', js: b, t: nodeType(spec.path, spec.type) };
   }
 
   /** FHIRPath's singleton-to-Boolean conversion of an operand of and/or/xor/implies/not(). */
@@ -593,7 +772,22 @@ class Generator {
       case 'last': {
         arity(0);
         const s = this.nodes(input);
-        return { ...s, js: this.let(`first(${s.js}, ${name === 'last'})`) };
+        return { kind: 'nodes', js: this.let(`first(${s.js}, ${name === 'last'})`), t: s.t };
+      }
+      case 'tail': {
+        arity(0);
+        const s = this.nodes(input);
+        return { kind: 'nodes', js: this.let(`tail(${s.js})`), t: s.t };
+      }
+      case 'extension': {
+        arity(1);
+        const url = this.compile(params[0], self, self);
+        if (url.kind !== 'str' || typeof url.constant !== 'string' || !url.constant) return unsupported('extension url');
+        const s = this.nodes(input);
+        if (!s.t || s.t.anyResource || s.t.untyped) return unsupported('extension of a run-time type');
+        const prim = isPrimitiveValue(new Node(null, null, s.t.path, s.t.type));
+        const c = prim ? this.companionsOf(s) : 'undefined';
+        return { kind: 'nodes', js: this.let(`extUrl(${s.js}, ${c}, ${prim}, ${url.js})`), t: nodeType('Extension', 'Extension') };
       }
       case 'toInteger':
         arity(0);
@@ -602,6 +796,7 @@ class Generator {
       case 'endsWith':
       case 'contains':
       case 'matches':
+      case 'replaceMatches':
       case 'length':
         return this.stringFunction(name, input, params, self);
       default:
@@ -616,33 +811,40 @@ class Generator {
   }
 
   private stringFunction(name: string, input: Val, params: AstNode[], self: Val): Val {
-    if (params.length !== (name === 'length' ? 0 : 1)) unsupported(`arity of ${name}`);
+    if (params.length !== (name === 'length' ? 0 : name === 'replaceMatches' ? 2 : 1)) unsupported(`arity of ${name}`);
     // Arguments first (makeParam on $this), then the input's singleton, as stringFn does.
-    let arg = '';
-    if (params.length) {
-      const p = this.compile(params[0], self, self);
-      if (p.kind !== 'str' || typeof p.constant !== 'string') return unsupported('non-literal argument');
-      if (name === 'matches') {
-        let re: RegExp;
-        try {
-          re = new RegExp(p.constant, 'us');
-        } catch {
-          return unsupported('invalid regex');
-        }
-        arg = this.konst(re);
-      } else {
-        arg = p.js;
+    const args = params.map((p) => this.compile(p, self, self));
+    if (name === 'matches' || name === 'replaceMatches') {
+      const [pattern, replacement] = args;
+      if (pattern.kind !== 'str' || typeof pattern.constant !== 'string') return unsupported('non-literal pattern');
+      if (replacement && (replacement.kind !== 'str' || typeof replacement.constant !== 'string')) return unsupported('non-literal replacement');
+      let re: RegExp;
+      try {
+        re = new RegExp(pattern.constant, name === 'matches' ? 'us' : 'gu');
+      } catch (error) {
+        if (name !== 'matches') return unsupported('invalid regex');
+        // The closure tier compiles the pattern once there is a string to test, and raises this.
+        const s = this.string(input);
+        const failure: GeneratedError = Object.freeze({ ok: false, evaluationError: (error as Error).message });
+        this.lines.push(`if (${s} !== undefined) return ${this.konst(failure)};`);
+        return { kind: 'tri', js: 'undefined' };
       }
+      const r = this.konst(re);
+      const s = this.string(input);
+      if (replacement) return { kind: 'str', js: this.let(`${s} === undefined ? undefined : ${s}.replace(${r}, ${replacement.js})`) };
+      return { kind: 'tri', js: this.let(`${s} === undefined ? undefined : ${r}.test(${s})`) };
     }
+    const arg = args.length ? this.string(args[0]) : '';
     const s = this.string(input);
     const call = {
       startsWith: `${s}.startsWith(${arg})`,
       endsWith: `${s}.endsWith(${arg})`,
       contains: `${s}.includes(${arg})`,
-      matches: `${arg}.test(${s})`,
       length: `${s}.length`,
     }[name];
-    return { kind: name === 'length' ? 'num' : 'tri', js: this.let(`${s} === undefined ? undefined : ${call}`) };
+    const literal = args.length === 0 || (args[0].kind === 'str' && args[0].constant !== undefined);
+    const empty = !literal ? `${s} === undefined || ${arg} === undefined` : `${s} === undefined`;
+    return { kind: name === 'length' ? 'num' : 'tri', js: this.let(`${empty} ? undefined : ${call}`) };
   }
 
   /** Number of items of a collection (exists/empty/count). */
@@ -715,6 +917,7 @@ class Generator {
   private isDistinct(input: Val): Val {
     const items = this.let('[]');
     const plain = (v: Val): string => {
+      if (v.kind === 'str') return `if (${v.js} !== undefined) ${items}.push(${v.js});`;
       if (v.kind !== 'nodes' || !v.t || v.t.anyResource || v.t.untyped || DATE_PATHS.has(v.t.path) || !PLAIN_TYPES.has(v.t.type)) unsupported('isDistinct');
       return `pushItems(${items}, ${v.js});`;
     };
@@ -759,6 +962,13 @@ class Generator {
     this.lines.push(`if (${c} === true) {`, ...yes, '} else {', ...no, '}');
     return { kind: 'tri', js: r };
   }
+}
+
+/** The member step that ends a path (`a.b` → b), if it ends in one. */
+function lastMember(n: AstNode): AstNode | undefined {
+  while (['TermExpression', 'InvocationTerm'].includes(n.type) && n.children?.length === 1) n = n.children[0];
+  if (n.type === 'InvocationExpression') return lastMember(child(n, 1));
+  return n.type === 'MemberInvocation' ? n : undefined;
 }
 
 /** The JavaScript source of an invariant, or undefined outside the generated subset (also for tests). */

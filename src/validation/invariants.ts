@@ -167,7 +167,7 @@ export class InvariantEngine {
     if (entry.native !== null) return entry.native(scope) ? PASS : FAIL;
     if (entry.generated !== undefined && generatedEnabled) {
       const verdict = entry.generated(scope.node, scope.resource);
-      if (verdict !== undefined) return verdict ? PASS : FAIL;
+      if (verdict !== undefined) return verdict === true ? PASS : verdict === false ? FAIL : verdict;
       handovers++;
     }
     const compiled = (entry.compiled ??= this.cached(constraint.expression, scope.basePath));

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { generateInvariant, generateInvariantSource } from '../../src/validation/fhirpath-codegen.js';
 import { compileFhirPath, type PathEnv } from '../../src/validation/fhirpath-compiler.js';
-import { coreInvariants, corpusResources, edgeCases, type Evaluation, evaluations, handoverCases } from './corpus.js';
+import { coreInvariants, corpusResources, edgeCases, type Evaluation, evaluations, handoverCases, nationalEvaluations } from './corpus.js';
 
-type Verdict = 'pass' | 'fail' | 'error';
+/** pass, fail, or the message of an evaluation error. */
+type Verdict = 'pass' | 'fail' | `error: ${string}`;
 
 /** Invariants that invariants.ts runs as plain code (on every element: generating them is not the point). */
 const NATIVE = /^(ele-1|ext-1|dom-[2-6]|ref-1|per-1|txt-[12])$/;
@@ -14,9 +15,43 @@ function closureVerdict(e: { expression: string; basePath: string }, node: unkno
   try {
     const r = fn(node, env);
     return r.length === 0 || (r.length === 1 && r[0] === true) ? 'pass' : 'fail';
-  } catch {
-    return 'error';
+  } catch (error) {
+    return `error: ${(error as Error).message}`;
   }
+}
+
+/** The generated verdict, or undefined for a hand-over. */
+function generatedVerdict(e: Evaluation): Verdict | undefined {
+  const ours = viaGenerator(e)!(e.node, e.resource);
+  if (ours === undefined) return undefined;
+  return ours === true ? 'pass' : ours === false ? 'fail' : `error: ${ours.evaluationError}`;
+}
+
+interface Comparison {
+  mismatches: string[];
+  compared: number;
+  handedOver: number;
+  /** invariant key → the verdicts generated code gave */
+  verdicts: Map<string, Set<string>>;
+}
+
+/** Runs every generated invariant of `evals` and compares it with compileFhirPath. */
+function compare(evals: Evaluation[]): Comparison {
+  const out: Comparison = { mismatches: [], compared: 0, handedOver: 0, verdicts: new Map() };
+  for (const e of evals) {
+    if (!viaGenerator(e)) continue;
+    const mine = generatedVerdict(e);
+    if (mine === undefined) {
+      out.handedOver++;
+      continue;
+    }
+    out.compared++;
+    const theirs = closureVerdict(e, e.node, { resource: e.resource, rootResource: e.rootResource, resolve: e.resolve });
+    const kind = mine.startsWith('error') ? 'error' : mine;
+    out.verdicts.set(e.key, (out.verdicts.get(e.key) ?? new Set<string>()).add(kind));
+    if (mine !== theirs && out.mismatches.length < 10) out.mismatches.push(`${e.key} @${e.basePath}: ${mine} vs ${theirs} on ${JSON.stringify(e.node).slice(0, 200)}`);
+  }
+  return out;
 }
 
 const generated = new Map<string, ReturnType<typeof generateInvariant>>();
@@ -45,30 +80,33 @@ describe('generated invariants against compileFhirPath on the R4 core invariants
   });
 
   it('gives the verdict of compileFhirPath on every node of the corpus, or hands over', () => {
-    const mismatches: string[] = [];
-    const verdicts = new Map<string, Set<Verdict>>();
-    let compared = 0;
-    let handedOver = 0;
-    for (const e of evals) {
-      const fn = viaGenerator(e);
-      if (!fn) continue;
-      const ours = fn(e.node, e.resource);
-      if (ours === undefined) {
-        handedOver++;
-        continue;
-      }
-      compared++;
-      const theirs = closureVerdict(e, e.node, { resource: e.resource, rootResource: e.rootResource, resolve: e.resolve });
-      const mine: Verdict = ours ? 'pass' : 'fail';
-      verdicts.set(e.key, (verdicts.get(e.key) ?? new Set<Verdict>()).add(mine));
-      if (mine !== theirs && mismatches.length < 10) mismatches.push(`${e.key} @${e.basePath}: ${mine} vs ${theirs} on ${JSON.stringify(e.node).slice(0, 200)}`);
-    }
+    const { mismatches, compared, handedOver, verdicts } = compare(evals);
     expect(mismatches).toEqual([]);
     expect(compared).toBeGreaterThan(25_000);
     // Hand-overs are for rare shapes: the corpus has few of them.
     expect(handedOver / compared).toBeLessThan(0.02);
     expect(verdicts.size).toBeGreaterThan(60);
     expect([...verdicts.values()].filter((v) => v.has('fail')).length).toBeGreaterThan(10);
+  });
+});
+
+describe('generated invariants against compileFhirPath on the national profiles', async () => {
+  const evals = (await nationalEvaluations()).filter((e) => !NATIVE.test(e.key));
+
+  it('gives the verdict of compileFhirPath on every focus of the national examples, or hands over', () => {
+    const { mismatches, compared, handedOver, verdicts } = compare(evals);
+    expect(mismatches).toEqual([]);
+    expect(compared).toBeGreaterThan(1000);
+    expect(handedOver / compared).toBeLessThan(0.02);
+    expect(verdicts.size).toBeGreaterThan(20);
+  });
+
+  it('generates most evaluations, profile invariants included', () => {
+    const generatedCount = evals.filter((e) => viaGenerator(e)).length;
+    const profileKeys = new Set(evals.filter((e) => viaGenerator(e) && /^(zib|nl-core|ACP|PZP|mp9)/i.test(e.key)).map((e) => e.key));
+    console.log('national', evals.length, generatedCount, profileKeys.size);
+    expect(generatedCount / evals.length).toBeGreaterThan(0.6);
+    expect(profileKeys.size).toBeGreaterThan(3);
   });
 });
 
@@ -100,6 +138,39 @@ describe('generated invariant semantics', () => {
     // a choice element whose variant has a companion
     expect(run('value.empty()', 'Observation', { resourceType: 'Observation', _valueString: { id: 'x' } })).toBeUndefined();
     expect(run('value.empty()', 'Observation', { resourceType: 'Observation', valueString: 'x' })).toBe(false);
+  });
+
+  it('reports an evaluation error the closure tier certainly raises, with its message, without throwing', () => {
+    const expression = "path.matches('[^\\s\\.,:;\\'\"\\/|?!@#$%&*()\\[\\]{}]{1,64}')";
+    const result = run(expression, 'ElementDefinition', { path: 'Patient.name' });
+    expect(result).toEqual({ ok: false, evaluationError: closureVerdict({ expression, basePath: 'ElementDefinition' }, { path: 'Patient.name' }, { resource: undefined, rootResource: undefined }).slice(7) });
+    expect(typeof result === 'object' && result.evaluationError).toMatch(/Invalid regular expression/);
+    // no string to test: no error
+    expect(run(expression, 'ElementDefinition', {})).toBe(true);
+    // several strings: the singleton check comes first, in the closure tier
+    expect(run(expression, 'ElementDefinition', { path: ['a', 'b'] })).toBeUndefined();
+  });
+
+  it('reads extensions of primitives from their companions, and extension(url) of objects', () => {
+    const own = 'http://hl7.org/fhir/StructureDefinition/humanname-own-prefix';
+    const name = { family: 'Vries', _family: { extension: [{ url: own, valueString: 'de' }] } };
+    expect(run(`family.extension('${own}').exists()`, 'HumanName', name)).toBe(true);
+    expect(run(`family.extension('${own}').exists()`, 'HumanName', { family: 'Vries' })).toBe(false);
+    expect(run(`given.extension.where(url = '${own}').exists()`, 'HumanName', { given: ['a', 'b'], _given: [null, { extension: [{ url: own }] }] })).toBe(true);
+    // at a primitive base path the focus is the bare value: it has no extensions
+    expect(run(`extension('${own}').exists()`, 'HumanName.family', 'Vries')).toBe(false);
+    expect(run(`extension('${own}').empty()`, 'Patient', { resourceType: 'Patient', extension: [{ url: own }] })).toBe(false);
+    // a single extension object instead of an array: the closure tier raises a TypeError
+    expect(run(`extension('${own}').empty()`, 'Patient', { resourceType: 'Patient', extension: { url: own } })).toBeUndefined();
+  });
+
+  it('unions object slots with deep equality, and concatenates strings', () => {
+    const sd = (snapshot: unknown, differential: unknown) => ({ resourceType: 'StructureDefinition', snapshot, differential });
+    const e = '(snapshot | differential).element.count() = 2';
+    expect(run(e, 'StructureDefinition', sd({ element: [{ path: 'A' }] }, { element: [{ path: 'A' }] }))).toBe(false);
+    expect(run(e, 'StructureDefinition', sd({ element: [{ path: 'A' }] }, { element: [{ path: 'B' }] }))).toBe(true);
+    expect(run("(id & '.' & url) = 'a.'", 'StructureDefinition', { resourceType: 'StructureDefinition', id: 'a' })).toBe(true);
+    expect(run('element.tail().count() = 1', 'StructureDefinition.snapshot', { element: [{ path: 'A' }, { path: 'A.b' }] })).toBe(true);
   });
 
   it('declines what it does not generate', () => {

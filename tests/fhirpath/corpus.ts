@@ -174,3 +174,44 @@ export function handoverCases(): unknown[] {
     { resourceType: 'Medication', ingredient: [{ strength: { numerator: { value: 1, comparator: '<' }, denominator: 2 } }] },
   ];
 }
+
+const PROFILES = new URL('../../profiles/', import.meta.url).pathname;
+
+/** The example instances the shipped national packages carry (nl-core/zib, MP9, PZP). */
+export function nationalExamples(): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const pkg of readdirSync(PROFILES)) {
+    const dir = join(PROFILES, pkg, 'package', 'example');
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const name of names) if (name.endsWith('.json')) out.push(JSON.parse(readFileSync(join(dir, name), 'utf8')) as Record<string, unknown>);
+  }
+  return out;
+}
+
+/**
+ * Every invariant evaluation the validator makes on the national examples with the shipped packages loaded
+ * (profile constraints at profile paths, on the foci the walker gives them), recorded from InvariantEngine.
+ */
+export async function nationalEvaluations(): Promise<Evaluation[]> {
+  const { createValidator } = await import('../../src/validation/create.js');
+  const { InvariantEngine } = await import('../../src/validation/invariants.js');
+  const validator = await createValidator({ includeShippedPackages: true });
+  const out: Evaluation[] = [];
+  const original = InvariantEngine.prototype.evaluate;
+  InvariantEngine.prototype.evaluate = function (constraint, scope) {
+    out.push({ key: constraint.key, expression: constraint.expression, basePath: scope.basePath, node: scope.node, resource: scope.resource,
+      rootResource: scope.rootResource, resolve: scope.resolveReference });
+    return original.call(this, constraint, scope);
+  };
+  try {
+    for (const resource of nationalExamples()) validator.validateToIssues(resource as never);
+  } finally {
+    InvariantEngine.prototype.evaluate = original;
+  }
+  return out;
+}
