@@ -154,6 +154,10 @@ function instantiate(p: PNode, withSlices = true): Node {
   return n;
 }
 
+function cloneNode(n: Node): Node {
+  return { ...n, children: n.children?.map(cloneNode), slices: n.slices?.map(cloneNode) };
+}
+
 function capitalize(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
@@ -252,6 +256,8 @@ class Generator {
     const existing = owner.slices?.find((s) => s.ed.sliceName === sliceName);
     if (existing) return existing;
     const n: Node = owner.origin ? instantiate(owner.origin, false) : { ed: owner.ed, name: owner.name };
+    // Slices inherit what the differential already constrained below the sliced element (its extension 0..0, ...).
+    if (owner.children) n.children = owner.children.map(cloneNode);
     // a slice is mandatory only when the differential says so (Java ProfileUtilities)
     const ed: ElementDefinition = { ...n.ed, sliceName, min: 0 };
     delete ed.slicing;

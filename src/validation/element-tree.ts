@@ -216,9 +216,16 @@ export function compileStructure(sd: Record<string, unknown>): CompiledStructure
       root ??= node;
       continue;
     }
-    const parentNode = byId.get(parent.parentId);
+    let parentNode = byId.get(parent.parentId);
+    let isSlice = parent.isSlice;
+    if (!parentNode && isSlice) {
+      // A lone named element with no slicing (value[x]:valueString) constrains the element itself: the snapshot
+      // carries it under its slice id only, and the reference validator takes it as that element.
+      parentNode = byId.get(parentOf(parent.parentId)?.parentId ?? '');
+      isSlice = false;
+    }
     if (!parentNode) continue;
-    if (parent.isSlice) {
+    if (isSlice) {
       parentNode.slices.push(node);
       // R4 type slices of a choice (value[x]:valueQuantity) need no declared slicing.
       parentNode.slicing ??= { discriminators: [{ type: 'type', path: '$this' }], rules: 'open', ordered: false };

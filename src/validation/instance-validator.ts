@@ -549,7 +549,8 @@ export class Walk {
   }
 
   cardinality(count: number, node: ElementNode, structure: CompiledStructure, path: string, label?: string): void {
-    const name = label ?? node.path;
+    // Named by element id, as the reference validator does: children of a slice read Parameters.parameter:param1.extension.
+    const name = label ?? node.id;
     if (count < node.min) {
       this.add('error', 'required', 'cardinality-min', `${name}: minimum required = ${node.min}, but only found ${count} (from ${structure.label})`, path);
     }

@@ -130,3 +130,30 @@ describe('reference aggregation modes and target profiles', () => {
     ]);
   });
 });
+
+describe('slices of a profile in differential form: a lone type slice, and what slices inherit from the sliced element', () => {
+  const params = useValidator([
+    profile('ParamsWithSlices', 'Parameters', [
+      { id: 'Parameters.parameter', path: 'Parameters.parameter', slicing: { discriminator: [{ type: 'value', path: 'name' }], rules: 'open' } },
+      { id: 'Parameters.parameter.extension', path: 'Parameters.parameter.extension', max: '0' },
+      { id: 'Parameters.parameter:first', path: 'Parameters.parameter', sliceName: 'first', min: 1, max: '1' },
+      { id: 'Parameters.parameter:first.name', path: 'Parameters.parameter.name', fixedString: 'first' },
+      // value[x]:valueString without slicing on value[x]: a constraint on value[x] itself
+      { id: 'Parameters.parameter:first.value[x]:valueString', path: 'Parameters.parameter.value[x]', sliceName: 'valueString', min: 1, type: [{ code: 'string' }] },
+    ]),
+  ]);
+  const checkParams = (parameter: Record<string, unknown>) =>
+    params().validateToIssues({ resourceType: 'Parameters', parameter: [parameter] } as never, { profile: TEST + 'ParamsWithSlices' });
+
+  it('takes value[x]:valueString as value[x] narrowed to string, not as an unknown property', () => {
+    expectNoErrors(checkParams({ name: 'first', valueString: 'x' }));
+    expect(found(checkParams({ name: 'first', valueInteger: 1 })).map((i) => i.messageId)).toContain('choice-type-not-allowed');
+    expect(checkParams({ name: 'first' }).map((i) => i.message)).toContainEqual(expect.stringMatching(/^Parameters\.parameter:first\.value\[x\]:valueString: minimum required = 1/));
+  });
+
+  it('applies the sliced element\'s child constraints in each slice, named by element id as the Java validator does', () => {
+    const extension = [{ url: 'http://hl7.org/fhir/StructureDefinition/parameters-fullUrl', valueUri: 'http://fhirdq.test/x' }];
+    const messages = checkParams({ extension, name: 'first', valueString: 'x' }).map((i) => i.message);
+    expect(messages).toContainEqual(expect.stringMatching(/^Parameters\.parameter:first\.extension: max allowed = 0, but found 1/));
+  });
+});
