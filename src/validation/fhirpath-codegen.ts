@@ -31,8 +31,17 @@ interface NodeType {
   anyResource: boolean;
   /** fhirpath.js leaves extensions untyped (typed by their JSON value): `type` is for navigation only. */
   untyped?: boolean;
+  /** Outside fhirpath.js's model (a profile path it cannot type): values are the JSON's, and compare as such. */
+  raw?: boolean;
   /** A union's other element paths: member steps must mean the same from each of them. */
   alts?: string[];
+}
+
+/** The object a choice element was read from, with its variants (constants): which one is present decides its type. */
+interface ChoiceOf {
+  parent: string;
+  names: string;
+  plain: string;
 }
 
 /** The object and companion key a primitive slot was read from: where its `_x` extensions are. */
@@ -49,7 +58,7 @@ interface Owner {
  */
 type Val =
   | { kind: 'tri' | 'num' | 'str'; js: string; constant?: string | number | boolean }
-  | { kind: 'nodes'; js: string; t: NodeType | null; owner?: Owner }
+  | { kind: 'nodes'; js: string; t: NodeType | null; owner?: Owner; choiceOf?: ChoiceOf }
   | { kind: 'where' | 'select'; src: Val & { kind: 'nodes' }; cond: AstNode }
   | { kind: 'lits'; values: string[] };
 
@@ -96,16 +105,51 @@ function many(items: unknown[], key: string, companion: string, rt: string | und
   return out;
 }
 
-/** The slot of a choice element: the first type in model order present (pushChildren's rule). */
-function choice(o: Record<string, unknown>, names: Map<string, number>, fields: string[], companions: string[]): unknown {
+/** Which variant of a choice element `o` holds: the first type in model order present (pushChildren's rule), or -1. */
+function variant(o: Record<string, unknown>, names: Map<string, number>): number {
   let best = -1;
   for (const k in o) {
     const i = names.get(k);
     if (i !== undefined && (best < 0 || i < best) && o[k] !== undefined) best = i;
   }
+  return best;
+}
+
+/** The slot of a choice element. */
+function choice(o: Record<string, unknown>, names: Map<string, number>, fields: string[], companions: string[]): unknown {
+  const best = variant(o, names);
   if (best < 0) return undefined;
   if (o[companions[best]] !== undefined) handover();
   return o[fields[best]];
+}
+
+/** Hands over unless the variant of a choice element present in `o` compares with `===` (plain[i]). */
+function plainChoice(o: unknown, names: Map<string, number>, plain: boolean[]): void {
+  if (o === undefined || o === null) return;
+  if (Array.isArray(o)) {
+    for (const x of o) plainChoice(x, names, plain);
+    return;
+  }
+  const best = variant(o as Record<string, unknown>, names);
+  if (best >= 0 && !plain[best]) handover();
+}
+
+/** `is(type)` of a choice element's one value, answered per variant (answers[i]; undefined: decided by the value). */
+function choiceIs(s: unknown, o: unknown, names: Map<string, number>, answers: (boolean | undefined)[]): boolean | undefined {
+  if (s === undefined || s === null) return undefined;
+  if (Array.isArray(s) || Array.isArray(o) || (typeof s === 'object' && (s as { resourceType?: unknown }).resourceType !== undefined)) handover();
+  const answer = answers[variant(o as Record<string, unknown>, names)];
+  if (answer === undefined) handover();
+  return answer;
+}
+
+/** hasValue() of nodes outside the model: typed by their JSON value (String, Integer, Decimal are primitives; Boolean is not). */
+function hasValueRaw(s: unknown): boolean {
+  if (Array.isArray(s)) {
+    if (s.length !== 1) return false;
+    s = s[0];
+  }
+  return typeof s === 'string' || typeof s === 'number';
 }
 
 /** A choice element's member step from several items (allocates). */
@@ -201,18 +245,20 @@ function extOf(out: unknown[], v: unknown, x: unknown, url: string): void {
   }
 }
 
-/** extension(url) on a slot of objects (no companions), or of primitives with their companions (`prim`). */
-function extUrl(s: unknown, c: unknown, prim: boolean, url: string): unknown[] {
+/**
+ * extension(url) on a slot: of primitives with their companions `c` (prim), of the focus (bare: no companions),
+ * or of objects (pushChildren reads companions when its first item is not an object: such slots are handed over).
+ */
+function extUrl(s: unknown, c: unknown, mode: 'prim' | 'bare' | 'objects', url: string): unknown[] {
   const out: unknown[] = [];
-  if (prim) {
+  if (mode === 'prim') {
     eachPrimitive(s, c, (v, x) => extOf(out, v, x, url));
     return out;
   }
   if (s === undefined || s === null) return out;
   for (const v of Array.isArray(s) ? s : [s]) {
-    // pushChildren reads companions when its first item is not an object: such slots are handed over
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) handover();
-    extOf(out, v, undefined, url);
+    if (mode === 'objects' && (typeof v !== 'object' || v === null || Array.isArray(v))) handover();
+    if (v !== null) extOf(out, v, undefined, url);
   }
   return out;
 }
@@ -349,7 +395,7 @@ function first(s: unknown, last: boolean): unknown {
 }
 
 const HELPERS = {
-  H, holds, many, choice, choiceMany, distinctItems, pushItems, isType, tail, companions, primExt, extUrl, union, exists, count, bool, str, num, toInt, eqOne, eqSlots, eqPlain, inSet, hasValue, first,
+  H, holds, many, choice, choiceMany, plainChoice, choiceIs, hasValueRaw, distinctItems, pushItems, isType, tail, companions, primExt, extUrl, union, exists, count, bool, str, num, toInt, eqOne, eqSlots, eqPlain, inSet, hasValue, first,
   rnd: roundToMaxPrecision,
 };
 
@@ -379,6 +425,8 @@ class Generator {
   private strict = 0;
   /** Set while compiling an isDistinct() whose input was compiled with companions checked. */
   private distinctReady = false;
+  /** A choice element's variants, by the constant holding its names. */
+  private readonly choiceTypes = new Map<string, { path: string; type: string | null }[]>();
   /** The member step whose companions the next step reads (`x.extension`, `x.extension(url)`): no companion check there. */
   private keepCompanions: AstNode | undefined;
 
@@ -476,6 +524,9 @@ class Generator {
       }
       case 'MembershipExpression':
         return this.membership(n, self);
+      case 'TypeExpression':
+        if (n.text !== 'is') return unsupported(`operator ${n.text}`);
+        return this.typeTest(this.nodes(this.operand(n, 0, self)), child(n, 1).text ?? '');
       case 'UnionExpression': {
         const sides = [this.operand(n, 0, self), this.operand(n, 1, self)];
         if (sides[0].kind === 'nodes' && sides[1].kind === 'nodes') return this.union(sides[0], sides[1]);
@@ -498,6 +549,21 @@ class Generator {
     const tb = object(b.t);
     const alts = [...(ta.alts ?? []), tb.path, ...(tb.alts ?? [])].filter((p) => p !== ta.path);
     return { kind: 'nodes', js: this.let(`union(${a.js}, ${b.js})`), t: { ...ta, rt: undefined, alts } };
+  }
+
+  /** `is(type)` of a resource decided by its resourceType, or of a choice element decided by its variant. */
+  private typeTest(s: NodesVal, type: string): Val {
+    const spec = parseTypeSpecifier(type);
+    if (!spec) return unsupported('type');
+    if (s.t?.anyResource) {
+      return { kind: 'tri', js: this.let(`isType(${s.js}, ${JSON.stringify(s.t.path)}, ${JSON.stringify(s.t.type)}, ${this.konst(spec)})`) };
+    }
+    if (!s.t && s.choiceOf) {
+      const types = this.choiceTypes.get(s.choiceOf.names) ?? unsupported('is');
+      const answers = types.map((c) => (c.type ? typeIs(typeOf(new Node(null, null, c.path, c.type)), spec) : undefined));
+      return { kind: 'tri', js: this.let(`choiceIs(${s.js}, ${s.choiceOf.parent}, ${s.choiceOf.names}, ${this.konst(answers)})`) };
+    }
+    return unsupported('is');
   }
 
   /** Operands of operators see $this (makeParam). */
@@ -550,17 +616,20 @@ class Generator {
     if (spec.choice) {
       const types = spec.choiceTypes!;
       const names = this.konst(spec.choice);
+      this.choiceTypes.set(names, types);
       const fields = this.konst(types.map((c) => c.field));
       const companions = this.konst(types.map((c) => c.companion));
       const b = this.let('undefined');
       this.lines.push(
         `if (${a} !== undefined && ${a} !== null) { if (Array.isArray(${a})) ${b} = choiceMany(${a}, ${rt}, ${names}, ${fields}, ${companions}); else { ${guard} ${b} = choice(${a}, ${names}, ${fields}, ${companions}); } }`,
       );
-      return { kind: 'nodes', js: b, t: null };
+      const plain = this.konst(types.map((c) => !!c.type && PLAIN_TYPES.has(c.type) && !DATE_PATHS.has(c.path)));
+      return { kind: 'nodes', js: b, t: null, choiceOf: { parent: a, names, plain } };
     }
     const untyped = !spec.type && key === 'extension';
-    const type = untyped ? 'Extension' : spec.type;
-    if (!type || !spec.path) return unsupported('member outside the model');
+    const raw = !spec.type && !untyped && t.raw === true;
+    const type = untyped ? 'Extension' : raw ? '' : spec.type;
+    if ((!type && !raw) || !spec.path) return unsupported('member outside the model');
     const k = JSON.stringify(key);
     const ck = JSON.stringify(spec.companion);
     const b = this.let('undefined');
@@ -570,7 +639,7 @@ class Generator {
     this.lines.push(
       `if (${a} !== undefined && ${a} !== null) { if (Array.isArray(${a})) ${b} = many(${a}, ${k}, ${ck}, ${rt}); else { ${guard} ${b} = ${a}[${k}]; ${companion} } }`,
     );
-    const result: NodesVal = { kind: 'nodes', js: b, t: { ...nodeType(spec.path, type), untyped } };
+    const result: NodesVal = { kind: 'nodes', js: b, t: raw ? { ...nodeType(spec.path, ''), untyped: true, raw } : { ...nodeType(spec.path, type!), untyped } };
     if (prim) result.owner = { parent: a, companion: spec.companion };
     return result;
   }
@@ -678,14 +747,19 @@ class Generator {
   /** An operand of `=`: a plain value, or nodes of a type that compares with `===`. */
   private comparable(v: Val): ValueVal {
     if (v.kind === 'tri' || v.kind === 'num' || v.kind === 'str') return v;
+    if (v.kind === 'nodes' && !v.t && v.choiceOf) {
+      const c = v.choiceOf;
+      this.lines.push(`plainChoice(${c.parent}, ${c.names}, ${c.plain});`);
+      return v;
+    }
     if (v.kind !== 'nodes' || !v.t || v.t.anyResource) return unsupported('equality operand');
-    if (DATE_PATHS.has(v.t.path) || !PLAIN_TYPES.has(v.t.type)) return unsupported(`equality on ${v.t.type}`);
+    if (DATE_PATHS.has(v.t.path) || !(v.t.raw || PLAIN_TYPES.has(v.t.type))) return unsupported(`equality on ${v.t.type}`);
     return v;
   }
 
   private number(v: Val): string {
     if (v.kind === 'num') return v.js;
-    if (v.kind === 'nodes' && v.t && NUMBER_TYPES.has(v.t.type) && !DATE_PATHS.has(v.t.path)) return this.let(`num(${v.js})`);
+    if (v.kind === 'nodes' && v.t && (v.t.raw || NUMBER_TYPES.has(v.t.type)) && !DATE_PATHS.has(v.t.path)) return this.let(`num(${v.js})`);
     return unsupported(`number of ${v.kind}`);
   }
 
@@ -731,6 +805,7 @@ class Generator {
       case 'hasValue': {
         arity(0);
         const s = this.nodes(input);
+        if (s.t?.raw) return { kind: 'tri', js: this.let(`hasValueRaw(${s.js})`) };
         if (!s.t || s.t.anyResource || s.t.untyped) return unsupported('hasValue of a run-time type');
         const prim = isPrimitiveValue(new Node(null, null, s.t.path, s.t.type));
         return { kind: 'tri', js: this.let(`hasValue(${s.js}, ${prim})`) };
@@ -753,13 +828,9 @@ class Generator {
       case 'isDistinct':
         arity(0);
         return this.isDistinct(input);
-      case 'is': {
+      case 'is':
         arity(1);
-        const spec = parseTypeSpecifier(params[0].text ?? '');
-        const s = this.nodes(input);
-        if (!spec || !s.t || !s.t.anyResource) return unsupported('is');
-        return { kind: 'tri', js: this.let(`isType(${s.js}, ${JSON.stringify(s.t.path)}, ${JSON.stringify(s.t.type)}, ${this.konst(spec)})`) };
-      }
+        return this.typeTest(this.nodes(input), params[0].text ?? '');
       case 'iif':
         return this.iif(input, params);
       case 'trace': {
@@ -784,10 +855,12 @@ class Generator {
         const url = this.compile(params[0], self, self);
         if (url.kind !== 'str' || typeof url.constant !== 'string' || !url.constant) return unsupported('extension url');
         const s = this.nodes(input);
-        if (!s.t || s.t.anyResource || s.t.untyped) return unsupported('extension of a run-time type');
+        if (!s.t || s.t.anyResource || (s.t.untyped && !(s.t.raw && s.js === 'node'))) return unsupported('extension of a run-time type');
         const prim = isPrimitiveValue(new Node(null, null, s.t.path, s.t.type));
-        const c = prim ? this.companionsOf(s) : 'undefined';
-        return { kind: 'nodes', js: this.let(`extUrl(${s.js}, ${c}, ${prim}, ${url.js})`), t: nodeType('Extension', 'Extension') };
+        // The focus has no companions; a primitive slot's come from its owner.
+        const mode = s.js === 'node' ? 'bare' : prim ? 'prim' : 'objects';
+        const c = mode === 'prim' ? this.companionsOf(s) : 'undefined';
+        return { kind: 'nodes', js: this.let(`extUrl(${s.js}, ${c}, '${mode}', ${url.js})`), t: nodeType('Extension', 'Extension') };
       }
       case 'toInteger':
         arity(0);
@@ -982,10 +1055,13 @@ export function generateInvariantSource(expression: string, basePath: string): {
   // Only where the closure tier exists: it is what a hand-over runs, and what the verdicts must equal.
   if (!compileFhirPath(expression, basePath)) return undefined;
   const base = baseInfo(basePath);
-  if (!base.type) return undefined;
-  const isResource = isResourceType(base.type);
+  const isResource = !!base.type && isResourceType(base.type);
   if (isResource && (base.type === 'Resource' || base.type === 'DomainResource')) return undefined;
-  const root: NodesVal = { kind: 'nodes', js: 'node', t: { path: base.path, type: base.type, rt: isResource ? base.type : undefined, anyResource: false } };
+  // A path fhirpath.js cannot type (Dosage.timing.repeat in a profile) leaves its nodes to their JSON values.
+  const t: NodeType = base.type
+    ? { path: base.path, type: base.type, rt: isResource ? base.type : undefined, anyResource: false }
+    : { path: base.path, type: '', rt: undefined, anyResource: false, untyped: true, raw: true };
+  const root: NodesVal = { kind: 'nodes', js: 'node', t };
   const top = basePath.split('.')[0];
   const gen = new Generator(isResourceType(top) ? top : undefined);
   try {

@@ -173,10 +173,29 @@ describe('generated invariant semantics', () => {
     expect(run('element.tail().count() = 1', 'StructureDefinition.snapshot', { element: [{ path: 'A' }, { path: 'A.b' }] })).toBe(true);
   });
 
+  it('types choice elements by their variant, and nodes outside the model by their JSON value', () => {
+    const same = (expression: string, base: string, node: unknown) => {
+      const theirs = closureVerdict({ expression, basePath: base }, node, { resource: node, rootResource: node });
+      expect([run(expression, base, node), theirs]).toEqual([theirs === 'pass', theirs]);
+      return theirs;
+    };
+    const isBoolean = "operator = 'exists' implies (answer is Quantity)";
+    expect(same(isBoolean, 'Questionnaire.item.enableWhen', { operator: 'exists', answerQuantity: { value: 1 } })).toBe('pass');
+    expect(same(isBoolean, 'Questionnaire.item.enableWhen', { operator: 'exists', answerBoolean: true })).toBe('fail');
+    expect(same("extension.where(value = 'x').exists()", 'Patient', { resourceType: 'Patient', extension: [{ url: 'u', valueCode: 'x' }] })).toBe('pass');
+    expect(run("extension.where(value = 'x').exists()", 'Patient', { resourceType: 'Patient', extension: [{ url: 'u', valueDate: '2020' }] })).toBeUndefined();
+    // Dosage.timing.repeat is outside fhirpath.js's model: its values are plain JSON
+    expect(same('period.exists() implies period >= 0', 'Dosage.timing.repeat', { period: -1 })).toBe('fail');
+    expect(same('period.exists() implies period >= 0', 'Dosage.timing.repeat', { period: 2 })).toBe('pass');
+    expect(run('period.exists() implies period >= 0', 'Dosage.timing.repeat', { period: '2' })).toBeUndefined();
+    expect(same('$this.hasValue()', 'Patient.name.family', 'Jansen')).toBe('pass');
+    expect(same('$this.hasValue()', 'Patient.name.family', true)).toBe('fail');
+  });
+
   it('declines what it does not generate', () => {
     expect(generateInvariantSource('start <= end', 'Period')).toBeUndefined();
     expect(generateInvariantSource("birthDate = @2020", 'Patient')).toBeUndefined();
-    expect(generateInvariantSource('value is Quantity', 'Observation')).toBeUndefined();
+    expect(generateInvariantSource('(value as Quantity).exists()', 'Observation')).toBeUndefined();
     expect(generateInvariantSource('htmlChecks()', 'Narrative.div')).toBeUndefined();
     expect(generateInvariantSource('value.value > 1', 'Observation')).toBeUndefined();
   });
