@@ -106,11 +106,16 @@ export function parseJsonText(text: string, line?: number): ParsedResource {
 }
 
 async function* readNdjsonResources(file: string): AsyncGenerator<ParsedResource> {
+  for await (const { text, line } of readNdjsonLines(file)) yield parseJsonText(text, line);
+}
+
+/** The non-blank lines of an NDJSON file, unparsed, with their 1-based line numbers. */
+export async function* readNdjsonLines(file: string): AsyncGenerator<{ text: string; line: number }> {
   const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
   let line = 0;
   for await (const text of lines) {
     line++;
-    if (text.trim() !== '') yield parseJsonText(text, line);
+    if (text.trim() !== '') yield { text, line };
   }
 }
 
@@ -119,7 +124,27 @@ async function* readNdjsonResources(file: string): AsyncGenerator<ParsedResource
  * (taken from the issue's path or its longest known prefix). NDJSON positions are moved to the file's line.
  */
 export function validateParsed(validator: Validator, parsed: ParsedResource, options?: ValidateOptions): Issue[] {
-  const found = parsed.resource ? validator.validateToIssues(parsed.resource, options) : [];
+  return withPositions(parsed, parsed.resource ? validator.validateToIssues(parsed.resource, options) : []);
+}
+
+/** validateParsed, where an engine failure on the resource becomes a fatal issue on it and the run goes on. */
+export function validateParsedSafely(validator: Validator, parsed: ParsedResource, options?: ValidateOptions): Issue[] {
+  try {
+    return validateParsed(validator, parsed, options);
+  } catch (err) {
+    return [
+      {
+        severity: 'fatal',
+        code: 'processing',
+        messageId: 'internal-error',
+        message: `fhirdq could not validate this resource: ${err instanceof Error ? err.message : String(err)}`,
+        path: '',
+      },
+    ];
+  }
+}
+
+function withPositions(parsed: ParsedResource, found: readonly Issue[]): Issue[] {
   const lineOffset = parsed.line === undefined ? 0 : parsed.line - 1;
   const issues: Issue[] = [];
   for (const issue of parsed.issues) issues.push(lineOffset ? { ...issue, line: (issue.line ?? 1) + lineOffset } : issue);

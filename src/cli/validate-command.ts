@@ -1,9 +1,12 @@
 /** `fhirdq validate <files or folders...>`: validates JSON, FHIR XML and NDJSON files against core and profiles. */
-import { Command, Option } from 'commander';
+import { stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { createValidator } from '../index.js';
+import { createValidatorPool, type LineItem, type LocatedResult } from '../pipeline/validate-pool.js';
 import type { Issue } from '../validation/issues.js';
 import { countIssues } from '../validation/outcome.js';
-import { collectFiles, describeFsError, readResources, validateParsed } from './input.js';
+import { collectFiles, describeFsError, kindOf, readNdjsonLines, readResources, validateParsedSafely } from './input.js';
 import { EXIT_USAGE, type CliContext } from './main.js';
 import { createReporter, OUTPUT_FORMATS, resourceLabel, type OutputFormat, type Summary } from './output.js';
 
@@ -12,7 +15,13 @@ export interface ValidateCommandOptions {
   profile?: string;
   format: OutputFormat;
   securityChecks?: boolean;
+  /** Validation worker threads; 0 validates on the main thread; undefined decides from the input (see workersFor). */
+  workers?: number;
 }
+
+/** Resources sent to a worker at a time, and batches in flight per worker: enough to keep every worker busy. */
+const BATCH_SIZE = 200;
+const BATCHES_PER_WORKER = 2;
 
 export function registerValidateCommand(program: Command, ctx: CliContext): void {
   program
@@ -23,6 +32,7 @@ export function registerValidateCommand(program: Command, ctx: CliContext): void
     .option('--profile <canonical>', 'also validate every resource against this profile (url or url|version)')
     .addOption(new Option('--format <format>', 'output format').choices(OUTPUT_FORMATS).default('text'))
     .option('--security-checks', 'report HTML-looking strings and active content as errors')
+    .option('--workers <n>', 'validation worker threads for NDJSON input (0: none; default: one per core from 4 MB of NDJSON)', parseWorkers)
     .action(async (paths: string[], options: ValidateCommandOptions) => {
       ctx.exitCode = await validateFiles(paths, options, ctx);
     });
@@ -30,6 +40,23 @@ export function registerValidateCommand(program: Command, ctx: CliContext): void
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
+}
+
+function parseWorkers(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 64) throw new InvalidArgumentError('a whole number from 0 to 64');
+  return n;
+}
+
+/** NDJSON input from which workers pay off: each loads its own validator (a second or so of CPU) before it helps. */
+const WORKERS_FROM_BYTES = 4 * 1024 * 1024;
+
+/** One worker per core for NDJSON input of some size (the workers take NDJSON lines only), else none. */
+async function workersFor(files: readonly string[], requested: number | undefined): Promise<number> {
+  if (requested !== undefined) return requested;
+  let bytes = 0;
+  for (const file of files) if (kindOf(file) === 'ndjson') bytes += (await stat(file)).size;
+  return bytes >= WORKERS_FROM_BYTES ? availableParallelism() : 0;
 }
 
 /** Validates the files and reports them; returns the exit code (0 no errors, 1 errors, 2 input problems). */
@@ -51,45 +78,60 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
   const summary: Summary = { files: 0, resources: 0, errors: 0, warnings: 0, information: 0 };
   let inputProblem = problems.length > 0;
   const validateOptions = options.profile ? { profile: options.profile } : undefined;
-  for (const file of files) {
-    let resources = 0;
-    try {
-      for await (const parsed of readResources(file)) {
-        const issues = validateSafely(() => validateParsed(validator, parsed, validateOptions));
-        reporter.resource(file, { resource: resourceLabel(parsed.resource), line: parsed.line, issues });
-        resources++;
-        const counts = countIssues(issues);
-        summary.errors += counts.errors;
-        summary.warnings += counts.warnings;
-        summary.information += counts.information;
+  const workers = await workersFor(files, options.workers);
+  const pool = workers > 0 ? createValidatorPool({ workers, igs: options.ig, securityChecks: options.securityChecks }) : undefined;
+  const report = (file: string, label: string | null, line: number | undefined, issues: Issue[]) => {
+    reporter.resource(file, { resource: label, line, issues });
+    const counts = countIssues(issues);
+    summary.errors += counts.errors;
+    summary.warnings += counts.warnings;
+    summary.information += counts.information;
+  };
+  // NDJSON lines go to the workers (which parse, validate and place the issues) in batches; reports stay in input order.
+  const pending: Array<{ file: string; lines: LineItem[]; results: Promise<LocatedResult[]> }> = [];
+  const drainOne = async () => {
+    const { file, lines, results } = pending.shift()!;
+    const located = await results;
+    located.forEach((r, i) => report(file, r.label, lines[i]!.line, r.issues));
+  };
+  try {
+    for (const file of files) {
+      let resources = 0;
+      try {
+        if (pool && kindOf(file) === 'ndjson') {
+          let batch: LineItem[] = [];
+          const send = async () => {
+            pending.push({ file, lines: batch, results: pool.locate(batch) });
+            batch = [];
+            while (pending.length > workers * BATCHES_PER_WORKER) await drainOne();
+          };
+          for await (const { text, line } of readNdjsonLines(file)) {
+            batch.push({ json: text, line, profile: options.profile });
+            resources++;
+            if (batch.length >= BATCH_SIZE) await send();
+          }
+          if (batch.length > 0) await send();
+        } else {
+          for await (const parsed of readResources(file)) {
+            report(file, resourceLabel(parsed.resource), parsed.line, validateParsedSafely(validator, parsed, validateOptions));
+            resources++;
+          }
+        }
+      } catch (err) {
+        ctx.err(`fhirdq: ${file}: ${describeFsError(err)}\n`);
+        inputProblem = true;
+        if (resources === 0) continue;
       }
-    } catch (err) {
-      ctx.err(`fhirdq: ${file}: ${describeFsError(err)}\n`);
-      inputProblem = true;
-      if (resources === 0) continue;
+      // Lines read before a read error are still reported.
+      while (pending.length > 0) await drainOne();
+      reporter.fileDone(file);
+      summary.files++;
+      summary.resources += resources;
     }
-    reporter.fileDone(file);
-    summary.files++;
-    summary.resources += resources;
+  } finally {
+    await pool?.close();
   }
   reporter.done(summary);
   if (inputProblem) return EXIT_USAGE;
   return summary.errors > 0 ? 1 : 0;
-}
-
-/** An engine failure on one resource becomes a fatal issue on that resource; the run goes on. */
-function validateSafely(validate: () => Issue[]): Issue[] {
-  try {
-    return validate();
-  } catch (err) {
-    return [
-      {
-        severity: 'fatal',
-        code: 'processing',
-        messageId: 'internal-error',
-        message: `fhirdq could not validate this resource: ${err instanceof Error ? err.message : String(err)}`,
-        path: '',
-      },
-    ];
-  }
 }

@@ -24,6 +24,17 @@ export interface TextItem {
 
 export type PoolItem = ValidateItem | TextItem;
 
+/** One line of an NDJSON file: its text and 1-based line number. */
+export interface LineItem extends TextItem {
+  line: number;
+}
+
+export interface LocatedResult {
+  /** Type/id of the resource, when the line held one. */
+  label: string | null;
+  issues: Issue[];
+}
+
 /** Validates a batch; resolves to the issues of each item, in order. */
 export type ValidateBatch = (items: ValidateItem[]) => Promise<Issue[][]>;
 
@@ -33,11 +44,13 @@ export interface ValidatorPool {
   validateBatch(contexts: IssueContext[], items: readonly PoolItem[]): Promise<BatchOutcome>;
   /** Per item, its fatal, error, warning and information counts (4 numbers each), for callers that need no issue text. */
   countIssues(items: readonly PoolItem[]): Promise<Uint32Array>;
+  /** NDJSON lines read and validated in the worker, issues placed at their line and column (as `fhirdq validate` shows them). */
+  locate(items: readonly LineItem[]): Promise<LocatedResult[]>;
   close(): Promise<void>;
 }
 
 /** What the worker returns for a batch. */
-export type ReplyKind = 'issues' | 'outcome' | 'counts';
+export type ReplyKind = 'issues' | 'outcome' | 'counts' | 'located';
 
 export interface BatchRequest {
   id: number;
@@ -50,6 +63,8 @@ export interface BatchRequest {
   profiles?: (string | undefined)[];
   /** For `outcome`: where each item came from. */
   contexts?: IssueContext[];
+  /** For `located`: each item's line in its file. */
+  lines?: Uint32Array;
 }
 
 export interface WorkerReply {
@@ -57,6 +72,7 @@ export interface WorkerReply {
   results?: Issue[][];
   outcome?: BatchOutcome;
   counts?: Uint32Array;
+  located?: LocatedResult[];
   error?: string;
 }
 
@@ -73,7 +89,7 @@ interface Slot {
  */
 const YOUNG_GENERATION_MB = 96;
 
-export function createValidatorPool(options: { workers: number; igs: string[]; heapMb?: number }): ValidatorPool {
+export function createValidatorPool(options: { workers: number; igs: string[]; heapMb?: number; securityChecks?: boolean }): ValidatorPool {
   const url = new URL('./validate-worker.js', import.meta.url);
   let nextId = 0;
   let closing = false;
@@ -86,7 +102,7 @@ export function createValidatorPool(options: { workers: number; igs: string[]; h
     slot.pending.clear();
   };
   for (let i = 0; i < options.workers; i++) {
-    const worker = new Worker(url, { workerData: { igs: options.igs }, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB, ...(options.heapMb ? { maxOldGenerationSizeMb: options.heapMb } : {}) } });
+    const worker = new Worker(url, { workerData: { igs: options.igs, securityChecks: options.securityChecks }, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB, ...(options.heapMb ? { maxOldGenerationSizeMb: options.heapMb } : {}) } });
     const slot: Slot = { worker, queued: 0, pending: new Map() };
     worker.on('message', (msg: WorkerReply) => {
       const p = slot.pending.get(msg.id);
@@ -103,7 +119,7 @@ export function createValidatorPool(options: { workers: number; igs: string[]; h
     slots.push(slot);
   }
 
-  const request = (kind: ReplyKind, items: readonly PoolItem[], contexts?: IssueContext[]): Promise<WorkerReply> => {
+  const request = (kind: ReplyKind, items: readonly PoolItem[], contexts?: IssueContext[], lines?: Uint32Array): Promise<WorkerReply> => {
     if (failure) return Promise.reject(failure);
     if (closing) return Promise.reject(new Error('the validator pool is closed'));
     let slot = slots[0];
@@ -121,8 +137,8 @@ export function createValidatorPool(options: { workers: number; igs: string[]; h
     slot.queued += items.length;
     return new Promise((resolve, reject) => {
       slot.pending.set(id, { size: items.length, resolve, reject });
-      const message: BatchRequest = { id, kind, text: texts.join(''), lengths, profiles, contexts };
-      slot.worker.postMessage(message, [lengths.buffer]);
+      const message: BatchRequest = { id, kind, text: texts.join(''), lengths, profiles, contexts, lines };
+      slot.worker.postMessage(message, lines ? [lengths.buffer, lines.buffer as ArrayBuffer] : [lengths.buffer]);
     });
   };
 
@@ -130,6 +146,7 @@ export function createValidatorPool(options: { workers: number; igs: string[]; h
     validate: async (items) => (await request('issues', items)).results!,
     validateBatch: async (contexts, items) => (await request('outcome', items, contexts)).outcome!,
     countIssues: async (items) => (await request('counts', items)).counts!,
+    locate: async (items) => (await request('located', items, undefined, Uint32Array.from(items, (item) => item.line))).located!,
     async close() {
       closing = true;
       await Promise.all(slots.map((s) => s.worker.terminate()));

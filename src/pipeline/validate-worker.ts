@@ -4,10 +4,13 @@ import { createValidator } from '../index.js';
 import type { Issue } from '../validation/issues.js';
 import type { FhirResource } from '../packages/types.js';
 import { batchOutcome, SEVERITIES } from './issue-lines.js';
-import type { BatchRequest, WorkerReply } from './validate-pool.js';
+import type { BatchRequest, LocatedResult, WorkerReply } from './validate-pool.js';
+import { parseJsonText, validateParsedSafely } from '../cli/input.js';
+import { resourceLabel } from '../cli/output.js';
 
 const port = parentPort!;
-const validator = await createValidator({ igs: (workerData as { igs: string[] }).igs });
+const { igs, securityChecks } = workerData as { igs: string[]; securityChecks?: boolean };
+const validator = await createValidator({ igs, securityChecks });
 
 /** One item's issues; an item the validator cannot handle (bad JSON, a crash) gets one fatal issue, not a lost batch. */
 function validateText(json: string, profile: string | undefined): Issue[] {
@@ -20,8 +23,17 @@ function validateText(json: string, profile: string | undefined): Issue[] {
   }
 }
 
-function handle({ id, kind, text, lengths, profiles, contexts }: BatchRequest): { reply: WorkerReply; transfer: ArrayBuffer[] } {
+function handle({ id, kind, text, lengths, profiles, contexts, lines }: BatchRequest): { reply: WorkerReply; transfer: ArrayBuffer[] } {
   const n = lengths.length;
+  if (kind === 'located') {
+    const located = new Array<LocatedResult>(n);
+    for (let i = 0, at = 0; i < n; at += lengths[i++]) {
+      const parsed = parseJsonText(text.slice(at, at + lengths[i]), lines![i]);
+      const profile = profiles?.[i];
+      located[i] = { label: resourceLabel(parsed.resource), issues: validateParsedSafely(validator, parsed, profile ? { profile } : undefined) };
+    }
+    return { reply: { id, located }, transfer: [] };
+  }
   if (kind === 'counts') {
     const counts = new Uint32Array(n * 4);
     for (let i = 0, at = 0; i < n; at += lengths[i++]) {

@@ -40,8 +40,10 @@ describe('core invariants', () => {
   });
 
   it('dom-3: a contained resource referred to only from another contained resource counts as referenced (%resource.descendants())', () => {
-    const chained = withContained({ managingOrganization: { reference: '#o' } });
-    (chained.contained as object[]).push({ resourceType: 'Organization', id: 'o', name: 'x' });
+    const chained = observation({
+      contained: [{ resourceType: 'Patient', id: 'p', managingOrganization: { reference: '#o' } }, { resourceType: 'Organization', id: 'o', name: 'x' }],
+      subject: { reference: '#p' },
+    });
     expect(found(check(chained)).map((i) => i.messageId)).not.toContain('constraint-dom-3');
   });
 

@@ -1,0 +1,56 @@
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { GENDER_PROFILE, genderProfile, writeTree, type CliRun } from './helpers.js';
+
+// Workers run dist/pipeline/validate-worker.js, so this test runs the built command line (npm run build; CI builds on install).
+type Main = (argv: string[], io: { out: (s: string) => void; err: (s: string) => void }) => Promise<number>;
+let main: Main;
+
+async function runBuilt(...argv: string[]): Promise<CliRun> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, { out: (s) => void (stdout += s), err: (s) => void (stderr += s) });
+  return { code, stdout, stderr: stderr.replace(/^fhirdq: warning loading packages: .*\n/gm, '') };
+}
+
+/** Patients of every kind a line can hold: valid, invalid, profiled-invalid, not JSON, not a resource; and blank lines. */
+function lines(): string {
+  const out: string[] = [];
+  for (let i = 0; i < 450; i++) {
+    if (i % 7 === 0) out.push(JSON.stringify({ resourceType: 'Patient', id: `p${i}`, birthDate: '2020-13-01' }));
+    else if (i % 11 === 0) out.push('{"resourceType": "Patient", "id": ');
+    else if (i % 13 === 0) out.push('[1, 2]');
+    else if (i % 17 === 0) out.push('');
+    else out.push(JSON.stringify({ resourceType: 'Patient', id: `p${i}`, active: true, ...(i % 2 ? { gender: 'female' } : {}) }));
+  }
+  return out.join('\n') + '\n';
+}
+
+describe('fhirdq validate --workers: NDJSON validated on worker threads', () => {
+  let dir: string;
+  beforeAll(async () => {
+    ({ main } = (await import(pathToFileURL(path.resolve('dist/cli/main.js')).href)) as { main: Main });
+    dir = await writeTree({ 'export.ndjson': lines(), 'one.json': { resourceType: 'Patient', id: 'x', gender: 'nope' }, 'ig/profile.json': genderProfile });
+  });
+
+  it('reports exactly what the main thread reports, in input order, with lines and columns', async () => {
+    const args = ['validate', '--format', 'ndjson', '--ig', join(dir, 'ig'), '--profile', GENDER_PROFILE, join(dir, 'one.json'), join(dir, 'export.ndjson')];
+    const single = await runBuilt(...args, '--workers', '0');
+    const pooled = await runBuilt(...args, '--workers', '2');
+    expect(single.code).toBe(1);
+    expect(pooled).toEqual(single);
+    const reported = single.stdout.trim().split('\n').map((l) => JSON.parse(l) as { file: string; line?: number; errors: number });
+    // one.json, then every non-blank line of the export in order
+    expect(reported.length).toBe(1 + lines().split('\n').filter((l) => l !== '').length);
+    expect(reported.slice(1).every((r, i, all) => i === 0 || r.line! > all[i - 1]!.line!)).toBe(true);
+    expect(reported.filter((r) => r.errors > 0).length).toBeGreaterThan(200);
+  });
+
+  it('rejects a worker count that is not a whole number', async () => {
+    const run = await runBuilt('validate', '--workers', 'many', join(dir, 'export.ndjson'));
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--workers.*whole number/);
+  });
+});
