@@ -51,6 +51,7 @@ interface Owner {
 }
 
 /**
+ * dyn: nodes typed at run time (descendants()), as flat (value, companion, path) triples: see dynChildren.
  * A compiled subexpression. `js` is a JavaScript expression (mostly a variable) holding:
  * tri: true / false / undefined (empty); num: number / undefined; str: string / undefined;
  * nodes: the JSON slot (undefined or null: empty; array: its items; else one item), `t` null for a choice element;
@@ -60,6 +61,7 @@ type Val =
   | { kind: 'tri' | 'num' | 'str'; js: string; constant?: string | number | boolean }
   | { kind: 'nodes'; js: string; t: NodeType | null; owner?: Owner; choiceOf?: ChoiceOf }
   | { kind: 'where' | 'select'; src: Val & { kind: 'nodes' }; cond: AstNode }
+  | { kind: 'dyn'; js: string }
   | { kind: 'lits'; values: string[] };
 
 type NodesVal = Val & { kind: 'nodes' };
@@ -277,6 +279,109 @@ function union(a: unknown, b: unknown): unknown[] {
   return out;
 }
 
+// ---- nodes typed at run time: (value, companion, path) triples, for descendants() ----
+
+/** pushChildren (runtime.ts) over triples: the children named `key` of the node (v, x, path). */
+function dynChildren(out: unknown[], v: unknown, x: unknown, path: string | null, key: string): void {
+  if (typeof v === 'number' && key !== 'extension' && key !== 'id') handover();
+  if (Array.isArray(v)) handover();
+  const spec = path !== null ? childSpec(path, key) : undefined;
+  if (spec?.choice) handover();
+  const data = v as Record<string, unknown> | null | undefined;
+  let toAdd = data === null || data === undefined ? undefined : data[key];
+  let toAdd_: unknown;
+  if (!holds(toAdd)) toAdd_ = data === null || data === undefined ? undefined : data[spec ? spec.companion : '_' + key];
+  if (toAdd === undefined && toAdd_ === undefined) toAdd = x ? (x as Record<string, unknown>)[key] : undefined;
+  const p = spec ? spec.path : null;
+  const some = (y: unknown) => y !== null && y !== undefined && !(Array.isArray(y) && y.length === 0);
+  if (!some(toAdd) && !some(toAdd_)) return;
+  const push = (value: unknown, companion: unknown) => {
+    const rt = typeof value === 'object' && value !== null ? (value as { resourceType?: unknown }).resourceType : undefined;
+    out.push(value, companion || null, rt ? (rt as string) : p || null);
+  };
+  if (Array.isArray(toAdd)) {
+    const cs = toAdd_ as unknown[] | undefined;
+    for (let i = 0; i < toAdd.length; i++) push(toAdd[i], cs && cs[i]);
+    const n = (cs as unknown[] | undefined)?.length || 0;
+    for (let i = toAdd.length; i < n; i++) push(null, cs![i]);
+  } else if ((toAdd === null || toAdd === undefined) && Array.isArray(toAdd_)) {
+    for (const c of toAdd_) push(null, c);
+  } else {
+    push(toAdd, toAdd_);
+  }
+}
+
+/** The focus as triples (the closure tier's root nodes). */
+function dynRoot(node: unknown, path: string): unknown[] {
+  const out: unknown[] = [];
+  for (const v of Array.isArray(node) ? node : node === undefined || node === null ? [] : [node]) {
+    const rt = typeof v === 'object' && v !== null ? (v as { resourceType?: unknown }).resourceType : undefined;
+    out.push(v, null, rt ? rt : path);
+  }
+  return out;
+}
+
+/** descendants() (pushAllChildren level by level, in the closure tier's order). */
+function dynDescendants(items: unknown[]): unknown[] {
+  const out: unknown[] = [];
+  let level = items;
+  while (level.length) {
+    const next: unknown[] = [];
+    for (let i = 0; i < level.length; i += 3) {
+      const v = level[i];
+      const x = level[i + 1];
+      const path = level[i + 2] as string | null;
+      if (typeof v === 'number') continue;
+      if (typeof v === 'object' && v !== null) {
+        for (const prop in v) {
+          if (prop.charCodeAt(0) === 95) {
+            const base = prop.slice(1);
+            if (!Object.prototype.hasOwnProperty.call(v, base)) dynChildren(next, v, x, path, base);
+          } else if (prop !== 'resourceType') dynChildren(next, v, x, path, prop);
+        }
+      } else if (x !== null && typeof x === 'object') {
+        for (const prop in x) dynChildren(next, v, x, path, prop);
+      }
+    }
+    for (const item of next) out.push(item);
+    level = next;
+  }
+  return out;
+}
+
+/** A member step over triples (a node whose resourceType is the key is kept itself, as in the closure tier). */
+function dynMember(items: unknown[], key: string): unknown[] {
+  const out: unknown[] = [];
+  for (let i = 0; i < items.length; i += 3) {
+    const v = items[i];
+    if (typeof v === 'object' && v !== null && (v as { resourceType?: unknown }).resourceType === key) out.push(v, items[i + 1], items[i + 2]);
+    else dynChildren(out, v, items[i + 1], items[i + 2] as string | null, key);
+  }
+  return out;
+}
+
+/** isDistinct() of triples that are strings without companions (anything else, e.g. dates, is handed over). */
+function dynDistinct(items: unknown[]): boolean {
+  const seen = new Set<string>();
+  for (let i = 0; i < items.length; i += 3) {
+    const v = items[i];
+    if (typeof v !== 'string' || items[i + 1] !== null || DATE_PATHS.has(items[i + 2] as string)) handover();
+    seen.add(v as string);
+  }
+  return seen.size * 3 === items.length;
+}
+
+/** A typed slot (companions already checked) as triples. */
+function dynSlot(s: unknown, path: string): unknown[] {
+  const out: unknown[] = [];
+  if (s === undefined || s === null) return out;
+  for (const v of Array.isArray(s) ? s : [s]) {
+    if (typeof v === 'object' && v !== null && (v as { resourceType?: unknown }).resourceType !== undefined) handover();
+    out.push(v, null, path);
+  }
+  return out;
+}
+
 function exists(s: unknown): boolean {
   return s !== undefined && s !== null && (!Array.isArray(s) || s.length !== 0);
 }
@@ -395,7 +500,7 @@ function first(s: unknown, last: boolean): unknown {
 }
 
 const HELPERS = {
-  H, holds, many, choice, choiceMany, plainChoice, choiceIs, hasValueRaw, distinctItems, pushItems, isType, tail, companions, primExt, extUrl, union, exists, count, bool, str, num, toInt, eqOne, eqSlots, eqPlain, inSet, hasValue, first,
+  H, holds, many, choice, choiceMany, plainChoice, dynRoot, dynDescendants, dynMember, dynDistinct, dynSlot, choiceIs, hasValueRaw, distinctItems, pushItems, isType, tail, companions, primExt, extUrl, union, exists, count, bool, str, num, toInt, eqOne, eqSlots, eqPlain, inSet, hasValue, first,
   rnd: roundToMaxPrecision,
 };
 
@@ -483,6 +588,10 @@ class Generator {
         return result;
       }
       case 'MemberInvocation':
+        if (input.kind === 'dyn') {
+          if (n.atRoot) return unsupported('type filter');
+          return { kind: 'dyn', js: this.let(`dynMember(${input.js}, ${JSON.stringify(unquote(child(n).text ?? '', '`'))})`) };
+        }
         return this.member(this.nodes(input), unquote(child(n).text ?? '', '`'), n.atRoot, n === this.keepCompanions);
       case 'ThisInvocation':
         return self;
@@ -549,6 +658,13 @@ class Generator {
     const tb = object(b.t);
     const alts = [...(ta.alts ?? []), tb.path, ...(tb.alts ?? [])].filter((p) => p !== ta.path);
     return { kind: 'nodes', js: this.let(`union(${a.js}, ${b.js})`), t: { ...ta, rt: undefined, alts } };
+  }
+
+  /** A collection as triples: a typed slot read with its companions checked (under isDistinct), or triples already. */
+  private dyn(v: Val): string {
+    if (v.kind === 'dyn') return v.js;
+    if (v.kind !== 'nodes' || !v.t || v.t.anyResource || v.t.untyped || this.strict === 0) return unsupported('combine');
+    return this.let(`dynSlot(${v.js}, ${JSON.stringify(v.t.path)})`);
   }
 
   /** `is(type)` of a resource decided by its resourceType, or of a choice element decided by its variant. */
@@ -827,6 +943,7 @@ class Generator {
         return this.aggregate(name, input);
       case 'isDistinct':
         arity(0);
+        if (input.kind === 'dyn') return { kind: 'tri', js: this.let(`dynDistinct(${input.js})`) };
         return this.isDistinct(input);
       case 'is':
         arity(1);
@@ -844,6 +961,18 @@ class Generator {
         arity(0);
         const s = this.nodes(input);
         return { kind: 'nodes', js: this.let(`first(${s.js}, ${name === 'last'})`), t: s.t };
+      }
+      case 'descendants': {
+        arity(0);
+        // The focus only: other slots' companions are not at hand.
+        const s = this.nodes(input);
+        if (s.js !== 'node' || !s.t) return unsupported('descendants of a derived slot');
+        return { kind: 'dyn', js: this.let(`dynDescendants(dynRoot(node, ${JSON.stringify(s.t.path)}))`) };
+      }
+      case 'combine': {
+        arity(1);
+        const other = this.compile(params[0], self, self);
+        return { kind: 'dyn', js: this.let(`${this.dyn(input)}.concat(${this.dyn(other)})`) };
       }
       case 'tail': {
         arity(0);
@@ -925,6 +1054,8 @@ class Generator {
     switch (v.kind) {
       case 'nodes':
         return this.let(`count(${v.js})`);
+      case 'dyn':
+        return this.let(`${v.js}.length / 3`);
       case 'tri':
       case 'num':
       case 'str':

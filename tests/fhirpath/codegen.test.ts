@@ -76,37 +76,55 @@ describe('generated invariants against compileFhirPath on the R4 core invariants
       }
     }
     expect(total).toBeGreaterThan(230);
-    expect(accepted / total).toBeGreaterThan(0.8);
+    expect(accepted / total).toBeGreaterThan(0.9);
   });
 
   it('gives the verdict of compileFhirPath on every node of the corpus, or hands over', () => {
     const { mismatches, compared, handedOver, verdicts } = compare(evals);
     expect(mismatches).toEqual([]);
-    expect(compared).toBeGreaterThan(25_000);
+    expect(compared).toBeGreaterThan(40_000);
     // Hand-overs are for rare shapes: the corpus has few of them.
     expect(handedOver / compared).toBeLessThan(0.02);
-    expect(verdicts.size).toBeGreaterThan(60);
-    expect([...verdicts.values()].filter((v) => v.has('fail')).length).toBeGreaterThan(10);
+    expect(verdicts.size).toBeGreaterThan(120);
+    expect([...verdicts.values()].filter((v) => v.has('fail')).length).toBeGreaterThan(30);
+    // eld-16/19/20: regexes that do not compile with the u flag, reported without a hand-over
+    expect([...verdicts.values()].filter((v) => v.has('error')).length).toBeGreaterThanOrEqual(2);
   });
 });
 
 describe('generated invariants against compileFhirPath on the national profiles', async () => {
-  const evals = (await nationalEvaluations()).filter((e) => !NATIVE.test(e.key));
+  const recorded = (await nationalEvaluations()).filter((e) => !NATIVE.test(e.key));
+  // The examples pass their invariants: variants of a few foci per invariant, each without one property, make them fail too.
+  const variants: Evaluation[] = [];
+  const seen = new Map<string, number>();
+  for (const e of recorded) {
+    const key = `${e.key} ${e.basePath}`;
+    const n = seen.get(key) ?? 0;
+    if (n >= 5 || typeof e.node !== 'object' || e.node === null || Array.isArray(e.node)) continue;
+    seen.set(key, n + 1);
+    for (const drop of Object.keys(e.node)) {
+      const { [drop]: _, ...node } = e.node as Record<string, unknown>;
+      variants.push({ ...e, node });
+    }
+  }
+  const evals = [...recorded, ...variants];
 
   it('gives the verdict of compileFhirPath on every focus of the national examples, or hands over', () => {
-    const { mismatches, compared, handedOver, verdicts } = compare(evals);
+    const { mismatches, compared, verdicts } = compare(evals);
     expect(mismatches).toEqual([]);
-    expect(compared).toBeGreaterThan(1000);
-    expect(handedOver / compared).toBeLessThan(0.02);
+    expect(compared).toBeGreaterThan(3000);
+    // hand-overs are for shapes the examples do not have (the variants do: a `_family` without its `family`)
+    const asRecorded = compare(recorded);
+    expect(asRecorded.handedOver / asRecorded.compared).toBeLessThan(0.01);
     expect(verdicts.size).toBeGreaterThan(20);
+    expect([...verdicts.values()].filter((v) => v.has('fail')).length).toBeGreaterThan(10);
   });
 
   it('generates most evaluations, profile invariants included', () => {
-    const generatedCount = evals.filter((e) => viaGenerator(e)).length;
-    const profileKeys = new Set(evals.filter((e) => viaGenerator(e) && /^(zib|nl-core|ACP|PZP|mp9)/i.test(e.key)).map((e) => e.key));
-    console.log('national', evals.length, generatedCount, profileKeys.size);
-    expect(generatedCount / evals.length).toBeGreaterThan(0.6);
-    expect(profileKeys.size).toBeGreaterThan(3);
+    const generatedCount = recorded.filter((e) => viaGenerator(e)).length;
+    const profileKeys = new Set(recorded.filter((e) => viaGenerator(e) && /^(zib|nl-core|ACP|PZP|mp9)/i.test(e.key)).map((e) => e.key));
+    expect(generatedCount / recorded.length).toBeGreaterThan(0.8);
+    expect(profileKeys.size).toBeGreaterThan(10);
   });
 });
 
@@ -190,6 +208,28 @@ describe('generated invariant semantics', () => {
     expect(run('period.exists() implies period >= 0', 'Dosage.timing.repeat', { period: '2' })).toBeUndefined();
     expect(same('$this.hasValue()', 'Patient.name.family', 'Jansen')).toBe('pass');
     expect(same('$this.hasValue()', 'Patient.name.family', true)).toBe('fail');
+  });
+
+  it('walks descendants() like the closure tier: every level, companions, contained resources', () => {
+    const same = (expression: string, base: string, node: unknown) => {
+      const theirs = closureVerdict({ expression, basePath: base }, node, { resource: node, rootResource: node });
+      expect([run(expression, base, node), theirs]).toEqual([theirs === 'pass', theirs]);
+      return theirs;
+    };
+    const que2 = 'descendants().linkId.isDistinct()';
+    const q = (items: unknown[], extra: object = {}) => ({ resourceType: 'Questionnaire', status: 'draft', item: items, ...extra });
+    expect(same(que2, 'Questionnaire', q([{ linkId: 'a', type: 'group', item: [{ linkId: 'b', type: 'string' }] }]))).toBe('pass');
+    expect(same(que2, 'Questionnaire', q([{ linkId: 'a', type: 'group', item: [{ linkId: 'a', type: 'string' }] }]))).toBe('fail');
+    expect(same(que2, 'Questionnaire', q([{ linkId: 'a', type: 'string' }], { contained: [q([{ linkId: 'a', type: 'string' }])] }))).toBe('fail');
+    // a number on the way: the closure tier hands it to fhirpath.js
+    expect(run(que2, 'Questionnaire', q([{ linkId: 'a', type: 'string', maxLength: 3 }]))).toBeUndefined();
+    // a companion: deep equality compares it
+    expect(run(que2, 'Questionnaire', q([{ linkId: 'a', _linkId: { id: 'x' }, type: 'string' }]))).toBeUndefined();
+    const csd1 = 'concept.code.combine($this.descendants().concept.code).isDistinct()';
+    const cs = (concept: unknown[]) => ({ resourceType: 'CodeSystem', status: 'draft', content: 'complete', concept });
+    expect(same(csd1, 'CodeSystem', cs([{ code: 'a', concept: [{ code: 'b', concept: [{ code: 'c' }] }] }]))).toBe('pass');
+    expect(same(csd1, 'CodeSystem', cs([{ code: 'a', concept: [{ code: 'b', concept: [{ code: 'a' }] }] }]))).toBe('fail');
+    expect(same(csd1, 'CodeSystem', cs([{ code: 'a' }, { code: 'a' }]))).toBe('fail');
   });
 
   it('declines what it does not generate', () => {
