@@ -191,12 +191,14 @@ describe('generated invariant semantics', () => {
     expect(run('element.tail().count() = 1', 'StructureDefinition.snapshot', { element: [{ path: 'A' }, { path: 'A.b' }] })).toBe(true);
   });
 
+  /** The generated verdict equals the closure tier's; returns that verdict. */
+  const same = (expression: string, base: string, node: unknown) => {
+    const theirs = closureVerdict({ expression, basePath: base }, node, { resource: node, rootResource: node });
+    expect([run(expression, base, node), theirs]).toEqual([theirs === 'pass', theirs]);
+    return theirs;
+  };
+
   it('types choice elements by their variant, and nodes outside the model by their JSON value', () => {
-    const same = (expression: string, base: string, node: unknown) => {
-      const theirs = closureVerdict({ expression, basePath: base }, node, { resource: node, rootResource: node });
-      expect([run(expression, base, node), theirs]).toEqual([theirs === 'pass', theirs]);
-      return theirs;
-    };
     const isBoolean = "operator = 'exists' implies (answer is Quantity)";
     expect(same(isBoolean, 'Questionnaire.item.enableWhen', { operator: 'exists', answerQuantity: { value: 1 } })).toBe('pass');
     expect(same(isBoolean, 'Questionnaire.item.enableWhen', { operator: 'exists', answerBoolean: true })).toBe('fail');
@@ -211,11 +213,6 @@ describe('generated invariant semantics', () => {
   });
 
   it('walks descendants() like the closure tier: every level, companions, contained resources', () => {
-    const same = (expression: string, base: string, node: unknown) => {
-      const theirs = closureVerdict({ expression, basePath: base }, node, { resource: node, rootResource: node });
-      expect([run(expression, base, node), theirs]).toEqual([theirs === 'pass', theirs]);
-      return theirs;
-    };
     const que2 = 'descendants().linkId.isDistinct()';
     const q = (items: unknown[], extra: object = {}) => ({ resourceType: 'Questionnaire', status: 'draft', item: items, ...extra });
     expect(same(que2, 'Questionnaire', q([{ linkId: 'a', type: 'group', item: [{ linkId: 'b', type: 'string' }] }]))).toBe('pass');
