@@ -82,7 +82,8 @@ export class Engine {
   readonly slices: SliceMatcher;
   readonly impliedProfiles: ImpliedProfiles;
   /** Whether a value (by identity) conforms to a structure, for one validate() call: values do not change during it. */
-  private conformance = new WeakMap<object, Map<CompiledStructure, boolean>>();
+  /** Made on the first conformance question of a validate() call: most calls ask none, and every WeakMap costs the GC. */
+  private conformance: WeakMap<object, Map<CompiledStructure, boolean>> | undefined;
   private resourceTypes?: Set<string>;
 
   constructor(
@@ -114,7 +115,7 @@ export class Engine {
   }
 
   validate(resource: FhirResource, profile?: string): Issue[] {
-    this.conformance = new WeakMap();
+    this.conformance = undefined;
     const walk = new Walk(this);
     const root = resource as unknown as Record<string, unknown>;
     walk.resource(root, String(resource.resourceType ?? 'Resource'), { resource: root, path: String(resource.resourceType) }, profile ? [profile] : [], true);
@@ -125,6 +126,7 @@ export class Engine {
   conforms(value: unknown, structure: CompiledStructure, frame: ResourceFrame | undefined): boolean {
     // Slice matching and target-profile checks ask the same question of the same value repeatedly.
     if (value === null || typeof value !== 'object') return this.conformsUncached(value, structure, frame);
+    this.conformance ??= new WeakMap();
     let answers = this.conformance.get(value);
     if (!answers) {
       answers = new Map();
@@ -177,7 +179,8 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 export class Walk {
   readonly issues: Issue[] = [];
-  private readonly seen = new Set<string>();
+  /** Keys of the issues so far, made once the list is too long to scan (see isDuplicate). */
+  private seen: Set<string> | undefined;
   /** One scope object for every invariant this walk evaluates: evaluation is synchronous and keeps no reference to it. */
   private readonly scope: InvariantScope = { node: undefined, basePath: '', resource: undefined, rootResource: undefined, resolveReference: NO_RESOLVER };
 
@@ -207,7 +210,10 @@ export class Walk {
       for (const i of issues) if (i.messageId === messageId && i.severity === severity && i.path === path && i.message === message) return true;
       return false;
     }
-    if (this.seen.size === 0) for (const i of issues) this.seen.add(`${i.severity}|${i.path}|${i.messageId}|${i.message}`);
+    if (!this.seen) {
+      this.seen = new Set();
+      for (const i of issues) this.seen.add(`${i.severity}|${i.path}|${i.messageId}|${i.message}`);
+    }
     const key = `${severity}|${path}|${messageId}|${message}`;
     if (this.seen.has(key)) return true;
     this.seen.add(key);

@@ -3,7 +3,7 @@
  * validator in fresh child processes and prints medians with the ratios of fhirdq to each.
  * Speed is measured here, never asserted in tests.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem, platform, arch } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -32,6 +32,8 @@ if (args.big) config.memory.push({ label: '1gb', bytes: 1024 * MB });
 const CHILD = fileURLToPath(new URL('./child.js', import.meta.url));
 const CHILD_TIMEOUT_MS = 30 * 60_000;
 const WARM_DIR = join(CACHE, 'warm');
+/** A single thread also keeps V8's GC and compiler threads busy on other cores: pinned to one core it shows what one core does. */
+const CAN_PIN = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 
 type Result = Record<string, unknown> & { peakRssMb: number };
 
@@ -40,14 +42,16 @@ type Result = Record<string, unknown> & { peakRssMb: number };
  * FHIRDQ_CACHE_DIR (fhirdq's compiled-package cache), so an empty one makes a cold start and a used one a
  * warm start; by default a shared dir under .cache/bench that the first run primes.
  */
-function measure(childArgs: string[], options: { cacheDir?: string; national?: boolean } = {}): Promise<Result & { spawnAt: number }> {
+function measure(childArgs: string[], options: { cacheDir?: string; national?: boolean; oneCore?: boolean } = {}): Promise<Result & { spawnAt: number }> {
   const cacheDir = options.cacheDir ?? WARM_DIR;
   const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: cacheDir, FHIRDQ_CACHE_DIR: cacheDir, BENCH_NATIONAL: options.national ? '1' : '0' };
   // A proxy's CA bundle (set on some build machines) costs every Node start ~100 ms of certificate parsing, for every engine alike.
   delete env.NODE_EXTRA_CA_CERTS;
   return new Promise((resolvePromise, reject) => {
     const spawnAt = performance.timeOrigin + performance.now();
-    const child = spawn(process.execPath, ['--expose-gc', CHILD, ...childArgs], { cwd: cacheDir, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: CHILD_TIMEOUT_MS });
+    const command = [process.execPath, '--expose-gc', CHILD, ...childArgs];
+    if (options.oneCore) command.unshift('taskset', '-c', '0');
+    const child = spawn(command[0]!, command.slice(1), { cwd: cacheDir, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: CHILD_TIMEOUT_MS });
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -175,7 +179,14 @@ async function main(): Promise<void> {
 
   const scaling: { workers: number; perSecond: number; peakRssMb: number; errorsPerResource: number; cores: number; runs: Result[] }[] = [];
   let scalingError: string | undefined;
+  let oneCore: { perSecond: number; peakRssMb: number; errorsPerResource: number; cores: number } | undefined;
   try {
+    if (CAN_PIN) {
+      log('measuring fhirdq on one thread pinned to one core…');
+      const runs: Result[] = [];
+      for (let i = 0; i < config.runs; i++) runs.push(await measure(['run', 'fhirdq', core.first, core.file, String(config.warmup)], { oneCore: true }));
+      oneCore = { perSecond: median(runs.map((r) => r.perSecond as number)), peakRssMb: median(runs.map((r) => r.peakRssMb)), errorsPerResource: runs[0].errorsPerResource as number, cores: median(runs.map((r) => r.cores as number)) };
+    }
     for (const workers of [1, 2]) {
       log(`measuring fhirdq on ${workers} worker thread(s)…`);
       const runs: Result[] = [];
@@ -210,9 +221,10 @@ async function main(): Promise<void> {
   else
     out.push(
       table(
-        ['workers', 'resources/s', 'peak RSS MB', 'errors/res', 'cores busy', '÷ 1 worker', '÷ 1 thread (fhirdq above)'],
+        ['workers', 'resources/s', 'peak RSS MB', 'errors/res', 'cores busy', '÷ 1 worker', '÷ 1 thread (fhirdq above)', '÷ one core'],
         [
-          ...(oneThread ? [['1 thread, no pool', fmt(oneThread.perSecond), fmt(oneThread.peakRssMb), fmt(oneThread.errorsPerResource, 3), fmt(median(oneThread.runs.map((r) => r.cores as number)), 2), '', '']] : []),
+          ...(oneCore ? [['1 thread on one core (taskset -c 0)', fmt(oneCore.perSecond), fmt(oneCore.peakRssMb), fmt(oneCore.errorsPerResource, 3), fmt(oneCore.cores, 2), '', '', '']] : []),
+          ...(oneThread ? [['1 thread, no pool', fmt(oneThread.perSecond), fmt(oneThread.peakRssMb), fmt(oneThread.errorsPerResource, 3), fmt(median(oneThread.runs.map((r) => r.cores as number)), 2), '', '', oneCore ? ratio(oneThread.perSecond, oneCore.perSecond) : '']] : []),
           ...scaling.map((s) => [
             `${s.workers} worker(s)`,
             fmt(s.perSecond),
@@ -221,6 +233,7 @@ async function main(): Promise<void> {
             fmt(s.cores, 2),
             ratio(s.perSecond, scaling[0].perSecond),
             oneThread ? ratio(s.perSecond, oneThread.perSecond) : '',
+            oneCore ? ratio(s.perSecond, oneCore.perSecond) : '',
           ]),
         ],
       ),
@@ -239,7 +252,7 @@ async function main(): Promise<void> {
   process.stdout.write(out.join('\n') + '\n');
 
   if (args.json) {
-    const report = { date: started.toISOString(), command: process.argv.slice(2), machine, config, corpora: { core, national, memory: memoryCorpora }, core: coreFigures, national: nationalFigures, scaling: scalingError ? { error: scalingError } : scaling, memory };
+    const report = { date: started.toISOString(), command: process.argv.slice(2), machine, config, corpora: { core, national, memory: memoryCorpora }, core: coreFigures, national: nationalFigures, scaling: scalingError ? { error: scalingError } : { oneCore, workers: scaling }, memory };
     // npm runs scripts from the package root; the path is meant relative to where npm was called.
     writeFileSync(resolve(process.env.INIT_CWD ?? process.cwd(), args.json), JSON.stringify(report, null, 2) + '\n');
     log(`bench: figures written to ${args.json}`);
