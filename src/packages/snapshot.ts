@@ -100,6 +100,8 @@ interface Node {
   slices?: Node[];
   /** Value[x] sliced by renamed differential paths (valueQuantity): types are narrowed to the slices. */
   typeSliced?: boolean;
+  /** For a slice: the sliced element, whose children (as the differential constrained them) a slice starts from. */
+  slicedFrom?: Node;
 }
 
 interface Segment {
@@ -246,6 +248,10 @@ class Generator {
 
   private ensureChildren(node: Node, hint: string | undefined, where: string): Node[] | undefined {
     if (node.children) return node.children;
+    // So does a slice of a datatype once the differential constrains its children (its extension 0..0, ...), as the
+    // reference validator's snapshots do; slices whose children are not constrained stay unexpanded.
+    const sliced = node.slicedFrom?.children;
+    if (sliced && !hint) return (node.children = sliced.map(cloneNode));
     const pc = this.typeChildren(node.ed, hint, where);
     if (!pc) return undefined;
     node.children = pc.map((c) => instantiate(c));
@@ -256,8 +262,9 @@ class Generator {
     const existing = owner.slices?.find((s) => s.ed.sliceName === sliceName);
     if (existing) return existing;
     const n: Node = owner.origin ? instantiate(owner.origin, false) : { ed: owner.ed, name: owner.name };
-    // Slices inherit what the differential already constrained below the sliced element (its extension 0..0, ...).
-    if (owner.children) n.children = owner.children.map(cloneNode);
+    n.slicedFrom = owner;
+    // A backbone element's slice starts from the sliced element's children as the differential constrained them so far.
+    if (n.children && owner.children) n.children = owner.children.map(cloneNode);
     // a slice is mandatory only when the differential says so (Java ProfileUtilities)
     const ed: ElementDefinition = { ...n.ed, sliceName, min: 0 };
     delete ed.slicing;
