@@ -73,20 +73,26 @@ function byPosition(a: Issue, b: Issue): number {
   return (a.line ?? Infinity) - (b.line ?? Infinity) || (a.column ?? 0) - (b.column ?? 0);
 }
 
+/**
+ * A file's name, its issues resource by resource (each resource's by position: resources come in file order), and its
+ * counts. Written as the resources come, so an NDJSON file of any size needs no memory for its report.
+ */
 function textReporter(write: Write): Reporter {
-  let issues: Issue[] = [];
+  const counts = { errors: 0, warnings: 0, information: 0 };
   let resources = 0;
   return {
-    resource(_file, result) {
-      resources++;
-      for (const issue of result.issues) issues.push(issue);
+    resource(file, result) {
+      const lines = resources++ === 0 ? [file] : [];
+      for (const issue of [...result.issues].sort(byPosition)) lines.push(formatIssueLine(issue));
+      if (lines.length > 0) write(`${lines.join('\n')}\n`);
+      const found = countIssues(result.issues);
+      counts.errors += found.errors;
+      counts.warnings += found.warnings;
+      counts.information += found.information;
     },
     fileDone(file) {
-      const lines = [file];
-      for (const issue of issues.sort(byPosition)) lines.push(formatIssueLine(issue));
-      lines.push(`  ${plural(resources, 'resource')}: ${formatCounts(countIssues(issues))}`);
-      write(`${lines.join('\n')}\n\n`);
-      issues = [];
+      write(`${resources === 0 ? `${file}\n` : ''}  ${plural(resources, 'resource')}: ${formatCounts(counts)}\n\n`);
+      counts.errors = counts.warnings = counts.information = 0;
       resources = 0;
     },
     done(summary) {
