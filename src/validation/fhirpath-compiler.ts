@@ -16,6 +16,7 @@ export interface PathEnv {
   resource: unknown;
   rootResource: unknown;
   resolve?: (reference: string) => unknown;
+  conformsTo?: (value: unknown, url: string) => boolean;
 }
 
 export interface AstNode {
@@ -650,11 +651,12 @@ export function fallback(expression: string, base: string): (node: unknown, env:
   let fn: ((data: unknown, vars: Record<string, unknown>) => unknown[]) | undefined;
   return (node, env) => {
     fn ??= fhirpathJs().compile({ base, expression }, r4ModelJs() as never, { userInvocationTable: fallbackInvocations as never, traceFn: () => {} }) as never;
-    return fn(node, { resource: env.resource, rootResource: env.rootResource, [RESOLVER]: env.resolve });
+    return fn(node, { resource: env.resource, rootResource: env.rootResource, [RESOLVER]: env.resolve, [CONFORMS]: env.conformsTo });
   };
 }
 
 const RESOLVER = '__fhirdqCompiledResolve';
+const CONFORMS = '__fhirdqConformsTo';
 
 /** resolve() for the fallback, returning typed nodes (fhirpath.js's ResourceNode) like the compiled resolve(). */
 export const fallbackInvocations = {
@@ -672,6 +674,18 @@ export const fallbackInvocations = {
       }
       return out;
     },
+  },
+  // FHIRPath conformsTo(structure): a single input, checked by the validator against the profile.
+  conformsTo: {
+    internalStructures: true,
+    fn(this: { vars?: Record<string, unknown> }, inputs: unknown[], url: string) {
+      const conformsTo = (this.vars ?? {})[CONFORMS] as PathEnv['conformsTo'];
+      if (!conformsTo) throw new Error('Not implemented: conformsTo');
+      if (inputs.length === 0) return [];
+      if (inputs.length > 1) throw new Error('conformsTo() needs a single input');
+      return [conformsTo(fhirpathJs().util.valData(inputs[0]) as unknown, url)];
+    },
+    arity: { 1: ['String'] },
   },
 };
 

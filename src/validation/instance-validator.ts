@@ -30,6 +30,8 @@ export interface ResourceFrame {
   fullUrl?: string;
   /** resolve() for invariants evaluated in this frame, made on first use. */
   resolveReference?: (reference: string) => unknown;
+  /** conformsTo() for invariants evaluated in this frame, made on first use. */
+  conformsTo?: (value: unknown, url: string) => boolean;
 }
 
 interface Item {
@@ -134,10 +136,19 @@ export class Engine {
     }
     let answer = answers.get(structure);
     if (answer === undefined) {
+      // Asked again while it is being answered (a profile whose invariant calls conformsTo on it): assume it does.
+      answers.set(structure, true);
       answer = this.conformsUncached(value, structure, frame);
       answers.set(structure, answer);
     }
     return answer;
+  }
+
+  /** FHIRPath conformsTo(): an unknown profile is an evaluation error, as the invariant cannot be decided. */
+  conformsToProfile(value: unknown, url: string, frame: ResourceFrame): boolean {
+    const structure = this.structures.get(url);
+    if (!structure) throw new Error(`conformsTo(): the profile ${url} is unknown`);
+    return this.conforms(value, structure, frame);
   }
 
   private conformsUncached(value: unknown, structure: CompiledStructure, frame: ResourceFrame | undefined): boolean {
@@ -679,6 +690,7 @@ export class Walk {
     scope.resource = frame.resource;
     scope.rootResource = (frame.container ?? frame).resource;
     scope.resolveReference = frameResolver(frame);
+    scope.conformsTo = (frame.conformsTo ??= (candidate, url) => this.engine.conformsToProfile(candidate, url, frame));
     for (const constraint of constraints) {
       const result = this.engine.invariants.evaluate(constraint, scope);
       if (result.ok) continue;

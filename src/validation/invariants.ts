@@ -10,6 +10,8 @@ export interface InvariantScope {
   resource: unknown;
   rootResource: unknown;
   resolveReference: (reference: string) => unknown;
+  /** FHIRPath conformsTo(): whether a value conforms to the profile with this url. */
+  conformsTo?: (value: unknown, url: string) => boolean;
 }
 
 export type InvariantResult = { ok: true } | { ok: false; evaluationError?: string };
@@ -238,7 +240,7 @@ function run(fn: Compiled | Error, scope: InvariantScope): InvariantResult {
 /** Compiled closures where the compiler reproduces fhirpath.js exactly; fhirpath.js itself for the rest. */
 function compile(expression: string, basePath: string): Compiled {
   const fn = compileFhirPath(expression, basePath) ?? fallback(expression, basePath);
-  return (scope) => fn(scope.node, { resource: scope.resource, rootResource: scope.rootResource, resolve: scope.resolveReference });
+  return (scope) => fn(scope.node, { resource: scope.resource, rootResource: scope.rootResource, resolve: scope.resolveReference, conformsTo: scope.conformsTo });
 }
 
 function isCoreConstraint(constraint: Constraint): boolean {

@@ -3,6 +3,16 @@ import { describe, expect, it } from 'vitest';
 import { expectIssue, expectNoErrors, found, profile, TEST, useValidator } from './helpers.js';
 
 const validator = useValidator([
+  profile('ConformsPatient', 'Patient', [
+    {
+      id: 'Patient',
+      path: 'Patient',
+      constraint: [
+        { key: 'tst-3', severity: 'error', human: 'Conforms to the core Patient', expression: "conformsTo('http://hl7.org/fhir/StructureDefinition/Patient')", source: TEST + 'ConformsPatient' },
+        { key: 'tst-4', severity: 'error', human: 'Conforms to an unknown profile', expression: "name.exists() implies conformsTo('http://fhirdq.test/StructureDefinition/unknown')", source: TEST + 'ConformsPatient' },
+      ],
+    },
+  ]),
   profile('InvariantPatient', 'Patient', [
     { id: 'Patient', path: 'Patient', constraint: [{ key: 'tst-1', severity: 'error', human: 'A birth date or a deceased flag is required', expression: 'birthDate.exists() or deceased.exists()', source: TEST + 'InvariantPatient' }] },
     { id: 'Patient.name', path: 'Patient.name', constraint: [{ key: 'tst-2', severity: 'warning', human: 'A name should have a family name', expression: 'family.exists()', source: TEST + 'InvariantPatient' }] },
@@ -106,5 +116,20 @@ describe("a profile's own invariants", () => {
     expectIssue(issues, 'constraint-tst-2', 'Patient.name[1]', 'warning');
     expect(found(issues).map((i) => i.path)).not.toContain('Patient.name[0]');
     expectNoErrors(issues);
+  });
+});
+
+describe('conformsTo()', () => {
+  const conforms = (resource: Record<string, unknown>) => check(resource, TEST + 'ConformsPatient');
+
+  it('is true for a resource that conforms to the profile and false for one that does not', () => {
+    expect(found(conforms({ resourceType: 'Patient', gender: 'female' })).map((i) => i.messageId)).not.toContain('constraint-tst-3');
+    expectIssue(conforms({ resourceType: 'Patient', gender: 'not-a-gender' }), 'constraint-tst-3', 'Patient');
+  });
+
+  it('cannot decide on an unknown profile: a warning that the invariant could not be evaluated', () => {
+    const issues = conforms({ resourceType: 'Patient', name: [{ family: 'Jansen' }] });
+    expectIssue(issues, 'invariant-evaluation-failed', 'Patient', 'warning');
+    expect(issues.find((i) => i.messageId === 'invariant-evaluation-failed')!.message).toContain('http://fhirdq.test/StructureDefinition/unknown is unknown');
   });
 });
