@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { loadConformance } from '../packages/load.js';
 import type { FhirResource } from '../packages/types.js';
 import { TerminologyService } from '../terminology/service.js';
@@ -14,7 +15,10 @@ export const SHIPPED_PROFILES_DIR = fileURLToPath(new URL('../../profiles/', imp
 
 export async function createValidator(options: ValidatorOptions = {}): Promise<Validator> {
   const shipped = options.includeShippedPackages !== false && existsSync(SHIPPED_PROFILES_DIR) ? [SHIPPED_PROFILES_DIR] : [];
-  const loaded = await loadConformance({ igs: [...shipped, ...(options.igs ?? [])], includeCore: true, packageSearchPaths: shipped });
+  const igs = options.igs ?? [];
+  // A package's dependencies are also looked for beside it (name#version.tgz), as a folder of packages usually holds them.
+  const besideGivenPackages = igs.filter((ig) => ig.endsWith('.tgz')).map((ig) => dirname(ig));
+  const loaded = await loadConformance({ igs: [...shipped, ...igs], includeCore: true, packageSearchPaths: [...new Set([...shipped, ...besideGivenPackages])] });
   const engine = new Engine(
     loaded.store,
     { securityChecks: options.securityChecks ?? false, allowExampleUrls: options.allowExampleUrls ?? true },

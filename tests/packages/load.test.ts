@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { create as createTar } from 'tar';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConformance, loadPackage, loadResourceFile } from '../../src/packages/load.js';
+import { createValidator } from '../../src/index.js';
 import type { CanonicalResource } from '../../src/packages/types.js';
 
 const CASES = '/work/shared/conformance/fhir-test-cases-r4/cases';
@@ -15,7 +16,7 @@ const OTHER_2 = join(NESTED, 'hl7.fhir.test.versions.other#0.2.0.tgz');
 const VS = 'http://hl7.org/fhir/test/ValueSet/package-version-test-valueset';
 const PROFILE = 'http://hl7.org/fhir/test/StructureDefinition/package-version-test-profile';
 
-const ids = (issues: Array<{ messageId: string }>) => issues.map((i) => i.messageId);
+const ids = (issues: ReadonlyArray<{ messageId: string }>) => issues.map((i) => i.messageId);
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'fhirdq-packages-'));
@@ -286,5 +287,17 @@ describe('loose conformance files', () => {
     expect(issues.length).toBeGreaterThanOrEqual(2);
     expect(issues.some((i) => i.message.startsWith(join(dir, 'bad.xml')))).toBe(true);
     expect(issues.find((i) => i.message.startsWith(join(dir, 'bad.json')))?.messageId).toBe('package-file-invalid');
+  });
+});
+
+describe('createValidator with a package file', () => {
+  it("finds the package's dependencies beside it (name#version.tgz in the same folder)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fhirdq-beside-'));
+    copyFileSync(OTHER_1, join(dir, 'hl7.fhir.test.versions.other#0.1.0.tgz'));
+    const alone = await createValidator({ igs: [join(dir, 'hl7.fhir.test.versions.other#0.1.0.tgz')], includeShippedPackages: false });
+    expect(ids(alone.loadIssues)).toContain('package-dependency-missing');
+    copyFileSync(VERSIONS_1, join(dir, 'hl7.fhir.test.versions#0.1.0.tgz'));
+    const beside = await createValidator({ igs: [join(dir, 'hl7.fhir.test.versions.other#0.1.0.tgz')], includeShippedPackages: false });
+    expect(beside.loadIssues).toEqual([]);
   });
 });
