@@ -1,7 +1,7 @@
 import { summariesOf, type CanonicalResource, type ConformanceResolver, type FhirResource } from '../packages/types.js';
 import type { CompiledStructure, Constraint, ElementNode } from './element-tree.js';
 import type { Issue, IssueType, Severity } from './issues.js';
-import { InvariantEngine, type InvariantScope } from './invariants.js';
+import { hasValueOrChildren, InvariantEngine, isCoreConstraint, type InvariantScope } from './invariants.js';
 import { checkPrimitive, PRIMITIVE_TYPES } from './primitives.js';
 import { StructureCache } from './structures.js';
 import { fixedDifferences, matchesPattern, describeValue } from './fixed-pattern.js';
@@ -684,6 +684,8 @@ export class Walk {
   checkConstraints(value: unknown, node: ElementNode, path: string, frame: ResourceFrame, basePath: string, primitive = false, alreadyChecked?: ElementNode): void {
     const constraints = primitive ? primitiveConstraints(node) : alreadyChecked ? constraintsBeyond(node, alreadyChecked) : node.constraints;
     if (constraints.length === 0) return;
+    // Most elements carry only the core ele-1, which passes on any value with content: no evaluation to set up.
+    if (constraints.length === 1 && constraints[0]!.key === 'ele-1' && isCoreConstraint(constraints[0]!) && hasValueOrChildren(value)) return;
     const scope = this.scope;
     scope.node = value;
     scope.basePath = basePath;

@@ -18,7 +18,8 @@ export type InvariantResult = { ok: true } | { ok: false; evaluationError?: stri
 
 type NativeInvariant = (scope: InvariantScope) => boolean;
 
-function hasValueOrChildren(node: unknown): boolean {
+/** ele-1 on a value: a primitive value, or an object with a member besides id. */
+export function hasValueOrChildren(node: unknown): boolean {
   if (node === null || node === undefined) return false;
   if (typeof node !== 'object') return true;
   for (const key in node as Record<string, unknown>) {
@@ -243,7 +244,7 @@ function compile(expression: string, basePath: string): Compiled {
   return (scope) => fn(scope.node, { resource: scope.resource, rootResource: scope.rootResource, resolve: scope.resolveReference, conformsTo: scope.conformsTo });
 }
 
-function isCoreConstraint(constraint: Constraint): boolean {
+export function isCoreConstraint(constraint: Constraint): boolean {
   return !constraint.source || constraint.source.startsWith('http://hl7.org/fhir/StructureDefinition/');
 }
 
