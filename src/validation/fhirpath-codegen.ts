@@ -7,7 +7,7 @@
  * (returns undefined). Expressions outside the subset are not generated at all.
  * Written by hand: no library generates JavaScript from FHIRPath.
  */
-import { type AstNode, baseInfo, compileFhirPath, unquote } from './fhirpath-compiler.js';
+import { type AstNode, baseInfo, compileFhirPath, unquote, WRAPPER_NODES } from './fhirpath-compiler.js';
 import { parseFhirPath } from './fhirpath-js.js';
 import {
   childSpec, DATE_PATHS, deepEqual, isPrimitiveValue, isSubtype, isTypeName, model, Node, parseTypeSpecifier, roundToMaxPrecision, type TypeName, typeIs, typeOf,
@@ -567,13 +567,8 @@ class Generator {
 
   /** Compiles `n` with `input` as its input collection and `self` as $this (the root at top level). */
   compile(n: AstNode, input: Val, self: Val): Val {
+    if (WRAPPER_NODES.has(n.type)) return this.compile(child(n), input, self);
     switch (n.type) {
-      case 'EntireExpression':
-      case 'TermExpression':
-      case 'InvocationTerm':
-      case 'ParenthesizedTerm':
-      case 'LiteralTerm':
-        return this.compile(child(n), input, self);
       case 'InvocationExpression': {
         const right = child(n, 1);
         const distinct = right.type === 'FunctionInvocation' && child(right).text === 'isDistinct';

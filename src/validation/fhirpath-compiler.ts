@@ -104,15 +104,15 @@ function one(v: unknown): Coll {
 
 // ---- compilation -------------------------------------------------------------------------------
 
+/** fhirpath.js AST nodes that only wrap their one child: both compilers look through them. */
+export const WRAPPER_NODES: ReadonlySet<string> = new Set(['EntireExpression', 'TermExpression', 'InvocationTerm', 'ParenthesizedTerm', 'LiteralTerm']);
+
 function compileNode(n: AstNode): Fn {
+  if (WRAPPER_NODES.has(n.type)) {
+    if (n.type === 'LiteralTerm' && !n.children?.length) unsupported('literal');
+    return compileNode(child(n));
+  }
   switch (n.type) {
-    case 'EntireExpression':
-    case 'TermExpression':
-    case 'InvocationTerm':
-    case 'ParenthesizedTerm':
-    case 'LiteralTerm':
-      if (n.type === 'LiteralTerm' && !n.children?.length) unsupported('literal');
-      return compileNode(child(n));
     case 'InvocationExpression': {
       const steps = (n.children ?? []).map(compileNode);
       if (steps.length === 2) {
