@@ -77,7 +77,17 @@ interface DivFrame {
 interface SkipFrame {
   kind: 'skip';
   depth: number;
+  /** An unknown child of a complex element: its source, from the offset of its `<`, is kept in `obj` (see UNREAD). */
+  keep?: { obj: Obj; start: number };
 }
+
+/**
+ * Where a complex element keeps the XML source of unknown children, as JSON input keeps unknown
+ * properties: the element still has content, so it is not also reported empty (ele-1), as the
+ * reference validator does not. The validator skips this key (Java's element model writes XML
+ * comments under it); the reader has already reported the unknown element.
+ */
+export const UNREAD = 'fhir_comments';
 
 type Frame = ElementFrame | ContainerFrame | DivFrame | SkipFrame;
 
@@ -250,7 +260,8 @@ export function parseFhirXml(text: string): FhirXmlResult {
     const isXhtml = match?.type === 'xhtml';
     if (!match || match.def.xmlAttr || (isXhtml ? tag.uri !== XHTML_NS : tag.uri !== FHIR_NS)) {
       issue('error', 'structure', 'xml-unknown-element', `Undefined element '${tag.local}' at ${top.xpath}`, top.key);
-      return { kind: 'skip', depth: 0 };
+      // A primitive without a value stays empty, as the reference validator reports it (ele-1).
+      return top.kind === 'element' ? { kind: 'skip', depth: 0, keep: { obj: top.obj, start: tagOffset } } : { kind: 'skip', depth: 0 };
     }
     const def = match.def;
     const counts = (top.counts ??= new Map());
@@ -348,7 +359,10 @@ export function parseFhirXml(text: string): FhirXmlResult {
     const top = stack[stack.length - 1]!;
     switch (top.kind) {
       case 'skip':
-        if (top.depth-- === 0) stack.pop();
+        if (top.depth-- === 0) {
+          stack.pop();
+          if (top.keep) ((top.keep.obj[UNREAD] ??= []) as string[]).push(text.slice(top.keep.start, parser.position));
+        }
         return;
       case 'div':
         if (top.depth-- === 0) {

@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseFhirXml, writeFhirXml } from '../../src/formats/fhir-xml.js';
+import { parseFhirXml, UNREAD, writeFhirXml } from '../../src/formats/fhir-xml.js';
 import type { FhirResource } from '../../src/packages/types.js';
 
 const CASES = '/work/shared/conformance/fhir-test-cases-r4/cases/';
@@ -39,8 +39,32 @@ describe('parseFhirXml: conformance cases of module fmt', () => {
     ]);
     // The rest is still read, for the validator's own findings on it.
     const endpoint = (resource!.entry as { resource: Record<string, unknown> }[])[0]!.resource;
-    expect(endpoint).toMatchObject({ resourceType: 'Endpoint', id: '[%count%]', status: '[%status%]', connectionType: {} });
+    expect(endpoint).toMatchObject({ resourceType: 'Endpoint', id: '[%count%]', status: '[%status%]' });
     expect(endpoint.payloadMimeType).toEqual(['[%payloadFormat%]']);
+    // The unknown child is kept as source, so connectionType is not empty (no ele-1 on top of the reader's error).
+    const { [UNREAD]: unread, ...rest } = endpoint.connectionType as Record<string, string[]>;
+    expect(rest).toEqual({});
+    expect(unread!.map((s) => s.replace(/\s+/g, ' '))).toEqual([
+      '<coding> <system value="http://terminology.hl7.org/CodeSystem/endpoint-connection-type" /> <code value="[%connectionType%]" /> </coding>',
+    ]);
+  });
+
+  it('unknown children are kept in complex elements and resources, not in primitives', () => {
+    const { resource, issues } = parseFhirXml(
+      '<Patient xmlns="http://hl7.org/fhir"><foo a="1"><bar/></foo><active><z/></active><name><x/><family value="A"/><y>t</y></name></Patient>',
+    );
+    expect(issues.map((i) => i.message)).toEqual([
+      "Undefined element 'foo' at /f:Patient",
+      "Undefined element 'z' at /f:Patient/f:active",
+      "Undefined element 'x' at /f:Patient/f:name",
+      "Undefined element 'y' at /f:Patient/f:name",
+    ]);
+    expect(resource).toEqual({
+      resourceType: 'Patient',
+      [UNREAD]: ['<foo a="1"><bar/></foo>'],
+      name: [{ [UNREAD]: ['<x/>', '<y>t</y>'], family: 'A' }],
+      _active: {},
+    });
   });
 
   it('Observation-ex-pain.xml: undefined attribute and element; an empty primitive stays visible', () => {
