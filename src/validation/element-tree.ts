@@ -39,6 +39,8 @@ export interface Constraint {
   human: string;
   expression: string;
   source?: string;
+  /** Defined by the core specification (no source, or a core source): the only ones native code may stand in for. */
+  core: boolean;
 }
 
 export interface ElementNode {
@@ -85,9 +87,14 @@ export interface WalkMemo {
   unprofiledTypeChildren: { nodes: ElementNode[]; structure: CompiledStructure } | undefined;
   /** Constraints to run on a primitive value (ele-1 is checked by the walker itself). */
   primitiveConstraints: Constraint[] | undefined;
-  /** The datatype root whose remaining constraints are remembered, and those constraints. */
-  beyondRoot: ElementNode | undefined;
-  beyondConstraints: Constraint[] | undefined;
+  /** Per datatype root: its constraints that this node's own definition does not already check. */
+  constraintsBeyond: Map<ElementNode, Constraint[]> | undefined;
+  /** The children a content reference points to, with the structure they were last walked in. */
+  referencedChildren: { nodes: ElementNode[]; structure: CompiledStructure } | undefined;
+  /** Per datatype with type profiles: those profiles, compiled. */
+  typeProfiles: Map<string, CompiledStructure[]> | undefined;
+  /** On a primitive datatype's root: its children but value, which a `_name` companion may carry. */
+  companionChildren: ElementNode[] | undefined;
 }
 
 export interface CompiledStructure {
@@ -103,6 +110,7 @@ export interface CompiledStructure {
   structure: Record<string, unknown>;
 }
 
+const CORE_SOURCE = 'http://hl7.org/fhir/StructureDefinition/';
 const FHIRPATH_TYPE_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type';
 
 function parseMax(max: string | undefined): number {
@@ -168,6 +176,7 @@ function createNode(def: ElementDefinitionJson): ElementNode {
         human: c.human ?? c.key,
         expression: c.expression!,
         source: c.source,
+        core: !c.source || c.source.startsWith(CORE_SOURCE),
       })),
     contentReference: def.contentReference?.replace(/^[^#]*#/, ''),
     maxLength: def.maxLength,
@@ -181,8 +190,10 @@ function createNode(def: ElementDefinitionJson): ElementNode {
       unprofiledType: undefined,
       unprofiledTypeChildren: undefined,
       primitiveConstraints: undefined,
-      beyondRoot: undefined,
-      beyondConstraints: undefined,
+      constraintsBeyond: undefined,
+      referencedChildren: undefined,
+      typeProfiles: undefined,
+      companionChildren: undefined,
     },
   };
 }

@@ -1,7 +1,7 @@
 import { summariesOf, type CanonicalResource, type ConformanceResolver, type FhirResource } from '../packages/types.js';
-import type { CompiledStructure, Constraint, ElementNode } from './element-tree.js';
+import type { CompiledStructure, Constraint, ElementNode, TypeRef } from './element-tree.js';
 import type { Issue, IssueType, Severity } from './issues.js';
-import { hasValueOrChildren, InvariantEngine, isCoreConstraint, type InvariantScope } from './invariants.js';
+import { hasValueOrChildren, InvariantEngine, type InvariantScope } from './invariants.js';
 import { checkPrimitive, PRIMITIVE_TYPES } from './primitives.js';
 import { StructureCache } from './structures.js';
 import { fixedDifferences, matchesPattern, describeValue } from './fixed-pattern.js';
@@ -12,6 +12,7 @@ import { checkReference } from './references.js';
 import { SliceMatcher } from './slicing.js';
 import { checkExtensionContext, isExampleUrl } from './extensions.js';
 import { ImpliedProfiles } from './implied-profiles.js';
+import { checkOperationDefinition } from './operation-definition.js';
 import { compareToBound, describeBound } from './ordered-values.js';
 import { generateSnapshot, type StructureDefinition } from '../packages/snapshot.js';
 
@@ -246,6 +247,7 @@ export class Walk {
     this.checkResourceId(res, path);
     this.resourceAgainst(res, path, base, frame);
     if (type === 'StructureDefinition' && isRoot) this.checkSnapshotGeneration(res, path);
+    if (type === 'OperationDefinition') this.addAll(checkOperationDefinition(res, path, this.engine.structures));
     const declared = (res.meta as { profile?: unknown[] } | undefined)?.profile ?? [];
     const profiles = new Set<unknown>([...declared, ...extraProfiles, ...this.engine.impliedProfiles.for(res)]);
     for (const profile of profiles) {
@@ -402,8 +404,9 @@ export class Walk {
       return memo.ownChildren;
     }
     if (node.contentReference) {
+      if (memo.referencedChildren?.structure === structure) return memo.referencedChildren;
       const target = structure.byId.get(node.contentReference) ?? this.engine.structures.forType(node.contentReference.split('.')[0]!)?.byId.get(node.contentReference);
-      if (target) return { nodes: target.children, structure };
+      if (target) return (memo.referencedChildren = { nodes: target.children, structure });
     }
     if (!typeCode) return undefined;
     if (memo.unprofiledType === typeCode) return memo.unprofiledTypeChildren;
@@ -412,12 +415,12 @@ export class Walk {
       memo.unprofiledType = typeCode;
       return (memo.unprofiledTypeChildren = this.typeChildren(node, typeCode));
     }
-    const profiles = typeRef.profiles.map((p) => this.engine.structures.get(p)).filter((p) => p !== undefined);
-    if (profiles.length === 1) return { nodes: profiles[0]!.root.children, structure: profiles[0]! };
+    const profiles = this.typeProfiles(node, typeRef);
+    if (profiles.length === 1) return rootChildren(profiles[0]!);
     if (profiles.length > 1) {
       // Several type profiles: the value must conform to one of them.
       const match = profiles.find((p) => this.engine.conforms(value, p, frame));
-      if (match) return { nodes: match.root.children, structure: match };
+      if (match) return rootChildren(match);
       this.add('error', 'structure', 'type-profile-no-match', `Unable to find a match for the specified profile among choices: ${profiles.map((p) => p.url).join(', ')}`, path);
       // Show why each choice fails: the first through this walk, the others walked on their own.
       for (const other of profiles.slice(1)) {
@@ -426,12 +429,23 @@ export class Walk {
           this.add(issue.severity, issue.code, issue.messageId, issue.message, at);
         }
       }
-      return { nodes: profiles[0]!.root.children, structure: profiles[0]! };
+      return rootChildren(profiles[0]!);
     }
     if (typeCode !== 'Extension') {
       this.add('error', 'not-found', 'type-profile-unknown', `Unknown profile ${typeRef.profiles.join(', ')}`, path);
     }
     return this.typeChildren(node, typeCode);
+  }
+
+  /** The known profiles of one of an element's types, looked up once per definition node and type. */
+  private typeProfiles(node: ElementNode, typeRef: TypeRef): CompiledStructure[] {
+    const byType = (node.memo.typeProfiles ??= new Map());
+    let profiles = byType.get(typeRef.code);
+    if (!profiles) {
+      profiles = typeRef.profiles.map((p) => this.engine.structures.get(p)).filter((p) => p !== undefined);
+      byType.set(typeRef.code, profiles);
+    }
+    return profiles;
   }
 
   /** The children of an element's own datatype, looked up once per definition node and type. */
@@ -457,7 +471,7 @@ export class Walk {
     isResourceRoot: boolean,
     host: Host,
   ): void {
-    // Per matched definition, in order of first appearance: its items, or the JSON name of a plain primitive (see isPlainPrimitive).
+    // Per matched definition, in order of first appearance: its items, or the JSON name of a plain element (see plainKind).
     const groupNodes: ElementNode[] = [];
     const groupItems: Array<Item[] | string> = [];
     const shape = shapeOf(nodes);
@@ -485,7 +499,7 @@ export class Walk {
       if (hasCompanions && match.typeCode !== undefined && !PRIMITIVE_TYPES.has(match.typeCode) && withUnderscore(name) in obj) {
         this.add('error', 'structure', 'unknown-element', `Unrecognized property '_${name}'`, `${path}._${name}`);
       }
-      if (match.plain && !hasCompanions && isPlainValue(obj[name], match.node.isArray)) {
+      if (match.plain !== undefined && !hasCompanions && isPlainValue(obj[name], match.node.isArray)) {
         // Only choice elements can be matched by two names, and they are never plain.
         groupNodes.push(match.node);
         groupItems.push(name);
@@ -517,14 +531,16 @@ export class Walk {
     // Present elements, then the absent ones that are required (directly or through a required slice).
     for (let i = 0; i < groupNodes.length; i++) {
       const items = groupItems[i]!;
-      if (typeof items === 'string') this.plainPrimitive(obj[items], groupNodes[i]!, items, structure, path, frame, host);
-      else this.group(items, groupNodes[i]!, structure, path, frame, host);
+      const node = groupNodes[i]!;
+      if (typeof items !== 'string') this.group(items, node, structure, path, frame, host);
+      else if (PRIMITIVE_TYPES.has(node.types[0]!.code)) this.plainPrimitive(obj[items], node, items, structure, path, frame, host);
+      else this.plainComplex(obj[items], node, items, structure, path, frame, host);
     }
     for (const node of shape.required) if (!groupNodes.includes(node)) this.group([], node, structure, path, frame, host);
   }
 
   /**
-   * A plain primitive (see isPlainPrimitive) whose JSON is well formed: what group(), item(), element() and primitive()
+   * A plain primitive (see plainKind) whose JSON is well formed: what group(), item(), element() and primitive()
    * do for it, without their per-item objects.
    */
   private plainPrimitive(value: unknown, node: ElementNode, name: string, structure: CompiledStructure, path: string, frame: ResourceFrame, host: Host): void {
@@ -536,6 +552,27 @@ export class Walk {
     } else {
       this.cardinality(1, node, structure, path);
       this.primitive(value, undefined, node, typeCode, itemPath, frame, structure, host);
+    }
+  }
+
+  /** A plain complex element (see plainKind) whose JSON is well formed: what group() and item() do for it, without item objects. */
+  private plainComplex(value: unknown, node: ElementNode, name: string, structure: CompiledStructure, path: string, frame: ResourceFrame, host: Host): void {
+    const typeCode = node.types[0]!.code;
+    const itemPath = `${path}.${name}`;
+    // element() takes names and types from the host, never its value: one host serves every item.
+    const childHost: Host = {
+      defPath: `${host.defPath}.${name}`,
+      typePath: `${host.typePath}.${name}`,
+      typeCode,
+      value: undefined,
+      extensionUrl: host.typeCode === 'Extension' ? host.extensionUrl : undefined,
+    };
+    if (Array.isArray(value)) {
+      this.cardinality(value.length, node, structure, path);
+      for (let i = 0; i < value.length; i++) this.element(value[i], undefined, node, typeCode, `${itemPath}[${i}]`, frame, structure, childHost);
+    } else {
+      this.cardinality(1, node, structure, path);
+      this.element(value, undefined, node, typeCode, itemPath, frame, structure, childHost);
     }
   }
 
@@ -643,8 +680,7 @@ export class Walk {
         this.add('error', 'structure', 'json-object-expected', `The property _${node.name} must be a JSON Object`, path);
       } else {
         const typeStructure = this.engine.structures.forType(typeCode);
-        const elementNodes = typeStructure?.root.children.filter((c) => c.name !== 'value') ?? [];
-        if (typeStructure) this.children(companion, elementNodes, typeStructure, path, frame, false, host);
+        if (typeStructure) this.children(companion, companionChildren(typeStructure.root), typeStructure, path, frame, false, host);
       }
     }
     const hasExtension = isObject(companion) && Array.isArray(companion.extension) && companion.extension.length > 0;
@@ -685,7 +721,7 @@ export class Walk {
     const constraints = primitive ? primitiveConstraints(node) : alreadyChecked ? constraintsBeyond(node, alreadyChecked) : node.constraints;
     if (constraints.length === 0) return;
     // Most elements carry only the core ele-1, which passes on any value with content: no evaluation to set up.
-    if (constraints.length === 1 && constraints[0]!.key === 'ele-1' && isCoreConstraint(constraints[0]!) && hasValueOrChildren(value)) return;
+    if (constraints.length === 1 && constraints[0]!.key === 'ele-1' && constraints[0]!.core && hasValueOrChildren(value)) return;
     const scope = this.scope;
     scope.node = value;
     scope.basePath = basePath;
@@ -693,7 +729,8 @@ export class Walk {
     scope.rootResource = (frame.container ?? frame).resource;
     scope.resolveReference = frameResolver(frame);
     scope.conformsTo = (frame.conformsTo ??= (candidate, url) => this.engine.conformsToProfile(candidate, url, frame));
-    for (const constraint of constraints) {
+    for (let i = 0; i < constraints.length; i++) {
+      const constraint = constraints[i]!;
       const result = this.engine.invariants.evaluate(constraint, scope);
       if (result.ok) continue;
       if (result.evaluationError) {
@@ -764,13 +801,19 @@ interface ChildMatch {
   node: ElementNode;
   typeCode: string | undefined;
   typeError?: string;
-  /** See isPlainPrimitive. */
-  plain?: boolean;
+  /** See plainKind. */
+  plain?: 'primitive' | 'complex';
 }
 
-/** A primitive element that is neither sliced nor a choice: its items need no grouping, host or item objects. */
-function isPlainPrimitive(node: ElementNode): boolean {
-  return !node.isChoice && !(node.slicing && node.slices.length > 0) && node.types.length === 1 && PRIMITIVE_TYPES.has(node.types[0]!.code);
+/**
+ * An element of one type that is neither sliced nor a choice nor an extension: its items need no grouping
+ * or item objects, and a primitive's no host either.
+ */
+function plainKind(node: ElementNode): 'primitive' | 'complex' | undefined {
+  if (node.isChoice || (node.slicing && node.slices.length > 0) || node.types.length !== 1) return undefined;
+  const code = node.types[0]!.code;
+  if (PRIMITIVE_TYPES.has(code)) return 'primitive';
+  return code === 'Extension' ? undefined : 'complex';
 }
 
 /** Whether itemsOf() would find nothing wrong with the JSON shape: no nulls, and an array exactly where one is expected. */
@@ -786,7 +829,7 @@ function matchChild(shape: Shape, name: string): ChildMatch | undefined {
   const known = shape.matches.get(name);
   if (known) return known;
   const direct = shape.byName.get(name);
-  if (direct && !direct.isChoice) return remember(shape, name, { node: direct, typeCode: direct.types[0]?.code, plain: isPlainPrimitive(direct) });
+  if (direct && !direct.isChoice) return remember(shape, name, { node: direct, typeCode: direct.types[0]?.code, plain: plainKind(direct) });
   for (const node of shape.choices) {
     if (!name.startsWith(node.name) || name.length === node.name.length) continue;
     const suffix = name.slice(node.name.length);
@@ -808,22 +851,32 @@ function remember(shape: Shape, name: string, match: ChildMatch): ChildMatch {
 
 const SHAPES = new WeakMap<ElementNode[], Shape>();
 
+/** The same list every time, so that its shape (shapeOf) is made once. */
+function companionChildren(typeRoot: ElementNode): ElementNode[] {
+  return (typeRoot.memo.companionChildren ??= typeRoot.children.filter((c) => c.name !== 'value'));
+}
+
 /** A primitive's value is there when its constraints run: ele-1 is checked in primitive(). */
 function primitiveConstraints(node: ElementNode): Constraint[] {
   return (node.memo.primitiveConstraints ??= node.constraints.filter((c) => c.key !== 'ele-1'));
 }
 
-/**
- * A datatype root's constraints that the element's own definition did not already check. Remembered on the
- * element for its last datatype: only choice elements change datatype between values.
- */
+/** A datatype root's constraints that the element's own definition did not already check, remembered per datatype. */
 function constraintsBeyond(typeRoot: ElementNode, checked: ElementNode): Constraint[] {
-  const memo = checked.memo;
-  if (memo.beyondRoot !== typeRoot) {
-    memo.beyondConstraints = typeRoot.constraints.filter((c) => !checked.constraints.some((k) => k.key === c.key));
-    memo.beyondRoot = typeRoot;
+  const byRoot = (checked.memo.constraintsBeyond ??= new Map());
+  let constraints = byRoot.get(typeRoot);
+  if (!constraints) {
+    constraints = typeRoot.constraints.filter((c) => !checked.constraints.some((k) => k.key === c.key));
+    byRoot.set(typeRoot, constraints);
   }
-  return memo.beyondConstraints!;
+  return constraints;
+}
+
+/** A structure's top-level children, as one context object per structure. */
+function rootChildren(structure: CompiledStructure): ChildContext {
+  const memo = structure.root.memo;
+  if (memo.ownChildren?.structure !== structure) memo.ownChildren = { nodes: structure.root.children, structure };
+  return memo.ownChildren;
 }
 
 /** What the walker needs to know of a list of child definitions, computed once per list. */

@@ -193,7 +193,7 @@ export class InvariantEngine {
   }
 
   private entry(constraint: Constraint, basePath: string): Entry {
-    const native = Object.hasOwn(NATIVE, constraint.key) && isCoreConstraint(constraint) ? NATIVE[constraint.key]! : null;
+    const native = Object.hasOwn(NATIVE, constraint.key) && constraint.core ? NATIVE[constraint.key]! : null;
     return { basePath, native, generated: native ? undefined : this.generatedFor(constraint.expression, basePath), compiled: undefined };
   }
 
@@ -244,9 +244,6 @@ function compile(expression: string, basePath: string): Compiled {
   return (scope) => fn(scope.node, { resource: scope.resource, rootResource: scope.rootResource, resolve: scope.resolveReference, conformsTo: scope.conformsTo });
 }
 
-export function isCoreConstraint(constraint: Constraint): boolean {
-  return !constraint.source || constraint.source.startsWith('http://hl7.org/fhir/StructureDefinition/');
-}
 
 /** FHIRPath's invariant semantics: an empty result or a single true passes. */
 function isTrue(result: unknown[]): boolean {
