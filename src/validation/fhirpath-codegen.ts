@@ -55,13 +55,15 @@ interface Owner {
  * A compiled subexpression. `js` is a JavaScript expression (mostly a variable) holding:
  * tri: true / false / undefined (empty); num: number / undefined; str: string / undefined;
  * nodes: the JSON slot (undefined or null: empty; array: its items; else one item), `t` null for a choice element;
- * where: a filter not yet applied (consumed by exists/empty/count); lits: a literal collection of strings.
+ * where: a filter not yet applied (consumed by exists/empty/count); lits: a literal collection of strings;
+ * children: children() not yet applied (consumed by a member step).
  */
 type Val =
   | { kind: 'tri' | 'num' | 'str'; js: string; constant?: string | number | boolean }
   | { kind: 'nodes'; js: string; t: NodeType | null; owner?: Owner; choiceOf?: ChoiceOf }
   | { kind: 'where' | 'select'; src: Val & { kind: 'nodes' }; cond: AstNode }
   | { kind: 'dyn'; js: string }
+  | { kind: 'children'; src: NodesVal }
   | { kind: 'lits'; values: string[] };
 
 type NodesVal = Val & { kind: 'nodes' };
@@ -277,6 +279,77 @@ function union(a: unknown, b: unknown): unknown[] {
     if (!out.some((o) => deepEqual(o, v))) out.push(v);
   }
   return out;
+}
+
+/** How children().k treats the child nodes named by one JSON key (ChildrenPlan). */
+const enum ChildKind { Hit, None, Handover }
+
+/** children().k from objects typed `path`: which JSON keys give the children whose `k` has the static type (path, type). */
+class ChildrenPlan {
+  private readonly kinds = new Map<string, ChildKind>();
+  constructor(private readonly path: string, private readonly key: string, private readonly resultPath: string, private readonly resultType: string) {}
+
+  kind(prop: string): ChildKind {
+    let kind = this.kinds.get(prop);
+    if (kind === undefined) this.kinds.set(prop, (kind = this.decide(prop)));
+    return kind;
+  }
+
+  private decide(prop: string): ChildKind {
+    const spec = childSpec(this.path, prop);
+    // a bare choice name as a JSON key: pushChildren picks a variant (another key)
+    if (spec.choice || !spec.path) return ChildKind.Handover;
+    const sub = childSpec(spec.path, this.key);
+    if (sub.choice) return ChildKind.Handover;
+    return spec.type && sub.path === this.resultPath && sub.type === this.resultType && !isResourceType(spec.type) ? ChildKind.Hit : ChildKind.None;
+  }
+}
+
+/** Whether a slot has an object with property `k` (where the closure tier would find `k` children). */
+function hasKey(s: unknown, k: string, ck: string): boolean {
+  if (s === undefined || s === null) return false;
+  if (!Array.isArray(s)) s = [s];
+  for (const v of s as unknown[]) {
+    if (typeof v === 'number') return true;
+    if (typeof v !== 'object' || v === null) continue;
+    const o = v as Record<string, unknown>;
+    if (o[k] !== undefined || o[ck] !== undefined) return true;
+    // a resource is typed by its resourceType: the node itself, or a choice element's variants
+    const rt = o.resourceType;
+    if (rt && (typeof rt !== 'string' || rt === k || childSpec(rt, k).choice)) return true;
+  }
+  return false;
+}
+
+/**
+ * children().k of one object (pushAllChildren, then the member step): the object-typed `k` items of the children
+ * the plan names, in JSON key order. Other children, and the companions every child node carries, must not have a `k`.
+ */
+function childrenMember(out: unknown[], o: unknown, rt: string | undefined, k: string, ck: string, plan: ChildrenPlan): void {
+  if (typeof o !== 'object' || o === null || Array.isArray(o) || (o as { resourceType?: unknown }).resourceType !== rt) handover();
+  const data = o as Record<string, unknown>;
+  for (const prop in data) {
+    if (prop === 'resourceType') continue;
+    const s = data[prop];
+    // a companion: the `x` of child nodes, where a member step looks when the value has no `k`
+    if (prop.charCodeAt(0) === 95) {
+      if (hasKey(s, k, k)) handover();
+      continue;
+    }
+    const kind = plan.kind(prop);
+    if (kind === ChildKind.None) {
+      if (hasKey(s, k, ck)) handover();
+      continue;
+    }
+    if (kind === ChildKind.Handover) handover();
+    if (s === undefined || s === null) continue;
+    for (const c of Array.isArray(s) ? s : [s]) {
+      if (typeof c !== 'object' || c === null || Array.isArray(c) || (c as { resourceType?: unknown }).resourceType !== undefined) handover();
+      const v = (c as Record<string, unknown>)[k];
+      if ((v === undefined || v === null || !holds(v)) && (c as Record<string, unknown>)[ck] !== undefined) handover();
+      pushItems(out, v);
+    }
+  }
 }
 
 // ---- nodes typed at run time: (value, companion, path) triples, for descendants() ----
@@ -500,7 +573,7 @@ function first(s: unknown, last: boolean): unknown {
 }
 
 const HELPERS = {
-  H, holds, many, choice, choiceMany, plainChoice, dynRoot, dynDescendants, dynMember, dynDistinct, dynSlot, choiceIs, hasValueRaw, distinctItems, pushItems, isType, tail, companions, primExt, extUrl, union, exists, count, bool, str, num, toInt, eqOne, eqSlots, eqPlain, inSet, hasValue, first,
+  H, holds, many, childrenMember, choice, choiceMany, plainChoice, dynRoot, dynDescendants, dynMember, dynDistinct, dynSlot, choiceIs, hasValueRaw, distinctItems, pushItems, isType, tail, companions, primExt, extUrl, union, exists, count, bool, str, num, toInt, eqOne, eqSlots, eqPlain, inSet, hasValue, first,
   rnd: roundToMaxPrecision,
 };
 
@@ -535,6 +608,14 @@ class Generator {
   /** The member step whose companions the next step reads (`x.extension`, `x.extension(url)`): no companion check there. */
   private keepCompanions: AstNode | undefined;
 
+  /** Subexpressions compiled in a block (its lines array), by their key (sameKey): used again instead of compiled again. */
+  private readonly memo = new Map<string, { block: string[]; val: Val }>();
+  /** Nesting of loops; the block the outermost loop is emitted into (where values the loops do not change are declared). */
+  private depth = 0;
+  private hoistTo: string[] | undefined;
+  /** Loop-invariant values: their variables, done flag and code, by subexpression. */
+  private readonly hoisted = new Map<string, { block: string[]; val: Val; code: string }>();
+
   constructor(private readonly resourceType: string | undefined) {}
 
   source(body: string[]): { source: string; consts: unknown[] } {
@@ -568,6 +649,53 @@ class Generator {
   /** Compiles `n` with `input` as its input collection and `self` as $this (the root at top level). */
   compile(n: AstNode, input: Val, self: Val): Val {
     if (WRAPPER_NODES.has(n.type)) return this.compile(child(n), input, self);
+    // Compiled code depends on these flags besides the subexpression and its input and $this.
+    const plainState = this.keepCompanions === undefined && !this.distinctReady;
+    if (plainState && this.depth > 0 && n.type !== 'ExternalConstantTerm' && !n.type.endsWith('Literal') && independent(n)) return this.hoist(n, input, self);
+    if (plainState && n.type === 'InvocationExpression') {
+      const key = `${this.strict} ${valId(input)} ${valId(self)} ${astKey(n)}`;
+      const seen = this.memo.get(key);
+      if (seen && seen.block === this.lines) return seen.val;
+      const val = this.compileNode(n, input, self);
+      this.memo.set(key, { block: this.lines, val });
+      return val;
+    }
+    return this.compileNode(n, input, self);
+  }
+
+  /**
+   * A value the enclosing loops do not change (it reads neither the loop item nor $this), computed once, where first
+   * needed: evaluated ahead it could raise an error its loop would not have reached.
+   */
+  private hoist(n: AstNode, input: Val, self: Val): Val {
+    const key = `${this.strict} ${astKey(n)}`;
+    let entry = this.hoisted.get(key);
+    if (!entry || entry.block !== this.hoistTo) {
+      const outer = this.take();
+      const [depth, to] = [this.depth, this.hoistTo];
+      // its own parts are computed in its block, once with it
+      this.depth = 0;
+      this.hoistTo = undefined;
+      const val = this.compileNode(n, input, self);
+      [this.depth, this.hoistTo] = [depth, to];
+      const inner = this.take();
+      this.lines = outer;
+      if (val.kind !== 'tri' && val.kind !== 'num' && val.kind !== 'str') {
+        // nodes refer to the variables they were read from: compiled in place
+        this.lines.push(...inner);
+        return val;
+      }
+      const h = this.v();
+      const done = this.v();
+      this.hoistTo!.push(`let ${h} = undefined, ${done} = false;`);
+      entry = { block: this.hoistTo!, val: { kind: val.kind, js: h }, code: `if (!${done}) { ${inner.join(' ')} ${h} = ${val.js}; ${done} = true; }` };
+      this.hoisted.set(key, entry);
+    }
+    this.lines.push(entry.code);
+    return entry.val;
+  }
+
+  private compileNode(n: AstNode, input: Val, self: Val): Val {
     switch (n.type) {
       case 'InvocationExpression': {
         const right = child(n, 1);
@@ -587,6 +715,7 @@ class Generator {
           if (n.atRoot) return unsupported('type filter');
           return { kind: 'dyn', js: this.let(`dynMember(${input.js}, ${JSON.stringify(unquote(child(n).text ?? '', '`'))})`) };
         }
+        if (input.kind === 'children') return this.childrenMember(input.src, unquote(child(n).text ?? '', '`'));
         return this.member(this.nodes(input), unquote(child(n).text ?? '', '`'), n.atRoot, n === this.keepCompanions);
       case 'ThisInvocation':
         return self;
@@ -689,9 +818,14 @@ class Generator {
 
   /** where(criterion) followed by more than exists/empty/count: the kept items, in an array. */
   private filtered(src: NodesVal, cond: AstNode): NodesVal {
+    const key = `${this.strict} ${src.js} ${astKey(cond)}`;
+    const seen = this.memo.get(key);
+    if (seen && seen.block === this.lines) return seen.val as NodesVal;
     const out = this.let('[]');
     this.loop(src, (item) => `if (${this.criterion(this.compile(cond, item, item))} === true) ${out}.push(${item.js});`);
-    return { kind: 'nodes', js: out, t: src.t };
+    const val: NodesVal = { kind: 'nodes', js: out, t: src.t };
+    this.memo.set(key, { block: this.lines, val });
+    return val;
   }
 
   private external(n: AstNode): Val {
@@ -753,6 +887,37 @@ class Generator {
     const result: NodesVal = { kind: 'nodes', js: b, t: raw ? { ...nodeType(spec.path, ''), untyped: true, raw } : { ...nodeType(spec.path, type!), untyped } };
     if (prim) result.owner = { parent: a, companion: spec.companion };
     return result;
+  }
+
+  /**
+   * children().key: typed where the model children of the input that define `key` agree on its (object) type; any
+   * other child found with a `key` at run time is handed over.
+   */
+  private childrenMember(input: NodesVal, key: string): Val {
+    const t = input.t;
+    if (!t || t.anyResource || t.untyped || t.alts || isPrimitiveValue(new Node(null, null, t.path, t.type))) return unsupported('children of a run-time type');
+    // a property every string, boolean or object has (length, constructor): the closure tier would read it
+    if (key in String.prototype || key in Boolean.prototype || key in Object.prototype) return unsupported('children member');
+    let result: { path: string; type: string } | undefined;
+    const prefix = t.path + '.';
+    for (const p of Object.keys(model.path2Type)) {
+      if (!p.startsWith(prefix) || p.indexOf('.', prefix.length) >= 0) continue;
+      const spec = childSpec(t.path, p.slice(prefix.length));
+      if (spec.choice || !spec.path || !spec.type || isResourceType(spec.type)) continue;
+      const sub = childSpec(spec.path, key);
+      if (sub.choice) return unsupported('choice member of children');
+      if (!sub.path || !sub.type) continue;
+      if (result && (result.path !== sub.path || result.type !== sub.type)) return unsupported('children member of several types');
+      result = { path: sub.path, type: sub.type };
+    }
+    if (!result || isResourceType(result.type) || isPrimitiveValue(new Node(null, null, result.path, result.type))) return unsupported('children member');
+    const plan = this.konst(new ChildrenPlan(t.path, key, result.path, result.type));
+    const out = this.let('[]');
+    const args = `${JSON.stringify(key)}, ${JSON.stringify('_' + key)}, ${plan}`;
+    const rt = t.rt === undefined ? 'undefined' : JSON.stringify(t.rt);
+    const s = input.js;
+    this.lines.push(`if (${s} !== undefined && ${s} !== null) { if (Array.isArray(${s})) { for (const o of ${s}) childrenMember(${out}, o, ${rt}, ${args}); } else childrenMember(${out}, ${s}, ${rt}, ${args}); }`);
+    return { kind: 'nodes', js: out, t: nodeType(result.path, result.type) };
   }
 
   /** The companions of a primitive slot, or null where fhirpath.js has none (the focus at a primitive base path). */
@@ -957,6 +1122,9 @@ class Generator {
         const s = this.nodes(input);
         return { kind: 'nodes', js: this.let(`first(${s.js}, ${name === 'last'})`), t: s.t };
       }
+      case 'children':
+        arity(0);
+        return { kind: 'children', src: this.nodes(input) };
       case 'descendants': {
         arity(0);
         // The focus only: other slots' companions are not at hand.
@@ -1087,7 +1255,9 @@ class Generator {
     const i = this.v();
     const it = this.v();
     const outer = this.take();
+    if (this.depth++ === 0) this.hoistTo = outer;
     const last = body({ kind: 'nodes', js: it, t: src.t });
+    if (--this.depth === 0) this.hoistTo = undefined;
     const inner = this.take();
     this.lines = outer;
     this.lines.push(
@@ -1114,23 +1284,26 @@ class Generator {
 
   /** isDistinct() of string values, read with their companions checked (deepEqual compares them). */
   private isDistinct(input: Val): Val {
-    const items = this.let('[]');
-    const plain = (v: Val): string => {
-      if (v.kind === 'str') return `if (${v.js} !== undefined) ${items}.push(${v.js});`;
-      if (v.kind !== 'nodes' || !v.t || v.t.anyResource || v.t.untyped || DATE_PATHS.has(v.t.path) || !PLAIN_TYPES.has(v.t.type)) unsupported('isDistinct');
-      return `pushItems(${items}, ${v.js});`;
+    const plain = (v: Val): Val => {
+      if (v.kind !== 'str' && (v.kind !== 'nodes' || !v.t || v.t.anyResource || v.t.untyped || DATE_PATHS.has(v.t.path) || !PLAIN_TYPES.has(v.t.type))) unsupported('isDistinct');
+      return v;
     };
     const ready = this.distinctReady;
     this.distinctReady = false;
     if (input.kind === 'select') {
+      const items = this.let('[]');
       this.strict++;
-      this.loop(input.src, (item) => plain(this.compile(input.cond, item, item)));
+      this.loop(input.src, (item) => {
+        const v = plain(this.compile(input.cond, item, item));
+        return v.kind === 'str' ? `if (${v.js} !== undefined) ${items}.push(${v.js});` : `pushItems(${items}, ${(v as NodesVal).js});`;
+      });
       this.strict--;
-    } else {
-      if (!ready) return unsupported('isDistinct without checked companions');
-      this.lines.push(plain(input));
+      return { kind: 'tri', js: this.let(`distinctItems(${items})`) };
     }
-    return { kind: 'tri', js: this.let(`distinctItems(${items})`) };
+    if (!ready) return unsupported('isDistinct without checked companions');
+    const v = plain(input);
+    // one value, or a slot's array as it is (a member step from several items made a fresh one)
+    return { kind: 'tri', js: v.kind === 'str' ? 'true' : this.let(`!Array.isArray(${(v as NodesVal).js}) || distinctItems(${(v as NodesVal).js})`) };
   }
 
   /** all(criterion): stops at the first item whose criterion is not true, like the closure compiler. */
@@ -1161,6 +1334,67 @@ class Generator {
     this.lines.push(`if (${c} === true) {`, ...yes, '} else {', ...no, '}');
     return { kind: 'tri', js: r };
   }
+}
+
+/** Functions whose arguments are evaluated on each input item (lambdas), not on $this. */
+const LAMBDAS = new Set(['where', 'all', 'select', 'exists', 'iif']);
+
+/** Whether a subexpression reads neither its input nor $this (the generator's operands and arguments see $this). */
+function independent(n: AstNode): boolean {
+  if (WRAPPER_NODES.has(n.type)) return independent(child(n));
+  switch (n.type) {
+    case 'StringLiteral':
+    case 'BooleanLiteral':
+    case 'NumberLiteral':
+    case 'ExternalConstantTerm':
+      return true;
+    case 'InvocationExpression': {
+      const right = child(n, 1);
+      if (!independent(child(n))) return false;
+      if (right.type === 'MemberInvocation') return true;
+      if (right.type !== 'FunctionInvocation') return false;
+      const functn = child(right);
+      return LAMBDAS.has(child(functn).text ?? '') || (functn.children?.[1]?.children ?? []).every(independent);
+    }
+    case 'TypeExpression':
+      return independent(child(n));
+    case 'AndExpression':
+    case 'OrExpression':
+    case 'XorExpression':
+    case 'ImpliesExpression':
+    case 'EqualityExpression':
+    case 'InequalityExpression':
+    case 'AdditiveExpression':
+    case 'MembershipExpression':
+    case 'UnionExpression':
+      return (n.children ?? []).every(independent);
+    default:
+      return false;
+  }
+}
+
+const astKeys = new WeakMap<AstNode, string>();
+
+/** A subexpression's structure as a string: equal for equal subexpressions. */
+function astKey(n: AstNode): string {
+  let key = astKeys.get(n);
+  if (key === undefined) {
+    // texts with their lengths: the key reads back one way only
+    const text = n.text ?? '';
+    const delimited = n.delimitedText ?? '';
+    key = `${n.type}:${n.atRoot ?? ''}:${text.length}:${text}:${delimited.length}:${delimited}(${(n.children ?? []).map(astKey).join('')})`;
+    astKeys.set(n, key);
+  }
+  return key;
+}
+
+const valIds = new WeakMap<Val, number>();
+let valCount = 0;
+
+function valId(v: Val): number {
+  let id = valIds.get(v);
+  if (id === undefined) valIds.set(v, (id = valCount++));
+  return id;
 }
 
 /** The member step that ends a path (`a.b` → b), if it ends in one. */

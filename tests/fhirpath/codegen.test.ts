@@ -229,6 +229,58 @@ describe('generated invariant semantics', () => {
     expect(same(csd1, 'CodeSystem', cs([{ code: 'a' }, { code: 'a' }]))).toBe('fail');
   });
 
+  /** The generated verdict (an error with its message) equals the closure tier's; returns that verdict. */
+  const sameVerdict = (expression: string, base: string, node: unknown, resource: unknown = node): Verdict => {
+    const result = run(expression, base, node, resource);
+    const theirs = closureVerdict({ expression, basePath: base }, node, { resource, rootResource: resource });
+    expect(result === undefined ? 'hand-over' : result === true ? 'pass' : result === false ? 'fail' : `error: ${result.evaluationError}`).toBe(theirs);
+    return theirs;
+  };
+
+  it('reads a member of children() of a typed node: the model children that define it, hand-over where others have it', () => {
+    const sdf9 = "children().element.where(path.contains('.').not()).label.empty() and children().element.where(path.contains('.').not()).code.empty() and children().element.where(path.contains('.').not()).requirements.empty()";
+    const sd = (extra: object) => ({ resourceType: 'StructureDefinition', url: 'u', status: 'draft', ...extra });
+    const snapshot = { element: [{ path: 'A' }, { path: 'A.b', label: 'x', code: [{ code: 'c' }] }] };
+    expect(sameVerdict(sdf9, 'StructureDefinition', sd({ snapshot, differential: { element: [{ path: 'A' }] } }))).toBe('pass');
+    // the root element of either part, label / code / requirements each
+    expect(sameVerdict(sdf9, 'StructureDefinition', sd({ snapshot, differential: { element: [{ path: 'A', label: 'l' }] } }))).toBe('fail');
+    expect(sameVerdict(sdf9, 'StructureDefinition', sd({ differential: { element: [{ path: 'A.c' }, { path: 'A', code: [{ code: 'c' }] }] } }))).toBe('fail');
+    expect(sameVerdict(sdf9, 'StructureDefinition', sd({ snapshot: { element: [{ path: 'A', requirements: 'r' }] } }))).toBe('fail');
+    expect(sameVerdict(sdf9, 'StructureDefinition', sd({}))).toBe('pass');
+    const count = 'children().element.count() = 3';
+    expect(sameVerdict(count, 'StructureDefinition', sd({ snapshot, differential: { element: [{ path: 'A' }] }, mapping: [{ identity: 'm' }] }))).toBe('pass');
+    // an `element` where the model has none (in an extension, a companion, a contained resource): the closure tier finds it
+    const label = { path: 'A', label: 'l' };
+    expect(run(sdf9, 'StructureDefinition', sd({ extension: [{ url: 'x', element: [label] }] }))).toBeUndefined();
+    expect(run(sdf9, 'StructureDefinition', sd({ _status: { element: [label] } }))).toBeUndefined();
+    expect(run(sdf9, 'StructureDefinition', sd({ contained: [{ resourceType: 'Basic', element: [label] }] }))).toBeUndefined();
+    expect(run(sdf9, 'StructureDefinition', sd({ snapshot: { _element: [{ id: 'x' }] } }))).toBeUndefined();
+    expect(run(sdf9, 'StructureDefinition', sd({ snapshot: 'x' }))).toBeUndefined();
+    // a contained resource whose `value` is a choice: children().value would be its variants
+    expect(generateInvariantSource('children().value.exists()', 'Observation')).toBeUndefined();
+    expect(generateInvariantSource('children().length.exists()', 'StructureDefinition')).toBeUndefined();
+  });
+
+  it('computes a value the loop does not change once, where first needed', () => {
+    const sdf8a = "(%resource.kind = 'logical' or element.first().path.startsWith(%resource.type)) and (element.tail().empty() or element.tail().all(path.startsWith(%resource.differential.element.first().path.replaceMatches('\\\\..*','')&'.')))";
+    const sd = (paths: string[]) => {
+      const differential = { element: paths.map((path) => ({ path })) };
+      return [differential, { resourceType: 'StructureDefinition', kind: 'resource', type: 'Patient', differential }] as const;
+    };
+    expect(sameVerdict(sdf8a, 'StructureDefinition.differential', ...sd(['Patient', 'Patient.name', 'Patient.name.given']))).toBe('pass');
+    expect(sameVerdict(sdf8a, 'StructureDefinition.differential', ...sd(['Patient', 'Patient.name', 'Observation.code']))).toBe('fail');
+    expect(sameVerdict(sdf8a, 'StructureDefinition.differential', ...sd(['Patient.x', 'Patient.name']))).toBe('pass');
+    // an error the loop raises on its first item, and does not raise without items
+    const regexError = "element.all(%resource.url.matches('('))";
+    expect(sameVerdict(regexError, 'StructureDefinition.differential', { element: [] }, { resourceType: 'StructureDefinition', url: 'u' })).toBe('pass');
+    expect(sameVerdict(regexError, 'StructureDefinition.differential', { element: [{ path: 'A' }] }, { resourceType: 'StructureDefinition', url: 'u' })).toMatch(/^error: Invalid regular expression/);
+    const bdl3 = "entry.all(request.exists() = (%resource.type = 'batch' or %resource.type = 'transaction' or %resource.type = 'history'))";
+    const bundle = (type: string, entry: unknown[]) => ({ resourceType: 'Bundle', type, entry });
+    expect(sameVerdict(bdl3, 'Bundle', bundle('batch', [{ request: { method: 'GET' } }, { request: { method: 'PUT' } }]))).toBe('pass');
+    expect(sameVerdict(bdl3, 'Bundle', bundle('batch', [{ request: { method: 'GET' } }, {}]))).toBe('fail');
+    expect(sameVerdict(bdl3, 'Bundle', bundle('collection', [{}, { request: { method: 'GET' } }]))).toBe('fail');
+  });
+
   it('declines what it does not generate', () => {
     expect(generateInvariantSource('start <= end', 'Period')).toBeUndefined();
     expect(generateInvariantSource("birthDate = @2020", 'Patient')).toBeUndefined();
