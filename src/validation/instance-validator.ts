@@ -193,6 +193,9 @@ export class Walk {
   readonly issues: Issue[] = [];
   /** Keys of the issues so far, made once the list is too long to scan (see isDuplicate). */
   private seen: Set<string> | undefined;
+  /** The groups of the objects being walked, innermost last (see children): one pair of arrays per walk, not per object. */
+  private readonly groupNodes: ElementNode[] = [];
+  private readonly groupItems: Array<Item[] | string> = [];
   /** One scope object for every invariant this walk evaluates: evaluation is synchronous and keeps no reference to it. */
   private readonly scope: InvariantScope = { node: undefined, basePath: '', resource: undefined, rootResource: undefined, resolveReference: NO_RESOLVER };
 
@@ -410,7 +413,7 @@ export class Walk {
     }
     if (!typeCode) return undefined;
     if (memo.unprofiledType === typeCode) return memo.unprofiledTypeChildren;
-    const typeRef = node.types.find((t) => t.code === typeCode);
+    const typeRef = typeRefOf(node, typeCode);
     if (!typeRef?.profiles.length) {
       memo.unprofiledType = typeCode;
       return (memo.unprofiledTypeChildren = this.typeChildren(node, typeCode));
@@ -419,7 +422,7 @@ export class Walk {
     if (profiles.length === 1) return rootChildren(profiles[0]!);
     if (profiles.length > 1) {
       // Several type profiles: the value must conform to one of them.
-      const match = profiles.find((p) => this.engine.conforms(value, p, frame));
+      const match = this.firstConforming(value, profiles, frame);
       if (match) return rootChildren(match);
       this.add('error', 'structure', 'type-profile-no-match', `Unable to find a match for the specified profile among choices: ${profiles.map((p) => p.url).join(', ')}`, path);
       // Show why each choice fails: the first through this walk, the others walked on their own.
@@ -435,6 +438,11 @@ export class Walk {
       this.add('error', 'not-found', 'type-profile-unknown', `Unknown profile ${typeRef.profiles.join(', ')}`, path);
     }
     return this.typeChildren(node, typeCode);
+  }
+
+  /** Apart from childrenOf: a closure there would make every call allocate its captured variables. */
+  private firstConforming(value: unknown, profiles: CompiledStructure[], frame: ResourceFrame): CompiledStructure | undefined {
+    return profiles.find((p) => this.engine.conforms(value, p, frame));
   }
 
   /** The known profiles of one of an element's types, looked up once per definition node and type. */
@@ -472,8 +480,10 @@ export class Walk {
     host: Host,
   ): void {
     // Per matched definition, in order of first appearance: its items, or the JSON name of a plain element (see plainKind).
-    const groupNodes: ElementNode[] = [];
-    const groupItems: Array<Item[] | string> = [];
+    // This object's groups are the walk's stacks from `base` on: nested calls push above them and truncate back.
+    const groupNodes = this.groupNodes;
+    const groupItems = this.groupItems;
+    const base = groupNodes.length;
     const shape = shapeOf(nodes);
     // Most objects carry no _name companions: then no companion lookup (a missed keyed load) is needed.
     let hasCompanions = false;
@@ -506,7 +516,7 @@ export class Walk {
         continue;
       }
       // Only choice elements can be matched by two names.
-      const at = match.node.isChoice ? groupNodes.indexOf(match.node) : -1;
+      const at = match.node.isChoice ? groupNodes.indexOf(match.node, base) : -1;
       if (match.typeError) {
         // Present but of a type the profile excludes: one error, and it still counts as present.
         this.add('error', 'structure', 'choice-type-not-allowed', match.typeError, `${path}.${name}`);
@@ -529,14 +539,17 @@ export class Walk {
       }
     }
     // Present elements, then the absent ones that are required (directly or through a required slice).
-    for (let i = 0; i < groupNodes.length; i++) {
+    const end = groupNodes.length;
+    for (let i = base; i < end; i++) {
       const items = groupItems[i]!;
       const node = groupNodes[i]!;
       if (typeof items !== 'string') this.group(items, node, structure, path, frame, host);
       else if (PRIMITIVE_TYPES.has(node.types[0]!.code)) this.plainPrimitive(obj[items], node, items, structure, path, frame, host);
       else this.plainComplex(obj[items], node, items, structure, path, frame, host);
     }
-    for (const node of shape.required) if (!groupNodes.includes(node)) this.group([], node, structure, path, frame, host);
+    for (const node of shape.required) if (!isGrouped(groupNodes, base, end, node)) this.group([], node, structure, path, frame, host);
+    groupNodes.length = base;
+    groupItems.length = base;
   }
 
   /**
@@ -728,7 +741,7 @@ export class Walk {
     scope.resource = frame.resource;
     scope.rootResource = (frame.container ?? frame).resource;
     scope.resolveReference = frameResolver(frame);
-    scope.conformsTo = (frame.conformsTo ??= (candidate, url) => this.engine.conformsToProfile(candidate, url, frame));
+    scope.conformsTo = frameConformsTo(frame, this.engine);
     for (let i = 0; i < constraints.length; i++) {
       const constraint = constraints[i]!;
       const result = this.engine.invariants.evaluate(constraint, scope);
@@ -936,6 +949,21 @@ function collectIds(resource: Record<string, unknown>): Set<string> {
   };
   visit(resource);
   return ids;
+}
+
+function isGrouped(groupNodes: ElementNode[], from: number, to: number, node: ElementNode): boolean {
+  for (let i = from; i < to; i++) if (groupNodes[i] === node) return true;
+  return false;
+}
+
+function typeRefOf(node: ElementNode, code: string): TypeRef | undefined {
+  for (const type of node.types) if (type.code === code) return type;
+  return undefined;
+}
+
+/** One conformsTo() function per frame, made apart from checkConstraints: a closure there would make every call allocate. */
+function frameConformsTo(frame: ResourceFrame, engine: Engine): (value: unknown, url: string) => boolean {
+  return (frame.conformsTo ??= (candidate, url) => engine.conformsToProfile(candidate, url, frame));
 }
 
 /** One resolve() function per frame, not one per invariant evaluation (held on the frame: a WeakMap costs the GC more). */
