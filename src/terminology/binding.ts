@@ -7,6 +7,8 @@ export type BoundKind = 'code' | 'Coding' | 'CodeableConcept';
 /** Statuses that fail a binding; undecidable ones (not-checkable, unknown-system) never do. */
 const FAILS: ReadonlySet<CodeStatus> = new Set(['not-in-valueset', 'unknown-code', 'invalid-display', 'no-system']);
 
+const NO_ISSUES: readonly TxMessage[] = Object.freeze([]);
+
 const SUITABLE = 'unless it has no suitable code (note that the validator cannot judge what is suitable)';
 
 /**
@@ -15,7 +17,9 @@ const SUITABLE = 'unless it has no suitable code (note that the validator cannot
  * warning, preferred → information for primitive codes only, example → none).
  * `value` is the primitive's value (for `code` kind).
  */
-export function bindingIssues(check: CodeCheck, strength: BindingStrength, kind: BoundKind, value?: string): TxMessage[] {
+export function bindingIssues(check: CodeCheck, strength: BindingStrength, kind: BoundKind, value?: string): readonly TxMessage[] {
+  // Most bound values pass: then no list is made.
+  if (check.messages.length === 0 && !FAILS.has(check.status)) return NO_ISSUES;
   // Only a required binding keeps the "could not infer the system" error: for the others the binding
   // message (or none) says it all, as the validator's ignoreCantInfer does.
   const out = strength !== 'required' ? check.messages.filter((m) => m.messageId !== 'TX_CANNOT_INFER_SYSTEM') : [...check.messages];

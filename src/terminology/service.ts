@@ -79,13 +79,14 @@ const RANK: Record<CodeStatus, number> = {
 class BoundedCache<V> {
   private readonly map = new Map<string, V>();
 
-  get(key: string, compute: () => V): V {
-    let value = this.map.get(key);
-    if (value === undefined) {
-      value = compute();
-      if (this.map.size >= CACHE_LIMIT) this.map.clear();
-      this.map.set(key, value);
-    }
+  get(key: string): V | undefined {
+    return this.map.get(key);
+  }
+
+  /** Returns the value, so that a miss reads `cache.get(key) ?? cache.set(key, compute())` (no closure per lookup). */
+  set(key: string, value: V): V {
+    if (this.map.size >= CACHE_LIMIT) this.map.clear();
+    this.map.set(key, value);
     return value;
   }
 }
@@ -144,7 +145,7 @@ export class TerminologyService {
   validateCodeableConcept(cc: { coding?: CodingInput[]; text?: string }, valueSet: string): CodeCheck {
     let key = valueSet;
     for (const c of cc.coding ?? []) key += `\u0002${c.system ?? ''}\u0001${c.version ?? ''}\u0001${c.code ?? ''}\u0001${c.display ?? ''}`;
-    return this.conceptCache.get(key, () => this.checkCodeableConcept(cc.coding ?? [], valueSet));
+    return this.conceptCache.get(key) ?? this.conceptCache.set(key, this.checkCodeableConcept(cc.coding ?? [], valueSet));
   }
 
   private checkCodeableConcept(codings: CodingInput[], valueSet: string): CodeCheck {
@@ -167,7 +168,7 @@ export class TerminologyService {
   private single(input: CodingInput, valueSet: string | undefined, mode: Mode): CodeCheck {
     // The whole answer is cached, not only the coding's result: building its strings costs as much as the check.
     const key = codingKey(mode, valueSet, input);
-    return this.singleCache.get(key, () => this.checkSingle(input, valueSet, mode));
+    return this.singleCache.get(key) ?? this.singleCache.set(key, this.checkSingle(input, valueSet, mode));
   }
 
   private checkSingle(input: CodingInput, valueSet: string | undefined, mode: Mode): CodeCheck {
@@ -193,7 +194,7 @@ export class TerminologyService {
 
   private coding(input: CodingInput, exp: Expansion | undefined, vsKey: string | undefined, mode: Mode): CodingResult {
     const key = codingKey(mode, vsKey, input);
-    return this.codingCache.get(key, () => this.checkCoding(input, exp, mode));
+    return this.codingCache.get(key) ?? this.codingCache.set(key, this.checkCoding(input, exp, mode));
   }
 
   private checkCoding(input: CodingInput, exp: Expansion | undefined, mode: Mode): CodingResult {

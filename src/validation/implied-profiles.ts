@@ -17,6 +17,8 @@ const VITAL_SIGN_CODES: Record<string, string> = {
 };
 const VITAL_SIGN_SYSTEMS = new Set(['http://loinc.org', 'http://snomed.info/sct']);
 
+const NONE: readonly string[] = Object.freeze([]);
+
 export class ImpliedProfiles {
   private readonly globals = new Map<string, string[]>();
 
@@ -32,9 +34,12 @@ export class ImpliedProfiles {
     }
   }
 
-  for(resource: Record<string, unknown>): string[] {
+  /** The profiles a resource must also conform to; not to be modified. */
+  for(resource: Record<string, unknown>): readonly string[] {
     const type = String(resource.resourceType);
-    const profiles = [...(this.globals.get(type) ?? [])];
+    const globals = this.globals.get(type);
+    if (type !== 'Observation') return globals ?? NONE;
+    const profiles = [...(globals ?? [])];
     if (type === 'Observation') {
       const codings = (resource.code as { coding?: Array<{ system?: string; code?: string }> } | undefined)?.coding ?? [];
       for (const coding of Array.isArray(codings) ? codings : []) {

@@ -63,8 +63,6 @@ const RESOURCE_TYPES_CACHE = new WeakMap<object, Set<string>>();
 
 const DEDUP_SCAN_LIMIT = 32;
 
-const NO_RESOLVER = (): undefined => undefined;
-
 /** Thrown by a verdict-only walk at its first error. */
 const FIRST_ERROR: unique symbol = Symbol('first-error');
 
@@ -197,13 +195,15 @@ export class Walk {
   private readonly groupNodes: ElementNode[] = [];
   private readonly groupItems: Array<Item[] | string> = [];
   /** One scope object for every invariant this walk evaluates: evaluation is synchronous and keeps no reference to it. */
-  private readonly scope: InvariantScope = { node: undefined, basePath: '', resource: undefined, rootResource: undefined, resolveReference: NO_RESOLVER };
+  private readonly scope: WalkScope;
 
   /** @param verdictOnly a conformance check: the first error ends the walk (FIRST_ERROR), and nothing else is recorded. */
   constructor(
     readonly engine: Engine,
     private readonly verdictOnly = false,
-  ) {}
+  ) {
+    this.scope = new WalkScope(engine);
+  }
 
   result(): Issue[] {
     return this.issues;
@@ -252,7 +252,9 @@ export class Walk {
     if (type === 'StructureDefinition' && isRoot) this.checkSnapshotGeneration(res, path);
     if (type === 'OperationDefinition') this.addAll(checkOperationDefinition(res, path, this.engine.structures));
     const declared = (res.meta as { profile?: unknown[] } | undefined)?.profile ?? [];
-    const profiles = new Set<unknown>([...declared, ...extraProfiles, ...this.engine.impliedProfiles.for(res)]);
+    const implied = this.engine.impliedProfiles.for(res);
+    if (declared.length === 0 && extraProfiles.length === 0 && implied.length === 0) return;
+    const profiles = new Set<unknown>([...declared, ...extraProfiles, ...implied]);
     for (const profile of profiles) {
       if (typeof profile !== 'string') continue;
       const structure = this.engine.structures.get(profile);
@@ -561,7 +563,7 @@ export class Walk {
     const itemPath = `${path}.${name}`;
     if (Array.isArray(value)) {
       this.cardinality(value.length, node, structure, path);
-      for (let i = 0; i < value.length; i++) this.primitive(value[i], undefined, node, typeCode, `${itemPath}[${i}]`, frame, structure, host);
+      for (let i = 0; i < value.length; i++) this.primitive(value[i], undefined, node, typeCode, itemPath + indexSuffix(i), frame, structure, host);
     } else {
       this.cardinality(1, node, structure, path);
       this.primitive(value, undefined, node, typeCode, itemPath, frame, structure, host);
@@ -582,7 +584,7 @@ export class Walk {
     };
     if (Array.isArray(value)) {
       this.cardinality(value.length, node, structure, path);
-      for (let i = 0; i < value.length; i++) this.element(value[i], undefined, node, typeCode, `${itemPath}[${i}]`, frame, structure, childHost);
+      for (let i = 0; i < value.length; i++) this.element(value[i], undefined, node, typeCode, itemPath + indexSuffix(i), frame, structure, childHost);
     } else {
       this.cardinality(1, node, structure, path);
       this.element(value, undefined, node, typeCode, itemPath, frame, structure, childHost);
@@ -651,7 +653,7 @@ export class Walk {
           this.add('error', 'structure', 'json-null', 'Null values are not allowed in arrays unless paired with a _ value', `${itemPath}[${i}]`);
           continue;
         }
-        items.push({ value: v === null ? undefined : v, companion: c, typeCode, path: `${itemPath}[${i}]`, key: name, index: i });
+        items.push({ value: v === null ? undefined : v, companion: c, typeCode, path: itemPath + indexSuffix(i), key: name, index: i });
       }
       return items;
     }
@@ -740,8 +742,7 @@ export class Walk {
     scope.basePath = basePath;
     scope.resource = frame.resource;
     scope.rootResource = (frame.container ?? frame).resource;
-    scope.resolveReference = frameResolver(frame);
-    scope.conformsTo = frameConformsTo(frame, this.engine);
+    scope.frame = frame;
     for (let i = 0; i < constraints.length; i++) {
       const constraint = constraints[i]!;
       const result = this.engine.invariants.evaluate(constraint, scope);
@@ -951,6 +952,13 @@ function collectIds(resource: Record<string, unknown>): Set<string> {
   return ids;
 }
 
+const INDEX_SUFFIXES = Array.from({ length: 64 }, (_, i) => `[${i}]`);
+
+/** `[i]` for a path: made once for the usual indexes, as building it costs three strings. */
+function indexSuffix(i: number): string {
+  return i < INDEX_SUFFIXES.length ? INDEX_SUFFIXES[i]! : `[${i}]`;
+}
+
 function isGrouped(groupNodes: ElementNode[], from: number, to: number, node: ElementNode): boolean {
   for (let i = from; i < to; i++) if (groupNodes[i] === node) return true;
   return false;
@@ -961,9 +969,28 @@ function typeRefOf(node: ElementNode, code: string): TypeRef | undefined {
   return undefined;
 }
 
-/** One conformsTo() function per frame, made apart from checkConstraints: a closure there would make every call allocate. */
-function frameConformsTo(frame: ResourceFrame, engine: Engine): (value: unknown, url: string) => boolean {
-  return (frame.conformsTo ??= (candidate, url) => engine.conformsToProfile(candidate, url, frame));
+/**
+ * The invariant scope of a walk. resolve() and conformsTo() are made per frame only when an invariant asks for them:
+ * generated and native invariants never do.
+ */
+class WalkScope implements InvariantScope {
+  node: unknown = undefined;
+  basePath = '';
+  resource: unknown = undefined;
+  rootResource: unknown = undefined;
+  frame: ResourceFrame = { resource: {}, path: '' };
+
+  constructor(private readonly engine: Engine) {}
+
+  get resolveReference(): (reference: string) => unknown {
+    return frameResolver(this.frame);
+  }
+
+  get conformsTo(): (value: unknown, url: string) => boolean {
+    const frame = this.frame;
+    const engine = this.engine;
+    return (frame.conformsTo ??= (candidate, url) => engine.conformsToProfile(candidate, url, frame));
+  }
 }
 
 /** One resolve() function per frame, not one per invariant evaluation (held on the frame: a WeakMap costs the GC more). */

@@ -176,7 +176,16 @@ export class InvariantEngine {
     const compiled = (entry.compiled ??= this.cached(constraint.expression, scope.basePath));
     const node = scope.node;
     if (compiled.dependencies && typeof node === 'object' && node !== null && !Array.isArray(node) && !reachesAny(node, compiled.dependencies)) {
-      return (compiled.whenAbsent ??= run(compiled.fn, { ...scope, node: EMPTY_FOCUS }));
+      // Properties read one by one: a scope may provide some through getters, which a spread would skip.
+      compiled.whenAbsent ??= run(compiled.fn, {
+        node: EMPTY_FOCUS,
+        basePath: scope.basePath,
+        resource: scope.resource,
+        rootResource: scope.rootResource,
+        resolveReference: scope.resolveReference,
+        conformsTo: scope.conformsTo,
+      });
+      return compiled.whenAbsent;
     }
     return run(compiled.fn, scope);
   }

@@ -8,7 +8,7 @@ import { bindingIssues, TerminologyService, type TxMessage } from '../../src/ter
 import { conformanceDir, coreResources, expectedIssues, resolverOf } from './resolver.js';
 
 // Reproduces, message for message, the terminology issues the HL7 validator reports in the R4 conformance cases.
-const shape = (ms: TxMessage[]) => ms.map((m) => ({ severity: m.severity, code: m.issueType, text: m.message }));
+const shape = (ms: readonly TxMessage[]) => ms.map((m) => ({ severity: m.severity, code: m.issueType, text: m.message }));
 const core = new TerminologyService(resolverOf(...coreResources));
 
 function packageValueSet(version: string): CanonicalResource {
