@@ -10,7 +10,7 @@
 import { type AstNode, baseInfo, compileFhirPath, unquote, WRAPPER_NODES } from './fhirpath-compiler.js';
 import { parseFhirPath } from './fhirpath-js.js';
 import {
-  childSpec, DATE_PATHS, deepEqual, isPrimitiveValue, isSubtype, isTypeName, model, Node, parseTypeSpecifier, roundToMaxPrecision, type TypeName, typeIs, typeOf,
+  childSpec, DATE_PATHS, deepEqual, intersect, isPrimitiveValue, isSubtype, isTypeName, model, Node, parseTypeSpecifier, roundToMaxPrecision, type TypeName, typeIs, typeOf,
 } from './fhirpath/runtime.js';
 
 /** An evaluation error the closure tier certainly raises, with its message (an InvariantResult). */
@@ -56,7 +56,8 @@ interface Owner {
  * tri: true / false / undefined (empty); num: number / undefined; str: string / undefined;
  * nodes: the JSON slot (undefined or null: empty; array: its items; else one item), `t` null for a choice element;
  * where: a filter not yet applied (consumed by exists/empty/count); lits: a literal collection of strings;
- * children: children() not yet applied (consumed by a member step).
+ * children: children() not yet applied (consumed by a member step); descendants: the triples of the roots of a
+ * descendants() not yet walked (a member step walks it for its own children only).
  */
 type Val =
   | { kind: 'tri' | 'num' | 'str'; js: string; constant?: string | number | boolean }
@@ -64,6 +65,7 @@ type Val =
   | { kind: 'where' | 'select'; src: Val & { kind: 'nodes' }; cond: AstNode }
   | { kind: 'dyn'; js: string }
   | { kind: 'children'; src: NodesVal }
+  | { kind: 'descendants'; roots: string }
   | { kind: 'lits'; values: string[] };
 
 type NodesVal = Val & { kind: 'nodes' };
@@ -267,6 +269,19 @@ function extUrl(s: unknown, c: unknown, mode: 'prim' | 'bare' | 'objects', url: 
   return out;
 }
 
+/** The items of a slot of objects (a resource's type, decided at run time, is handed over). */
+function objectItems(s: unknown): unknown[] {
+  const out: unknown[] = [];
+  pushItems(out, s);
+  for (const v of out) if (typeof v !== 'object' || v === null || Array.isArray(v) || (v as { resourceType?: unknown }).resourceType !== undefined) handover();
+  return out;
+}
+
+/** `a.intersect(b)` of object slots: the closure tier's own intersect, on the JSON objects its nodes hold (no companions). */
+function intersectSlots(a: unknown, b: unknown): unknown[] {
+  return intersect(objectItems(a), objectItems(b));
+}
+
 /** `a | b` of object slots: distinct by deep equality (runtime.ts deepEqual, as distinct() does for up to 6 items). */
 function union(a: unknown, b: unknown): unknown[] {
   const items: unknown[] = [];
@@ -354,6 +369,16 @@ function childrenMember(out: unknown[], o: unknown, rt: string | undefined, k: s
 
 // ---- nodes typed at run time: (value, companion, path) triples, for descendants() ----
 
+/** A child node as a triple: a resource is typed by its resourceType. */
+function pushTriple(out: unknown[], value: unknown, companion: unknown, path: string | null): void {
+  const rt = typeof value === 'object' && value !== null ? (value as { resourceType?: unknown }).resourceType : undefined;
+  out.push(value, companion || null, rt ? (rt as string) : path || null);
+}
+
+function isSome(y: unknown): boolean {
+  return y !== null && y !== undefined && !(Array.isArray(y) && y.length === 0);
+}
+
 /** pushChildren (runtime.ts) over triples: the children named `key` of the node (v, x, path). */
 function dynChildren(out: unknown[], v: unknown, x: unknown, path: string | null, key: string): void {
   if (typeof v === 'number' && key !== 'extension' && key !== 'id') handover();
@@ -365,59 +390,65 @@ function dynChildren(out: unknown[], v: unknown, x: unknown, path: string | null
   let toAdd_: unknown;
   if (!holds(toAdd)) toAdd_ = data === null || data === undefined ? undefined : data[spec ? spec.companion : '_' + key];
   if (toAdd === undefined && toAdd_ === undefined) toAdd = x ? (x as Record<string, unknown>)[key] : undefined;
+  if (!isSome(toAdd) && !isSome(toAdd_)) return;
   const p = spec ? spec.path : null;
-  const some = (y: unknown) => y !== null && y !== undefined && !(Array.isArray(y) && y.length === 0);
-  if (!some(toAdd) && !some(toAdd_)) return;
-  const push = (value: unknown, companion: unknown) => {
-    const rt = typeof value === 'object' && value !== null ? (value as { resourceType?: unknown }).resourceType : undefined;
-    out.push(value, companion || null, rt ? (rt as string) : p || null);
-  };
   if (Array.isArray(toAdd)) {
     const cs = toAdd_ as unknown[] | undefined;
-    for (let i = 0; i < toAdd.length; i++) push(toAdd[i], cs && cs[i]);
-    const n = (cs as unknown[] | undefined)?.length || 0;
-    for (let i = toAdd.length; i < n; i++) push(null, cs![i]);
+    for (let i = 0; i < toAdd.length; i++) pushTriple(out, toAdd[i], cs && cs[i], p);
+    const n = cs?.length || 0;
+    for (let i = toAdd.length; i < n; i++) pushTriple(out, null, cs![i], p);
   } else if ((toAdd === null || toAdd === undefined) && Array.isArray(toAdd_)) {
-    for (const c of toAdd_) push(null, c);
+    for (const c of toAdd_) pushTriple(out, null, c, p);
   } else {
-    push(toAdd, toAdd_);
+    pushTriple(out, toAdd, toAdd_, p);
   }
 }
 
 /** The focus as triples (the closure tier's root nodes). */
 function dynRoot(node: unknown, path: string): unknown[] {
   const out: unknown[] = [];
-  for (const v of Array.isArray(node) ? node : node === undefined || node === null ? [] : [node]) {
-    const rt = typeof v === 'object' && v !== null ? (v as { resourceType?: unknown }).resourceType : undefined;
-    out.push(v, null, rt ? rt : path);
-  }
+  for (const v of Array.isArray(node) ? node : node === undefined || node === null ? [] : [node]) pushTriple(out, v, null, path);
   return out;
 }
 
-/** descendants() (pushAllChildren level by level, in the closure tier's order). */
-function dynDescendants(items: unknown[]): unknown[] {
-  const out: unknown[] = [];
-  let level = items;
-  while (level.length) {
-    const next: unknown[] = [];
-    for (let i = 0; i < level.length; i += 3) {
-      const v = level[i];
-      const x = level[i + 1];
-      const path = level[i + 2] as string | null;
-      if (typeof v === 'number') continue;
-      if (typeof v === 'object' && v !== null) {
-        for (const prop in v) {
-          if (prop.charCodeAt(0) === 95) {
-            const base = prop.slice(1);
-            if (!Object.prototype.hasOwnProperty.call(v, base)) dynChildren(next, v, x, path, base);
-          } else if (prop !== 'resourceType') dynChildren(next, v, x, path, prop);
-        }
-      } else if (x !== null && typeof x === 'object') {
-        for (const prop in x) dynChildren(next, v, x, path, prop);
-      }
+/** pushAllChildren over triples: every child of the node (v, x, path), in JSON key order. */
+function dynAllChildren(out: unknown[], v: unknown, x: unknown, path: string | null): void {
+  if (typeof v === 'object' && v !== null) {
+    for (const prop in v) {
+      if (prop.charCodeAt(0) === 95) {
+        const base = prop.slice(1);
+        if (!Object.prototype.hasOwnProperty.call(v, base)) dynChildren(out, v, x, path, base);
+      } else if (prop !== 'resourceType') dynChildren(out, v, x, path, prop);
     }
-    for (const item of next) out.push(item);
-    level = next;
+  } else if (typeof v !== 'number' && x !== null && typeof x === 'object') {
+    for (const prop in x) dynChildren(out, v, x, path, prop);
+  }
+}
+
+/** The names of choice elements (value of value[x]): a JSON key that is not one never names a choice element. */
+const CHOICE_NAMES = new Set(Object.keys(model.choiceTypePaths).map((p) => p.slice(p.lastIndexOf('.') + 1)));
+
+/** Nodes still to visit in dynDescendants (reused: one walk at a time). */
+const pending: unknown[] = [];
+
+/**
+ * descendants(), or descendants().key (key not null) without the descendants in between, as triples in no particular
+ * order (every consumer of triples ignores their order: isDistinct, count, combine, member steps).
+ */
+function dynDescendants(roots: unknown[], key: string | null, plain: boolean): unknown[] {
+  const out: unknown[] = [];
+  pending.length = 0;
+  for (let i = 0; i < roots.length; i += 3) dynAllChildren(pending, roots[i], roots[i + 1], roots[i + 2] as string | null);
+  while (pending.length) {
+    const path = pending.pop() as string | null;
+    const x = pending.pop();
+    const v = pending.pop();
+    if (plain && x === null && (v === null || (typeof v !== 'object' && typeof v !== 'number'))) continue;
+    if (key === null) out.push(v, x, path);
+    // a member step of the descendant, as in dynMember
+    else if (typeof v === 'object' && v !== null && (v as { resourceType?: unknown }).resourceType === key) out.push(v, x, path);
+    else dynChildren(out, v, x, path, key);
+    dynAllChildren(pending, v, x, path);
   }
   return out;
 }
@@ -573,7 +604,7 @@ function first(s: unknown, last: boolean): unknown {
 }
 
 const HELPERS = {
-  H, holds, many, childrenMember, choice, choiceMany, plainChoice, dynRoot, dynDescendants, dynMember, dynDistinct, dynSlot, choiceIs, hasValueRaw, distinctItems, pushItems, isType, tail, companions, primExt, extUrl, union, exists, count, bool, str, num, toInt, eqOne, eqSlots, eqPlain, inSet, hasValue, first,
+  H, holds, many, childrenMember, choice, choiceMany, plainChoice, dynRoot, dynDescendants, dynMember, dynDistinct, dynSlot, choiceIs, hasValueRaw, distinctItems, pushItems, isType, tail, companions, primExt, extUrl, union, intersectSlots, exists, count, bool, str, num, toInt, eqOne, eqSlots, eqPlain, inSet, hasValue, first,
   rnd: roundToMaxPrecision,
 };
 
@@ -593,6 +624,12 @@ function isResourceType(type: string): boolean {
 function nodeType(path: string, type: string): NodeType {
   const anyResource = isResourceType(type);
   return { path, type, rt: undefined, anyResource };
+}
+
+/** A static type whose values compare as their JSON objects (no Quantity conversion, no primitive's companions). */
+function objectType(t: NodeType | null): NodeType {
+  if (!t || t.anyResource || t.untyped || isSubtype(t.type, 'Quantity') || isPrimitiveValue(new Node(null, null, t.path, t.type))) unsupported('objects');
+  return t;
 }
 
 class Generator {
@@ -710,13 +747,20 @@ class Generator {
         this.distinctReady = false;
         return result;
       }
-      case 'MemberInvocation':
-        if (input.kind === 'dyn') {
+      case 'MemberInvocation': {
+        const key = unquote(child(n).text ?? '', '`');
+        if (input.kind === 'dyn' || input.kind === 'descendants') {
           if (n.atRoot) return unsupported('type filter');
-          return { kind: 'dyn', js: this.let(`dynMember(${input.js}, ${JSON.stringify(unquote(child(n).text ?? '', '`'))})`) };
+          if (input.kind === 'descendants') {
+            // a primitive without companions has neither this member nor children: the walk passes over it
+            const plain = !CHOICE_NAMES.has(key) && primitivesLack(key);
+            return { kind: 'dyn', js: this.let(`dynDescendants(${input.roots}, ${JSON.stringify(key)}, ${plain})`) };
+          }
+          return { kind: 'dyn', js: this.let(`dynMember(${input.js}, ${JSON.stringify(key)})`) };
         }
-        if (input.kind === 'children') return this.childrenMember(input.src, unquote(child(n).text ?? '', '`'));
-        return this.member(this.nodes(input), unquote(child(n).text ?? '', '`'), n.atRoot, n === this.keepCompanions);
+        if (input.kind === 'children') return this.childrenMember(input.src, key);
+        return this.member(this.nodes(input), key, n.atRoot, n === this.keepCompanions);
+      }
       case 'ThisInvocation':
         return self;
       case 'FunctionInvocation':
@@ -774,12 +818,8 @@ class Generator {
 
   /** `a | b` of two slots of (non-Quantity) objects, with a type whose member steps mean the same from either side. */
   private union(a: NodesVal, b: NodesVal): Val {
-    const object = (t: NodeType | null): NodeType => {
-      if (!t || t.anyResource || t.untyped || isSubtype(t.type, 'Quantity') || isPrimitiveValue(new Node(null, null, t.path, t.type))) unsupported('union');
-      return t;
-    };
-    const ta = object(a.t);
-    const tb = object(b.t);
+    const ta = objectType(a.t);
+    const tb = objectType(b.t);
     const alts = [...(ta.alts ?? []), tb.path, ...(tb.alts ?? [])].filter((p) => p !== ta.path);
     return { kind: 'nodes', js: this.let(`union(${a.js}, ${b.js})`), t: { ...ta, rt: undefined, alts } };
   }
@@ -787,6 +827,7 @@ class Generator {
   /** A collection as triples: a typed slot read with its companions checked (under isDistinct), or triples already. */
   private dyn(v: Val): string {
     if (v.kind === 'dyn') return v.js;
+    if (v.kind === 'descendants') return this.let(`dynDescendants(${v.roots}, null, false)`);
     if (v.kind !== 'nodes' || !v.t || v.t.anyResource || v.t.untyped || this.strict === 0) return unsupported('combine');
     return this.let(`dynSlot(${v.js}, ${JSON.stringify(v.t.path)})`);
   }
@@ -896,8 +937,7 @@ class Generator {
   private childrenMember(input: NodesVal, key: string): Val {
     const t = input.t;
     if (!t || t.anyResource || t.untyped || t.alts || isPrimitiveValue(new Node(null, null, t.path, t.type))) return unsupported('children of a run-time type');
-    // a property every string, boolean or object has (length, constructor): the closure tier would read it
-    if (key in String.prototype || key in Boolean.prototype || key in Object.prototype) return unsupported('children member');
+    if (!primitivesLack(key)) return unsupported('children member');
     let result: { path: string; type: string } | undefined;
     const prefix = t.path + '.';
     for (const p of Object.keys(model.path2Type)) {
@@ -1103,7 +1143,7 @@ class Generator {
         return this.aggregate(name, input);
       case 'isDistinct':
         arity(0);
-        if (input.kind === 'dyn') return { kind: 'tri', js: this.let(`dynDistinct(${input.js})`) };
+        if (input.kind === 'dyn' || input.kind === 'descendants') return { kind: 'tri', js: this.let(`dynDistinct(${this.dyn(input)})`) };
         return this.isDistinct(input);
       case 'is':
         arity(1);
@@ -1130,7 +1170,14 @@ class Generator {
         // The focus only: other slots' companions are not at hand.
         const s = this.nodes(input);
         if (s.js !== 'node' || !s.t) return unsupported('descendants of a derived slot');
-        return { kind: 'dyn', js: this.let(`dynDescendants(dynRoot(node, ${JSON.stringify(s.t.path)}))`) };
+        return { kind: 'descendants', roots: this.let(`dynRoot(node, ${JSON.stringify(s.t.path)})`) };
+      }
+      case 'intersect': {
+        arity(1);
+        const a = this.nodes(input);
+        const b = this.nodes(this.compile(params[0], self, self));
+        objectType(b.t);
+        return { kind: 'nodes', js: this.let(`intersectSlots(${a.js}, ${b.js})`), t: objectType(a.t) };
       }
       case 'combine': {
         arity(1);
@@ -1218,7 +1265,8 @@ class Generator {
       case 'nodes':
         return this.let(`count(${v.js})`);
       case 'dyn':
-        return this.let(`${v.js}.length / 3`);
+      case 'descendants':
+        return this.let(`${this.dyn(v)}.length / 3`);
       case 'tri':
       case 'num':
       case 'str':
@@ -1334,6 +1382,11 @@ class Generator {
     this.lines.push(`if (${c} === true) {`, ...yes, '} else {', ...no, '}');
     return { kind: 'tri', js: r };
   }
+}
+
+/** Whether a member step finds nothing in a string or boolean (the closure tier reads `length` or `0` of one). */
+function primitivesLack(key: string): boolean {
+  return !(key in String.prototype) && !(key in Boolean.prototype) && !(key in Object.prototype) && !/^\d/.test(key);
 }
 
 /** Functions whose arguments are evaluated on each input item (lambdas), not on $this. */
