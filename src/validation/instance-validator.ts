@@ -194,6 +194,7 @@ export class Walk {
   /** The groups of the objects being walked, innermost last (see children): one pair of arrays per walk, not per object. */
   private readonly groupNodes: ElementNode[] = [];
   private readonly groupItems: Array<Item[] | string> = [];
+  private groupCount = 0;
   /** One scope object for every invariant this walk evaluates: evaluation is synchronous and keeps no reference to it. */
   private readonly scope: WalkScope;
 
@@ -482,10 +483,11 @@ export class Walk {
     host: Host,
   ): void {
     // Per matched definition, in order of first appearance: its items, or the JSON name of a plain element (see plainKind).
-    // This object's groups are the walk's stacks from `base` on: nested calls push above them and truncate back.
+    // This object's groups are the walk's stacks from `base` on: nested calls use them above `end`, then give them back.
     const groupNodes = this.groupNodes;
     const groupItems = this.groupItems;
-    const base = groupNodes.length;
+    const base = this.groupCount;
+    let end = base;
     const shape = shapeOf(nodes);
     // Most objects carry no _name companions: then no companion lookup (a missed keyed load) is needed.
     let hasCompanions = false;
@@ -513,20 +515,20 @@ export class Walk {
       }
       if (match.plain !== undefined && !hasCompanions && isPlainValue(obj[name], match.node.isArray)) {
         // Only choice elements can be matched by two names, and they are never plain.
-        groupNodes.push(match.node);
-        groupItems.push(name);
+        groupNodes[end] = match.node;
+        groupItems[end++] = name;
         continue;
       }
       // Only choice elements can be matched by two names.
-      const at = match.node.isChoice ? groupNodes.indexOf(match.node, base) : -1;
+      const at = match.node.isChoice ? groupIndex(groupNodes, base, end, match.node) : -1;
       if (match.typeError) {
         // Present but of a type the profile excludes: one error, and it still counts as present.
         this.add('error', 'structure', 'choice-type-not-allowed', match.typeError, `${path}.${name}`);
         const skipped: Item = { value: undefined, companion: undefined, typeCode: undefined, path: `${path}.${name}`, key: name, index: 0, skip: true };
         if (at >= 0) (groupItems[at] as Item[]).push(skipped);
         else {
-          groupNodes.push(match.node);
-          groupItems.push([skipped]);
+          groupNodes[end] = match.node;
+          groupItems[end++] = [skipped];
         }
         continue;
       }
@@ -536,12 +538,12 @@ export class Walk {
         this.add('error', 'structure', 'choice-multiple', `Only one type of ${match.node.name}[x] is allowed, found ${list[0]!.key} and ${name}`, `${path}.${name}`);
         list.push(...items);
       } else {
-        groupNodes.push(match.node);
-        groupItems.push(items);
+        groupNodes[end] = match.node;
+        groupItems[end++] = items;
       }
     }
     // Present elements, then the absent ones that are required (directly or through a required slice).
-    const end = groupNodes.length;
+    this.groupCount = end;
     for (let i = base; i < end; i++) {
       const items = groupItems[i]!;
       const node = groupNodes[i]!;
@@ -549,9 +551,9 @@ export class Walk {
       else if (PRIMITIVE_TYPES.has(node.types[0]!.code)) this.plainPrimitive(obj[items], node, items, structure, path, frame, host);
       else this.plainComplex(obj[items], node, items, structure, path, frame, host);
     }
-    for (const node of shape.required) if (!isGrouped(groupNodes, base, end, node)) this.group([], node, structure, path, frame, host);
-    groupNodes.length = base;
-    groupItems.length = base;
+    for (const node of shape.required) if (groupIndex(groupNodes, base, end, node) < 0) this.group([], node, structure, path, frame, host);
+    // Entries above the count are left in place: overwritten later, and dropped with the walk.
+    this.groupCount = base;
   }
 
   /**
@@ -959,15 +961,18 @@ function indexSuffix(i: number): string {
   return i < INDEX_SUFFIXES.length ? INDEX_SUFFIXES[i]! : `[${i}]`;
 }
 
-function isGrouped(groupNodes: ElementNode[], from: number, to: number, node: ElementNode): boolean {
-  for (let i = from; i < to; i++) if (groupNodes[i] === node) return true;
-  return false;
+function groupIndex(groupNodes: ElementNode[], from: number, to: number, node: ElementNode): number {
+  for (let i = from; i < to; i++) if (groupNodes[i] === node) return i;
+  return -1;
 }
 
 function typeRefOf(node: ElementNode, code: string): TypeRef | undefined {
   for (const type of node.types) if (type.code === code) return type;
   return undefined;
 }
+
+/** A walk's frame before its first invariant: never read. */
+const NO_FRAME: ResourceFrame = Object.freeze({ resource: Object.freeze({}), path: '' }) as ResourceFrame;
 
 /**
  * The invariant scope of a walk. resolve() and conformsTo() are made per frame only when an invariant asks for them:
@@ -978,7 +983,7 @@ class WalkScope implements InvariantScope {
   basePath = '';
   resource: unknown = undefined;
   rootResource: unknown = undefined;
-  frame: ResourceFrame = { resource: {}, path: '' };
+  frame: ResourceFrame = NO_FRAME;
 
   constructor(private readonly engine: Engine) {}
 
