@@ -93,6 +93,8 @@ export interface WalkMemo {
   referencedChildren: { nodes: ElementNode[]; structure: CompiledStructure } | undefined;
   /** Per datatype with type profiles: those profiles, compiled. */
   typeProfiles: Map<string, CompiledStructure[]> | undefined;
+  /** On an element holding resources: the profiles its types name, compiled. */
+  resourceProfiles: CompiledStructure[] | undefined;
   /** On a primitive datatype's root: its children but value, which a `_name` companion may carry. */
   companionChildren: ElementNode[] | undefined;
 }
@@ -193,6 +195,7 @@ function createNode(def: ElementDefinitionJson): ElementNode {
       constraintsBeyond: undefined,
       referencedChildren: undefined,
       typeProfiles: undefined,
+      resourceProfiles: undefined,
       companionChildren: undefined,
     },
   };

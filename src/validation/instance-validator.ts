@@ -193,7 +193,7 @@ export class Walk {
   private seen: Set<string> | undefined;
   /** The groups of the objects being walked, innermost last (see children): one pair of arrays per walk, not per object. */
   private readonly groupNodes: ElementNode[] = [];
-  private readonly groupItems: Array<Item[] | string> = [];
+  private readonly groupItems: Array<Item[] | ChildMatch> = [];
   private groupCount = 0;
   /** One scope object for every invariant this walk evaluates: evaluation is synchronous and keeps no reference to it. */
   private readonly scope: WalkScope;
@@ -237,7 +237,7 @@ export class Walk {
   }
 
   /** Validates a resource against its core definition, its declared profiles and any extra profiles. */
-  resource(res: Record<string, unknown>, path: string, frame: ResourceFrame, extraProfiles: string[], isRoot: boolean): void {
+  resource(res: Record<string, unknown>, path: string, frame: ResourceFrame, extraProfiles: readonly string[], isRoot: boolean): void {
     const type = res.resourceType;
     if (typeof type !== 'string') {
       this.add('fatal', 'structure', 'resource-type-missing', 'Unable to find resourceType property', path);
@@ -376,9 +376,8 @@ export class Walk {
   }
 
   private nestedResource(value: Record<string, unknown>, node: ElementNode, path: string, frame: ResourceFrame): void {
-    const profiles = node.types.flatMap((t) => t.profiles);
-    const profileTypes = profiles.map((p) => this.engine.structures.get(p)).filter((s) => s !== undefined);
-    const applicable = profileTypes.filter((s) => s.type === value.resourceType).map((s) => s.url);
+    const profileTypes = (node.memo.resourceProfiles ??= this.resourceProfiles(node));
+    const applicable = profileTypes.length === 0 ? NO_PROFILES : applicableProfiles(profileTypes, value.resourceType);
     if (profileTypes.length > 0 && applicable.length === 0 && typeof value.resourceType === 'string') {
       this.add('error', 'structure', 'resource-type-not-allowed', `The type '${value.resourceType}' is not valid - must be ${[...new Set(profileTypes.map((s) => s.type))].join(' or ')}`, path);
     }
@@ -443,6 +442,11 @@ export class Walk {
     return this.typeChildren(node, typeCode);
   }
 
+  /** The known profiles an element holding a resource names in its types. */
+  private resourceProfiles(node: ElementNode): CompiledStructure[] {
+    return node.types.flatMap((t) => t.profiles).map((p) => this.engine.structures.get(p)).filter((s) => s !== undefined);
+  }
+
   /** Apart from childrenOf: a closure there would make every call allocate its captured variables. */
   private firstConforming(value: unknown, profiles: CompiledStructure[], frame: ResourceFrame): CompiledStructure | undefined {
     return profiles.find((p) => this.engine.conforms(value, p, frame));
@@ -482,7 +486,7 @@ export class Walk {
     isResourceRoot: boolean,
     host: Host,
   ): void {
-    // Per matched definition, in order of first appearance: its items, or the JSON name of a plain element (see plainKind).
+    // Per matched definition, in order of first appearance: its items, or the match of a plain element (see plainKind).
     // This object's groups are the walk's stacks from `base` on: nested calls use them above `end`, then give them back.
     const groupNodes = this.groupNodes;
     const groupItems = this.groupItems;
@@ -516,7 +520,7 @@ export class Walk {
       if (match.plain !== undefined && !hasCompanions && isPlainValue(obj[name], match.node.isArray)) {
         // Only choice elements can be matched by two names, and they are never plain.
         groupNodes[end] = match.node;
-        groupItems[end++] = name;
+        groupItems[end++] = match;
         continue;
       }
       // Only choice elements can be matched by two names.
@@ -547,9 +551,10 @@ export class Walk {
     for (let i = base; i < end; i++) {
       const items = groupItems[i]!;
       const node = groupNodes[i]!;
-      if (typeof items !== 'string') this.group(items, node, structure, path, frame, host);
-      else if (PRIMITIVE_TYPES.has(node.types[0]!.code)) this.plainPrimitive(obj[items], node, items, structure, path, frame, host);
-      else this.plainComplex(obj[items], node, items, structure, path, frame, host);
+      if (Array.isArray(items)) this.group(items, node, structure, path, frame, host);
+      // A plain element is never a choice: its JSON name is its name.
+      else if (items.plain === 'primitive') this.plainPrimitive(obj[node.name], node, node.name, structure, path, frame, host);
+      else this.plainComplex(obj[node.name], node, node.name, structure, path, frame, host);
     }
     for (const node of shape.required) if (groupIndex(groupNodes, base, end, node) < 0) this.group([], node, structure, path, frame, host);
     // Entries above the count are left in place: overwritten later, and dropped with the walk.
@@ -959,6 +964,12 @@ const INDEX_SUFFIXES = Array.from({ length: 64 }, (_, i) => `[${i}]`);
 /** `[i]` for a path: made once for the usual indexes, as building it costs three strings. */
 function indexSuffix(i: number): string {
   return i < INDEX_SUFFIXES.length ? INDEX_SUFFIXES[i]! : `[${i}]`;
+}
+
+const NO_PROFILES: readonly string[] = Object.freeze([]);
+
+function applicableProfiles(profiles: CompiledStructure[], resourceType: unknown): string[] {
+  return profiles.filter((s) => s.type === resourceType).map((s) => s.url);
 }
 
 function groupIndex(groupNodes: ElementNode[], from: number, to: number, node: ElementNode): number {
