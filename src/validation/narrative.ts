@@ -83,43 +83,152 @@ interface Parsed {
   doctype: boolean;
 }
 
-/** One strict SAX pass (saxes: well-formedness errors with line:column) into a small tree. */
-function parseDiv(div: string, path: string): Parsed | Issue {
-  const sax = new (SaxesParserClass())({ xmlns: false });
-  sax.ENTITIES = ENTITIES;
-  const top: XNode = { name: '#document', attrs: NO_ATTRS, children: [], text: '', comment: false };
-  const stack: XNode[] = [top];
-  let doctype = false;
-  let failure: string | undefined;
-  sax.on('error', (err) => {
-    failure ??= err.message;
+type SaxesParser = InstanceType<ReturnType<typeof SaxesParserClass>>;
+
+// One saxes parser reused across calls (it resets itself when a document ends), its handlers bound once to
+// this state; after a failed parse its state is not trusted and a new one is made.
+let sax: SaxesParser | undefined;
+let saxStack: XNode[] = [];
+let saxRoot: XNode | undefined;
+let saxDoctype = false;
+let saxFailure: string | undefined;
+
+function newSaxesParser(): SaxesParser {
+  const parser = new (SaxesParserClass())({ xmlns: false });
+  parser.on('error', (err) => {
+    saxFailure ??= err.message;
     throw err;
   });
-  sax.on('doctype', () => {
-    doctype = true;
+  parser.on('doctype', () => {
+    saxDoctype = true;
   });
-  sax.on('opentag', (tag) => {
+  parser.on('opentag', (tag) => {
     const node: XNode = { name: tag.name, attrs: tag.attributes as Record<string, string>, children: [], text: '', comment: false };
-    stack[stack.length - 1].children.push(node);
-    if (!tag.isSelfClosing) stack.push(node);
+    // Saxes rejects a second root, so the first element opened at the top is the root.
+    if (saxStack.length === 0) saxRoot ??= node;
+    else saxStack[saxStack.length - 1].children.push(node);
+    if (!tag.isSelfClosing) saxStack.push(node);
   });
-  sax.on('closetag', (tag) => {
-    if (!tag.isSelfClosing) stack.pop();
+  parser.on('closetag', (tag) => {
+    if (!tag.isSelfClosing) saxStack.pop();
   });
-  sax.on('text', (text) => {
-    stack[stack.length - 1].children.push({ name: null, attrs: NO_ATTRS, children: NO_CHILDREN, text, comment: false });
+  parser.on('text', (text) => {
+    if (saxStack.length !== 0) saxStack[saxStack.length - 1].children.push({ name: null, attrs: NO_ATTRS, children: NO_CHILDREN, text, comment: false });
   });
-  sax.on('comment', (text) => {
-    stack[stack.length - 1].children.push({ name: null, attrs: NO_ATTRS, children: NO_CHILDREN, text, comment: true });
+  parser.on('comment', (text) => {
+    if (saxStack.length !== 0) saxStack[saxStack.length - 1].children.push({ name: null, attrs: NO_ATTRS, children: NO_CHILDREN, text, comment: true });
   });
-  try {
-    sax.write(div).close();
-  } catch (e) {
-    return issue('error', 'invalid', 'xhtml-parse-error', `Error parsing XHTML: ${failure ?? String(e)}`, path);
-  }
-  const root = top.children.find((n) => n.name !== null);
-  return root ? { root, doctype } : issue('error', 'invalid', 'xhtml-parse-error', 'Error parsing XHTML: no root element', path);
+  return parser;
 }
+
+/** One strict SAX pass (saxes: well-formedness errors with line:column) into a small tree. */
+function parseWithSaxes(div: string, path: string): Parsed | Issue {
+  const parser = (sax ??= newSaxesParser());
+  parser.ENTITIES = ENTITIES; // reset to the XML ones by every document end
+  saxStack = [];
+  saxRoot = undefined;
+  saxDoctype = false;
+  saxFailure = undefined;
+  try {
+    parser.write(div).close();
+  } catch (e) {
+    sax = undefined;
+    return issue('error', 'invalid', 'xhtml-parse-error', `Error parsing XHTML: ${saxFailure ?? String(e)}`, path);
+  }
+  return saxRoot ? { root: saxRoot, doctype: saxDoctype } : issue('error', 'invalid', 'xhtml-parse-error', 'Error parsing XHTML: no root element', path);
+}
+
+// Outside the fast path: any character other than tab, LF and the XML Chars from space up, except '&'.
+const NOT_SIMPLE_CHAR = /[^\t\n\x20-\x25\x27-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+const LT = 0x3c;
+const GT = 0x3e;
+const SLASH = 0x2f;
+
+const isSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x09;
+// ASCII part of XML NameStartChar / NameChar; other characters end a name, and the fast path then declines.
+const isNameStart = (c: number): boolean => (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f || c === 0x3a;
+const isNameChar = (c: number): boolean => isNameStart(c) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e;
+
+function nameEnd(div: string, i: number): number {
+  while (isNameChar(div.charCodeAt(i))) i++;
+  return i;
+}
+function spaceEnd(div: string, i: number): number {
+  while (isSpace(div.charCodeAt(i))) i++;
+  return i;
+}
+
+/**
+ * Hand-written parser for the common narrative subset (no entities, CR, comments, CDATA, PIs or DOCTYPE;
+ * ASCII names; quoted attribute values without '<', tab or LF), building the tree saxes would build;
+ * undefined hands the div to saxes.
+ */
+function parseSimple(div: string): Parsed | undefined {
+  // ']]>' is an error in text for saxes
+  if (NOT_SIMPLE_CHAR.test(div) || div.includes(']]>')) return undefined;
+  const stack: XNode[] = [];
+  let root: XNode | undefined;
+  let i = spaceEnd(div, 0);
+  for (;;) {
+    if (div.charCodeAt(i) !== LT) return undefined;
+    let c = div.charCodeAt(++i);
+    if (c === SLASH) {
+      const end = nameEnd(div, ++i);
+      const close = spaceEnd(div, end);
+      if (end === i || div.charCodeAt(close) !== GT || stack.pop()?.name !== div.slice(i, end)) return undefined;
+      i = close + 1;
+    } else {
+      if (!isNameStart(c)) return undefined;
+      let j = nameEnd(div, i);
+      const node: XNode = { name: div.slice(i, j), attrs: NO_ATTRS, children: [], text: '', comment: false };
+      let selfClosing = false;
+      for (;;) {
+        c = div.charCodeAt(j);
+        if (c === GT) {
+          j++;
+          break;
+        }
+        if (c === SLASH) {
+          if (div.charCodeAt(j + 1) !== GT) return undefined;
+          selfClosing = true;
+          j += 2;
+          break;
+        }
+        if (!isSpace(c)) return undefined;
+        j = spaceEnd(div, j);
+        c = div.charCodeAt(j);
+        if (c === GT || c === SLASH) continue;
+        if (!isNameStart(c)) return undefined;
+        const nameStop = nameEnd(div, j);
+        const attr = div.slice(j, nameStop);
+        let k = spaceEnd(div, nameStop);
+        if (div.charCodeAt(k) !== 0x3d) return undefined;
+        k = spaceEnd(div, k + 1);
+        const quote = div[k];
+        if (quote !== '"' && quote !== "'") return undefined;
+        const valueEnd = div.indexOf(quote, k + 1);
+        if (valueEnd < 0) return undefined;
+        const value = div.slice(k + 1, valueEnd);
+        // A duplicate declines, and so do inherited names (__proto__, constructor...): a plain object is then safe.
+        if (ATTR_VALUE_NOT_SIMPLE.test(value) || attr in node.attrs) return undefined;
+        if (node.attrs === NO_ATTRS) node.attrs = {};
+        node.attrs[attr] = value;
+        j = valueEnd + 1;
+      }
+      if (stack.length === 0) root = node;
+      else stack[stack.length - 1].children.push(node);
+      if (!selfClosing) stack.push(node);
+      i = j;
+    }
+    if (stack.length === 0) break;
+    const lt = div.indexOf('<', i);
+    if (lt < 0) return undefined;
+    if (lt > i) stack[stack.length - 1].children.push({ name: null, attrs: NO_ATTRS, children: NO_CHILDREN, text: div.slice(i, lt), comment: false });
+    i = lt;
+  }
+  return root !== undefined && spaceEnd(div, i) === div.length ? { root, doctype: false } : undefined;
+}
+const ATTR_VALUE_NOT_SIMPLE = /[<\t\n]/;
 
 /** Java UrlUtil.checkValidUrl: null when acceptable, else the reason. */
 function urlProblem(value: string): string | null {
@@ -187,8 +296,17 @@ function hasAnchor(node: XNode, fragment: string): boolean {
 }
 
 export function checkXhtml(div: string, ctx: NarrativeContext): Issue[] {
+  return checkTree(parseSimple(div) ?? parseWithSaxes(div, ctx.path), ctx);
+}
+
+/** checkXhtml on one parser's tree, for the differential test; 'fast' gives undefined where the fast path declines. */
+export function checkXhtmlWith(div: string, ctx: NarrativeContext, parser: 'fast' | 'saxes'): Issue[] | undefined {
+  const parsed = parser === 'fast' ? parseSimple(div) : parseWithSaxes(div, ctx.path);
+  return parsed && checkTree(parsed, ctx);
+}
+
+function checkTree(parsed: Parsed | Issue, ctx: NarrativeContext): Issue[] {
   const path = ctx.path;
-  const parsed = parseDiv(div, path);
   if (!('root' in parsed)) return [parsed];
   const { root } = parsed;
   const rootName = root.name!;
