@@ -24,7 +24,7 @@ export function isExampleUrl(url: string): boolean {
 
 /** StructureDefinition.context: may this extension be used where it is? */
 export function checkExtensionContext(definition: CompiledStructure, path: string, host: Host, isModifier: boolean, walk: Walk, frame: ResourceFrame): void {
-  const contexts = (definition.structure.context as Array<{ type?: string; expression?: string }> | undefined) ?? [];
+  const contexts = (definition.structure.context as Context[] | undefined) ?? [];
   const modifierDefinition = definition.root.isModifier || definition.structure.url === undefined
     ? definition.root.isModifier
     : (definition.byId.get('Extension')?.isModifier ?? false);
@@ -36,8 +36,41 @@ export function checkExtensionContext(definition: CompiledStructure, path: strin
   checkContextInvariants(definition, path, host, walk, frame);
   if (contexts.length === 0) return;
   const hostDefPath = host.defPath.replace(/\[\d+\]/g, '');
+  // Element and extension contexts depend on where the extension is, not on values: answered once per place.
+  const byPlace = placeAnswers(definition, contexts);
+  const place = byPlace ? `${hostDefPath}\u0001${host.typeCode}\u0001${host.typePath}\u0001${host.extensionUrl ?? ''}` : '';
+  let allowed = byPlace?.get(place);
+  if (allowed === undefined) {
+    allowed = contextAllows(definition, contexts, hostDefPath, host, walk, frame);
+    if (byPlace && byPlace.size < MAX_PLACES) byPlace.set(place, allowed);
+  }
+  if (!allowed) {
+    const list = contexts.map((c) => `${c.type === 'element' ? 'e' : c.type === 'extension' ? 'x' : 'p'}:${c.expression}`).join('; ');
+    walk.add('error', 'business-rule', 'extension-context',
+      `The extension ${definition.label} is not allowed to be used at this point (allowed = ${list}; this element is [${hostDefPath}, ${host.typeCode}])`,
+      path);
+  }
+}
+
+type Context = { type?: string; expression?: string };
+
+/** Places are as many as the elements of the definitions in use; bad input must not grow the map without end. */
+const MAX_PLACES = 10_000;
+const PLACE_ANSWERS = new WeakMap<CompiledStructure, Map<string, boolean> | null>();
+
+/** The remembered answers per place of an extension whose contexts are all element or extension contexts; null otherwise. */
+function placeAnswers(definition: CompiledStructure, contexts: Context[]): Map<string, boolean> | null {
+  let answers = PLACE_ANSWERS.get(definition);
+  if (answers === undefined) {
+    answers = contexts.every((c) => c.type === 'element' || c.type === 'extension') ? new Map() : null;
+    PLACE_ANSWERS.set(definition, answers);
+  }
+  return answers;
+}
+
+function contextAllows(definition: CompiledStructure, contexts: Context[], hostDefPath: string, host: Host, walk: Walk, frame: ResourceFrame): boolean {
   const hostTypes = new Set([host.typeCode, ...(SUPERTYPES[host.typeCode] ?? [])]);
-  const allowed = contexts.some((ctx) => {
+  return contexts.some((ctx) => {
     const expression = definition.url === FHIR_TYPE ? fhirTypeContext(ctx.expression) : (ctx.expression ?? '');
     switch (ctx.type) {
       case 'element':
@@ -62,12 +95,6 @@ export function checkExtensionContext(definition: CompiledStructure, path: strin
         return false;
     }
   });
-  if (!allowed) {
-    const list = contexts.map((c) => `${c.type === 'element' ? 'e' : c.type === 'extension' ? 'x' : 'p'}:${c.expression}`).join('; ');
-    walk.add('error', 'business-rule', 'extension-context',
-      `The extension ${definition.label} is not allowed to be used at this point (allowed = ${list}; this element is [${hostDefPath}, ${host.typeCode}])`,
-      path);
-  }
 }
 
 function isCanonicalResourceType(type: string, walk: Walk): boolean {
