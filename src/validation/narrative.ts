@@ -138,13 +138,13 @@ function parseWithSaxes(div: string, path: string): Parsed | Issue {
   return saxRoot ? { root: saxRoot, doctype: saxDoctype } : issue('error', 'invalid', 'xhtml-parse-error', 'Error parsing XHTML: no root element', path);
 }
 
-// Outside the fast path: any character other than tab, LF and the XML Chars from space up, except '&'.
-const NOT_SIMPLE_CHAR = /[^\t\n\x20-\x25\x27-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+// Outside the fast path: any character other than tab, LF, CR and the XML Chars from space up, except '&'.
+const NOT_SIMPLE_CHAR = /[^\t\n\r\x20-\x25\x27-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 const LT = 0x3c;
 const GT = 0x3e;
 const SLASH = 0x2f;
 
-const isSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x09;
+const isSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d;
 // ASCII part of XML NameStartChar / NameChar; other characters end a name, and the fast path then declines.
 const isNameStart = (c: number): boolean => (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f || c === 0x3a;
 const isNameChar = (c: number): boolean => isNameStart(c) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e;
@@ -159,8 +159,8 @@ function spaceEnd(div: string, i: number): number {
 }
 
 /**
- * Hand-written parser for the common narrative subset (no entities, CR, comments, CDATA, PIs or DOCTYPE;
- * ASCII names; quoted attribute values without '<', tab or LF), building the tree saxes would build;
+ * Hand-written parser for the common narrative subset (no entities, comments, CDATA, PIs or DOCTYPE;
+ * ASCII names; quoted attribute values without '<', tab, CR or LF), building the tree saxes would build;
  * undefined hands the div to saxes.
  */
 function parseSimple(div: string): Parsed | undefined {
@@ -223,12 +223,18 @@ function parseSimple(div: string): Parsed | undefined {
     if (stack.length === 0) break;
     const lt = div.indexOf('<', i);
     if (lt < 0) return undefined;
-    if (lt > i) stack[stack.length - 1].children.push({ name: null, attrs: NO_ATTRS, children: NO_CHILDREN, text: div.slice(i, lt), comment: false });
+    if (lt > i) {
+      const text = div.slice(i, lt);
+      // XML end-of-line handling, as saxes does it
+      const normalized = text.includes('\r') ? text.replace(CR_LF, '\n') : text;
+      stack[stack.length - 1].children.push({ name: null, attrs: NO_ATTRS, children: NO_CHILDREN, text: normalized, comment: false });
+    }
     i = lt;
   }
   return root !== undefined && spaceEnd(div, i) === div.length ? { root, doctype: false } : undefined;
 }
-const ATTR_VALUE_NOT_SIMPLE = /[<\t\n]/;
+const ATTR_VALUE_NOT_SIMPLE = /[<\t\n\r]/;
+const CR_LF = /\r\n?/g;
 
 /** Java UrlUtil.checkValidUrl: null when acceptable, else the reason. */
 function urlProblem(value: string): string | null {
