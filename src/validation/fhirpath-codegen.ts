@@ -111,6 +111,26 @@ function many(items: unknown[], key: string, companion: string, rt: string | und
   return out;
 }
 
+/**
+ * A member step, inline in the generated code for one object of the expected resourceType (its property loads keep their
+ * own inline caches; a shared helper's would be megamorphic) and here for the rest: empty, several items, or a hand-over.
+ */
+function step(a: unknown, key: string, companion: string, rt: string | undefined): unknown {
+  if (a === undefined || a === null) return undefined;
+  if (Array.isArray(a)) return many(a, key, companion, rt);
+  return handover();
+}
+
+/** Whether `a` is one JSON object (not null, not an array). */
+function isOne(a: unknown): boolean {
+  return typeof a === 'object' && a !== null && !Array.isArray(a);
+}
+
+/** Whether a member step's companion must be absent: no value, or a value not of objects (primitives only if `strict`). */
+function open(v: unknown, strict: boolean): boolean {
+  return v === undefined || v === null || (typeof v === 'object' ? !holds(v) : strict);
+}
+
 /** Which variant of a choice element `o` holds: the first type in model order present (pushChildren's rule), or -1. */
 function variant(o: Record<string, unknown>, names: Map<string, number>): number {
   let best = -1;
@@ -169,6 +189,31 @@ function choiceMany(items: unknown[], rt: string | undefined, names: Map<string,
     else out.push(v);
   }
   return out;
+}
+
+/** A choice element's member step. */
+function choiceStep(a: unknown, rt: string | undefined, names: Map<string, number>, fields: string[], companions: string[]): unknown {
+  if (a === undefined || a === null) return undefined;
+  if (Array.isArray(a)) return choiceMany(a, rt, names, fields, companions);
+  if (typeof a !== 'object' || (a as { resourceType?: unknown }).resourceType !== rt) handover();
+  return choice(a as Record<string, unknown>, names, fields, companions);
+}
+
+/** A member step from a resource typed at run time: resourceTypes outside `types` (where the member differs) are handed over. */
+function resourceStep(a: unknown, key: string, companion: string, types: Set<unknown>): unknown {
+  if (a === undefined || a === null) return undefined;
+  if (Array.isArray(a) || typeof a !== 'object' || !types.has((a as { resourceType?: unknown }).resourceType)) handover();
+  const o = a as Record<string, unknown>;
+  const v = o[key];
+  if ((v === undefined || v === null || typeof v !== 'object') && o[companion] !== undefined) handover();
+  return v;
+}
+
+/** The loop item `i` of a slot of `count` items: a null or an array item is handed over. */
+function item(s: unknown, i: number): unknown {
+  const v = Array.isArray(s) ? s[i] : s;
+  if (v === null || Array.isArray(v)) handover();
+  return v;
 }
 
 /** isDistinct() of plain items (strings; anything else is handed over), companions already checked. */
@@ -365,6 +410,15 @@ function childrenMember(out: unknown[], o: unknown, rt: string | undefined, k: s
       pushItems(out, v);
     }
   }
+}
+
+/** children().k of a slot (childrenMember of each item). */
+function childrenStep(s: unknown, rt: string | undefined, k: string, ck: string, plan: ChildrenPlan): unknown[] {
+  const out: unknown[] = [];
+  if (s === undefined || s === null) return out;
+  if (Array.isArray(s)) for (const o of s) childrenMember(out, o, rt, k, ck, plan);
+  else childrenMember(out, s, rt, k, ck, plan);
+  return out;
 }
 
 // ---- nodes typed at run time: (value, companion, path) triples, for descendants() ----
@@ -604,7 +658,7 @@ function first(s: unknown, last: boolean): unknown {
 }
 
 const HELPERS = {
-  H, holds, many, childrenMember, choice, choiceMany, plainChoice, dynRoot, dynDescendants, dynMember, dynDistinct, dynSlot, choiceIs, hasValueRaw, distinctItems, pushItems, isType, tail, companions, primExt, extUrl, union, intersectSlots, exists, count, bool, str, num, toInt, eqOne, eqSlots, eqPlain, inSet, hasValue, first,
+  H, isOne, open, step, choiceStep, resourceStep, childrenStep, item, plainChoice, dynRoot, dynDescendants, dynMember, dynDistinct, dynSlot, choiceIs, hasValueRaw, distinctItems, pushItems, isType, tail, companions, primExt, extUrl, union, intersectSlots, exists, count, bool, str, num, toInt, eqOne, eqSlots, eqPlain, inSet, hasValue, first,
   rnd: roundToMaxPrecision,
 };
 
@@ -898,17 +952,13 @@ class Generator {
     }
     const a = input.js;
     const rt = t.rt === undefined ? 'undefined' : JSON.stringify(t.rt);
-    const guard = `if (typeof ${a} !== 'object' || ${a}.resourceType !== ${rt}) throw H;`;
     if (spec.choice) {
       const types = spec.choiceTypes!;
       const names = this.konst(spec.choice);
       this.choiceTypes.set(names, types);
       const fields = this.konst(types.map((c) => c.field));
       const companions = this.konst(types.map((c) => c.companion));
-      const b = this.let('undefined');
-      this.lines.push(
-        `if (${a} !== undefined && ${a} !== null) { if (Array.isArray(${a})) ${b} = choiceMany(${a}, ${rt}, ${names}, ${fields}, ${companions}); else { ${guard} ${b} = choice(${a}, ${names}, ${fields}, ${companions}); } }`,
-      );
+      const b = this.let(`choiceStep(${a}, ${rt}, ${names}, ${fields}, ${companions})`);
       const plain = this.konst(types.map((c) => !!c.type && PLAIN_TYPES.has(c.type) && !DATE_PATHS.has(c.path)));
       return { kind: 'nodes', js: b, t: null, choiceOf: { parent: a, names, plain } };
     }
@@ -918,13 +968,11 @@ class Generator {
     if ((!type && !raw) || !spec.path) return unsupported('member outside the model');
     const k = JSON.stringify(key);
     const ck = JSON.stringify(spec.companion);
-    const b = this.let('undefined');
     // A present primitive's companion matters only to node-to-node equality; an absent one's always (unless the next step reads it).
     const prim = isPrimitiveValue(new Node(null, null, spec.path, type));
-    const companion = keepCompanions && prim ? '' : `if (${b} === undefined || ${b} === null || (typeof ${b} === 'object' ? !holds(${b}) : ${this.strict > 0})) { if (${a}[${ck}] !== undefined) throw H; }`;
-    this.lines.push(
-      `if (${a} !== undefined && ${a} !== null) { if (Array.isArray(${a})) ${b} = many(${a}, ${k}, ${ck}, ${rt}); else { ${guard} ${b} = ${a}[${k}]; ${companion} } }`,
-    );
+    const b = this.let(`isOne(${a}) && ${a}.resourceType === ${rt} ? ${a}[${k}] : step(${a}, ${k}, ${ck}, ${rt})`);
+    // `a` is one object here, or empty or an array (step checked their items' companions): no companion to read
+    if (!(keepCompanions && prim)) this.lines.push(`if (open(${b}, ${this.strict > 0}) && ${a}?.[${ck}] !== undefined) throw H;`);
     const result: NodesVal = { kind: 'nodes', js: b, t: raw ? { ...nodeType(spec.path, ''), untyped: true, raw } : { ...nodeType(spec.path, type!), untyped } };
     if (prim) result.owner = { parent: a, companion: spec.companion };
     return result;
@@ -952,11 +1000,8 @@ class Generator {
     }
     if (!result || isResourceType(result.type) || isPrimitiveValue(new Node(null, null, result.path, result.type))) return unsupported('children member');
     const plan = this.konst(new ChildrenPlan(t.path, key, result.path, result.type));
-    const out = this.let('[]');
-    const args = `${JSON.stringify(key)}, ${JSON.stringify('_' + key)}, ${plan}`;
     const rt = t.rt === undefined ? 'undefined' : JSON.stringify(t.rt);
-    const s = input.js;
-    this.lines.push(`if (${s} !== undefined && ${s} !== null) { if (Array.isArray(${s})) { for (const o of ${s}) childrenMember(${out}, o, ${rt}, ${args}); } else childrenMember(${out}, ${s}, ${rt}, ${args}); }`);
+    const out = this.let(`childrenStep(${input.js}, ${rt}, ${JSON.stringify(key)}, ${JSON.stringify('_' + key)}, ${plan})`);
     return { kind: 'nodes', js: out, t: nodeType(result.path, result.type) };
   }
 
@@ -986,11 +1031,7 @@ class Generator {
     const types = this.konst(alike);
     const k = JSON.stringify(key);
     const ck = JSON.stringify(spec.companion);
-    const a = input.js;
-    const b = this.let('undefined');
-    this.lines.push(
-      `if (${a} !== undefined && ${a} !== null) { if (Array.isArray(${a}) || typeof ${a} !== 'object' || !${types}.has(${a}.resourceType)) throw H; ${b} = ${a}[${k}]; if ((${b} === undefined || ${b} === null || typeof ${b} !== 'object') && ${a}[${ck}] !== undefined) throw H; }`,
-    );
+    const b = this.let(`resourceStep(${input.js}, ${k}, ${ck}, ${types})`);
     return { kind: 'nodes', js: b, t: nodeType(spec.path, spec.type) };
   }
 
@@ -1299,7 +1340,6 @@ class Generator {
   /** Emits a loop over the items of `src`; `body` compiles one item (a single non-null value) and returns its last line. */
   private loop(src: NodesVal, body: (item: NodesVal) => string): void {
     const s = src.js;
-    const arr = this.v();
     const i = this.v();
     const it = this.v();
     const outer = this.take();
@@ -1309,10 +1349,10 @@ class Generator {
     const inner = this.take();
     this.lines = outer;
     this.lines.push(
-      `if (${s} !== undefined && ${s} !== null) { const ${arr} = Array.isArray(${s}); for (let ${i} = 0, n = ${arr} ? ${s}.length : 1; ${i} < n; ${i}++) { const ${it} = ${arr} ? ${s}[${i}] : ${s}; if (${it} === null || Array.isArray(${it})) throw H;`,
+      `for (let ${i} = 0, n = count(${s}); ${i} < n; ${i}++) { const ${it} = item(${s}, ${i});`,
       ...inner,
       last,
-      '} }',
+      '}',
     );
   }
 

@@ -150,6 +150,20 @@ describe('generated invariant semantics', () => {
     expect(run("type in ('a' | 'b') or maxLength.empty()", 'Questionnaire.item', { type: 'c', maxLength: 3 })).toBe(false);
   });
 
+  it('keeps member steps compact: one object inline, everything else in the step helper, with the same answers', () => {
+    const source = generateInvariantSource("type = 'message' implies entry.first().resource.is(MessageHeader)", 'Bundle')!.source;
+    expect(source).toContain('isOne(node) && node.resourceType === "Bundle" ? node["type"] : step(node, "type", "_type", "Bundle")');
+    expect(source).not.toContain('Array.isArray(node)');
+    const e = 'code.empty() or system.exists()';
+    // several focus items (step's many), a wrong resourceType (hand-over), a companion of an absent value on either path
+    expect(run(e, 'Quantity', [{ code: 'mg', system: 's' }, { system: 's' }])).toBe(true);
+    expect(run(e, 'Quantity', [{ code: 'mg' }])).toBe(false);
+    expect(run(e, 'Quantity', { resourceType: 'Patient', code: 'mg' })).toBeUndefined();
+    expect(run(e, 'Quantity', [{ _code: { id: 'x' } }])).toBeUndefined();
+    expect(run(e, 'Quantity', { _system: { id: 'x' }, code: 'mg' })).toBeUndefined();
+    expect(run(e, 'Quantity', null)).toBe(true);
+  });
+
   it('hands over where the answer depends on what the static types do not settle', () => {
     // an absent primitive with an extension in its `_x` companion is a node
     expect(run('code.empty() or system.exists()', 'Quantity', { _code: { extension: [] } })).toBeUndefined();
