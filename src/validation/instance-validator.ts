@@ -804,7 +804,7 @@ export class Walk {
     }
   }
 
-  addAll(issues: Issue[]): void {
+  addAll(issues: readonly Issue[]): void {
     for (const issue of issues) this.add(issue.severity, issue.code, issue.messageId, issue.message, issue.path);
   }
 }

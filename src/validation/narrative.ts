@@ -15,6 +15,8 @@ export interface NarrativeContext {
 }
 
 const XHTML_NS = 'http://www.w3.org/1999/xhtml';
+/** Returned by the checks of every string value that passes, which is nearly all: no list made per value. */
+const NO_ISSUES: readonly Issue[] = Object.freeze([]);
 
 // Allowed names: the Java validator's HTML_ELEMENTS / HTML_ATTRIBUTES / HTML_COMBO_LIST.
 const HTML_ELEMENTS = new Set([
@@ -467,8 +469,8 @@ function containsHtmlTags(value: string): boolean {
  * Embedded HTML in a string: an error with security checks on; otherwise the Java validator's information
  * hint (which it gives for string types other than markdown - callers decide which types to pass).
  */
-export function checkStringSecurity(value: string, path: string, securityChecks: boolean): Issue[] {
-  if (value.indexOf('<') < 0 || !containsHtmlTags(value)) return [];
+export function checkStringSecurity(value: string, path: string, securityChecks: boolean): readonly Issue[] {
+  if (value.indexOf('<') < 0 || !containsHtmlTags(value)) return NO_ISSUES;
   return securityChecks
     ? [issue('error', 'invalid', 'string-html-security', SECURITY_STRING_ERROR, path)]
     : [issue('information', 'invalid', 'string-html-hint', SECURITY_STRING_HINT, path)];
@@ -478,10 +480,10 @@ export function checkStringSecurity(value: string, path: string, securityChecks:
 const MARKDOWN_TAG = /(?<!\\)<\/?[A-Za-z][A-Za-z0-9-]*[\s>]|<[!?]/;
 
 /** Raw HTML in markdown: error at the first tag, as the Java validator reports it by default. */
-export function checkMarkdown(value: string, path: string): Issue[] {
-  if (value.indexOf('<') < 0) return [];
+export function checkMarkdown(value: string, path: string): readonly Issue[] {
+  if (value.indexOf('<') < 0) return NO_ISSUES;
   const m = MARKDOWN_TAG.exec(value);
-  if (m === null) return [];
+  if (m === null) return NO_ISSUES;
   const at = m.index < value.length - 1 ? value.slice(m.index, m.index + 2) : value;
   return [
     issue('error', 'invalid', 'markdown-html',

@@ -7,7 +7,7 @@ const NS = 'http://www.w3.org/1999/xhtml';
 const CASES = new URL('../../../shared/conformance/fhir-test-cases-r4/', import.meta.url);
 const div = (inner: string, attrs = ''): string => `<div xmlns="${NS}"${attrs}>${inner}</div>`;
 const ctx = (over: Partial<Parameters<typeof checkXhtml>[1]> = {}) => ({ path: 'Patient.text.div', securityChecks: false, ...over });
-const ids = (issues: Issue[]) => issues.map((i) => i.messageId);
+const ids = (issues: readonly Issue[]) => issues.map((i) => i.messageId);
 const errors = (issues: Issue[]) => issues.filter((i) => i.severity === 'error' || i.severity === 'fatal');
 
 interface Case {
