@@ -47,8 +47,11 @@ interface DefinitionAt {
   embedded?: { kind: 'fixed' | 'pattern'; values: unknown[] };
   /** For extension slices known only by their profile: the url the discriminator must equal. */
   impliedUrl?: string;
+  /** The nodes whose fixed value, pattern or required binding a value discriminator compares with (made on first use). */
+  constraining?: ElementNode[];
 }
 
+const VALUE_INDEXES = new WeakMap<ElementNode, WeakMap<CompiledStructure, Map<string | undefined, Map<string, number> | null>>>();
 const DEFINITIONS_AT = new WeakMap<ElementNode, WeakMap<CompiledStructure, Map<string, DefinitionAt | null>>>();
 
 export class SliceMatcher {
@@ -62,9 +65,7 @@ export class SliceMatcher {
     let seenUnmatched = false;
     const byPosition = slicing.discriminators.length > 0 && slicing.discriminators.every((d) => d.type === 'position');
     for (const item of items) {
-      const sliceIndex = byPosition
-        ? sliceAtPosition(node.slices, item.index)
-        : node.slices.findIndex((slice) => this.matches(item, slice, slicing.discriminators, structure, frame));
+      const sliceIndex = byPosition ? sliceAtPosition(node.slices, item.index) : this.sliceOf(item, node, structure, frame);
       if (sliceIndex < 0) {
         unmatched.push(item);
         seenUnmatched = true;
@@ -108,21 +109,85 @@ export class SliceMatcher {
     for (const item of unmatched) walk.item(item, node, frame, structure, host);
   }
 
-  private matches(item: Item, slice: ElementNode, discriminators: Array<{ type: string; path: string }>, structure: CompiledStructure, frame: ResourceFrame): boolean {
+  /** The index of the first slice the item matches, or -1. */
+  private sliceOf(item: Item, node: ElementNode, structure: CompiledStructure, frame: ResourceFrame): number {
+    const discriminators = node.slicing!.discriminators;
+    const slices = node.slices;
     if (discriminators.length === 0) {
       // No discriminator: the item belongs to the slice when it conforms to it.
-      return this.conformsToSlice(item, slice, frame);
+      for (let i = 0; i < slices.length; i++) if (this.conformsToSlice(item, slices[i]!, frame)) return i;
+      return -1;
     }
-    for (const discriminator of discriminators) {
-      if (!this.matchDiscriminator(item, slice, discriminator, structure, frame)) return false;
+    // The item's values at each discriminator path are the same for every slice: followed once.
+    const values = discriminators.map((d) => this.instanceValues({ value: item.value, type: item.typeCode }, parseSteps(d.path), frame));
+    const index = this.valueIndex(node, item.typeCode, structure);
+    if (index && values[0]!.every((v) => typeof v.value === 'string')) {
+      let first = -1;
+      for (const v of values[0]!) {
+        const i = index.get(v.value as string);
+        if (i !== undefined && (first < 0 || i < first)) first = i;
+      }
+      return first;
     }
-    return true;
+    for (let i = 0; i < slices.length; i++) {
+      let all = true;
+      for (let d = 0; d < discriminators.length && all; d++) all = this.matchDiscriminator(item, slices[i]!, discriminators[d]!, values[d]!, structure, frame);
+      if (all) return i;
+    }
+    return -1;
   }
 
-  private matchDiscriminator(item: Item, slice: ElementNode, discriminator: { type: string; path: string }, structure: CompiledStructure, frame: ResourceFrame): boolean {
-    const steps = parseSteps(discriminator.path);
-    const values = this.instanceValues({ value: item.value, type: item.typeCode }, steps, frame);
-    const definition = this.cachedDefinitionAt(slice, item.typeCode, discriminator.path, steps, structure);
+  /**
+   * For slicing by one value or pattern discriminator where every slice that can match fixes one string there (extensions
+   * by url, most of all): the first slice per string, so that an item finds its slice by lookup. Null where that does not
+   * hold; then each slice is tried in turn.
+   */
+  private valueIndex(node: ElementNode, itemType: string | undefined, structure: CompiledStructure): Map<string, number> | null {
+    const discriminators = node.slicing!.discriminators;
+    const discriminator = discriminators[0]!;
+    if (discriminators.length !== 1 || (discriminator.type !== 'value' && discriminator.type !== 'pattern')) return null;
+    let byStructure = VALUE_INDEXES.get(node);
+    if (!byStructure) VALUE_INDEXES.set(node, (byStructure = new WeakMap()));
+    let byType = byStructure.get(structure);
+    if (!byType) byStructure.set(structure, (byType = new Map()));
+    let index = byType.get(itemType);
+    if (index === undefined) {
+      index = this.buildValueIndex(node.slices, discriminator.path, itemType, structure);
+      byType.set(itemType, index);
+    }
+    return index;
+  }
+
+  private buildValueIndex(slices: ElementNode[], path: string, itemType: string | undefined, structure: CompiledStructure): Map<string, number> | null {
+    const index = new Map<string, number>();
+    for (let i = 0; i < slices.length; i++) {
+      const definition = this.cachedDefinitionAt(slices[i]!, itemType, path, parseSteps(path), structure);
+      // Such a slice matches nothing (see matchDiscriminator).
+      if (!definition || (definition.impliedUrl === undefined && !definition.embedded && definition.nodes.length === 0)) continue;
+      let key: unknown;
+      if (definition.impliedUrl !== undefined) key = definition.impliedUrl;
+      else {
+        if (definition.embedded || definition.nodes.every((n) => n.max === 0)) return null;
+        const constraining = definition.nodes.filter((n) => n.fixed || n.pattern || (n.binding?.strength === 'required' && n.binding.valueSet));
+        if (constraining.length !== 1) return null;
+        const target = constraining[0]!;
+        key = target.fixed ? target.fixed.value : target.pattern?.value;
+      }
+      if (typeof key !== 'string') return null;
+      if (!index.has(key)) index.set(key, i);
+    }
+    return index;
+  }
+
+  private matchDiscriminator(
+    item: Item,
+    slice: ElementNode,
+    discriminator: { type: string; path: string },
+    values: TypedValue[],
+    structure: CompiledStructure,
+    frame: ResourceFrame,
+  ): boolean {
+    const definition = this.cachedDefinitionAt(slice, item.typeCode, discriminator.path, parseSteps(discriminator.path), structure);
     switch (discriminator.type) {
       case 'value':
       case 'pattern': {
@@ -136,7 +201,7 @@ export class SliceMatcher {
         if (definition.nodes.length === 0) return false;
         // A prohibited element discriminates by its absence.
         if (definition.nodes.every((n) => n.max === 0)) return values.length === 0;
-        const constraining = definition.nodes.filter((n) => n.fixed || n.pattern || (n.binding?.strength === 'required' && n.binding.valueSet));
+        const constraining = (definition.constraining ??= definition.nodes.filter((n) => n.fixed || n.pattern || (n.binding?.strength === 'required' && n.binding.valueSet)));
         // The slice does not constrain this discriminator: it does not tell slices apart.
         if (constraining.length === 0) return true;
         return constraining.some((target) => {
