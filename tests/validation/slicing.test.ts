@@ -25,6 +25,13 @@ const validator = useValidator([
     slice('Patient.address:postal', { min: 1, max: '1' }),
     id('Patient.address:postal.postalCode', { min: 1 }),
   ]),
+  profile('TwinSlicePatient', 'Patient', [
+    id('Patient.identifier', { slicing: { discriminator: [{ type: 'value', path: 'system' }], rules: 'closed' } }),
+    slice('Patient.identifier:first', { max: '1' }),
+    id('Patient.identifier:first.system', { min: 1, fixedUri: BSN }),
+    slice('Patient.identifier:second', { min: 1, max: '1' }),
+    id('Patient.identifier:second.system', { min: 1, fixedUri: BSN }),
+  ]),
   profile('PositionPatient', 'Patient', [
     id('Patient.name', { slicing: { discriminator: [{ type: 'position', path: '$this' }], rules: 'open' } }),
     slice('Patient.name:first', { min: 1, max: '1' }),
@@ -81,6 +88,14 @@ describe('value discriminator', () => {
     const issues = check(patient({ identifier: [{ system: 'http://other.nl', value: '1' }] }), 'SlicePatient');
     expectIssue(issues, 'slice-min', 'Patient');
     expectNoErrors(check(patient({ identifier: [{ system: 'http://other.nl', value: '1' }, { system: BSN, value: '2' }] }), 'SlicePatient'));
+  });
+
+  it('an item goes to the first slice its value matches, also when a later slice fixes the same value', () => {
+    const one = check(patient(), 'TwinSlicePatient');
+    expect(one.filter((i) => i.messageId === 'slice-min').map((i) => i.message)).toEqual([expect.stringContaining(':second')]);
+    const two = check(patient({ identifier: [{ system: BSN, value: '1' }, { system: BSN, value: '2' }] }), 'TwinSlicePatient');
+    expect(found(two).map((i) => i.messageId)).toContain('slice-max');
+    expect(found(two).map((i) => i.messageId)).not.toContain('slice-no-match-closed');
   });
 
   it('counts a slice towards its max', () => {
