@@ -552,9 +552,7 @@ export class Walk {
       const items = groupItems[i]!;
       const node = groupNodes[i]!;
       if (Array.isArray(items)) this.group(items, node, structure, path, frame, host);
-      // A plain element is never a choice: its JSON name is its name.
-      else if (items.plain === 'primitive') this.plainPrimitive(obj[node.name], node, node.name, structure, path, frame, host);
-      else this.plainComplex(obj[node.name], node, node.name, structure, path, frame, host);
+      else this.plainElement(obj[node.name], items, structure, path, frame, host);
     }
     for (const node of shape.required) if (groupIndex(groupNodes, base, end, node) < 0) this.group([], node, structure, path, frame, host);
     // Entries above the count are left in place: overwritten later, and dropped with the walk.
@@ -562,39 +560,34 @@ export class Walk {
   }
 
   /**
-   * A plain primitive (see plainKind) whose JSON is well formed: what group(), item(), element() and primitive()
-   * do for it, without their per-item objects.
+   * A plain element (see plainKind) whose JSON is well formed: what group(), item() and, for a complex element, the
+   * host of each item are for it, without per-item objects.
    */
-  private plainPrimitive(value: unknown, node: ElementNode, name: string, structure: CompiledStructure, path: string, frame: ResourceFrame, host: Host): void {
+  private plainElement(value: unknown, match: ChildMatch, structure: CompiledStructure, path: string, frame: ResourceFrame, host: Host): void {
+    const node = match.node;
+    // A plain element is never a choice: its JSON name is its name.
+    const name = node.name;
     const typeCode = node.types[0]!.code;
     const itemPath = `${path}.${name}`;
-    if (Array.isArray(value)) {
-      this.cardinality(value.length, node, structure, path);
-      for (let i = 0; i < value.length; i++) this.primitive(value[i], undefined, node, typeCode, itemPath + indexSuffix(i), frame, structure, host);
-    } else {
-      this.cardinality(1, node, structure, path);
-      this.primitive(value, undefined, node, typeCode, itemPath, frame, structure, host);
-    }
-  }
-
-  /** A plain complex element (see plainKind) whose JSON is well formed: what group() and item() do for it, without item objects. */
-  private plainComplex(value: unknown, node: ElementNode, name: string, structure: CompiledStructure, path: string, frame: ResourceFrame, host: Host): void {
-    const typeCode = node.types[0]!.code;
-    const itemPath = `${path}.${name}`;
+    const primitive = match.plain === 'primitive';
     // element() takes names and types from the host, never its value: one host serves every item.
-    const childHost: Host = {
-      defPath: `${host.defPath}.${name}`,
-      typePath: `${host.typePath}.${name}`,
-      typeCode,
-      value: undefined,
-      extensionUrl: host.typeCode === 'Extension' ? host.extensionUrl : undefined,
-    };
-    if (Array.isArray(value)) {
-      this.cardinality(value.length, node, structure, path);
-      for (let i = 0; i < value.length; i++) this.element(value[i], undefined, node, typeCode, itemPath + indexSuffix(i), frame, structure, childHost);
-    } else {
-      this.cardinality(1, node, structure, path);
-      this.element(value, undefined, node, typeCode, itemPath, frame, structure, childHost);
+    const itemHost: Host = primitive
+      ? host
+      : {
+          defPath: `${host.defPath}.${name}`,
+          typePath: `${host.typePath}.${name}`,
+          typeCode,
+          value: undefined,
+          extensionUrl: host.typeCode === 'Extension' ? host.extensionUrl : undefined,
+        };
+    const isArray = Array.isArray(value);
+    const count = isArray ? (value as unknown[]).length : 1;
+    this.cardinality(count, node, structure, path);
+    for (let i = 0; i < count; i++) {
+      const item = isArray ? (value as unknown[])[i] : value;
+      const at = isArray ? itemPath + indexSuffix(i) : itemPath;
+      if (primitive) this.primitive(item, undefined, node, typeCode, at, frame, structure, host);
+      else this.element(item, undefined, node, typeCode, at, frame, structure, itemHost);
     }
   }
 

@@ -98,49 +98,20 @@ export function checkOperationDefinition(opdef: Record<string, unknown>, path: s
       cardinality('min', String(slice.node.min), param.min);
       cardinality('max', formatMax(slice.node.max), param.max);
 
+      /** Each value one side lists that the other does not: an error worded by `message`. */
+      const onlyIn = (messageId: string, values: string[], others: string[], message: (value: string) => string) => {
+        for (const value of values) if (!others.includes(value)) add('error', 'invalid', messageId, message(value), at);
+      };
       const opdefTypes = typeof param.type === 'string' ? [param.type] : [];
-      for (const t of slice.types) {
-        if (!opdefTypes.includes(t))
-          add(
-            'error',
-            'invalid',
-            'opdef-profile-type',
-            `The type '${t}' is allowed for the parameter '${slice.name}' in the '${use}' profile ${structure.label} but is not in the list of allowed types for the parameter in the operation definition: ${list(opdefTypes)}`,
-            at,
-          );
-      }
-      for (const t of opdefTypes) {
-        if (!slice.types.includes(t))
-          add(
-            'error',
-            'invalid',
-            'opdef-profile-type',
-            `The type '${t}' is not allowed for the parameter '${slice.name}' in the '${use}' profile ${structure.label} but is in the list of allowed types for the parameter in the operation definition (allowed types = ${list(slice.types)})`,
-            at,
-          );
-      }
-
+      onlyIn('opdef-profile-type', slice.types, opdefTypes, (t) =>
+        `The type '${t}' is allowed for the parameter '${slice.name}' in the '${use}' profile ${structure.label} but is not in the list of allowed types for the parameter in the operation definition: ${list(opdefTypes)}`);
+      onlyIn('opdef-profile-type', opdefTypes, slice.types, (t) =>
+        `The type '${t}' is not allowed for the parameter '${slice.name}' in the '${use}' profile ${structure.label} but is in the list of allowed types for the parameter in the operation definition (allowed types = ${list(slice.types)})`);
       const opdefTargets = strings(param.targetProfile);
-      for (const p of slice.targetProfiles) {
-        if (!opdefTargets.includes(p))
-          add(
-            'error',
-            'invalid',
-            'opdef-profile-target-profile',
-            `The target profile '${p}' is allowed for the parameter '${slice.name}' in the '${use}' profile ${structure.label} but is not in the list of target profiles for the parameter in the operation definition: ${list(opdefTargets)}`,
-            at,
-          );
-      }
-      for (const p of opdefTargets) {
-        if (!slice.targetProfiles.includes(p))
-          add(
-            'error',
-            'invalid',
-            'opdef-profile-target-profile',
-            `The target profile '${p}' is not allowed for the parameter '${slice.name}' in the '${use}' profile but is in the list of target profiles for the parameter in the operation definition (profile target profiles = ${list(slice.targetProfiles)})`,
-            at,
-          );
-      }
+      onlyIn('opdef-profile-target-profile', slice.targetProfiles, opdefTargets, (p) =>
+        `The target profile '${p}' is allowed for the parameter '${slice.name}' in the '${use}' profile ${structure.label} but is not in the list of target profiles for the parameter in the operation definition: ${list(opdefTargets)}`);
+      onlyIn('opdef-profile-target-profile', opdefTargets, slice.targetProfiles, (p) =>
+        `The target profile '${p}' is not allowed for the parameter '${slice.name}' in the '${use}' profile but is in the list of target profiles for the parameter in the operation definition (profile target profiles = ${list(slice.targetProfiles)})`);
     }
     parameters.forEach((param, index) => {
       if (param?.use !== use || matched.has(index) || typeof param.name !== 'string') return;
