@@ -567,7 +567,8 @@ export class Walk {
     const node = match.node;
     // A plain element is never a choice: its JSON name is its name.
     const name = node.name;
-    const typeCode = node.types[0]!.code;
+    // The match is at hand (just read); the node's type list is further away in memory.
+    const typeCode = match.typeCode!;
     const itemPath = `${path}.${name}`;
     const primitive = match.plain === 'primitive';
     // element() takes names and types from the host, never its value: one host serves every item.
