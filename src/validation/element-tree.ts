@@ -2,6 +2,8 @@
  * A StructureDefinition snapshot compiled once into a tree the instance walker can follow without
  * string lookups: children by JSON name, slices, cardinality, types, fixed/pattern, bindings, constraints.
  */
+import type { Shape } from './instance-validator.js';
+
 export interface ElementDefinitionJson {
   id?: string;
   path: string;
@@ -81,22 +83,29 @@ export interface ElementNode {
  */
 export interface WalkMemo {
   /** The node's own children, with the structure they were last walked in. */
-  ownChildren: { nodes: ElementNode[]; structure: CompiledStructure } | undefined;
+  ownChildren: ChildContext | undefined;
   /** The last datatype the node was walked as that has no type profile here, and that datatype's children. */
   unprofiledType: string | undefined;
-  unprofiledTypeChildren: { nodes: ElementNode[]; structure: CompiledStructure } | undefined;
+  unprofiledTypeChildren: ChildContext | undefined;
   /** Constraints to run on a primitive value (ele-1 is checked by the walker itself). */
   primitiveConstraints: Constraint[] | undefined;
   /** Per datatype root: its constraints that this node's own definition does not already check. */
   constraintsBeyond: Map<ElementNode, Constraint[]> | undefined;
   /** The children a content reference points to, with the structure they were last walked in. */
-  referencedChildren: { nodes: ElementNode[]; structure: CompiledStructure } | undefined;
+  referencedChildren: ChildContext | undefined;
   /** Per datatype with type profiles: those profiles, compiled. */
   typeProfiles: Map<string, CompiledStructure[]> | undefined;
   /** On an element holding resources: the profiles its types name, compiled. */
   resourceProfiles: CompiledStructure[] | undefined;
   /** On a primitive datatype's root: its children but value, which a `_name` companion may carry. */
-  companionChildren: ElementNode[] | undefined;
+  companionChildren: ChildContext | undefined;
+}
+
+/** Child definitions with the structure they belong to, and what the walker derives from them (made on first use). */
+export interface ChildContext {
+  nodes: ElementNode[];
+  structure: CompiledStructure;
+  shape: Shape | undefined;
 }
 
 export interface CompiledStructure {

@@ -1,5 +1,5 @@
 import { summariesOf, type CanonicalResource, type ConformanceResolver, type FhirResource } from '../packages/types.js';
-import type { CompiledStructure, Constraint, ElementNode, TypeRef } from './element-tree.js';
+import type { ChildContext, CompiledStructure, Constraint, ElementNode, TypeRef } from './element-tree.js';
 import type { Issue, IssueType, Severity } from './issues.js';
 import { hasValueOrChildren, InvariantEngine, type InvariantScope } from './invariants.js';
 import { checkPrimitive, PRIMITIVE_TYPES } from './primitives.js';
@@ -66,10 +66,6 @@ const DEDUP_SCAN_LIMIT = 32;
 /** Thrown by a verdict-only walk at its first error. */
 const FIRST_ERROR: unique symbol = Symbol('first-error');
 
-interface ChildContext {
-  nodes: ElementNode[];
-  structure: CompiledStructure;
-}
 
 /** Datatype children per definition node and type code; null when the type is unknown. Definition nodes live as long as their structure. */
 const TYPE_CHILDREN = new WeakMap<ElementNode, Map<string, ChildContext | null>>();
@@ -348,7 +344,7 @@ export class Walk {
       typePath: typeCode && typeCode !== 'BackboneElement' && typeCode !== 'Element' ? typeCode : host.typePath,
       extensionUrl: typeCode === 'Extension' ? (value.url as string | undefined) : undefined,
     };
-    this.children(value, childContext.nodes, childContext.structure, path, frame, isRoot, elementHost);
+    this.children(value, childContext, path, frame, isRoot, elementHost);
     this.checkValueRules(value, node, path, structure);
     if (typeCode === 'Reference') checkReference(value, node, path, this, frame);
     if (typeCode === 'Attachment') this.checkAttachment(value, path);
@@ -405,13 +401,13 @@ export class Walk {
   ): ChildContext | undefined {
     const memo = node.memo;
     if (node.children.length > 0) {
-      if (memo.ownChildren?.structure !== structure) memo.ownChildren = { nodes: node.children, structure };
+      if (memo.ownChildren?.structure !== structure) memo.ownChildren = { nodes: node.children, structure, shape: undefined };
       return memo.ownChildren;
     }
     if (node.contentReference) {
       if (memo.referencedChildren?.structure === structure) return memo.referencedChildren;
       const target = structure.byId.get(node.contentReference) ?? this.engine.structures.forType(node.contentReference.split('.')[0]!)?.byId.get(node.contentReference);
-      if (target) return (memo.referencedChildren = { nodes: target.children, structure });
+      if (target) return (memo.referencedChildren = { nodes: target.children, structure, shape: undefined });
     }
     if (!typeCode) return undefined;
     if (memo.unprofiledType === typeCode) return memo.unprofiledTypeChildren;
@@ -470,7 +466,7 @@ export class Walk {
     let context = byType.get(typeCode);
     if (context === undefined) {
       const typeStructure = this.engine.structures.forType(typeCode);
-      context = typeStructure ? { nodes: typeStructure.root.children, structure: typeStructure } : null;
+      context = typeStructure ? { nodes: typeStructure.root.children, structure: typeStructure, shape: undefined } : null;
       byType.set(typeCode, context);
     }
     return context ?? undefined;
@@ -479,8 +475,7 @@ export class Walk {
   /** Groups a JSON object's properties by definition, then checks cardinality, slicing and each value. */
   children(
     obj: Record<string, unknown>,
-    nodes: ElementNode[],
-    structure: CompiledStructure,
+    context: ChildContext,
     path: string,
     frame: ResourceFrame,
     isResourceRoot: boolean,
@@ -492,7 +487,9 @@ export class Walk {
     const groupItems = this.groupItems;
     const base = this.groupCount;
     let end = base;
-    const shape = shapeOf(nodes);
+    // Kept on the context, read just before: a lookup by the node list would touch a table far away in memory.
+    const shape = (context.shape ??= shapeOf(context.nodes));
+    const structure = context.structure;
     // Most objects carry no _name companions: then no companion lookup (a missed keyed load) is needed.
     let hasCompanions = false;
     for (const key in obj) {
@@ -696,7 +693,7 @@ export class Walk {
         this.add('error', 'structure', 'json-object-expected', `The property _${node.name} must be a JSON Object`, path);
       } else {
         const typeStructure = this.engine.structures.forType(typeCode);
-        if (typeStructure) this.children(companion, companionChildren(typeStructure.root), typeStructure, path, frame, false, host);
+        if (typeStructure) this.children(companion, companionChildren(typeStructure), path, frame, false, host);
       }
     }
     const hasExtension = isObject(companion) && Array.isArray(companion.extension) && companion.extension.length > 0;
@@ -803,7 +800,7 @@ export class Walk {
   }
 }
 
-interface Shape {
+export interface Shape {
   byName: Map<string, ElementNode>;
   choices: ElementNode[];
   /** Children whose absence is an error: min > 0, or sliced with a required slice. */
@@ -867,8 +864,9 @@ function remember(shape: Shape, name: string, match: ChildMatch): ChildMatch {
 const SHAPES = new WeakMap<ElementNode[], Shape>();
 
 /** The same list every time, so that its shape (shapeOf) is made once. */
-function companionChildren(typeRoot: ElementNode): ElementNode[] {
-  return (typeRoot.memo.companionChildren ??= typeRoot.children.filter((c) => c.name !== 'value'));
+function companionChildren(typeStructure: CompiledStructure): ChildContext {
+  const root = typeStructure.root;
+  return (root.memo.companionChildren ??= { nodes: root.children.filter((c) => c.name !== 'value'), structure: typeStructure, shape: undefined });
 }
 
 /** A primitive's value is there when its constraints run: ele-1 is checked in primitive(). */
@@ -890,7 +888,7 @@ function constraintsBeyond(typeRoot: ElementNode, checked: ElementNode): Constra
 /** A structure's top-level children, as one context object per structure. */
 function rootChildren(structure: CompiledStructure): ChildContext {
   const memo = structure.root.memo;
-  if (memo.ownChildren?.structure !== structure) memo.ownChildren = { nodes: structure.root.children, structure };
+  if (memo.ownChildren?.structure !== structure) memo.ownChildren = { nodes: structure.root.children, structure, shape: undefined };
   return memo.ownChildren;
 }
 
