@@ -65,6 +65,10 @@ export interface ElementNode {
   pattern?: { key: string; value: unknown };
   binding?: { strength: string; valueSet?: string };
   constraints: Constraint[];
+  /** Its only constraint is the core ele-1 (which any value with content passes): decided once, read on every visit. */
+  onlyCoreEle1: boolean;
+  /** It has constraints besides ele-1 (which the walker checks itself on primitives). */
+  constraintsBeyondEle1: boolean;
   /** Id of the element whose children this element reuses (e.g. Questionnaire.item.item). */
   contentReference?: string;
   maxLength?: number;
@@ -151,6 +155,16 @@ function prefixed(def: ElementDefinitionJson, prefix: string): { key: string; va
 function createNode(def: ElementDefinitionJson): ElementNode {
   const last = def.path.slice(def.path.lastIndexOf('.') + 1);
   const isChoice = last.endsWith('[x]');
+  const constraints: Constraint[] = (def.constraint ?? [])
+    .filter((c) => c.expression)
+    .map((c) => ({
+      key: c.key,
+      severity: c.severity === 'warning' ? 'warning' : 'error',
+      human: c.human ?? c.key,
+      expression: c.expression!,
+      source: c.source,
+      core: !c.source || c.source.startsWith(CORE_SOURCE),
+    }));
   // The fields the walker reads on every visit come first: they then share the first cache lines of the object.
   return {
     name: isChoice ? last.slice(0, -3) : last,
@@ -164,16 +178,9 @@ function createNode(def: ElementDefinitionJson): ElementNode {
       targetProfiles: t.targetProfile ?? [],
       aggregation: t.aggregation ?? [],
     })),
-    constraints: (def.constraint ?? [])
-      .filter((c) => c.expression)
-      .map((c) => ({
-        key: c.key,
-        severity: c.severity === 'warning' ? 'warning' : 'error',
-        human: c.human ?? c.key,
-        expression: c.expression!,
-        source: c.source,
-        core: !c.source || c.source.startsWith(CORE_SOURCE),
-      })),
+    constraints,
+    onlyCoreEle1: constraints.length === 1 && constraints[0]!.key === 'ele-1' && constraints[0]!.core,
+    constraintsBeyondEle1: constraints.some((c) => c.key !== 'ele-1'),
     memo: {
       ownChildren: undefined,
       unprofiledType: undefined,

@@ -349,7 +349,8 @@ export class Walk {
     if (typeCode === 'Reference') checkReference(value, node, path, this, frame);
     if (typeCode === 'Attachment') this.checkAttachment(value, path);
     if (typeCode) this.engine.bindings.checkComplex(value, node, typeCode, path, this);
-    this.checkConstraints(value, node, path, frame, isRoot ? structure.root.path : node.path);
+    // Most elements carry only the core ele-1, which passes on any value with content: no evaluation to set up.
+    if (!(node.onlyCoreEle1 && hasValueOrChildren(value))) this.checkConstraints(value, node, path, frame, isRoot ? structure.root.path : node.path);
     // The datatype's own invariants (ref-1 on Reference, per-1 on Period, ...) sit on its root element.
     const typeRoot = childContext.structure.root;
     if (childContext.structure !== structure && typeRoot.constraints.length > 0) {
@@ -701,7 +702,7 @@ export class Walk {
       this.add('error', 'invariant', 'ele-1', `Constraint failed: ele-1: 'All FHIR elements must have a @value or children'`, path);
       this.add('error', 'structure', 'primitive-no-value', 'Primitive types must have a value or must have child extensions', path);
     }
-    if (node.constraints.length > 0 && value !== undefined) {
+    if (node.constraintsBeyondEle1 && value !== undefined) {
       this.checkConstraints(value, node, path, frame, node.path, true);
     }
   }
@@ -733,7 +734,6 @@ export class Walk {
   checkConstraints(value: unknown, node: ElementNode, path: string, frame: ResourceFrame, basePath: string, primitive = false, alreadyChecked?: ElementNode): void {
     const constraints = primitive ? primitiveConstraints(node) : alreadyChecked ? constraintsBeyond(node, alreadyChecked) : node.constraints;
     if (constraints.length === 0) return;
-    // Most elements carry only the core ele-1, which passes on any value with content: no evaluation to set up.
     if (constraints.length === 1 && constraints[0]!.key === 'ele-1' && constraints[0]!.core && hasValueOrChildren(value)) return;
     const scope = this.scope;
     scope.node = value;
