@@ -13,17 +13,15 @@ const NONE: readonly TxMessage[] = Object.freeze([]);
 
 /** Applies ElementDefinition.binding and code-system checks through the offline terminology service. */
 export class BindingChecker {
-  /** A bound code's issues per element and value: the answer depends on nothing else, and building its cache key costs more than the lookup. */
-  private readonly primitiveAnswers = new WeakMap<ElementNode, Map<string, readonly TxMessage[]>>();
-
   constructor(private readonly terminology: TerminologyService) {}
 
   checkPrimitive(value: unknown, node: ElementNode, typeCode: string, path: string, walk: Walk): void {
     if (typeof value !== 'string' || (typeCode !== 'code' && typeCode !== 'string' && typeCode !== 'uri')) return;
     const binding = this.binding(node);
     if (!binding) return;
-    let answers = this.primitiveAnswers.get(node);
-    if (!answers) this.primitiveAnswers.set(node, (answers = new Map()));
+    // A bound code's issues per element and value: the answer depends on nothing else. Kept on the node, which the
+    // walk has at hand (a table keyed by node would be a lookup far away in memory).
+    const answers = (node.memo.boundAnswers ??= new Map());
     let messages = answers.get(value);
     if (!messages) {
       messages = NONE;

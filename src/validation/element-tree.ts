@@ -2,6 +2,7 @@
  * A StructureDefinition snapshot compiled once into a tree the instance walker can follow without
  * string lookups: children by JSON name, slices, cardinality, types, fixed/pattern, bindings, constraints.
  */
+import type { TxMessage } from '../terminology/service.js';
 import type { Shape } from './instance-validator.js';
 
 export interface ElementDefinitionJson {
@@ -101,6 +102,8 @@ export interface WalkMemo {
   typeProfiles: Map<string, CompiledStructure[]> | undefined;
   /** On an element holding resources: the profiles its types name, compiled. */
   resourceProfiles: CompiledStructure[] | undefined;
+  /** On a bound primitive: the binding's verdict per value met (see BindingChecker.checkPrimitive). */
+  boundAnswers: Map<string, readonly TxMessage[]> | undefined;
   /** On a primitive datatype's root: its children but value, which a `_name` companion may carry. */
   companionChildren: ChildContext | undefined;
 }
@@ -190,6 +193,7 @@ function createNode(def: ElementDefinitionJson): ElementNode {
       referencedChildren: undefined,
       typeProfiles: undefined,
       resourceProfiles: undefined,
+      boundAnswers: undefined,
       companionChildren: undefined,
     },
     fixed: prefixed(def, 'fixed'),
