@@ -70,6 +70,8 @@ export interface ElementNode {
   onlyCoreEle1: boolean;
   /** It has constraints besides ele-1 (which the walker checks itself on primitives). */
   constraintsBeyondEle1: boolean;
+  /** One of its constraints is ele-1. */
+  hasEle1: boolean;
   /** Id of the element whose children this element reuses (e.g. Questionnaire.item.item). */
   contentReference?: string;
   maxLength?: number;
@@ -184,6 +186,7 @@ function createNode(def: ElementDefinitionJson): ElementNode {
     constraints,
     onlyCoreEle1: constraints.length === 1 && constraints[0]!.key === 'ele-1' && constraints[0]!.core,
     constraintsBeyondEle1: constraints.some((c) => c.key !== 'ele-1'),
+    hasEle1: constraints.some((c) => c.key === 'ele-1'),
     memo: {
       ownChildren: undefined,
       unprofiledType: undefined,

@@ -353,7 +353,8 @@ export class Walk {
     if (!(node.onlyCoreEle1 && hasValueOrChildren(value))) this.checkConstraints(value, node, path, frame, isRoot ? structure.root.path : node.path);
     // The datatype's own invariants (ref-1 on Reference, per-1 on Period, ...) sit on its root element.
     const typeRoot = childContext.structure.root;
-    if (childContext.structure !== structure && typeRoot.constraints.length > 0) {
+    // Most datatype roots carry only ele-1, which the element's own definition has already checked.
+    if (childContext.structure !== structure && (typeRoot.constraintsBeyondEle1 || (typeRoot.hasEle1 && !node.hasEle1))) {
       this.checkConstraints(value, typeRoot, path, frame, typeRoot.path, false, node);
     }
     if (typeCode === 'Narrative' && typeof value.div === 'string') {
