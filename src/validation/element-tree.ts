@@ -72,6 +72,9 @@ export interface ElementNode {
   constraintsBeyondEle1: boolean;
   /** One of its constraints is ele-1. */
   hasEle1: boolean;
+  /** The last datatype the walker met this element as, and whether that is a resource type (asked on every visit). */
+  seenType: string | undefined;
+  seenTypeIsResource: boolean;
   /** Id of the element whose children this element reuses (e.g. Questionnaire.item.item). */
   contentReference?: string;
   maxLength?: number;
@@ -187,6 +190,8 @@ function createNode(def: ElementDefinitionJson): ElementNode {
     onlyCoreEle1: constraints.length === 1 && constraints[0]!.key === 'ele-1' && constraints[0]!.core,
     constraintsBeyondEle1: constraints.some((c) => c.key !== 'ele-1'),
     hasEle1: constraints.some((c) => c.key === 'ele-1'),
+    seenType: undefined,
+    seenTypeIsResource: false,
     memo: {
       ownChildren: undefined,
       unprofiledType: undefined,

@@ -325,7 +325,7 @@ export class Walk {
       }
       return;
     }
-    if (typeCode === 'Resource' || typeCode === 'DomainResource' || (typeCode && node !== structure.root && this.engine.isResourceType(typeCode))) {
+    if (typeCode === 'Resource' || typeCode === 'DomainResource' || (typeCode && node !== structure.root && this.holdsResource(node, typeCode))) {
       this.nestedResource(value, node, path, frame);
       return;
     }
@@ -362,6 +362,15 @@ export class Walk {
       const localIds = value.div.includes('"#') ? collectIds(frame.resource) : undefined;
       this.addAll(checkXhtml(value.div, { path: `${path}.div`, securityChecks: this.engine.options.securityChecks, localIds }));
     }
+  }
+
+  /** Whether the element, met as this type, holds a resource: remembered on the node for its last type. */
+  private holdsResource(node: ElementNode, typeCode: string): boolean {
+    if (node.seenType !== typeCode) {
+      node.seenTypeIsResource = this.engine.isResourceType(typeCode);
+      node.seenType = typeCode;
+    }
+    return node.seenTypeIsResource;
   }
 
   /** Attachment.size must state the size of the data it carries. */
@@ -619,12 +628,12 @@ export class Walk {
 
   cardinality(count: number, node: ElementNode, structure: CompiledStructure, path: string, label?: string): void {
     // Named by element id, as the reference validator does: children of a slice read Parameters.parameter:param1.extension.
-    const name = label ?? node.id;
+    // The id is read only for a message: it sits with the fields the walker seldom needs.
     if (count < node.min) {
-      this.add('error', 'required', 'cardinality-min', `${name}: minimum required = ${node.min}, but only found ${count} (from ${structure.label})`, path);
+      this.add('error', 'required', 'cardinality-min', `${label ?? node.id}: minimum required = ${node.min}, but only found ${count} (from ${structure.label})`, path);
     }
     if (count > node.max) {
-      this.add('error', 'structure', 'cardinality-max', `${name}: max allowed = ${node.max}, but found ${count} (from ${structure.label})`, path);
+      this.add('error', 'structure', 'cardinality-max', `${label ?? node.id}: max allowed = ${node.max}, but found ${count} (from ${structure.label})`, path);
     }
   }
 
@@ -797,7 +806,10 @@ export class Walk {
   }
 
   addAll(issues: readonly Issue[]): void {
-    for (const issue of issues) this.add(issue.severity, issue.code, issue.messageId, issue.message, issue.path);
+    for (let i = 0; i < issues.length; i++) {
+      const issue = issues[i]!;
+      this.add(issue.severity, issue.code, issue.messageId, issue.message, issue.path);
+    }
   }
 }
 
