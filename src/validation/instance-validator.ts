@@ -190,6 +190,8 @@ export class Walk {
   /** The groups of the objects being walked, innermost last (see children): one pair of arrays per walk, not per object. */
   private readonly groupNodes: ElementNode[] = [];
   private readonly groupItems: Array<Item[] | ChildMatch> = [];
+  /** A plain group's JSON value, read once while grouping. */
+  private readonly groupValues: unknown[] = [];
   private groupCount = 0;
   /** One scope object for every invariant this walk evaluates: evaluation is synchronous and keeps no reference to it. */
   private readonly scope: WalkScope;
@@ -496,6 +498,7 @@ export class Walk {
     // This object's groups are the walk's stacks from `base` on: nested calls use them above `end`, then give them back.
     const groupNodes = this.groupNodes;
     const groupItems = this.groupItems;
+    const groupValues = this.groupValues;
     const base = this.groupCount;
     let end = base;
     // Kept on the context, read just before: a lookup by the node list would touch a table far away in memory.
@@ -525,9 +528,11 @@ export class Walk {
       if (hasCompanions && match.typeCode !== undefined && !PRIMITIVE_TYPES.has(match.typeCode) && withUnderscore(name) in obj) {
         this.add('error', 'structure', 'unknown-element', `Unrecognized property '_${name}'`, `${path}._${name}`);
       }
-      if (match.plain !== undefined && !hasCompanions && isPlainValue(obj[name], match.node.isArray)) {
+      const value = obj[name];
+      if (match.plain !== undefined && !hasCompanions && isPlainValue(value, match.node.isArray)) {
         // Only choice elements can be matched by two names, and they are never plain.
         groupNodes[end] = match.node;
+        groupValues[end] = value;
         groupItems[end++] = match;
         continue;
       }
@@ -544,7 +549,7 @@ export class Walk {
         }
         continue;
       }
-      const items = this.itemsOf(obj, name, hasCompanions, match.node, match.typeCode, path);
+      const items = this.itemsOf(obj, name, value, hasCompanions, match.node, match.typeCode, path);
       if (at >= 0) {
         const list = groupItems[at] as Item[];
         this.add('error', 'structure', 'choice-multiple', `Only one type of ${match.node.name}[x] is allowed, found ${list[0]!.key} and ${name}`, `${path}.${name}`);
@@ -560,7 +565,7 @@ export class Walk {
       const items = groupItems[i]!;
       const node = groupNodes[i]!;
       if (Array.isArray(items)) this.group(items, node, structure, path, frame, host);
-      else this.plainElement(obj[node.name], items, structure, path, frame, host);
+      else this.plainElement(groupValues[i], items, structure, path, frame, host);
     }
     for (const node of shape.required) if (groupIndex(groupNodes, base, end, node) < 0) this.group([], node, structure, path, frame, host);
     // Entries above the count are left in place: overwritten later, and dropped with the walk.
@@ -638,8 +643,7 @@ export class Walk {
   }
 
   /** Pairs value and _value arrays into items, checking the JSON shape on the way. */
-  private itemsOf(obj: Record<string, unknown>, name: string, hasCompanions: boolean, node: ElementNode, typeCode: string | undefined, path: string): Item[] {
-    const value = obj[name];
+  private itemsOf(obj: Record<string, unknown>, name: string, value: unknown, hasCompanions: boolean, node: ElementNode, typeCode: string | undefined, path: string): Item[] {
     const companion = hasCompanions ? obj[withUnderscore(name)] : undefined;
     const itemPath = `${path}.${name}`;
     const items: Item[] = [];
