@@ -31,13 +31,6 @@ export const PRIMITIVE_TYPES = new Set([
   'markdown', 'oid', 'positiveInt', 'string', 'time', 'unsignedInt', 'uri', 'url', 'uuid', 'xhtml',
 ]);
 
-const NUMERIC = new Set(['decimal', 'integer', 'positiveInt', 'unsignedInt']);
-
-function expectedJsonType(type: string): 'boolean' | 'number' | 'string' {
-  if (type === 'boolean') return 'boolean';
-  return NUMERIC.has(type) ? 'number' : 'string';
-}
-
 /** Days per month, leap years included: the regexes allow 2023-02-31. */
 function isRealDate(value: string): boolean {
   // Read by character codes: a regex match would allocate its groups for every date validated.
@@ -63,42 +56,45 @@ function digits(value: string, from: number, count: number): number {
   return n;
 }
 
+function wrongJsonType(expected: 'boolean' | 'number' | 'string'): PrimitiveProblem[] {
+  return [problem('primitive-json-type', `Error parsing JSON: the primitive value must be a ${expected}`)];
+}
+
 function problem(messageId: string, message: string, severity: 'error' | 'warning' = 'error'): PrimitiveProblem {
   return { messageId, message, severity };
 }
 
 /** Checks a primitive's JSON value; returns the problems found (usually none, so no allocation then). */
 export function checkPrimitive(type: string, value: unknown): PrimitiveProblem[] | undefined {
-  const expected = expectedJsonType(type);
-  if (typeof value !== expected) {
-    if (typeof value === 'string' && expected !== 'string') {
-      return [problem('primitive-json-type', `Error parsing JSON: the primitive value must be a ${expected}`)];
-    }
-    return [problem('primitive-json-type', `Error parsing JSON: the primitive value must be a ${expected === 'number' ? 'number' : expected}`)];
-  }
+  // One switch on the type: the JSON kind each type needs is checked in its own case.
   switch (type) {
     case 'boolean':
-      return undefined;
+      return typeof value === 'boolean' ? undefined : wrongJsonType('boolean');
     case 'integer':
+      if (typeof value !== 'number') return wrongJsonType('number');
       if (!Number.isInteger(value) || (value as number) > 2147483647 || (value as number) < -2147483648) {
         return [problem('primitive-integer', `The value '${value}' is not a valid integer`)];
       }
       return undefined;
     case 'positiveInt':
+      if (typeof value !== 'number') return wrongJsonType('number');
       if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 2147483647) {
         return [problem('primitive-positive-int', `The value '${value}' is not a valid positiveInt (must be 1 or more)`)];
       }
       return undefined;
     case 'unsignedInt':
+      if (typeof value !== 'number') return wrongJsonType('number');
       if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 2147483647) {
         return [problem('primitive-unsigned-int', `The value '${value}' is not a valid unsignedInt (must be 0 or more)`)];
       }
       return undefined;
     case 'decimal':
+      if (typeof value !== 'number') return wrongJsonType('number');
       if (!Number.isFinite(value)) return [problem('primitive-decimal', `The value '${value}' is not a valid decimal`)];
       return undefined;
   }
-  const text = value as string;
+  if (typeof value !== 'string') return wrongJsonType('string');
+  const text = value;
   if (text.length === 0) return [problem('primitive-empty', '@value cannot be empty')];
   if (text.length * 3 > MAX_STRING_BYTES && Buffer.byteLength(text, 'utf8') > MAX_STRING_BYTES) {
     return [problem('primitive-too-long', 'value is longer than permitted maximum length of 1 MB (1048576 bytes)')];
