@@ -9,6 +9,7 @@
  */
 import { type AstNode, baseInfo, compileFhirPath, unquote, WRAPPER_NODES } from './fhirpath-compiler.js';
 import { parseFhirPath } from './fhirpath-js.js';
+import { fhirPathRegExp } from './fhirpath-regex.js';
 import {
   childSpec, DATE_PATHS, deepEqual, intersect, isPrimitiveValue, isSubtype, isTypeName, model, Node, parseTypeSpecifier, roundToMaxPrecision, type TypeName, typeIs, typeOf,
 } from './fhirpath/runtime.js';
@@ -1273,7 +1274,7 @@ class Generator {
       if (replacement && (replacement.kind !== 'str' || typeof replacement.constant !== 'string')) return unsupported('non-literal replacement');
       let re: RegExp;
       try {
-        re = new RegExp(pattern.constant, name === 'matches' ? 'us' : 'gu');
+        re = fhirPathRegExp(pattern.constant, name === 'matches' ? 'us' : 'gu');
       } catch (error) {
         if (name !== 'matches') return unsupported('invalid regex');
         // The closure tier compiles the pattern once there is a string to test, and raises this.

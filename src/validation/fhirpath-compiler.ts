@@ -5,6 +5,7 @@
  * Written by hand: no library compiles FHIRPath to closures.
  */
 import { fhirpathJs, parseFhirPath, r4ModelJs } from './fhirpath-js.js';
+import { fhirPathRegExp } from './fhirpath-regex.js';
 import {
   BAIL, bail, collectionsEqual, compareSingletons, type Coll, converted, deepEqual, distinct, exclude, intersect, isPrimitiveValue,
   isTypeName, model, Node, parseTypeSpecifier, pushAllChildren, pushChildren, subsetOf, toNode, type TypeName, typeConvertible,
@@ -395,7 +396,7 @@ function regexParam(p: AstNode, flags: string): { source: Scalar; compile: (sour
       let re = cache.get(source);
       if (!re) {
         try {
-          re = new RegExp(source, flags);
+          re = fhirPathRegExp(source, flags);
         } catch (error) {
           re = error as Error;
         }

@@ -93,8 +93,8 @@ describe('generated invariants against compileFhirPath on the R4 core invariants
     expect(handedOver / compared).toBeLessThan(0.02);
     expect(verdicts.size).toBeGreaterThan(135);
     expect([...verdicts.values()].filter((v) => v.has('fail')).length).toBeGreaterThan(35);
-    // eld-16/19/20: regexes that do not compile with the u flag, reported without a hand-over
-    expect([...verdicts.values()].filter((v) => v.has('error')).length).toBeGreaterThanOrEqual(2);
+    // eld-16/19/20: patterns in Java's reading, translated for the u flag
+    for (const key of ['eld-16', 'eld-19', 'eld-20']) expect(verdicts.get(key)).toEqual(new Set(['pass']));
   });
 });
 
@@ -179,7 +179,7 @@ describe('generated invariant semantics', () => {
   });
 
   it('reports an evaluation error the closure tier certainly raises, with its message, without throwing', () => {
-    const expression = "path.matches('[^\\s\\.,:;\\'\"\\/|?!@#$%&*()\\[\\]{}]{1,64}')";
+    const expression = "path.matches('[^\\s]{1,64}(')";
     const result = run(expression, 'ElementDefinition', { path: 'Patient.name' });
     expect(result).toEqual({ ok: false, evaluationError: closureVerdict({ expression, basePath: 'ElementDefinition' }, { path: 'Patient.name' }, { resource: undefined, rootResource: undefined }).slice(7) });
     expect(typeof result === 'object' && result.evaluationError).toMatch(/Invalid regular expression/);

@@ -1,7 +1,8 @@
 import fhirpath from 'fhirpath';
 import r4Model from 'fhirpath/fhir-context/r4';
 import { describe, expect, it } from 'vitest';
-import { compileFhirPath, fallbackInvocations, type PathEnv } from '../../src/validation/fhirpath-compiler.js';
+import { compileFhirPath, fallbackInvocations, type PathEnv, unquote } from '../../src/validation/fhirpath-compiler.js';
+import { javaToUnicodePattern } from '../../src/validation/fhirpath-regex.js';
 import { coreInvariants, corpusResources, edgeCases, type Evaluation, evaluations, itDeclines } from './corpus.js';
 
 type Outcome = { result: unknown[] } | { error: true };
@@ -24,13 +25,21 @@ function viaFhirpathJs(e: { expression: string; basePath: string }, node: unknow
   const key = `${e.basePath}\u0000${e.expression}`;
   let fn = reference.get(key);
   if (!fn) {
-    fn = fhirpath.compile({ base: e.basePath, expression: e.expression }, r4Model, {
+    fn = fhirpath.compile({ base: e.basePath, expression: withUnicodePatterns(e.expression) }, r4Model, {
       userInvocationTable: fallbackInvocations as never,
       traceFn: () => {},
     }) as never;
     reference.set(key, fn!);
   }
   return attempt(() => fn!(node, { resource: env.resource, rootResource: env.rootResource, __fhirdqCompiledResolve: env.resolve }));
+}
+
+/** fhirpath.js rejects patterns Java reads (eld-16/19/20): it is given them as the compiler translates them. */
+function withUnicodePatterns(expression: string): string {
+  return expression.replace(/(matches\()('(?:[^'\\]|\\.)*')/g, (_, call: string, literal: string) => {
+    const pattern = javaToUnicodePattern(unquote(literal, "'"));
+    return `${call}'${pattern.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  });
 }
 
 const compiled = new Map<string, ReturnType<typeof compileFhirPath>>();
