@@ -24,25 +24,37 @@ export function isExampleUrl(url: string): boolean {
 
 /** StructureDefinition.context: may this extension be used where it is? */
 export function checkExtensionContext(definition: CompiledStructure, path: string, host: Host, isModifier: boolean, walk: Walk, frame: ResourceFrame): void {
-  const contexts = (definition.structure.context as Context[] | undefined) ?? [];
-  const modifierDefinition = definition.root.isModifier || definition.structure.url === undefined
-    ? definition.root.isModifier
-    : (definition.byId.get('Extension')?.isModifier ?? false);
-  if (isModifier !== modifierDefinition) {
+  const facts = factsOf(definition);
+  if (isModifier !== facts.modifier) {
     walk.add('error', 'structure', 'extension-modifier-mismatch',
-      `Extension modifier mismatch: the extension element is ${isModifier ? '' : 'not '}labelled as a modifier, but the underlying extension is ${modifierDefinition ? '' : 'not '}`,
+      `Extension modifier mismatch: the extension element is ${isModifier ? '' : 'not '}labelled as a modifier, but the underlying extension is ${facts.modifier ? '' : 'not '}`,
       path);
   }
-  checkContextInvariants(definition, path, host, walk, frame);
+  if (facts.invariants.length > 0) checkContextInvariants(definition, facts.invariants, path, host, walk, frame);
+  const contexts = facts.contexts;
   if (contexts.length === 0) return;
-  const hostDefPath = host.defPath.replace(/\[\d+\]/g, '');
-  // Element and extension contexts depend on where the extension is, not on values: answered once per place.
-  const byPlace = placeAnswers(definition, contexts);
-  const place = byPlace ? `${hostDefPath}\u0001${host.typeCode}\u0001${host.typePath}\u0001${host.extensionUrl ?? ''}` : '';
-  let allowed = byPlace?.get(place);
+  // Walker paths carry no indexes; the replace is kept for any that would.
+  const hostDefPath = host.defPath.includes('[') ? host.defPath.replace(/\[\d+\]/g, '') : host.defPath;
+  // Element and extension contexts depend on where the extension is, not on values: answered once per place, looked up
+  // by the host's own strings (hashed once each) rather than by a key string built per call.
+  const places = facts.places;
+  let byExtension: Map<string | undefined, boolean> | undefined;
+  let allowed: boolean | undefined;
+  if (places) {
+    let byType = places.get(hostDefPath);
+    if (!byType) places.set(hostDefPath, (byType = new Map()));
+    let byTypePath = byType.get(host.typeCode);
+    if (!byTypePath) byType.set(host.typeCode, (byTypePath = new Map()));
+    byExtension = byTypePath.get(host.typePath);
+    if (!byExtension) byTypePath.set(host.typePath, (byExtension = new Map()));
+    allowed = byExtension.get(host.extensionUrl);
+  }
   if (allowed === undefined) {
     allowed = contextAllows(definition, contexts, hostDefPath, host, walk, frame);
-    if (byPlace && byPlace.size < MAX_PLACES) byPlace.set(place, allowed);
+    if (byExtension && facts.placeCount < MAX_PLACES) {
+      byExtension.set(host.extensionUrl, allowed);
+      facts.placeCount++;
+    }
   }
   if (!allowed) {
     const list = contexts.map((c) => `${c.type === 'element' ? 'e' : c.type === 'extension' ? 'x' : 'p'}:${c.expression}`).join('; ');
@@ -54,18 +66,36 @@ export function checkExtensionContext(definition: CompiledStructure, path: strin
 
 type Context = { type?: string; expression?: string };
 
+/** What checkExtensionContext needs of an extension definition, read once per definition. */
+interface ExtensionFacts {
+  contexts: Context[];
+  invariants: string[];
+  modifier: boolean;
+  /** Answers by host defPath, typeCode, typePath and extension url, where every context is an element or extension context. */
+  places: Map<string, Map<string, Map<string, Map<string | undefined, boolean>>>> | null;
+  placeCount: number;
+}
+
 /** Places are as many as the elements of the definitions in use; bad input must not grow the map without end. */
 const MAX_PLACES = 10_000;
-const PLACE_ANSWERS = new WeakMap<CompiledStructure, Map<string, boolean> | null>();
+const FACTS = new WeakMap<CompiledStructure, ExtensionFacts>();
 
-/** The remembered answers per place of an extension whose contexts are all element or extension contexts; null otherwise. */
-function placeAnswers(definition: CompiledStructure, contexts: Context[]): Map<string, boolean> | null {
-  let answers = PLACE_ANSWERS.get(definition);
-  if (answers === undefined) {
-    answers = contexts.every((c) => c.type === 'element' || c.type === 'extension') ? new Map() : null;
-    PLACE_ANSWERS.set(definition, answers);
+function factsOf(definition: CompiledStructure): ExtensionFacts {
+  let facts = FACTS.get(definition);
+  if (!facts) {
+    const contexts = (definition.structure.context as Context[] | undefined) ?? [];
+    facts = {
+      contexts,
+      invariants: (definition.structure.contextInvariant as string[] | undefined) ?? [],
+      modifier: definition.root.isModifier || definition.structure.url === undefined
+        ? definition.root.isModifier
+        : (definition.byId.get('Extension')?.isModifier ?? false),
+      places: contexts.every((c) => c.type === 'element' || c.type === 'extension') ? new Map() : null,
+      placeCount: 0,
+    };
+    FACTS.set(definition, facts);
   }
-  return answers;
+  return facts;
 }
 
 function contextAllows(definition: CompiledStructure, contexts: Context[], hostDefPath: string, host: Host, walk: Walk, frame: ResourceFrame): boolean {
@@ -120,8 +150,7 @@ function scopeOf(node: unknown, frame: ResourceFrame) {
 }
 
 /** StructureDefinition.contextInvariant: evaluated on the element that carries the extension. */
-function checkContextInvariants(definition: CompiledStructure, path: string, host: Host, walk: Walk, frame: ResourceFrame): void {
-  const invariants = (definition.structure.contextInvariant as string[] | undefined) ?? [];
+function checkContextInvariants(definition: CompiledStructure, invariants: string[], path: string, host: Host, walk: Walk, frame: ResourceFrame): void {
   for (const expression of invariants) {
     const result = walk.engine.invariants.select(expression, { ...scopeOf(host.value, frame), basePath: host.typePath });
     if (result instanceof Error || (result.length === 1 && result[0] === true) || result.length === 0) continue;
