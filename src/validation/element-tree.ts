@@ -51,6 +51,8 @@ export interface ElementNode {
   path: string;
   /** JSON property name; for choice elements the prefix without [x]. */
   name: string;
+  /** `.name`, for the paths of its values: one concatenation per path instead of two. */
+  dotName: string;
   isChoice: boolean;
   min: number;
   max: number;
@@ -94,9 +96,9 @@ export interface ElementNode {
 export interface WalkMemo {
   /** The node's own children, with the structure they were last walked in. */
   ownChildren: ChildContext | undefined;
-  /** The last datatype the node was walked as that has no type profile here, and that datatype's children. */
-  unprofiledType: string | undefined;
-  unprofiledTypeChildren: ChildContext | undefined;
+  /** The last datatype the node was walked as whose children do not depend on the value (it has no type profile here, or one), and those children. */
+  lastType: string | undefined;
+  lastTypeChildren: ChildContext | undefined;
   /** Constraints to run on a primitive value (ele-1 is checked by the walker itself). */
   primitiveConstraints: Constraint[] | undefined;
   /** Per datatype root: its constraints that this node's own definition does not already check. */
@@ -173,9 +175,11 @@ function createNode(def: ElementDefinitionJson): ElementNode {
       source: c.source,
       core: !c.source || c.source.startsWith(CORE_SOURCE),
     }));
+  const name = isChoice ? last.slice(0, -3) : last;
   // The fields the walker reads on every visit come first: they then share the first cache lines of the object.
   return {
-    name: isChoice ? last.slice(0, -3) : last,
+    name,
+    dotName: `.${name}`,
     isChoice,
     min: def.min ?? 0,
     max: parseMax(def.max),
@@ -194,8 +198,8 @@ function createNode(def: ElementDefinitionJson): ElementNode {
     seenTypeIsResource: false,
     memo: {
       ownChildren: undefined,
-      unprofiledType: undefined,
-      unprofiledTypeChildren: undefined,
+      lastType: undefined,
+      lastTypeChildren: undefined,
       primitiveConstraints: undefined,
       constraintsBeyond: undefined,
       referencedChildren: undefined,

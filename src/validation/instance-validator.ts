@@ -423,14 +423,17 @@ export class Walk {
       if (target) return (memo.referencedChildren = { nodes: target.children, structure, shape: undefined });
     }
     if (!typeCode) return undefined;
-    if (memo.unprofiledType === typeCode) return memo.unprofiledTypeChildren;
+    if (memo.lastType === typeCode) return memo.lastTypeChildren;
     const typeRef = typeRefOf(node, typeCode);
     if (!typeRef?.profiles.length) {
-      memo.unprofiledType = typeCode;
-      return (memo.unprofiledTypeChildren = this.typeChildren(node, typeCode));
+      memo.lastType = typeCode;
+      return (memo.lastTypeChildren = this.typeChildren(node, typeCode));
     }
     const profiles = this.typeProfiles(node, typeRef);
-    if (profiles.length === 1) return rootChildren(profiles[0]!);
+    if (profiles.length === 1) {
+      memo.lastType = typeCode;
+      return (memo.lastTypeChildren = rootChildren(profiles[0]!));
+    }
     if (profiles.length > 1) {
       // Several type profiles: the value must conform to one of them.
       const match = this.firstConforming(value, profiles, frame);
@@ -515,17 +518,17 @@ export class Walk {
     for (const key in obj) {
       // A _name companion is taken with its name; alone it is an element of its own.
       const isCompanion = key.charCodeAt(0) === 95; /* _ */
-      if (isCompanion && withoutUnderscore(key) in obj) continue;
+      if (isCompanion && UNDERSCORE_REMOVED.of(key) in obj) continue;
       if (isResourceRoot && key === 'resourceType') continue;
       if (key === 'fhir_comments') continue;
-      const name = isCompanion ? withoutUnderscore(key) : key;
+      const name = isCompanion ? UNDERSCORE_REMOVED.of(key) : key;
       const match = matchChild(shape, name);
       // Only primitives have a _name companion.
       if (!match || (name !== key && match.typeCode !== undefined && !PRIMITIVE_TYPES.has(match.typeCode))) {
         this.add('error', 'structure', 'unknown-element', `Unrecognized property '${key}'`, `${path}.${key}`);
         continue;
       }
-      if (hasCompanions && match.typeCode !== undefined && !PRIMITIVE_TYPES.has(match.typeCode) && withUnderscore(name) in obj) {
+      if (hasCompanions && match.typeCode !== undefined && !PRIMITIVE_TYPES.has(match.typeCode) && UNDERSCORED.of(name) in obj) {
         this.add('error', 'structure', 'unknown-element', `Unrecognized property '_${name}'`, `${path}._${name}`);
       }
       const value = obj[name];
@@ -579,17 +582,17 @@ export class Walk {
   private plainElement(value: unknown, match: ChildMatch, structure: CompiledStructure, path: string, frame: ResourceFrame, host: Host): void {
     const node = match.node;
     // A plain element is never a choice: its JSON name is its name.
-    const name = node.name;
+    const dotName = node.dotName;
     // The match is at hand (just read); the node's type list is further away in memory.
     const typeCode = match.typeCode!;
-    const itemPath = `${path}.${name}`;
+    const itemPath = path + dotName;
     const primitive = match.plain === 'primitive';
     // element() takes names and types from the host, never its value: one host serves every item.
     const itemHost: Host = primitive
       ? host
       : {
-          defPath: `${host.defPath}.${name}`,
-          typePath: `${host.typePath}.${name}`,
+          defPath: host.defPath + dotName,
+          typePath: host.typePath + dotName,
           typeCode,
           value: undefined,
           extensionUrl: host.typeCode === 'Extension' ? host.extensionUrl : undefined,
@@ -620,10 +623,10 @@ export class Walk {
       this.extension(item, node, frame, structure, host);
       return;
     }
-    const name = node.isChoice ? item.key : node.name;
+    const dotName = node.isChoice ? DOTTED.of(item.key) : node.dotName;
     const childHost: Host = {
-      defPath: `${host.defPath}.${name}`,
-      typePath: `${host.typePath}.${name}`,
+      defPath: host.defPath + dotName,
+      typePath: host.typePath + dotName,
       typeCode: item.typeCode ?? '',
       value: item.value,
       extensionUrl: host.typeCode === 'Extension' ? host.extensionUrl : undefined,
@@ -644,8 +647,8 @@ export class Walk {
 
   /** Pairs value and _value arrays into items, checking the JSON shape on the way. */
   private itemsOf(obj: Record<string, unknown>, name: string, value: unknown, hasCompanions: boolean, node: ElementNode, typeCode: string | undefined, path: string): Item[] {
-    const companion = hasCompanions ? obj[withUnderscore(name)] : undefined;
-    const itemPath = `${path}.${name}`;
+    const companion = hasCompanions ? obj[UNDERSCORED.of(name)] : undefined;
+    const itemPath = path + DOTTED.of(name);
     const items: Item[] = [];
     if (node.isArray) {
       if ((value !== undefined && !Array.isArray(value)) || (companion !== undefined && !Array.isArray(companion))) {
@@ -924,29 +927,28 @@ function shapeOf(nodes: ElementNode[]): Shape {
   return shape;
 }
 
-const UNDERSCORED = new Map<string, string>();
-const UNDERSCORE_REMOVED = new Map<string, string>();
 /** Element names are few; unknown properties in bad input must not grow the caches without end. */
 const MAX_CACHED_NAMES = 20_000;
 
-/** `_name`, made once per name: building it per lookup costs a new string and its hash every time. */
-function withUnderscore(name: string): string {
-  let key = UNDERSCORED.get(name);
-  if (key === undefined) {
-    key = `_${name}`;
-    if (UNDERSCORED.size < MAX_CACHED_NAMES) UNDERSCORED.set(name, key);
+/** Strings derived from JSON keys (`_name`, `.name`), made once per key: building one per lookup costs a new string and its hash every time. */
+class DerivedNames {
+  private readonly made = new Map<string, string>();
+  constructor(private readonly derive: (name: string) => string) {}
+
+  of(name: string): string {
+    let derived = this.made.get(name);
+    if (derived === undefined) {
+      derived = this.derive(name);
+      if (this.made.size < MAX_CACHED_NAMES) this.made.set(name, derived);
+    }
+    return derived;
   }
-  return key;
 }
 
-function withoutUnderscore(key: string): string {
-  let name = UNDERSCORE_REMOVED.get(key);
-  if (name === undefined) {
-    name = key.slice(1);
-    if (UNDERSCORE_REMOVED.size < MAX_CACHED_NAMES) UNDERSCORE_REMOVED.set(key, name);
-  }
-  return name;
-}
+const UNDERSCORED = new DerivedNames((name) => `_${name}`);
+const UNDERSCORE_REMOVED = new DerivedNames((key) => key.slice(1));
+/** For paths. */
+const DOTTED = new DerivedNames((name) => `.${name}`);
 
 function describeJson(value: unknown): string {
   if (Array.isArray(value)) return 'Array';
