@@ -6,24 +6,17 @@ export interface PrimitiveProblem {
   severity?: 'error' | 'warning';
 }
 
-const YEAR = '([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)';
-const TIME = '([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\\.[0-9]+)?';
-const ZONE = '(Z|(\\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))';
-const MONTH = '(0[1-9]|1[0-2])';
-const DAY = '(0[1-9]|[1-2][0-9]|3[0-1])';
-
-const DATE = new RegExp(`^${YEAR}(-${MONTH}(-${DAY})?)?$`);
-const DATE_TIME = new RegExp(`^${YEAR}(-${MONTH}(-${DAY}(T${TIME}${ZONE})?)?)?$`);
-const DATE_TIME_NO_ZONE = new RegExp(`^${YEAR}-${MONTH}-${DAY}T${TIME}$`);
-const INSTANT = new RegExp(`^${YEAR}-${MONTH}-${DAY}T${TIME}${ZONE}$`);
-const TIME_RE = new RegExp(`^${TIME}$`);
-const ID = /^[A-Za-z0-9\-.]{1,64}$/;
-const OID = /^urn:oid:[0-2](\.(0|[1-9][0-9]*))+$/;
-const UUID = /^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const CODE = /^[^\s]+( [^\s]+)*$/;
-// Base64 is groups of 4: with the length checked apart, one character class beats a repeated group on attachments of megabytes.
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+// The lexical rules below are hand-written scanners over character codes: the FHIR regexes they replace
+// (datatypes.html) cost a regex run, often two, per value, and tests/validation/primitive-scanners.test.ts
+// holds them against those regexes.
+// Scanning a long text is where a regex beats charCodeAt (it flattens the string once and reads it directly).
 const WHITESPACE = /\s/;
+const OID = /^urn:oid:[0-2](?:\.(?:0|[1-9][0-9]*))+$/;
+const UUID = /^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Lowercase is the rule: matching both cases is testing the lowercased text without making it. */
+const UUID_ANY_CASE = /^urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+/** A character outside the base64 alphabet and padding: a search for one is cheaper than an anchored match. */
+const NOT_BASE64 = /[^A-Za-z0-9+/=]/;
 const MAX_STRING_BYTES = 1024 * 1024;
 
 export const PRIMITIVE_TYPES = new Set([
@@ -31,29 +24,138 @@ export const PRIMITIVE_TYPES = new Set([
   'markdown', 'oid', 'positiveInt', 'string', 'time', 'unsignedInt', 'uri', 'url', 'uuid', 'xhtml',
 ]);
 
-/** Days per month, leap years included: the regexes allow 2023-02-31. */
+/** A regex `\s` character (ECMAScript WhiteSpace or LineTerminator; also what String.prototype.trim removes). */
+function isSpace(c: number): boolean {
+  if (c <= 32) return c === 32 || (c >= 9 && c <= 13);
+  return c >= 160 && (c === 160 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff);
+}
+
+function onlySpace(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (!isSpace(text.charCodeAt(i))) return false;
+  return true;
+}
+
+/** `^[^\s]+( [^\s]+)*$`: no whitespace but single spaces between words. */
+function isCode(text: string): boolean {
+  let previousSpace = true;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (!isSpace(c)) previousSpace = false;
+    else if (c !== 32 || previousSpace) return false;
+    else previousSpace = true;
+  }
+  return !previousSpace;
+}
+
+/** `^[A-Za-z0-9\-.]{1,64}$` */
+function isId(text: string): boolean {
+  if (text.length > 64) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 45 || c === 46)) return false;
+  }
+  return text.length > 0;
+}
+
+/** The number written by two ASCII digits at `at`, or -1. */
+function two(text: string, at: number): number {
+  const a = text.charCodeAt(at) - 48;
+  const b = text.charCodeAt(at + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+/** The end of `hh:mm:ss(.f+)?` starting at `at` (hour to 23, second to 60), or -1. */
+function timeEnd(text: string, at: number): number {
+  const h = two(text, at);
+  const m = two(text, at + 3);
+  const s = two(text, at + 6);
+  if (h < 0 || h > 23 || m < 0 || m > 59 || s < 0 || s > 60 || text.charCodeAt(at + 2) !== 58 || text.charCodeAt(at + 5) !== 58) return -1;
+  let end = at + 8;
+  if (text.charCodeAt(end) === 46) {
+    const digitsFrom = ++end;
+    while (isDigit(text.charCodeAt(end))) end++;
+    if (end === digitsFrom) return -1;
+  }
+  return end;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/** `Z`, or `+hh:mm` / `-hh:mm` up to 14:00, exactly filling the rest of the text from `at`. */
+function isZone(text: string, at: number): boolean {
+  const c = text.charCodeAt(at);
+  if (c === 90) return text.length === at + 1;
+  if ((c !== 43 && c !== 45) || text.length !== at + 6 || text.charCodeAt(at + 3) !== 58) return false;
+  const h = two(text, at + 1);
+  const m = two(text, at + 4);
+  return h >= 0 && m >= 0 && (h <= 13 ? m <= 59 : h === 14 && m === 0);
+}
+
+/** How far a text follows the date/time grammar: YEAR, MONTH, DAY, LOCAL (a time without zone), ZONED, or INVALID. */
+const INVALID = -1;
+const YEAR = 0;
+const MONTH = 1;
+const DAY = 2;
+const LOCAL = 3;
+const ZONED = 4;
+
+function dateTimeForm(text: string): number {
+  // The year is four digits, 0000 excepted.
+  const y1 = two(text, 0);
+  const y2 = two(text, 2);
+  if (y1 < 0 || y2 < 0 || (y1 === 0 && y2 === 0)) return INVALID;
+  if (text.length === 4) return YEAR;
+  const month = two(text, 5);
+  if (text.charCodeAt(4) !== 45 || month < 1 || month > 12) return INVALID;
+  if (text.length === 7) return MONTH;
+  const day = two(text, 8);
+  if (text.charCodeAt(7) !== 45 || day < 1 || day > 31) return INVALID;
+  if (text.length === 10) return DAY;
+  if (text.charCodeAt(10) !== 84) return INVALID;
+  const end = timeEnd(text, 11);
+  if (end < 0) return INVALID;
+  if (end === text.length) return LOCAL;
+  return isZone(text, end) ? ZONED : INVALID;
+}
+
+/** Days per month, leap years included: the grammar allows 2023-02-31. Only for texts of form DAY or longer. */
 function isRealDate(value: string): boolean {
-  // Read by character codes: a regex match would allocate its groups for every date validated.
-  const year = digits(value, 0, 4);
-  const month = digits(value, 5, 2);
-  const day = digits(value, 8, 2);
-  if (year < 0 || month < 0 || day < 0 || value.charCodeAt(4) !== 45 || value.charCodeAt(7) !== 45) return true;
+  const year = two(value, 0) * 100 + two(value, 2);
+  const month = two(value, 5);
+  const day = two(value, 8);
   const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-  const days = month === 2 ? (leap ? 29 : 28) : (DAYS_IN_MONTH[month - 1] ?? 31);
+  const days = month === 2 ? (leap ? 29 : 28) : DAYS_IN_MONTH[month - 1]!;
   return day <= days;
 }
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
-/** The number written by `count` ASCII digits at `from`, or -1. */
-function digits(value: string, from: number, count: number): number {
-  let n = 0;
-  for (let i = from; i < from + count; i++) {
-    const c = value.charCodeAt(i) - 48;
-    if (!(c >= 0 && c <= 9)) return -1;
-    n = n * 10 + c;
+/** The alphabet of base64 (RFC 4648 section 4), by character code. */
+const BASE64_ALPHABET = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') BASE64_ALPHABET[c.charCodeAt(0)] = 1;
+
+/** Whitespace removed, groups of four characters of the alphabet, with at most two `=` at the end. */
+function isBase64(text: string): boolean {
+  // Most values hold no whitespace: then only where the padding starts is left to check.
+  if (!NOT_BASE64.test(text)) {
+    const pad = text.indexOf('=');
+    return text.length % 4 === 0 && (pad < 0 || (pad >= text.length - 2 && text.charCodeAt(text.length - 1) === 61));
   }
-  return n;
+  let length = 0;
+  let padding = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 128 && BASE64_ALPHABET[c] === 1) {
+      if (padding > 0) return false;
+      length++;
+    } else if (c === 61) {
+      if (++padding > 2) return false;
+      length++;
+    } else if (!isSpace(c)) return false;
+  }
+  return length % 4 === 0;
 }
 
 function wrongJsonType(expected: 'boolean' | 'number' | 'string'): PrimitiveProblem[] {
@@ -101,21 +203,19 @@ export function checkPrimitive(type: string, value: unknown): PrimitiveProblem[]
   }
   switch (type) {
     case 'string':
-    case 'markdown':
-      if (type === 'string' && text.trim().length === 0) {
-        return [problem('primitive-whitespace', 'value should not be only whitespace', 'warning')];
-      }
-      return undefined;
+      return onlySpace(text) ? [problem('primitive-whitespace', 'value should not be only whitespace', 'warning')] : undefined;
     case 'code':
-      return CODE.test(text) ? undefined : [problem('primitive-code', `The code '${text}' is not valid (whitespace rules)`)];
+      return isCode(text) ? undefined : [problem('primitive-code', `The code '${text}' is not valid (whitespace rules)`)];
     case 'id':
-      return ID.test(text) ? undefined : [problem('primitive-id', `The id '${text}' is not valid`)];
+      return isId(text) ? undefined : [problem('primitive-id', `The id '${text}' is not valid`)];
     case 'uri':
     case 'url':
     case 'canonical':
-      if (/\s/.test(text)) return [problem('primitive-uri-whitespace', `URI values cannot have whitespace ('${text}')`)];
+      if (WHITESPACE.test(text)) return [problem('primitive-uri-whitespace', `URI values cannot have whitespace ('${text}')`)];
+      // 'u' first: most URIs are http(s) and stop here.
+      if (text.charCodeAt(0) !== 117) return undefined;
       if (text.startsWith('urn:oid:') && !OID.test(text)) return [problem('primitive-oid', `URI values cannot have whitespace or be invalid OIDs ('${text}')`)];
-      if (text.startsWith('urn:uuid:') && !UUID.test(text.toLowerCase())) {
+      if (text.startsWith('urn:uuid:') && !UUID_ANY_CASE.test(text)) {
         return [problem('primitive-uuid', `UUIDs must be valid and lowercase (${text})`)];
       }
       return undefined;
@@ -123,23 +223,24 @@ export function checkPrimitive(type: string, value: unknown): PrimitiveProblem[]
       return OID.test(text) ? undefined : [problem('primitive-oid', `The value '${text}' is not a valid OID`)];
     case 'uuid':
       return UUID.test(text) ? undefined : [problem('primitive-uuid', `The value '${text}' is not a valid UUID`)];
-    case 'date':
-      if (!DATE.test(text) || !isRealDate(text)) return [problem('primitive-date', `Not a valid date (${text})`)];
+    case 'date': {
+      const form = dateTimeForm(text);
+      if (form < YEAR || form > DAY || (form === DAY && !isRealDate(text))) return [problem('primitive-date', `Not a valid date (${text})`)];
       return undefined;
-    case 'dateTime':
-      if (DATE_TIME_NO_ZONE.test(text)) return [problem('primitive-datetime-zone', 'If a date has a time, it must have a timezone')];
-      if (!DATE_TIME.test(text) || !isRealDate(text)) return [problem('primitive-datetime', `Not a valid date/time (${text})`)];
+    }
+    case 'dateTime': {
+      const form = dateTimeForm(text);
+      if (form === LOCAL) return [problem('primitive-datetime-zone', 'If a date has a time, it must have a timezone')];
+      if (form === INVALID || (form >= DAY && !isRealDate(text))) return [problem('primitive-datetime', `Not a valid date/time (${text})`)];
       return undefined;
+    }
     case 'instant':
-      if (!INSTANT.test(text) || !isRealDate(text)) return [problem('primitive-instant', `Not a valid instant (${text})`)];
+      if (dateTimeForm(text) !== ZONED || !isRealDate(text)) return [problem('primitive-instant', `Not a valid instant (${text})`)];
       return undefined;
     case 'time':
-      return TIME_RE.test(text) ? undefined : [problem('primitive-time', `Not a valid time (${text})`)];
-    case 'base64Binary': {
-      const compact = WHITESPACE.test(text) ? text.replace(/\s+/g, '') : text;
-      return compact.length % 4 === 0 && BASE64.test(compact) ? undefined : [problem('primitive-base64', `The value '${text}' is not a valid Base64 value`)];
-    }
+      return timeEnd(text, 0) === text.length ? undefined : [problem('primitive-time', `Not a valid time (${text})`)];
+    case 'base64Binary':
+      return isBase64(text) ? undefined : [problem('primitive-base64', `The value '${text}' is not a valid Base64 value`)];
   }
   return undefined;
 }
-

@@ -1,0 +1,114 @@
+/**
+ * The primitive checks scan character codes; these tests hold them to the regexes of the R4 spec
+ * (datatypes.html) that they replace, over every UTF-16 code unit and over generated values.
+ */
+import { describe, expect, it } from 'vitest';
+import { checkPrimitive } from '../../src/validation/primitives.js';
+
+const YEAR = '([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)';
+const TIME = '([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\\.[0-9]+)?';
+const ZONE = '(Z|(\\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))';
+const MONTH = '(0[1-9]|1[0-2])';
+const DAY = '(0[1-9]|[1-2][0-9]|3[0-1])';
+const SPEC: Record<string, RegExp> = {
+  date: new RegExp(`^${YEAR}(-${MONTH}(-${DAY})?)?$`),
+  dateTime: new RegExp(`^${YEAR}(-${MONTH}(-${DAY}(T${TIME}${ZONE})?)?)?$`),
+  instant: new RegExp(`^${YEAR}-${MONTH}-${DAY}T${TIME}${ZONE}$`),
+  time: new RegExp(`^${TIME}$`),
+  id: /^[A-Za-z0-9\-.]{1,64}$/,
+  code: /^[^\s]+( [^\s]+)*$/,
+};
+const LOCAL_DATE_TIME = new RegExp(`^${YEAR}-${MONTH}-${DAY}T${TIME}$`);
+
+/** The day exists in its month (the regexes allow 2023-02-31). */
+function realDate(text: string): boolean {
+  if (text.length < 10) return true;
+  const [y, m, d] = [Number(text.slice(0, 4)), Number(text.slice(5, 7)), Number(text.slice(8, 10))];
+  return new Date(Date.UTC(2000, m - 1, d)).getUTCMonth() === m - 1 && (m !== 2 || d !== 29 || (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0);
+}
+
+/** The messageId the spec regexes give, or undefined when the value passes. */
+function expected(type: string, text: string): string | undefined {
+  switch (type) {
+    case 'date':
+      return SPEC.date!.test(text) && realDate(text) ? undefined : 'primitive-date';
+    case 'dateTime':
+      if (LOCAL_DATE_TIME.test(text)) return 'primitive-datetime-zone';
+      return SPEC.dateTime!.test(text) && realDate(text) ? undefined : 'primitive-datetime';
+    case 'instant':
+      return SPEC.instant!.test(text) && realDate(text) ? undefined : 'primitive-instant';
+    case 'time':
+      return SPEC.time!.test(text) ? undefined : 'primitive-time';
+    case 'id':
+      return SPEC.id!.test(text) ? undefined : 'primitive-id';
+    case 'code':
+      return SPEC.code!.test(text) ? undefined : 'primitive-code';
+    case 'uri':
+      if (/\s/.test(text)) return 'primitive-uri-whitespace';
+      if (text.startsWith('urn:oid:') && !/^urn:oid:[0-2](\.(0|[1-9][0-9]*))+$/.test(text)) return 'primitive-oid';
+      if (text.startsWith('urn:uuid:') && !/^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(text.toLowerCase())) return 'primitive-uuid';
+      return undefined;
+    case 'base64Binary': {
+      const compact = text.replace(/\s+/g, '');
+      return compact.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(compact) ? undefined : 'primitive-base64';
+    }
+  }
+  throw new Error(type);
+}
+
+const actual = (type: string, text: string) => checkPrimitive(type, text)?.[0]?.messageId;
+
+/** Every value one edit away from the seeds: each character replaced by a few others, dropped or doubled. */
+function mutations(seeds: string[], alphabet: string): string[] {
+  const out = new Set(seeds);
+  for (const s of seeds) {
+    for (let i = 0; i <= s.length; i++) {
+      out.add(s.slice(0, i) + s.slice(i + 1));
+      out.add(s.slice(0, i) + s.charAt(i) + s.slice(i));
+      for (const c of alphabet) {
+        out.add(s.slice(0, i) + c + s.slice(i + 1));
+        out.add(s.slice(0, i) + c + s.slice(i));
+      }
+    }
+  }
+  out.delete('');
+  return [...out];
+}
+
+describe('primitive scanners agree with the spec regexes', () => {
+  it('treats exactly the regex \\s code units as whitespace (string, uri, code, base64Binary)', () => {
+    const wrong: string[] = [];
+    for (let c = 0; c < 0x10000; c++) {
+      const ch = String.fromCharCode(c);
+      const space = /\s/.test(ch);
+      if ((actual('string', ch) === 'primitive-whitespace') !== space) wrong.push(`string U+${c.toString(16)}`);
+      if ((actual('uri', `a${ch}b`) === 'primitive-uri-whitespace') !== space) wrong.push(`uri U+${c.toString(16)}`);
+      if (actual('code', `a${ch}b`) !== expected('code', `a${ch}b`)) wrong.push(`code U+${c.toString(16)}`);
+      if (actual('base64Binary', `QUJD${ch}`) !== expected('base64Binary', `QUJD${ch}`)) wrong.push(`base64 U+${c.toString(16)}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  const dates = ['2024', '2024-02', '2024-02-29', '2023-02-29', '2024-04-31', '2000-02-29', '1900-02-29', '0001-01-01', '0000-01-01', '2024-12-31'];
+  const times = ['T10:00:00Z', 'T23:59:60.123+14:00', 'T00:00:00-13:59', 'T24:00:00Z', 'T10:00:00+14:01', 'T10:00:00.Z', 'T10:00:00'];
+  const seeds = [...dates, ...dates.flatMap((d) => times.map((t) => `${d}${t}`))];
+
+  for (const type of ['date', 'dateTime', 'instant']) {
+    it(`${type}: every value one edit away from valid and invalid seeds`, () => {
+      const values = mutations(seeds.filter((s) => s.length <= 19 || type !== 'date'), '0129-:T.Z+ ');
+      for (const v of values) expect(actual(type, v), v).toBe(expected(type, v));
+    });
+  }
+
+  it('uri: every value one edit away from OIDs and UUIDs', () => {
+    const uris = mutations(['urn:oid:2.16.840.1.113883.2.4', 'urn:oid:1.0', 'urn:uuid:3f2504e0-4f89-11d3-9a0c-0305e82c3301', 'http://x.org/a'], '0.9aF:\u212a\u0130 ');
+    for (const v of uris) expect(actual('uri', v), v).toBe(expected('uri', v));
+  });
+
+  it('time, id, code and base64Binary: every value one edit away from the seeds', () => {
+    for (const v of mutations(['10:00:00', '23:59:60.5', '00:00:00.000'], '0369:. ')) expect(actual('time', v), v).toBe(expected('time', v));
+    for (const v of mutations(['a-b.c', 'A'.repeat(63)], 'zZ09-._ /')) expect(actual('id', v), v).toBe(expected('id', v));
+    for (const v of mutations(['a b', 'final', 'x y z'], 'a \t\u00a0')) expect(actual('code', v), v).toBe(expected('code', v));
+    for (const v of mutations(['QUJD', 'QUI=', 'QQ==', 'QU JD\nRA==', 'QUJDRA=='], 'A+/= \r_')) expect(actual('base64Binary', v), v).toBe(expected('base64Binary', v));
+  });
+});
