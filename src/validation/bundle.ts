@@ -17,7 +17,8 @@ export interface BundleIndex {
   resolve(reference: string, fromFullUrl?: string): Entry | undefined;
   /** All entries a reference could mean, to report ambiguity. */
   candidates(reference: string, fromFullUrl?: string): Entry[];
-  fullUrlOfEntryPath(resourcePath: string): string | undefined;
+  /** fullUrl of the entry whose resource this is (by identity). */
+  fullUrlOfEntry(resource: object): string | undefined;
 }
 
 /** A fullUrl is the base for relative references only when it really names its resource by type and id. */
@@ -38,6 +39,7 @@ export function indexBundle(bundle: Record<string, unknown>, path: string): Bund
       path: `${path}.entry[${index}]`,
     };
   });
+  let nextEntry = 0;
   const byFullUrl = new Map<string, Entry[]>();
   for (const entry of entries) {
     if (!entry.fullUrl) continue;
@@ -66,9 +68,16 @@ export function indexBundle(bundle: Record<string, unknown>, path: string): Bund
     type: typeof bundle.type === 'string' ? bundle.type : undefined,
     candidates,
     resolve: (reference, fromFullUrl) => candidates(reference, fromFullUrl)[0],
-    fullUrlOfEntryPath: (resourcePath) => {
-      const m = /\.entry\[(\d+)\]\.resource$/.exec(resourcePath);
-      return m ? entries[Number(m[1])]?.fullUrl : undefined;
+    fullUrlOfEntry: (resource) => {
+      // Entries are walked in order: the next one is the usual answer.
+      for (let i = 0; i < entries.length; i++) {
+        const entry = entries[(nextEntry + i) % entries.length]!;
+        if (entry.resource === resource) {
+          nextEntry = entry.index + 1;
+          return entry.fullUrl;
+        }
+      }
+      return undefined;
     },
   };
 }

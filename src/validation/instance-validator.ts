@@ -399,7 +399,7 @@ export class Walk {
       fullUrl: frame.fullUrl,
     };
     if (value.resourceType === 'Bundle') child.bundle = indexBundle(value, path);
-    if (path.endsWith('.resource') && frame.bundle) child.fullUrl = frame.bundle.fullUrlOfEntryPath(path);
+    if (frame.bundle && node.name === 'resource') child.fullUrl = frame.bundle.fullUrlOfEntry(value);
     this.resource(value, path, child, applicable, false);
   }
 

@@ -32,7 +32,9 @@ function collectReferences(value: unknown, into: Set<string>): void {
   if (Array.isArray(value)) {
     for (const item of value) collectReferences(item, into);
   } else if (value && typeof value === 'object') {
-    for (const [key, child] of Object.entries(value)) {
+    // for-in, not Object.entries: no pair arrays for every property of every object.
+    for (const key in value) {
+      const child = (value as Record<string, unknown>)[key];
       if (typeof child === 'string') {
         if (child.startsWith('#')) into.add(child);
         // The reference validator also counts links from narratives (<img src="#id">, <a href="#id">).
