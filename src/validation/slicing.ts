@@ -49,46 +49,81 @@ interface DefinitionAt {
   impliedUrl?: string;
   /** The nodes whose fixed value, pattern or required binding a value discriminator compares with (made on first use). */
   constraining?: ElementNode[];
+  /** For type discriminators: the types the slice admits (made on first use). */
+  allowedTypes?: Set<string>;
+  /** For profile discriminators: the profiles the value must conform to (made on first use). */
+  profiles?: string[];
 }
 
-const VALUE_INDEXES = new WeakMap<ElementNode, WeakMap<CompiledStructure, Map<string | undefined, Map<string, number> | null>>>();
-const DEFINITIONS_AT = new WeakMap<ElementNode, WeakMap<CompiledStructure, Map<string, DefinitionAt | null>>>();
+/** What matching items to the slices of a sliced node needs, worked out once per node: definitions live as long as their structure. */
+interface SlicingPlan {
+  byPosition: boolean;
+  /** The parsed path of each discriminator. */
+  steps: Step[][];
+  tables: WeakMap<CompiledStructure, Map<string | undefined, SliceTable>>;
+}
+
+/** Per structure and item type: what each slice's definition says at each discriminator path. */
+interface SliceTable {
+  /** definitionAt of slice i and discriminator d at i * discriminators + d; null where there is none, undefined until asked. */
+  definitions: Array<DefinitionAt | null | undefined>;
+  /** See buildValueIndex; undefined until asked. */
+  index: Map<string, number> | null | undefined;
+}
+
+const PLANS = new WeakMap<ElementNode, SlicingPlan>();
+const NO_ITEMS: Item[] = [];
+
+function planOf(node: ElementNode): SlicingPlan {
+  let plan = PLANS.get(node);
+  if (!plan) {
+    const discriminators = node.slicing!.discriminators;
+    plan = {
+      byPosition: discriminators.length > 0 && discriminators.every((d) => d.type === 'position'),
+      steps: discriminators.map((d) => parseSteps(d.path)),
+      tables: new WeakMap(),
+    };
+    PLANS.set(node, plan);
+  }
+  return plan;
+}
 
 export class SliceMatcher {
   constructor(private readonly engine: Engine) {}
 
   process(items: Item[], node: ElementNode, structure: CompiledStructure, path: string, frame: ResourceFrame, walk: Walk, host: Host): void {
     const slicing = node.slicing!;
-    const assigned = new Map<ElementNode, Item[]>();
-    const unmatched: Item[] = [];
+    const slices = node.slices;
+    const plan = planOf(node);
+    // Items per slice, by slice index.
+    const assigned: Array<Item[] | undefined> = new Array(slices.length);
+    let unmatched: Item[] | undefined;
     let lastSliceIndex = -1;
-    let seenUnmatched = false;
-    const byPosition = slicing.discriminators.length > 0 && slicing.discriminators.every((d) => d.type === 'position');
-    for (const item of items) {
-      const sliceIndex = byPosition ? sliceAtPosition(node.slices, item.index) : this.sliceOf(item, node, structure, frame);
+    for (let n = 0; n < items.length; n++) {
+      const item = items[n]!;
+      const sliceIndex = plan.byPosition ? sliceAtPosition(slices, item.index) : this.sliceOf(item, node, plan, structure, frame);
       if (sliceIndex < 0) {
-        unmatched.push(item);
-        seenUnmatched = true;
+        (unmatched ??= []).push(item);
         if (slicing.rules === 'closed') {
           walk.add('error', 'structure', 'slice-no-match-closed', `This element does not match any known slice defined in the profile ${structure.label}`, item.path);
         }
         continue;
       }
-      if (slicing.rules === 'openAtEnd' && seenUnmatched) {
+      if (slicing.rules === 'openAtEnd' && unmatched) {
         walk.add('error', 'structure', 'slice-open-at-end', `The element ${item.path} matches a slice after an unsliced element, but slicing is openAtEnd`, item.path);
       }
       if (slicing.ordered && sliceIndex < lastSliceIndex) {
         walk.add('error', 'structure', 'slice-order', `As specified by profile ${structure.label}, Element '${node.path}' is out of order in the slicing`, item.path);
       }
-      lastSliceIndex = Math.max(lastSliceIndex, sliceIndex);
-      const slice = node.slices[sliceIndex]!;
-      const list = assigned.get(slice);
+      if (sliceIndex > lastSliceIndex) lastSliceIndex = sliceIndex;
+      const list = assigned[sliceIndex];
       if (list) list.push(item);
-      else assigned.set(slice, [item]);
+      else assigned[sliceIndex] = [item];
     }
     walk.cardinality(items.length, node, structure, path);
-    for (const slice of node.slices) {
-      const list = assigned.get(slice) ?? [];
+    for (let i = 0; i < slices.length; i++) {
+      const slice = slices[i]!;
+      const list = assigned[i] ?? NO_ITEMS;
       if (list.length < slice.min) {
         walk.add('error', 'required', 'slice-min', `Slice '${node.path}:${slice.sliceName}': a matching slice is required, but not found (from ${structure.label})`, path);
       }
@@ -106,11 +141,11 @@ export class SliceMatcher {
         for (const item of list) walk.checkValueRules(item.value, node, item.path, structure);
       }
     }
-    for (const item of unmatched) walk.item(item, node, frame, structure, host);
+    if (unmatched) for (const item of unmatched) walk.item(item, node, frame, structure, host);
   }
 
   /** The index of the first slice the item matches, or -1. */
-  private sliceOf(item: Item, node: ElementNode, structure: CompiledStructure, frame: ResourceFrame): number {
+  private sliceOf(item: Item, node: ElementNode, plan: SlicingPlan, structure: CompiledStructure, frame: ResourceFrame): number {
     const discriminators = node.slicing!.discriminators;
     const slices = node.slices;
     if (discriminators.length === 0) {
@@ -118,23 +153,48 @@ export class SliceMatcher {
       for (let i = 0; i < slices.length; i++) if (this.conformsToSlice(item, slices[i]!, frame)) return i;
       return -1;
     }
+    const table = this.tableOf(plan, structure, item.typeCode);
     // The item's values at each discriminator path are the same for every slice: followed once.
-    const values = discriminators.map((d) => this.instanceValues({ value: item.value, type: item.typeCode }, parseSteps(d.path), frame));
-    const index = this.valueIndex(node, item.typeCode, structure);
-    if (index && values[0]!.every((v) => typeof v.value === 'string')) {
-      let first = -1;
-      for (const v of values[0]!) {
+    const first = this.instanceValues(item.value, item.typeCode, plan.steps[0]!, frame);
+    const index = table.index !== undefined ? table.index : (table.index = this.buildValueIndex(node, plan, table, item.typeCode, structure));
+    if (index && allStrings(first)) {
+      let found = -1;
+      for (const v of first) {
         const i = index.get(v.value as string);
-        if (i !== undefined && (first < 0 || i < first)) first = i;
+        if (i !== undefined && (found < 0 || i < found)) found = i;
       }
-      return first;
+      return found;
     }
+    const values: TypedValue[][] = [first];
+    for (let d = 1; d < discriminators.length; d++) values.push(this.instanceValues(item.value, item.typeCode, plan.steps[d]!, frame));
     for (let i = 0; i < slices.length; i++) {
       let all = true;
-      for (let d = 0; d < discriminators.length && all; d++) all = this.matchDiscriminator(item, slices[i]!, discriminators[d]!, values[d]!, structure, frame);
+      for (let d = 0; d < discriminators.length && all; d++) {
+        const definition = this.definitionIn(table, plan, i, d, slices[i]!, item.typeCode, structure);
+        all = this.matchDiscriminator(definition, discriminators[d]!.type, values[d]!, frame);
+      }
       if (all) return i;
     }
     return -1;
+  }
+
+  private tableOf(plan: SlicingPlan, structure: CompiledStructure, itemType: string | undefined): SliceTable {
+    let byType = plan.tables.get(structure);
+    if (!byType) plan.tables.set(structure, (byType = new Map()));
+    let table = byType.get(itemType);
+    if (!table) byType.set(itemType, (table = { definitions: [], index: undefined }));
+    return table;
+  }
+
+  /** definitionAt depends on definitions only: worked out once per slice, discriminator, item type and structure. */
+  private definitionIn(table: SliceTable, plan: SlicingPlan, slice: number, d: number, node: ElementNode, itemType: string | undefined, structure: CompiledStructure): DefinitionAt | undefined {
+    const at = slice * plan.steps.length + d;
+    let definition = table.definitions[at];
+    if (definition === undefined) {
+      definition = this.definitionAt(node, itemType, plan.steps[d]!, structure) ?? null;
+      table.definitions[at] = definition;
+    }
+    return definition ?? undefined;
   }
 
   /**
@@ -142,33 +202,21 @@ export class SliceMatcher {
    * by url, most of all): the first slice per string, so that an item finds its slice by lookup. Null where that does not
    * hold; then each slice is tried in turn.
    */
-  private valueIndex(node: ElementNode, itemType: string | undefined, structure: CompiledStructure): Map<string, number> | null {
+  private buildValueIndex(node: ElementNode, plan: SlicingPlan, table: SliceTable, itemType: string | undefined, structure: CompiledStructure): Map<string, number> | null {
     const discriminators = node.slicing!.discriminators;
     const discriminator = discriminators[0]!;
     if (discriminators.length !== 1 || (discriminator.type !== 'value' && discriminator.type !== 'pattern')) return null;
-    let byStructure = VALUE_INDEXES.get(node);
-    if (!byStructure) VALUE_INDEXES.set(node, (byStructure = new WeakMap()));
-    let byType = byStructure.get(structure);
-    if (!byType) byStructure.set(structure, (byType = new Map()));
-    let index = byType.get(itemType);
-    if (index === undefined) {
-      index = this.buildValueIndex(node.slices, discriminator.path, itemType, structure);
-      byType.set(itemType, index);
-    }
-    return index;
-  }
-
-  private buildValueIndex(slices: ElementNode[], path: string, itemType: string | undefined, structure: CompiledStructure): Map<string, number> | null {
+    const slices = node.slices;
     const index = new Map<string, number>();
     for (let i = 0; i < slices.length; i++) {
-      const definition = this.cachedDefinitionAt(slices[i]!, itemType, path, parseSteps(path), structure);
+      const definition = this.definitionIn(table, plan, i, 0, slices[i]!, itemType, structure);
       // Such a slice matches nothing (see matchDiscriminator).
       if (!definition || (definition.impliedUrl === undefined && !definition.embedded && definition.nodes.length === 0)) continue;
       let key: unknown;
       if (definition.impliedUrl !== undefined) key = definition.impliedUrl;
       else {
         if (definition.embedded || definition.nodes.every((n) => n.max === 0)) return null;
-        const constraining = definition.nodes.filter((n) => n.fixed || n.pattern || (n.binding?.strength === 'required' && n.binding.valueSet));
+        const constraining = constrainingOf(definition);
         if (constraining.length !== 1) return null;
         const target = constraining[0]!;
         key = target.fixed ? target.fixed.value : target.pattern?.value;
@@ -179,16 +227,8 @@ export class SliceMatcher {
     return index;
   }
 
-  private matchDiscriminator(
-    item: Item,
-    slice: ElementNode,
-    discriminator: { type: string; path: string },
-    values: TypedValue[],
-    structure: CompiledStructure,
-    frame: ResourceFrame,
-  ): boolean {
-    const definition = this.cachedDefinitionAt(slice, item.typeCode, discriminator.path, parseSteps(discriminator.path), structure);
-    switch (discriminator.type) {
+  private matchDiscriminator(definition: DefinitionAt | undefined, type: string, values: TypedValue[], frame: ResourceFrame): boolean {
+    switch (type) {
       case 'value':
       case 'pattern': {
         if (!definition) return false;
@@ -201,7 +241,7 @@ export class SliceMatcher {
         if (definition.nodes.length === 0) return false;
         // A prohibited element discriminates by its absence.
         if (definition.nodes.every((n) => n.max === 0)) return values.length === 0;
-        const constraining = (definition.constraining ??= definition.nodes.filter((n) => n.fixed || n.pattern || (n.binding?.strength === 'required' && n.binding.valueSet)));
+        const constraining = constrainingOf(definition);
         // The slice does not constrain this discriminator: it does not tell slices apart.
         if (constraining.length === 0) return true;
         return constraining.some((target) => {
@@ -219,7 +259,7 @@ export class SliceMatcher {
       }
       case 'type': {
         if (!definition) return false;
-        const allowed = new Set(definition.resolvedTypes ?? definition.nodes.flatMap((n) => n.types.flatMap((t) => this.typesOf(t))));
+        const allowed = (definition.allowedTypes ??= new Set(definition.resolvedTypes ?? definition.nodes.flatMap((n) => n.types.flatMap((t) => this.typesOf(t)))));
         if (allowed.size === 0) return false;
         return values.length > 0 && values.every((v) => v.type !== undefined && (allowed.has(v.type) || allowed.has('Resource')));
       }
@@ -227,7 +267,7 @@ export class SliceMatcher {
         if (!definition) return false;
         const target = definition.nodes[0];
         if (!target) return false;
-        const profiles = definition.resolvedProfiles ?? target.types.flatMap((t) => (t.profiles.length ? t.profiles : t.targetProfiles));
+        const profiles = (definition.profiles ??= definition.resolvedProfiles ?? target.types.flatMap((t) => (t.profiles.length ? t.profiles : t.targetProfiles)));
         if (profiles.length === 0) return false;
         return values.some((v) =>
           profiles.some((p) => {
@@ -257,15 +297,15 @@ export class SliceMatcher {
   }
 
   /** Follows a discriminator path through an instance value. */
-  private instanceValues(start: TypedValue, steps: Step[], frame: ResourceFrame): TypedValue[] {
-    let current: TypedValue[] = start.value === undefined ? [] : [start];
+  private instanceValues(value: unknown, type: string | undefined, steps: Step[], frame: ResourceFrame): TypedValue[] {
+    let current: TypedValue[] = value === undefined ? [] : [{ value, type }];
     for (const step of steps) {
+      // $this leaves the values as they are.
+      if (step.kind === 'this') continue;
       const next: TypedValue[] = [];
-      for (const { value, type } of current) {
+      for (const v of current) {
+        const value = v.value;
         switch (step.kind) {
-          case 'this':
-            next.push({ value, type });
-            break;
           case 'resolve': {
             const reference = (value as { reference?: unknown } | undefined)?.reference;
             if (typeof reference !== 'string') break;
@@ -279,18 +319,19 @@ export class SliceMatcher {
             break;
           }
           case 'ofType':
-            if (type === step.type || (value as { resourceType?: string } | undefined)?.resourceType === step.type) next.push({ value, type });
+            if (v.type === step.type || (value as { resourceType?: string } | undefined)?.resourceType === step.type) next.push(v);
             break;
           case 'name': {
             if (value === null || typeof value !== 'object') break;
             const obj = value as Record<string, unknown>;
-            if (step.name in obj) {
-              pushAll(next, obj[step.name], undefined);
+            const name = step.name;
+            if (name in obj) {
+              pushAll(next, obj[name], undefined);
             } else {
               // A choice element addressed by its base name: value → valueQuantity.
               for (const key in obj) {
-                if (key.startsWith(step.name) && /^[A-Z]/.test(key.slice(step.name.length))) {
-                  pushAll(next, obj[key], typeFromSuffix(key.slice(step.name.length)));
+                if (key.length > name.length && key.startsWith(name) && isUpper(key.charCodeAt(name.length))) {
+                  pushAll(next, obj[key], typeFromSuffix(key.slice(name.length)));
                 }
               }
             }
@@ -300,23 +341,9 @@ export class SliceMatcher {
       }
       current = next;
     }
-    // Resources carry their type; other values may have learnt it from a choice suffix.
-    return current.map((v) => ({ value: v.value, type: (v.value as { resourceType?: string } | null)?.resourceType ?? v.type ?? start.type }));
-  }
-
-  /** definitionAt depends on definitions only: worked out once per slice, type, path and structure. */
-  private cachedDefinitionAt(slice: ElementNode, itemType: string | undefined, path: string, steps: Step[], structure: CompiledStructure): DefinitionAt | undefined {
-    let byStructure = DEFINITIONS_AT.get(slice);
-    if (!byStructure) DEFINITIONS_AT.set(slice, (byStructure = new WeakMap()));
-    let byKey = byStructure.get(structure);
-    if (!byKey) byStructure.set(structure, (byKey = new Map()));
-    const key = `${itemType ?? ''}\u0001${path}`;
-    let definition = byKey.get(key);
-    if (definition === undefined) {
-      definition = this.definitionAt(slice, itemType, steps, structure) ?? null;
-      byKey.set(key, definition);
-    }
-    return definition ?? undefined;
+    // Resources carry their type; other values may have learnt it from a choice suffix. The values are this call's own.
+    for (const v of current) v.type = (v.value as { resourceType?: string } | null)?.resourceType ?? v.type ?? type;
+    return current;
   }
 
   /** Follows a discriminator path through a slice's definition. */
@@ -450,6 +477,19 @@ function valuesAt(value: unknown, names: string[]): unknown[] {
 function typeFromSuffix(suffix: string): string {
   const lower = suffix.charAt(0).toLowerCase() + suffix.slice(1);
   return PRIMITIVE_TYPES.has(lower) ? lower : suffix;
+}
+
+function constrainingOf(definition: DefinitionAt): ElementNode[] {
+  return (definition.constraining ??= definition.nodes.filter((n) => n.fixed || n.pattern || (n.binding?.strength === 'required' && n.binding.valueSet)));
+}
+
+function allStrings(values: TypedValue[]): boolean {
+  for (const v of values) if (typeof v.value !== 'string') return false;
+  return true;
+}
+
+function isUpper(code: number): boolean {
+  return code >= 65 && code <= 90;
 }
 
 function pushAll(into: TypedValue[], value: unknown, type: string | undefined): void {
