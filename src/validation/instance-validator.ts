@@ -170,7 +170,7 @@ export class Engine {
       const res = value as Record<string, unknown>;
       walk.resourceAgainst(res, String(res.resourceType), structure, frame ?? { resource: res, path: String(res.resourceType) });
     } else {
-      walk.element(value, undefined, structure.root, structure.type, structure.type, frame ?? { resource: {}, path: '' }, structure, { defPath: structure.type, typePath: structure.type, typeCode: structure.type });
+      walk.element(value, undefined, structure.root, structure.type, structure.type, frame ?? { resource: {}, path: '' }, structure, makeHost(structure.type, structure.type, structure.type, undefined, undefined));
     }
   }
 }
@@ -298,7 +298,7 @@ export class Walk {
     const type = String(res.resourceType);
     // Entries resolve references against their Bundle while they are walked.
     if (type === 'Bundle' && frame.resource === res && !frame.bundle) frame.bundle = indexBundle(res, path);
-    this.element(res, undefined, structure.root, type, path, frame, structure, { defPath: type, typePath: type, typeCode: type, value: res });
+    this.element(res, undefined, structure.root, type, path, frame, structure, makeHost(type, type, type, res, undefined));
     if (type === 'Bundle' && structure.url === 'http://hl7.org/fhir/StructureDefinition/Bundle') {
       checkBundle(res, path, this, frame);
     }
@@ -337,15 +337,15 @@ export class Walk {
       return;
     }
     const isRoot = node === structure.root && typeof value.resourceType === 'string';
-    const elementHost: Host = {
-      defPath: host.defPath,
-      typeCode: typeCode ?? host.typeCode,
-      value,
+    const elementHost = makeHost(
+      host.defPath,
       // Children of a datatype are named from the datatype (HumanName.family, not Patient.name.family),
       // also when a profile constrains them inline.
-      typePath: typeCode && typeCode !== 'BackboneElement' && typeCode !== 'Element' ? typeCode : host.typePath,
-      extensionUrl: typeCode === 'Extension' ? (value.url as string | undefined) : undefined,
-    };
+      typeCode && typeCode !== 'BackboneElement' && typeCode !== 'Element' ? typeCode : host.typePath,
+      typeCode ?? host.typeCode,
+      value,
+      typeCode === 'Extension' ? (value.url as string | undefined) : undefined,
+    );
     this.children(value, childContext, path, frame, isRoot, elementHost);
     this.checkValueRules(value, node, path, structure);
     if (typeCode === 'Reference') checkReference(value, node, path, this, frame);
@@ -588,15 +588,9 @@ export class Walk {
     const itemPath = path + dotName;
     const primitive = match.plain === 'primitive';
     // element() takes names and types from the host, never its value: one host serves every item.
-    const itemHost: Host = primitive
+    const itemHost = primitive
       ? host
-      : {
-          defPath: host.defPath + dotName,
-          typePath: host.typePath + dotName,
-          typeCode,
-          value: undefined,
-          extensionUrl: host.typeCode === 'Extension' ? host.extensionUrl : undefined,
-        };
+      : makeHost(host.defPath + dotName, host.typePath + dotName, typeCode, undefined, host.typeCode === 'Extension' ? host.extensionUrl : undefined);
     const isArray = Array.isArray(value);
     const count = isArray ? (value as unknown[]).length : 1;
     this.cardinality(count, node, structure, path);
@@ -624,13 +618,13 @@ export class Walk {
       return;
     }
     const dotName = node.isChoice ? DOTTED.of(item.key) : node.dotName;
-    const childHost: Host = {
-      defPath: host.defPath + dotName,
-      typePath: host.typePath + dotName,
-      typeCode: item.typeCode ?? '',
-      value: item.value,
-      extensionUrl: host.typeCode === 'Extension' ? host.extensionUrl : undefined,
-    };
+    const childHost = makeHost(
+      host.defPath + dotName,
+      host.typePath + dotName,
+      item.typeCode ?? '',
+      item.value,
+      host.typeCode === 'Extension' ? host.extensionUrl : undefined,
+    );
     this.element(item.value, item.companion, node, item.typeCode, item.path, frame, structure, childHost);
   }
 
@@ -778,7 +772,6 @@ export class Walk {
     }
     const url = ext.url;
     let definition: CompiledStructure | undefined;
-    const profiled = node.types.find((t) => t.code === 'Extension')?.profiles ?? [];
     if (typeof url !== 'string') {
       this.add('error', 'structure', 'extension-url-missing', 'Extension.url is required in order to identify, use and validate the extension', item.path);
     } else {
@@ -787,10 +780,8 @@ export class Walk {
       if (!absolute && !host.extensionUrl) {
         this.add('error', 'structure', 'extension-url-relative', 'Extension.url must be an absolute URL', item.path);
       }
-      for (const profile of profiled) {
-        const candidate = this.engine.structures.get(profile);
-        if (candidate && candidate.url === url) definition = candidate;
-      }
+      const typeRef = typeRefOf(node, 'Extension');
+      if (typeRef) for (const candidate of this.typeProfiles(node, typeRef)) if (candidate.url === url) definition = candidate;
       definition ??= this.engine.structures.get(url);
       if (!definition && absolute) {
         // Unknown extensions are allowed (the reference's default), except example ones where examples are not.
@@ -806,7 +797,7 @@ export class Walk {
       checkExtensionContext(definition, item.path, host, node.name === 'modifierExtension', this, frame);
       // A slice that constrains the extension inline (value[x].start 1..1) carries the whole definition in its snapshot.
       const inline = node.sliceName !== undefined && node.children.length > 0;
-      this.element(ext, undefined, inline ? node : definition.root, 'Extension', item.path, frame, inline ? structure : definition, { ...host, extensionUrl: definition.url });
+      this.element(ext, undefined, inline ? node : definition.root, 'Extension', item.path, frame, inline ? structure : definition, makeHost(host.defPath, host.typePath, host.typeCode, host.value, definition.url));
     } else {
       this.element(ext, undefined, node, 'Extension', item.path, frame, structure, host);
     }
@@ -991,6 +982,11 @@ function groupIndex(groupNodes: ElementNode[], from: number, to: number, node: E
 function typeRefOf(node: ElementNode, code: string): TypeRef | undefined {
   for (const type of node.types) if (type.code === code) return type;
   return undefined;
+}
+
+/** Every host is made here, with its properties in one order: one hidden class wherever hosts are read. */
+function makeHost(defPath: string, typePath: string, typeCode: string, value: unknown, extensionUrl: string | undefined): Host {
+  return { defPath, typePath, typeCode, value, extensionUrl };
 }
 
 /** A walk's frame before its first invariant: never read. */
