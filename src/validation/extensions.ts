@@ -31,33 +31,14 @@ export function checkExtensionContext(definition: CompiledStructure, path: strin
       path);
   }
   if (facts.invariants.length > 0) checkContextInvariants(definition, facts.invariants, path, host, walk, frame);
-  const contexts = facts.contexts;
-  if (contexts.length === 0) return;
+  const tests = facts.tests;
+  if (tests.length === 0) return;
   // Walker paths carry no indexes; the replace is kept for any that would.
   const hostDefPath = host.defPath.includes('[') ? host.defPath.replace(/\[\d+\]/g, '') : host.defPath;
-  // Element and extension contexts depend on where the extension is, not on values: answered once per place, looked up
-  // by the host's own strings (hashed once each) rather than by a key string built per call.
-  const places = facts.places;
-  let byExtension: Map<string | undefined, boolean> | undefined;
-  let allowed: boolean | undefined;
-  if (places) {
-    let byType = places.get(hostDefPath);
-    if (!byType) places.set(hostDefPath, (byType = new Map()));
-    let byTypePath = byType.get(host.typeCode);
-    if (!byTypePath) byType.set(host.typeCode, (byTypePath = new Map()));
-    byExtension = byTypePath.get(host.typePath);
-    if (!byExtension) byTypePath.set(host.typePath, (byExtension = new Map()));
-    allowed = byExtension.get(host.extensionUrl);
-  }
-  if (allowed === undefined) {
-    allowed = contextAllows(definition, contexts, hostDefPath, host, walk, frame);
-    if (byExtension && facts.placeCount < MAX_PLACES) {
-      byExtension.set(host.extensionUrl, allowed);
-      facts.placeCount++;
-    }
-  }
+  let allowed = false;
+  for (let i = 0; i < tests.length && !allowed; i++) allowed = admits(tests[i]!, hostDefPath, host, walk, frame);
   if (!allowed) {
-    const list = contexts.map((c) => `${c.type === 'element' ? 'e' : c.type === 'extension' ? 'x' : 'p'}:${c.expression}`).join('; ');
+    const list = facts.contexts.map((c) => `${c.type === 'element' ? 'e' : c.type === 'extension' ? 'x' : 'p'}:${c.expression}`).join('; ');
     walk.add('error', 'business-rule', 'extension-context',
       `The extension ${definition.label} is not allowed to be used at this point (allowed = ${list}; this element is [${hostDefPath}, ${host.typeCode}])`,
       path);
@@ -66,18 +47,39 @@ export function checkExtensionContext(definition: CompiledStructure, path: strin
 
 type Context = { type?: string; expression?: string };
 
+/**
+ * A context read once into what it compares a host with, so that a check is a few string comparisons with no strings
+ * built or hashed per call.
+ */
+type ContextTest =
+  | {
+      kind: 'element';
+      /** Element or Base: everything. */
+      always: boolean;
+      /** Resource or DomainResource: every resource type. */
+      resource: boolean;
+      /** CanonicalResource or MetadataResource: resources with url and version. */
+      canonical: boolean;
+      /** The host types it names: the expression and the types it is the supertype of. */
+      types: string[];
+      path: string;
+      /** For a path with a choice ([x]) step. */
+      pattern: RegExp | undefined;
+      /** Resource.x and DomainResource.x: the x that names an element of every resource. */
+      inherited: string | undefined;
+    }
+  | { kind: 'extension'; url: string }
+  | { kind: 'fhirpath'; expression: string }
+  | { kind: 'none' };
+
 /** What checkExtensionContext needs of an extension definition, read once per definition. */
 interface ExtensionFacts {
   contexts: Context[];
+  tests: ContextTest[];
   invariants: string[];
   modifier: boolean;
-  /** Answers by host defPath, typeCode, typePath and extension url, where every context is an element or extension context. */
-  places: Map<string, Map<string, Map<string, Map<string | undefined, boolean>>>> | null;
-  placeCount: number;
 }
 
-/** Places are as many as the elements of the definitions in use; bad input must not grow the map without end. */
-const MAX_PLACES = 10_000;
 const FACTS = new WeakMap<CompiledStructure, ExtensionFacts>();
 
 function factsOf(definition: CompiledStructure): ExtensionFacts {
@@ -86,57 +88,68 @@ function factsOf(definition: CompiledStructure): ExtensionFacts {
     const contexts = (definition.structure.context as Context[] | undefined) ?? [];
     facts = {
       contexts,
+      tests: contexts.map((ctx) => contextTest(ctx.type, definition.url === FHIR_TYPE ? fhirTypeContext(ctx.expression) : (ctx.expression ?? ''))),
       invariants: (definition.structure.contextInvariant as string[] | undefined) ?? [],
       modifier: definition.root.isModifier || definition.structure.url === undefined
         ? definition.root.isModifier
         : (definition.byId.get('Extension')?.isModifier ?? false),
-      places: contexts.every((c) => c.type === 'element' || c.type === 'extension') ? new Map() : null,
-      placeCount: 0,
     };
     FACTS.set(definition, facts);
   }
   return facts;
 }
 
-function contextAllows(definition: CompiledStructure, contexts: Context[], hostDefPath: string, host: Host, walk: Walk, frame: ResourceFrame): boolean {
-  const hostTypes = new Set([host.typeCode, ...(SUPERTYPES[host.typeCode] ?? [])]);
-  return contexts.some((ctx) => {
-    const expression = definition.url === FHIR_TYPE ? fhirTypeContext(ctx.expression) : (ctx.expression ?? '');
-    switch (ctx.type) {
-      case 'element':
-        return (
-          expression === 'Element' ||
-          expression === 'Base' ||
-          ((expression === 'Resource' || expression === 'DomainResource') && walk.engine.isResourceType(host.typeCode)) ||
-          // R5's abstract CanonicalResource/MetadataResource, used by cross-version extensions: resources with url and version.
-          ((expression === 'CanonicalResource' || expression === 'MetadataResource') && isCanonicalResourceType(host.typeCode, walk)) ||
-          hostTypes.has(expression) ||
-          samePath(expression, hostDefPath) ||
-          samePath(expression, host.typePath) ||
-          inheritedPath(expression, hostDefPath)
-        );
-      case 'extension':
-        return host.extensionUrl !== undefined && expression.split('|')[0] === host.extensionUrl;
-      case 'fhirpath': {
-        const selected = walk.engine.invariants.select(expression, scopeOf(frame.resource, frame));
-        return !(selected instanceof Error) && selected.some((v) => v === host.value);
-      }
-      default:
-        return false;
+function contextTest(type: string | undefined, expression: string): ContextTest {
+  switch (type) {
+    case 'element':
+      return {
+        kind: 'element',
+        always: expression === 'Element' || expression === 'Base',
+        resource: expression === 'Resource' || expression === 'DomainResource',
+        // R5's abstract CanonicalResource/MetadataResource, used by cross-version extensions.
+        canonical: expression === 'CanonicalResource' || expression === 'MetadataResource',
+        types: [expression, ...Object.keys(SUPERTYPES).filter((sub) => SUPERTYPES[sub]!.includes(expression))],
+        path: expression,
+        pattern: expression.includes('[x]') ? choicePattern(expression) : undefined,
+        inherited: /^(Resource|DomainResource)\.(.+)$/.exec(expression)?.[2],
+      };
+    case 'extension':
+      return { kind: 'extension', url: expression.split('|')[0]! };
+    case 'fhirpath':
+      return { kind: 'fhirpath', expression };
+    default:
+      return { kind: 'none' };
+  }
+}
+
+function admits(test: ContextTest, hostDefPath: string, host: Host, walk: Walk, frame: ResourceFrame): boolean {
+  switch (test.kind) {
+    case 'element':
+      return (
+        test.always ||
+        test.types.includes(host.typeCode) ||
+        test.path === hostDefPath ||
+        test.path === host.typePath ||
+        (test.pattern !== undefined && (test.pattern.test(hostDefPath) || test.pattern.test(host.typePath))) ||
+        (test.inherited !== undefined && hostDefPath.slice(hostDefPath.indexOf('.') + 1) === test.inherited) ||
+        (test.resource && walk.engine.isResourceType(host.typeCode)) ||
+        (test.canonical && isCanonicalResourceType(host.typeCode, walk))
+      );
+    case 'extension':
+      return host.extensionUrl !== undefined && test.url === host.extensionUrl;
+    case 'fhirpath': {
+      const selected = walk.engine.invariants.select(test.expression, scopeOf(frame.resource, frame));
+      return !(selected instanceof Error) && selected.some((v) => v === host.value);
     }
-  });
+    case 'none':
+      return false;
+  }
 }
 
 function isCanonicalResourceType(type: string, walk: Walk): boolean {
   if (!walk.engine.isResourceType(type)) return false;
   const root = walk.engine.structures.forType(type)?.root;
   return root !== undefined && root.childByName.has('url') && root.childByName.has('version');
-}
-
-/** Resource.x and DomainResource.x name an element of every resource. */
-function inheritedPath(expression: string, hostPath: string): boolean {
-  const m = /^(Resource|DomainResource)\.(.+)$/.exec(expression);
-  return m !== null && hostPath.slice(hostPath.indexOf('.') + 1) === m[2];
 }
 
 function scopeOf(node: unknown, frame: ResourceFrame) {
@@ -160,18 +173,9 @@ function checkContextInvariants(definition: CompiledStructure, invariants: strin
 }
 
 /** Context paths use the element names of the definitions: Observation.value[x] covers Observation.valueQuantity. */
-const PATH_PATTERNS = new Map<string, RegExp>();
-
-function samePath(expression: string, hostPath: string): boolean {
-  if (expression === hostPath) return true;
-  if (!expression.includes('[x]')) return false;
-  let pattern = PATH_PATTERNS.get(expression);
-  if (!pattern) {
-    const segments = expression.split('.').map((segment) => (segment.endsWith('[x]') ? `${escape(segment.slice(0, -3))}[A-Z][A-Za-z]*` : escape(segment)));
-    pattern = new RegExp(`^${segments.join('\\.')}$`);
-    PATH_PATTERNS.set(expression, pattern);
-  }
-  return pattern.test(hostPath);
+function choicePattern(expression: string): RegExp {
+  const segments = expression.split('.').map((segment) => (segment.endsWith('[x]') ? `${escape(segment.slice(0, -3))}[A-Z][A-Za-z]*` : escape(segment)));
+  return new RegExp(`^${segments.join('\\.')}$`);
 }
 
 function escape(text: string): string {
