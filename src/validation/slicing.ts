@@ -49,6 +49,8 @@ interface DefinitionAt {
   impliedUrl?: string;
   /** The nodes whose fixed value, pattern or required binding a value discriminator compares with (made on first use). */
   constraining?: ElementNode[];
+  /** Every node at the path is prohibited (max 0): the slice discriminates by absence (made on first use). */
+  prohibited?: boolean;
   /** For type discriminators: the types the slice admits (made on first use). */
   allowedTypes?: Set<string>;
   /** For profile discriminators: the profiles the value must conform to (made on first use). */
@@ -60,6 +62,8 @@ interface SlicingPlan {
   byPosition: boolean;
   /** The parsed path of each discriminator. */
   steps: Step[][];
+  /** The property name when the only discriminator path is one name (url, use). */
+  singleName: string | undefined;
   tables: WeakMap<CompiledStructure, Map<string | undefined, SliceTable>>;
 }
 
@@ -78,9 +82,11 @@ function planOf(node: ElementNode): SlicingPlan {
   let plan = PLANS.get(node);
   if (!plan) {
     const discriminators = node.slicing!.discriminators;
+    const steps = discriminators.map((d) => parseSteps(d.path));
     plan = {
       byPosition: discriminators.length > 0 && discriminators.every((d) => d.type === 'position'),
-      steps: discriminators.map((d) => parseSteps(d.path)),
+      steps,
+      singleName: steps.length === 1 && steps[0]!.length === 1 && steps[0]![0]!.kind === 'name' ? steps[0]![0]!.name : undefined,
       tables: new WeakMap(),
     };
     PLANS.set(node, plan);
@@ -154,9 +160,15 @@ export class SliceMatcher {
       return -1;
     }
     const table = this.tableOf(plan, structure, item.typeCode);
+    const index = table.index !== undefined ? table.index : (table.index = this.buildValueIndex(node, plan, table, item.typeCode, structure));
+    // Most often one string property (Extension.url): looked up without following the path.
+    const name = plan.singleName;
+    if (index && name !== undefined && item.value !== null && typeof item.value === 'object') {
+      const value = (item.value as Record<string, unknown>)[name];
+      if (typeof value === 'string') return index.get(value) ?? -1;
+    }
     // The item's values at each discriminator path are the same for every slice: followed once.
     const first = this.instanceValues(item.value, item.typeCode, plan.steps[0]!, frame);
-    const index = table.index !== undefined ? table.index : (table.index = this.buildValueIndex(node, plan, table, item.typeCode, structure));
     if (index && allStrings(first)) {
       let found = -1;
       for (const v of first) {
@@ -240,7 +252,7 @@ export class SliceMatcher {
         }
         if (definition.nodes.length === 0) return false;
         // A prohibited element discriminates by its absence.
-        if (definition.nodes.every((n) => n.max === 0)) return values.length === 0;
+        if ((definition.prohibited ??= definition.nodes.every((n) => n.max === 0))) return values.length === 0;
         const constraining = constrainingOf(definition);
         // The slice does not constrain this discriminator: it does not tell slices apart.
         if (constraining.length === 0) return true;
