@@ -76,18 +76,72 @@ const RANK: Record<CodeStatus, number> = {
 };
 
 /** Answers by key, emptied when full: a run meets a bounded set of codes, and bad input must not grow it without end. */
-class BoundedCache<V> {
-  private readonly map = new Map<string, V>();
+class BoundedCache<K, V> {
+  private readonly map = new Map<K, V>();
 
-  get(key: string): V | undefined {
+  get(key: K): V | undefined {
     return this.map.get(key);
   }
 
   /** Returns the value, so that a miss reads `cache.get(key) ?? cache.set(key, compute())` (no closure per lookup). */
-  set(key: string, value: V): V {
+  set(key: K, value: V): V {
     if (this.map.size >= CACHE_LIMIT) this.map.clear();
     this.map.set(key, value);
     return value;
+  }
+}
+
+/** Answers per value set (or none) and key, bounded as BoundedCache is. */
+class PerValueSetCache<K, V> {
+  private readonly byValueSet = new Map<string | undefined, Map<K, V>>();
+  private size = 0;
+
+  get(valueSet: string | undefined, key: K): V | undefined {
+    return this.byValueSet.get(valueSet)?.get(key);
+  }
+
+  set(valueSet: string | undefined, key: K, value: V): V {
+    if (this.size >= CACHE_LIMIT) {
+      this.byValueSet.clear();
+      this.size = 0;
+    }
+    let answers = this.byValueSet.get(valueSet);
+    if (!answers) this.byValueSet.set(valueSet, (answers = new Map()));
+    answers.set(key, value);
+    this.size++;
+    return value;
+  }
+}
+
+type Level<T> = Map<unknown, T>;
+
+/**
+ * A number per distinct (system, version, code, display), found through nested maps: a lookup builds no key
+ * string, and each part is hashed once, as its own string. Numbers are never reused, so answers keyed by an
+ * id forgotten when the table was emptied are merely unreachable.
+ */
+class CodingIds {
+  private readonly ids: Level<Level<Level<Level<number>>>> = new Map();
+  private count = 0;
+  private next = 0;
+
+  of(input: CodingInput): number {
+    const { system, version, code, display } = input;
+    const id = this.ids.get(code)?.get(system)?.get(display)?.get(version);
+    if (id !== undefined) return id;
+    if (this.count >= CACHE_LIMIT) {
+      this.ids.clear();
+      this.count = 0;
+    }
+    let bySystem = this.ids.get(code);
+    if (!bySystem) this.ids.set(code, (bySystem = new Map()));
+    let byDisplay = bySystem.get(system);
+    if (!byDisplay) bySystem.set(system, (byDisplay = new Map()));
+    let byVersion = byDisplay.get(display);
+    if (!byVersion) byDisplay.set(display, (byVersion = new Map()));
+    byVersion.set(version, ++this.next);
+    this.count++;
+    return this.next;
   }
 }
 
@@ -108,9 +162,13 @@ export class TerminologyService {
   private readonly expander: Expander;
   private readonly languages?: string[];
   private readonly languageLabel: string;
-  private readonly codingCache = new BoundedCache<CodingResult>();
-  private readonly conceptCache = new BoundedCache<CodeCheck>();
-  private readonly singleCache = new BoundedCache<CodeCheck>();
+  private readonly codingCache = new BoundedCache<string, CodingResult>();
+  private readonly codingIds = new CodingIds();
+  /** Whole answers by coding id: building their strings costs as much as the check. */
+  private readonly codeChecks = new PerValueSetCache<number, CodeCheck>();
+  private readonly codingChecks = new PerValueSetCache<number, CodeCheck>();
+  /** By the codings' ids: one coding's alone, more joined. */
+  private readonly conceptChecks = new PerValueSetCache<number | string, CodeCheck>();
 
   constructor(resolver: ConformanceResolver, options: TerminologyOptions = {}) {
     this.expander = new Expander(resolver);
@@ -143,9 +201,9 @@ export class TerminologyService {
   }
 
   validateCodeableConcept(cc: { coding?: CodingInput[]; text?: string }, valueSet: string): CodeCheck {
-    let key = valueSet;
-    for (const c of cc.coding ?? []) key += `\u0002${c.system ?? ''}\u0001${c.version ?? ''}\u0001${c.code ?? ''}\u0001${c.display ?? ''}`;
-    return this.conceptCache.get(key) ?? this.conceptCache.set(key, this.checkCodeableConcept(cc.coding ?? [], valueSet));
+    const codings = cc.coding ?? [];
+    const key = codings.length === 1 ? this.codingIds.of(codings[0]!) : codings.map((c) => this.codingIds.of(c)).join();
+    return this.conceptChecks.get(valueSet, key) ?? this.conceptChecks.set(valueSet, key, this.checkCodeableConcept(codings, valueSet));
   }
 
   private checkCodeableConcept(codings: CodingInput[], valueSet: string): CodeCheck {
@@ -166,9 +224,9 @@ export class TerminologyService {
   }
 
   private single(input: CodingInput, valueSet: string | undefined, mode: Mode): CodeCheck {
-    // The whole answer is cached, not only the coding's result: building its strings costs as much as the check.
-    const key = codingKey(mode, valueSet, input);
-    return this.singleCache.get(key) ?? this.singleCache.set(key, this.checkSingle(input, valueSet, mode));
+    const checks = mode === 'code' ? this.codeChecks : this.codingChecks;
+    const id = this.codingIds.of(input);
+    return checks.get(valueSet, id) ?? checks.set(valueSet, id, this.checkSingle(input, valueSet, mode));
   }
 
   private checkSingle(input: CodingInput, valueSet: string | undefined, mode: Mode): CodeCheck {

@@ -48,11 +48,13 @@ export class BindingChecker {
         const check = this.terminology.validateCodeableConcept(cc, binding.valueSet);
         this.report(bindingIssues(check, binding.strength, 'CodeableConcept'), path, walk, '.coding');
       } else if (Array.isArray(cc.coding)) {
-        cc.coding.forEach((coding, i) => {
-          if (!coding || typeof coding !== 'object') return;
+        const codings = cc.coding;
+        for (let i = 0; i < codings.length; i++) {
+          const coding = codings[i];
+          if (!coding || typeof coding !== 'object') continue;
           const messages = this.terminology.validateCoding(coding).messages;
           if (messages.length > 0) this.report(messages, `${path}.coding[${i}]`, walk);
-        });
+        }
       }
     } else if (QUANTITY_TYPES.has(typeCode)) {
       const quantity = value as { system?: string; code?: string };

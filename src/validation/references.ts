@@ -1,5 +1,6 @@
-import type { ElementNode, TypeRef } from './element-tree.js';
+import type { CompiledStructure, ElementNode, TypeRef } from './element-tree.js';
 import type { ResourceFrame, Walk } from './instance-validator.js';
+import type { StructureCache } from './structures.js';
 
 const CORE_SD = 'http://hl7.org/fhir/StructureDefinition/';
 const RELATIVE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
@@ -9,14 +10,15 @@ const ABSOLUTE_RESTFUL = /^https?:\/\/.*\/([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64
 export function checkReference(value: Record<string, unknown>, node: ElementNode, path: string, walk: Walk, frame: ResourceFrame): void {
   const reference = value.reference;
   if (typeof reference !== 'string') return;
-  const refType = node.types.find((t) => t.code === 'Reference');
+  const refType = referenceType(node);
   let foundType: string | undefined;
   let target: Record<string, unknown> | undefined;
   if (reference.startsWith('#')) {
     const owner = frame.container ?? frame;
     if (reference === '#') return;
     const contained = Array.isArray(owner.resource.contained) ? (owner.resource.contained as Array<Record<string, unknown>>) : [];
-    target = contained.find((c) => `#${String(c?.id)}` === reference);
+    const id = reference.slice(1);
+    target = contained.find((c) => String(c?.id) === id);
     if (!target) {
       walk.add('error', 'structure', 'reference-contained-unresolved', `Unable to resolve resource with reference '${reference}'`, `${path}.reference`);
       return;
@@ -55,12 +57,56 @@ export function checkReference(value: Record<string, unknown>, node: ElementNode
   }
   // Only resolved targets are type-checked: a reference to elsewhere may be typed by a server we do not ask.
   if (!target || !foundType || !refType || refType.targetProfiles.length === 0) return;
-  const allowedTypes = targetTypes(refType, path, walk);
-  if (!allowedTypes.has(foundType) && !allowedTypes.has('Resource')) {
-    walk.add('error', 'structure', 'reference-wrong-type', `Invalid Resource target type. Found ${foundType}, but expected one of ([${[...allowedTypes].join(', ')}])`, `${path}.reference`);
+  const plan = targetPlan(refType, walk.engine.structures);
+  // A profile that cannot be found allows no type and is an error, met anew at every reference.
+  for (const profile of plan.unknownProfiles) {
+    walk.add('error', 'structure', 'reference-target-profile-unknown', `Unable to resolve the profile reference '${profile}'`, path);
+  }
+  if (!plan.types.has(foundType) && !plan.types.has('Resource')) {
+    walk.add('error', 'structure', 'reference-wrong-type', `Invalid Resource target type. Found ${foundType}, but expected one of ([${[...plan.types].join(', ')}])`, `${path}.reference`);
     return;
   }
-  checkTargetProfiles(target, refType, path, walk, frame);
+  checkTargetProfiles(target, plan, path, walk, frame);
+}
+
+function referenceType(node: ElementNode): TypeRef | undefined {
+  for (const type of node.types) if (type.code === 'Reference') return type;
+  return undefined;
+}
+
+/** What a Reference type's target profiles resolve to, worked out once per type and structure cache. */
+interface TargetPlan {
+  structures: StructureCache;
+  /** The resource types the target profiles allow. */
+  types: Set<string>;
+  /** Target profiles that cannot be found. */
+  unknownProfiles: string[];
+  /** Target profiles that are not core definitions, as written and as found. */
+  profiles: string[];
+  profileStructures: Array<CompiledStructure | undefined>;
+}
+
+const plans = new WeakMap<TypeRef, TargetPlan>();
+
+function targetPlan(refType: TypeRef, structures: StructureCache): TargetPlan {
+  const known = plans.get(refType);
+  if (known?.structures === structures) return known;
+  const plan: TargetPlan = { structures, types: new Set(), unknownProfiles: [], profiles: [], profileStructures: [] };
+  for (const profile of refType.targetProfiles) {
+    if (profile.startsWith(CORE_SD) && !profile.slice(CORE_SD.length).includes('/')) {
+      plan.types.add(profile.slice(CORE_SD.length).split('|')[0]!);
+    } else {
+      const structure = structures.get(profile);
+      if (structure) plan.types.add(structure.type);
+      else plan.unknownProfiles.push(profile);
+    }
+    if (!profile.startsWith(CORE_SD)) {
+      plan.profiles.push(profile);
+      plan.profileStructures.push(structures.get(profile));
+    }
+  }
+  plans.set(refType, plan);
+  return plan;
 }
 
 /**
@@ -78,30 +124,19 @@ function checkAggregation(refType: TypeRef | undefined, mode: 'contained' | 'bun
   return false;
 }
 
-/** The resource types the target profiles allow; a profile that cannot be found allows none and is an error. */
-function targetTypes(refType: TypeRef, path: string, walk: Walk): Set<string> {
-  const types = new Set<string>();
-  for (const profile of refType.targetProfiles) {
-    if (profile.startsWith(CORE_SD) && !profile.slice(CORE_SD.length).includes('/')) {
-      types.add(profile.slice(CORE_SD.length).split('|')[0]!);
-    } else {
-      const structure = walk.engine.structures.get(profile);
-      if (structure) types.add(structure.type);
-      else walk.add('error', 'structure', 'reference-target-profile-unknown', `Unable to resolve the profile reference '${profile}'`, path);
+/** A resolved target must conform to at least one of the target profiles that are not core definitions. */
+function checkTargetProfiles(target: Record<string, unknown>, plan: TargetPlan, path: string, walk: Walk, frame: ResourceFrame): void {
+  let applicable = false;
+  let conforms = false;
+  for (const structure of plan.profileStructures) {
+    if (structure === undefined || structure.type !== target.resourceType) continue;
+    applicable = true;
+    if (walk.engine.conforms(target, structure, frame)) {
+      conforms = true;
+      break;
     }
   }
-  return types;
-}
-
-/** A resolved target must conform to at least one of the target profiles that are not core definitions. */
-function checkTargetProfiles(target: Record<string, unknown>, refType: TypeRef, path: string, walk: Walk, frame: ResourceFrame): void {
-  const profiles = refType.targetProfiles.filter((p) => !p.startsWith(CORE_SD));
-  if (profiles.length === 0) return;
-  const applicable = profiles
-    .map((p) => walk.engine.structures.get(p))
-    .filter((s) => s !== undefined && s.type === target.resourceType);
-  if (applicable.length === 0) return;
-  if (!applicable.some((s) => walk.engine.conforms(target, s!, frame))) {
-    walk.add('error', 'structure', 'reference-target-profile', `The resource referenced by ${path} does not conform to any of the target profiles (${profiles.join(', ')})`, `${path}.reference`);
+  if (applicable && !conforms) {
+    walk.add('error', 'structure', 'reference-target-profile', `The resource referenced by ${path} does not conform to any of the target profiles (${plan.profiles.join(', ')})`, `${path}.reference`);
   }
 }
