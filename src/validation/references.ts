@@ -26,10 +26,9 @@ export function checkReference(value: Record<string, unknown>, node: ElementNode
     if (!checkAggregation(refType, 'contained', reference, path, walk)) return;
     foundType = String(target.resourceType);
   } else {
-    const m = RELATIVE.exec(reference) ?? ABSOLUTE_RESTFUL.exec(reference);
-    if (m) {
-      foundType = m[1];
-      if (!walk.engine.isResourceType(foundType!)) {
+    foundType = restfulType(reference);
+    if (foundType !== undefined) {
+      if (!walk.engine.isResourceType(foundType)) {
         walk.add('error', 'structure', 'reference-unknown-type', `Unknown resource type ${foundType} in reference '${reference}'`, `${path}.reference`);
         return;
       }
@@ -67,6 +66,13 @@ export function checkReference(value: Record<string, unknown>, node: ElementNode
     return;
   }
   checkTargetProfiles(target, plan, path, walk, frame);
+}
+
+/** The type a RESTful reference names, or undefined (urn:uuid:, urn:oid:, ...). */
+function restfulType(reference: string): string | undefined {
+  // A relative reference's type is what precedes its first '/': a test makes no match array.
+  if (RELATIVE.test(reference)) return reference.slice(0, reference.indexOf('/'));
+  return reference.charCodeAt(0) === 104 ? ABSOLUTE_RESTFUL.exec(reference)?.[1] : undefined;
 }
 
 function referenceType(node: ElementNode): TypeRef | undefined {
