@@ -185,8 +185,8 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 export class Walk {
   readonly issues: Issue[] = [];
-  /** Keys of the issues so far, made once the list is too long to scan (see isDuplicate). */
-  private seen: Set<string> | undefined;
+  /** The issues so far by path, made once the list is too long to scan (see isDuplicate). */
+  private issuesByPath: Map<string, Issue[]> | undefined;
   /** The groups of the objects being walked, innermost last (see children): one pair of arrays per walk, not per object. */
   private readonly groupNodes: ElementNode[] = [];
   private readonly groupItems: Array<Item[] | ChildMatch> = [];
@@ -214,24 +214,21 @@ export class Walk {
       return;
     }
     if (this.isDuplicate(severity, messageId, message, path)) return;
-    this.issues.push({ severity, code, messageId, message, path });
+    const issue: Issue = { severity, code, messageId, message, path };
+    this.issues.push(issue);
+    if (this.issuesByPath) indexByPath(this.issuesByPath, issue);
   }
 
-  /** The same finding reached twice (e.g. through a profile and its base). A scan while issues are few: hashing every key costs more. */
+  /** The same finding reached twice (e.g. through a profile and its base). A scan while issues are few, then a lookup by path. */
   private isDuplicate(severity: Severity, messageId: string, message: string, path: string): boolean {
     const issues = this.issues;
-    if (issues.length < DEDUP_SCAN_LIMIT) {
-      for (const i of issues) if (i.messageId === messageId && i.severity === severity && i.path === path && i.message === message) return true;
-      return false;
+    if (issues.length < DEDUP_SCAN_LIMIT) return sameIssueIn(issues, severity, messageId, message, path);
+    if (!this.issuesByPath) {
+      this.issuesByPath = new Map();
+      for (const issue of issues) indexByPath(this.issuesByPath, issue);
     }
-    if (!this.seen) {
-      this.seen = new Set();
-      for (const i of issues) this.seen.add(`${i.severity}|${i.path}|${i.messageId}|${i.message}`);
-    }
-    const key = `${severity}|${path}|${messageId}|${message}`;
-    if (this.seen.has(key)) return true;
-    this.seen.add(key);
-    return false;
+    const atPath = this.issuesByPath.get(path);
+    return atPath !== undefined && sameIssueIn(atPath, severity, messageId, message, path);
   }
 
   /** Validates a resource against its core definition, its declared profiles and any extra profiles. */
@@ -982,6 +979,20 @@ function groupIndex(groupNodes: ElementNode[], from: number, to: number, node: E
 function typeRefOf(node: ElementNode, code: string): TypeRef | undefined {
   for (const type of node.types) if (type.code === code) return type;
   return undefined;
+}
+
+function sameIssueIn(issues: Issue[], severity: Severity, messageId: string, message: string, path: string): boolean {
+  for (let k = 0; k < issues.length; k++) {
+    const i = issues[k]!;
+    if (i.messageId === messageId && i.severity === severity && i.path === path && i.message === message) return true;
+  }
+  return false;
+}
+
+function indexByPath(byPath: Map<string, Issue[]>, issue: Issue): void {
+  const atPath = byPath.get(issue.path);
+  if (atPath) atPath.push(issue);
+  else byPath.set(issue.path, [issue]);
 }
 
 /** Every host is made here, with its properties in one order: one hidden class wherever hosts are read. */
