@@ -5,15 +5,17 @@ import { compileFhirPath } from '../../src/validation/fhirpath-compiler.js';
 import { coreInvariants } from './corpus.js';
 
 describe('FHIRPath patterns read as Java reads them', () => {
-  it('drops the backslash of punctuation escapes and escapes the brackets Java takes literally', () => {
-    expect(javaToUnicodePattern("[^\\s\\.,:;\\'\"\\/]")).toBe("[^\\s\\.,:;'\"\\/]");
-    expect(javaToUnicodePattern('a(\\[x])?')).toBe('a(\\[x\\])?');
-    expect(javaToUnicodePattern('[A-Z]{1,64}x{2}')).toBe('[A-Z]{1,64}x{2}');
-    expect(javaToUnicodePattern('a{b}')).toBe('a\\{b\\}');
-    expect(javaToUnicodePattern('[]a]')).toBe('[\\]a]');
-    expect(javaToUnicodePattern('[^]a]')).toBe('[^\\]a]');
-    expect(javaToUnicodePattern('[a\\-z\\@]')).toBe('[a\\-z@]');
-    expect(javaToUnicodePattern('\\d+\\.\\w')).toBe('\\d+\\.\\w');
+  it.each([
+    ["[^\\s\\.,:;\\'\"\\/]", "[^\\s\\.,:;'\"\\/]"],
+    ['a(\\[x])?', 'a(\\[x\\])?'],
+    ['[A-Z]{1,64}x{2}', '[A-Z]{1,64}x{2}'],
+    ['a{b}', 'a\\{b\\}'],
+    ['[]a]', '[\\]a]'],
+    ['[^]a]', '[^\\]a]'],
+    ['[a\\-z\\@]', '[a\\-z@]'],
+    ['\\d+\\.\\w', '\\d+\\.\\w'],
+  ])('reads %s as %s: punctuation escapes without the backslash, literal brackets escaped', (java, unicode) => {
+    expect(javaToUnicodePattern(java)).toBe(unicode);
   });
 
   it('keeps valid patterns as they are, and reports a pattern wrong in Java too as written', () => {
