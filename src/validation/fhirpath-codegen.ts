@@ -11,7 +11,7 @@ import { type AstNode, baseInfo, compileFhirPath, unquote, WRAPPER_NODES } from 
 import { parseFhirPath } from './fhirpath-js.js';
 import { fhirPathRegExp } from './fhirpath-regex.js';
 import {
-  childSpec, DATE_PATHS, deepEqual, intersect, isPrimitiveValue, isSubtype, isTypeName, model, Node, parseTypeSpecifier, roundToMaxPrecision, type TypeName, typeIs, typeOf,
+  childSpec, choiceVariant, DATE_PATHS, deepEqual, intersect, isPrimitiveValue, isSubtype, isTypeName, model, Node, parseTypeSpecifier, roundToMaxPrecision, type TypeName, typeIs, typeOf,
 } from './fhirpath/runtime.js';
 
 /** An evaluation error the closure tier certainly raises, with its message (an InvariantResult). */
@@ -41,6 +41,8 @@ interface NodeType {
 /** The object a choice element was read from, with its variants (constants): which one is present decides its type. */
 interface ChoiceOf {
   parent: string;
+  /** The choice's name (JavaScript source of the string). */
+  key: string;
   names: string;
   plain: string;
 }
@@ -132,40 +134,30 @@ function open(v: unknown, strict: boolean): boolean {
   return v === undefined || v === null || (typeof v === 'object' ? !holds(v) : strict);
 }
 
-/** Which variant of a choice element `o` holds: the first type in model order present (pushChildren's rule), or -1. */
-function variant(o: Record<string, unknown>, names: Map<string, number>): number {
-  let best = -1;
-  for (const k in o) {
-    const i = names.get(k);
-    if (i !== undefined && (best < 0 || i < best) && o[k] !== undefined) best = i;
-  }
-  return best;
-}
-
-/** The slot of a choice element. */
-function choice(o: Record<string, unknown>, names: Map<string, number>, fields: string[], companions: string[]): unknown {
-  const best = variant(o, names);
+/** The slot of choice element `key`. */
+function choice(o: Record<string, unknown>, key: string, names: Map<string, number>, fields: string[], companions: string[]): unknown {
+  const best = choiceVariant(o, key, names);
   if (best < 0) return undefined;
   if (o[companions[best]] !== undefined) handover();
   return o[fields[best]];
 }
 
 /** Hands over unless the variant of a choice element present in `o` compares with `===` (plain[i]). */
-function plainChoice(o: unknown, names: Map<string, number>, plain: boolean[]): void {
+function plainChoice(o: unknown, key: string, names: Map<string, number>, plain: boolean[]): void {
   if (o === undefined || o === null) return;
   if (Array.isArray(o)) {
-    for (const x of o) plainChoice(x, names, plain);
+    for (const x of o) plainChoice(x, key, names, plain);
     return;
   }
-  const best = variant(o as Record<string, unknown>, names);
+  const best = choiceVariant(o as Record<string, unknown>, key, names);
   if (best >= 0 && !plain[best]) handover();
 }
 
 /** `is(type)` of a choice element's one value, answered per variant (answers[i]; undefined: decided by the value). */
-function choiceIs(s: unknown, o: unknown, names: Map<string, number>, answers: (boolean | undefined)[]): boolean | undefined {
+function choiceIs(s: unknown, o: unknown, key: string, names: Map<string, number>, answers: (boolean | undefined)[]): boolean | undefined {
   if (s === undefined || s === null) return undefined;
   if (Array.isArray(s) || Array.isArray(o) || (typeof s === 'object' && (s as { resourceType?: unknown }).resourceType !== undefined)) handover();
-  const answer = answers[variant(o as Record<string, unknown>, names)];
+  const answer = answers[choiceVariant(o as Record<string, unknown>, key, names)];
   if (answer === undefined) handover();
   return answer;
 }
@@ -180,11 +172,11 @@ function hasValueRaw(s: unknown): boolean {
 }
 
 /** A choice element's member step from several items (allocates). */
-function choiceMany(items: unknown[], rt: string | undefined, names: Map<string, number>, fields: string[], companions: string[]): unknown[] {
+function choiceMany(items: unknown[], rt: string | undefined, key: string, names: Map<string, number>, fields: string[], companions: string[]): unknown[] {
   const out: unknown[] = [];
   for (const o of items) {
     if (typeof o !== 'object' || o === null || Array.isArray(o) || (o as { resourceType?: unknown }).resourceType !== rt) handover();
-    const v = choice(o as Record<string, unknown>, names, fields, companions);
+    const v = choice(o as Record<string, unknown>, key, names, fields, companions);
     if (v === undefined || v === null) continue;
     if (Array.isArray(v)) for (const x of v) out.push(x);
     else out.push(v);
@@ -193,11 +185,11 @@ function choiceMany(items: unknown[], rt: string | undefined, names: Map<string,
 }
 
 /** A choice element's member step. */
-function choiceStep(a: unknown, rt: string | undefined, names: Map<string, number>, fields: string[], companions: string[]): unknown {
+function choiceStep(a: unknown, rt: string | undefined, key: string, names: Map<string, number>, fields: string[], companions: string[]): unknown {
   if (a === undefined || a === null) return undefined;
-  if (Array.isArray(a)) return choiceMany(a, rt, names, fields, companions);
+  if (Array.isArray(a)) return choiceMany(a, rt, key, names, fields, companions);
   if (typeof a !== 'object' || (a as { resourceType?: unknown }).resourceType !== rt) handover();
-  return choice(a as Record<string, unknown>, names, fields, companions);
+  return choice(a as Record<string, unknown>, key, names, fields, companions);
 }
 
 /** A member step from a resource typed at run time: resourceTypes outside `types` (where the member differs) are handed over. */
@@ -836,8 +828,10 @@ class Generator {
       case 'AndExpression':
       case 'OrExpression':
       case 'XorExpression':
-      case 'ImpliesExpression':
-        return this.logic(n.text ?? '', this.tri(this.operand(n, 0, self)), this.tri(this.operand(n, 1, self)));
+      case 'ImpliesExpression': {
+        const a = this.tri(this.operand(n, 0, self));
+        return this.logic(n.text ?? '', a, this.rightOperand(n, a, self));
+      }
       case 'EqualityExpression':
         return this.equality(n, self);
       case 'InequalityExpression':
@@ -897,7 +891,7 @@ class Generator {
     if (!s.t && s.choiceOf) {
       const types = this.choiceTypes.get(s.choiceOf.names) ?? unsupported('is');
       const answers = types.map((c) => (c.type ? typeIs(typeOf(new Node(null, null, c.path, c.type)), spec) : undefined));
-      return { kind: 'tri', js: this.let(`choiceIs(${s.js}, ${s.choiceOf.parent}, ${s.choiceOf.names}, ${this.konst(answers)})`) };
+      return { kind: 'tri', js: this.let(`choiceIs(${s.js}, ${s.choiceOf.parent}, ${s.choiceOf.key}, ${s.choiceOf.names}, ${this.konst(answers)})`) };
     }
     return unsupported('is');
   }
@@ -959,9 +953,10 @@ class Generator {
       this.choiceTypes.set(names, types);
       const fields = this.konst(types.map((c) => c.field));
       const companions = this.konst(types.map((c) => c.companion));
-      const b = this.let(`choiceStep(${a}, ${rt}, ${names}, ${fields}, ${companions})`);
+      const k = JSON.stringify(key);
+      const b = this.let(`choiceStep(${a}, ${rt}, ${k}, ${names}, ${fields}, ${companions})`);
       const plain = this.konst(types.map((c) => !!c.type && PLAIN_TYPES.has(c.type) && !DATE_PATHS.has(c.path)));
-      return { kind: 'nodes', js: b, t: null, choiceOf: { parent: a, names, plain } };
+      return { kind: 'nodes', js: b, t: null, choiceOf: { parent: a, key: k, names, plain } };
     }
     const untyped = !spec.type && key === 'extension';
     const raw = !spec.type && !untyped && t.raw === true;
@@ -1051,6 +1046,23 @@ class Generator {
     }
   }
 
+  /**
+   * The right operand of a logical operator. `true or x`, `false and x` and `false implies x` do not depend on x:
+   * where x cannot raise an error in the closure tier either, it is computed only when the left operand leaves it open.
+   */
+  private rightOperand(n: AstNode, a: string, self: Val): string {
+    const op = n.text;
+    const decisive = op === 'or' ? 'true' : op === 'and' || op === 'implies' ? 'false' : undefined;
+    if (decisive === undefined || !errorFreeBoolean(child(n, 1))) return this.tri(this.operand(n, 1, self));
+    const outer = this.take();
+    const b = this.tri(this.operand(n, 1, self));
+    const inner = this.take();
+    this.lines = outer;
+    const r = this.v();
+    this.lines.push(`let ${r};`, `if (${a} !== ${decisive}) { ${inner.join(' ')} ${r} = ${b}; }`);
+    return r;
+  }
+
   private logic(op: string, a: string, b: string): Val {
     let js: string;
     switch (op) {
@@ -1107,7 +1119,7 @@ class Generator {
     if (v.kind === 'tri' || v.kind === 'num' || v.kind === 'str') return v;
     if (v.kind === 'nodes' && !v.t && v.choiceOf) {
       const c = v.choiceOf;
-      this.lines.push(`plainChoice(${c.parent}, ${c.names}, ${c.plain});`);
+      this.lines.push(`plainChoice(${c.parent}, ${c.key}, ${c.names}, ${c.plain});`);
       return v;
     }
     if (v.kind !== 'nodes' || !v.t || v.t.anyResource) return unsupported('equality operand');
@@ -1428,6 +1440,35 @@ class Generator {
 /** Whether a member step finds nothing in a string or boolean (the closure tier reads `length` or `0` of one). */
 function primitivesLack(key: string): boolean {
   return !(key in String.prototype) && !(key in Boolean.prototype) && !(key in Object.prototype) && !/^\d/.test(key);
+}
+
+/** A Boolean the closure tier computes without raising an error: exists() or empty() of member paths, and their logic. */
+function errorFreeBoolean(n: AstNode): boolean {
+  if (WRAPPER_NODES.has(n.type)) return n.children?.length === 1 && errorFreeBoolean(n.children[0]!);
+  switch (n.type) {
+    case 'BooleanLiteral':
+      return true;
+    case 'AndExpression':
+    case 'OrExpression':
+    case 'XorExpression':
+    case 'ImpliesExpression':
+      return errorFreeBoolean(child(n, 0)) && errorFreeBoolean(child(n, 1));
+    case 'InvocationExpression': {
+      const right = child(n, 1);
+      if (right.type !== 'FunctionInvocation') return false;
+      const functn = child(right);
+      return functn.children?.length === 1 && (functn.text === 'exists' || functn.text === 'empty') && memberPath(child(n));
+    }
+    default:
+      return false;
+  }
+}
+
+/** Member steps only (`a.b.c`): navigation never raises an error. */
+function memberPath(n: AstNode): boolean {
+  if (WRAPPER_NODES.has(n.type)) return n.children?.length === 1 && memberPath(n.children[0]!);
+  if (n.type === 'MemberInvocation') return true;
+  return n.type === 'InvocationExpression' && child(n, 1).type === 'MemberInvocation' && memberPath(child(n));
 }
 
 /** Functions whose arguments are evaluated on each input item (lambdas), not on $this. */

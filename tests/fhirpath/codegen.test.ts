@@ -218,6 +218,21 @@ describe('generated invariant semantics', () => {
     return theirs;
   };
 
+  it('skips the right operand of a decided or/and/implies only where it cannot raise an error', () => {
+    // the right operand's companion would hand over, but the left operand decides
+    const companion = { _system: { id: 'x' } };
+    expect(same('code.empty() or system.exists()', 'Quantity', companion)).toBe('pass');
+    expect(same('code.exists() and system.exists()', 'Quantity', companion)).toBe('fail');
+    expect(same('code.exists() implies (system.exists() or unit.empty())', 'Quantity', companion)).toBe('pass');
+    // undecided: the right operand is read, companion and all
+    expect(run('code.exists() or system.exists()', 'Quantity', companion)).toBeUndefined();
+    // a right operand that can raise an error (several values where one is expected) is computed even so
+    const several = { value: ['x', 'y'] };
+    const e = "system.empty() or value.startsWith('x')";
+    expect(closureVerdict({ expression: e, basePath: 'ContactPoint' }, several, { resource: undefined, rootResource: undefined })).toMatch(/^error/);
+    expect(run(e, 'ContactPoint', several)).toBeUndefined();
+  });
+
   it('types choice elements by their variant, and nodes outside the model by their JSON value', () => {
     const isBoolean = "operator = 'exists' implies (answer is Quantity)";
     expect(same(isBoolean, 'Questionnaire.item.enableWhen', { operator: 'exists', answerQuantity: { value: 1 } })).toBe('pass');

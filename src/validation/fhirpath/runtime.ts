@@ -88,6 +88,25 @@ export function childSpec(parentPath: string, key: string): ChildSpec {
   return spec;
 }
 
+/**
+ * Which variant of choice element `key` an object holds: the first type in model order present as `field` or `_field`
+ * (`names`: those names → position), or -1. Scanning the object's keys beats ~50 lookups; every name starts with `key`
+ * or `_`, so most keys are passed over on their length and first character before a Map lookup.
+ */
+export function choiceVariant(o: Record<string, unknown>, key: string, names: Map<string, number>): number {
+  let best = -1;
+  const n = key.length;
+  const c0 = key.charCodeAt(0);
+  for (const k in o) {
+    if (k.length <= n) continue;
+    const c = k.charCodeAt(0);
+    if (c !== c0 && c !== 95 /* _ */) continue;
+    const i = names.get(k);
+    if (i !== undefined && (best < 0 || i < best) && o[k] !== undefined) best = i;
+  }
+  return best;
+}
+
 function holdsObjects(x: unknown): boolean {
   const first = Array.isArray(x) ? x[0] : x;
   return typeof first === 'object' && first !== null && !Array.isArray(first);
@@ -108,14 +127,7 @@ export function pushChildren(out: Coll, parent: Node, key: string): void {
   let type: string | null = null;
   const spec = parent.path ? childSpec(parent.path, key) : undefined;
   if (spec?.choice) {
-    // The first type in model order present as `field` or `_field` (scanning the object's keys beats ~50 lookups).
-    let best = -1;
-    if (typeof data === 'object' && data !== null) {
-      for (const k in data) {
-        const i = spec.choice.get(k);
-        if (i !== undefined && (best < 0 || i < best) && (data[k] !== undefined)) best = i;
-      }
-    }
+    const best = typeof data === 'object' && data !== null ? choiceVariant(data, key, spec.choice) : -1;
     if (best >= 0) {
       const c = spec.choiceTypes![best];
       toAdd = data![c.field];
