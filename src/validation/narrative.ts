@@ -71,10 +71,10 @@ const NO_CHILDREN: XNode[] = [];
 
 // XML's predefined entities and the common HTML ones are decoded; any other well-formed entity reference
 // is kept as written, since the Java XhtmlParser knows the whole HTML entity set.
-const ENTITIES = new Proxy<Record<string, string>>(
-  { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0', copy: '\u00a9', reg: '\u00ae', deg: '\u00b0', micro: '\u00b5', middot: '\u00b7', euro: '\u20ac', ndash: '\u2013', mdash: '\u2014', hellip: '\u2026' },
-  { get: (known, name: string) => known[name] ?? `&${name};` },
-);
+const KNOWN_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0', copy: '\u00a9', reg: '\u00ae', deg: '\u00b0', micro: '\u00b5', middot: '\u00b7', euro: '\u20ac', ndash: '\u2013', mdash: '\u2014', hellip: '\u2026' };
+const ENTITIES = new Proxy<Record<string, string>>(KNOWN_ENTITIES, { get: (known, name: string) => known[name] ?? `&${name};` });
+/** The fast path decodes only these names (a Map: no inherited names); any other reference goes to saxes. */
+const FAST_ENTITIES = new Map(Object.entries(KNOWN_ENTITIES));
 
 function issue(severity: Severity, code: IssueType, messageId: string, message: string, path: string): Issue {
   return { severity, code, messageId, message, path };
@@ -140,8 +140,9 @@ function parseWithSaxes(div: string, path: string): Parsed | Issue {
   return saxRoot ? { root: saxRoot, doctype: saxDoctype } : issue('error', 'invalid', 'xhtml-parse-error', 'Error parsing XHTML: no root element', path);
 }
 
-// Outside the fast path: any character other than tab, LF, CR and the XML Chars from space up, except '&'.
-const NOT_SIMPLE_CHAR = /[^\t\n\r\x20-\x25\x27-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+// Outside the fast path: any character other than tab, LF, CR and the XML Chars from space up (listed as
+// the characters that are not: a positive class scans twice as fast as the negated one).
+const NOT_SIMPLE_CHAR = /[\x00-\x08\x0b\x0c\x0e-\x1f\uD800-\uDFFF\uFFFE\uFFFF]/u;
 const LT = 0x3c;
 const GT = 0x3e;
 const SLASH = 0x2f;
@@ -161,26 +162,36 @@ function spaceEnd(div: string, i: number): number {
 }
 
 /**
- * Hand-written parser for the common narrative subset (no entities, comments, CDATA, PIs or DOCTYPE;
- * ASCII names; quoted attribute values without '<', tab, CR or LF), building the tree saxes would build;
+ * Hand-written parser for the common narrative subset (no comments, CDATA, PIs or DOCTYPE, only the known
+ * named entities; ASCII names; quoted attribute values without '<', tab, CR or LF), building the tree saxes would build;
  * undefined hands the div to saxes.
  */
 function parseSimple(div: string): Parsed | undefined {
   // ']]>' is an error in text for saxes
   if (NOT_SIMPLE_CHAR.test(div) || div.includes(']]>')) return undefined;
+  // Whole-div answers, so that most texts and attribute values need no test of their own.
+  const hasAmp = div.includes('&');
+  const hasCr = div.includes('\r');
+  const hasBreak = hasCr || div.includes('\n') || div.includes('\t');
   const stack: XNode[] = [];
   let root: XNode | undefined;
   let i = spaceEnd(div, 0);
   for (;;) {
     if (div.charCodeAt(i) !== LT) return undefined;
     let c = div.charCodeAt(++i);
+    // the next '<' after this one
+    let lt: number;
     if (c === SLASH) {
       const end = nameEnd(div, ++i);
       const close = spaceEnd(div, end);
       if (end === i || div.charCodeAt(close) !== GT || stack.pop()?.name !== div.slice(i, end)) return undefined;
       i = close + 1;
+      if (stack.length === 0) break;
+      lt = div.indexOf('<', i);
     } else {
       if (!isNameStart(c)) return undefined;
+      // an attribute value holds a '<' when this one is before its end
+      lt = div.indexOf('<', i);
       let j = nameEnd(div, i);
       const node: XNode = { name: div.slice(i, j), attrs: NO_ATTRS, children: [], text: '', comment: false };
       let selfClosing = false;
@@ -210,9 +221,12 @@ function parseSimple(div: string): Parsed | undefined {
         if (quote !== '"' && quote !== "'") return undefined;
         const valueEnd = div.indexOf(quote, k + 1);
         if (valueEnd < 0) return undefined;
-        const value = div.slice(k + 1, valueEnd);
+        if (lt >= 0 && lt < valueEnd) return undefined;
+        const raw = div.slice(k + 1, valueEnd);
         // A duplicate declines, and so do inherited names (__proto__, constructor...): a plain object is then safe.
-        if (ATTR_VALUE_NOT_SIMPLE.test(value) || attr in node.attrs) return undefined;
+        if ((hasBreak && ATTR_VALUE_BREAK.test(raw)) || attr in node.attrs) return undefined;
+        const value = hasAmp && raw.includes('&') ? decodeEntities(raw) : raw;
+        if (value === undefined) return undefined;
         if (node.attrs === NO_ATTRS) node.attrs = {};
         node.attrs[attr] = value;
         j = valueEnd + 1;
@@ -221,21 +235,40 @@ function parseSimple(div: string): Parsed | undefined {
       else stack[stack.length - 1].children.push(node);
       if (!selfClosing) stack.push(node);
       i = j;
+      if (stack.length === 0) break;
     }
-    if (stack.length === 0) break;
-    const lt = div.indexOf('<', i);
     if (lt < 0) return undefined;
     if (lt > i) {
-      const text = div.slice(i, lt);
+      let text = div.slice(i, lt);
       // XML end-of-line handling, as saxes does it
-      const normalized = text.includes('\r') ? text.replace(CR_LF, '\n') : text;
-      stack[stack.length - 1].children.push({ name: null, attrs: NO_ATTRS, children: NO_CHILDREN, text: normalized, comment: false });
+      if (hasCr && text.includes('\r')) text = text.replace(CR_LF, '\n');
+      const decoded = hasAmp && text.includes('&') ? decodeEntities(text) : text;
+      if (decoded === undefined) return undefined;
+      stack[stack.length - 1].children.push({ name: null, attrs: NO_ATTRS, children: NO_CHILDREN, text: decoded, comment: false });
     }
     i = lt;
   }
   return root !== undefined && spaceEnd(div, i) === div.length ? { root, doctype: false } : undefined;
 }
-const ATTR_VALUE_NOT_SIMPLE = /[<\t\n\r]/;
+const ATTR_VALUE_BREAK = /[\t\n\r]/;
+
+/**
+ * The known named references in text or an attribute value replaced; undefined (saxes decides) for any other
+ * reference or a '&' without a ';' in the same run, as saxes would then read the entity name past it.
+ */
+function decodeEntities(raw: string): string | undefined {
+  let out = '';
+  let from = 0;
+  for (let amp = raw.indexOf('&'); amp >= 0; amp = raw.indexOf('&', from)) {
+    const semi = raw.indexOf(';', amp + 1);
+    if (semi < 0) return undefined;
+    const value = FAST_ENTITIES.get(raw.slice(amp + 1, semi));
+    if (value === undefined) return undefined;
+    out += raw.slice(from, amp) + value;
+    from = semi + 1;
+  }
+  return out + raw.slice(from);
+}
 const CR_LF = /\r\n?/g;
 
 /** Java UrlUtil.checkValidUrl: null when acceptable, else the reason. */
@@ -292,7 +325,13 @@ function hasContent(node: XNode, imagesCount: boolean): boolean {
 }
 
 function attributeAllowed(element: string, attr: string): boolean {
-  return attr.startsWith('xmlns') || HTML_ATTRIBUTES.has(attr) || HTML_COMBO_LIST.has(`${element}.${attr}`);
+  return HTML_ATTRIBUTES.has(attr) || COMBO_ATTRIBUTES.get(element)?.has(attr) === true || attr.startsWith('xmlns');
+}
+/** HTML_COMBO_LIST by element, so no 'element.attr' string is made per attribute. */
+const COMBO_ATTRIBUTES = new Map<string, Set<string>>();
+for (const combo of HTML_COMBO_LIST) {
+  const [element, attr] = combo.split('.') as [string, string];
+  COMBO_ATTRIBUTES.get(element)?.add(attr) ?? COMBO_ATTRIBUTES.set(element, new Set([attr]));
 }
 
 /** Whether an id attribute, or an a/@name, in the div equals the fragment. */
@@ -337,55 +376,15 @@ function checkTree(parsed: Parsed | Issue, ctx: NarrativeContext): Issue[] {
     txt1 = false;
     issues.push(issue('error', 'invalid', 'xhtml-doctype', 'Malformed XHTML: Found a DocType declaration, and these are not allowed (XXE security vulnerability protection)', path));
   }
-  const links: Array<{ node: XNode; name: string; xpath: string; url: string }> = [];
+  const walk = new TreeWalk(path, issues, txt1);
+  walk.walk(root.children, false);
+  const links = walk.links;
 
-  const walk = (list: XNode[], inPara: boolean, xpath: string): void => {
-    for (const node of list) {
-      const name = node.name;
-      if (name === null) {
-        continue;
-      }
-      const attrs = node.attrs;
-      const childPath = `${xpath}/${name}`;
-      const nodeNs = attrs.xmlns;
-      if (nodeNs !== undefined && nodeNs !== XHTML_NS) {
-        issues.push(issue('error', 'invalid', 'xhtml-wrong-namespace', `Wrong namespace on the XHTML ('${nodeNs}', should be '${XHTML_NS}')`, path));
-      }
-      if (!HTML_ELEMENTS.has(name)) {
-        txt1 = false;
-        issues.push(issue('error', 'invalid', 'xhtml-illegal-element', `Invalid element name in the XHTML ('${name}')`, path));
-      }
-      for (const an in attrs) {
-        // xml:space is only a hint in the Java validator; that hint is not reproduced here.
-        if (an === 'xml:space' || attributeAllowed(name, an)) continue;
-        txt1 = false;
-        issues.push(issue('error', 'invalid', 'xhtml-illegal-attribute', `Invalid attribute name in the XHTML ('${an}' on '${name}')`, path));
-      }
-      if (inPara && HTML_BLOCK_LIST.has(name)) {
-        issues.push(issue('error', 'invalid', 'xhtml-block-in-paragraph', `Invalid element name inside a paragraph in the XHTML ('${name}')`, path));
-      }
-      const url = name === 'a' ? attrs.href : name === 'img' ? attrs.src : undefined;
-      if (url !== undefined) {
-        const problem = urlProblem(url);
-        if (problem !== null) {
-          issues.push(issue('error', 'invalid', 'xhtml-invalid-url', `The URL is not valid because '(${problem})': ${url}`, path));
-        }
-        if (JAVASCRIPT_URL.test(url)) {
-          // The Java validator's URL check accepts this; a warning keeps error counts aligned with it.
-          issues.push(issue('warning', 'security', 'xhtml-javascript-url', `The URL '${url}' uses the javascript: scheme, which is not allowed in a narrative`, path));
-        }
-        if (url.length > 1 && url.startsWith('#')) links.push({ node, name, xpath: childPath, url });
-      }
-      walk(node.children, inPara || name === 'p', childPath);
-    }
-  };
-  walk(root.children, false, 'div');
-
-  if (!txt1) issues.push(issue('error', 'invariant', 'txt-1', TXT1, path));
+  if (!walk.txt1) issues.push(issue('error', 'invariant', 'txt-1', TXT1, path));
   if (!hasContent(root, true)) issues.push(issue('error', 'invariant', 'txt-2', TXT2, path));
 
   const localIds = ctx.localIds;
-  if (localIds) {
+  if (localIds && links) {
     for (const { node, name, xpath, url } of links) {
       const fragment = url.slice(1);
       if (localIds.has(fragment) || hasAnchor(root, fragment)) continue;
@@ -402,6 +401,73 @@ function checkTree(parsed: Parsed | Issue, ctx: NarrativeContext): Issue[] {
   return issues;
 }
 const JAVASCRIPT_URL = /^\s*javascript:/i;
+
+interface Link {
+  node: XNode;
+  name: string;
+  xpath: string;
+  url: string;
+}
+
+/** The per-element checks below the root: a class, so no closure per div; xpaths made only for local links. */
+class TreeWalk {
+  links: Link[] | undefined;
+  /** Names of the elements from the root's children down to the current one. */
+  private readonly names: string[] = [];
+
+  constructor(
+    private readonly path: string,
+    private readonly issues: Issue[],
+    /** Cleared by an element or attribute outside the allowed lists. */
+    public txt1: boolean,
+  ) {}
+
+  walk(list: XNode[], inPara: boolean): void {
+    const { path, issues, names } = this;
+    for (const node of list) {
+      const name = node.name;
+      if (name === null) continue;
+      const attrs = node.attrs;
+      const nodeNs = attrs.xmlns;
+      if (nodeNs !== undefined && nodeNs !== XHTML_NS) {
+        issues.push(issue('error', 'invalid', 'xhtml-wrong-namespace', `Wrong namespace on the XHTML ('${nodeNs}', should be '${XHTML_NS}')`, path));
+      }
+      if (!HTML_ELEMENTS.has(name)) {
+        this.txt1 = false;
+        issues.push(issue('error', 'invalid', 'xhtml-illegal-element', `Invalid element name in the XHTML ('${name}')`, path));
+      }
+      if (attrs !== NO_ATTRS) {
+        for (const an in attrs) {
+          // xml:space is only a hint in the Java validator; that hint is not reproduced here.
+          if (an === 'xml:space' || attributeAllowed(name, an)) continue;
+          this.txt1 = false;
+          issues.push(issue('error', 'invalid', 'xhtml-illegal-attribute', `Invalid attribute name in the XHTML ('${an}' on '${name}')`, path));
+        }
+      }
+      if (inPara && HTML_BLOCK_LIST.has(name)) {
+        issues.push(issue('error', 'invalid', 'xhtml-block-in-paragraph', `Invalid element name inside a paragraph in the XHTML ('${name}')`, path));
+      }
+      names.push(name);
+      const url = name === 'a' ? attrs.href : name === 'img' ? attrs.src : undefined;
+      if (url !== undefined) this.checkUrl(node, name, url);
+      if (node.children.length !== 0) this.walk(node.children, inPara || name === 'p');
+      names.pop();
+    }
+  }
+
+  private checkUrl(node: XNode, name: string, url: string): void {
+    const { path, issues } = this;
+    const problem = urlProblem(url);
+    if (problem !== null) {
+      issues.push(issue('error', 'invalid', 'xhtml-invalid-url', `The URL is not valid because '(${problem})': ${url}`, path));
+    }
+    if (JAVASCRIPT_URL.test(url)) {
+      // The Java validator's URL check accepts this; a warning keeps error counts aligned with it.
+      issues.push(issue('warning', 'security', 'xhtml-javascript-url', `The URL '${url}' uses the javascript: scheme, which is not allowed in a narrative`, path));
+    }
+    if (url.length > 1 && url.startsWith('#')) (this.links ??= []).push({ node, name, xpath: `div/${this.names.join('/')}`, url });
+  }
+}
 
 /** Language sections are child divs with xml:lang; other content beside them is flagged. */
 function checkLanguageSections(children: XNode[], path: string, issues: Issue[]): void {
