@@ -458,14 +458,34 @@ function dynRoot(node: unknown, path: string): unknown[] {
   return out;
 }
 
-/** pushAllChildren over triples: every child of the node (v, x, path), in JSON key order. */
-function dynAllChildren(out: unknown[], v: unknown, x: unknown, path: string | null): void {
+/** Whether an object has a `_x` companion. */
+function hasCompanion(o: object): boolean {
+  for (const prop in o) if (prop.charCodeAt(0) === 95) return true;
+  return false;
+}
+
+/** Whether a slot without companions holds only nodes a plain walk drops: strings, booleans, nulls (not numbers). */
+function dropped(s: unknown): boolean {
+  if (!Array.isArray(s)) return s === null || typeof s === 'string' || typeof s === 'boolean';
+  for (const v of s) if (v !== null && typeof v !== 'string' && typeof v !== 'boolean') return false;
+  return true;
+}
+
+/**
+ * pushAllChildren over triples: every child of the node (v, x, path), in JSON key order. A plain walk (dynDescendants)
+ * drops primitives without companions: of an object without companions, those are not pushed at all (a bare choice
+ * name still is: it hands over).
+ */
+function dynAllChildren(out: unknown[], v: unknown, x: unknown, path: string | null, plain: boolean): void {
   if (typeof v === 'object' && v !== null) {
+    const bare = plain && !Array.isArray(v) && !hasCompanion(v);
     for (const prop in v) {
       if (prop.charCodeAt(0) === 95) {
         const base = prop.slice(1);
         if (!Object.prototype.hasOwnProperty.call(v, base)) dynChildren(out, v, x, path, base);
-      } else if (prop !== 'resourceType') dynChildren(out, v, x, path, prop);
+      } else if (prop !== 'resourceType' && !(bare && dropped((v as Record<string, unknown>)[prop]) && !CHOICE_NAMES.has(prop))) {
+        dynChildren(out, v, x, path, prop);
+      }
     }
   } else if (typeof v !== 'number' && x !== null && typeof x === 'object') {
     for (const prop in x) dynChildren(out, v, x, path, prop);
@@ -485,7 +505,7 @@ const pending: unknown[] = [];
 function dynDescendants(roots: unknown[], key: string | null, plain: boolean): unknown[] {
   const out: unknown[] = [];
   pending.length = 0;
-  for (let i = 0; i < roots.length; i += 3) dynAllChildren(pending, roots[i], roots[i + 1], roots[i + 2] as string | null);
+  for (let i = 0; i < roots.length; i += 3) dynAllChildren(pending, roots[i], roots[i + 1], roots[i + 2] as string | null, plain);
   while (pending.length) {
     const path = pending.pop() as string | null;
     const x = pending.pop();
@@ -495,7 +515,7 @@ function dynDescendants(roots: unknown[], key: string | null, plain: boolean): u
     // a member step of the descendant, as in dynMember
     else if (typeof v === 'object' && v !== null && (v as { resourceType?: unknown }).resourceType === key) out.push(v, x, path);
     else dynChildren(out, v, x, path, key);
-    dynAllChildren(pending, v, x, path);
+    dynAllChildren(pending, v, x, path, plain);
   }
   return out;
 }
