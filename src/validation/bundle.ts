@@ -7,85 +7,141 @@ interface Entry {
   fullUrl?: string;
   resource?: Record<string, unknown>;
   path: string;
+  /** RESTFUL on the fullUrl: [, base, type, id, history]. */
+  restful(): RegExpExecArray | null;
 }
 
 const RESTFUL = /^(https?:\/\/.*\/)?([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
+const HISTORY = '/_history/';
 
 export interface BundleIndex {
   entries: Entry[];
   type?: string;
   resolve(reference: string, fromFullUrl?: string): Entry | undefined;
   /** All entries a reference could mean, to report ambiguity. */
-  candidates(reference: string, fromFullUrl?: string): Entry[];
+  candidates(reference: string, fromFullUrl?: string): readonly Entry[];
   /** fullUrl of the entry whose resource this is (by identity). */
   fullUrlOfEntry(resource: object): string | undefined;
 }
 
-/** A fullUrl is the base for relative references only when it really names its resource by type and id. */
-function restfulBase(entry: Entry | undefined): string | undefined {
-  const m = entry?.fullUrl ? RESTFUL.exec(entry.fullUrl) : null;
-  if (!m?.[1] || !entry?.resource) return undefined;
-  return entry.resource.resourceType === m[2] && entry.resource.id === m[3] ? m[1] : undefined;
+const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
+
+/** One entry; its path and its fullUrl's RESTful reading are worked out only when a rule asks. */
+class BundleEntry implements Entry {
+  private restfulMatch: RegExpExecArray | null | undefined;
+  private baseKnown = false;
+  private base: string | undefined;
+
+  constructor(
+    readonly index: number,
+    readonly fullUrl: string | undefined,
+    readonly resource: Record<string, unknown> | undefined,
+    private readonly bundlePath: string,
+  ) {}
+
+  get path(): string {
+    return `${this.bundlePath}.entry[${this.index}]`;
+  }
+
+  restful(): RegExpExecArray | null {
+    if (this.restfulMatch === undefined) this.restfulMatch = this.fullUrl ? RESTFUL.exec(this.fullUrl) : null;
+    return this.restfulMatch;
+  }
+
+  /** The fullUrl is the base for relative references only when it really names its resource by type and id. */
+  restfulBase(): string | undefined {
+    if (!this.baseKnown) {
+      this.baseKnown = true;
+      const m = this.restful();
+      const resource = this.resource;
+      if (m?.[1] && resource && resource.resourceType === m[2] && resource.id === m[3]) this.base = m[1];
+    }
+    return this.base;
+  }
+}
+
+/** The entries of a list whose resource has this meta.versionId. */
+function withVersion(list: readonly Entry[], version: string): Entry[] {
+  return list.filter((e) => (e.resource?.meta as { versionId?: string } | undefined)?.versionId === version);
+}
+
+class Index implements BundleIndex {
+  readonly entries: BundleEntry[] = [];
+  readonly type: string | undefined;
+  private readonly byFullUrl = new Map<string, BundleEntry[]>();
+  /** Entries are walked in order: the one after the last found is the usual answer. */
+  private nextEntry = 0;
+
+  constructor(bundle: Record<string, unknown>, path: string) {
+    this.type = typeof bundle.type === 'string' ? bundle.type : undefined;
+    const rawEntries = bundle.entry;
+    if (!Array.isArray(rawEntries)) return;
+    for (let index = 0; index < rawEntries.length; index++) {
+      const e = (rawEntries[index] ?? {}) as { fullUrl?: unknown; resource?: unknown };
+      const fullUrl = typeof e.fullUrl === 'string' ? e.fullUrl : undefined;
+      const resource = e.resource && typeof e.resource === 'object' ? (e.resource as Record<string, unknown>) : undefined;
+      const entry = new BundleEntry(index, fullUrl, resource, path);
+      this.entries.push(entry);
+      if (!fullUrl) continue;
+      const list = this.byFullUrl.get(fullUrl);
+      if (list) list.push(entry);
+      else this.byFullUrl.set(fullUrl, [entry]);
+    }
+  }
+
+  candidates(reference: string, fromFullUrl?: string): readonly Entry[] {
+    // As reference.split('/_history/'): the part before the first marker, and the version up to a second one.
+    const history = reference.indexOf(HISTORY);
+    const withoutHistory = history < 0 ? reference : reference.slice(0, history);
+    let key: string;
+    if (reference.startsWith('http:') || reference.startsWith('https:') || reference.startsWith('urn:')) {
+      key = withoutHistory;
+    } else if (fromFullUrl?.startsWith('urn:')) {
+      // From a urn: entry the validator reads Type/id as the urn with that id (urn:uuid:<id>), whatever the type;
+      // the type is then checked against what is found.
+      const slash = withoutHistory.indexOf('/');
+      if (slash < 0) return NO_ENTRIES;
+      key = fromFullUrl.slice(0, fromFullUrl.lastIndexOf(':') + 1) + withoutHistory.slice(slash + 1);
+    } else {
+      // A relative reference resolves against the base of the referring entry's RESTful fullUrl only.
+      const base = fromFullUrl ? this.byFullUrl.get(fromFullUrl)?.[0]!.restfulBase() : undefined;
+      if (!base) return NO_ENTRIES;
+      key = base + withoutHistory;
+    }
+    const list = this.byFullUrl.get(key) ?? NO_ENTRIES;
+    if (history < 0) return list;
+    const from = history + HISTORY.length;
+    const end = reference.indexOf(HISTORY, from);
+    return withVersion(list, end < 0 ? reference.slice(from) : reference.slice(from, end));
+  }
+
+  resolve(reference: string, fromFullUrl?: string): Entry | undefined {
+    return this.candidates(reference, fromFullUrl)[0];
+  }
+
+  fullUrlOfEntry(resource: object): string | undefined {
+    const entries = this.entries;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[(this.nextEntry + i) % entries.length]!;
+      if (entry.resource === resource) {
+        this.nextEntry = entry.index + 1;
+        return entry.fullUrl;
+      }
+    }
+    return undefined;
+  }
 }
 
 export function indexBundle(bundle: Record<string, unknown>, path: string): BundleIndex {
-  const rawEntries = Array.isArray(bundle.entry) ? (bundle.entry as unknown[]) : [];
-  const entries: Entry[] = rawEntries.map((raw, index) => {
-    const e = (raw ?? {}) as { fullUrl?: unknown; resource?: unknown };
-    return {
-      index,
-      fullUrl: typeof e.fullUrl === 'string' ? e.fullUrl : undefined,
-      resource: e.resource && typeof e.resource === 'object' ? (e.resource as Record<string, unknown>) : undefined,
-      path: `${path}.entry[${index}]`,
-    };
-  });
-  let nextEntry = 0;
-  const byFullUrl = new Map<string, Entry[]>();
-  for (const entry of entries) {
-    if (!entry.fullUrl) continue;
-    const list = byFullUrl.get(entry.fullUrl);
-    if (list) list.push(entry);
-    else byFullUrl.set(entry.fullUrl, [entry]);
-  }
-  const candidates = (reference: string, fromFullUrl?: string): Entry[] => {
-    const [withoutHistory, version] = reference.split('/_history/');
-    const matchVersion = (list: Entry[]): Entry[] =>
-      version === undefined ? list : list.filter((e) => (e.resource?.meta as { versionId?: string } | undefined)?.versionId === version);
-    if (/^(https?:|urn:)/.test(reference)) return matchVersion(byFullUrl.get(withoutHistory!) ?? []);
-    // From a urn: entry the validator reads Type/id as the urn with that id (urn:uuid:<id>), whatever the type;
-    // the type is then checked against what is found.
-    if (fromFullUrl?.startsWith('urn:')) {
-      const slash = withoutHistory!.indexOf('/');
-      if (slash < 0) return [];
-      return matchVersion(byFullUrl.get(fromFullUrl.slice(0, fromFullUrl.lastIndexOf(':') + 1) + withoutHistory!.slice(slash + 1)) ?? []);
-    }
-    // A relative reference resolves against the base of the referring entry's RESTful fullUrl only.
-    const base = restfulBase(fromFullUrl ? byFullUrl.get(fromFullUrl)?.[0] : undefined);
-    return base ? matchVersion(byFullUrl.get(base + withoutHistory) ?? []) : [];
-  };
-  return {
-    entries,
-    type: typeof bundle.type === 'string' ? bundle.type : undefined,
-    candidates,
-    resolve: (reference, fromFullUrl) => candidates(reference, fromFullUrl)[0],
-    fullUrlOfEntry: (resource) => {
-      // Entries are walked in order: the next one is the usual answer.
-      for (let i = 0; i < entries.length; i++) {
-        const entry = entries[(nextEntry + i) % entries.length]!;
-        if (entry.resource === resource) {
-          nextEntry = entry.index + 1;
-          return entry.fullUrl;
-        }
-      }
-      return undefined;
-    },
-  };
+  return new Index(bundle, path);
 }
 
 const NO_FULL_URL_TYPES = new Set(['transaction', 'batch', 'transaction-response', 'batch-response', 'history']);
 
+const ABSOLUTE_URL = /^[a-zA-Z][a-zA-Z0-9+.-]*:/;
+
 export function checkBundle(bundle: Record<string, unknown>, path: string, walk: Walk, frame: ResourceFrame): void {
-  const index = frame.resource === bundle && frame.bundle ? frame.bundle : indexBundle(bundle, path);
+  const index = frame.resource === bundle && frame.bundle ? frame.bundle : new Index(bundle, path);
   frame.bundle = index;
   const type = index.type;
   checkLinks(bundle, path, walk);
@@ -97,11 +153,11 @@ export function checkBundle(bundle: Record<string, unknown>, path: string, walk:
       }
       continue;
     }
-    if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(entry.fullUrl)) {
+    if (!ABSOLUTE_URL.test(entry.fullUrl)) {
       walk.add('error', 'invalid', 'bundle-fullurl-relative', `The fullUrl must be an absolute URL (not '${entry.fullUrl}')`, `${entry.path}.fullUrl`);
       continue;
     }
-    const restful = RESTFUL.exec(entry.fullUrl);
+    const restful = entry.restful();
     if (restful && restful[1] && !restful[4]) {
       const id = entry.resource.id;
       if (id === undefined) {
@@ -118,18 +174,21 @@ export function checkBundle(bundle: Record<string, unknown>, path: string, walk:
 const UNIQUE_RELATIONS = new Set(['self', 'first', 'previous', 'prev', 'next', 'last']);
 
 function checkLinks(bundle: Record<string, unknown>, path: string, walk: Walk): void {
-  const links = Array.isArray(bundle.link) ? (bundle.link as Array<{ relation?: unknown }>) : [];
-  const seen = new Set<string>();
-  const reported = new Set<string>();
-  links.forEach((link, i) => {
-    const relation = typeof link?.relation === 'string' ? link.relation : undefined;
-    if (!relation || !UNIQUE_RELATIONS.has(relation)) return;
-    if (seen.has(relation) && !reported.has(relation)) {
-      reported.add(relation);
+  const links = bundle.link;
+  if (!Array.isArray(links)) return;
+  // Few links: short lists, made only when a paging relation is met.
+  let seen: string[] | undefined;
+  let reported: string[] | undefined;
+  for (let i = 0; i < links.length; i++) {
+    const relation = (links[i] as { relation?: unknown } | null | undefined)?.relation;
+    if (typeof relation !== 'string' || !UNIQUE_RELATIONS.has(relation)) continue;
+    if (seen === undefined) seen = [];
+    else if (seen.includes(relation) && !reported?.includes(relation)) {
+      (reported ??= []).push(relation);
       walk.add('error', 'invalid', 'bundle-link-duplicate', `The link relationship type '${relation}' can only occur once`, `${path}.link[${i}]`);
     }
-    seen.add(relation);
-  });
+    seen.push(relation);
+  }
 }
 
 /** A document's entries must be reachable from the Composition by following references. */
