@@ -7,11 +7,12 @@ interface Entry {
   fullUrl?: string;
   resource?: Record<string, unknown>;
   path: string;
-  /** RESTFUL on the fullUrl: [, base, type, id, history]. */
+  /** A RESTful server URL as the fullUrl: [, base, type, id, history], or null. */
   restful(): RegExpExecArray | null;
 }
 
-const RESTFUL = /^(https?:\/\/.*\/)?([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
+// Only fullUrls with an http(s) base count as RESTful, so urn: and other fullUrls are not matched at all.
+const RESTFUL = /^(https?:\/\/.*\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
 const HISTORY = '/_history/';
 
 export interface BundleIndex {
@@ -44,7 +45,7 @@ class BundleEntry implements Entry {
   }
 
   restful(): RegExpExecArray | null {
-    if (this.restfulMatch === undefined) this.restfulMatch = this.fullUrl ? RESTFUL.exec(this.fullUrl) : null;
+    if (this.restfulMatch === undefined) this.restfulMatch = this.fullUrl?.startsWith('http') ? RESTFUL.exec(this.fullUrl) : null;
     return this.restfulMatch;
   }
 
@@ -54,7 +55,7 @@ class BundleEntry implements Entry {
       this.baseKnown = true;
       const m = this.restful();
       const resource = this.resource;
-      if (m?.[1] && resource && resource.resourceType === m[2] && resource.id === m[3]) this.base = m[1];
+      if (m && resource && resource.resourceType === m[2] && resource.id === m[3]) this.base = m[1];
     }
     return this.base;
   }
@@ -158,7 +159,7 @@ export function checkBundle(bundle: Record<string, unknown>, path: string, walk:
       continue;
     }
     const restful = entry.restful();
-    if (restful && restful[1] && !restful[4]) {
+    if (restful && !restful[4]) {
       const id = entry.resource.id;
       if (id === undefined) {
         walk.add('error', 'invalid', 'bundle-fullurl-no-id', `The fullUrl '${entry.fullUrl}' looks like a RESTful server URL, but the resource has no id`, `${entry.path}.fullUrl`);

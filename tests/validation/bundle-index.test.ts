@@ -17,6 +17,8 @@ const bundle = {
     { fullUrl: 'urn:uuid:2222', resource: { resourceType: 'Observation' } },
     { resource: patient('nofullurl') },
     null,
+    // names its resource, but only an http(s) base is RESTful
+    { fullUrl: 'ftp://example.org/fhir/Patient/f', resource: patient('f') },
   ],
 };
 
@@ -54,6 +56,7 @@ describe('Bundle index', () => {
     expect(indexes(index.candidates('Patient/a', `${BASE}Observation/x`))).toEqual([]);
     expect(indexes(index.candidates('Patient/a'))).toEqual([]);
     expect(indexes(index.candidates('Patient/a', 'http://elsewhere.org/Patient/z'))).toEqual([]);
+    expect(indexes(index.candidates('Patient/a', 'ftp://example.org/fhir/Patient/f'))).toEqual([]);
   });
 
   it('reads Type/id from a urn: entry as the urn with that id, whatever the type', () => {
