@@ -1462,7 +1462,10 @@ function primitivesLack(key: string): boolean {
   return !(key in String.prototype) && !(key in Boolean.prototype) && !(key in Object.prototype) && !/^\d/.test(key);
 }
 
-/** A Boolean the closure tier computes without raising an error: exists() or empty() of member paths, and their logic. */
+/**
+ * A Boolean the closure tier computes without raising an error: exists(), empty() or hasValue() of member paths,
+ * counts compared, their not() and logic.
+ */
 function errorFreeBoolean(n: AstNode): boolean {
   if (WRAPPER_NODES.has(n.type)) return n.children?.length === 1 && errorFreeBoolean(n.children[0]!);
   switch (n.type) {
@@ -1473,15 +1476,33 @@ function errorFreeBoolean(n: AstNode): boolean {
     case 'XorExpression':
     case 'ImpliesExpression':
       return errorFreeBoolean(child(n, 0)) && errorFreeBoolean(child(n, 1));
+    case 'EqualityExpression':
+      return (n.text === '=' || n.text === '!=') && countOrInteger(child(n, 0)) && countOrInteger(child(n, 1));
+    case 'InequalityExpression':
+      return countOrInteger(child(n, 0)) && countOrInteger(child(n, 1));
     case 'InvocationExpression': {
-      const right = child(n, 1);
-      if (right.type !== 'FunctionInvocation') return false;
-      const functn = child(right);
-      return functn.children?.length === 1 && (functn.text === 'exists' || functn.text === 'empty') && memberPath(child(n));
+      const name = noArgFunction(child(n, 1));
+      // not() of one Boolean (or none)
+      if (name === 'not') return errorFreeBoolean(child(n));
+      return (name === 'exists' || name === 'empty' || name === 'hasValue') && memberPath(child(n));
     }
     default:
       return false;
   }
+}
+
+/** The name of a function invoked without arguments. */
+function noArgFunction(n: AstNode): string | undefined {
+  if (n.type !== 'FunctionInvocation') return undefined;
+  const functn = child(n);
+  return functn.children?.length === 1 ? functn.text : undefined;
+}
+
+/** An Integer singleton: count() of member paths, or an integer literal. */
+function countOrInteger(n: AstNode): boolean {
+  if (WRAPPER_NODES.has(n.type)) return n.children?.length === 1 && countOrInteger(n.children[0]!);
+  if (n.type === 'NumberLiteral') return /^\d+$/.test(n.text ?? '');
+  return n.type === 'InvocationExpression' && noArgFunction(child(n, 1)) === 'count' && memberPath(child(n));
 }
 
 /** Member steps only (`a.b.c`): navigation never raises an error. */

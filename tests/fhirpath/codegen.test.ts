@@ -224,6 +224,9 @@ describe('generated invariant semantics', () => {
     expect(same('code.empty() or system.exists()', 'Quantity', companion)).toBe('pass');
     expect(same('code.exists() and system.exists()', 'Quantity', companion)).toBe('fail');
     expect(same('code.exists() implies (system.exists() or unit.empty())', 'Quantity', companion)).toBe('pass');
+    expect(same('code.empty() or system.exists().not()', 'Quantity', companion)).toBe('pass');
+    expect(same('code.empty() or (system.count() <= 1)', 'Quantity', companion)).toBe('pass');
+    expect(same('code.exists() implies system.hasValue()', 'Quantity', companion)).toBe('pass');
     // undecided: the right operand is read, companion and all
     expect(run('code.exists() or system.exists()', 'Quantity', companion)).toBeUndefined();
     // a right operand that can raise an error (several values where one is expected) is computed even so
