@@ -62,7 +62,10 @@ interface XNode {
   name: string | null;
   attrs: Record<string, string>;
   children: XNode[];
-  /** text or comment content */
+  /**
+   * Text or comment content. The fast path leaves CR/CRLF in text as written (saxes makes them LF): only
+   * allText reads text exactly, and normalises it; elsewhere CR and LF are both just whitespace.
+   */
   text: string;
   comment: boolean;
 }
@@ -163,7 +166,8 @@ function spaceEnd(div: string, i: number): number {
 
 /**
  * Hand-written parser for the common narrative subset (no comments, CDATA, PIs or DOCTYPE, only the known
- * named entities; ASCII names; quoted attribute values without '<', tab, CR or LF), building the tree saxes would build;
+ * named entities; ASCII names; quoted attribute values without '<', tab, CR or LF), building the tree saxes would build
+ * (but for CRs in text, see XNode.text);
  * undefined hands the div to saxes.
  */
 function parseSimple(div: string): Parsed | undefined {
@@ -171,8 +175,7 @@ function parseSimple(div: string): Parsed | undefined {
   if (NOT_SIMPLE_CHAR.test(div) || div.includes(']]>')) return undefined;
   // Whole-div answers, so that most texts and attribute values need no test of their own.
   const hasAmp = div.includes('&');
-  const hasCr = div.includes('\r');
-  const hasBreak = hasCr || div.includes('\n') || div.includes('\t');
+  const hasBreak = div.includes('\n') || div.includes('\r') || div.includes('\t');
   const stack: XNode[] = [];
   let root: XNode | undefined;
   let i = spaceEnd(div, 0);
@@ -240,9 +243,7 @@ function parseSimple(div: string): Parsed | undefined {
     }
     if (lt < 0) return undefined;
     if (lt > i) {
-      let text = div.slice(i, lt);
-      // XML end-of-line handling, as saxes does it
-      if (hasCr && text.includes('\r')) text = text.replace(CR_LF, '\n');
+      const text = div.slice(i, lt);
       const decoded = hasAmp && text.includes('&') ? decodeEntities(text) : text;
       if (decoded === undefined) return undefined;
       stack[stack.length - 1].children.push({ name: null, attrs: NO_ATTRS, children: NO_CHILDREN, text: decoded, comment: false });
@@ -270,7 +271,6 @@ function decodeEntities(raw: string): string | undefined {
   }
   return out + raw.slice(from);
 }
-const CR_LF = /\r\n?/g;
 
 /** Java UrlUtil.checkValidUrl: null when acceptable, else the reason. */
 function urlProblem(value: string): string | null {
@@ -296,6 +296,8 @@ function urlProblem(value: string): string | null {
   const list = [...bad].sort().join(',');
   return count === 1 ? `URL contains Invalid Character (${list})` : `URL contains ${count} Invalid Characters (${list})`;
 }
+// XML end-of-line handling, as saxes does it
+const CR_LF = /\r\n?/g;
 // Java Character.isDigit/isAlphabetic plus the reserved and unreserved URL punctuation UrlUtil accepts.
 const URL_OK_CHAR = /^[\p{L}\p{Nl}\p{Nd};?:@&=+$.,/%\-_~#[\]!'()*|]$/u;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -306,7 +308,7 @@ function allText(children: XNode[]): string {
   for (const c of children) {
     const name = c.name;
     if (name === null) {
-      if (!c.comment) out += c.text;
+      if (!c.comment) out += c.text.includes('\r') ? c.text.replace(CR_LF, '\n') : c.text;
       continue;
     }
     if (name === 'li') out += '* ';

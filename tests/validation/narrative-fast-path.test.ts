@@ -10,7 +10,7 @@ const ctx: NarrativeContext = { path: 'Patient.text.div', securityChecks: true, 
 const fast = (div: string): ReturnType<typeof checkXhtmlWith> => checkXhtmlWith(div, ctx, 'fast');
 const saxes = (div: string): ReturnType<typeof checkXhtmlWith> => checkXhtmlWith(div, ctx, 'saxes');
 
-describe('narrative fast path: entities', () => {
+describe('narrative fast path: entities and line ends', () => {
   it('decodes the known named entities in text and attribute values as saxes does', () => {
     const taken = [
       d('a &amp; b'),
@@ -43,6 +43,16 @@ describe('narrative fast path: entities', () => {
       "Image source '#y' at 'div/p/img' does not resolve",
     ]);
     expect(saxes(div)?.map((i) => i.message)).toEqual(messages);
+  });
+
+  it('reads CR and CRLF in text as LF where the text is shown, and as whitespace elsewhere', () => {
+    const div = d('\r\n  <p>\r\n<a href="#q1">a\r\nb\rc&amp;\r\r\nd</a><span>\r</span></p>\r\n', ' lang="nl" xml:lang="nl"');
+    const messages = fast(div)?.map((i) => i.message);
+    expect(messages).toEqual(["Hyperlink '#q1' at 'div/p/a' for 'a\nb\nc&\n\nd' does not resolve"]);
+    expect(saxes(div)?.map((i) => i.message)).toEqual(messages);
+    // whitespace only, CRs included: no content (txt-2)
+    expect(fast(d('\r\n<p>\r</p>\r'))).toEqual(saxes(d('\r\n<p>\r</p>\r')));
+    expect(fast(d('\r\n<p>\r</p>\r'))?.map((i) => i.messageId)).toEqual(['txt-2', 'xhtml-lang-missing']);
   });
 
   it('hands other references to saxes', () => {
