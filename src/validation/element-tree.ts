@@ -44,6 +44,39 @@ export interface Constraint {
   source?: string;
   /** Defined by the core specification (no source, or a core source): the only ones native code may stand in for. */
   core: boolean;
+  /** When the walker may skip it as passing without evaluating it (see passesWhen). */
+  passes: ConstraintPass;
+  /** The issue's messageId and message when it fails, made once. */
+  messageId: string;
+  failure: string;
+}
+
+/**
+ * When a constraint is known to pass unevaluated: always, on a value with content (ele-1), on an object without
+ * `contained` (dom-2 to dom-5), or never.
+ */
+export type ConstraintPass = 'never' | 'always' | 'with-content' | 'uncontained';
+
+/**
+ * When a core constraint passes without evaluation, as its native code in invariants.ts (NATIVE) decides: txt-1/txt-2
+ * always (narrative.ts checks them), ele-1 on any value with content, dom-2..dom-5 on a resource without contained.
+ */
+function passesWhen(key: string, core: boolean): ConstraintPass {
+  if (!core) return 'never';
+  switch (key) {
+    case 'txt-1':
+    case 'txt-2':
+      return 'always';
+    case 'ele-1':
+      return 'with-content';
+    case 'dom-2':
+    case 'dom-3':
+    case 'dom-4':
+    case 'dom-5':
+      return 'uncontained';
+    default:
+      return 'never';
+  }
 }
 
 export interface ElementNode {
@@ -167,14 +200,21 @@ function createNode(def: ElementDefinitionJson): ElementNode {
   const isChoice = last.endsWith('[x]');
   const constraints: Constraint[] = (def.constraint ?? [])
     .filter((c) => c.expression)
-    .map((c) => ({
-      key: c.key,
-      severity: c.severity === 'warning' ? 'warning' : 'error',
-      human: c.human ?? c.key,
-      expression: c.expression!,
-      source: c.source,
-      core: !c.source || c.source.startsWith(CORE_SOURCE),
-    }));
+    .map((c) => {
+      const core = !c.source || c.source.startsWith(CORE_SOURCE);
+      const human = c.human ?? c.key;
+      return {
+        key: c.key,
+        severity: c.severity === 'warning' ? 'warning' : 'error',
+        human,
+        expression: c.expression!,
+        source: c.source,
+        core,
+        passes: passesWhen(c.key, core),
+        messageId: `constraint-${c.key}`,
+        failure: `Constraint failed: ${c.key}: '${human}'`,
+      };
+    });
   const name = isChoice ? last.slice(0, -3) : last;
   // The fields the walker reads on every visit come first: they then share the first cache lines of the object.
   return {

@@ -1,5 +1,5 @@
 import { summariesOf, type CanonicalResource, type ConformanceResolver, type FhirResource } from '../packages/types.js';
-import type { ChildContext, CompiledStructure, Constraint, ElementNode, TypeRef } from './element-tree.js';
+import type { ChildContext, CompiledStructure, Constraint, ConstraintPass, ElementNode, TypeRef } from './element-tree.js';
 import type { Issue, IssueType, Severity } from './issues.js';
 import { hasValueOrChildren, InvariantEngine, type InvariantScope } from './invariants.js';
 import { checkPrimitive, PRIMITIVE_TYPES } from './primitives.js';
@@ -741,23 +741,28 @@ export class Walk {
 
   checkConstraints(value: unknown, node: ElementNode, path: string, frame: ResourceFrame, basePath: string, primitive = false, alreadyChecked?: ElementNode): void {
     const constraints = primitive ? primitiveConstraints(node) : alreadyChecked ? constraintsBeyond(node, alreadyChecked) : node.constraints;
-    if (constraints.length === 0) return;
-    if (constraints.length === 1 && constraints[0]!.key === 'ele-1' && constraints[0]!.core && hasValueOrChildren(value)) return;
     const scope = this.scope;
-    scope.node = value;
-    scope.basePath = basePath;
-    scope.resource = frame.resource;
-    scope.rootResource = (frame.container ?? frame).resource;
-    scope.frame = frame;
+    // Set up on the first constraint that needs evaluating: many lists hold only ones that cannot fail here.
+    let ready = false;
     for (let i = 0; i < constraints.length; i++) {
       const constraint = constraints[i]!;
+      const passes = constraint.passes;
+      if (passes !== 'never' && passesUnevaluated(passes, value)) continue;
+      if (!ready) {
+        scope.node = value;
+        scope.basePath = basePath;
+        scope.resource = frame.resource;
+        scope.rootResource = (frame.container ?? frame).resource;
+        scope.frame = frame;
+        ready = true;
+      }
       const result = this.engine.invariants.evaluate(constraint, scope);
       if (result.ok) continue;
       if (result.evaluationError) {
         this.add('warning', 'processing', 'invariant-evaluation-failed', `Unable to evaluate constraint ${constraint.key} (${constraint.expression}): ${result.evaluationError}`, path);
         continue;
       }
-      this.add(constraint.severity, 'invariant', `constraint-${constraint.key}`, `Constraint failed: ${constraint.key}: '${constraint.human}'`, path);
+      this.add(constraint.severity, 'invariant', constraint.messageId, constraint.failure, path);
     }
   }
 
@@ -875,6 +880,13 @@ const SHAPES = new WeakMap<ElementNode[], Shape>();
 function companionChildren(typeStructure: CompiledStructure): ChildContext {
   const root = typeStructure.root;
   return (root.memo.companionChildren ??= { nodes: root.children.filter((c) => c.name !== 'value'), structure: typeStructure, shape: undefined });
+}
+
+/** Whether a constraint that may pass unevaluated (see ConstraintPass) does so on this value: what its native code would answer. */
+function passesUnevaluated(passes: ConstraintPass, value: unknown): boolean {
+  if (passes === 'always') return true;
+  if (passes === 'with-content') return hasValueOrChildren(value);
+  return typeof value === 'object' && value !== null && (value as { contained?: unknown }).contained === undefined;
 }
 
 /** A primitive's value is there when its constraints run: ele-1 is checked in primitive(). */
