@@ -602,6 +602,59 @@ function toInt(s: unknown): number | undefined {
   return undefined;
 }
 
+/**
+ * The dateTime values fhirpath.js converts at seconds precision (fraction optional) with a zone: the only precision
+ * read here, so two of them always compare (no empty for unequal precisions). Others are handed over.
+ */
+const DATE_TIME = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?(?:Z|[+-](?:(?:0\d|1[0-3]):[0-5]\d|14:00))$/;
+const DAYS_PER_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** In a UTC process (read once) Date.UTC equals new Date(parts) with its offset, without the zone look-ups. */
+const UTC_PROCESS = /^(Etc\/)?(UTC|UCT|GMT0?|Universal|Zulu|Greenwich)$/.test(Intl.DateTimeFormat().resolvedOptions().timeZone);
+
+/** FP_DateTime's time value (_dateAtPrecision at its own precision, quirks included) of a dateTime slot's one value. */
+function dateTimeMs(s: unknown): number | undefined {
+  const v = single(s);
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || !DATE_TIME.test(v)) return handover();
+  // fixed positions up to the seconds; then a fraction, and a zone of 'Z' or 6 characters
+  const year = parseInt(v.slice(0, 4));
+  const month = parseInt(v.slice(5, 7));
+  const day = parseInt(v.slice(8, 10));
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  // checkString leaves an impossible date a string, which then fails to compare (an error)
+  if (day > (month === 2 && leap ? 29 : DAYS_PER_MONTH[month - 1]!)) return handover();
+  const utc = v.endsWith('Z');
+  const end = utc ? v.length - 1 : v.length - 6;
+  const [hour, minute, second] = [parseInt(v.slice(11, 13)), parseInt(v.slice(14, 16)), parseInt(v.slice(17, 19))];
+  const ms = end > 19 ? parseInt(v.slice(20, end)) : 0;
+  let local: number;
+  if (UTC_PROCESS) local = Date.UTC(year, month - 1, day, hour, minute, second, ms);
+  else {
+    const d = new Date(year, month - 1, day, hour, minute, second, ms);
+    local = d.getTime() - d.getTimezoneOffset() * 60000;
+  }
+  let zone = 0;
+  if (!utc) {
+    // as _createDate reads '(+-)hours:minutes' ('-00:30' is +30 minutes there)
+    const hours = parseInt(v.slice(end, end + 3));
+    zone = parseInt(v.slice(end + 4));
+    if (hours < 0) zone = -zone;
+    zone += 60 * hours;
+  }
+  return local - zone * 60000;
+}
+
+/** `=` of a slot of (non-Quantity) objects and one plain value: deepEqual of an object and a primitive is false. */
+function eqObjects(s: unknown, v: unknown): boolean | undefined {
+  if (v === undefined || !exists(s)) return undefined;
+  for (let i = 0, n = count(s); i < n; i++) {
+    const o = item(s, i);
+    if (typeof o !== 'object' || o === null) handover();
+  }
+  return false;
+}
+
 /** deepEqual of two plain items; objects (whose type may be decided by a resourceType) are handed over. */
 function itemEq(a: unknown, b: unknown): boolean {
   if (a === b) return true;
@@ -671,7 +724,7 @@ function first(s: unknown, last: boolean): unknown {
 }
 
 const HELPERS = {
-  H, isOne, open, step, choiceStep, resourceStep, childrenStep, item, plainChoice, dynRoot, dynDescendants, dynMember, dynDistinct, dynSlot, choiceIs, hasValueRaw, distinctItems, pushItems, isType, tail, companions, primExt, extUrl, union, intersectSlots, exists, count, bool, str, num, toInt, eqOne, eqSlots, eqPlain, inSet, hasValue, first,
+  H, isOne, open, step, choiceStep, resourceStep, childrenStep, item, plainChoice, dynRoot, dynDescendants, dynMember, dynDistinct, dynSlot, choiceIs, hasValueRaw, distinctItems, pushItems, isType, tail, companions, primExt, extUrl, union, intersectSlots, exists, count, bool, str, num, dateTimeMs, toInt, eqObjects, eqOne, eqSlots, eqPlain, inSet, hasValue, first,
   rnd: roundToMaxPrecision,
 };
 
@@ -1109,10 +1162,20 @@ class Generator {
     if (op !== '=' && op !== '!=') return unsupported(`operator ${op}`);
     const nodeSides = [child(n, 0), child(n, 1)].filter((c) => this.peekNodes(c)).length;
     if (nodeSides === 2) this.strict++;
-    const a = this.comparable(this.operand(n, 0, self));
-    const b = this.comparable(this.operand(n, 1, self));
+    const left = this.operand(n, 0, self);
+    const right = this.operand(n, 1, self);
     if (nodeSides === 2) this.strict--;
     let js: string;
+    const objects = (v: Val): v is NodesVal => v.kind === 'nodes' && !!v.t && !v.t.anyResource && !v.t.untyped && !isSubtype(v.t.type, 'Quantity') &&
+      !isPrimitiveValue(new Node(null, null, v.t.path, v.t.type));
+    const plain = (v: Val): v is ValueVal => v.kind === 'tri' || v.kind === 'num' || v.kind === 'str';
+    if ((objects(left) && plain(right)) || (objects(right) && plain(left))) {
+      const [s, v] = left.kind === 'nodes' ? [left, right as ValueVal] : [right as NodesVal, left];
+      const r = this.let(`eqObjects(${s.js}, ${v.js})`);
+      return { kind: 'tri', js: op === '=' ? r : this.let(`${r} === undefined ? undefined : !${r}`) };
+    }
+    const a = this.comparable(left);
+    const b = this.comparable(right);
     if (a.kind === 'nodes' && b.kind === 'nodes') {
       if (nodeSides !== 2) return unsupported('equality');
       js = `eqSlots(${a.js}, ${b.js})`;
@@ -1156,8 +1219,17 @@ class Generator {
   private compare(n: AstNode, self: Val): Val {
     const op = n.text ?? '';
     if (!['<', '>', '<=', '>='].includes(op)) return unsupported(op);
-    const a = this.number(this.operand(n, 0, self));
-    const b = this.number(this.operand(n, 1, self));
+    const left = this.operand(n, 0, self);
+    const right = this.operand(n, 1, self);
+    const dateTime = (v: Val) => v.kind === 'nodes' && v.t?.path === 'dateTime' && v.t.type === 'dateTime' && !v.t.untyped && !v.t.alts;
+    if (dateTime(left) && dateTime(right)) {
+      // FP_DateTime.compare at equal precisions: the difference of the time values
+      const x = this.let(`dateTimeMs(${(left as NodesVal).js})`);
+      const y = this.let(`dateTimeMs(${(right as NodesVal).js})`);
+      return { kind: 'tri', js: this.let(`${x} === undefined || ${y} === undefined ? undefined : ${x} - ${y} ${op} 0`) };
+    }
+    const a = this.number(left);
+    const b = this.number(right);
     return { kind: 'tri', js: this.let(`${a} === undefined || ${b} === undefined ? undefined : rnd(${a}) ${op} rnd(${b})`) };
   }
 
