@@ -250,7 +250,11 @@ export class Walk {
     const declared = (res.meta as { profile?: unknown[] } | undefined)?.profile ?? [];
     const implied = this.engine.impliedProfiles.for(res);
     if (declared.length === 0 && extraProfiles.length === 0 && implied.length === 0) return;
-    const profiles = new Set<unknown>([...declared, ...extraProfiles, ...implied]);
+    // Each once, in order: a scan of the few so far, not a Set of spread arrays. A declared list that is not iterable throws here as before.
+    const profiles: unknown[] = [];
+    for (const profile of declared) addDistinct(profiles, profile);
+    for (const profile of extraProfiles) addDistinct(profiles, profile);
+    for (const profile of implied) addDistinct(profiles, profile);
     for (const profile of profiles) {
       if (typeof profile !== 'string') continue;
       const structure = this.engine.structures.get(profile);
@@ -978,6 +982,10 @@ function indexSuffix(i: number): string {
 }
 
 const NO_PROFILES: readonly string[] = Object.freeze([]);
+
+function addDistinct(values: unknown[], value: unknown): void {
+  if (!values.includes(value)) values.push(value);
+}
 
 function applicableProfiles(profiles: CompiledStructure[], resourceType: unknown): string[] {
   return profiles.filter((s) => s.type === resourceType).map((s) => s.url);
