@@ -730,7 +730,8 @@ export class Walk {
   }
 
   checkValueRules(value: unknown, node: ElementNode, path: string, structure: CompiledStructure): void {
-    if (node.fixed) {
+    // An equal primitive (Extension.url on every extension) has no differences: no call, no empty list.
+    if (node.fixed && node.fixed.value !== value) {
       for (const d of fixedDifferences(value, node.fixed.value, path, structure.label)) this.add('error', 'value', d.messageId, d.message, d.path);
     }
     if (node.pattern && !matchesPattern(value, node.pattern.value)) {
