@@ -247,10 +247,12 @@ export class Walk {
     this.resourceAgainst(res, path, base, frame);
     if (type === 'StructureDefinition' && isRoot) this.checkSnapshotGeneration(res, path);
     if (type === 'OperationDefinition') this.addAll(checkOperationDefinition(res, path, this.engine.structures));
-    const declared = (res.meta as { profile?: unknown[] } | undefined)?.profile ?? [];
+    // A meta.profile that is not an array is reported by the walk (json-array-expected) and names no profile.
+    const listed = (res.meta as { profile?: unknown } | undefined)?.profile;
+    const declared = Array.isArray(listed) ? listed : NO_PROFILES;
     const implied = this.engine.impliedProfiles.for(res);
     if (declared.length === 0 && extraProfiles.length === 0 && implied.length === 0) return;
-    // Each once, in order: a scan of the few so far, not a Set of spread arrays. A declared list that is not iterable throws here as before.
+    // Each once, in order: a scan of the few so far, not a Set of spread arrays.
     const profiles: unknown[] = [];
     for (const profile of declared) addDistinct(profiles, profile);
     for (const profile of extraProfiles) addDistinct(profiles, profile);

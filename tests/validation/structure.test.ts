@@ -26,6 +26,14 @@ describe('JSON arrays versus single values', () => {
     expectNoErrors(check({ resourceType: 'Patient', name: [{ family: 'Jansen' }] }));
   });
 
+  it('reports a meta.profile that is not an array, and validates on without a profile from it', () => {
+    for (const profile of [5, { url: 'x' }, 'http://hl7.org/fhir/StructureDefinition/bp']) {
+      const issues = check({ resourceType: 'Patient', meta: { profile }, gender: 'male' });
+      expectIssue(issues, 'json-array-expected', 'Patient.meta.profile');
+      expect(issues.filter((i) => i.messageId.startsWith('profile-'))).toEqual([]);
+    }
+  });
+
   it('rejects an array for a single element', () => {
     const issues = check({ resourceType: 'Patient', gender: ['male'] });
     expectIssue(issues, 'json-array-unexpected', 'Patient.gender');
