@@ -609,9 +609,6 @@ function toInt(s: unknown): number | undefined {
 const DATE_TIME = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?(?:Z|[+-](?:(?:0\d|1[0-3]):[0-5]\d|14:00))$/;
 const DAYS_PER_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
-/** In a UTC process (read once) Date.UTC equals new Date(parts) with its offset, without the zone look-ups. */
-const UTC_PROCESS = /^(Etc\/)?(UTC|UCT|GMT0?|Universal|Zulu|Greenwich)$/.test(Intl.DateTimeFormat().resolvedOptions().timeZone);
-
 /** FP_DateTime's time value (_dateAtPrecision at its own precision, quirks included) of a dateTime slot's one value. */
 function dateTimeMs(s: unknown): number | undefined {
   const v = single(s);
@@ -628,12 +625,9 @@ function dateTimeMs(s: unknown): number | undefined {
   const end = utc ? v.length - 1 : v.length - 6;
   const [hour, minute, second] = [parseInt(v.slice(11, 13)), parseInt(v.slice(14, 16)), parseInt(v.slice(17, 19))];
   const ms = end > 19 ? parseInt(v.slice(20, end)) : 0;
-  let local: number;
-  if (UTC_PROCESS) local = Date.UTC(year, month - 1, day, hour, minute, second, ms);
-  else {
-    const d = new Date(year, month - 1, day, hour, minute, second, ms);
-    local = d.getTime() - d.getTimezoneOffset() * 60000;
-  }
+  // As fhirpath.js: a local-time Date, corrected by its offset (exact in any process time zone).
+  const d = new Date(year, month - 1, day, hour, minute, second, ms);
+  const local = d.getTime() - d.getTimezoneOffset() * 60000;
   let zone = 0;
   if (!utc) {
     // as _createDate reads '(+-)hours:minutes' ('-00:30' is +30 minutes there)
