@@ -138,9 +138,16 @@ describe('checkXhtml fast path against saxes', () => {
       d('line\r\nline\rline\r\r\nend\r'),
       `\r\n${d('<p\r\n class="c"\r>x</p\r\n>')}\r\n`,
       d('<a href="#q1">a\r\nb</a><a href="#q2">c\rd</a>'),
-      // named entities the fast path knows
+      // named entities the fast path knows, in text and attribute values
       d('a &amp; b'),
       d('x', ' title="a &amp; b"'),
+      d('&lt;p&gt; &amp;amp; &quot;q&quot; &apos;s&apos;'),
+      d('x&nbsp;y &copy;&reg;&deg;&micro;&middot;&euro;&ndash;&mdash;&hellip;'),
+      d('<p title="a &amp; b" class="&lt;c&gt;">x</p>'),
+      d('line\r\n&amp;\rend'),
+      d('&nbsp;'),
+      d('<p>&amp;</p><p>]]&gt;</p>'),
+      d('a\uD83D\uDE00b'),
     ];
     for (const div of taken) expect(sameBothWays(div), div).toBe(true);
   });
@@ -149,6 +156,17 @@ describe('checkXhtml fast path against saxes', () => {
     const declined = [
       d('a &nbsp; &eacute; &#233;'),
       d('a & b'),
+      // references the fast path does not know, or that are not references
+      d('a &#xE9; b'),
+      d('a &constructor; b'),
+      d('a &__proto__; b'),
+      d('a &; b'),
+      d('a &amp b<p>;</p>'),
+      d('x', ' title="a &amp b" class=";"'),
+      d('x', ' title="&hasOwnProperty;"'),
+      d('a &am\r\np; b'),
+      d('x', ' toString="a"'),
+      d('<p title="a<b">x</p>'),
       d('<!-- note -->x'),
       d('<![CDATA[x]]>'),
       `<?xml version="1.0"?>${d('x')}`,
