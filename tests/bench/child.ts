@@ -37,8 +37,9 @@ async function run(engine: EngineName, first: string, file: string, warm: number
   warmUp(warm);
   gc();
   // A forced full GC discards optimised code that embeds objects it collected (V8 deoptimises on "weak objects"):
-  // warmed again, the measurement sees the steady state a long run is in, for every engine alike.
-  warmUp(warm / 4);
+  // warmed again as long, the measurement sees the steady state a long run is in, for every engine alike. A shorter
+  // re-warm times the re-optimisation, which on one pinned core competes with the validation itself.
+  warmUp(warm);
   let errors = 0;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
