@@ -101,6 +101,8 @@ export interface ElementNode {
   pattern?: { key: string; value: unknown };
   binding?: { strength: string; valueSet?: string };
   constraints: Constraint[];
+  /** It has a fixed or pattern value, or a minimum or maximum value: checkValueRules has work to do. */
+  hasValueRules: boolean;
   /** Its only constraint is the core ele-1 (which any value with content passes): decided once, read on every visit. */
   onlyCoreEle1: boolean;
   /** It has constraints besides ele-1 (which the walker checks itself on primitives). */
@@ -216,6 +218,10 @@ function createNode(def: ElementDefinitionJson): ElementNode {
       };
     });
   const name = isChoice ? last.slice(0, -3) : last;
+  const fixed = prefixed(def, 'fixed');
+  const pattern = prefixed(def, 'pattern');
+  const minValue = prefixed(def, 'minValue');
+  const maxValue = prefixed(def, 'maxValue');
   // The fields the walker reads on every visit come first: they then share the first cache lines of the object.
   return {
     name,
@@ -231,6 +237,7 @@ function createNode(def: ElementDefinitionJson): ElementNode {
       aggregation: t.aggregation ?? [],
     })),
     constraints,
+    hasValueRules: fixed !== undefined || pattern !== undefined || minValue !== undefined || maxValue !== undefined,
     onlyCoreEle1: constraints.length === 1 && constraints[0]!.key === 'ele-1' && constraints[0]!.core,
     constraintsBeyondEle1: constraints.some((c) => c.key !== 'ele-1'),
     hasEle1: constraints.some((c) => c.key === 'ele-1'),
@@ -248,11 +255,11 @@ function createNode(def: ElementDefinitionJson): ElementNode {
       boundAnswers: undefined,
       companionChildren: undefined,
     },
-    fixed: prefixed(def, 'fixed'),
-    pattern: prefixed(def, 'pattern'),
+    fixed,
+    pattern,
     binding: def.binding?.strength ? { strength: def.binding.strength, valueSet: def.binding.valueSet } : undefined,
-    minValue: prefixed(def, 'minValue'),
-    maxValue: prefixed(def, 'maxValue'),
+    minValue,
+    maxValue,
     maxLength: def.maxLength,
     children: [],
     slicing: def.slicing

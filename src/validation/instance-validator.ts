@@ -322,6 +322,19 @@ export class Walk {
       this.primitive(value, companion, node, typeCode, path, frame, structure, host);
       return;
     }
+    this.complexElement(value, node, typeCode, path, frame, structure, host);
+  }
+
+  /** element() for a value whose type is not primitive. */
+  private complexElement(
+    value: unknown,
+    node: ElementNode,
+    typeCode: string | undefined,
+    path: string,
+    frame: ResourceFrame,
+    structure: CompiledStructure,
+    host: Host,
+  ): void {
     if (!isObject(value)) {
       if (value === null || value === undefined) {
         this.add('error', 'structure', 'json-null', 'Null values are not allowed here', path);
@@ -349,13 +362,13 @@ export class Walk {
       value,
       typeCode === 'Extension' ? (value.url as string | undefined) : undefined,
     );
-    this.children(value, childContext, path, frame, isRoot, elementHost);
-    this.checkValueRules(value, node, path, structure);
+    const hasContent = this.children(value, childContext, path, frame, isRoot, elementHost);
+    if (node.hasValueRules) this.checkValueRules(value, node, path, structure);
     if (typeCode === 'Reference') checkReference(value, node, path, this, frame);
     if (typeCode === 'Attachment') this.checkAttachment(value, path);
     if (typeCode) this.engine.bindings.checkComplex(value, node, typeCode, path, this);
     // Most elements carry only the core ele-1, which passes on any value with content: no evaluation to set up.
-    if (!(node.onlyCoreEle1 && hasValueOrChildren(value))) this.checkConstraints(value, node, path, frame, isRoot ? structure.root.path : node.path);
+    if (!(node.onlyCoreEle1 && hasContent)) this.checkConstraints(value, node, path, frame, isRoot ? structure.root.path : node.path);
     // The datatype's own invariants (ref-1 on Reference, per-1 on Period, ...) sit on its root element.
     const typeRoot = childContext.structure.root;
     // Most datatype roots carry only ele-1, which the element's own definition has already checked.
@@ -491,7 +504,10 @@ export class Walk {
     return context ?? undefined;
   }
 
-  /** Groups a JSON object's properties by definition, then checks cardinality, slicing and each value. */
+  /**
+   * Groups a JSON object's properties by definition, then checks cardinality, slicing and each value. Says whether
+   * the object has a property besides id (what hasValueOrChildren would answer), found by the same key scan.
+   */
   children(
     obj: Record<string, unknown>,
     context: ChildContext,
@@ -499,7 +515,7 @@ export class Walk {
     frame: ResourceFrame,
     isResourceRoot: boolean,
     host: Host,
-  ): void {
+  ): boolean {
     // Per matched definition, in order of first appearance: its items, or the match of a plain element (see plainKind).
     // This object's groups are the walk's stacks from `base` on: nested calls use them above `end`, then give them back.
     const groupNodes = this.groupNodes;
@@ -512,10 +528,11 @@ export class Walk {
     const structure = context.structure;
     // Most objects carry no _name companions: then no companion lookup (a missed keyed load) is needed.
     let hasCompanions = false;
+    let hasContent = false;
     for (const key in obj) {
-      if (key.charCodeAt(0) === 95 /* _ */) {
-        hasCompanions = true;
-        break;
+      if (key !== 'id') {
+        hasContent = true;
+        if (key.charCodeAt(0) === 95 /* _ */) hasCompanions = true;
       }
     }
     for (const key in obj) {
@@ -534,7 +551,8 @@ export class Walk {
       if (hasCompanions && match.typeCode !== undefined && !PRIMITIVE_TYPES.has(match.typeCode) && UNDERSCORED.of(name) in obj) {
         this.add('error', 'structure', 'unknown-element', `Unrecognized property '_${name}'`, `${path}._${name}`);
       }
-      const value = obj[name];
+      // obj[key] with the for-in's own key is a load by the enum cache's field index, not a keyed lookup.
+      const value = isCompanion ? obj[name] : obj[key];
       if (match.plain !== undefined && !hasCompanions && isPlainValue(value, match.node.isArray)) {
         // Only choice elements can be matched by two names, and they are never plain.
         groupNodes[end] = match.node;
@@ -576,6 +594,7 @@ export class Walk {
     for (const node of shape.required) if (groupIndex(groupNodes, base, end, node) < 0) this.group([], node, structure, path, frame, host);
     // Entries above the count are left in place: overwritten later, and dropped with the walk.
     this.groupCount = base;
+    return hasContent;
   }
 
   /**
@@ -601,7 +620,7 @@ export class Walk {
       const item = isArray ? (value as unknown[])[i] : value;
       const at = isArray ? itemPath + indexSuffix(i) : itemPath;
       if (primitive) this.primitive(item, undefined, node, typeCode, at, frame, structure, host);
-      else this.element(item, undefined, node, typeCode, at, frame, structure, itemHost);
+      else this.complexElement(item, node, typeCode, at, frame, structure, itemHost);
     }
   }
 
@@ -700,7 +719,7 @@ export class Walk {
       if (problems) for (const p of problems) this.add(p.severity ?? 'error', 'invalid', p.messageId, p.message, path);
       else {
         if (typeof value === 'string') this.primitiveText(value, node, typeCode, path);
-        this.checkValueRules(value, node, path, structure);
+        if (node.hasValueRules) this.checkValueRules(value, node, path, structure);
         this.engine.bindings.checkPrimitive(value, node, typeCode, path, this);
       }
     }
