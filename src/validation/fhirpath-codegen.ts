@@ -1114,13 +1114,13 @@ class Generator {
   }
 
   /**
-   * The right operand of a logical operator. `true or x`, `false and x` and `false implies x` do not depend on x:
-   * where x cannot raise an error in the closure tier either, it is computed only when the left operand leaves it open.
+   * The right operand of a logical operator. `true or x`, `false and x` and `false implies x` do not depend on x: it is
+   * computed only when the left operand leaves the result open, as the reference validator does (and the closure tier).
    */
   private rightOperand(n: AstNode, a: string, self: Val): string {
     const op = n.text;
     const decisive = op === 'or' ? 'true' : op === 'and' || op === 'implies' ? 'false' : undefined;
-    if (decisive === undefined || !errorFreeBoolean(child(n, 1))) return this.tri(this.operand(n, 1, self));
+    if (decisive === undefined) return this.tri(this.operand(n, 1, self));
     const outer = this.take();
     const b = this.tri(this.operand(n, 1, self));
     const inner = this.take();
@@ -1526,56 +1526,6 @@ class Generator {
 /** Whether a member step finds nothing in a string or boolean (the closure tier reads `length` or `0` of one). */
 function primitivesLack(key: string): boolean {
   return !(key in String.prototype) && !(key in Boolean.prototype) && !(key in Object.prototype) && !/^\d/.test(key);
-}
-
-/**
- * A Boolean the closure tier computes without raising an error: exists(), empty() or hasValue() of member paths,
- * counts compared, their not() and logic.
- */
-function errorFreeBoolean(n: AstNode): boolean {
-  if (WRAPPER_NODES.has(n.type)) return n.children?.length === 1 && errorFreeBoolean(n.children[0]!);
-  switch (n.type) {
-    case 'BooleanLiteral':
-      return true;
-    case 'AndExpression':
-    case 'OrExpression':
-    case 'XorExpression':
-    case 'ImpliesExpression':
-      return errorFreeBoolean(child(n, 0)) && errorFreeBoolean(child(n, 1));
-    case 'EqualityExpression':
-      return (n.text === '=' || n.text === '!=') && countOrInteger(child(n, 0)) && countOrInteger(child(n, 1));
-    case 'InequalityExpression':
-      return countOrInteger(child(n, 0)) && countOrInteger(child(n, 1));
-    case 'InvocationExpression': {
-      const name = noArgFunction(child(n, 1));
-      // not() of one Boolean (or none)
-      if (name === 'not') return errorFreeBoolean(child(n));
-      return (name === 'exists' || name === 'empty' || name === 'hasValue') && memberPath(child(n));
-    }
-    default:
-      return false;
-  }
-}
-
-/** The name of a function invoked without arguments. */
-function noArgFunction(n: AstNode): string | undefined {
-  if (n.type !== 'FunctionInvocation') return undefined;
-  const functn = child(n);
-  return functn.children?.length === 1 ? functn.text : undefined;
-}
-
-/** An Integer singleton: count() of member paths, or an integer literal. */
-function countOrInteger(n: AstNode): boolean {
-  if (WRAPPER_NODES.has(n.type)) return n.children?.length === 1 && countOrInteger(n.children[0]!);
-  if (n.type === 'NumberLiteral') return /^\d+$/.test(n.text ?? '');
-  return n.type === 'InvocationExpression' && noArgFunction(child(n, 1)) === 'count' && memberPath(child(n));
-}
-
-/** Member steps only (`a.b.c`): navigation never raises an error. */
-function memberPath(n: AstNode): boolean {
-  if (WRAPPER_NODES.has(n.type)) return n.children?.length === 1 && memberPath(n.children[0]!);
-  if (n.type === 'MemberInvocation') return true;
-  return n.type === 'InvocationExpression' && child(n, 1).type === 'MemberInvocation' && memberPath(child(n));
 }
 
 /** Functions whose arguments are evaluated on each input item (lambdas), not on $this. */

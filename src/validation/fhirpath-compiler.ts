@@ -256,8 +256,12 @@ function binary(n: AstNode): Fn {
   const right = operand(compileNode(child(n, 1)));
   const bool = BOOL_OPS[op];
   if (bool) {
+    // The reference validator (FHIRPathEngine.preOperate) skips the right operand where the left decides; fhirpath.js does not.
+    const decisive = op === 'or' ? true : op === 'and' || op === 'implies' ? false : undefined;
+    const decided: Coll = [op === 'implies' ? true : decisive];
     return (input, ctx) => {
       const a = singleton(left(input, ctx), 'Boolean') as boolean | Coll;
+      if (decisive !== undefined && a === decisive) return decided;
       const b = singleton(right(input, ctx), 'Boolean') as boolean | Coll;
       const r = bool(a, b);
       return r === EMPTY ? EMPTY : [r];
