@@ -82,6 +82,8 @@ export class Engine {
   /** Made on the first conformance question of a validate() call: most calls ask none, and every WeakMap costs the GC. */
   private conformance: WeakMap<object, Map<CompiledStructure, boolean>> | undefined;
   private resourceTypes?: Set<string>;
+  /** The group stacks every walk of this engine uses (see Walk.children): grown once, not per walk. */
+  readonly groups = new GroupStacks();
 
   constructor(
     readonly resolver: ConformanceResolver,
@@ -115,7 +117,13 @@ export class Engine {
     this.conformance = undefined;
     const walk = new Walk(this);
     const root = resource as unknown as Record<string, unknown>;
-    walk.resource(root, String(resource.resourceType ?? 'Resource'), { resource: root, path: String(resource.resourceType) }, profile ? [profile] : [], true);
+    const mark = this.groups.count;
+    try {
+      walk.resource(root, String(resource.resourceType ?? 'Resource'), { resource: root, path: String(resource.resourceType) }, profile ? [profile] : [], true);
+    } finally {
+      // A walk that throws leaves its groups counted: given back here.
+      this.groups.count = mark;
+    }
     return walk.result();
   }
 
@@ -149,19 +157,27 @@ export class Engine {
   private conformsUncached(value: unknown, structure: CompiledStructure, frame: ResourceFrame | undefined): boolean {
     if (structure.kind === 'resource' && (value as { resourceType?: unknown } | null)?.resourceType !== structure.type) return false;
     // Only the verdict is wanted: the walk stops at the first error and builds no other messages.
+    const mark = this.groups.count;
     try {
       this.walkAgainst(new Walk(this, true), value, structure, frame);
       return true;
     } catch (error) {
       if (error === FIRST_ERROR) return false;
       throw error;
+    } finally {
+      this.groups.count = mark;
     }
   }
 
   /** The issues of one value against one structure, walked on its own. */
   issuesAgainst(value: unknown, structure: CompiledStructure, frame: ResourceFrame | undefined): Issue[] {
     const walk = new Walk(this);
-    this.walkAgainst(walk, value, structure, frame);
+    const mark = this.groups.count;
+    try {
+      this.walkAgainst(walk, value, structure, frame);
+    } finally {
+      this.groups.count = mark;
+    }
     return walk.issues;
   }
 
@@ -173,6 +189,17 @@ export class Engine {
       walk.element(value, undefined, structure.root, structure.type, structure.type, frame ?? { resource: {}, path: '' }, structure, makeHost(structure.type, structure.type, structure.type, undefined, undefined));
     }
   }
+}
+
+/**
+ * The groups of the objects being walked, innermost last (see Walk.children): per matched definition its node, its
+ * items or plain match, and a plain group's JSON value (read once while grouping).
+ */
+class GroupStacks {
+  readonly nodes: ElementNode[] = [];
+  readonly items: Array<Item[] | ChildMatch> = [];
+  readonly values: unknown[] = [];
+  count = 0;
 }
 
 function capitalize(code: string): string {
@@ -187,12 +214,8 @@ export class Walk {
   readonly issues: Issue[] = [];
   /** The issues so far by path, made once the list is too long to scan (see isDuplicate). */
   private issuesByPath: Map<string, Issue[]> | undefined;
-  /** The groups of the objects being walked, innermost last (see children): one pair of arrays per walk, not per object. */
-  private readonly groupNodes: ElementNode[] = [];
-  private readonly groupItems: Array<Item[] | ChildMatch> = [];
-  /** A plain group's JSON value, read once while grouping. */
-  private readonly groupValues: unknown[] = [];
-  private groupCount = 0;
+  /** The engine's group stacks: a nested walk (a conformance check) uses them above the groups of the walk it serves. */
+  private readonly groups: GroupStacks;
   /** One scope object for every invariant this walk evaluates: evaluation is synchronous and keeps no reference to it. */
   private readonly scope: WalkScope;
 
@@ -202,6 +225,7 @@ export class Walk {
     private readonly verdictOnly = false,
   ) {
     this.scope = new WalkScope(engine);
+    this.groups = engine.groups;
   }
 
   result(): Issue[] {
@@ -518,10 +542,11 @@ export class Walk {
   ): boolean {
     // Per matched definition, in order of first appearance: its items, or the match of a plain element (see plainKind).
     // This object's groups are the walk's stacks from `base` on: nested calls use them above `end`, then give them back.
-    const groupNodes = this.groupNodes;
-    const groupItems = this.groupItems;
-    const groupValues = this.groupValues;
-    const base = this.groupCount;
+    const groups = this.groups;
+    const groupNodes = groups.nodes;
+    const groupItems = groups.items;
+    const groupValues = groups.values;
+    const base = groups.count;
     let end = base;
     // Kept on the context, read just before: a lookup by the node list would touch a table far away in memory.
     const shape = (context.shape ??= shapeOf(context.nodes));
@@ -584,7 +609,7 @@ export class Walk {
       }
     }
     // Present elements, then the absent ones that are required (directly or through a required slice).
-    this.groupCount = end;
+    groups.count = end;
     for (let i = base; i < end; i++) {
       const items = groupItems[i]!;
       const node = groupNodes[i]!;
@@ -592,8 +617,8 @@ export class Walk {
       else this.plainElement(groupValues[i], items, structure, path, frame, host);
     }
     for (const node of shape.required) if (groupIndex(groupNodes, base, end, node) < 0) this.group([], node, structure, path, frame, host);
-    // Entries above the count are left in place: overwritten later, and dropped with the walk.
-    this.groupCount = base;
+    // Entries above the count are left in place: overwritten later.
+    groups.count = base;
     return hasContent;
   }
 
