@@ -1,4 +1,5 @@
 import type { ResourceFrame, Walk } from './instance-validator.js';
+import { restfulUrl, type RestfulUrl } from './references.js';
 
 /** Bundle rules beyond the invariants: http://hl7.org/fhir/R4/bundle.html#references and the document rules. */
 
@@ -7,13 +8,14 @@ interface Entry {
   fullUrl?: string;
   resource?: Record<string, unknown>;
   path: string;
-  /** A RESTful server URL as the fullUrl: [, base, type, id, history], or null. */
-  restful(): RegExpExecArray | null;
+  /** The fullUrl read as a RESTful server URL (only an http(s) base counts), or undefined. */
+  restful(): RestfulUrl | undefined;
 }
 
-// Only fullUrls with an http(s) base count as RESTful, so urn: and other fullUrls are not matched at all.
-const RESTFUL = /^(https?:\/\/.*\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
 const HISTORY = '/_history/';
+const H = 0x68;
+const U = 0x75;
+const COLON = 0x3a;
 
 export interface BundleIndex {
   entries: Entry[];
@@ -25,11 +27,12 @@ export interface BundleIndex {
   fullUrlOfEntry(resource: object): string | undefined;
 }
 
-const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
+const NO_ENTRIES: readonly BundleEntry[] = Object.freeze([]);
 
 /** One entry; its path and its fullUrl's RESTful reading are worked out only when a rule asks. */
 class BundleEntry implements Entry {
-  private restfulMatch: RegExpExecArray | null | undefined;
+  private restfulKnown = false;
+  private restfulMatch: RestfulUrl | undefined;
   private baseKnown = false;
   private base: string | undefined;
 
@@ -44,8 +47,11 @@ class BundleEntry implements Entry {
     return `${this.bundlePath}.entry[${this.index}]`;
   }
 
-  restful(): RegExpExecArray | null {
-    if (this.restfulMatch === undefined) this.restfulMatch = this.fullUrl?.startsWith('http') ? RESTFUL.exec(this.fullUrl) : null;
+  restful(): RestfulUrl | undefined {
+    if (!this.restfulKnown) {
+      this.restfulKnown = true;
+      this.restfulMatch = this.fullUrl === undefined ? undefined : restfulUrl(this.fullUrl);
+    }
     return this.restfulMatch;
   }
 
@@ -55,7 +61,7 @@ class BundleEntry implements Entry {
       this.baseKnown = true;
       const m = this.restful();
       const resource = this.resource;
-      if (m && resource && resource.resourceType === m[2] && resource.id === m[3]) this.base = m[1];
+      if (m && resource && resource.resourceType === m.type && resource.id === m.id) this.base = m.base;
     }
     return this.base;
   }
@@ -66,10 +72,14 @@ function withVersion(list: readonly Entry[], version: string): Entry[] {
   return list.filter((e) => (e.resource?.meta as { versionId?: string } | undefined)?.versionId === version);
 }
 
+/** Up to this many entries a scan of them beats a map: a looked-up key is a fresh string, hashed on every lookup. */
+const SCAN_LIMIT = 16;
+
 class Index implements BundleIndex {
   readonly entries: BundleEntry[] = [];
   readonly type: string | undefined;
-  private readonly byFullUrl = new Map<string, BundleEntry[]>();
+  /** Entries by fullUrl, made on the first lookup in a Bundle of more than SCAN_LIMIT entries. */
+  private byFullUrl: Map<string, BundleEntry[]> | undefined;
   /** Entries are walked in order: the one after the last found is the usual answer. */
   private nextEntry = 0;
 
@@ -81,13 +91,31 @@ class Index implements BundleIndex {
       const e = (rawEntries[index] ?? {}) as { fullUrl?: unknown; resource?: unknown };
       const fullUrl = typeof e.fullUrl === 'string' ? e.fullUrl : undefined;
       const resource = e.resource && typeof e.resource === 'object' ? (e.resource as Record<string, unknown>) : undefined;
-      const entry = new BundleEntry(index, fullUrl, resource, path);
-      this.entries.push(entry);
-      if (!fullUrl) continue;
-      const list = this.byFullUrl.get(fullUrl);
-      if (list) list.push(entry);
-      else this.byFullUrl.set(fullUrl, [entry]);
+      this.entries.push(new BundleEntry(index, fullUrl, resource, path));
     }
+  }
+
+  /** The entries with this fullUrl, in order. */
+  private withFullUrl(fullUrl: string): readonly BundleEntry[] {
+    const entries = this.entries;
+    if (entries.length <= SCAN_LIMIT) {
+      let found: BundleEntry[] | undefined;
+      for (let i = 0; i < entries.length; i++) if (entries[i]!.fullUrl === fullUrl) (found ??= []).push(entries[i]!);
+      return found ?? NO_ENTRIES;
+    }
+    return (this.byFullUrl ??= this.mapFullUrls()).get(fullUrl) ?? NO_ENTRIES;
+  }
+
+  private mapFullUrls(): Map<string, BundleEntry[]> {
+    const byFullUrl = new Map<string, BundleEntry[]>();
+    for (const entry of this.entries) {
+      const fullUrl = entry.fullUrl;
+      if (!fullUrl) continue;
+      const list = byFullUrl.get(fullUrl);
+      if (list) list.push(entry);
+      else byFullUrl.set(fullUrl, [entry]);
+    }
+    return byFullUrl;
   }
 
   candidates(reference: string, fromFullUrl?: string): readonly Entry[] {
@@ -95,21 +123,26 @@ class Index implements BundleIndex {
     const history = reference.indexOf(HISTORY);
     const withoutHistory = history < 0 ? reference : reference.slice(0, history);
     let key: string;
-    if (reference.startsWith('http:') || reference.startsWith('https:') || reference.startsWith('urn:')) {
+    // The first character decides most references (a relative one starts with its type) without a call.
+    const first = reference.charCodeAt(0);
+    if ((first === H && (reference.startsWith('http:') || reference.startsWith('https:'))) || (first === U && reference.startsWith('urn:'))) {
       key = withoutHistory;
-    } else if (fromFullUrl?.startsWith('urn:')) {
+    } else if (fromFullUrl !== undefined && fromFullUrl.charCodeAt(0) === U && fromFullUrl.startsWith('urn:')) {
       // From a urn: entry the validator reads Type/id as the urn with that id (urn:uuid:<id>), whatever the type;
       // the type is then checked against what is found.
       const slash = withoutHistory.indexOf('/');
       if (slash < 0) return NO_ENTRIES;
-      key = fromFullUrl.slice(0, fromFullUrl.lastIndexOf(':') + 1) + withoutHistory.slice(slash + 1);
+      // The last ':' (a scan: lastIndexOf is a runtime call, slower than this over a urn)
+      let colon = fromFullUrl.length - 1;
+      while (fromFullUrl.charCodeAt(colon) !== COLON) colon--;
+      key = fromFullUrl.slice(0, colon + 1) + withoutHistory.slice(slash + 1);
     } else {
       // A relative reference resolves against the base of the referring entry's RESTful fullUrl only.
-      const base = fromFullUrl ? this.byFullUrl.get(fromFullUrl)?.[0]!.restfulBase() : undefined;
+      const base = fromFullUrl ? this.withFullUrl(fromFullUrl)[0]?.restfulBase() : undefined;
       if (!base) return NO_ENTRIES;
       key = base + withoutHistory;
     }
-    const list = this.byFullUrl.get(key) ?? NO_ENTRIES;
+    const list = this.withFullUrl(key);
     if (history < 0) return list;
     const from = history + HISTORY.length;
     const end = reference.indexOf(HISTORY, from);
@@ -159,11 +192,11 @@ export function checkBundle(bundle: Record<string, unknown>, path: string, walk:
       continue;
     }
     const restful = entry.restful();
-    if (restful && !restful[4]) {
+    if (restful && !restful.history) {
       const id = entry.resource.id;
       if (id === undefined) {
         walk.add('error', 'invalid', 'bundle-fullurl-no-id', `The fullUrl '${entry.fullUrl}' looks like a RESTful server URL, but the resource has no id`, `${entry.path}.fullUrl`);
-      } else if (restful[2] !== entry.resource.resourceType || restful[3] !== id) {
+      } else if (restful.type !== entry.resource.resourceType || restful.id !== id) {
         walk.add('error', 'invalid', 'bundle-fullurl-mismatch', `The fullUrl '${entry.fullUrl}' looks like a RESTful server URL, so it must end with the correct type and id (/${String(entry.resource.resourceType)}/${String(id)})`, `${entry.path}.fullUrl`);
       }
     }

@@ -24,12 +24,18 @@ const bundle = {
 
 const indexes = (list: readonly { index: number }[]): number[] => list.map((e) => e.index);
 
-describe('Bundle index', () => {
-  const index = indexBundle(bundle, 'Bundle');
+// Past 16 entries lookups go through a map by fullUrl, below it they scan the entries: both ways must agree.
+const large = { ...bundle, entry: [...bundle.entry, ...Array.from({ length: 20 }, (_, i) => ({ fullUrl: `urn:uuid:filler-${i}`, resource: patient(`filler-${i}`) }))] };
+
+describe.each([
+  ['scanned', bundle],
+  ['mapped', large],
+])('Bundle index (%s)', (_, b) => {
+  const index = indexBundle(b, 'Bundle');
 
   it('keeps every entry, with its path', () => {
     expect(index.type).toBe('collection');
-    expect(index.entries.map((e) => e.path)).toEqual(bundle.entry.map((_, i) => `Bundle.entry[${i}]`));
+    expect(index.entries.map((e) => e.path)).toEqual(b.entry.map((_, i) => `Bundle.entry[${i}]`));
     expect(index.entries[6]!.fullUrl).toBeUndefined();
     expect(index.entries[7]!.resource).toBeUndefined();
   });
@@ -66,11 +72,16 @@ describe('Bundle index', () => {
   });
 
   it('finds the fullUrl of an entry by its resource, in any order', () => {
-    const resources = bundle.entry.map((e) => e?.resource);
+    const resources = b.entry.map((e) => e?.resource);
     expect(index.fullUrlOfEntry(resources[4]!)).toBe('urn:uuid:1111');
     expect(index.fullUrlOfEntry(resources[0]!)).toBe(`${BASE}Patient/a`);
     expect(index.fullUrlOfEntry(resources[6]!)).toBeUndefined();
     expect(index.fullUrlOfEntry({})).toBeUndefined();
+  });
+
+  it('finds entries past the first sixteen', () => {
+    expect(indexes(index.candidates('urn:uuid:filler-19'))).toEqual(b === large ? [28] : []);
+    expect(indexes(index.candidates('Patient/filler-3', 'urn:uuid:1111'))).toEqual(b === large ? [12] : []);
   });
 
   it('indexes a Bundle without entries', () => {
