@@ -113,33 +113,44 @@ class PerValueSetCache<K, V> {
   }
 }
 
-type Level<T> = Map<unknown, T>;
+/** One known (system, version, display) of a code, and its number. */
+interface CodingId {
+  system: unknown;
+  version: unknown;
+  display: unknown;
+  id: number;
+}
+
+/** The most (system, version, display) kept per code: bad input must not make the scan long. */
+const IDS_PER_CODE = 32;
 
 /**
- * A number per distinct (system, version, code, display), found through nested maps: a lookup builds no key
- * string, and each part is hashed once, as its own string. Numbers are never reused, so answers keyed by an
- * id forgotten when the table was emptied are merely unreachable.
+ * A number per distinct (system, version, code, display): a map by code, then a scan of that code's few
+ * known codings. Every coding's strings are fresh from JSON.parse, so hashing them (as nested maps did)
+ * costs more than comparing them to the one or two known ones. Numbers are never reused, so answers keyed
+ * by an id forgotten when the table was emptied are merely unreachable.
  */
 class CodingIds {
-  private readonly ids: Level<Level<Level<Level<number>>>> = new Map();
+  private readonly byCode = new Map<unknown, CodingId[]>();
   private count = 0;
   private next = 0;
 
   of(input: CodingInput): number {
     const { system, version, code, display } = input;
-    const id = this.ids.get(code)?.get(system)?.get(display)?.get(version);
-    if (id !== undefined) return id;
-    if (this.count >= CACHE_LIMIT) {
-      this.ids.clear();
-      this.count = 0;
+    let known = this.byCode.get(code);
+    if (known !== undefined) {
+      for (let i = 0; i < known.length; i++) {
+        const k = known[i]!;
+        if (k.system === system && k.display === display && k.version === version) return k.id;
+      }
     }
-    let bySystem = this.ids.get(code);
-    if (!bySystem) this.ids.set(code, (bySystem = new Map()));
-    let byDisplay = bySystem.get(system);
-    if (!byDisplay) bySystem.set(system, (byDisplay = new Map()));
-    let byVersion = byDisplay.get(display);
-    if (!byVersion) byDisplay.set(display, (byVersion = new Map()));
-    byVersion.set(version, ++this.next);
+    if (this.count >= CACHE_LIMIT) {
+      this.byCode.clear();
+      this.count = 0;
+      known = undefined;
+    }
+    if (known === undefined || known.length >= IDS_PER_CODE) this.byCode.set(code, (known = []));
+    known.push({ system, version, display, id: ++this.next });
     this.count++;
     return this.next;
   }

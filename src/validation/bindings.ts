@@ -6,7 +6,6 @@ type Coding = { system?: string; code?: string; display?: string; version?: stri
 
 const DEFINED_TYPES = 'http://hl7.org/fhir/ValueSet/defined-types';
 const FHIRPATH_SYSTEM = 'http://hl7.org/fhirpath/System.';
-const QUANTITY_TYPES = new Set(['Quantity', 'Age', 'Duration', 'Distance', 'Count', 'SimpleQuantity', 'MoneyQuantity']);
 /** Distinct values remembered per bound element before its answers are dropped: bad input must not grow them without end. */
 const ANSWERS_PER_ELEMENT = 10_000;
 const NONE: readonly TxMessage[] = Object.freeze([]);
@@ -38,29 +37,44 @@ export class BindingChecker {
   }
 
   checkComplex(value: Record<string, unknown>, node: ElementNode, typeCode: string, path: string, walk: Walk): void {
-    const binding = this.binding(node);
-    if (typeCode === 'Coding') {
-      const check = this.terminology.validateCoding(value as Coding, binding?.valueSet);
-      this.report(binding ? bindingIssues(check, binding.strength, 'Coding') : check.messages, path, walk);
-    } else if (typeCode === 'CodeableConcept') {
-      const cc = value as { coding?: Coding[]; text?: string };
-      if (binding) {
-        const check = this.terminology.validateCodeableConcept(cc, binding.valueSet);
-        this.report(bindingIssues(check, binding.strength, 'CodeableConcept'), path, walk, '.coding');
-      } else if (Array.isArray(cc.coding)) {
-        const codings = cc.coding;
-        for (let i = 0; i < codings.length; i++) {
-          const coding = codings[i];
-          if (!coding || typeof coding !== 'object') continue;
-          const messages = this.terminology.validateCoding(coding).messages;
-          if (messages.length > 0) this.report(messages, `${path}.coding[${i}]`, walk);
-        }
-      }
-    } else if (QUANTITY_TYPES.has(typeCode)) {
-      const quantity = value as { system?: string; code?: string };
-      if (typeof quantity.system === 'string' && typeof quantity.code === 'string') {
-        const check = this.terminology.validateCoding({ system: quantity.system, code: quantity.code }, binding?.valueSet);
+    // Called on every complex element: the type is asked first, as most types have nothing to check here.
+    switch (typeCode) {
+      case 'Coding': {
+        const binding = this.binding(node);
+        const check = this.terminology.validateCoding(value as Coding, binding?.valueSet);
         this.report(binding ? bindingIssues(check, binding.strength, 'Coding') : check.messages, path, walk);
+        return;
+      }
+      case 'CodeableConcept': {
+        const cc = value as { coding?: Coding[]; text?: string };
+        const binding = this.binding(node);
+        if (binding) {
+          const check = this.terminology.validateCodeableConcept(cc, binding.valueSet);
+          this.report(bindingIssues(check, binding.strength, 'CodeableConcept'), path, walk, '.coding');
+        } else if (Array.isArray(cc.coding)) {
+          const codings = cc.coding;
+          for (let i = 0; i < codings.length; i++) {
+            const coding = codings[i];
+            if (!coding || typeof coding !== 'object') continue;
+            const messages = this.terminology.validateCoding(coding).messages;
+            if (messages.length > 0) this.report(messages, `${path}.coding[${i}]`, walk);
+          }
+        }
+        return;
+      }
+      case 'Quantity':
+      case 'Age':
+      case 'Duration':
+      case 'Distance':
+      case 'Count':
+      case 'SimpleQuantity':
+      case 'MoneyQuantity': {
+        const quantity = value as { system?: string; code?: string };
+        if (typeof quantity.system === 'string' && typeof quantity.code === 'string') {
+          const binding = this.binding(node);
+          const check = this.terminology.validateCoding({ system: quantity.system, code: quantity.code }, binding?.valueSet);
+          this.report(binding ? bindingIssues(check, binding.strength, 'Coding') : check.messages, path, walk);
+        }
       }
     }
   }
@@ -82,7 +96,8 @@ export class BindingChecker {
   }
 
   private report(messages: readonly TxMessage[], path: string, walk: Walk, codingChild?: string): void {
-    for (const message of messages) {
+    for (let i = 0; i < messages.length; i++) {
+      const message = messages[i]!;
       let at = codingChild && message.codingIndex !== undefined ? `${path}${codingChild}[${message.codingIndex}]` : path;
       if (message.element) at = `${at}.${message.element}`;
       walk.add(message.severity, message.issueType, message.messageId, message.message, at);

@@ -214,6 +214,21 @@ describe('grammar-checked systems', () => {
   });
 });
 
+describe('answers by coding', () => {
+  it('keeps codings of one code apart by system and display, also past the most kept per code', () => {
+    const shapes = testCs.url;
+    // 40 displays of one code: more than are kept per code, so the earliest are forgotten and worked out again.
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 40; i++) {
+        const check = tx.validateCoding({ system: shapes, code: 'square', display: i === 0 ? 'Square' : `Square ${i}` });
+        expect(check.status, `display ${i}`).toBe(i === 0 ? 'valid' : 'invalid-display');
+        if (i > 0) expect(check.messages[0]?.message).toContain(`'Square ${i}'`);
+      }
+    }
+    expect(tx.validateCoding({ system: GENDER, code: 'square' }).status).toBe('unknown-code');
+  });
+});
+
 describe('speed', () => {
   it('expands the largest core value sets once, then validates from cache', () => {
     const fresh = new TerminologyService(resolverOf(...coreResources));
