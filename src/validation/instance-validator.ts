@@ -15,6 +15,7 @@ import { ImpliedProfiles } from './implied-profiles.js';
 import { checkOperationDefinition } from './operation-definition.js';
 import { compareToBound, describeBound } from './ordered-values.js';
 import { generateSnapshot, type StructureDefinition } from '../packages/snapshot.js';
+import { attachmentProblems } from './base64.js';
 
 export interface EngineOptions {
   securityChecks: boolean;
@@ -415,13 +416,10 @@ export class Walk {
     return node.seenTypeIsResource;
   }
 
-  /** Attachment.size must state the size of the data it carries. */
+  /** Attachment.data must decode, and match the size and hash stated beside it. */
   private checkAttachment(value: Record<string, unknown>, path: string): void {
-    if (typeof value.data !== 'string' || typeof value.size !== 'number') return;
-    const actual = Buffer.from(value.data, 'base64').length;
-    if (actual !== value.size) {
-      this.add('error', 'value', 'attachment-size', `Stated Attachment Size ${value.size} does not match actual attachment size ${actual}`, `${path}.size`);
-    }
+    if (value.data === undefined) return;
+    for (const p of attachmentProblems(value)) this.add('error', p.code, p.messageId, p.message, path + p.member);
   }
 
   private nestedResource(value: Record<string, unknown>, node: ElementNode, path: string, frame: ResourceFrame): void {
