@@ -1,4 +1,5 @@
 /** Lexical checks of the FHIR R4 primitive types (http://hl7.org/fhir/R4/datatypes.html#primitive). */
+import { BASE64_WHITESPACE_WARNING, hasBase64Whitespace, isValidBase64 } from './base64.js';
 
 export interface PrimitiveProblem {
   messageId: string;
@@ -15,8 +16,6 @@ const OID = /^urn:oid:[0-2](?:\.(?:0|[1-9][0-9]*))+$/;
 const UUID = /^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Lowercase is the rule: matching both cases is testing the lowercased text without making it. */
 const UUID_ANY_CASE = /^urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-/** A character outside the base64 alphabet and padding: a search for one is cheaper than an anchored match. */
-const NOT_BASE64 = /[^A-Za-z0-9+/=]/;
 const MAX_STRING_BYTES = 1024 * 1024;
 
 export const PRIMITIVE_TYPES = new Set([
@@ -132,32 +131,6 @@ function isRealDate(value: string): boolean {
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
-/** The alphabet of base64 (RFC 4648 section 4), by character code. */
-const BASE64_ALPHABET = new Uint8Array(128);
-for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') BASE64_ALPHABET[c.charCodeAt(0)] = 1;
-
-/** Whitespace removed, groups of four characters of the alphabet, with at most two `=` at the end. */
-function isBase64(text: string): boolean {
-  // Most values hold no whitespace: then only where the padding starts is left to check.
-  if (!NOT_BASE64.test(text)) {
-    const pad = text.indexOf('=');
-    return text.length % 4 === 0 && (pad < 0 || (pad >= text.length - 2 && text.charCodeAt(text.length - 1) === 61));
-  }
-  let length = 0;
-  let padding = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 128 && BASE64_ALPHABET[c] === 1) {
-      if (padding > 0) return false;
-      length++;
-    } else if (c === 61) {
-      if (++padding > 2) return false;
-      length++;
-    } else if (!isSpace(c)) return false;
-  }
-  return length % 4 === 0;
-}
-
 function wrongJsonType(expected: 'boolean' | 'number' | 'string'): PrimitiveProblem[] {
   return [problem('primitive-json-type', `Error parsing JSON: the primitive value must be a ${expected}`)];
 }
@@ -240,7 +213,9 @@ export function checkPrimitive(type: string, value: unknown): PrimitiveProblem[]
     case 'time':
       return timeEnd(text, 0) === text.length ? undefined : [problem('primitive-time', `Not a valid time (${text})`)];
     case 'base64Binary':
-      return isBase64(text) ? undefined : [problem('primitive-base64', `The value '${text}' is not a valid Base64 value`)];
+      // The reference's rules (see base64.ts); a long value is not quoted, as it does not quote it.
+      if (!isValidBase64(text)) return [problem('primitive-base64', `The value '${text.length < 100 ? text : '(snip)'}' is not a valid Base64 value`)];
+      return hasBase64Whitespace(text) ? [problem('base64-whitespace', BASE64_WHITESPACE_WARNING, 'warning')] : undefined;
   }
   return undefined;
 }
