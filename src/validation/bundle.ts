@@ -1,5 +1,4 @@
 import type { ResourceFrame, Walk } from './instance-validator.js';
-import { restfulUrl, type RestfulUrl } from './references.js';
 
 /** Bundle rules beyond the invariants: http://hl7.org/fhir/R4/bundle.html#references and the document rules. */
 
@@ -8,10 +7,12 @@ interface Entry {
   fullUrl?: string;
   resource?: Record<string, unknown>;
   path: string;
-  /** The fullUrl read as a RESTful server URL (only an http(s) base counts), or undefined. */
-  restful(): RestfulUrl | undefined;
+  /** A RESTful server URL as the fullUrl: [, base, type, id, history], or null. */
+  restful(): RegExpExecArray | null;
 }
 
+// Only fullUrls with an http(s) base count as RESTful, so urn: and other fullUrls are not matched at all.
+const RESTFUL = /^(https?:\/\/.*\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
 const HISTORY = '/_history/';
 const H = 0x68;
 const U = 0x75;
@@ -31,8 +32,7 @@ const NO_ENTRIES: readonly BundleEntry[] = Object.freeze([]);
 
 /** One entry; its path and its fullUrl's RESTful reading are worked out only when a rule asks. */
 class BundleEntry implements Entry {
-  private restfulKnown = false;
-  private restfulMatch: RestfulUrl | undefined;
+  private restfulMatch: RegExpExecArray | null | undefined;
   private baseKnown = false;
   private base: string | undefined;
 
@@ -47,11 +47,8 @@ class BundleEntry implements Entry {
     return `${this.bundlePath}.entry[${this.index}]`;
   }
 
-  restful(): RestfulUrl | undefined {
-    if (!this.restfulKnown) {
-      this.restfulKnown = true;
-      this.restfulMatch = this.fullUrl === undefined ? undefined : restfulUrl(this.fullUrl);
-    }
+  restful(): RegExpExecArray | null {
+    if (this.restfulMatch === undefined) this.restfulMatch = this.fullUrl?.startsWith('http') ? RESTFUL.exec(this.fullUrl) : null;
     return this.restfulMatch;
   }
 
@@ -61,7 +58,7 @@ class BundleEntry implements Entry {
       this.baseKnown = true;
       const m = this.restful();
       const resource = this.resource;
-      if (m && resource && resource.resourceType === m.type && resource.id === m.id) this.base = m.base;
+      if (m && resource && resource.resourceType === m[2] && resource.id === m[3]) this.base = m[1];
     }
     return this.base;
   }
@@ -192,11 +189,11 @@ export function checkBundle(bundle: Record<string, unknown>, path: string, walk:
       continue;
     }
     const restful = entry.restful();
-    if (restful && !restful.history) {
+    if (restful && !restful[4]) {
       const id = entry.resource.id;
       if (id === undefined) {
         walk.add('error', 'invalid', 'bundle-fullurl-no-id', `The fullUrl '${entry.fullUrl}' looks like a RESTful server URL, but the resource has no id`, `${entry.path}.fullUrl`);
-      } else if (restful.type !== entry.resource.resourceType || restful.id !== id) {
+      } else if (restful[2] !== entry.resource.resourceType || restful[3] !== id) {
         walk.add('error', 'invalid', 'bundle-fullurl-mismatch', `The fullUrl '${entry.fullUrl}' looks like a RESTful server URL, so it must end with the correct type and id (/${String(entry.resource.resourceType)}/${String(id)})`, `${entry.path}.fullUrl`);
       }
     }

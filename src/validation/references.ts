@@ -3,6 +3,8 @@ import type { ResourceFrame, Walk } from './instance-validator.js';
 import type { StructureCache } from './structures.js';
 
 const CORE_SD = 'http://hl7.org/fhir/StructureDefinition/';
+const RELATIVE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
+const ABSOLUTE_RESTFUL = /^https?:\/\/.*\/([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
 
 /** Reference.reference: format, target type, aggregation mode, and resolution within contained resources and the Bundle. */
 export function checkReference(value: Record<string, unknown>, node: ElementNode, path: string, walk: Walk, frame: ResourceFrame): void {
@@ -67,99 +69,10 @@ export function checkReference(value: Record<string, unknown>, node: ElementNode
 }
 
 /** The type a RESTful reference names, or undefined (urn:uuid:, urn:oid:, ...). */
-export function restfulType(reference: string): string | undefined {
-  const start = tailStart(reference);
-  if (start < 0 || (start > 0 && !isAbsoluteBase(reference, start))) return undefined;
-  return reference.slice(start, tailTypeEnd);
-}
-
-/** A RESTful URL's parts, as the regex `^(https?:\/\/.*\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$` groups them. */
-export interface RestfulUrl {
-  base: string;
-  type: string;
-  id: string;
-  /** `/_history/<version>`, or undefined. */
-  history: string | undefined;
-}
-
-export function restfulUrl(url: string): RestfulUrl | undefined {
-  // 'h' first: urn: and other fullUrls stop here.
-  if (url.charCodeAt(0) !== 0x68) return undefined;
-  const start = tailStart(url);
-  if (start <= 0 || !isAbsoluteBase(url, start)) return undefined;
-  const history = tailHistory < 0 ? undefined : url.slice(tailHistory);
-  return { base: url.slice(0, start), type: url.slice(start, tailTypeEnd), id: url.slice(tailTypeEnd + 1, tailHistory < 0 ? url.length : tailHistory), history };
-}
-
-// Hand-written scanners for the FHIR RESTful reference regexes (http://hl7.org/fhir/R4/references.html#regex): the
-// regexes backtrack through the whole base per reference; tests/validation/restful-scanner.test.ts holds them equal.
-const SLASH = 0x2f;
-/** Set by tailStart on success: the end of the type, and the start of `/_history/` (-1 when none). */
-let tailTypeEnd = -1;
-let tailHistory = -1;
-
-/** The last '/' before `before`, or -1 (a scan: lastIndexOf is a runtime call, slower over these short texts). */
-function slashBefore(text: string, before: number): number {
-  let i = before - 1;
-  while (i >= 0 && text.charCodeAt(i) !== SLASH) i--;
-  return i;
-}
-
-/** text[from, to) is `[A-Z][A-Za-z]+`. */
-function isTypeName(text: string, from: number, to: number): boolean {
-  if (to - from < 2) return false;
-  let c = text.charCodeAt(from);
-  if (c < 65 || c > 90) return false;
-  for (let i = from + 1; i < to; i++) {
-    c = text.charCodeAt(i);
-    if (!((c >= 65 && c <= 90) || (c >= 97 && c <= 122))) return false;
-  }
-  return true;
-}
-
-/** text[from, to) is `[A-Za-z0-9\-.]{1,64}`. */
-function isIdText(text: string, from: number, to: number): boolean {
-  if (to <= from || to - from > 64) return false;
-  for (let i = from; i < to; i++) {
-    const c = text.charCodeAt(i);
-    if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 45 || c === 46)) return false;
-  }
-  return true;
-}
-
-/**
- * Where `Type/id` or `Type/id/_history/version` that ends the text starts (after a '/', or at 0), or -1. A type
- * and id hold no '/', so only the last two or four segments can be that tail; the shorter tail is tried first,
- * as the regexes' greedy base does.
- */
-function tailStart(text: string): number {
-  const s1 = slashBefore(text, text.length);
-  if (s1 < 0 || !isIdText(text, s1 + 1, text.length)) return -1;
-  const s2 = slashBefore(text, s1);
-  if (isTypeName(text, s2 + 1, s1)) {
-    tailTypeEnd = s1;
-    tailHistory = -1;
-    return s2 + 1;
-  }
-  if (s2 < 0 || s1 - s2 !== 9 || !text.startsWith('_history', s2 + 1)) return -1;
-  const s3 = slashBefore(text, s2);
-  if (s3 < 0 || !isIdText(text, s3 + 1, s2)) return -1;
-  const s4 = slashBefore(text, s3);
-  if (!isTypeName(text, s4 + 1, s3)) return -1;
-  tailTypeEnd = s3;
-  tailHistory = s2;
-  return s4 + 1;
-}
-
-/** text[0, end) is `https?:\/\/.*\/` (`.` is any character but a line terminator). */
-function isAbsoluteBase(text: string, end: number): boolean {
-  const from = text.startsWith('http://') ? 7 : text.startsWith('https://') ? 8 : -1;
-  if (from < 0 || end - 1 < from) return false;
-  for (let i = from; i < end - 1; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 10 || c === 13 || c === 0x2028 || c === 0x2029) return false;
-  }
-  return true;
+function restfulType(reference: string): string | undefined {
+  // A relative reference's type is what precedes its first '/': a test makes no match array.
+  if (RELATIVE.test(reference)) return reference.slice(0, reference.indexOf('/'));
+  return reference.charCodeAt(0) === 104 ? ABSOLUTE_RESTFUL.exec(reference)?.[1] : undefined;
 }
 
 function referenceType(node: ElementNode): TypeRef | undefined {
