@@ -504,6 +504,12 @@ const pending: unknown[] = [];
  */
 function dynDescendants(roots: unknown[], key: string | null, plain: boolean): unknown[] {
   const out: unknown[] = [];
+  if (plain && key !== null) {
+    let bare = true;
+    for (let i = 0; i < roots.length && bare; i += 3) bare = isOne(roots[i]) && bareDescendants(out, roots[i] as Record<string, unknown>, roots[i + 2] as string | null, key);
+    if (bare) return out;
+    out.length = 0;
+  }
   pending.length = 0;
   for (let i = 0; i < roots.length; i += 3) dynAllChildren(pending, roots[i], roots[i + 1], roots[i + 2] as string | null, plain);
   while (pending.length) {
@@ -518,6 +524,53 @@ function dynDescendants(roots: unknown[], key: string | null, plain: boolean): u
     dynAllChildren(pending, v, x, path, plain);
   }
   return out;
+}
+
+/**
+ * The plain walk's descendants().key under an object whose tree has no `_x` companions, as the generic walk finds them, by
+ * recursion with a node's path looked up only where it can matter: false (the walk is redone generically) at a companion.
+ * Strings, booleans and nulls are passed over unless their name could be a choice element's (handed over); a number, as
+ * in dynChildren, hands over unless the key is extension or id; key is no choice name, so its absence needs no lookup.
+ */
+function bareDescendants(out: unknown[], v: Record<string, unknown>, path: string | null, key: string): boolean {
+  for (const prop in v) {
+    if (prop.charCodeAt(0) === 95) return false;
+    if (prop === 'resourceType') continue;
+    const s = v[prop];
+    if (typeof s !== 'object' || s === null) {
+      if (typeof s === 'number') {
+        if (path !== null && childSpec(path, prop).choice) handover();
+        if (key !== 'extension' && key !== 'id') handover();
+      } else if (path !== null && CHOICE_NAMES.has(prop) && childSpec(path, prop).choice) handover();
+      continue;
+    }
+    if (Array.isArray(s) && dropped(s)) {
+      if (path !== null && CHOICE_NAMES.has(prop) && childSpec(path, prop).choice) handover();
+      continue;
+    }
+    const spec = path !== null ? childSpec(path, prop) : undefined;
+    if (spec?.choice) handover();
+    const p = spec ? spec.path || null : null;
+    if (Array.isArray(s)) {
+      for (let i = 0; i < s.length; i++) if (!bareNode(out, s[i], p, key)) return false;
+    } else if (!bareNode(out, s, p, key)) return false;
+  }
+  return true;
+}
+
+/** One descendant of bareDescendants (typed `path` unless a resource): its own key member, then its descendants. */
+function bareNode(out: unknown[], v: unknown, path: string | null, key: string): boolean {
+  if (typeof v !== 'object' || v === null) {
+    if (typeof v === 'number' && key !== 'extension' && key !== 'id') handover();
+    return true;
+  }
+  if (Array.isArray(v)) handover();
+  const o = v as Record<string, unknown>;
+  const rt = o.resourceType;
+  const own = rt ? (rt as string) : path;
+  if (rt === key) out.push(o, null, own);
+  else if (o[key] !== undefined) dynChildren(out, o, null, own, key);
+  return bareDescendants(out, o, own, key);
 }
 
 /** A member step over triples (a node whose resourceType is the key is kept itself, as in the closure tier). */

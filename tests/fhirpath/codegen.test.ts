@@ -278,6 +278,25 @@ describe('generated invariant semantics', () => {
     expect(same('descendants().count() = 6', 'CodeSystem', cs([{ code: 'a', concept: [{ code: 'b' }] }]))).toBe('pass');
   });
 
+  it('walks descendants().member of a tree without companions by recursion, as the generic walk does', () => {
+    const csd1 = 'concept.code.combine($this.descendants().concept.code).isDistinct()';
+    const cs = (concept: unknown[], extra: object = {}) => ({ resourceType: 'CodeSystem', status: 'draft', content: 'complete', concept, ...extra });
+    // stray keys (outside the model) are walked too, also under an untyped node
+    expect(same(csd1, 'CodeSystem', cs([{ code: 'a' }], { stray: { deeper: [{ concept: [{ code: 'a' }] }] } }))).toBe('fail');
+    expect(same(csd1, 'CodeSystem', cs([{ code: 'a' }], { stray: { deeper: [{ concept: [{ code: 'b' }] }] } }))).toBe('pass');
+    // null and string items, empty arrays and a null member are passed over
+    expect(same(csd1, 'CodeSystem', cs([{ code: 'a', concept: [null, { code: 'b' }], designation: [] }, { code: 'c', display: null }]))).toBe('pass');
+    // a companion deep down: the generic walk decides
+    expect(same(csd1, 'CodeSystem', cs([{ code: 'a', concept: [{ code: 'b', _display: { concept: [{ code: 'a' }] } }] }]))).toBe('fail');
+    // a number or an array in an array on the way hands over, as does a bare choice name of the model
+    expect(run(csd1, 'CodeSystem', cs([{ code: 'a', property: [{ code: 'p', valueInteger: 1 }] }]))).toBeUndefined();
+    expect(run(csd1, 'CodeSystem', cs([{ code: 'a', stray: [[{ code: 'b' }]] }]))).toBeUndefined();
+    expect(run(csd1, 'CodeSystem', cs([{ code: 'a', property: [{ code: 'p', value: 'x' }] }]))).toBeUndefined();
+    // a resource nested in a stray key is typed by its resourceType
+    expect(same(csd1, 'CodeSystem', cs([{ code: 'a' }], { stray: cs([{ code: 'a' }]) }))).toBe('fail');
+    expect(same('descendants().extension.count() = 2', 'CodeSystem', cs([{ code: 'a', extension: [{ url: 'u', valueInteger: 1 }], concept: [{ code: 'b', extension: [{ url: 'v', valueInteger: 2 }] }] }]))).toBe('pass');
+  });
+
   /** The generated verdict (an error with its message) equals the closure tier's; returns that verdict. */
   const sameVerdict = (expression: string, base: string, node: unknown, resource: unknown = node): Verdict => {
     const result = run(expression, base, node, resource);
