@@ -219,6 +219,11 @@ export class Walk {
   private readonly groups: GroupStacks;
   /** One scope object for every invariant this walk evaluates: evaluation is synchronous and keeps no reference to it. */
   private readonly scope: WalkScope;
+  /**
+   * Narratives and attachments checked so far, with their paths: those checks read nothing but the value, its path and
+   * its resource, so the walks of a resource's profiles would find only the issues its base walk reported.
+   */
+  private checkedValues: Map<object, string> | undefined;
 
   /** @param verdictOnly a conformance check: the first error ends the walk (FIRST_ERROR), and nothing else is recorded. */
   constructor(
@@ -269,14 +274,17 @@ export class Walk {
       return;
     }
     this.checkResourceId(res, path);
-    this.resourceAgainst(res, path, base, frame);
-    if (type === 'StructureDefinition' && isRoot) this.checkSnapshotGeneration(res, path);
-    if (type === 'OperationDefinition') this.addAll(checkOperationDefinition(res, path, this.engine.structures));
     // A meta.profile that is not an array is reported by the walk (json-array-expected) and names no profile.
     const listed = (res.meta as { profile?: unknown } | undefined)?.profile;
     const declared = Array.isArray(listed) ? listed : NO_PROFILES;
     const implied = this.engine.impliedProfiles.for(res);
-    if (declared.length === 0 && extraProfiles.length === 0 && implied.length === 0) return;
+    const profiled = declared.length > 0 || extraProfiles.length > 0 || implied.length > 0;
+    // Its profiles will meet its values again: see firstCheck.
+    if (profiled) this.checkedValues ??= new Map();
+    this.resourceAgainst(res, path, base, frame);
+    if (type === 'StructureDefinition' && isRoot) this.checkSnapshotGeneration(res, path);
+    if (type === 'OperationDefinition') this.addAll(checkOperationDefinition(res, path, this.engine.structures));
+    if (!profiled) return;
     // Each once, in order: a scan of the few so far, not a Set of spread arrays.
     const profiles: unknown[] = [];
     for (const profile of declared) addDistinct(profiles, profile);
@@ -390,7 +398,7 @@ export class Walk {
     const hasContent = this.children(value, childContext, path, frame, isRoot, elementHost);
     if (node.hasValueRules) this.checkValueRules(value, node, path, structure);
     if (typeCode === 'Reference') checkReference(value, node, path, this, frame);
-    if (typeCode === 'Attachment') this.checkAttachment(value, path);
+    if (typeCode === 'Attachment' && this.firstCheck(value, path)) this.checkAttachment(value, path);
     if (typeCode) this.engine.bindings.checkComplex(value, node, typeCode, path, this);
     // Most elements carry only the core ele-1, which passes on any value with content: no evaluation to set up.
     if (!(node.onlyCoreEle1 && hasContent)) this.checkConstraints(value, node, path, frame, isRoot ? structure.root.path : node.path);
@@ -400,11 +408,23 @@ export class Walk {
     if (childContext.structure !== structure && (typeRoot.constraintsBeyondEle1 || (typeRoot.hasEle1 && !node.hasEle1))) {
       this.checkConstraints(value, typeRoot, path, frame, typeRoot.path, false, node);
     }
-    if (typeCode === 'Narrative' && typeof value.div === 'string') {
+    if (typeCode === 'Narrative' && typeof value.div === 'string' && this.firstCheck(value, path)) {
       // Collecting the resource's ids walks all of it: only worth it when the narrative links locally.
       const localIds = value.div.includes('"#') ? collectIds(frame.resource) : undefined;
       this.addAll(checkXhtml(value.div, { path: `${path}.div`, securityChecks: this.engine.options.securityChecks, localIds }));
     }
+  }
+
+  /**
+   * Whether this walk meets the value at this path for the first time (a value sits in one resource, at one path).
+   * Asked only once a resource with profiles is met: a walk of a resource without profiles meets each value once.
+   */
+  private firstCheck(value: object, path: string): boolean {
+    const checked = this.checkedValues;
+    if (checked === undefined) return true;
+    if (checked.get(value) === path) return false;
+    checked.set(value, path);
+    return true;
   }
 
   /** Whether the element, met as this type, holds a resource: remembered on the node for its last type. */
