@@ -814,6 +814,8 @@ class Generator {
 
   /** Subexpressions compiled in a block (its lines array), by their key (sameKey): used again instead of compiled again. */
   private readonly memo = new Map<string, { block: string[]; val: Val }>();
+  /** The block each nested block is emitted into (rightOperand, loop, iif); hoisted code, emitted elsewhere, has none. */
+  private readonly enclosing = new WeakMap<string[], string[]>();
   /** Nesting of loops; the block the outermost loop is emitted into (where values the loops do not change are declared). */
   private depth = 0;
   private hoistTo: string[] | undefined;
@@ -833,6 +835,19 @@ class Generator {
     const out = this.lines;
     this.lines = [];
     return out;
+  }
+
+  /** Starts a block emitted inside the current one, after its lines so far: it sees their variables (see visible). */
+  private nest(): string[] {
+    const outer = this.take();
+    this.enclosing.set(this.lines, outer);
+    return outer;
+  }
+
+  /** Whether a value compiled into `block` is in scope here: that block or one the current block is nested in. */
+  private visible(block: string[]): boolean {
+    for (let b: string[] | undefined = this.lines; b; b = this.enclosing.get(b)) if (b === block) return true;
+    return false;
   }
 
   private v(): string {
@@ -859,7 +874,7 @@ class Generator {
     if (plainState && n.type === 'InvocationExpression') {
       const key = `${this.strict} ${valId(input)} ${valId(self)} ${astKey(n)}`;
       const seen = this.memo.get(key);
-      if (seen && seen.block === this.lines) return seen.val;
+      if (seen && this.visible(seen.block)) return seen.val;
       const val = this.compileNode(n, input, self);
       this.memo.set(key, { block: this.lines, val });
       return val;
@@ -1030,7 +1045,7 @@ class Generator {
   private filtered(src: NodesVal, cond: AstNode): NodesVal {
     const key = `${this.strict} ${src.js} ${astKey(cond)}`;
     const seen = this.memo.get(key);
-    if (seen && seen.block === this.lines) return seen.val as NodesVal;
+    if (seen && this.visible(seen.block)) return seen.val as NodesVal;
     const out = this.let('[]');
     this.loop(src, (item) => `if (${this.criterion(this.compile(cond, item, item))} === true) ${out}.push(${item.js});`);
     const val: NodesVal = { kind: 'nodes', js: out, t: src.t };
@@ -1174,7 +1189,7 @@ class Generator {
     const op = n.text;
     const decisive = op === 'or' ? 'true' : op === 'and' || op === 'implies' ? 'false' : undefined;
     if (decisive === undefined) return this.tri(this.operand(n, 1, self));
-    const outer = this.take();
+    const outer = this.nest();
     const b = this.tri(this.operand(n, 1, self));
     const inner = this.take();
     this.lines = outer;
@@ -1494,7 +1509,7 @@ class Generator {
     const s = src.js;
     const i = this.v();
     const it = this.v();
-    const outer = this.take();
+    const outer = this.nest();
     if (this.depth++ === 0) this.hoistTo = outer;
     const last = body({ kind: 'nodes', js: it, t: src.t });
     if (--this.depth === 0) this.hoistTo = undefined;
@@ -1559,7 +1574,7 @@ class Generator {
     const c = this.criterion(this.compile(params[0], input, input));
     const r = this.let('undefined');
     const branch = (p: AstNode | undefined): string[] => {
-      const outer = this.take();
+      const outer = this.nest();
       if (p) {
         const v = this.compile(p, input, input);
         if (v.kind !== 'tri') unsupported('iif branch');

@@ -278,6 +278,21 @@ describe('generated invariant semantics', () => {
     expect(same('descendants().count() = 6', 'CodeSystem', cs([{ code: 'a', concept: [{ code: 'b' }] }]))).toBe('pass');
   });
 
+  it('computes a subexpression once where an enclosing block already has it, never from a sibling block', () => {
+    const sdf9 = "children().element.where(path.contains('.').not()).label.empty() and children().element.where(path.contains('.').not()).code.empty()";
+    expect(generateInvariantSource(sdf9, 'StructureDefinition')!.source.match(/childrenStep\(/g)).toHaveLength(1);
+    const sd = { resourceType: 'StructureDefinition', url: 'u', status: 'draft', differential: { element: [{ path: 'A' }, { path: 'A.b', code: [{ code: 'c' }] }] } };
+    expect(same(sdf9, 'StructureDefinition', sd)).toBe('pass');
+    expect(same(sdf9, 'StructureDefinition', { ...sd, snapshot: { element: [{ path: 'A', code: [{ code: 'c' }] }] } })).toBe('fail');
+    // the same member in both branches of iif and inside a loop: each branch computes its own (no hand-over on a missing variable)
+    const branches = 'iif(active.exists(), name.given.empty(), name.given.exists()) and name.all(given.empty())';
+    const p = (extra: object) => ({ resourceType: 'Patient', name: [{ given: ['a'] }], ...extra });
+    expect(same(branches, 'Patient', p({}))).toBe('fail');
+    expect(same(branches, 'Patient', p({ active: true }))).toBe('fail');
+    expect(same(branches, 'Patient', p({ active: true, name: [{ family: 'f' }] }))).toBe('pass');
+    expect(same('name.given.empty() or name.given.count() = 1', 'Patient', p({}))).toBe('pass');
+  });
+
   it('walks descendants().member of a tree without companions by recursion, as the generic walk does', () => {
     const csd1 = 'concept.code.combine($this.descendants().concept.code).isDistinct()';
     const cs = (concept: unknown[], extra: object = {}) => ({ resourceType: 'CodeSystem', status: 'draft', content: 'complete', concept, ...extra });
