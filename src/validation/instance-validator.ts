@@ -281,7 +281,12 @@ export class Walk {
     const profiled = declared.length > 0 || extraProfiles.length > 0 || implied.length > 0;
     // Its profiles will meet its values again: see firstCheck.
     if (profiled) this.checkedValues ??= new Map();
-    this.resourceAgainst(res, path, base, frame);
+    // A profile given for the validation stands in for the type at the root, as in the reference validator (it walks
+    // the given profile instead of the type): the type's rules are in the profile's snapshot, and walking both
+    // reported each broken core rule twice, once "from" each.
+    const given = isRoot && extraProfiles.length === 1 ? this.engine.structures.get(extraProfiles[0]!) : undefined;
+    const primary = given !== undefined && given.type === type ? given : base;
+    this.resourceAgainst(res, path, primary, frame, true);
     if (type === 'StructureDefinition' && isRoot) this.checkSnapshotGeneration(res, path);
     if (type === 'OperationDefinition') this.addAll(checkOperationDefinition(res, path, this.engine.structures));
     if (!profiled) return;
@@ -308,7 +313,7 @@ export class Walk {
         this.add('error', 'structure', 'profile-wrong-type', `Profile ${structure.label} is for ${structure.type}, not ${type}`, path);
         continue;
       }
-      this.resourceAgainst(res, path, structure, frame);
+      if (structure !== primary) this.resourceAgainst(res, path, structure, frame);
     }
   }
 
@@ -330,12 +335,13 @@ export class Walk {
     else if (!/^[A-Za-z0-9\-.]+$/.test(id)) this.add('error', 'invalid', 'resource-id-characters', `Invalid Resource id: Invalid Characters ('${id}')`, `${path}.id`);
   }
 
-  resourceAgainst(res: Record<string, unknown>, path: string, structure: CompiledStructure, frame: ResourceFrame): void {
+  /** `primary`: the resource's first walk (against its type, or the profile standing in for it), which runs the Bundle rules. */
+  resourceAgainst(res: Record<string, unknown>, path: string, structure: CompiledStructure, frame: ResourceFrame, primary = false): void {
     const type = String(res.resourceType);
     // Entries resolve references against their Bundle while they are walked.
     if (type === 'Bundle' && frame.resource === res && !frame.bundle) frame.bundle = indexBundle(res, path);
     this.element(res, undefined, structure.root, type, path, frame, structure, makeHost(type, type, type, res, undefined));
-    if (type === 'Bundle' && structure.url === 'http://hl7.org/fhir/StructureDefinition/Bundle') {
+    if (type === 'Bundle' && (primary || structure.url === 'http://hl7.org/fhir/StructureDefinition/Bundle')) {
       checkBundle(res, path, this, frame);
     }
   }
