@@ -3,7 +3,7 @@
  *   startup  <engine> <first.json>                  time to the first validated resource, then exits
  *   run      <engine> <first.json> <ndjson> <warm>  start-up, then resources/s after warm-up, peak RSS
  *   stream   <ndjson> <lines>                       fhirdq over a streamed NDJSON file: resources/s, RSS
- *   pool     <ndjson> <workers> <batch> <warm>      fhirdq on worker_threads, batches from the main thread
+ *   pool     <ndjson> <workers> <batch> <warm>      fhirdq on worker_threads, batches of in-memory lines from the main thread
  * Every rate includes JSON.parse of each line, as a real run does; `floor` is JSON.parse alone.
  */
 import { createReadStream, readFileSync } from 'node:fs';
@@ -27,10 +27,16 @@ async function startup(engine: EngineName, first: string, national: boolean) {
   return { validator, readyAt: epochMs() };
 }
 
-async function run(engine: EngineName, first: string, file: string, warm: number, national: boolean) {
-  const { validator, readyAt } = await startup(engine, first, national);
+/** An NDJSON file's lines, in memory. */
+function readLines(file: string): string[] {
   const lines = readFileSync(file, 'utf8').split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+async function run(engine: EngineName, first: string, file: string, warm: number, national: boolean) {
+  const { validator, readyAt } = await startup(engine, first, national);
+  const lines = readLines(file);
   const warmUp = (count: number) => {
     for (let i = 0; i < Math.min(count, lines.length); i++) validator.validate(JSON.parse(lines[i]) as object);
   };
@@ -79,62 +85,36 @@ async function pool(file: string, workers: number, batch: number, warm: number) 
     createValidatorPool(o: { workers: number; igs: string[] }): { countIssues(items: Item[]): Promise<Uint32Array>; close(): Promise<void> };
   };
   const p = createValidatorPool({ workers, igs: [] });
-  // Lines split by hand from 1 MB chunks: readline's async iterator costs the main thread several µs a line, time
-  // the two workers need on a 2-core machine.
-  const batches = async function* (): AsyncGenerator<Item[]> {
-    let items: Item[] = [];
-    let rest = '';
-    const add = (line: string) => {
-      if (line !== '') items.push({ json: line });
-    };
-    for await (const chunk of createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
-      const text = rest + (chunk as string);
-      let at = 0;
-      for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', at)) {
-        add(text.slice(at, nl));
-        at = nl + 1;
-        if (items.length >= batch) {
-          yield items;
-          items = [];
-        }
-      }
-      rest = text.slice(at);
-    }
-    add(rest);
-    if (items.length > 0) yield items;
-  };
-  // Warm-up as in `run`: every worker validates `warm` resources (rounds of one batch each, from the file, cycled).
-  let warmed = 0;
-  for (let before = -1; warmed < warm * workers && warmed > before; ) {
-    before = warmed;
-    let round: Item[][] = [];
-    for await (const items of batches()) {
-      round.push(items);
-      if (round.length < workers) continue;
-      await Promise.all(round.map((b) => p.countIssues(b)));
-      warmed += round.reduce((n, b) => n + b.length, 0);
-      round = [];
-      if (warmed >= warm * workers) break;
-    }
-  }
-  gc();
+  // Read before timing, as in `run`: both time validation, not the disk (the streamed runs below include reading).
+  const lines = readLines(file);
+  const batches: Item[][] = [];
+  for (let i = 0; i < lines.length; i += batch) batches.push(lines.slice(i, i + batch).map((json) => ({ json })));
   // Like `run`, the caller gets each resource's error count: the pool replies with counts, not Issue objects.
-  let resources = 0;
   let errors = 0;
   const countErrors = (counts: Uint32Array) => {
     for (let i = 0; i < counts.length; i += 4) errors += counts[i] + counts[i + 1];
   };
-  const inflight: Promise<void>[] = [];
+  /** Posts the corpus's batches, cycled, until `count` resources; two batches queued per worker, so none waits. */
+  const validate = async (count: number): Promise<number> => {
+    const inflight: Promise<void>[] = [];
+    let posted = 0;
+    for (let b = 0; posted < count; b = (b + 1) % batches.length) {
+      posted += batches[b].length;
+      inflight.push(p.countIssues(batches[b]).then(countErrors));
+      if (inflight.length >= 2 * workers) await inflight.shift();
+    }
+    await Promise.all(inflight);
+    return posted;
+  };
+  // Warm-up as in `run`, where a thread sees `warm` resources twice (around a forced GC) before it is timed.
+  const warmed = await validate(2 * warm * workers);
+  gc();
+  errors = 0;
   const cpu0 = process.cpuUsage();
   const elu0 = performance.eventLoopUtilization();
   const t0 = performance.now();
-  for await (const items of batches()) {
-    resources += items.length;
-    inflight.push(p.countIssues(items).then(countErrors));
-    // Two batches queued per worker: each has its next batch waiting when it replies.
-    if (inflight.length >= 2 * workers) await inflight.shift();
-  }
-  await Promise.all(inflight);
+  // Each worker's share is the corpus once, as the one thread of `run` validates it once.
+  const resources = await validate(workers * lines.length);
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const mainBusy = performance.eventLoopUtilization(elu0).utilization;

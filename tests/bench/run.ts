@@ -215,7 +215,7 @@ async function main(): Promise<void> {
   out.push('', `R4 core corpus: ${core.sources} conformance-suite resources × ${fmt(core.lines)} lines`, engineTable(coreFigures));
   out.push('', 'skipped' in national ? `National corpus (MP9, PZP): skipped: ${national.skipped}` : `National corpus (MP9, PZP, against their profiles): ${national.sources} examples × ${fmt(national.lines)} lines`);
   if (!('skipped' in national)) out.push(engineTable(nationalFigures));
-  out.push('', `Scaling (fhirdq, src/pipeline/validate-pool.ts: the main thread reads NDJSON and posts batches of ${config.batch} lines, workers parse and validate; ${config.warmup} resources of warm-up per worker)`);
+  out.push('', `Scaling (fhirdq, src/pipeline/validate-pool.ts: the main thread posts batches of ${config.batch} NDJSON lines, read before timing as for the one thread; workers parse and validate; ${fmt(2 * config.warmup)} resources of warm-up per worker, as the one thread has; each worker's share timed is the corpus once)`);
   const oneThread = coreFigures.fhirdq && 'perSecond' in coreFigures.fhirdq ? coreFigures.fhirdq : undefined;
   if (scalingError) out.push('failed: ' + scalingError);
   else
