@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createValidator } from '../index.js';
+import { BEST_PRACTICE_LEVELS, type BestPracticeLevel } from '../validation/api.js';
 import { createValidatorPool, type LineItem, type LocatedResult } from '../pipeline/validate-pool.js';
 import type { Issue } from '../validation/issues.js';
 import { countIssues } from '../validation/outcome.js';
@@ -15,6 +16,7 @@ export interface ValidateCommandOptions {
   profile?: string;
   format: OutputFormat;
   securityChecks?: boolean;
+  bestPractice?: BestPracticeLevel;
   /** Validation worker threads; 0 validates on the main thread; undefined decides from the input (see workersFor). */
   workers?: number;
 }
@@ -32,6 +34,7 @@ export function registerValidateCommand(program: Command, ctx: CliContext): void
     .option('--profile <canonical>', 'also validate every resource against this profile (url or url|version)')
     .addOption(new Option('--format <format>', 'output format').choices(OUTPUT_FORMATS).default('text'))
     .option('--security-checks', 'report HTML-looking strings and active content as errors')
+    .addOption(new Option('--best-practice <level>', 'how failed best-practice constraints (dom-6: narrative, ...) are reported').choices(BEST_PRACTICE_LEVELS).default('warning'))
     .option('--workers <n>', 'validation worker threads for NDJSON input (0: none; default: one per core from 4 MB of NDJSON)', parseWorkers)
     .action(async (paths: string[], options: ValidateCommandOptions) => {
       ctx.exitCode = await validateFiles(paths, options, ctx);
@@ -70,7 +73,7 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
   const missingIgs = (await collectFiles(options.ig)).problems;
   for (const problem of missingIgs) ctx.err(`fhirdq: --ig ${problem}\n`);
   if (missingIgs.length) return EXIT_USAGE;
-  const validator = await createValidator({ igs: options.ig, securityChecks: options.securityChecks });
+  const validator = await createValidator({ igs: options.ig, securityChecks: options.securityChecks, bestPractice: options.bestPractice });
   for (const issue of validator.loadIssues) {
     if (issue.severity !== 'information') ctx.err(`fhirdq: ${issue.severity} loading packages: ${issue.message}  [${issue.messageId}]\n`);
   }
@@ -79,7 +82,7 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
   let inputProblem = problems.length > 0;
   const validateOptions = options.profile ? { profile: options.profile } : undefined;
   const workers = await workersFor(files, options.workers);
-  const pool = workers > 0 ? createValidatorPool({ workers, igs: options.ig, securityChecks: options.securityChecks }) : undefined;
+  const pool = workers > 0 ? createValidatorPool({ workers, igs: options.ig, securityChecks: options.securityChecks, bestPractice: options.bestPractice }) : undefined;
   const report = (file: string, label: string | null, line: number | undefined, issues: Issue[]) => {
     reporter.resource(file, { resource: label, line, issues });
     const counts = countIssues(issues);

@@ -7,6 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Issue } from '../validation/issues.js';
 import type { FhirResource } from '../packages/types.js';
+import type { ValidatorOptions } from '../validation/api.js';
 import type { BatchOutcome, IssueContext } from './issue-lines.js';
 
 export interface ValidateItem {
@@ -89,7 +90,10 @@ interface Slot {
  */
 const YOUNG_GENERATION_MB = 96;
 
-export function createValidatorPool(options: { workers: number; igs: string[]; heapMb?: number; securityChecks?: boolean }): ValidatorPool {
+/** What each worker's validator is created with. */
+export type PoolValidatorOptions = Pick<ValidatorOptions, 'securityChecks' | 'bestPractice'> & { igs: string[] };
+
+export function createValidatorPool(options: PoolValidatorOptions & { workers: number; heapMb?: number }): ValidatorPool {
   const url = new URL('./validate-worker.js', import.meta.url);
   let nextId = 0;
   let closing = false;
@@ -102,7 +106,7 @@ export function createValidatorPool(options: { workers: number; igs: string[]; h
     slot.pending.clear();
   };
   for (let i = 0; i < options.workers; i++) {
-    const worker = new Worker(url, { workerData: { igs: options.igs, securityChecks: options.securityChecks }, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB, ...(options.heapMb ? { maxOldGenerationSizeMb: options.heapMb } : {}) } });
+    const worker = new Worker(url, { workerData: { igs: options.igs, securityChecks: options.securityChecks, bestPractice: options.bestPractice } satisfies PoolValidatorOptions, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB, ...(options.heapMb ? { maxOldGenerationSizeMb: options.heapMb } : {}) } });
     const slot: Slot = { worker, queued: 0, pending: new Map() };
     worker.on('message', (msg: WorkerReply) => {
       const p = slot.pending.get(msg.id);

@@ -4,13 +4,13 @@ import { createValidator } from '../index.js';
 import type { Issue } from '../validation/issues.js';
 import type { FhirResource } from '../packages/types.js';
 import { batchOutcome, SEVERITIES } from './issue-lines.js';
-import type { BatchRequest, LocatedResult, WorkerReply } from './validate-pool.js';
+import type { BatchRequest, LocatedResult, PoolValidatorOptions, WorkerReply } from './validate-pool.js';
 import { parseJsonText, validateParsedSafely } from '../cli/input.js';
 import { resourceLabel } from '../cli/output.js';
 
 const port = parentPort!;
-const { igs, securityChecks } = workerData as { igs: string[]; securityChecks?: boolean };
-const validator = await createValidator({ igs, securityChecks });
+const { igs, securityChecks, bestPractice } = workerData as PoolValidatorOptions;
+const validator = await createValidator({ igs, securityChecks, bestPractice });
 
 /** One item's issues; an item the validator cannot handle (bad JSON, a crash) gets one fatal issue, not a lost batch. */
 function validateText(json: string, profile: string | undefined): Issue[] {

@@ -13,7 +13,12 @@ export interface ValidatorOptions {
   allowExampleUrls?: boolean;
   /** Languages in which displays are accepted, e.g. 'en, de' (the reference's -language option). */
   displayLanguages?: string;
+  /** How failed best-practice constraints (dom-6, con-3, profiles' own) are reported; default 'warning' (the reference's -best-practice). */
+  bestPractice?: BestPracticeLevel;
 }
+
+export const BEST_PRACTICE_LEVELS = ['error', 'warning', 'information', 'ignore'] as const;
+export type BestPracticeLevel = (typeof BEST_PRACTICE_LEVELS)[number];
 
 export interface ValidateOptions {
   /** Canonical URL (optionally |version) of a profile to validate against, in addition to meta.profile. */

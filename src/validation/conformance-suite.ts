@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { Validator, ValidatorOptions } from './api.js';
+import type { BestPracticeLevel, Validator, ValidatorOptions } from './api.js';
 import { isError, type Issue } from './issues.js';
 import { kindOf, parseJsonText, parseXmlText, validateParsed, type ParsedResource } from '../cli/input.js';
 
@@ -90,6 +90,9 @@ export async function readManifest(suiteFolder: string): Promise<SuiteCase[]> {
   return parsed.data.cases;
 }
 
+/** The upstream manifest's best-practice levels (the Java enum's names); a hint is information here. */
+const BEST_PRACTICE_BY_NAME: Record<string, BestPracticeLevel | undefined> = { error: 'error', warning: 'warning', hint: 'information', ignore: 'ignore' };
+
 /** Maps a case's options (named as in the upstream manifest) to validator options. */
 export function mapCaseOptions(options: Record<string, unknown>): { mapped: ValidatorOptions; ignored: string[] } {
   const mapped: ValidatorOptions = {};
@@ -98,6 +101,7 @@ export function mapCaseOptions(options: Record<string, unknown>): { mapped: Vali
     if (name === 'security-checks') mapped.securityChecks = value === true;
     else if (name === 'examples') mapped.allowExampleUrls = value !== false;
     else if (name === 'language' && typeof value === 'string') mapped.displayLanguages = value;
+    else if (name === 'best-practice' && typeof value === 'string' && BEST_PRACTICE_BY_NAME[value.toLowerCase()]) mapped.bestPractice = BEST_PRACTICE_BY_NAME[value.toLowerCase()];
     else ignored.push(name);
   }
   return { mapped, ignored };

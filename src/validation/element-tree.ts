@@ -15,7 +15,7 @@ export interface ElementDefinitionJson {
   type?: Array<{ code: string; profile?: string[]; targetProfile?: string[]; aggregation?: string[]; extension?: unknown[] }>;
   contentReference?: string;
   slicing?: { discriminator?: Array<{ type: string; path: string }>; rules?: string; ordered?: boolean };
-  constraint?: Array<{ key: string; severity?: string; human?: string; expression?: string; source?: string }>;
+  constraint?: Array<{ key: string; severity?: string; human?: string; expression?: string; source?: string; extension?: Array<{ url?: string; valueBoolean?: boolean }> }>;
   binding?: { strength?: string; valueSet?: string };
   maxLength?: number;
   isModifier?: boolean;
@@ -46,6 +46,8 @@ export interface Constraint {
   core: boolean;
   /** When the walker may skip it as passing without evaluating it (see passesWhen). */
   passes: ConstraintPass;
+  /** Marked as a best practice (dom-6, con-3, ...): reported at the level the validation asks for. */
+  bestPractice: boolean;
   /** The issue's messageId and message when it fails, made once. */
   messageId: string;
   failure: string;
@@ -197,6 +199,8 @@ function prefixed(def: ElementDefinitionJson, prefix: string): { key: string; va
   return undefined;
 }
 
+const BEST_PRACTICE_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/elementdefinition-bestpractice';
+
 function createNode(def: ElementDefinitionJson): ElementNode {
   const last = def.path.slice(def.path.lastIndexOf('.') + 1);
   const isChoice = last.endsWith('[x]');
@@ -213,6 +217,7 @@ function createNode(def: ElementDefinitionJson): ElementNode {
         source: c.source,
         core,
         passes: passesWhen(c.key, core),
+        bestPractice: c.extension?.some((e) => e.url === BEST_PRACTICE_EXTENSION && e.valueBoolean === true) ?? false,
         messageId: `constraint-${c.key}`,
         failure: `Constraint failed: ${c.key}: '${human}'`,
       };

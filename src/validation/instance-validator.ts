@@ -16,10 +16,12 @@ import { checkOperationDefinition } from './operation-definition.js';
 import { compareToBound, describeBound } from './ordered-values.js';
 import { generateSnapshot, type StructureDefinition } from '../packages/snapshot.js';
 import { attachmentProblems } from './base64.js';
+import type { BestPracticeLevel } from './api.js';
 
 export interface EngineOptions {
   securityChecks: boolean;
   allowExampleUrls: boolean;
+  bestPractice: BestPracticeLevel;
 }
 
 /** The resource being walked, its container (for contained resources) and the Bundle it sits in. */
@@ -824,6 +826,8 @@ export class Walk {
       const constraint = constraints[i]!;
       const passes = constraint.passes;
       if (passes !== 'never' && passesUnevaluated(passes, value)) continue;
+      const bestPractice = constraint.bestPractice ? this.engine.options.bestPractice : undefined;
+      if (bestPractice === 'ignore') continue;
       if (!ready) {
         scope.node = value;
         scope.basePath = basePath;
@@ -838,7 +842,7 @@ export class Walk {
         this.add('warning', 'processing', 'invariant-evaluation-failed', `Unable to evaluate constraint ${constraint.key} (${constraint.expression}): ${result.evaluationError}`, path);
         continue;
       }
-      this.add(constraint.severity, 'invariant', constraint.messageId, constraint.failure, path);
+      this.add(bestPractice ?? constraint.severity, 'invariant', constraint.messageId, constraint.failure, path);
     }
   }
 

@@ -52,6 +52,12 @@ describe('mapCaseOptions', () => {
       ignored: ['no-such-option'],
     });
   });
+
+  it('maps best-practice by the Java level names (a hint is information), and ignores a level it does not know', () => {
+    expect(mapCaseOptions({ 'best-practice': 'Error' }).mapped).toEqual({ bestPractice: 'error' });
+    expect(mapCaseOptions({ 'best-practice': 'Hint' }).mapped).toEqual({ bestPractice: 'information' });
+    expect(mapCaseOptions({ 'best-practice': 'loud' })).toEqual({ mapped: {}, ignored: ['best-practice'] });
+  });
 });
 
 describe('formatDisagreement', () => {

@@ -48,6 +48,17 @@ describe('fhirdq validate --workers: NDJSON validated on worker threads', () => 
     expect(reported.filter((r) => r.errors > 0).length).toBeGreaterThan(200);
   });
 
+  it('gives the workers the best-practice level: narrative-less resources fail the run with --best-practice error', async () => {
+    const args = ['validate', '--format', 'ndjson', join(dir, 'export.ndjson')];
+    const strict = await runBuilt(...args, '--workers', '2', '--best-practice', 'error');
+    expect(strict).toEqual(await runBuilt(...args, '--workers', '0', '--best-practice', 'error'));
+    const errorsOf = (run: CliRun) => run.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { errors: number }).errors);
+    const lenient = await runBuilt(...args, '--workers', '2');
+    // every resource line has no narrative: one more error each
+    const resources = errorsOf(lenient).length;
+    expect(errorsOf(strict).reduce((a, b) => a + b, 0) - errorsOf(lenient).reduce((a, b) => a + b, 0)).toBeGreaterThan(resources / 2);
+  });
+
   it('rejects a worker count that is not a whole number', async () => {
     const run = await runBuilt('validate', '--workers', 'many', join(dir, 'export.ndjson'));
     expect(run.code).toBe(2);
