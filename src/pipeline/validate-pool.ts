@@ -1,7 +1,7 @@
 /**
  * Validation on worker_threads: each worker loads its own validator once and validates batches.
- * A batch crosses as one string (the items' JSON texts concatenated) and a transferred array of their
- * lengths, so the main thread clones no objects; replies are compact (counts, or issue lines) unless the
+ * A batch crosses as the items' JSON texts, an array of strings: cloned, that costs the main thread a fifth of
+ * what joining them into one string did (measured per line, 0.5-1 us against 3 us); replies are compact (counts, or issue lines) unless the
  * caller asks for the Issue objects.
  */
 import { Worker } from 'node:worker_threads';
@@ -56,10 +56,8 @@ export type ReplyKind = 'issues' | 'outcome' | 'counts' | 'located';
 export interface BatchRequest {
   id: number;
   kind: ReplyKind;
-  /** The items' JSON texts, concatenated. */
-  text: string;
-  /** Each item's length in `text`, in UTF-16 code units. */
-  lengths: Uint32Array;
+  /** The items' JSON texts. */
+  texts: string[];
   /** Each item's profile; absent when no item has one. */
   profiles?: (string | undefined)[];
   /** For `outcome`: where each item came from. */
@@ -128,21 +126,19 @@ export function createValidatorPool(options: PoolValidatorOptions & { workers: n
     if (closing) return Promise.reject(new Error('the validator pool is closed'));
     let slot = slots[0];
     for (const s of slots) if (s.queued < slot.queued) slot = s;
-    const lengths = new Uint32Array(items.length);
     const texts = new Array<string>(items.length);
     let profiles: (string | undefined)[] | undefined;
     for (let i = 0; i < items.length; i++) {
       const item = items[i];
       texts[i] = item.json ?? JSON.stringify((item as ValidateItem).resource);
-      lengths[i] = texts[i].length;
       if (item.profile !== undefined) (profiles ??= new Array<string | undefined>(items.length))[i] = item.profile;
     }
     const id = nextId++;
     slot.queued += items.length;
     return new Promise((resolve, reject) => {
       slot.pending.set(id, { size: items.length, resolve, reject });
-      const message: BatchRequest = { id, kind, text: texts.join(''), lengths, profiles, contexts, lines };
-      slot.worker.postMessage(message, lines ? [lengths.buffer, lines.buffer as ArrayBuffer] : [lengths.buffer]);
+      const message: BatchRequest = { id, kind, texts, profiles, contexts, lines };
+      slot.worker.postMessage(message, lines ? [lines.buffer as ArrayBuffer] : []);
     });
   };
 

@@ -23,12 +23,12 @@ function validateText(json: string, profile: string | undefined): Issue[] {
   }
 }
 
-function handle({ id, kind, text, lengths, profiles, contexts, lines }: BatchRequest): { reply: WorkerReply; transfer: ArrayBuffer[] } {
-  const n = lengths.length;
+function handle({ id, kind, texts, profiles, contexts, lines }: BatchRequest): { reply: WorkerReply; transfer: ArrayBuffer[] } {
+  const n = texts.length;
   if (kind === 'located') {
     const located = new Array<LocatedResult>(n);
-    for (let i = 0, at = 0; i < n; at += lengths[i++]) {
-      const parsed = parseJsonText(text.slice(at, at + lengths[i]), lines![i]);
+    for (let i = 0; i < n; i++) {
+      const parsed = parseJsonText(texts[i]!, lines![i]);
       const profile = profiles?.[i];
       located[i] = { label: resourceLabel(parsed.resource), issues: validateParsedSafely(validator, parsed, profile ? { profile } : undefined) };
     }
@@ -36,13 +36,13 @@ function handle({ id, kind, text, lengths, profiles, contexts, lines }: BatchReq
   }
   if (kind === 'counts') {
     const counts = new Uint32Array(n * 4);
-    for (let i = 0, at = 0; i < n; at += lengths[i++]) {
-      for (const issue of validateText(text.slice(at, at + lengths[i]), profiles?.[i])) counts[i * 4 + SEVERITIES.indexOf(issue.severity)]++;
+    for (let i = 0; i < n; i++) {
+      for (const issue of validateText(texts[i]!, profiles?.[i])) counts[i * 4 + SEVERITIES.indexOf(issue.severity)]++;
     }
     return { reply: { id, counts }, transfer: [counts.buffer] };
   }
   const results = new Array<Issue[]>(n);
-  for (let i = 0, at = 0; i < n; at += lengths[i++]) results[i] = validateText(text.slice(at, at + lengths[i]), profiles?.[i]);
+  for (let i = 0; i < n; i++) results[i] = validateText(texts[i]!, profiles?.[i]);
   if (kind === 'issues') return { reply: { id, results }, transfer: [] };
   const outcome = batchOutcome(contexts!, results);
   return { reply: { id, outcome }, transfer: [outcome.counts.buffer as ArrayBuffer] };
