@@ -140,7 +140,14 @@ export class SliceMatcher {
         // Reslicing: this slice's items are sliced again, together, so reslice cardinalities hold.
         this.process(list, slice, structure, path, frame, walk, host);
       } else {
-        for (const item of list) walk.item(item, slice, frame, structure, host);
+        for (const item of list) {
+          const before = walk.issues.length;
+          walk.item(item, slice, frame, structure, host);
+          // Java checks an item in a slice against the sliced element too, so a broken constraint of the sliced
+          // element's own children is reported under both ids (the same issue twice collapses). A slice inherits
+          // those constraints: when the slice walk found nothing, the sliced element's walk would find nothing either.
+          if (node.children.length > 0 && walk.issues.length > before) walk.item(item, node, frame, structure, host);
+        }
       }
       // A type slice of a choice (value[x]:valueQuantity) narrows its owner; the owner's fixed/pattern still apply.
       if ((node.fixed && !slice.fixed) || (node.pattern && !slice.pattern)) {

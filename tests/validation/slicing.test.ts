@@ -68,6 +68,12 @@ const validator = useValidator([
     slice('List.entry:named', { min: 1 }),
     id('List.entry:named.item', { type: [{ code: 'Reference', targetProfile: [TEST + 'NamedPatient'] }] }),
   ]),
+  profile('SealedParameters', 'Parameters', [
+    id('Parameters.parameter', { slicing: { discriminator: [{ type: 'value', path: 'name' }], rules: 'open' } }),
+    id('Parameters.parameter.extension', { max: '0' }),
+    slice('Parameters.parameter:param1', { max: '1' }),
+    id('Parameters.parameter:param1.name', { fixedString: 'param1' }),
+  ]),
   profile('PatientBundle', 'Bundle', [
     id('Bundle.entry', { slicing: { discriminator: [{ type: 'profile', path: 'resource' }], rules: 'open' } }),
     slice('Bundle.entry:named', { min: 1, max: '1' }),
@@ -219,5 +225,21 @@ describe('reslicing', () => {
     const issues = check({ resourceType: 'Patient', identifier: [mrn(HOSPITAL_A, '1'), mrn(HOSPITAL_A, '2')] }, 'ReslicePatient');
     expect(found(issues).map((i) => i.messageId)).toContain('slice-max');
     expectNoErrors(check({ resourceType: 'Patient', identifier: [mrn(HOSPITAL_A, '1')] }, 'ReslicePatient'));
+  });
+});
+
+describe('constraints of the sliced element itself', () => {
+  const extension = [{ url: 'http://example.org/fhir/StructureDefinition/note', valueString: 'x' }];
+  const params = (...parameter: unknown[]) => ({ resourceType: 'Parameters', parameter });
+  const cardinality = (issues: ReturnType<typeof check>) => issues.filter((i) => i.messageId === 'cardinality-max').map((i) => i.message.slice(0, i.message.indexOf(': max')));
+
+  it('an item in a slice breaks them under the slice id and the sliced element id, as in Java', () => {
+    const issues = check(params({ name: 'param1', valueString: 'a', extension }), 'SealedParameters');
+    expect(cardinality(issues)).toEqual(['Parameters.parameter:param1.extension', 'Parameters.parameter.extension']);
+  });
+
+  it('an item outside the slices breaks them once, and a clean item not at all', () => {
+    expect(cardinality(check(params({ name: 'other', valueString: 'a', extension }), 'SealedParameters'))).toEqual(['Parameters.parameter.extension']);
+    expectNoErrors(check(params({ name: 'param1', valueString: 'a' }, { name: 'other', valueString: 'b' }), 'SealedParameters'));
   });
 });
