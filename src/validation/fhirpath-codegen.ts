@@ -213,6 +213,11 @@ function item(s: unknown, i: number): unknown {
 function distinctItems(items: unknown[]): boolean {
   if (items.length < 2) return true;
   for (const v of items) if (typeof v !== 'string') handover();
+  // A few items compare pairwise: cheaper than filling a Set.
+  if (items.length <= 8) {
+    for (let i = 1; i < items.length; i++) for (let j = 0; j < i; j++) if (items[i] === items[j]) return false;
+    return true;
+  }
   return new Set(items).size === items.length;
 }
 
@@ -824,10 +829,22 @@ class Generator {
 
   constructor(private readonly resourceType: string | undefined) {}
 
+  /** Whether the focus or %resource is one object of resourceType rt: its resourceType read once per call, not per step. */
+  private readonly rootTypes = new Set<string>();
+
+  /** The test that `a` is one object of resourceType `rt` (JavaScript source). */
+  private isOneOf(a: string, rt: string): string {
+    if (a !== 'node' && a !== 'resource') return `isOne(${a}) && ${a}.resourceType === ${rt}`;
+    this.rootTypes.add(a);
+    // null (not one object) equals no resourceType
+    return `${a}Rt === ${rt}`;
+  }
+
   source(body: string[]): { source: string; consts: unknown[] } {
     const names = Object.keys(HELPERS).join(', ');
     const consts = this.consts.map((_, i) => `const K${i} = K[${i}];`).join('\n');
-    const source = `'use strict';\nconst { ${names} } = R;\n${consts}\nreturn function invariant(node, resource) {\n  try {\n${body.join('\n')}\n  } catch (e) {\n    return undefined;\n  }\n};`;
+    const roots = [...this.rootTypes].map((a) => `const ${a}Rt = isOne(${a}) ? ${a}.resourceType : null;\n`).join('');
+    const source = `'use strict';\nconst { ${names} } = R;\n${consts}\nreturn function invariant(node, resource) {\n${roots}  try {\n${body.join('\n')}\n  } catch (e) {\n    return undefined;\n  }\n};`;
     return { source, consts: this.consts };
   }
 
@@ -1101,7 +1118,7 @@ class Generator {
     const ck = JSON.stringify(spec.companion);
     // A present primitive's companion matters only to node-to-node equality; an absent one's always (unless the next step reads it).
     const prim = isPrimitiveValue(new Node(null, null, spec.path, type));
-    const b = this.let(`isOne(${a}) && ${a}.resourceType === ${rt} ? ${a}[${k}] : step(${a}, ${k}, ${ck}, ${rt})`);
+    const b = this.let(`${this.isOneOf(a, rt)} ? ${a}[${k}] : step(${a}, ${k}, ${ck}, ${rt})`);
     // `a` is one object here, or empty or an array (step checked their items' companions): no companion to read
     if (!(keepCompanions && prim)) this.lines.push(`if (open(${b}, ${this.strict > 0}) && ${a}?.[${ck}] !== undefined) throw H;`);
     const result: NodesVal = { kind: 'nodes', js: b, t: raw ? { ...nodeType(spec.path, ''), untyped: true, raw } : { ...nodeType(spec.path, type!), untyped } };

@@ -55,7 +55,13 @@ const NATIVE: Record<string, NativeInvariant> = {
     const ext = node as Record<string, unknown>;
     const hasExtensions = Array.isArray(ext.extension) && ext.extension.length > 0;
     let hasValue = false;
-    for (const key in ext) if (key.startsWith('value')) hasValue = true;
+    // 'v' first: most keys (url, extension, id) are passed over without a startsWith call.
+    for (const key in ext) {
+      if (key.charCodeAt(0) === 118 && key.startsWith('value')) {
+        hasValue = true;
+        break;
+      }
+    }
     return hasExtensions !== hasValue;
   },
   'dom-2': ({ node }) => {

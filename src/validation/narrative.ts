@@ -175,7 +175,11 @@ function parseSimple(div: string): Parsed | undefined {
   if (NOT_SIMPLE_CHAR.test(div) || div.includes(']]>')) return undefined;
   // Whole-div answers, so that most texts and attribute values need no test of their own.
   const hasAmp = div.includes('&');
-  const hasBreak = div.includes('\n') || div.includes('\r') || div.includes('\t');
+  // The next tab, LF and CR at or after the attribute value being read (-1: none left): moved on as the parse does,
+  // so an attribute value needs no test of its own.
+  let nextTab = div.indexOf('\t');
+  let nextLf = div.indexOf('\n');
+  let nextCr = div.indexOf('\r');
   const stack: XNode[] = [];
   let root: XNode | undefined;
   let i = spaceEnd(div, 0);
@@ -226,9 +230,12 @@ function parseSimple(div: string): Parsed | undefined {
         if (valueEnd < 0) return undefined;
         if (lt >= 0 && lt < valueEnd) return undefined;
         const raw = div.slice(k + 1, valueEnd);
-        // A duplicate declines, and so do inherited names (__proto__, constructor...): a plain object is then safe.
-        // (A keyed read finds both, and costs far less than 'in' with a freshly sliced name.)
-        if ((hasBreak && ATTR_VALUE_BREAK.test(raw)) || node.attrs[attr] !== undefined) return undefined;
+        nextTab = nextFrom(div, '\t', nextTab, k);
+        nextLf = nextFrom(div, '\n', nextLf, k);
+        nextCr = nextFrom(div, '\r', nextCr, k);
+        // A break in the value declines. A duplicate declines, and so do inherited names (__proto__, constructor...):
+        // a plain object is then safe. (A keyed read finds both, and costs far less than 'in' with a freshly sliced name.)
+        if ((nextTab >= 0 && nextTab < valueEnd) || (nextLf >= 0 && nextLf < valueEnd) || (nextCr >= 0 && nextCr < valueEnd) || node.attrs[attr] !== undefined) return undefined;
         const value = hasAmp && raw.includes('&') ? decodeEntities(raw) : raw;
         if (value === undefined) return undefined;
         if (node.attrs === NO_ATTRS) node.attrs = {};
@@ -252,7 +259,11 @@ function parseSimple(div: string): Parsed | undefined {
   }
   return root !== undefined && spaceEnd(div, i) === div.length ? { root, doctype: false } : undefined;
 }
-const ATTR_VALUE_BREAK = /[\t\n\r]/;
+
+/** The first `ch` after `from`, given `at`, the first one after an earlier position (or -1). */
+function nextFrom(div: string, ch: string, at: number, from: number): number {
+  return at < 0 || at > from ? at : div.indexOf(ch, from + 1);
+}
 
 /**
  * The known named references in text or an attribute value replaced; undefined (saxes decides) for any other
