@@ -580,6 +580,10 @@ export class Walk {
     // Most objects carry no _name companions: then no companion lookup (a missed keyed load) is needed.
     let hasCompanions = false;
     let hasContent = false;
+    // The match of the previous property: its successor last time is likely this one's (see MatchLink).
+    let link: MatchLink = shape;
+    // The required children met, one bit each (see requiredBit).
+    let present = 0;
     for (const key in obj) {
       if (key !== 'id') {
         hasContent = true;
@@ -593,12 +597,22 @@ export class Walk {
       if (isResourceRoot && key === 'resourceType') continue;
       if (key === 'fhir_comments') continue;
       const name = isCompanion ? UNDERSCORE_REMOVED.of(key) : key;
-      const match = matchChild(shape, name);
+      let match = link.nextName === name ? link.next : undefined;
+      if (match === undefined) {
+        match = matchChild(shape, name);
+        if (match !== undefined) {
+          link.nextName = name;
+          link.next = match;
+        }
+      }
+      if (match !== undefined) link = match;
       // Only primitives have a _name companion.
       if (!match || (name !== key && match.typeCode !== undefined && !PRIMITIVE_TYPES.has(match.typeCode))) {
         this.add('error', 'structure', 'unknown-element', `Unrecognized property '${key}'`, `${path}.${key}`);
         continue;
       }
+      // Every property from here on is grouped under its node.
+      present |= match.requiredBit;
       if (hasCompanions && match.typeCode !== undefined && !PRIMITIVE_TYPES.has(match.typeCode) && UNDERSCORED.of(name) in obj) {
         this.add('error', 'structure', 'unknown-element', `Unrecognized property '_${name}'`, `${path}._${name}`);
       }
@@ -642,7 +656,13 @@ export class Walk {
       if (Array.isArray(items)) this.group(items, node, structure, path, frame, host);
       else this.plainElement(groupValues[i], items, structure, path, frame, host);
     }
-    for (const node of shape.required) if (groupIndex(groupNodes, base, end, node) < 0) this.group([], node, structure, path, frame, host);
+    const required = shape.required;
+    const allRequired = shape.requiredMask;
+    if (allRequired === -1) {
+      for (const node of required) if (groupIndex(groupNodes, base, end, node) < 0) this.group([], node, structure, path, frame, host);
+    } else if ((present & allRequired) !== allRequired) {
+      for (let j = 0; j < required.length; j++) if ((present & (1 << j)) === 0) this.group([], required[j]!, structure, path, frame, host);
+    }
     // Entries above the count are left in place: overwritten later.
     groups.count = base;
     return hasContent;
@@ -893,21 +913,34 @@ export class Walk {
   }
 }
 
-export interface Shape {
+/**
+ * The property that followed a matched one last time, with its match. Objects of one type mostly list their
+ * properties in one order: comparing two internalized names is cheaper than a Map lookup.
+ */
+interface MatchLink {
+  nextName: string | undefined;
+  next: ChildMatch | undefined;
+}
+
+export interface Shape extends MatchLink {
   byName: Map<string, ElementNode>;
   choices: ElementNode[];
   /** Children whose absence is an error: min > 0, or sliced with a required slice. */
   required: ElementNode[];
+  /** One bit per required child; -1 when they are too many for bits (then found by a scan). */
+  requiredMask: number;
   /** Property name → its definition and type, for the names met so far (choice names included). */
   matches: Map<string, ChildMatch>;
 }
 
-interface ChildMatch {
+interface ChildMatch extends MatchLink {
   node: ElementNode;
   typeCode: string | undefined;
-  typeError?: string;
+  typeError: string | undefined;
   /** See plainKind. */
-  plain?: 'primitive' | 'complex';
+  plain: 'primitive' | 'complex' | undefined;
+  /** The node's bit in its shape's requiredMask, or 0. */
+  requiredBit: number;
 }
 
 /**
@@ -934,18 +967,24 @@ function matchChild(shape: Shape, name: string): ChildMatch | undefined {
   const known = shape.matches.get(name);
   if (known) return known;
   const direct = shape.byName.get(name);
-  if (direct && !direct.isChoice) return remember(shape, name, { node: direct, typeCode: direct.types[0]?.code, plain: plainKind(direct) });
+  if (direct && !direct.isChoice) return remember(shape, name, newMatch(shape, direct, direct.types[0]?.code, undefined, plainKind(direct)));
   for (const node of shape.choices) {
     if (!name.startsWith(node.name) || name.length === node.name.length) continue;
     const suffix = name.slice(node.name.length);
     const type = node.types.find((t) => capitalize(t.code) === suffix);
-    if (type) return remember(shape, name, { node, typeCode: type.code });
+    if (type) return remember(shape, name, newMatch(shape, node, type.code, undefined, undefined));
     if (/^[A-Z]/.test(suffix)) {
       const allowed = node.types.map((t) => t.code).join(', ');
-      return { node, typeCode: undefined, typeError: `The type '${suffix}' is not valid for ${node.path} (allowed: ${allowed})` };
+      return newMatch(shape, node, undefined, `The type '${suffix}' is not valid for ${node.path} (allowed: ${allowed})`, undefined);
     }
   }
   return undefined;
+}
+
+/** Every match is made here, with its properties in one order: one hidden class where matches are read. */
+function newMatch(shape: Shape, node: ElementNode, typeCode: string | undefined, typeError: string | undefined, plain: ChildMatch['plain']): ChildMatch {
+  const j = shape.requiredMask === -1 ? -1 : shape.required.indexOf(node);
+  return { nextName: undefined, next: undefined, node, typeCode, typeError, plain, requiredBit: j < 0 ? 0 : 1 << j };
 }
 
 /** Only names that match a definition are kept, so bad input cannot grow the map. */
@@ -996,11 +1035,15 @@ function rootChildren(structure: CompiledStructure): ChildContext {
 function shapeOf(nodes: ElementNode[]): Shape {
   let shape = SHAPES.get(nodes);
   if (!shape) {
+    const required = nodes.filter((n) => n.min > 0 || n.slices.some((slice) => slice.min > 0));
     shape = {
       byName: new Map(nodes.map((n) => [n.name, n])),
       choices: nodes.filter((n) => n.isChoice),
-      required: nodes.filter((n) => n.min > 0 || n.slices.some((slice) => slice.min > 0)),
+      required,
+      requiredMask: required.length <= 30 ? (1 << required.length) - 1 : -1,
       matches: new Map(),
+      nextName: undefined,
+      next: undefined,
     };
     SHAPES.set(nodes, shape);
   }
