@@ -152,7 +152,7 @@ describe('generated invariant semantics', () => {
 
   it('keeps member steps compact: one object inline, everything else in the step helper, with the same answers', () => {
     const source = generateInvariantSource("type = 'message' implies entry.first().resource.is(MessageHeader)", 'Bundle')!.source;
-    expect(source).toContain('isOne(node) && node.resourceType === "Bundle" ? node["type"] : step(node, "type", "_type", "Bundle")');
+    expect(source).toContain('nodeRt === "Bundle" ? node["type"] : step(node, "type", "_type", "Bundle")');
     expect(source).not.toContain('Array.isArray(node)');
     const e = 'code.empty() or system.exists()';
     // several focus items (step's many), a wrong resourceType (hand-over), a companion of an absent value on either path
