@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { cacheDirectory, fileKey, openIndex, writeIndex, type IndexInput, type ResourceIndex } from './cache.js';
 import { ConformanceStore } from './store.js';
 import type { FhirResource } from './types.js';
@@ -8,6 +9,15 @@ import type { FhirResource } from './types.js';
 export const R4_CORE_ID = 'hl7.fhir.r4.core';
 export const R4_CORE_VERSION = '4.0.1';
 export const R4_CORE_PACKAGE_ID = `${R4_CORE_ID}#${R4_CORE_VERSION}`;
+
+/**
+ * The HL7 extensions pack, "in scope wherever FHIR is being used": the Java validator loads it with the core, so
+ * global extensions newer than R4 (bodySite, organization-brand, ...) are known and checked, and the pack's versions
+ * of the core's own extensions apply. HL7 publishes it on the npm registry; the tarball is shipped in profiles/.
+ */
+export const EXTENSIONS_PACK_ID = 'hl7.fhir.uv.extensions.r4';
+export const EXTENSIONS_PACK_VERSION = '5.3.0-ballot-tc1';
+export const EXTENSIONS_PACK_PATH = join(fileURLToPath(new URL('../../profiles/', import.meta.url)), `${EXTENSIONS_PACK_ID}#${EXTENSIONS_PACK_VERSION}.tgz`);
 
 /** Bump when what is read from the bundles changes (CORE_FILES, filters, repairs, dropped narratives). */
 const CORE_BUILD_VERSION = 2;

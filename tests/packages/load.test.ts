@@ -83,10 +83,11 @@ describe('loadConformance with the nested version packages', () => {
     expect(issues).toEqual([]);
     expect(packages.map((p) => `${p.id}#${p.version}`)).toEqual([
       'hl7.fhir.r4.core#4.0.1',
+      'hl7.fhir.uv.extensions.r4#5.3.0-ballot-tc1',
       'hl7.fhir.test.versions.other#0.1.0',
       'hl7.fhir.test.versions#0.1.0',
     ]);
-    expect(packages[2]).toMatchObject({
+    expect(packages[3]).toMatchObject({
       path: VERSIONS_1,
       resourceCount: 2,
       fhirVersions: ['4.0.1'],
@@ -100,7 +101,7 @@ describe('loadConformance with the nested version packages', () => {
   it('picks the declared version when several are available', async () => {
     const { store, packages, issues } = await loadConformance({ igs: [OTHER_2], packageSearchPaths: [NESTED] });
     expect(issues).toEqual([]);
-    expect(packages.map((p) => p.version)).toEqual(['4.0.1', '0.2.0', '0.2.0']);
+    expect(packages.map((p) => p.version)).toEqual(['4.0.1', '5.3.0-ballot-tc1', '0.2.0', '0.2.0']);
     expect(store.resolve(VS)?.version).toBe('0.2.0');
     expect(store.resolve(`${VS}|0.1.0`)).toBeUndefined();
   });
@@ -194,7 +195,7 @@ describe('loadConformance with packages built here', () => {
   it('follows dependencies recursively across cache layouts', async () => {
     const { store, packages, issues } = await loadConformance({ igs: [ig], packageSearchPaths: [cache] });
     expect(packages.map((p) => `${p.id}#${p.version}`)).toEqual([
-      'hl7.fhir.r4.core#4.0.1', 'example.ig#1.0.0', 'example.mid#2.1.0', 'example.leaf#1.0.10',
+      'hl7.fhir.r4.core#4.0.1', 'hl7.fhir.uv.extensions.r4#5.3.0-ballot-tc1', 'example.ig#1.0.0', 'example.mid#2.1.0', 'example.leaf#1.0.10',
     ]);
     expect(store.resolve('http://example.org/CodeSystem/leaf')?.version).toBe('1.0.10');
     expect(ids(issues)).toEqual(['package-conflicting-definition', 'package-conflicting-definition']);
@@ -299,5 +300,22 @@ describe('createValidator with a package file', () => {
     copyFileSync(VERSIONS_1, join(dir, 'hl7.fhir.test.versions#0.1.0.tgz'));
     const beside = await createValidator({ igs: [join(dir, 'hl7.fhir.test.versions.other#0.1.0.tgz')], includeShippedPackages: false });
     expect(beside.loadIssues).toEqual([]);
+  });
+});
+
+describe('the HL7 extensions pack', () => {
+  it('is loaded with the core, as the Java validator does, without asking for its terminology dependency', async () => {
+    const { store, packages, issues } = await loadConformance({});
+    expect(issues).toEqual([]);
+    expect(packages[1]).toMatchObject({ id: 'hl7.fhir.uv.extensions.r4', version: '5.3.0-ballot-tc1', provenance: { kind: 'built-in' } });
+    // Global extensions newer than R4, and the pack's versions of the core's own extensions.
+    expect(store.resolve('http://hl7.org/fhir/StructureDefinition/bodySite')?.version).toBe('5.3.0-ballot-tc1');
+    expect(store.resolve('http://hl7.org/fhir/StructureDefinition/humanname-mothers-family')?.version).toBe('5.3.0-ballot-tc1');
+    expect(store.resolve('http://hl7.org/fhir/StructureDefinition/humanname-mothers-family|4.0.1')?.version).toBe('4.0.1');
+  });
+
+  it('is not loaded without the core', async () => {
+    const { packages } = await loadConformance({ includeCore: false });
+    expect(packages).toEqual([]);
   });
 });

@@ -146,6 +146,15 @@ describe('unknown extensions', () => {
     expect(found(check(patient({ extension: [{ url: SIMPLE, valueString: 'x' }] }))).map((i) => i.messageId)).not.toContain('extension-unknown');
   });
 
+  it('do not include the global ones of the HL7 extensions pack, which is loaded with the core', () => {
+    const branded = check({ resourceType: 'Organization', extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/organization-brand', extension: [{ url: 'brandLogo', valueAttachment: { url: 'http://x.nl/logo.png' } }] }] });
+    expect(found(branded).map((i) => i.messageId)).not.toContain('extension-unknown');
+    // bodySite is newer than R4: its context comes from the pack.
+    const misplaced = check(patient({ extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/bodySite', valueReference: { reference: 'BodyStructure/1' } }] }));
+    expectIssue(misplaced, 'extension-context', 'Patient.extension[0]');
+    expect(misplaced.find((i) => i.messageId === 'extension-context')?.message).toContain('bodySite|5.3.0-ballot-tc1');
+  });
+
   it('with example URLs are errors when examples are not allowed', () => {
     const example = patient({ extension: [{ url: 'http://example.org/fhir/ext', valueString: 'x' }] });
     expectIssue(strict().validateToIssues(example as never), 'extension-example-url', 'Patient.extension[0]');
