@@ -1,7 +1,8 @@
 /** base64Binary and Attachment.data as the Java validator judges them, on the upstream base64-ws test cases. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { hasBase64Whitespace, isValidBase64, strictDecodeError } from '../../src/validation/base64.js';
+import { createHash } from 'node:crypto';
+import { attachmentProblems, hasBase64Whitespace, isValidBase64, strictDecodeError } from '../../src/validation/base64.js';
 import { useValidator } from './helpers.js';
 
 const validator = useValidator([]);
@@ -57,5 +58,31 @@ describe('the rules', () => {
     expect(hasBase64Whitespace('QU\tJD')).toBe(true);
     // A non-breaking space is not whitespace to Java
     expect(hasBase64Whitespace('QU\u00a0JD')).toBe(false);
+  });
+});
+
+describe('long data, checked through a native decode and re-encode when canonical', () => {
+  const bytes = Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 37 + 11) % 256));
+  const data = bytes.toString('base64');
+  const sha1 = createHash('sha1').update(bytes).digest('base64');
+  const problems = (text: string, size = bytes.length, hash = sha1) => attachmentProblems({ data: text, size, hash }).map((p) => p.message);
+
+  it('canonical data passes, and its size and hash are still compared', () => {
+    expect([isValidBase64(data), hasBase64Whitespace(data), strictDecodeError(data)]).toEqual([true, false, undefined]);
+    expect(problems(data)).toEqual([]);
+    expect(problems(data, 299)).toEqual(['Stated Attachment Size 299 does not match actual attachment size 300']);
+    expect(problems(data, 300, 'AAAA')).toEqual([expect.stringContaining("(stated: 'AAAA', actual: '" + sha1 + "')")]);
+  });
+
+  it('data that is not canonical gets the exact verdicts', () => {
+    const illegal = data.slice(0, 100) + '-' + data.slice(101);
+    expect(isValidBase64(illegal)).toBe(false);
+    expect(strictDecodeError(illegal)).toBe('Illegal base64 character 2d');
+    const wrapped = data.replace(/(.{76})/g, '$1\n');
+    expect([isValidBase64(wrapped), hasBase64Whitespace(wrapped)]).toEqual([true, true]);
+    expect(problems(wrapped)).toEqual([]);
+    const unpadded = Buffer.from(bytes.subarray(0, 298)).toString('base64').replace(/=+$/, '');
+    expect(strictDecodeError(unpadded)).toBeUndefined();
+    expect(strictDecodeError(unpadded + '=')).toBe('Input byte array has wrong 4-byte ending unit');
   });
 });
