@@ -17,6 +17,8 @@ export interface ValidateCommandOptions {
   format: OutputFormat;
   securityChecks?: boolean;
   bestPractice?: BestPracticeLevel;
+  /** URL prefixes from which unknown extensions are allowed; none given: any. */
+  extension: string[];
   /** Validation worker threads; 0 validates on the main thread; undefined decides from the input (see workersFor). */
   workers?: number;
 }
@@ -35,6 +37,7 @@ export function registerValidateCommand(program: Command, ctx: CliContext): void
     .addOption(new Option('--format <format>', 'output format').choices(OUTPUT_FORMATS).default('text'))
     .option('--security-checks', 'report HTML-looking strings and active content as errors')
     .addOption(new Option('--best-practice <level>', 'how failed best-practice constraints (dom-6: narrative, ...) are reported').choices(BEST_PRACTICE_LEVELS).default('warning'))
+    .option('--extension <domain>', "allow unknown extensions only from this URL prefix (repeatable; 'any': from anywhere, the default); others are errors", collect, [])
     .option('--workers <n>', 'validation worker threads for NDJSON input (0: none; default: one per core from 4 MB of NDJSON)', parseWorkers)
     .action(async (paths: string[], options: ValidateCommandOptions) => {
       ctx.exitCode = await validateFiles(paths, options, ctx);
@@ -73,7 +76,13 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
   const missingIgs = (await collectFiles(options.ig)).problems;
   for (const problem of missingIgs) ctx.err(`fhirdq: --ig ${problem}\n`);
   if (missingIgs.length) return EXIT_USAGE;
-  const validator = await createValidator({ igs: options.ig, securityChecks: options.securityChecks, bestPractice: options.bestPractice });
+  const validatorOptions = {
+    igs: options.ig,
+    securityChecks: options.securityChecks,
+    bestPractice: options.bestPractice,
+    extensionDomains: options.extension.length > 0 ? options.extension : undefined,
+  };
+  const validator = await createValidator(validatorOptions);
   for (const issue of validator.loadIssues) {
     if (issue.severity !== 'information') ctx.err(`fhirdq: ${issue.severity} loading packages: ${issue.message}  [${issue.messageId}]\n`);
   }
@@ -82,7 +91,7 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
   let inputProblem = problems.length > 0;
   const validateOptions = options.profile ? { profile: options.profile } : undefined;
   const workers = await workersFor(files, options.workers);
-  const pool = workers > 0 ? createValidatorPool({ workers, igs: options.ig, securityChecks: options.securityChecks, bestPractice: options.bestPractice }) : undefined;
+  const pool = workers > 0 ? createValidatorPool({ workers, ...validatorOptions }) : undefined;
   const report = (file: string, label: string | null, line: number | undefined, issues: Issue[]) => {
     reporter.resource(file, { resource: label, line, issues });
     const counts = countIssues(issues);

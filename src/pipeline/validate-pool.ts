@@ -89,7 +89,7 @@ interface Slot {
 const YOUNG_GENERATION_MB = 96;
 
 /** What each worker's validator is created with. */
-export type PoolValidatorOptions = Pick<ValidatorOptions, 'securityChecks' | 'bestPractice'> & { igs: string[] };
+export type PoolValidatorOptions = Pick<ValidatorOptions, 'securityChecks' | 'bestPractice' | 'extensionDomains'> & { igs: string[] };
 
 export function createValidatorPool(options: PoolValidatorOptions & { workers: number; heapMb?: number }): ValidatorPool {
   const url = new URL('./validate-worker.js', import.meta.url);
@@ -104,7 +104,7 @@ export function createValidatorPool(options: PoolValidatorOptions & { workers: n
     slot.pending.clear();
   };
   for (let i = 0; i < options.workers; i++) {
-    const worker = new Worker(url, { workerData: { igs: options.igs, securityChecks: options.securityChecks, bestPractice: options.bestPractice } satisfies PoolValidatorOptions, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB, ...(options.heapMb ? { maxOldGenerationSizeMb: options.heapMb } : {}) } });
+    const worker = new Worker(url, { workerData: { igs: options.igs, securityChecks: options.securityChecks, bestPractice: options.bestPractice, extensionDomains: options.extensionDomains } satisfies PoolValidatorOptions, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB, ...(options.heapMb ? { maxOldGenerationSizeMb: options.heapMb } : {}) } });
     const slot: Slot = { worker, queued: 0, pending: new Map() };
     worker.on('message', (msg: WorkerReply) => {
       const p = slot.pending.get(msg.id);

@@ -9,8 +9,7 @@ import { parseJsonText, validateParsedSafely } from '../cli/input.js';
 import { resourceLabel } from '../cli/output.js';
 
 const port = parentPort!;
-const { igs, securityChecks, bestPractice } = workerData as PoolValidatorOptions;
-const validator = await createValidator({ igs, securityChecks, bestPractice });
+const validator = await createValidator(workerData as PoolValidatorOptions);
 
 /** One item's issues; an item the validator cannot handle (bad JSON, a crash) gets one fatal issue, not a lost batch. */
 function validateText(json: string, profile: string | undefined): Issue[] {

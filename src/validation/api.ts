@@ -13,6 +13,11 @@ export interface ValidatorOptions {
   allowExampleUrls?: boolean;
   /** Languages in which displays are accepted, e.g. 'en, de' (the reference's -language option). */
   displayLanguages?: string;
+  /**
+   * Where extensions that cannot be resolved may come from, as the reference's -extension: URL prefixes, and 'any'
+   * for anywhere (the default, ['any']). Outside them an unknown extension is an error; inside, information.
+   */
+  extensionDomains?: string[];
   /** How failed best-practice constraints (dom-6, con-3, profiles' own) are reported; default 'warning' (the reference's -best-practice). */
   bestPractice?: BestPracticeLevel;
 }

@@ -22,6 +22,21 @@ export function isExampleUrl(url: string): boolean {
   return /^https?:\/\/(www\.)?(example\.(org|com|net)|acme\.(org|com))(\/|$)/.test(url);
 }
 
+/**
+ * How the reference treats an extension it cannot resolve: 'known' (tooling URLs, examples where examples are
+ * allowed, the allowed domains) passes silently; 'allowed' (any extension allowed) gets a hint; else an error.
+ */
+export function unresolvedExtensionStanding(url: string, options: { allowExampleUrls: boolean; extensionDomains: readonly string[] }): 'known' | 'allowed' | 'not-allowed' {
+  const tooling =
+    (options.allowExampleUrls && (url.includes('example.org') || url.includes('acme.com'))) ||
+    url.includes('nema.org') ||
+    url.startsWith('http://hl7.org/fhir/tools/StructureDefinition/') ||
+    url === 'http://hl7.org/fhir/StructureDefinition/structuredefinition-expression';
+  if (tooling || options.extensionDomains.some((domain) => domain !== 'any' && url.startsWith(domain))) return 'known';
+  if (!options.extensionDomains.includes('any')) return 'not-allowed';
+  return url === 'http://hl7.org/fhir/StructureDefinition/codesystem-properties-mode' ? 'known' : 'allowed';
+}
+
 /** StructureDefinition.context: may this extension be used where it is? */
 export function checkExtensionContext(definition: CompiledStructure, path: string, host: Host, isModifier: boolean, walk: Walk, frame: ResourceFrame): void {
   const facts = factsOf(definition);

@@ -10,7 +10,7 @@ import { BindingChecker } from './bindings.js';
 import { checkBundle, indexBundle, type BundleIndex } from './bundle.js';
 import { checkReference } from './references.js';
 import { SliceMatcher } from './slicing.js';
-import { checkExtensionContext, isExampleUrl } from './extensions.js';
+import { checkExtensionContext, isExampleUrl, unresolvedExtensionStanding } from './extensions.js';
 import { ImpliedProfiles } from './implied-profiles.js';
 import { checkOperationDefinition } from './operation-definition.js';
 import { compareToBound, describeBound } from './ordered-values.js';
@@ -22,6 +22,8 @@ export interface EngineOptions {
   securityChecks: boolean;
   allowExampleUrls: boolean;
   bestPractice: BestPracticeLevel;
+  /** URL prefixes from which unknown extensions are allowed; 'any' allows them from anywhere. */
+  extensionDomains: readonly string[];
 }
 
 /** The resource being walked, its container (for contained resources) and the Bundle it sits in. */
@@ -886,12 +888,17 @@ export class Walk {
       if (typeRef) for (const candidate of this.typeProfiles(node, typeRef)) if (candidate.url === url) definition = candidate;
       definition ??= this.engine.structures.get(url);
       if (!definition && absolute) {
-        // Unknown extensions are allowed (the reference's default), except example ones where examples are not.
+        // Example URLs where examples are not allowed are errors; other unknown ones as the reference judges them.
         if (isExampleUrl(url) && !this.engine.options.allowExampleUrls) {
           this.add('error', 'business-rule', 'extension-example-url', `Example URLs are not allowed in this context (${url})`, item.path);
           this.add('error', 'structure', 'extension-unknown', `The extension ${url} could not be found so is not allowed here`, item.path);
         } else {
-          this.add('warning', 'structure', 'extension-unknown', `The extension ${url} is unknown, and not allowed here`, item.path);
+          const standing = unresolvedExtensionStanding(url, this.engine.options);
+          if (standing === 'not-allowed') {
+            this.add('error', 'structure', 'extension-unknown', `The extension ${url} could not be found so is not allowed here`, item.path);
+          } else if (standing === 'allowed') {
+            this.add('information', 'structure', 'extension-unknown', `The extension ${url} is unknown, and not allowed here`, item.path);
+          }
         }
       }
     }

@@ -58,6 +58,11 @@ describe('mapCaseOptions', () => {
     expect(mapCaseOptions({ 'best-practice': 'Hint' }).mapped).toEqual({ bestPractice: 'information' });
     expect(mapCaseOptions({ 'best-practice': 'loud' })).toEqual({ mapped: {}, ignored: ['best-practice'] });
   });
+
+  it('adds allowed extension domains to any (the domains only silence the hint)', () => {
+    expect(mapCaseOptions({ 'allowed-extension-domain': 'http://a.org' }).mapped).toEqual({ extensionDomains: ['any', 'http://a.org'] });
+    expect(mapCaseOptions({ 'allowed-extension-domains': ['http://a.org', 'http://b.org'] }).mapped).toEqual({ extensionDomains: ['any', 'http://a.org', 'http://b.org'] });
+  });
 });
 
 describe('formatDisagreement', () => {

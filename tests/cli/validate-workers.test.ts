@@ -59,6 +59,17 @@ describe('fhirdq validate --workers: NDJSON validated on worker threads', () => 
     expect(errorsOf(strict).reduce((a, b) => a + b, 0) - errorsOf(lenient).reduce((a, b) => a + b, 0)).toBeGreaterThan(resources / 2);
   });
 
+  it('gives the workers the allowed extension domains: an extension from elsewhere is an error', async () => {
+    const withExtension = (i: number) => JSON.stringify({ resourceType: 'Patient', id: `e${i}`, extension: [{ url: `http://${i % 2 ? 'vendor' : 'other'}.nl/ext`, valueString: 'x' }] });
+    const file = join(await writeTree({ 'extensions.ndjson': Array.from({ length: 300 }, (_, i) => withExtension(i)).join('\n') + '\n' }), 'extensions.ndjson');
+    const args = ['validate', '--format', 'ndjson', '--extension', 'http://vendor.nl/', file];
+    const pooled = await runBuilt(...args, '--workers', '2');
+    expect(pooled).toEqual(await runBuilt(...args, '--workers', '0'));
+    const errors = pooled.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { errors: number }).errors);
+    expect(errors.filter((e) => e > 0)).toHaveLength(150);
+    expect((await runBuilt('validate', '--format', 'ndjson', '--workers', '2', file)).code).toBe(0);
+  });
+
   it('rejects a worker count that is not a whole number', async () => {
     const run = await runBuilt('validate', '--workers', 'many', join(dir, 'export.ndjson'));
     expect(run.code).toBe(2);

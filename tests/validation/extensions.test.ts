@@ -43,6 +43,7 @@ const validator = useValidator([
   simple(MODIFIER, onPatient, 'boolean', {}, { isModifier: true, isModifierReason: 'Says the record is not about a real person' }),
 ]);
 const strict = useValidator([], { allowExampleUrls: false });
+const domains = useValidator([], { extensionDomains: ['http://fhirdq.test/'] });
 const check = (resource: Record<string, unknown>) => validator().validateToIssues(resource as never);
 
 const patient = (extra: Record<string, unknown>) => ({ resourceType: 'Patient', ...extra });
@@ -139,10 +140,14 @@ describe('modifierExtension', () => {
 });
 
 describe('unknown extensions', () => {
-  it('are a warning, not an error, by default', () => {
+  it('are information, not an error, by default (the reference hints when any extension is allowed)', () => {
     const issues = check(patient({ extension: [{ url: 'http://fhirdq.test/unknown', valueString: 'x' }] }));
-    expectIssue(issues, 'extension-unknown', 'Patient.extension[0]', 'warning');
+    expectIssue(issues, 'extension-unknown', 'Patient.extension[0]', 'information');
     expectNoErrors(issues);
+    // Example URLs, where examples are allowed, and tooling URLs pass silently, as in the reference.
+    for (const url of ['http://example.org/fhir/ext', 'http://hl7.org/fhir/tools/StructureDefinition/x']) {
+      expect(check(patient({ extension: [{ url, valueString: 'x' }] })).map((i) => i.messageId)).not.toContain('extension-unknown');
+    }
     expect(found(check(patient({ extension: [{ url: SIMPLE, valueString: 'x' }] }))).map((i) => i.messageId)).not.toContain('extension-unknown');
   });
 
@@ -153,6 +158,12 @@ describe('unknown extensions', () => {
     const misplaced = check(patient({ extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/bodySite', valueReference: { reference: 'BodyStructure/1' } }] }));
     expectIssue(misplaced, 'extension-context', 'Patient.extension[0]');
     expect(misplaced.find((i) => i.messageId === 'extension-context')?.message).toContain('bodySite|5.3.0-ballot-tc1');
+  });
+
+  it('outside the allowed domains are errors when not any extension is allowed', () => {
+    const unknown = (url: string) => domains().validateToIssues(patient({ extension: [{ url, valueString: 'x' }] }) as never).filter((i) => i.messageId === 'extension-unknown');
+    expect(unknown('http://elsewhere.nl/ext').map((i) => [i.severity, i.message])).toEqual([['error', 'The extension http://elsewhere.nl/ext could not be found so is not allowed here']]);
+    expect(unknown('http://fhirdq.test/vendor/ext')).toEqual([]);
   });
 
   it('with example URLs are errors when examples are not allowed', () => {

@@ -8,7 +8,7 @@ import { Engine } from '../../src/validation/instance-validator.js';
 let engine: Engine;
 beforeAll(async () => {
   const loaded = await loadConformance({ igs: [], includeCore: true, packageSearchPaths: [] });
-  engine = new Engine(loaded.store, { securityChecks: false, allowExampleUrls: true, bestPractice: 'warning' }, new BindingChecker(new TerminologyService(loaded.store, {})));
+  engine = new Engine(loaded.store, { securityChecks: false, allowExampleUrls: true, bestPractice: 'warning', extensionDomains: ['any'] }, new BindingChecker(new TerminologyService(loaded.store, {})));
 });
 
 // The bad gender sits after several groups of the root and of a contact: the walk throws with all of them counted.
