@@ -386,9 +386,12 @@ export class TerminologyService {
       choices.push({ value, language });
     };
     add(concept.display);
-    for (const d of [...concept.designations, ...(entry?.designations ?? [])]) {
-      if (!this.languages || (d.language && this.languages.some((l) => langMatch(l, d.language!)))) add(d.value, d.language);
-    }
+    // A value set may give its own display and designations for the code: valid there too, as in the reference; its
+    // designations without a language stand beside the display.
+    add(entry?.display);
+    const inLanguage = (language: string | undefined) => !this.languages || (language !== undefined && this.languages.some((l) => langMatch(l, language)));
+    for (const d of concept.designations) if (inLanguage(d.language)) add(d.value, d.language);
+    for (const d of entry?.designations ?? []) if (d.language === undefined || inLanguage(d.language)) add(d.value, d.language);
     if (choices.length === 0) return undefined;
     const wanted = normalise(display);
     if (choices.some((c) => normalise(c.value) === wanted)) return undefined;

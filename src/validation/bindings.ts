@@ -36,11 +36,15 @@ export class BindingChecker {
     if (messages.length > 0) this.report(messages, path, walk);
   }
 
-  checkComplex(value: Record<string, unknown>, node: ElementNode, typeCode: string, path: string, walk: Walk): void {
+  /** `inConcept`: the value is a CodeableConcept's coding, which the concept's own check covers. */
+  checkComplex(value: Record<string, unknown>, node: ElementNode, typeCode: string, path: string, walk: Walk, inConcept: boolean): void {
     // Called on every complex element: the type is asked first, as most types have nothing to check here.
     switch (typeCode) {
       case 'Coding': {
         const binding = this.binding(node);
+        // As in the reference, a concept's codings are judged with the concept, in its value set (which may give
+        // displays of its own), not again on their own.
+        if (inConcept && !binding) return;
         const check = this.terminology.validateCoding(value as Coding, binding?.valueSet);
         this.report(binding ? bindingIssues(check, binding.strength, 'Coding') : check.messages, path, walk);
         return;

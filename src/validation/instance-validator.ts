@@ -409,7 +409,7 @@ export class Walk {
     if (node.hasValueRules) this.checkValueRules(value, node, path, structure);
     if (typeCode === 'Reference') checkReference(value, node, path, this, frame);
     if (typeCode === 'Attachment' && this.firstCheck(value, path)) this.checkAttachment(value, path);
-    if (typeCode) this.engine.bindings.checkComplex(value, node, typeCode, path, this);
+    if (typeCode) this.engine.bindings.checkComplex(value, node, typeCode, path, this, host.typePath === 'CodeableConcept.coding');
     // Most elements carry only the core ele-1, which passes on any value with content: no evaluation to set up.
     if (!(node.onlyCoreEle1 && hasContent)) this.checkConstraints(value, node, path, frame, isRoot ? structure.root.path : node.path);
     // The datatype's own invariants (ref-1 on Reference, per-1 on Period, ...) sit on its root element.

@@ -6,6 +6,7 @@ const CS = 'http://fhirdq.test/CodeSystem/meting';
 const VS = 'http://fhirdq.test/ValueSet/meting';
 const SNOMED_VS = 'http://fhirdq.test/ValueSet/snomed';
 const MARITAL = 'http://terminology.hl7.org/CodeSystem/v3-MaritalStatus';
+const TRANSLATED_VS = 'http://fhirdq.test/ValueSet/vertaald';
 
 const validator = useValidator([
   {
@@ -22,6 +23,21 @@ const validator = useValidator([
   },
   { resourceType: 'ValueSet', url: VS, name: 'Meting', status: 'active', compose: { include: [{ system: CS }] } },
   { resourceType: 'ValueSet', url: SNOMED_VS, name: 'Snomed', status: 'active', compose: { include: [{ system: 'http://snomed.info/sct' }] } },
+  // Words of its own for the codes, in an expansion (as upstream's patient-translated-codes).
+  {
+    resourceType: 'ValueSet',
+    url: TRANSLATED_VS,
+    name: 'Vertaald',
+    status: 'active',
+    expansion: {
+      timestamp: '2026-01-01T00:00:00Z',
+      contains: [
+        { system: CS, code: 'gewicht', display: 'Lichaamsgewicht' },
+        { system: CS, code: 'lengte', designation: [{ value: 'Lichaamslengte' }] },
+      ],
+    },
+  },
+  profile('TranslatedObservation', 'Observation', [{ id: 'Observation.code', path: 'Observation.code', binding: { strength: 'required', valueSet: TRANSLATED_VS } }]),
   profile('BoundObservation', 'Observation', [
     { id: 'Observation.code', path: 'Observation.code', binding: { strength: 'required', valueSet: VS } },
     { id: 'Observation.method', path: 'Observation.method', binding: { strength: 'required', valueSet: SNOMED_VS } },
@@ -116,5 +132,21 @@ describe('UCUM units of a Quantity', () => {
     expectIssue(check(weight('kilo')), 'TX_UNKNOWN_CODE', 'Observation.valueQuantity.code');
     expectNoErrors(check(weight('kg')));
     expectNoErrors(check(weight('mm[Hg]')));
+  });
+});
+
+describe('displays in the context of a value set', () => {
+  const wrongDisplays = (issues: ReturnType<typeof check>) => issues.filter((i) => i.messageId === 'TX_WRONG_DISPLAY').map((i) => i.path);
+
+  it("a concept's codings may carry the display or a designation its bound value set gives, as in the reference", () => {
+    expect(wrongDisplays(check(observation(coded(CS, 'gewicht', 'Lichaamsgewicht')), TEST + 'TranslatedObservation'))).toEqual([]);
+    expect(wrongDisplays(check(observation(coded(CS, 'lengte', 'Lichaamslengte')), TEST + 'TranslatedObservation'))).toEqual([]);
+    // Without that binding the code system's display is the only one.
+    expect(wrongDisplays(check(observation(coded(CS, 'gewicht', 'Lichaamsgewicht'))))).toEqual(['Observation.code.coding[0].display']);
+  });
+
+  it("a concept's wrong display is reported once, by the concept, not again by its coding", () => {
+    const issues = check(observation(coded(CS, 'gewicht', 'Gewichtje')), BOUND);
+    expect(wrongDisplays(issues)).toEqual(['Observation.code.coding[0].display']);
   });
 });
