@@ -356,12 +356,209 @@ function hasAnchor(node: XNode, fragment: string): boolean {
   return node.children.some((c) => hasAnchor(c, fragment));
 }
 
+// One-pass check of divs that need no tree: the fast path's syntax, listed names only, and nothing that could
+// raise an issue. It only proves a div clean; any doubt hands the div to the tree checks, which give the messages.
+// Names are read through a trie, so a clean div costs no allocation.
+const ELEMENT_NAMES = [...HTML_ELEMENTS];
+const ATTRIBUTE_NAMES = [...new Set([...HTML_ATTRIBUTES, ...[...COMBO_ATTRIBUTES.values()].flatMap((s) => [...s]), 'xml:space'])];
+/** Whether an attribute (by id) passes the tree checks on an element (by id): the allowed lists, and xml:space. */
+const ATTRIBUTE_ALLOWED = ELEMENT_NAMES.flatMap((e) => ATTRIBUTE_NAMES.map((a) => a === 'xml:space' || attributeAllowed(e, a)));
+const ELEMENT_BLOCK = ELEMENT_NAMES.map((e) => HTML_BLOCK_LIST.has(e));
+const [DIV, P, A, IMG] = ['div', 'p', 'a', 'img'].map((e) => ELEMENT_NAMES.indexOf(e));
+const [XMLNS, XML_LANG, HREF, SRC] = ['xmlns', 'xml:lang', 'href', 'src'].map((a) => ATTRIBUTE_NAMES.indexOf(a));
+
+// A trie of all those names, over the characters they use (a-z, 1-6, ':'): a name is known as it is read.
+const TRIE_ALPHABET = 'abcdefghijklmnopqrstuvwxyz123456:';
+/** By char code: the trie column, NAME_END for a character that ends a name, NAME_OTHER for one no listed name has. */
+const TRIE_COLUMN = new Int8Array(128).fill(-1);
+const NAME_END = -1;
+const NAME_OTHER = -2;
+for (let c = 0; c < 128; c++) if (isNameChar(c)) TRIE_COLUMN[c] = NAME_OTHER;
+for (let col = 0; col < TRIE_ALPHABET.length; col++) TRIE_COLUMN[TRIE_ALPHABET.charCodeAt(col)] = col;
+const TRIE_NODES = 1 + [...ELEMENT_NAMES, ...ATTRIBUTE_NAMES].reduce((n, name) => n + name.length, 0);
+/** Child node by node * alphabet size + column; 0 (the root, never a child) for none. */
+const TRIE = new Int16Array(TRIE_NODES * TRIE_ALPHABET.length);
+/** The element and attribute id each node spells, or -1. */
+const ELEMENT_AT = new Int16Array(TRIE_NODES).fill(-1);
+const ATTRIBUTE_AT = new Int16Array(TRIE_NODES).fill(-1);
+let trieSize = 1;
+function trieAdd(name: string): number {
+  let node = 0;
+  for (let k = 0; k < name.length; k++) {
+    const slot = node * TRIE_ALPHABET.length + TRIE_COLUMN[name.charCodeAt(k)];
+    node = TRIE[slot] || (TRIE[slot] = trieSize++);
+  }
+  return node;
+}
+ELEMENT_NAMES.forEach((name, id) => (ELEMENT_AT[trieAdd(name)] = id));
+ATTRIBUTE_NAMES.forEach((name, id) => (ATTRIBUTE_AT[trieAdd(name)] = id));
+
+/** Where the last name read by trieNode ended. */
+let trieStop = 0;
+/** The trie node of the name at i (0 for none), or -1 for a name no listed name begins; sets trieStop. */
+function trieNode(div: string, i: number): number {
+  let node = 0;
+  for (;; i++) {
+    const c = div.charCodeAt(i);
+    const col = c < 128 ? TRIE_COLUMN[c] : NAME_END;
+    if (col === NAME_END) break;
+    if (col === NAME_OTHER || (node = TRIE[node * TRIE_ALPHABET.length + col]) === 0) return -1;
+  }
+  trieStop = i;
+  return node;
+}
+
+/** Open elements' ids, reused by every pass; a deeper div goes to the tree checks. */
+const openIds = new Int32Array(64);
+/** By attribute id, the number of the last element it was met on: a duplicate meets its own element's number. */
+const attributeSeenOn = new Float64Array(ATTRIBUTE_NAMES.length);
+let elementCount = 0;
+
+/** Whether the text div[from, to) has content for hasContent (String.trim's whitespace is more than ASCII's). */
+function textHasContent(div: string, from: number, to: number, amp: boolean): boolean {
+  if (amp) return decodeEntities(div.slice(from, to))!.trim() !== '';
+  for (let k = from; k < to; k++) {
+    const c = div.charCodeAt(k);
+    if (c > 0x20 && c < 0x80) return true;
+    if (c >= 0x80) return div.slice(from, to).trim() !== '';
+  }
+  return false;
+}
+
+/** Whether each '&' in div[from, to), the first at amp, begins a reference that decodeEntities knows in that span. */
+function entitiesKnown(div: string, amp: number, to: number): boolean {
+  for (; amp >= 0 && amp < to; amp = div.indexOf('&', amp + 1)) {
+    const semi = div.indexOf(';', amp + 1);
+    if (semi < 0 || semi >= to || !FAST_ENTITIES.has(div.slice(amp + 1, semi))) return false;
+  }
+  return true;
+}
+
+/** Whether an a/@href or img/@src raises no issue: a valid URL, not javascript:, a local link that resolves by id. */
+function urlClean(url: string, localIds: ReadonlySet<string> | undefined): boolean {
+  if (urlProblem(url) !== null || JAVASCRIPT_URL.test(url)) return false;
+  return localIds === undefined || url.length < 2 || url.charCodeAt(0) !== 0x23 || localIds.has(url.slice(1));
+}
+
+/** Whether checkTree would find no issue in the div, proven in one pass; false also when unsure. */
+function provenClean(div: string, ctx: NarrativeContext): boolean {
+  if (ctx.resourceLanguage !== undefined || NOT_SIMPLE_CHAR.test(div) || div.includes(']]>')) return false;
+  const localIds = ctx.localIds;
+  // the first '&' at or after the text or value being read (-1: none left)
+  let nextAmp = div.indexOf('&');
+  let nextTab = div.indexOf('\t');
+  let nextLf = div.indexOf('\n');
+  let nextCr = div.indexOf('\r');
+  let depth = 0;
+  /** Open p elements: a block element inside one is an issue. */
+  let paras = 0;
+  let content = false;
+  let i = spaceEnd(div, 0);
+  for (;;) {
+    if (div.charCodeAt(i) !== LT) return false;
+    let c = div.charCodeAt(++i);
+    let lt: number;
+    if (c === SLASH) {
+      const node = trieNode(div, ++i);
+      if (depth === 0) return false;
+      const id = openIds[--depth];
+      if (node < 0 || ELEMENT_AT[node] !== id) return false;
+      const close = spaceEnd(div, trieStop);
+      if (div.charCodeAt(close) !== GT) return false;
+      if (id === P) paras--;
+      i = close + 1;
+      if (depth === 0) break;
+      lt = div.indexOf('<', i);
+    } else {
+      if (!isNameStart(c)) return false;
+      lt = div.indexOf('<', i);
+      const node = trieNode(div, i);
+      const id = node < 0 ? -1 : ELEMENT_AT[node];
+      let j = trieStop;
+      if (id < 0 || (depth === 0 ? id !== DIV : paras !== 0 && ELEMENT_BLOCK[id])) return false;
+      if (id === IMG) content = true;
+      const element = ++elementCount;
+      let namespaced = false;
+      let selfClosing = false;
+      for (;;) {
+        c = div.charCodeAt(j);
+        if (c === GT) {
+          j++;
+          break;
+        }
+        if (c === SLASH) {
+          if (div.charCodeAt(j + 1) !== GT) return false;
+          selfClosing = true;
+          j += 2;
+          break;
+        }
+        if (!isSpace(c)) return false;
+        j = spaceEnd(div, j);
+        c = div.charCodeAt(j);
+        if (c === GT || c === SLASH) continue;
+        if (!isNameStart(c)) return false;
+        const attrNode = trieNode(div, j);
+        const attr = attrNode < 0 ? -1 : ATTRIBUTE_AT[attrNode];
+        if (attr < 0 || !ATTRIBUTE_ALLOWED[id * ATTRIBUTE_NAMES.length + attr]) return false;
+        if (attributeSeenOn[attr] === element) return false;
+        attributeSeenOn[attr] = element;
+        let k = spaceEnd(div, trieStop);
+        if (div.charCodeAt(k) !== 0x3d) return false;
+        k = spaceEnd(div, k + 1);
+        const quote = div[k];
+        if (quote !== '"' && quote !== "'") return false;
+        const valueEnd = div.indexOf(quote, k + 1);
+        if (valueEnd < 0 || (lt >= 0 && lt < valueEnd)) return false;
+        nextTab = nextFrom(div, '\t', nextTab, k);
+        nextLf = nextFrom(div, '\n', nextLf, k);
+        nextCr = nextFrom(div, '\r', nextCr, k);
+        if ((nextTab >= 0 && nextTab < valueEnd) || (nextLf >= 0 && nextLf < valueEnd) || (nextCr >= 0 && nextCr < valueEnd)) return false;
+        nextAmp = nextFrom(div, '&', nextAmp, k);
+        const amp = nextAmp >= 0 && nextAmp < valueEnd;
+        // references in the values the checks read are left to the tree
+        if (amp && (attr === XMLNS || attr === HREF || attr === SRC || !entitiesKnown(div, nextAmp, valueEnd))) return false;
+        if (attr === XMLNS) {
+          // (indexOf: startsWith at a position is slower)
+          if (valueEnd - k - 1 !== XHTML_NS.length || div.indexOf(XHTML_NS, k + 1) !== k + 1) return false;
+          namespaced = true;
+        } else if ((attr === HREF && id === A) || (attr === SRC && id === IMG)) {
+          if (!urlClean(div.slice(k + 1, valueEnd), localIds)) return false;
+        } else if (attr === XML_LANG && depth === 1 && id === DIV) {
+          return false; // a language section
+        }
+        j = valueEnd + 1;
+      }
+      if (depth === 0 && (selfClosing || !namespaced)) return false;
+      if (!selfClosing) {
+        if (depth === openIds.length) return false;
+        openIds[depth++] = id;
+        if (id === P) paras++;
+      }
+      i = j;
+    }
+    if (lt < 0) return false;
+    if (lt > i) {
+      nextAmp = nextFrom(div, '&', nextAmp, i - 1);
+      const amp = nextAmp >= 0 && nextAmp < lt;
+      if (amp && !entitiesKnown(div, nextAmp, lt)) return false;
+      if (!content) content = textHasContent(div, i, lt, amp);
+    }
+    i = lt;
+  }
+  return content && spaceEnd(div, i) === div.length;
+}
+
 export function checkXhtml(div: string, ctx: NarrativeContext): Issue[] {
+  if (provenClean(div, ctx)) return [];
   return checkTree(parseSimple(div) ?? parseWithSaxes(div, ctx.path), ctx);
 }
 
-/** checkXhtml on one parser's tree, for the differential test; 'fast' gives undefined where the fast path declines. */
-export function checkXhtmlWith(div: string, ctx: NarrativeContext, parser: 'fast' | 'saxes'): Issue[] | undefined {
+/**
+ * checkXhtml by one path, for the differential tests: 'proof' is the one-pass check, 'fast' the fast parser's tree;
+ * each gives undefined where it declines.
+ */
+export function checkXhtmlWith(div: string, ctx: NarrativeContext, parser: 'proof' | 'fast' | 'saxes'): Issue[] | undefined {
+  if (parser === 'proof') return provenClean(div, ctx) ? [] : undefined;
   const parsed = parser === 'fast' ? parseSimple(div) : parseWithSaxes(div, ctx.path);
   return parsed && checkTree(parsed, ctx);
 }
