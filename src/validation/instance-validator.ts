@@ -399,8 +399,9 @@ export class Walk {
     const elementHost = makeHost(
       host.defPath,
       // Children of a datatype are named from the datatype (HumanName.family, not Patient.name.family),
-      // also when a profile constrains them inline.
-      typeCode && typeCode !== 'BackboneElement' && typeCode !== 'Element' ? typeCode : host.typePath,
+      // also when a profile constrains them inline; an element defined by reference, from the element it reuses
+      // (Questionnaire.item.item is a Questionnaire.item, where questionnaire-itemControl may be used).
+      typeCode && typeCode !== 'BackboneElement' && typeCode !== 'Element' ? typeCode : (node.contentReference ?? host.typePath),
       typeCode ?? host.typeCode,
       value,
       typeCode === 'Extension' ? (value.url as string | undefined) : undefined,

@@ -15,6 +15,7 @@ const COMPLEX = TEST + 'ctx-complex';
 
 const validator = useValidator([
   simple('ctx-choice', [{ type: 'element', expression: 'Observation.value[x]' }]),
+  simple('ctx-item', [{ type: 'element', expression: 'Questionnaire.item' }]),
   simple('ctx-quantity', [{ type: 'element', expression: 'Quantity' }]),
   simple('ctx-meta', [{ type: 'element', expression: 'Resource.meta' }]),
   simple('ctx-resource', [{ type: 'element', expression: 'DomainResource' }]),
@@ -69,5 +70,20 @@ describe('extension contexts', () => {
     const twice = observation({ code: { text: 'x', ...ext('ctx-choice') }, valueQuantity: { value: 1, ...ext('ctx-choice') } });
     expect(misplaced(twice)).toEqual(['Observation.code.extension[0]']);
     expect(misplaced(twice)).toEqual(['Observation.code.extension[0]']);
+  });
+});
+
+describe('elements defined by reference to another', () => {
+  const item = (extension?: unknown[]) => ({ linkId: 'x', type: 'group', ...(extension ? { extension } : {}) });
+  const contextErrors = (questionnaire: Record<string, unknown>) =>
+    found(validator().validateToIssues({ resourceType: 'Questionnaire', status: 'draft', ...questionnaire } as never)).filter((i) => i.messageId === 'extension-context');
+  const used = [{ url: TEST + 'ctx-item', valueString: 'x' }];
+
+  it('a nested Questionnaire.item.item is a Questionnaire.item for a context (as questionnaire-itemControl is used)', () => {
+    expect(contextErrors({ item: [{ ...item(used), item: [{ ...item(used), item: [item(used)] }] }] })).toEqual([]);
+  });
+
+  it('the context still excludes other elements', () => {
+    expect(contextErrors({ extension: used }).map((i) => i.path)).toEqual(['Questionnaire.extension[0]']);
   });
 });
