@@ -85,33 +85,50 @@ interface EngineFigures {
 }
 
 /**
- * Cold start-ups (each in an empty cache dir), then full runs warm (in the last, now primed, dir).
+ * Each engine's cold start-ups (each in an empty cache dir), then the full runs warm (in its last, now primed,
+ * dir), taken in rounds: one run of every engine per round, so that the host's load, which drifts over minutes on a
+ * shared machine, weighs on all engines alike and the ratios compare like with like.
  * --quick makes one full run in an empty dir: its start-up is the cold one and no warm one is measured.
  */
-async function measureEngine(engine: EngineName, corpus: Corpus, national = false): Promise<EngineFigures | { error: string }> {
-  const cold: number[] = [];
-  const full: (Result & { spawnAt: number })[] = [];
+async function measureEngines<E extends EngineName>(engines: readonly E[], corpus: Corpus, national = false): Promise<Partial<Record<E, EngineFigures | { error: string }>>> {
   const startupMs = (r: Result & { spawnAt: number }) => (r.readyAt as number) - r.spawnAt;
-  let dir = mkdtempSync(join(CACHE, 'startup', `${engine}-`));
-  try {
-    for (let i = 0; config.coldRuns && i < config.runs; i++) {
-      dir = mkdtempSync(join(CACHE, 'startup', `${engine}-`));
-      cold.push(startupMs(await measure(['startup', engine, corpus.first], { cacheDir: dir, national })));
+  const state = new Map<E, { dir: string; cold: number[]; full: (Result & { spawnAt: number })[]; error?: string }>();
+  for (const engine of engines) {
+    const entry = { dir: mkdtempSync(join(CACHE, 'startup', `${engine}-`)), cold: [] as number[], full: [] as (Result & { spawnAt: number })[], error: undefined as string | undefined };
+    state.set(engine, entry);
+    try {
+      for (let i = 0; config.coldRuns && i < config.runs; i++) {
+        entry.dir = mkdtempSync(join(CACHE, 'startup', `${engine}-`));
+        entry.cold.push(startupMs(await measure(['startup', engine, corpus.first], { cacheDir: entry.dir, national })));
+      }
+    } catch (err) {
+      entry.error = (err as Error).message;
     }
-    for (let i = 0; i < config.runs; i++) {
-      full.push(await measure(['run', engine, corpus.first, corpus.file, String(config.warmup)], { cacheDir: dir, national }));
-    }
-  } catch (err) {
-    return { error: (err as Error).message };
   }
-  return {
-    perSecond: median(full.map((r) => r.perSecond as number)),
-    startupColdMs: config.coldRuns ? median(cold) : startupMs(full[0]),
-    startupWarmMs: config.coldRuns ? median(full.map(startupMs)) : NaN,
-    peakRssMb: median(full.map((r) => r.peakRssMb)),
-    errorsPerResource: full[0].errorsPerResource as number,
-    runs: full,
-  };
+  for (let i = 0; i < config.runs; i++) {
+    for (const [engine, entry] of state) {
+      if (entry.error) continue;
+      try {
+        entry.full.push(await measure(['run', engine, corpus.first, corpus.file, String(config.warmup)], { cacheDir: entry.dir, national }));
+      } catch (err) {
+        entry.error = (err as Error).message;
+      }
+    }
+  }
+  const figures: Partial<Record<E, EngineFigures | { error: string }>> = {};
+  for (const [engine, { cold, full, error }] of state) {
+    figures[engine] = error
+      ? { error }
+      : {
+          perSecond: median(full.map((r) => r.perSecond as number)),
+          startupColdMs: config.coldRuns ? median(cold) : startupMs(full[0]),
+          startupWarmMs: config.coldRuns ? median(full.map(startupMs)) : NaN,
+          peakRssMb: median(full.map((r) => r.peakRssMb)),
+          errorsPerResource: full[0].errorsPerResource as number,
+          runs: full,
+        };
+  }
+  return figures;
 }
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -163,37 +180,30 @@ async function main(): Promise<void> {
     memoryCorpora.push(await bigCorpus(m.bytes, m.label));
   }
 
-  const coreFigures: Partial<Record<EngineName, EngineFigures | { error: string }>> = {};
-  for (const engine of ENGINES) {
-    log(`measuring ${engine} on r4-core…`);
-    coreFigures[engine] = await measureEngine(engine, core);
-  }
+  log(`measuring ${ENGINES.join(', ')} on r4-core, in rounds…`);
+  const coreFigures = await measureEngines(ENGINES, core);
 
-  const nationalFigures: Partial<Record<EngineName, EngineFigures | { error: string }>> = {};
+  let nationalFigures: Partial<Record<EngineName, EngineFigures | { error: string }>> = {};
   if (!('skipped' in national)) {
-    for (const engine of ['floor', 'fhirdq'] as const) {
-      log(`measuring ${engine} on national…`);
-      nationalFigures[engine] = await measureEngine(engine, national, true);
-    }
+    log('measuring floor, fhirdq on national, in rounds…');
+    nationalFigures = await measureEngines(['floor', 'fhirdq'] as const, national, true);
   }
 
   const scaling: { workers: number; perSecond: number; peakRssMb: number; errorsPerResource: number; cores: number; runs: Result[] }[] = [];
   let scalingError: string | undefined;
   let oneCore: { perSecond: number; peakRssMb: number; errorsPerResource: number; cores: number } | undefined;
   try {
-    if (CAN_PIN) {
-      log('measuring fhirdq on one thread pinned to one core…');
-      const runs: Result[] = [];
-      for (let i = 0; i < config.runs; i++) runs.push(await measure(['run', 'fhirdq', core.first, core.file, String(config.warmup)], { oneCore: true }));
-      oneCore = { perSecond: median(runs.map((r) => r.perSecond as number)), peakRssMb: median(runs.map((r) => r.peakRssMb)), errorsPerResource: runs[0].errorsPerResource as number, cores: median(runs.map((r) => r.cores as number)) };
+    // In rounds too: one core pinned, then 1 and 2 workers, so that each ratio compares runs of the same minutes.
+    log(`measuring fhirdq on ${CAN_PIN ? 'one thread pinned to one core, ' : ''}1 and 2 worker threads, in rounds…`);
+    const pinned: Result[] = [];
+    const pooled = new Map<number, Result[]>([[1, []], [2, []]]);
+    for (let i = 0; i < config.runs; i++) {
+      if (CAN_PIN) pinned.push(await measure(['run', 'fhirdq', core.first, core.file, String(config.warmup)], { oneCore: true }));
+      for (const [workers, runs] of pooled) runs.push(await measure(['pool', core.file, String(workers), String(config.batch), String(config.warmup)]));
     }
-    for (const workers of [1, 2]) {
-      log(`measuring fhirdq on ${workers} worker thread(s)…`);
-      const runs: Result[] = [];
-      for (let i = 0; i < config.runs; i++) runs.push(await measure(['pool', core.file, String(workers), String(config.batch), String(config.warmup)]));
-      const perSecond = median(runs.map((r) => r.perSecond as number));
-      scaling.push({ workers, perSecond, peakRssMb: median(runs.map((r) => r.peakRssMb)), errorsPerResource: runs[0].errorsPerResource as number, cores: median(runs.map((r) => r.cores as number)), runs });
-    }
+    const summary = (runs: Result[]) => ({ perSecond: median(runs.map((r) => r.perSecond as number)), peakRssMb: median(runs.map((r) => r.peakRssMb)), errorsPerResource: runs[0].errorsPerResource as number, cores: median(runs.map((r) => r.cores as number)) });
+    if (CAN_PIN) oneCore = summary(pinned);
+    for (const [workers, runs] of pooled) scaling.push({ workers, ...summary(runs), runs });
   } catch (err) {
     scalingError = (err as Error).message;
   }
@@ -211,7 +221,7 @@ async function main(): Promise<void> {
   const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', node: process.version, platform: platform(), arch: arch(), totalMemMb: Math.round(totalmem() / MB), loadavgStart: loadStart, loadavgEnd: loadavg() };
   const out: string[] = [];
   out.push(`fhirdq bench ${started.toISOString()} · ${machine.cpus} cpus (${machine.cpuModel}) · node ${machine.node} · load avg at start ${loadStart.map((l) => l.toFixed(1)).join(' ')}`);
-  out.push(`${config.runs} run(s) per figure, medians; each run a fresh process; rates include JSON.parse of each NDJSON line`);
+  out.push(`${config.runs} run(s) per figure, medians; each run a fresh process, taken in rounds (one run of every engine per round); rates include JSON.parse of each NDJSON line`);
   out.push('', `R4 core corpus: ${core.sources} conformance-suite resources × ${fmt(core.lines)} lines`, engineTable(coreFigures));
   out.push('', 'skipped' in national ? `National corpus (MP9, PZP): skipped: ${national.skipped}` : `National corpus (MP9, PZP, against their profiles): ${national.sources} examples × ${fmt(national.lines)} lines`);
   if (!('skipped' in national)) out.push(engineTable(nationalFigures));
