@@ -191,7 +191,11 @@ export class Engine {
       const res = value as Record<string, unknown>;
       walk.resourceAgainst(res, String(res.resourceType), structure, frame ?? { resource: res, path: String(res.resourceType) });
     } else {
-      walk.element(value, undefined, structure.root, structure.type, structure.type, frame ?? { resource: {}, path: '' }, structure, makeHost(structure.type, structure.type, structure.type, undefined, undefined));
+      const type = structure.type;
+      const at = frame ?? { resource: {}, path: '' };
+      const host = makeHost(type, type, type, undefined, undefined);
+      if (PRIMITIVE_TYPES.has(type)) walk.primitive(value, undefined, structure.root, type, type, at, structure, host);
+      else walk.complexElement(value, structure.root, type, type, at, structure, host);
     }
   }
 }
@@ -344,32 +348,14 @@ export class Walk {
     const type = String(res.resourceType);
     // Entries resolve references against their Bundle while they are walked.
     if (type === 'Bundle' && frame.resource === res && !frame.bundle) frame.bundle = indexBundle(res, path);
-    this.element(res, undefined, structure.root, type, path, frame, structure, makeHost(type, type, type, res, undefined));
+    this.complexElement(res, structure.root, type, path, frame, structure, makeHost(type, type, type, res, undefined));
     if (type === 'Bundle' && (primary || structure.url === 'http://hl7.org/fhir/StructureDefinition/Bundle')) {
       checkBundle(res, path, this, frame);
     }
   }
 
-  /** Validates one element value (one array item) against its definition node. */
-  element(
-    value: unknown,
-    companion: unknown,
-    node: ElementNode,
-    typeCode: string | undefined,
-    path: string,
-    frame: ResourceFrame,
-    structure: CompiledStructure,
-    host: Host,
-  ): void {
-    if (typeCode && PRIMITIVE_TYPES.has(typeCode)) {
-      this.primitive(value, companion, node, typeCode, path, frame, structure, host);
-      return;
-    }
-    this.complexElement(value, node, typeCode, path, frame, structure, host);
-  }
-
-  /** element() for a value whose type is not primitive. */
-  private complexElement(
+  /** Validates one element value (one array item) whose type is not primitive against its definition node. */
+  complexElement(
     value: unknown,
     node: ElementNode,
     typeCode: string | undefined,
@@ -683,7 +669,7 @@ export class Walk {
     const typeCode = match.typeCode!;
     const itemPath = path + dotName;
     const primitive = match.plain === 'primitive';
-    // element() takes names and types from the host, never its value: one host serves every item.
+    // primitive() and complexElement() take names and types from the host, never its value: one host serves every item.
     const itemHost = primitive
       ? host
       : makeHost(host.defPath + dotName, host.typePath + dotName, typeCode, undefined, host.typeCode === 'Extension' ? host.extensionUrl : undefined);
@@ -721,7 +707,8 @@ export class Walk {
       item.value,
       host.typeCode === 'Extension' ? host.extensionUrl : undefined,
     );
-    this.element(item.value, item.companion, node, item.typeCode, item.path, frame, structure, childHost);
+    if (item.typeCode && PRIMITIVE_TYPES.has(item.typeCode)) this.primitive(item.value, item.companion, node, item.typeCode, item.path, frame, structure, childHost);
+    else this.complexElement(item.value, node, item.typeCode, item.path, frame, structure, childHost);
   }
 
   cardinality(count: number, node: ElementNode, structure: CompiledStructure, path: string, label?: string): void {
@@ -778,7 +765,7 @@ export class Walk {
     return items;
   }
 
-  private primitive(
+  primitive(
     value: unknown,
     companion: unknown,
     node: ElementNode,
@@ -872,7 +859,7 @@ export class Walk {
   private extension(item: Item, node: ElementNode, frame: ResourceFrame, structure: CompiledStructure, host: Host): void {
     const ext = item.value;
     if (!isObject(ext)) {
-      this.element(ext, undefined, node, 'Extension', item.path, frame, structure, host);
+      this.complexElement(ext, node, 'Extension', item.path, frame, structure, host);
       return;
     }
     const url = ext.url;
@@ -907,9 +894,9 @@ export class Walk {
       checkExtensionContext(definition, item.path, host, node.name === 'modifierExtension', this, frame);
       // A slice that constrains the extension inline (value[x].start 1..1) carries the whole definition in its snapshot.
       const inline = node.sliceName !== undefined && node.children.length > 0;
-      this.element(ext, undefined, inline ? node : definition.root, 'Extension', item.path, frame, inline ? structure : definition, makeHost(host.defPath, host.typePath, host.typeCode, host.value, definition.url));
+      this.complexElement(ext, inline ? node : definition.root, 'Extension', item.path, frame, inline ? structure : definition, makeHost(host.defPath, host.typePath, host.typeCode, host.value, definition.url));
     } else {
-      this.element(ext, undefined, node, 'Extension', item.path, frame, structure, host);
+      this.complexElement(ext, node, 'Extension', item.path, frame, structure, host);
     }
   }
 

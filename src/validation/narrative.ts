@@ -164,6 +164,49 @@ function spaceEnd(div: string, i: number): number {
   return i;
 }
 
+// What a start tag holds next, for the parser and the proof alike (results in module variables: no allocation).
+const TAG_BAD = -1;
+const TAG_OPEN = -2;
+const TAG_SELF_CLOSED = -3;
+/** Past the tag, after nextInTag gave TAG_OPEN or TAG_SELF_CLOSED. */
+let tagEnd = 0;
+/** Where the value starts, after attributeValueEnd found it. */
+let valueStart = 0;
+
+/** After a start tag's name or an attribute, at j: the next attribute's name (its index), the tag's end, or TAG_BAD. */
+function nextInTag(div: string, j: number): number {
+  for (;;) {
+    let c = div.charCodeAt(j);
+    if (c === GT) {
+      tagEnd = j + 1;
+      return TAG_OPEN;
+    }
+    if (c === SLASH) {
+      if (div.charCodeAt(j + 1) !== GT) return TAG_BAD;
+      tagEnd = j + 2;
+      return TAG_SELF_CLOSED;
+    }
+    if (!isSpace(c)) return TAG_BAD;
+    j = spaceEnd(div, j);
+    c = div.charCodeAt(j);
+    if (c === GT || c === SLASH) continue;
+    return isNameStart(c) ? j : TAG_BAD;
+  }
+}
+
+/** After an attribute's name: `= "value"` with no '<' before its end (lt: the next '<'); its closing quote, or -1. */
+function attributeValueEnd(div: string, nameStop: number, lt: number): number {
+  let k = spaceEnd(div, nameStop);
+  if (div.charCodeAt(k) !== 0x3d) return -1;
+  k = spaceEnd(div, k + 1);
+  const quote = div[k];
+  if (quote !== '"' && quote !== "'") return -1;
+  const valueEnd = div.indexOf(quote, k + 1);
+  if (valueEnd < 0 || (lt >= 0 && lt < valueEnd)) return -1;
+  valueStart = k + 1;
+  return valueEnd;
+}
+
 /**
  * Hand-written parser for the common narrative subset (no comments, CDATA, PIs or DOCTYPE, only the known
  * named entities; ASCII names; quoted attribute values without '<', tab, CR or LF), building the tree saxes would build
@@ -201,35 +244,15 @@ function parseSimple(div: string): Parsed | undefined {
       lt = div.indexOf('<', i);
       let j = nameEnd(div, i);
       const node: XNode = { name: div.slice(i, j), attrs: NO_ATTRS, children: [], text: '', comment: false };
-      let selfClosing = false;
-      for (;;) {
-        c = div.charCodeAt(j);
-        if (c === GT) {
-          j++;
-          break;
-        }
-        if (c === SLASH) {
-          if (div.charCodeAt(j + 1) !== GT) return undefined;
-          selfClosing = true;
-          j += 2;
-          break;
-        }
-        if (!isSpace(c)) return undefined;
-        j = spaceEnd(div, j);
-        c = div.charCodeAt(j);
-        if (c === GT || c === SLASH) continue;
-        if (!isNameStart(c)) return undefined;
+      let next: number;
+      while ((next = nextInTag(div, j)) >= 0) {
+        j = next;
         const nameStop = nameEnd(div, j);
         const attr = div.slice(j, nameStop);
-        let k = spaceEnd(div, nameStop);
-        if (div.charCodeAt(k) !== 0x3d) return undefined;
-        k = spaceEnd(div, k + 1);
-        const quote = div[k];
-        if (quote !== '"' && quote !== "'") return undefined;
-        const valueEnd = div.indexOf(quote, k + 1);
+        const valueEnd = attributeValueEnd(div, nameStop, lt);
         if (valueEnd < 0) return undefined;
-        if (lt >= 0 && lt < valueEnd) return undefined;
-        const raw = div.slice(k + 1, valueEnd);
+        const k = valueStart - 1;
+        const raw = div.slice(valueStart, valueEnd);
         nextTab = nextFrom(div, '\t', nextTab, k);
         nextLf = nextFrom(div, '\n', nextLf, k);
         nextCr = nextFrom(div, '\r', nextCr, k);
@@ -242,10 +265,11 @@ function parseSimple(div: string): Parsed | undefined {
         node.attrs[attr] = value;
         j = valueEnd + 1;
       }
+      if (next === TAG_BAD) return undefined;
       if (stack.length === 0) root = node;
       else stack[stack.length - 1].children.push(node);
-      if (!selfClosing) stack.push(node);
-      i = j;
+      if (next === TAG_OPEN) stack.push(node);
+      i = tagEnd;
       if (stack.length === 0) break;
     }
     if (lt < 0) return undefined;
@@ -479,36 +503,17 @@ function provenClean(div: string, ctx: NarrativeContext): boolean {
       if (id === IMG) content = true;
       const element = ++elementCount;
       let namespaced = false;
-      let selfClosing = false;
-      for (;;) {
-        c = div.charCodeAt(j);
-        if (c === GT) {
-          j++;
-          break;
-        }
-        if (c === SLASH) {
-          if (div.charCodeAt(j + 1) !== GT) return false;
-          selfClosing = true;
-          j += 2;
-          break;
-        }
-        if (!isSpace(c)) return false;
-        j = spaceEnd(div, j);
-        c = div.charCodeAt(j);
-        if (c === GT || c === SLASH) continue;
-        if (!isNameStart(c)) return false;
+      let next: number;
+      while ((next = nextInTag(div, j)) >= 0) {
+        j = next;
         const attrNode = trieNode(div, j);
         const attr = attrNode < 0 ? -1 : ATTRIBUTE_AT[attrNode];
         if (attr < 0 || !ATTRIBUTE_ALLOWED[id * ATTRIBUTE_NAMES.length + attr]) return false;
         if (attributeSeenOn[attr] === element) return false;
         attributeSeenOn[attr] = element;
-        let k = spaceEnd(div, trieStop);
-        if (div.charCodeAt(k) !== 0x3d) return false;
-        k = spaceEnd(div, k + 1);
-        const quote = div[k];
-        if (quote !== '"' && quote !== "'") return false;
-        const valueEnd = div.indexOf(quote, k + 1);
-        if (valueEnd < 0 || (lt >= 0 && lt < valueEnd)) return false;
+        const valueEnd = attributeValueEnd(div, trieStop, lt);
+        if (valueEnd < 0) return false;
+        const k = valueStart - 1;
         nextTab = nextFrom(div, '\t', nextTab, k);
         nextLf = nextFrom(div, '\n', nextLf, k);
         nextCr = nextFrom(div, '\r', nextCr, k);
@@ -528,13 +533,15 @@ function provenClean(div: string, ctx: NarrativeContext): boolean {
         }
         j = valueEnd + 1;
       }
+      if (next === TAG_BAD) return false;
+      const selfClosing = next === TAG_SELF_CLOSED;
       if (depth === 0 && (selfClosing || !namespaced)) return false;
       if (!selfClosing) {
         if (depth === openIds.length) return false;
         openIds[depth++] = id;
         if (id === P) paras++;
       }
-      i = j;
+      i = tagEnd;
     }
     if (lt < 0) return false;
     if (lt > i) {
