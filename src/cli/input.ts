@@ -6,8 +6,8 @@ import { createInterface } from 'node:readline';
 import type { Issue } from '../validation/issues.js';
 import type { ValidateOptions, Validator } from '../validation/api.js';
 import type { FhirResource } from '../packages/types.js';
-import type { LocationMap } from '../formats/locations.js';
-import { parseJsonWithLocations } from '../formats/json-locations.js';
+import { positionsIn, type PositionOf } from '../formats/locations.js';
+import { parseJson } from '../formats/json-positions.js';
 import { parseFhirXml } from '../formats/fhir-xml.js';
 
 export type InputKind = 'json' | 'xml' | 'ndjson';
@@ -21,7 +21,8 @@ export function kindOf(file: string): InputKind | undefined {
 /** One resource read from a file: the resource (when it could be read), its positions and the reader's issues. */
 export interface ParsedResource {
   resource?: FhirResource;
-  locations: LocationMap;
+  /** Where a path's value starts (found when an issue asks). */
+  positionOf: PositionOf;
   issues: Issue[];
   /** 1-based line of the resource in an NDJSON file. */
   line?: number;
@@ -82,12 +83,12 @@ export async function* readResources(file: string): AsyncGenerator<ParsedResourc
 
 export function parseXmlText(text: string): ParsedResource {
   const { resource, locations, issues } = parseFhirXml(text);
-  return { resource: resource as FhirResource | undefined, locations, issues };
+  return { resource: resource as FhirResource | undefined, positionOf: positionsIn(locations), issues };
 }
 
 export function parseJsonText(text: string, line?: number): ParsedResource {
-  const { value, locations, issues } = parseJsonWithLocations(text);
-  const result: ParsedResource = { locations, issues, line };
+  const { value, positionOf, issues } = parseJson(text);
+  const result: ParsedResource = { positionOf, issues, line };
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
     // The validator reports a missing or unknown resourceType itself.
     result.resource = value as FhirResource;
@@ -148,44 +149,12 @@ function withPositions(parsed: ParsedResource, found: readonly Issue[]): Issue[]
   const lineOffset = parsed.line === undefined ? 0 : parsed.line - 1;
   const issues: Issue[] = [];
   for (const issue of parsed.issues) issues.push(lineOffset ? { ...issue, line: (issue.line ?? 1) + lineOffset } : issue);
-  for (const issue of found) issues.push(locate(issue, parsed.locations, lineOffset));
+  for (const issue of found) issues.push(locate(issue, parsed.positionOf, lineOffset));
   return issues;
 }
 
-function locate(issue: Issue, locations: LocationMap, lineOffset: number): Issue {
+function locate(issue: Issue, positionOf: PositionOf, lineOffset: number): Issue {
   if (issue.line !== undefined) return lineOffset ? { ...issue, line: issue.line + lineOffset } : issue;
-  const position = findPosition(issue.path, locations);
+  const position = positionOf(issue.path);
   return position ? { ...issue, line: position.line + lineOffset, column: position.column } : issue;
-}
-
-/** The position of a path, or of its longest prefix that has one (`a.b[0].c` → `a.b[0]` → `a.b` → `a`). */
-export function findPosition(path: string, locations: LocationMap): { line: number; column: number } | undefined {
-  const exact = locations.get(path);
-  if (exact) return exact;
-  const cuts = prefixEnds(path);
-  for (let i = cuts.length - 1; i >= 0; i--) {
-    const position = locations.get(path.slice(0, cuts[i]));
-    if (position) return position;
-  }
-  return undefined;
-}
-
-/** Ends of the path's prefixes: positions of '.' and '[' outside brackets, parentheses and quotes. */
-function prefixEnds(path: string): number[] {
-  const ends: number[] = [];
-  let depth = 0;
-  let quote = '';
-  for (let i = 0; i < path.length; i++) {
-    const c = path[i];
-    if (quote) {
-      if (c === '\\') i++;
-      else if (c === quote) quote = '';
-    } else if (c === "'" || c === '"' || c === '`') quote = c;
-    else if (c === '(' || c === '[') {
-      if (depth === 0 && c === '[' && i > 0) ends.push(i);
-      depth++;
-    } else if (c === ')' || c === ']') depth--;
-    else if (c === '.' && depth === 0 && i > 0) ends.push(i);
-  }
-  return ends;
 }

@@ -4,12 +4,12 @@ import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createValidator } from '../index.js';
 import { BEST_PRACTICE_LEVELS, type BestPracticeLevel } from '../validation/api.js';
-import { createValidatorPool, type LineItem, type LocatedResult } from '../pipeline/validate-pool.js';
+import { createValidatorPool, type LineItem } from '../pipeline/validate-pool.js';
 import type { Issue } from '../validation/issues.js';
-import { countIssues } from '../validation/outcome.js';
+import { addCounts, countIssues } from '../validation/outcome.js';
 import { collectFiles, describeFsError, kindOf, readNdjsonLines, readResources, validateParsedSafely } from './input.js';
 import { EXIT_USAGE, type CliContext } from './main.js';
-import { createReporter, OUTPUT_FORMATS, resourceLabel, type OutputFormat, type Summary } from './output.js';
+import { chunkedWriter, createReporter, OUTPUT_FORMATS, resourceLabel, type OutputFormat, type Summary } from './output.js';
 
 export interface ValidateCommandOptions {
   ig: string[];
@@ -86,7 +86,8 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
   for (const issue of validator.loadIssues) {
     if (issue.severity !== 'information') ctx.err(`fhirdq: ${issue.severity} loading packages: ${issue.message}  [${issue.messageId}]\n`);
   }
-  const reporter = createReporter(options.format, ctx.out);
+  const out = chunkedWriter(ctx.out);
+  const reporter = createReporter(options.format, out.write);
   const summary: Summary = { files: 0, resources: 0, errors: 0, warnings: 0, information: 0 };
   let inputProblem = problems.length > 0;
   const validateOptions = options.profile ? { profile: options.profile } : undefined;
@@ -94,18 +95,26 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
   const pool = workers > 0 ? createValidatorPool({ workers, ...validatorOptions }) : undefined;
   const report = (file: string, label: string | null, line: number | undefined, issues: Issue[]) => {
     reporter.resource(file, { resource: label, line, issues });
-    const counts = countIssues(issues);
-    summary.errors += counts.errors;
-    summary.warnings += counts.warnings;
-    summary.information += counts.information;
+    addCounts(summary, countIssues(issues));
   };
-  // NDJSON lines go to the workers (which parse, validate and place the issues) in batches; reports stay in input order.
-  const pending: Array<{ file: string; lines: LineItem[]; results: Promise<LocatedResult[]> }> = [];
-  const drainOne = async () => {
-    const { file, lines, results } = pending.shift()!;
-    const located = await results;
-    located.forEach((r, i) => report(file, r.label, lines[i]!.line, r.issues));
+  // NDJSON lines go to the workers (which parse, validate, place the issues and, but for json, render them) in
+  // batches; reports stay in input order.
+  const streamed = options.format !== 'json' ? options.format : undefined;
+  const pending: Array<() => Promise<void>> = [];
+  const dispatch = (file: string, lines: LineItem[]) => {
+    if (streamed) {
+      const results = pool!.render(streamed, file, lines);
+      pending.push(async () => {
+        const { text, counts } = await results;
+        reporter.rendered!(file, text, lines.length, counts);
+        addCounts(summary, counts);
+      });
+    } else {
+      const results = pool!.locate(lines);
+      pending.push(async () => (await results).forEach((r, i) => report(file, r.label, lines[i]!.line, r.issues)));
+    }
   };
+  const drainOne = () => pending.shift()!();
   try {
     for (const file of files) {
       let resources = 0;
@@ -113,7 +122,7 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
         if (pool && kindOf(file) === 'ndjson') {
           let batch: LineItem[] = [];
           const send = async () => {
-            pending.push({ file, lines: batch, results: pool.locate(batch) });
+            dispatch(file, batch);
             batch = [];
             while (pending.length > workers * BATCHES_PER_WORKER) await drainOne();
           };
@@ -139,11 +148,15 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
       reporter.fileDone(file);
       summary.files++;
       summary.resources += resources;
+      // A file's report is out before the next file's problems go to stderr.
+      out.flush();
     }
   } finally {
+    out.flush();
     await pool?.close();
   }
   reporter.done(summary);
+  out.flush();
   if (inputProblem) return EXIT_USAGE;
   return summary.errors > 0 ? 1 : 0;
 }

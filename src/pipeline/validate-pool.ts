@@ -9,6 +9,8 @@ import type { Issue } from '../validation/issues.js';
 import type { FhirResource } from '../packages/types.js';
 import type { ValidatorOptions } from '../validation/api.js';
 import type { BatchOutcome, IssueContext } from './issue-lines.js';
+import type { StreamedFormat } from '../cli/output.js';
+import type { IssueCounts } from '../validation/outcome.js';
 
 export interface ValidateItem {
   resource: FhirResource;
@@ -47,11 +49,19 @@ export interface ValidatorPool {
   countIssues(items: readonly PoolItem[]): Promise<Uint32Array>;
   /** NDJSON lines read and validated in the worker, issues placed at their line and column (as `fhirdq validate` shows them). */
   locate(items: readonly LineItem[]): Promise<LocatedResult[]>;
+  /** NDJSON lines of `file` validated and rendered in the worker (as `fhirdq validate --format` text or ndjson writes them). */
+  render(format: StreamedFormat, file: string, items: readonly LineItem[]): Promise<RenderedBatch>;
   close(): Promise<void>;
 }
 
 /** What the worker returns for a batch. */
-export type ReplyKind = 'issues' | 'outcome' | 'counts' | 'located';
+export type ReplyKind = 'issues' | 'outcome' | 'counts' | 'located' | 'rendered';
+
+/** A batch's part of the report, and its issue counts. */
+export interface RenderedBatch {
+  text: string;
+  counts: IssueCounts;
+}
 
 export interface BatchRequest {
   id: number;
@@ -62,8 +72,10 @@ export interface BatchRequest {
   profiles?: (string | undefined)[];
   /** For `outcome`: where each item came from. */
   contexts?: IssueContext[];
-  /** For `located`: each item's line in its file. */
+  /** For `located` and `rendered`: each item's line in its file. */
   lines?: Uint32Array;
+  /** For `rendered`: the report's format and the file the lines are from. */
+  render?: { format: StreamedFormat; file: string };
 }
 
 export interface WorkerReply {
@@ -72,6 +84,7 @@ export interface WorkerReply {
   outcome?: BatchOutcome;
   counts?: Uint32Array;
   located?: LocatedResult[];
+  rendered?: RenderedBatch;
   error?: string;
 }
 
@@ -121,7 +134,7 @@ export function createValidatorPool(options: PoolValidatorOptions & { workers: n
     slots.push(slot);
   }
 
-  const request = (kind: ReplyKind, items: readonly PoolItem[], contexts?: IssueContext[], lines?: Uint32Array): Promise<WorkerReply> => {
+  const request = (kind: ReplyKind, items: readonly PoolItem[], extra: Pick<BatchRequest, 'contexts' | 'lines' | 'render'> = {}): Promise<WorkerReply> => {
     if (failure) return Promise.reject(failure);
     if (closing) return Promise.reject(new Error('the validator pool is closed'));
     let slot = slots[0];
@@ -137,19 +150,24 @@ export function createValidatorPool(options: PoolValidatorOptions & { workers: n
     slot.queued += items.length;
     return new Promise((resolve, reject) => {
       slot.pending.set(id, { size: items.length, resolve, reject });
-      const message: BatchRequest = { id, kind, texts, profiles, contexts, lines };
-      slot.worker.postMessage(message, lines ? [lines.buffer as ArrayBuffer] : []);
+      const message: BatchRequest = { id, kind, texts, profiles, ...extra };
+      slot.worker.postMessage(message, extra.lines ? [extra.lines.buffer as ArrayBuffer] : []);
     });
   };
 
   return {
     validate: async (items) => (await request('issues', items)).results!,
-    validateBatch: async (contexts, items) => (await request('outcome', items, contexts)).outcome!,
+    validateBatch: async (contexts, items) => (await request('outcome', items, { contexts })).outcome!,
     countIssues: async (items) => (await request('counts', items)).counts!,
-    locate: async (items) => (await request('located', items, undefined, Uint32Array.from(items, (item) => item.line))).located!,
+    locate: async (items) => (await request('located', items, { lines: linesOf(items) })).located!,
+    render: async (format, file, items) => (await request('rendered', items, { lines: linesOf(items), render: { format, file } })).rendered!,
     async close() {
       closing = true;
       await Promise.all(slots.map((s) => s.worker.terminate()));
     },
   };
+}
+
+function linesOf(items: readonly LineItem[]): Uint32Array {
+  return Uint32Array.from(items, (item) => item.line);
 }

@@ -6,7 +6,8 @@ import type { FhirResource } from '../packages/types.js';
 import { batchOutcome, SEVERITIES } from './issue-lines.js';
 import type { BatchRequest, LocatedResult, PoolValidatorOptions, WorkerReply } from './validate-pool.js';
 import { parseJsonText, validateParsedSafely } from '../cli/input.js';
-import { resourceLabel } from '../cli/output.js';
+import { addCounts, countIssues } from '../validation/outcome.js';
+import { renderResource, resourceLabel } from '../cli/output.js';
 
 const port = parentPort!;
 const validator = await createValidator(workerData as PoolValidatorOptions);
@@ -22,16 +23,29 @@ function validateText(json: string, profile: string | undefined): Issue[] {
   }
 }
 
-function handle({ id, kind, texts, profiles, contexts, lines }: BatchRequest): { reply: WorkerReply; transfer: ArrayBuffer[] } {
+/** An NDJSON line validated as `fhirdq validate` does: issues at their line and column. */
+function validateLine(text: string, line: number, profile: string | undefined): LocatedResult {
+  const parsed = parseJsonText(text, line);
+  return { label: resourceLabel(parsed.resource), issues: validateParsedSafely(validator, parsed, profile ? { profile } : undefined) };
+}
+
+function handle({ id, kind, texts, profiles, contexts, lines, render }: BatchRequest): { reply: WorkerReply; transfer: ArrayBuffer[] } {
   const n = texts.length;
   if (kind === 'located') {
     const located = new Array<LocatedResult>(n);
-    for (let i = 0; i < n; i++) {
-      const parsed = parseJsonText(texts[i]!, lines![i]);
-      const profile = profiles?.[i];
-      located[i] = { label: resourceLabel(parsed.resource), issues: validateParsedSafely(validator, parsed, profile ? { profile } : undefined) };
-    }
+    for (let i = 0; i < n; i++) located[i] = validateLine(texts[i]!, lines![i]!, profiles?.[i]);
     return { reply: { id, located }, transfer: [] };
+  }
+  if (kind === 'rendered') {
+    // One string for the batch: the main thread only writes it.
+    let text = '';
+    const counts = { errors: 0, warnings: 0, information: 0 };
+    for (let i = 0; i < n; i++) {
+      const { label, issues } = validateLine(texts[i]!, lines![i]!, profiles?.[i]);
+      text += renderResource(render!.format, render!.file, { resource: label, line: lines![i], issues });
+      addCounts(counts, countIssues(issues));
+    }
+    return { reply: { id, rendered: { text, counts } }, transfer: [] };
   }
   if (kind === 'counts') {
     const counts = new Uint32Array(n * 4);

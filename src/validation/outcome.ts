@@ -43,7 +43,16 @@ export function fromOperationOutcome(outcome: OperationOutcome): Issue[] {
     }));
 }
 
-export function countIssues(issues: readonly Issue[]): { errors: number; warnings: number; information: number } {
+export type IssueCounts = { errors: number; warnings: number; information: number };
+
+/** Adds counts to a running total. */
+export function addCounts(total: IssueCounts, counts: IssueCounts): void {
+  total.errors += counts.errors;
+  total.warnings += counts.warnings;
+  total.information += counts.information;
+}
+
+export function countIssues(issues: readonly Issue[]): IssueCounts {
   let errors = 0;
   let warnings = 0;
   let information = 0;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Issue } from '../../src/validation/issues.js';
 import { createReporter, formatIssueLine, resourceLabel, type OutputFormat } from '../../src/cli/output.js';
-import { findPosition } from '../../src/cli/input.js';
+import { findPosition } from '../../src/formats/locations.js';
 
 const given: Issue = {
   severity: 'error',

@@ -48,6 +48,13 @@ describe('fhirdq validate --workers: NDJSON validated on worker threads', () => 
     expect(reported.filter((r) => r.errors > 0).length).toBeGreaterThan(200);
   });
 
+  it.each(['text', 'json'])('reports in --format %s exactly what the main thread reports', async (format) => {
+    const args = ['validate', '--format', format, '--ig', join(dir, 'ig'), '--profile', GENDER_PROFILE, join(dir, 'one.json'), join(dir, 'export.ndjson')];
+    const single = await runBuilt(...args, '--workers', '0');
+    expect(single.stdout).toContain('export.ndjson');
+    expect(await runBuilt(...args, '--workers', '2')).toEqual(single);
+  });
+
   it('gives the workers the best-practice level: narrative-less resources fail the run with --best-practice error', async () => {
     const args = ['validate', '--format', 'ndjson', join(dir, 'export.ndjson')];
     const strict = await runBuilt(...args, '--workers', '2', '--best-practice', 'error');
