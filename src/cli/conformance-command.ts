@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import type { Command } from 'commander';
 import { createValidator } from '../index.js';
 import { agreement, runConformanceSuite, scoreSteps } from '../validation/conformance-suite.js';
-import { EXIT_USAGE, type CliContext } from './main.js';
+import { EXIT_USAGE, type CliContext } from './context.js';
 import { formatDisagreement, formatScoreTable } from './output.js';
 
 export interface ConformanceCommandOptions {

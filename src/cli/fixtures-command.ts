@@ -1,7 +1,7 @@
 /** `fhirdq fixtures`: writes a seeded demo region of any size (same seed → identical bytes). */
 import { InvalidArgumentError, type Command } from 'commander';
 import { generateRegion } from '../pipeline/generate-region.js';
-import type { CliContext } from './main.js';
+import type { CliContext } from './context.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);

@@ -1,25 +1,18 @@
 /** fhirdq's command line: one-line errors, no stack traces (unless FHIRDQ_DEBUG=1), exit 2 for usage problems. */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import type { Write } from './output.js';
-import { registerValidateCommand } from './validate-command.js';
-import { registerConformanceCommand } from './conformance-command.js';
-import { registerRunCommand } from './run-command.js';
-import { registerFixturesCommand } from './fixtures-command.js';
-import { registerReportCommand } from './report-command.js';
+import { EXIT_USAGE, type CliContext, type CliIO } from './context.js';
 
-export interface CliIO {
-  out: Write;
-  err: Write;
-}
+type Register = (program: Command, ctx: CliContext) => void;
 
-/** Shared by the subcommands: where to write, and the exit code their action decides on. */
-export interface CliContext extends CliIO {
-  exitCode: number;
-}
-
-/** Exit code for usage and input problems. */
-export const EXIT_USAGE = 2;
+/** The subcommands, in the order help lists them; each loads its own modules (the pipeline's take half a second). */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  validate: async () => (await import('./validate-command.js')).registerValidateCommand,
+  conformance: async () => (await import('./conformance-command.js')).registerConformanceCommand,
+  run: async () => (await import('./run-command.js')).registerRunCommand,
+  fixtures: async () => (await import('./fixtures-command.js')).registerFixturesCommand,
+  report: async () => (await import('./report-command.js')).registerReportCommand,
+};
 
 const processIO: CliIO = {
   out: (text) => process.stdout.write(text),
@@ -43,13 +36,11 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
       writeErr: io.err,
       outputError: (text, write) => write(`fhirdq: ${text.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim()}\n`),
     });
-  // Subcommands inherit exitOverride and the output settings, so they are registered after them.
-  registerValidateCommand(program, ctx);
-  registerConformanceCommand(program, ctx);
-  registerRunCommand(program, ctx);
-  registerFixturesCommand(program, ctx);
-  registerReportCommand(program, ctx);
   try {
+    // Subcommands inherit exitOverride and the output settings, so they are registered after them: only the one
+    // asked for (the first argument that is not an option), or all of them for help and unknown commands.
+    const asked = argv.find((arg) => !arg.startsWith('-'));
+    for (const name of asked !== undefined && asked in COMMANDS ? [asked] : Object.keys(COMMANDS)) (await COMMANDS[name]!())(program, ctx);
     await program.parseAsync(argv, { from: 'user' });
     return ctx.exitCode;
   } catch (err) {

@@ -7,7 +7,7 @@ import { loadRunConfig, type LoadedRunConfig } from '../pipeline/config.js';
 import { measureRunDetailed, type Measured } from '../quality/measure-run.js';
 import { MergeError, mergeSummaries, type QualitySummary } from '../quality/summary.js';
 import { EXIT, writeReports, type WriteOptions } from '../report/write.js';
-import type { CliContext } from './main.js';
+import type { CliContext } from './context.js';
 
 export interface ReportOptions {
   config?: string;

@@ -4,7 +4,7 @@ import { SpecErrors } from '../mapping/yaml-file.js';
 import { loadRunConfig } from '../pipeline/config.js';
 import { runPipeline } from '../pipeline/run.js';
 import { createProgress } from '../pipeline/progress.js';
-import type { CliContext } from './main.js';
+import type { CliContext } from './context.js';
 import { RunMeasurer } from '../quality/measure-run.js';
 import { reportRun } from './report-command.js';
 

@@ -8,7 +8,7 @@ import { createValidatorPool, type LineItem } from '../pipeline/validate-pool.js
 import type { Issue } from '../validation/issues.js';
 import { addCounts, countIssues } from '../validation/outcome.js';
 import { collectFiles, describeFsError, kindOf, readNdjsonLines, readResources, validateParsedSafely } from './input.js';
-import { EXIT_USAGE, type CliContext } from './main.js';
+import { EXIT_USAGE, type CliContext } from './context.js';
 import { chunkedWriter, createReporter, OUTPUT_FORMATS, resourceLabel, type OutputFormat, type Summary } from './output.js';
 
 export interface ValidateCommandOptions {

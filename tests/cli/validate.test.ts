@@ -149,6 +149,15 @@ describe('fhirdq validate: exit codes', () => {
     expect(help.stdout).toContain('--profile <canonical>');
     expect((await runCli('--version')).code).toBe(0);
   });
+
+  it('lists every command in the top-level help (a run loads only the command asked for) and rejects unknown ones', async () => {
+    const help = await runCli('--help');
+    expect(help.code).toBe(0);
+    for (const command of ['validate', 'conformance', 'run', 'fixtures', 'report']) expect(help.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    const unknown = await runCli('valdate', 'x.json');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unknown command 'valdate'");
+  });
 });
 
 describe('fhirdq validate: formats', () => {

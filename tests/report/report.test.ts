@@ -9,7 +9,7 @@ import { QualityCollector } from '../../src/quality/collector.js';
 import { loadRules, type RuleSet } from '../../src/quality/rules.js';
 import type { QualitySummary } from '../../src/quality/summary.js';
 import { registerReportCommand } from '../../src/cli/report-command.js';
-import type { CliContext } from '../../src/cli/main.js';
+import type { CliContext } from '../../src/cli/context.js';
 import { writeReports, EXIT } from '../../src/report/write.js';
 import type { FhirResource } from '../../src/packages/types.js';
 
