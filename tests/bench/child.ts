@@ -4,9 +4,10 @@
  *   run      <engine> <first.json> <ndjson> <warm>  start-up, then resources/s after warm-up, peak RSS
  *   stream   <ndjson> <lines>                       fhirdq over a streamed NDJSON file: resources/s, RSS
  *   pool     <ndjson> <workers> <batch> <warm>      fhirdq on worker_threads, batches of in-memory lines from the main thread
+ *   cli      <fhirdq arguments...>                  the command line as a user runs it, its report written to /dev/null
  * Every rate includes JSON.parse of each line, as a real run does; `floor` is JSON.parse alone.
  */
-import { createReadStream, readFileSync } from 'node:fs';
+import { createReadStream, openSync, readFileSync, writeSync } from 'node:fs';
 import { loadEngine, type EngineName } from './engines.js';
 import { distModule, RESULT_PREFIX } from './paths.js';
 
@@ -122,6 +123,14 @@ async function pool(file: string, workers: number, batch: number, warm: number) 
   return { workers, batch, warmed, resources, seconds, perSecond: resources / seconds, errorsPerResource: errors / resources, cores: (cpu.user + cpu.system) / 1e6 / seconds, mainBusy, peakRssMb: peakRssMb() };
 }
 
+/** `fhirdq <args>` in this process (as bin/fhirdq.js runs it), reading the files and writing its report to /dev/null. */
+async function cli(args: string[]) {
+  const { main } = (await import(distModule('cli/main.js'))) as { main(argv: string[], io: { out(t: string): void; err(t: string): void }): Promise<number> };
+  const devNull = openSync('/dev/null', 'w');
+  const exitCode = await main(args, { out: (text) => void writeSync(devNull, text), err: () => {} });
+  return { exitCode, doneAt: epochMs(), peakRssMb: peakRssMb() };
+}
+
 async function main(argv: string[]): Promise<object> {
   const [mode, ...args] = argv;
   const national = process.env.BENCH_NATIONAL === '1';
@@ -136,6 +145,8 @@ async function main(argv: string[]): Promise<object> {
       return stream(args[0], Number(args[1]));
     case 'pool':
       return pool(args[0], Number(args[1]), Number(args[2]), Number(args[3]));
+    case 'cli':
+      return cli(args);
     default:
       throw new Error(`bench child: unknown mode ${mode}`);
   }

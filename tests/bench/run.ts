@@ -208,6 +208,32 @@ async function main(): Promise<void> {
     scalingError = (err as Error).message;
   }
 
+  // What a user waits for: `fhirdq validate` from process start to exit, reading the file, placing every issue at its
+  // line and column, writing the ndjson report (to /dev/null), with the national packages it loads by default.
+  const commandLine: { label: string; resources: number; runs: Result[]; seconds?: number; perSecond?: number; peakRssMb?: number; error?: string }[] = [
+    { label: `fhirdq validate ${core.first.split('/').pop()} (start-up: one resource)`, resources: 1, runs: [] },
+    { label: `fhirdq validate --workers 0 (${fmt(core.lines)} lines)`, resources: core.lines, runs: [] },
+    { label: `fhirdq validate --workers 2 (${fmt(core.lines)} lines)`, resources: core.lines, runs: [] },
+  ];
+  const commandArgs = [[core.first], ['--workers', '0', core.file], ['--workers', '2', core.file]];
+  log('measuring the command line, in rounds…');
+  for (let i = 0; i < config.runs; i++) {
+    for (const [k, entry] of commandLine.entries()) {
+      if (entry.error) continue;
+      try {
+        entry.runs.push(await measure(['cli', 'validate', '--format', 'ndjson', ...commandArgs[k]!]));
+      } catch (err) {
+        entry.error = (err as Error).message;
+      }
+    }
+  }
+  for (const entry of commandLine) {
+    if (entry.runs.length === 0) continue;
+    entry.seconds = median(entry.runs.map((r) => ((r.doneAt as number) - (r.spawnAt as number)) / 1000));
+    entry.perSecond = entry.resources / entry.seconds;
+    entry.peakRssMb = median(entry.runs.map((r) => r.peakRssMb));
+  }
+
   const memory: { label: string; bytes: number; lines: number; result?: Result; error?: string }[] = [];
   for (const [i, c] of memoryCorpora.entries()) {
     log(`measuring fhirdq streaming ${config.memory[i].label}…`);
@@ -248,6 +274,17 @@ async function main(): Promise<void> {
         ],
       ),
     );
+  out.push('', 'Command line (process start to exit, ndjson report to /dev/null, shipped national packages loaded)');
+  out.push(
+    table(
+      ['command', 'seconds', 'resources/s', 'peak RSS MB', '÷ 1 thread (engine above)'],
+      commandLine.map((c) =>
+        c.error || c.seconds === undefined
+          ? [c.label, 'failed: ' + (c.error ?? '').split('\n')[0], '', '', '']
+          : [c.label, fmt(c.seconds, 2), c.resources > 1 ? fmt(c.perSecond!) : '–', fmt(c.peakRssMb!), c.resources > 1 && oneThread ? ratio(c.perSecond!, oneThread.perSecond) : ''],
+      ),
+    ),
+  );
   out.push('', 'Memory (fhirdq, NDJSON streamed with src/formats/stream-ndjson.ts, 1 run each)');
   out.push(
     table(
@@ -262,7 +299,7 @@ async function main(): Promise<void> {
   process.stdout.write(out.join('\n') + '\n');
 
   if (args.json) {
-    const report = { date: started.toISOString(), command: process.argv.slice(2), machine, config, corpora: { core, national, memory: memoryCorpora }, core: coreFigures, national: nationalFigures, scaling: scalingError ? { error: scalingError } : { oneCore, workers: scaling }, memory };
+    const report = { date: started.toISOString(), command: process.argv.slice(2), machine, config, corpora: { core, national, memory: memoryCorpora }, core: coreFigures, national: nationalFigures, scaling: scalingError ? { error: scalingError } : { oneCore, workers: scaling }, commandLine, memory };
     // npm runs scripts from the package root; the path is meant relative to where npm was called.
     writeFileSync(resolve(process.env.INIT_CWD ?? process.cwd(), args.json), JSON.stringify(report, null, 2) + '\n');
     log(`bench: figures written to ${args.json}`);
