@@ -9,7 +9,7 @@
  */
 import type { Issue } from '../validation/issues.js';
 import { parseJsonWithLocations } from './json-locations.js';
-import { positionsIn, prefixEnds, type Position, type PositionOf } from './locations.js';
+import { findPosition, positionsIn, prefixEnds, type LocationMap, type Position, type PositionOf } from './locations.js';
 
 export interface ParsedJson {
   /** The parsed value; undefined when the text is not well-formed JSON. */
@@ -166,6 +166,8 @@ function stepsOf(path: string, cuts: number[], from: number): Step[] {
   return steps;
 }
 
+const LOOKUPS_BEFORE_LOCATED_PARSE = 8;
+
 function positionFinder(text: string, start: number, rootName: string, value: object): PositionOf {
   const root = skipWhitespace(text, start);
   let newlines: number[] | undefined;
@@ -181,8 +183,13 @@ function positionFinder(text: string, start: number, rootName: string, value: ob
     }
     return { line: lo + 1, column: offset - (lo === 0 ? 0 : newlines[lo - 1]! + 1) + 1 };
   };
+  // Each lookup scans the text up to its path: past a few, one located parse costs less than scanning again and again
+  // (a Bundle with an issue in each of its thousands of entries).
+  let lookups = 0;
+  let locations: LocationMap | undefined;
   return (path) => {
     if (path === rootName) return positionAt(root);
+    if (locations || ++lookups > LOOKUPS_BEFORE_LOCATED_PARSE) return findPosition(path, (locations ??= parseJsonWithLocations(text).locations));
     const cuts = prefixEnds(path);
     let steps: Step[];
     if (rootName === '') steps = stepsOf(path, cuts, 0);
