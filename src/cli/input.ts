@@ -133,24 +133,37 @@ export function validateParsedSafely(validator: Validator, parsed: ParsedResourc
   try {
     return validateParsed(validator, parsed, options);
   } catch (err) {
-    return [
-      {
-        severity: 'fatal',
-        code: 'processing',
-        messageId: 'internal-error',
-        message: `fhirdq could not validate this resource: ${err instanceof Error ? err.message : String(err)}`,
-        path: '',
-      },
-    ];
+    return [internalError(err)];
   }
+}
+
+/** An engine failure on one resource, as its fatal issue: the run goes on. */
+export function internalError(err: unknown): Issue {
+  return {
+    severity: 'fatal',
+    code: 'processing',
+    messageId: 'internal-error',
+    message: `fhirdq could not validate this resource: ${err instanceof Error ? err.message : String(err)}`,
+    path: '',
+  };
 }
 
 function withPositions(parsed: ParsedResource, found: readonly Issue[]): Issue[] {
   const lineOffset = parsed.line === undefined ? 0 : parsed.line - 1;
   const issues: Issue[] = [];
-  for (const issue of parsed.issues) issues.push(lineOffset ? { ...issue, line: (issue.line ?? 1) + lineOffset } : issue);
+  for (const issue of parsed.issues) issues.push(lineOffset ? movedTo(issue, { line: (issue.line ?? 1) + lineOffset, column: issue.column }) : issue);
   for (const issue of found) issues.push(locate(issue, parsed.positionOf, lineOffset));
   return issues;
+}
+
+/**
+ * A reader's issue (bad JSON, a duplicate property) of a part of a file read on its own (an NDJSON line, a Bundle's
+ * entry), moved to where that part is in the file, in its message too.
+ */
+export function movedTo(issue: Issue, position: { line: number; column?: number }): Issue {
+  const written = ` at line ${issue.line}, column ${issue.column}`;
+  const message = issue.message.endsWith(written) ? `${issue.message.slice(0, -written.length)} at line ${position.line}, column ${position.column}` : issue.message;
+  return { ...issue, message, line: position.line, column: position.column };
 }
 
 function locate(issue: Issue, positionOf: PositionOf, lineOffset: number): Issue {

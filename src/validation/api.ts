@@ -1,6 +1,8 @@
 import type { OperationOutcome } from 'fhir/r4.js';
 import type { Issue } from './issues.js';
 import type { FhirResource } from '../packages/types.js';
+import type { BundleByEntry } from './bundle-by-entry.js';
+import type { FullUrlTable } from './bundle-on-disk.js';
 
 export interface ValidatorOptions {
   /** Packages (tgz or folder), folders of loose conformance files, or single files to load. */
@@ -35,6 +37,18 @@ export interface Validator {
   validate(resource: FhirResource, options?: ValidateOptions): OperationOutcome;
   /** The same as validate, as fhirdq issues (stable message ids, FHIRPath locations). */
   validateToIssues(resource: FhirResource, options?: ValidateOptions): Issue[];
+  /**
+   * A Bundle too big to hold, validated entry by entry with the issues of validateToIssues (see bundle-by-entry.ts):
+   * `shell` is the Bundle without `entry`, `fullUrls` its entries' fullUrls, `read` an entry read again from its file.
+   * Undefined when the Bundle's rules need all its entries at once (documents, messages, profiles).
+   */
+  bundleByEntry(
+    shell: Record<string, unknown>,
+    entries: number,
+    fullUrls: FullUrlTable,
+    read: (index: number) => Record<string, unknown> | undefined,
+    options?: ValidateOptions,
+  ): BundleByEntry | undefined;
   /** Problems found while loading packages (conflicts, missing dependencies, bad profiles). */
   readonly loadIssues: readonly Issue[];
 }

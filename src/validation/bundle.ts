@@ -2,7 +2,7 @@ import type { ResourceFrame, Walk } from './instance-validator.js';
 
 /** Bundle rules beyond the invariants: http://hl7.org/fhir/R4/bundle.html#references and the document rules. */
 
-interface Entry {
+export interface Entry {
   index: number;
   fullUrl?: string;
   resource?: Record<string, unknown>;
@@ -19,7 +19,6 @@ const U = 0x75;
 const COLON = 0x3a;
 
 export interface BundleIndex {
-  entries: Entry[];
   type?: string;
   resolve(reference: string, fromFullUrl?: string): Entry | undefined;
   /** All entries a reference could mean, to report ambiguity. */
@@ -31,7 +30,7 @@ export interface BundleIndex {
 const NO_ENTRIES: readonly BundleEntry[] = Object.freeze([]);
 
 /** One entry; its path and its fullUrl's RESTful reading are worked out only when a rule asks. */
-class BundleEntry implements Entry {
+export class BundleEntry implements Entry {
   private restfulMatch: RegExpExecArray | null | undefined;
   private baseKnown = false;
   private base: string | undefined;
@@ -72,48 +71,18 @@ function withVersion(list: readonly Entry[], version: string): Entry[] {
 /** Up to this many entries a scan of them beats a map: a looked-up key is a fresh string, hashed on every lookup. */
 const SCAN_LIMIT = 16;
 
-class Index implements BundleIndex {
-  readonly entries: BundleEntry[] = [];
+/** References resolved to a Bundle's entries, found by their fullUrl. */
+export abstract class EntryLookup implements BundleIndex {
   readonly type: string | undefined;
-  /** Entries by fullUrl, made on the first lookup in a Bundle of more than SCAN_LIMIT entries. */
-  private byFullUrl: Map<string, BundleEntry[]> | undefined;
-  /** Entries are walked in order: the one after the last found is the usual answer. */
-  private nextEntry = 0;
 
-  constructor(bundle: Record<string, unknown>, path: string) {
-    this.type = typeof bundle.type === 'string' ? bundle.type : undefined;
-    const rawEntries = bundle.entry;
-    if (!Array.isArray(rawEntries)) return;
-    for (let index = 0; index < rawEntries.length; index++) {
-      const e = (rawEntries[index] ?? {}) as { fullUrl?: unknown; resource?: unknown };
-      const fullUrl = typeof e.fullUrl === 'string' ? e.fullUrl : undefined;
-      const resource = e.resource && typeof e.resource === 'object' ? (e.resource as Record<string, unknown>) : undefined;
-      this.entries.push(new BundleEntry(index, fullUrl, resource, path));
-    }
+  constructor(type: unknown) {
+    this.type = typeof type === 'string' ? type : undefined;
   }
 
   /** The entries with this fullUrl, in order. */
-  private withFullUrl(fullUrl: string): readonly BundleEntry[] {
-    const entries = this.entries;
-    if (entries.length <= SCAN_LIMIT) {
-      let found: BundleEntry[] | undefined;
-      for (let i = 0; i < entries.length; i++) if (entries[i]!.fullUrl === fullUrl) (found ??= []).push(entries[i]!);
-      return found ?? NO_ENTRIES;
-    }
-    return (this.byFullUrl ??= this.mapFullUrls()).get(fullUrl) ?? NO_ENTRIES;
-  }
+  protected abstract withFullUrl(fullUrl: string): readonly BundleEntry[];
 
-  private mapFullUrls(): Map<string, BundleEntry[]> {
-    const byFullUrl = new Map<string, BundleEntry[]>();
-    for (const entry of this.entries) {
-      const fullUrl = entry.fullUrl;
-      if (!fullUrl) continue;
-      const list = byFullUrl.get(fullUrl);
-      if (list) list.push(entry);
-      else byFullUrl.set(fullUrl, [entry]);
-    }
-    return byFullUrl;
-  }
+  abstract fullUrlOfEntry(resource: object): string | undefined;
 
   candidates(reference: string, fromFullUrl?: string): readonly Entry[] {
     // As reference.split('/_history/'): the part before the first marker, and the version up to a second one.
@@ -149,6 +118,43 @@ class Index implements BundleIndex {
   resolve(reference: string, fromFullUrl?: string): Entry | undefined {
     return this.candidates(reference, fromFullUrl)[0];
   }
+}
+
+export class Index extends EntryLookup {
+  readonly entries: BundleEntry[] = [];
+  /** Entries by fullUrl, made on the first lookup in a Bundle of more than SCAN_LIMIT entries. */
+  private byFullUrl: Map<string, BundleEntry[]> | undefined;
+  /** Entries are walked in order: the one after the last found is the usual answer. */
+  private nextEntry = 0;
+
+  constructor(bundle: Record<string, unknown>, path: string) {
+    super(bundle.type);
+    const rawEntries = bundle.entry;
+    if (!Array.isArray(rawEntries)) return;
+    for (let index = 0; index < rawEntries.length; index++) this.entries.push(entryOf(index, rawEntries[index] ?? {}, path));
+  }
+
+  protected withFullUrl(fullUrl: string): readonly BundleEntry[] {
+    const entries = this.entries;
+    if (entries.length <= SCAN_LIMIT) {
+      let found: BundleEntry[] | undefined;
+      for (let i = 0; i < entries.length; i++) if (entries[i]!.fullUrl === fullUrl) (found ??= []).push(entries[i]!);
+      return found ?? NO_ENTRIES;
+    }
+    return (this.byFullUrl ??= this.mapFullUrls()).get(fullUrl) ?? NO_ENTRIES;
+  }
+
+  private mapFullUrls(): Map<string, BundleEntry[]> {
+    const byFullUrl = new Map<string, BundleEntry[]>();
+    for (const entry of this.entries) {
+      const fullUrl = entry.fullUrl;
+      if (!fullUrl) continue;
+      const list = byFullUrl.get(fullUrl);
+      if (list) list.push(entry);
+      else byFullUrl.set(fullUrl, [entry]);
+    }
+    return byFullUrl;
+  }
 
   fullUrlOfEntry(resource: object): string | undefined {
     const entries = this.entries;
@@ -163,7 +169,14 @@ class Index implements BundleIndex {
   }
 }
 
-export function indexBundle(bundle: Record<string, unknown>, path: string): BundleIndex {
+/** Entry `index` of a Bundle's `entry` array: a fullUrl that is a string, a resource that is an object. */
+export function entryOf(index: number, value: { fullUrl?: unknown; resource?: unknown }, path: string): BundleEntry {
+  const fullUrl = typeof value.fullUrl === 'string' ? value.fullUrl : undefined;
+  const resource = value.resource && typeof value.resource === 'object' ? (value.resource as Record<string, unknown>) : undefined;
+  return new BundleEntry(index, fullUrl, resource, path);
+}
+
+export function indexBundle(bundle: Record<string, unknown>, path: string): Index {
   return new Index(bundle, path);
 }
 
@@ -174,31 +187,36 @@ const ABSOLUTE_URL = /^[a-zA-Z][a-zA-Z0-9+.-]*:/;
 export function checkBundle(bundle: Record<string, unknown>, path: string, walk: Walk, frame: ResourceFrame): void {
   const index = frame.resource === bundle && frame.bundle ? frame.bundle : new Index(bundle, path);
   frame.bundle = index;
-  const type = index.type;
   checkLinks(bundle, path, walk);
-  for (const entry of index.entries) {
-    if (!entry.resource) continue;
-    if (!entry.fullUrl) {
-      if (!NO_FULL_URL_TYPES.has(type ?? '')) {
-        walk.add('error', 'required', 'bundle-entry-fullurl-missing', 'Except for transactions and batches, each entry in a Bundle must have a fullUrl which is the identity of the resource in the entry', entry.path);
-      }
-      continue;
+  // A Bundle walked entry by entry has each entry checked as it is walked (bundle-by-entry.ts).
+  if (!(index instanceof Index)) return;
+  const type = index.type;
+  for (const entry of index.entries) checkEntry(entry, type, walk);
+  if (type === 'document') checkDocument(index, walk);
+}
+
+/** An entry's fullUrl: there outside transactions and batches, absolute, and naming its resource when RESTful. */
+export function checkEntry(entry: Entry, type: string | undefined, walk: Walk): void {
+  if (!entry.resource) return;
+  if (!entry.fullUrl) {
+    if (!NO_FULL_URL_TYPES.has(type ?? '')) {
+      walk.add('error', 'required', 'bundle-entry-fullurl-missing', 'Except for transactions and batches, each entry in a Bundle must have a fullUrl which is the identity of the resource in the entry', entry.path);
     }
-    if (!ABSOLUTE_URL.test(entry.fullUrl)) {
-      walk.add('error', 'invalid', 'bundle-fullurl-relative', `The fullUrl must be an absolute URL (not '${entry.fullUrl}')`, `${entry.path}.fullUrl`);
-      continue;
-    }
-    const restful = entry.restful();
-    if (restful && !restful[4]) {
-      const id = entry.resource.id;
-      if (id === undefined) {
-        walk.add('error', 'invalid', 'bundle-fullurl-no-id', `The fullUrl '${entry.fullUrl}' looks like a RESTful server URL, but the resource has no id`, `${entry.path}.fullUrl`);
-      } else if (restful[2] !== entry.resource.resourceType || restful[3] !== id) {
-        walk.add('error', 'invalid', 'bundle-fullurl-mismatch', `The fullUrl '${entry.fullUrl}' looks like a RESTful server URL, so it must end with the correct type and id (/${String(entry.resource.resourceType)}/${String(id)})`, `${entry.path}.fullUrl`);
-      }
+    return;
+  }
+  if (!ABSOLUTE_URL.test(entry.fullUrl)) {
+    walk.add('error', 'invalid', 'bundle-fullurl-relative', `The fullUrl must be an absolute URL (not '${entry.fullUrl}')`, `${entry.path}.fullUrl`);
+    return;
+  }
+  const restful = entry.restful();
+  if (restful && !restful[4]) {
+    const id = entry.resource.id;
+    if (id === undefined) {
+      walk.add('error', 'invalid', 'bundle-fullurl-no-id', `The fullUrl '${entry.fullUrl}' looks like a RESTful server URL, but the resource has no id`, `${entry.path}.fullUrl`);
+    } else if (restful[2] !== entry.resource.resourceType || restful[3] !== id) {
+      walk.add('error', 'invalid', 'bundle-fullurl-mismatch', `The fullUrl '${entry.fullUrl}' looks like a RESTful server URL, so it must end with the correct type and id (/${String(entry.resource.resourceType)}/${String(id)})`, `${entry.path}.fullUrl`);
     }
   }
-  if (type === 'document') checkDocument(index, walk);
 }
 
 /** Paging relations name one page each; others (stylesheet, alternate) may repeat. */
@@ -223,7 +241,7 @@ function checkLinks(bundle: Record<string, unknown>, path: string, walk: Walk): 
 }
 
 /** A document's entries must be reachable from the Composition by following references. */
-function checkDocument(index: BundleIndex, walk: Walk): void {
+function checkDocument(index: Index, walk: Walk): void {
   const first = index.entries[0];
   if (!first?.resource || first.resource.resourceType !== 'Composition') return;
   const reachable = new Set<Entry>([first]);

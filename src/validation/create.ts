@@ -9,6 +9,7 @@ import { BindingChecker } from './bindings.js';
 import { Engine } from './instance-validator.js';
 import type { Issue } from './issues.js';
 import { toOperationOutcome } from './outcome.js';
+import { bundleByEntry } from './bundle-by-entry.js';
 
 /** profiles/ of this checkout or installed package: the national and regional packages fhirdq ships. */
 export const SHIPPED_PROFILES_DIR = fileURLToPath(new URL('../../profiles/', import.meta.url));
@@ -30,6 +31,7 @@ export async function createValidator(options: ValidatorOptions = {}): Promise<V
   return {
     validateToIssues,
     validate: (resource, validateOptions) => toOperationOutcome(validateToIssues(resource, validateOptions)),
+    bundleByEntry: (shell, entries, fullUrls, read, validateOptions = {}) => bundleByEntry(engine, shell, entries, fullUrls, read, validateOptions.profile),
     get loadIssues() {
       return [...loadIssues, ...engine.structures.issues];
     },

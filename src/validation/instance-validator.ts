@@ -118,8 +118,13 @@ export class Engine {
     return known;
   }
 
-  validate(resource: FhirResource, profile?: string): Issue[] {
+  /** Answers about values are kept for one validation only: values may change between validations. */
+  startValidation(): void {
     this.conformance = undefined;
+  }
+
+  validate(resource: FhirResource, profile?: string): Issue[] {
+    this.startValidation();
     const walk = new Walk(this);
     const root = resource as unknown as Record<string, unknown>;
     const mark = this.groups.count;
@@ -1147,7 +1152,7 @@ function indexByPath(byPath: Map<string, Issue[]>, issue: Issue): void {
 }
 
 /** Every host is made here, with its properties in one order: one hidden class wherever hosts are read. */
-function makeHost(defPath: string, typePath: string, typeCode: string, value: unknown, extensionUrl: string | undefined): Host {
+export function makeHost(defPath: string, typePath: string, typeCode: string, value: unknown, extensionUrl: string | undefined): Host {
   return { defPath, typePath, typeCode, value, extensionUrl };
 }
 

@@ -3,7 +3,8 @@
  * the valid JSON resources of the conformance suite cycled to N NDJSON lines, the MP9/PZP examples of the
  * national packages in profiles/, and large NDJSON files for the memory check, streamed to disk.
  */
-import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { once } from 'node:events';
 import { join, resolve } from 'node:path';
 import { CONFORMANCE_DIR, CORPUS_DIR, PROFILES_DIR, CACHE, distModule } from './paths.js';
@@ -106,6 +107,35 @@ export async function bigCorpus(bytes: number, label: string): Promise<Corpus> {
     writeFileSync(meta, JSON.stringify(written));
   }
   return corpusOf(file, lines, lines.length, written);
+}
+
+/** An NDJSON corpus as one collection Bundle, each resource an entry with a urn:uuid fullUrl; reused while its size matches. */
+export async function bundleOf(corpus: Corpus): Promise<{ file: string; entries: number; bytes: number }> {
+  const file = corpus.file.replace(/\.ndjson$/, '.bundle.json');
+  const meta = file + '.meta.json';
+  if (existsSync(file) && existsSync(meta)) {
+    const m = JSON.parse(readFileSync(meta, 'utf8')) as { entries: number; bytes: number };
+    if (m.entries === corpus.lines && statSync(file).size === m.bytes) return { file, ...m };
+  }
+  const tmp = file + '.part';
+  const out = createWriteStream(tmp);
+  const write = async (text: string) => {
+    if (!out.write(text)) await once(out, 'drain');
+  };
+  await write('{"resourceType":"Bundle","type":"collection","entry":[\n');
+  let entries = 0;
+  for await (const line of createInterface({ input: createReadStream(corpus.file), crlfDelay: Infinity })) {
+    if (line === '') continue;
+    const uuid = `00000000-0000-4000-8000-${entries.toString(16).padStart(12, '0')}`;
+    await write(`${entries === 0 ? '' : ',\n'}{"fullUrl":"urn:uuid:${uuid}","resource":${line}}`);
+    entries++;
+  }
+  out.end('\n]}\n');
+  await once(out, 'finish');
+  renameSync(tmp, file);
+  const written = { entries, bytes: statSync(file).size };
+  writeFileSync(meta, JSON.stringify(written));
+  return { file, ...written };
 }
 
 /** Resource types that define conformance rather than hold data; the national corpus leaves them out. */

@@ -9,7 +9,7 @@ import { cpus, loadavg, totalmem, platform, arch } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { bigCorpus, coreCorpus, nationalCorpus, type Corpus } from './corpus.js';
+import { bigCorpus, bundleOf, coreCorpus, nationalCorpus, type Corpus } from './corpus.js';
 import { ENGINES, type EngineName } from './engines.js';
 import { CACHE, RESULT_PREFIX } from './paths.js';
 
@@ -28,6 +28,8 @@ const config = args.quick
 // Rates are steady state: each validator (each worker too) first sees `warmup` resources, by which V8 has compiled
 // the hot code; a shorter warm-up times the JIT instead, on the spare core for one thread, not for two.
 if (args.big) config.memory.push({ label: '1gb', bytes: 1024 * MB });
+/** As src/cli/validate-command.ts: from this size `fhirdq validate` walks a Bundle entry by entry. */
+const BUNDLE_BY_ENTRY_FROM = 32 * MB;
 
 const CHILD = fileURLToPath(new URL('./child.js', import.meta.url));
 const CHILD_TIMEOUT_MS = 30 * 60_000;
@@ -235,12 +237,24 @@ async function main(): Promise<void> {
   }
 
   const memory: { label: string; bytes: number; lines: number; result?: Result; error?: string }[] = [];
+  // The same resources as one Bundle, through `fhirdq validate` (entry by entry from 32 MB, src/cli/bundle-entries.ts).
+  const bundles: { label: string; bytes: number; entries: number; seconds?: number; peakRssMb?: number; error?: string }[] = [];
   for (const [i, c] of memoryCorpora.entries()) {
-    log(`measuring fhirdq streaming ${config.memory[i].label}…`);
+    const label = config.memory[i].label;
+    log(`measuring fhirdq streaming ${label}…`);
     try {
-      memory.push({ label: config.memory[i].label, bytes: c.bytes, lines: c.lines, result: await measure(['stream', c.file, String(c.lines)]) });
+      memory.push({ label, bytes: c.bytes, lines: c.lines, result: await measure(['stream', c.file, String(c.lines)]) });
     } catch (err) {
-      memory.push({ label: config.memory[i].label, bytes: c.bytes, lines: c.lines, error: (err as Error).message });
+      memory.push({ label, bytes: c.bytes, lines: c.lines, error: (err as Error).message });
+    }
+    if (c.bytes < BUNDLE_BY_ENTRY_FROM) continue;
+    log(`measuring fhirdq validate on ${label} as one Bundle…`);
+    const bundle = await bundleOf(c);
+    try {
+      const r = await measure(['cli', 'validate', '--workers', '0', '--format', 'ndjson', bundle.file]);
+      bundles.push({ label, bytes: bundle.bytes, entries: bundle.entries, seconds: ((r.doneAt as number) - r.spawnAt) / 1000, peakRssMb: r.peakRssMb });
+    } catch (err) {
+      bundles.push({ label, bytes: bundle.bytes, entries: bundle.entries, error: (err as Error).message });
     }
   }
 
@@ -296,10 +310,23 @@ async function main(): Promise<void> {
       ),
     ),
   );
+  if (bundles.length > 0) {
+    out.push('', 'Memory, one big Bundle (fhirdq validate --workers 0, entry by entry, process start to exit)');
+    out.push(
+      table(
+        ['input', 'entries', 'seconds', 'entries/s', 'peak RSS MB'],
+        bundles.map((b) =>
+          b.error || b.seconds === undefined
+            ? [`${b.label} as a Bundle`, fmt(b.entries), 'failed: ' + (b.error ?? '').split('\n')[0], '', '']
+            : [`${b.label} as a Bundle (${fmt(b.bytes / MB)} MB)`, fmt(b.entries), fmt(b.seconds, 1), fmt(b.entries / b.seconds), fmt(b.peakRssMb!)],
+        ),
+      ),
+    );
+  }
   process.stdout.write(out.join('\n') + '\n');
 
   if (args.json) {
-    const report = { date: started.toISOString(), command: process.argv.slice(2), machine, config, corpora: { core, national, memory: memoryCorpora }, core: coreFigures, national: nationalFigures, scaling: scalingError ? { error: scalingError } : { oneCore, workers: scaling }, commandLine, memory };
+    const report = { date: started.toISOString(), command: process.argv.slice(2), machine, config, corpora: { core, national, memory: memoryCorpora }, core: coreFigures, national: nationalFigures, scaling: scalingError ? { error: scalingError } : { oneCore, workers: scaling }, commandLine, memory, bundles };
     // npm runs scripts from the package root; the path is meant relative to where npm was called.
     writeFileSync(resolve(process.env.INIT_CWD ?? process.cwd(), args.json), JSON.stringify(report, null, 2) + '\n');
     log(`bench: figures written to ${args.json}`);

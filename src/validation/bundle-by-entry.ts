@@ -1,0 +1,115 @@
+/**
+ * A Bundle validated entry by entry, for Bundles too big to hold in memory (see cli/bundle-entries.ts): the Bundle
+ * without its entries (the shell) is walked once, each entry is walked as the whole walk would reach it, and the
+ * Bundle's own rules that read its entries are decided from them one at a time. The issues are those of the whole walk.
+ */
+import type { Engine, ResourceFrame } from './instance-validator.js';
+import { makeHost, Walk } from './instance-validator.js';
+import { checkEntry } from './bundle.js';
+import { OnDiskIndex, type FullUrlTable } from './bundle-on-disk.js';
+import type { CompiledStructure, ElementNode } from './element-tree.js';
+import type { Issue } from './issues.js';
+
+/** Types whose rules relate entries to each other (a document's Composition, a message's header): walked whole. */
+const WHOLE_BUNDLE_TYPES = new Set(['document', 'message']);
+
+export interface BundleByEntry {
+  /** The issues of entry `index` (its value as read from the file). */
+  entry(value: Record<string, unknown>, index: number): Issue[];
+  /** The issues of the Bundle itself, once every entry has been seen. */
+  finish(): Issue[];
+}
+
+/**
+ * The entry-by-entry walk of a Bundle, or undefined when its rules need every entry at once: a document or a message,
+ * or a Bundle with a profile (a profile may slice the entries).
+ * @param shell the Bundle without its `entry`
+ * @param entries how many entries it has
+ * @param fullUrls the entries' fullUrls
+ * @param read entry `index` read again from the file (undefined when it cannot be read)
+ */
+export function bundleByEntry(
+  engine: Engine,
+  shell: Record<string, unknown>,
+  entries: number,
+  fullUrls: FullUrlTable,
+  read: (index: number) => Record<string, unknown> | undefined,
+  profile: string | undefined,
+): BundleByEntry | undefined {
+  if (shell.resourceType !== 'Bundle' || WHOLE_BUNDLE_TYPES.has(shell.type as string) || profile !== undefined || entries === 0) return undefined;
+  if ((shell.meta as { profile?: unknown } | undefined)?.profile !== undefined || engine.impliedProfiles.for(shell).length > 0) return undefined;
+  const structure = engine.structures.forType('Bundle');
+  const entryNode = structure?.root.childByName.get('entry');
+  if (!structure || !entryNode) return undefined;
+  return new EntryWalks(engine, shell, structure, entryNode, fullUrls, read, new OnDiskIndex(shell.type, fullUrls, 'Bundle', read));
+}
+
+class EntryWalks implements BundleByEntry {
+  /** The shell's walk; the Bundle's rules decided over the entries add their failures to it (it drops repeats). */
+  private readonly bundleWalk: Walk;
+  private readonly frame: ResourceFrame;
+  private readonly entryType: string;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly shell: Record<string, unknown>,
+    private readonly structure: CompiledStructure,
+    private readonly entryNode: ElementNode,
+    private readonly fullUrls: FullUrlTable,
+    private readonly read: (index: number) => Record<string, unknown> | undefined,
+    private readonly index: OnDiskIndex,
+  ) {
+    this.entryType = entryNode.types[0]?.code ?? 'BackboneElement';
+    this.frame = { resource: shell, path: 'Bundle', bundle: index };
+    this.bundleWalk = new Walk(engine);
+    this.guarded(() => this.bundleWalk.resource(shell, 'Bundle', this.frame, [], true));
+  }
+
+  entry(value: Record<string, unknown>, index: number): Issue[] {
+    this.engine.startValidation();
+    const entry = this.index.walking(index, value)!;
+    const walk = new Walk(this.engine);
+    // As children() walks an entry of a Bundle's `entry` array (plainElement), then checkBundle.
+    const host = makeHost('Bundle.entry', 'Bundle.entry', this.entryType, undefined, undefined);
+    this.guarded(() => walk.complexElement(value, this.entryNode, this.entryType, entry.path, this.frame, this.structure, host));
+    checkEntry(entry, this.index.type, walk);
+    // The core Bundle's own rules that read entries hold of all entries when they hold of each (bdl-2, bdl-3, bdl-4),
+    // or are about pairs of them (bdl-7, in finish()): each entry is judged in a Bundle of its own.
+    this.rootRules([value]);
+    this.index.walking(index, undefined);
+    return walk.result();
+  }
+
+  finish(): Issue[] {
+    // bdl-7: fullUrl and versionId together are unique (outside history Bundles). Only entries whose fullUrls hash
+    // alike can share them: those are read back and judged together where they do.
+    const groups = new Map<string, Record<string, unknown>[]>();
+    for (const index of new Set(this.fullUrls.sharedHashes)) {
+      const value = this.read(index);
+      if (!value || typeof value.fullUrl !== 'string') continue;
+      const versionId = (value.resource as { meta?: { versionId?: unknown } } | undefined)?.meta?.versionId;
+      const key = `${value.fullUrl}\u0000${typeof versionId === 'string' ? versionId : ''}`;
+      const group = groups.get(key);
+      if (group) group.push(value);
+      else groups.set(key, [value]);
+    }
+    for (const group of groups.values()) if (group.length > 1) this.rootRules(group);
+    return this.bundleWalk.result();
+  }
+
+  /** The Bundle's root rules, on the shell holding these entries. */
+  private rootRules(entries: unknown[]): void {
+    const bundle = { ...this.shell, entry: entries };
+    const root = this.structure.root;
+    this.guarded(() => this.bundleWalk.checkConstraints(bundle, root, 'Bundle', { ...this.frame, resource: bundle }, root.path));
+  }
+
+  private guarded(walk: () => void): void {
+    const mark = this.engine.groups.count;
+    try {
+      walk();
+    } finally {
+      this.engine.groups.count = mark;
+    }
+  }
+}

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { scanEntries, type EntriesLayout, type EntrySpan } from '../../src/formats/bundle-scan.js';
+import { parseJson } from '../../src/formats/json-positions.js';
+
+const dir = await mkdtemp(join(tmpdir(), 'fhirdq-scan-'));
+let files = 0;
+
+async function scan(text: string): Promise<{ layout: EntriesLayout | undefined; spans: EntrySpan[]; text: string }> {
+  const file = join(dir, `${files++}.json`);
+  await writeFile(file, text);
+  const spans: EntrySpan[] = [];
+  const layout = await scanEntries(file, (span) => spans.push(span));
+  return { layout, spans, text };
+}
+
+/** Each span against the file parsed whole: the same item, at the position the located parser gives it. */
+function expectSpansMatch(text: string, layout: EntriesLayout | undefined, spans: EntrySpan[]): void {
+  const whole = parseJson(text);
+  const entries = (whole.value as { entry: unknown[] }).entry;
+  expect(layout?.entries).toBe(entries.length);
+  expect(spans.map((s) => JSON.parse(s.text))).toEqual(entries);
+  const bytes = Buffer.from(text);
+  spans.forEach((span, i) => {
+    expect(span.index).toBe(i);
+    expect({ line: span.line, column: span.column }).toEqual(whole.positionOf(`Bundle.entry[${i}]`));
+    expect(bytes.subarray(span.start, span.end).toString()).toBe(span.text);
+  });
+  expect(bytes[layout!.open]).toBe('['.charCodeAt(0));
+  expect(bytes[layout!.close]).toBe(']'.charCodeAt(0));
+  expect(layout!.size).toBe(bytes.length);
+}
+
+const bundle = {
+  resourceType: 'Bundle',
+  id: 'b',
+  type: 'collection',
+  entry: [
+    { fullUrl: 'urn:uuid:1', resource: { resourceType: 'Patient', id: '1', name: [{ family: 'Dé 😀 "entry": [ { } ] \\' }] } },
+    { fullUrl: 'urn:uuid:2', resource: { resourceType: 'Basic', id: '2', code: { text: '😀😀é' }, extension: [{ url: 'http://x/entry', valueString: ']}' }] } },
+    { fullUrl: 'urn:uuid:3' },
+  ],
+  signature: { data: 'AA==' },
+};
+
+describe('scanEntries', () => {
+  it('finds every entry with its bytes and its position, however the file is laid out', async () => {
+    for (const text of [
+      JSON.stringify(bundle, null, 2),
+      JSON.stringify(bundle),
+      JSON.stringify(bundle, null, '\t').replace(/\n/g, '\r\n'),
+      // "entry" as a value and as a nested key before the array: only the top-level key counts.
+      JSON.stringify({ resourceType: 'Bundle', meta: { tag: [{ code: 'entry', entry: [1] }] }, note: 'entry', entry: bundle.entry }, null, 1),
+    ]) {
+      const { layout, spans } = await scan(text);
+      expectSpansMatch(text, layout, spans);
+    }
+  });
+
+  it('puts the array brackets where they are, for positions after the entries', async () => {
+    const text = '{"resourceType":"Bundle",\n  "entry": [\n {"fullUrl":"a"}\n  ], "id": "x"}';
+    const { layout } = await scan(text);
+    expect(layout).toMatchObject({ openLine: 2, openColumn: 12, closeLine: 4, closeColumn: 3 });
+  });
+
+  it('follows entries across the reads of the file', async () => {
+    // Entries of about 300 KB, so that several of them span the 1 MB reads.
+    const big = { ...bundle, entry: Array.from({ length: 12 }, (_, i) => ({ fullUrl: `urn:uuid:${i}`, resource: { resourceType: 'Basic', id: String(i), code: { text: `é😀${'x'.repeat(300_000)}` } } })) };
+    const text = JSON.stringify(big, null, 2);
+    const { layout, spans } = await scan(text);
+    expectSpansMatch(text, layout, spans);
+  });
+
+  it('declines what is not an object with one entry array of objects', async () => {
+    for (const text of [
+      '[{"resourceType":"Bundle"}]',
+      '\uFEFF{"resourceType":"Bundle","entry":[{}]}',
+      '{"resourceType":"Bundle","type":"collection"}',
+      '{"resourceType":"Bundle","entry":{"fullUrl":"a"}}',
+      '{"resourceType":"Bundle","entry":[{"fullUrl":"a"}, null]}',
+      '{"resourceType":"Bundle","entry":[{"fullUrl":"a"}, [1]]}',
+      '{"resourceType":"Bundle","entry":[{"fullUrl":"a"} {"fullUrl":"b"}]}',
+      '{"resourceType":"Bundle","entry":[{"fullUrl":"a"},]}',
+      '{"resourceType":"Bundle","entry":[,{"fullUrl":"a"}]}',
+      '{"resourceType":"Bundle","entry":[{"fullUrl":"a"}],"entry":[{"fullUrl":"b"}]}',
+      '{"resourceType":"Bundle","entry":[{"fullUrl":"a"}]',
+      '{"resourceType":"Bundle","entry":[{"fullUrl":"a"]}',
+      '{"resourceType":"Bundle","entry":[{"fullUrl":"a}]}',
+    ]) {
+      const { layout } = await scan(text);
+      expect(layout, text).toBeUndefined();
+    }
+  });
+
+  it('finds an empty array, and a key that only starts like entry is another key', async () => {
+    expect((await scan('{"resourceType":"Bundle","entry":[ ]}')).layout).toMatchObject({ entries: 0 });
+    expect((await scan('{"resourceType":"Bundle","entryX":[{"a":1}],"entr":[{"a":1}]}')).layout).toBeUndefined();
+    expect((await scan('{"resourceType":"Bundle","\\u0065ntry":[{"a":1}]}')).layout).toBeUndefined();
+  });
+});
