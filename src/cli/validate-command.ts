@@ -8,7 +8,7 @@ import { createValidatorPool, type LineItem } from '../pipeline/validate-pool.js
 import type { Issue } from '../validation/issues.js';
 import { addCounts, countIssues } from '../validation/outcome.js';
 import { collectFiles, describeFsError, kindOf, readNdjsonLines, readResources, validateParsedSafely } from './input.js';
-import { validateBundleEntries } from './bundle-entries.js';
+import { BundleEntryValidation, ENTRIES_AT_A_TIME, scanBundle, type ScannedBundle } from './bundle-entries.js';
 import { EXIT_USAGE, type CliContext } from './context.js';
 import { chunkedWriter, createReporter, OUTPUT_FORMATS, resourceLabel, type OutputFormat, type Summary } from './output.js';
 
@@ -41,7 +41,7 @@ export function registerValidateCommand(program: Command, ctx: CliContext): void
     .option('--security-checks', 'report HTML-looking strings and active content as errors')
     .addOption(new Option('--best-practice <level>', 'how failed best-practice constraints (dom-6: narrative, ...) are reported').choices(BEST_PRACTICE_LEVELS).default('warning'))
     .option('--extension <domain>', "allow unknown extensions only from this URL prefix (repeatable; 'any': from anywhere, the default); others are errors", collect, [])
-    .option('--workers <n>', 'validation worker threads for NDJSON input (0: none; default: one per core from 32 MB of NDJSON)', parseWorkers)
+    .option('--workers <n>', 'validation worker threads for NDJSON input and big Bundles (0: none; default: one per core from 32 MB of them)', parseWorkers)
     .action(async (paths: string[], options: ValidateCommandOptions) => {
       ctx.exitCode = await validateFiles(paths, options, ctx);
     });
@@ -69,11 +69,16 @@ const WORKERS_FROM_BYTES = 32 * 1024 * 1024;
  */
 const BUNDLE_BY_ENTRY_FROM_BYTES = 32 * 1024 * 1024;
 
-/** One worker per core for NDJSON input of some size (the workers take NDJSON lines only), else none. */
-async function workersFor(files: readonly string[], requested: number | undefined): Promise<number> {
+/** One worker per core for NDJSON input or big Bundles of some size (the workers take those only), else none. */
+async function workersFor(files: readonly string[], requested: number | undefined, bundleByEntryFrom: number): Promise<number> {
   if (requested !== undefined) return requested;
   let bytes = 0;
-  for (const file of files) if (kindOf(file) === 'ndjson') bytes += (await stat(file)).size;
+  for (const file of files) {
+    const kind = kindOf(file);
+    if (kind !== 'ndjson' && kind !== 'json') continue;
+    const size = (await stat(file)).size;
+    if (kind === 'ndjson' || size >= bundleByEntryFrom) bytes += size;
+  }
   return bytes >= WORKERS_FROM_BYTES ? availableParallelism() : 0;
 }
 
@@ -103,7 +108,8 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
   const summary: Summary = { files: 0, resources: 0, errors: 0, warnings: 0, information: 0 };
   let inputProblem = problems.length > 0;
   const validateOptions = options.profile ? { profile: options.profile } : undefined;
-  const workers = await workersFor(files, options.workers);
+  const bundleByEntryFrom = options.bundleByEntryFrom ?? BUNDLE_BY_ENTRY_FROM_BYTES;
+  const workers = await workersFor(files, options.workers, bundleByEntryFrom);
   const pool = workers > 0 ? createValidatorPool({ workers, ...validatorOptions }) : undefined;
   const report = (file: string, label: string | null, line: number | undefined, issues: Issue[]) => {
     reporter.resource(file, { resource: label, line, issues });
@@ -127,9 +133,42 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
     }
   };
   const drainOne = () => pending.shift()!();
-  const bundleByEntryFrom = options.bundleByEntryFrom ?? BUNDLE_BY_ENTRY_FROM_BYTES;
-  const bundleEntriesOf = async (file: string) =>
-    kindOf(file) === 'json' && (await stat(file)).size >= bundleByEntryFrom ? validateBundleEntries(validator, file, validateOptions) : undefined;
+  /** A big JSON Bundle to validate entry by entry, or undefined to read the file whole. */
+  const bundleByEntry = async (file: string) => {
+    if (kindOf(file) !== 'json' || (await stat(file)).size < bundleByEntryFrom) return undefined;
+    const scanned = await scanBundle(file);
+    const validation = scanned && BundleEntryValidation.open(validator, scanned, validateOptions);
+    return validation && { scanned: scanned!, validation };
+  };
+  /** Its entries in batches on the workers, reported in order; the Bundle's own issues, theirs taken in, last. */
+  const bundleOnWorkers = async (file: string, scanned: ScannedBundle, validation: BundleEntryValidation): Promise<number> => {
+    try {
+      const session = await pool!.openBundle(scanned, options.profile);
+      const count = scanned.layout.entries;
+      for (let from = 0; from < count; from += ENTRIES_AT_A_TIME) {
+        const to = Math.min(from + ENTRIES_AT_A_TIME, count);
+        if (streamed) {
+          const results = session.render(streamed, from, to);
+          pending.push(async () => {
+            const { text, counts } = await results;
+            reporter.rendered!(file, text, to - from, counts);
+            addCounts(summary, counts);
+          });
+        } else {
+          const results = session.locate(from, to);
+          pending.push(async () => (await results).forEach((r) => report(file, r.label, r.line, r.issues)));
+        }
+        while (pending.length > workers * BATCHES_PER_WORKER) await drainOne();
+      }
+      while (pending.length > 0) await drainOne();
+      validation.takeIn(await session.close());
+      const own = validation.finish();
+      report(file, own.label, own.line, own.issues);
+      return count + 1;
+    } finally {
+      validation.close();
+    }
+  };
   try {
     for (const file of files) {
       let resources = 0;
@@ -148,9 +187,11 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
           }
           if (batch.length > 0) await send();
         } else {
-          const entries = await bundleEntriesOf(file);
-          if (entries) {
-            for (const result of entries) {
+          const bundle = await bundleByEntry(file);
+          if (bundle && pool) {
+            resources = await bundleOnWorkers(file, bundle.scanned, bundle.validation);
+          } else if (bundle) {
+            for (const result of bundle.validation.all()) {
               report(file, result.label, result.line, result.issues);
               resources++;
             }

@@ -65,6 +65,11 @@ export class SpanList {
   private columns = new Int32Array(1024);
   length = 0;
 
+  /** The list from a copy received from another thread (a structured clone keeps the fields, not the class). */
+  static revive(copy: SpanList): SpanList {
+    return Object.assign(new SpanList(), copy);
+  }
+
   add(span: EntrySpan): void {
     if (this.length === this.starts.length) this.grow();
     const i = this.length++;

@@ -11,6 +11,7 @@ import type { ValidatorOptions } from '../validation/api.js';
 import type { BatchOutcome, IssueContext } from './issue-lines.js';
 import type { StreamedFormat } from '../cli/output.js';
 import type { IssueCounts } from '../validation/outcome.js';
+import type { ScannedBundle } from '../cli/bundle-entries.js';
 
 export interface ValidateItem {
   resource: FhirResource;
@@ -36,6 +37,8 @@ export interface LocatedResult {
   /** Type/id of the resource, when the line held one. */
   label: string | null;
   issues: Issue[];
+  /** For a Bundle's entry: its line in the file. */
+  line?: number;
 }
 
 /** Validates a batch; resolves to the issues of each item, in order. */
@@ -51,7 +54,18 @@ export interface ValidatorPool {
   locate(items: readonly LineItem[]): Promise<LocatedResult[]>;
   /** NDJSON lines of `file` validated and rendered in the worker (as `fhirdq validate --format` text or ndjson writes them). */
   render(format: StreamedFormat, file: string, items: readonly LineItem[]): Promise<RenderedBatch>;
+  /** A big Bundle's entries validated in the workers (see cli/bundle-entries.ts), each worker reading them from the file. */
+  openBundle(scanned: ScannedBundle, profile: string | undefined): Promise<BundleSession>;
   close(): Promise<void>;
+}
+
+export interface BundleSession {
+  /** Entries `from` up to `to`, validated and rendered in a worker (as render() does lines). */
+  render(format: StreamedFormat, from: number, to: number): Promise<RenderedBatch>;
+  /** Entries `from` up to `to`, validated in a worker, issues at their line and column (as locate() does lines). */
+  locate(from: number, to: number): Promise<LocatedResult[]>;
+  /** Ends the Bundle in every worker; resolves to the Bundle's own issues they found over their entries. */
+  close(): Promise<Issue[]>;
 }
 
 /** What the worker returns for a batch. */
@@ -76,6 +90,8 @@ export interface BatchRequest {
   lines?: Uint32Array;
   /** For `rendered`: the report's format and the file the lines are from. */
   render?: { format: StreamedFormat; file: string };
+  /** A Bundle validated entry by entry: opened in every worker, then ranges of its entries, then closed. */
+  bundle?: { id: number; open?: ScannedBundle; profile?: string; from?: number; to?: number; close?: boolean };
 }
 
 export interface WorkerReply {
@@ -85,6 +101,8 @@ export interface WorkerReply {
   counts?: Uint32Array;
   located?: LocatedResult[];
   rendered?: RenderedBatch;
+  /** For a Bundle's close: its own issues this worker found. */
+  bundleIssues?: Issue[];
   error?: string;
 }
 
@@ -134,11 +152,22 @@ export function createValidatorPool(options: PoolValidatorOptions & { workers: n
     slots.push(slot);
   }
 
-  const request = (kind: ReplyKind, items: readonly PoolItem[], extra: Pick<BatchRequest, 'contexts' | 'lines' | 'render'> = {}): Promise<WorkerReply> => {
+  const send = (slot: Slot, message: BatchRequest, size: number, transfer: ArrayBuffer[] = []): Promise<WorkerReply> => {
     if (failure) return Promise.reject(failure);
     if (closing) return Promise.reject(new Error('the validator pool is closed'));
+    slot.queued += size;
+    return new Promise((resolve, reject) => {
+      slot.pending.set(message.id, { size, resolve, reject });
+      slot.worker.postMessage(message, transfer);
+    });
+  };
+  const leastBusy = (): Slot => {
     let slot = slots[0];
     for (const s of slots) if (s.queued < slot.queued) slot = s;
+    return slot;
+  };
+
+  const request = (kind: ReplyKind, items: readonly PoolItem[], extra: Pick<BatchRequest, 'contexts' | 'lines' | 'render'> = {}): Promise<WorkerReply> => {
     const texts = new Array<string>(items.length);
     let profiles: (string | undefined)[] | undefined;
     for (let i = 0; i < items.length; i++) {
@@ -146,13 +175,23 @@ export function createValidatorPool(options: PoolValidatorOptions & { workers: n
       texts[i] = item.json ?? JSON.stringify((item as ValidateItem).resource);
       if (item.profile !== undefined) (profiles ??= new Array<string | undefined>(items.length))[i] = item.profile;
     }
-    const id = nextId++;
-    slot.queued += items.length;
-    return new Promise((resolve, reject) => {
-      slot.pending.set(id, { size: items.length, resolve, reject });
-      const message: BatchRequest = { id, kind, texts, profiles, ...extra };
-      slot.worker.postMessage(message, extra.lines ? [extra.lines.buffer as ArrayBuffer] : []);
-    });
+    return send(leastBusy(), { id: nextId++, kind, texts, profiles, ...extra }, items.length, extra.lines ? [extra.lines.buffer as ArrayBuffer] : []);
+  };
+
+  let nextBundle = 0;
+  const openBundle = async (scanned: ScannedBundle, profile: string | undefined): Promise<BundleSession> => {
+    const id = nextBundle++;
+    await Promise.all(slots.map((slot) => send(slot, { id: nextId++, kind: 'issues', texts: [], bundle: { id, open: scanned, profile } }, 0)));
+    const range = (kind: ReplyKind, from: number, to: number, render?: BatchRequest['render']) =>
+      send(leastBusy(), { id: nextId++, kind, texts: [], render, bundle: { id, from, to } }, to - from);
+    return {
+      render: async (format, from, to) => (await range('rendered', from, to, { format, file: scanned.file })).rendered!,
+      locate: async (from, to) => (await range('located', from, to)).located!,
+      close: async () => {
+        const replies = await Promise.all(slots.map((slot) => send(slot, { id: nextId++, kind: 'issues', texts: [], bundle: { id, close: true } }, 0)));
+        return replies.flatMap((r) => r.bundleIssues ?? []);
+      },
+    };
   };
 
   return {
@@ -161,6 +200,7 @@ export function createValidatorPool(options: PoolValidatorOptions & { workers: n
     countIssues: async (items) => (await request('counts', items)).counts!,
     locate: async (items) => (await request('located', items, { lines: linesOf(items) })).located!,
     render: async (format, file, items) => (await request('rendered', items, { lines: linesOf(items), render: { format, file } })).rendered!,
+    openBundle,
     async close() {
       closing = true;
       await Promise.all(slots.map((s) => s.worker.terminate()));

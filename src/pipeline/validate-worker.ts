@@ -4,10 +4,14 @@ import { createValidator } from '../index.js';
 import type { Issue } from '../validation/issues.js';
 import type { FhirResource } from '../packages/types.js';
 import { batchOutcome, SEVERITIES } from './issue-lines.js';
-import type { BatchRequest, LocatedResult, PoolValidatorOptions, WorkerReply } from './validate-pool.js';
+import type { BatchRequest, LocatedResult, PoolValidatorOptions, RenderedBatch, WorkerReply } from './validate-pool.js';
+import type { StreamedFormat } from '../cli/output.js';
 import { parseJsonText, validateParsedSafely } from '../cli/input.js';
 import { addCounts, countIssues } from '../validation/outcome.js';
 import { renderResource, resourceLabel } from '../cli/output.js';
+import { BundleEntryValidation, type EntryResult } from '../cli/bundle-entries.js';
+import { SpanList } from '../formats/bundle-scan.js';
+import { FullUrlTable } from '../validation/bundle-on-disk.js';
 
 const port = parentPort!;
 const validator = await createValidator(workerData as PoolValidatorOptions);
@@ -29,7 +33,43 @@ function validateLine(text: string, line: number, profile: string | undefined): 
   return { label: resourceLabel(parsed.resource), issues: validateParsedSafely(validator, parsed, profile ? { profile } : undefined) };
 }
 
-function handle({ id, kind, texts, profiles, contexts, lines, render }: BatchRequest): { reply: WorkerReply; transfer: ArrayBuffer[] } {
+/** The Bundles being validated entry by entry, by the pool's id. */
+const bundles = new Map<number, BundleEntryValidation>();
+
+function handleBundle({ id, kind, render, bundle }: BatchRequest): WorkerReply {
+  const { id: bundleId, open, profile, from, to, close } = bundle!;
+  if (open) {
+    const scanned = { ...open, fullUrls: FullUrlTable.revive(open.fullUrls), spans: SpanList.revive(open.spans) };
+    const validation = BundleEntryValidation.open(validator, scanned, profile ? { profile } : undefined);
+    if (!validation) throw new Error(`${open.file} cannot be validated entry by entry`);
+    bundles.set(bundleId, validation);
+    return { id };
+  }
+  const validation = bundles.get(bundleId)!;
+  if (close) {
+    bundles.delete(bundleId);
+    validation.close();
+    return { id, bundleIssues: validation.bundleIssues() };
+  }
+  const results: EntryResult[] = validation.entries(from!, to!);
+  if (kind === 'located') return { id, located: results };
+  return { id, rendered: renderAll(render!.format, render!.file, results) };
+}
+
+/** Results as one string for the batch (the main thread only writes it), and their counts. */
+function renderAll(format: StreamedFormat, file: string, results: Iterable<{ label: string | null; line: number | undefined; issues: Issue[] }>): RenderedBatch {
+  let text = '';
+  const counts = { errors: 0, warnings: 0, information: 0 };
+  for (const { label, line, issues } of results) {
+    text += renderResource(format, file, { resource: label, line, issues });
+    addCounts(counts, countIssues(issues));
+  }
+  return { text, counts };
+}
+
+function handle(request: BatchRequest): { reply: WorkerReply; transfer: ArrayBuffer[] } {
+  if (request.bundle) return { reply: handleBundle(request), transfer: [] };
+  const { id, kind, texts, profiles, contexts, lines, render } = request;
   const n = texts.length;
   if (kind === 'located') {
     const located = new Array<LocatedResult>(n);
@@ -37,15 +77,8 @@ function handle({ id, kind, texts, profiles, contexts, lines, render }: BatchReq
     return { reply: { id, located }, transfer: [] };
   }
   if (kind === 'rendered') {
-    // One string for the batch: the main thread only writes it.
-    let text = '';
-    const counts = { errors: 0, warnings: 0, information: 0 };
-    for (let i = 0; i < n; i++) {
-      const { label, issues } = validateLine(texts[i]!, lines![i]!, profiles?.[i]);
-      text += renderResource(render!.format, render!.file, { resource: label, line: lines![i], issues });
-      addCounts(counts, countIssues(issues));
-    }
-    return { reply: { id, rendered: { text, counts } }, transfer: [] };
+    const results = texts.map((text, i) => ({ ...validateLine(text, lines![i]!, profiles?.[i]), line: lines![i] }));
+    return { reply: { id, rendered: renderAll(render!.format, render!.file, results) }, transfer: [] };
   }
   if (kind === 'counts') {
     const counts = new Uint32Array(n * 4);

@@ -16,6 +16,10 @@ const WHOLE_BUNDLE_TYPES = new Set(['document', 'message']);
 export interface BundleByEntry {
   /** The issues of entry `index` (its value as read from the file). */
   entry(value: Record<string, unknown>, index: number): Issue[];
+  /** The Bundle's own issues found so far: its shell's, and its rules' failures over the entries seen. */
+  bundleIssues(): Issue[];
+  /** Takes in the Bundle's own issues that another walk of it found over other entries (a worker's). */
+  takeIn(issues: readonly Issue[]): void;
   /** The issues of the Bundle itself, once every entry has been seen. */
   finish(): Issue[];
 }
@@ -78,6 +82,14 @@ class EntryWalks implements BundleByEntry {
     this.rootRules([value]);
     this.index.walking(index, undefined);
     return walk.result();
+  }
+
+  bundleIssues(): Issue[] {
+    return this.bundleWalk.result();
+  }
+
+  takeIn(issues: readonly Issue[]): void {
+    for (const issue of issues) this.bundleWalk.add(issue.severity, issue.code, issue.messageId, issue.message, issue.path);
   }
 
   finish(): Issue[] {

@@ -24,6 +24,11 @@ export class FullUrlTable {
   /** Entries whose fullUrl's hash another entry's has too, in pairs: the only ones that may share a fullUrl. */
   readonly sharedHashes: number[] = [];
 
+  /** The table from a copy received from another thread (a structured clone keeps the fields, not the class). */
+  static revive(copy: FullUrlTable): FullUrlTable {
+    return Object.assign(new FullUrlTable(), copy);
+  }
+
   add(index: number, fullUrl: string | undefined): void {
     if (fullUrl === undefined) return;
     if (2 * (this.count + 1) > this.slots.length) this.grow();

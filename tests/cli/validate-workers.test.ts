@@ -77,6 +77,28 @@ describe('fhirdq validate --workers: NDJSON validated on worker threads', () => 
     expect((await runBuilt('validate', '--format', 'ndjson', '--workers', '2', file)).code).toBe(0);
   });
 
+  it.each(['ndjson', 'text', 'json'])('validates a big Bundle entry by entry on the workers as on the main thread (--format %s)', async (format) => {
+    type ValidateFiles = (paths: string[], options: object, io: { out: (s: string) => void; err: (s: string) => void }) => Promise<number>;
+    const { validateFiles } = (await import(pathToFileURL(path.resolve('dist/cli/validate-command.js')).href)) as { validateFiles: ValidateFiles };
+    // A transaction: entries without a request break bdl-3, references reach entries far apart, one entry is not JSON.
+    const entries = Array.from({ length: 900 }, (_, i) => {
+      const resource = i % 5 === 0 ? { resourceType: 'Observation', id: `o${i}`, status: 'final', code: { text: 'x' }, subject: { reference: `urn:uuid:${(i * 37) % 900}` } } : { resourceType: 'Patient', id: `p${i}`, birthDate: i % 7 ? '2020-01-01' : '2020-13-01' };
+      return JSON.stringify({ fullUrl: `urn:uuid:${i}`, resource, ...(i % 50 ? { request: { method: 'POST', url: resource.resourceType } } : {}) }, null, 1);
+    });
+    entries[450] = '{"fullUrl": "urn:uuid:450", "resource": {"resourceType": "Patient" "id": "x"}}';
+    const file = join(await writeTree({ 'bundle.json': `{"resourceType": "Bundle", "type": "transaction", "entry": [\n${entries.join(',\n')}\n]}\n` }), 'bundle.json');
+    const run = async (workers: number) => {
+      let out = '';
+      const code = await validateFiles([file], { ig: [], format, extension: [], workers, bundleByEntryFrom: 0 }, { out: (s) => void (out += s), err: () => {} });
+      return { code, out };
+    };
+    const single = await run(0);
+    expect(single.code).toBe(1);
+    expect(single.out).toContain('bdl-3');
+    expect(single.out).toContain('Error parsing JSON');
+    expect(await run(2)).toEqual(single);
+  });
+
   it('rejects a worker count that is not a whole number', async () => {
     const run = await runBuilt('validate', '--workers', 'many', join(dir, 'export.ndjson'));
     expect(run.code).toBe(2);
