@@ -67,6 +67,7 @@ export function describeFsError(err: unknown): string {
   if (code === 'ENOENT') return 'no such file or folder';
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
   if (code === 'EISDIR') return 'is a folder';
+  if (code === 'ERR_STRING_TOO_LONG') return 'too big to read whole (over 512 MB): only NDJSON, and Bundles that are not documents or messages, are read in parts';
   return (err as Error).message;
 }
 

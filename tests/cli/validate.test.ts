@@ -188,3 +188,18 @@ describe('fhirdq validate: formats', () => {
     expect(doc.summary.errors).toBeGreaterThan(0);
   });
 });
+
+describe('fhirdq validate: files too big to read whole', () => {
+  it('says so, and what is read in parts, instead of the runtime message', async () => {
+    const { describeFsError } = await import('../../src/cli/input.js');
+    let thrown: unknown;
+    try {
+      // What reading a file of more than 512 MB into a string throws.
+      // (allocUnsafe: the pages are never touched, so never resident.)
+      Buffer.allocUnsafe(0x1fffffe8 + 1).toString('utf8');
+    } catch (err) {
+      thrown = err;
+    }
+    expect(describeFsError(thrown)).toBe('too big to read whole (over 512 MB): only NDJSON, and Bundles that are not documents or messages, are read in parts');
+  });
+});
