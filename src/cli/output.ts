@@ -1,6 +1,6 @@
 /** Renderings of validation results (text, json, ndjson) and of conformance-suite scores. */
 import { isError, type Issue } from '../validation/issues.js';
-import { addCounts, countIssues, toOperationOutcome, type IssueCounts } from '../validation/outcome.js';
+import { addCounts, countIssues, operationOutcomeJson, toOperationOutcome, type IssueCounts } from '../validation/outcome.js';
 import type { FhirResource } from '../packages/types.js';
 import { agreement, type ExpectedOutcome, type Score, type SuiteScores, type SuiteStep } from '../validation/conformance-suite.js';
 
@@ -102,8 +102,10 @@ export type StreamedFormat = Exclude<OutputFormat, 'json'>;
 /** A resource's part of a text or ndjson report: it depends on the resource alone, so workers can render it. */
 export function renderResource(format: StreamedFormat, file: string, result: ResourceResult): string {
   if (format === 'ndjson') {
+    // As JSON.stringify({ file, resource, line?, errors, warnings, outcome }), built as text (see operationOutcomeJson).
     const { errors, warnings } = countIssues(result.issues);
-    return `${JSON.stringify({ file, resource: result.resource, ...lineField(result), errors, warnings, outcome: toOperationOutcome(result.issues) })}\n`;
+    const line = result.line === undefined ? '' : `"line":${JSON.stringify(result.line)},`;
+    return `{"file":${JSON.stringify(file)},"resource":${JSON.stringify(result.resource)},${line}"errors":${errors},"warnings":${warnings},"outcome":${operationOutcomeJson(result.issues)}}\n`;
   }
   let text = '';
   for (const issue of [...result.issues].sort(byPosition)) text += `${formatIssueLine(issue)}\n`;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Issue } from '../../src/validation/issues.js';
+import { operationOutcomeJson, toOperationOutcome } from '../../src/validation/outcome.js';
 import { createReporter, formatIssueLine, resourceLabel, type OutputFormat } from '../../src/cli/output.js';
 import { findPosition } from '../../src/formats/locations.js';
 
@@ -130,5 +131,30 @@ describe('findPosition', () => {
   });
   it('returns nothing when no prefix is known', () => {
     expect(findPosition('Observation.code', locations)).toBeUndefined();
+  });
+});
+
+describe('operationOutcomeJson', () => {
+  it('writes what JSON.stringify writes of toOperationOutcome, for every shape of issue', () => {
+    const texts = ['', 'plain', 'quote " backslash \\ newline \n tab \t', 'control \u0001 \u001f', 'é 😀 \u2028 \u2029', 'lone \ud800 surrogate'];
+    const severities: Issue['severity'][] = ['fatal', 'error', 'warning', 'information'];
+    const issues: Issue[] = [];
+    for (let i = 0; i < 60; i++) {
+      const text = texts[i % texts.length]!;
+      issues.push({
+        severity: severities[i % 4]!,
+        code: i % 3 ? 'invalid' : 'structure',
+        messageId: `id-${text}`,
+        message: `${text} ${i}`,
+        path: i % 5 ? `Patient.name[${i}].given` : text,
+        ...(i % 3 === 0 ? {} : { line: i * 7 }),
+        ...(i % 3 === 1 ? { column: i } : {}),
+      });
+    }
+    for (let n = 0; n <= issues.length; n += 7) {
+      const some = issues.slice(n, n + 9);
+      expect(operationOutcomeJson(some)).toBe(JSON.stringify(toOperationOutcome(some)));
+    }
+    expect(operationOutcomeJson([])).toBe(JSON.stringify(toOperationOutcome([])));
   });
 });
