@@ -4,7 +4,7 @@
  * again one at a time. Memory grows by some 40 bytes an entry (where it is, its fullUrl's hash), not with their size.
  */
 import { openSync, closeSync, readSync } from 'node:fs';
-import type { Issue } from '../validation/issues.js';
+import { issueAt, type Issue } from '../validation/issues.js';
 import type { ValidateOptions, Validator } from '../validation/api.js';
 import type { BundleByEntry } from '../validation/bundle-by-entry.js';
 import { FullUrlTable } from '../validation/bundle-on-disk.js';
@@ -201,7 +201,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 function located(issue: Issue, position: Position | undefined): Issue {
-  return position ? { ...issue, line: position.line, column: position.column } : issue;
+  return position ? issueAt(issue, position.line, position.column) : issue;
 }
 
 /** Positions in an entry parsed inside WRAP_OPEN, moved to where the entry is in the file. */

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Issue } from '../validation/issues.js';
+import { issueAt, type Issue } from '../validation/issues.js';
 import type { ValidateOptions, Validator } from '../validation/api.js';
 import type { FhirResource } from '../packages/types.js';
 import { positionsIn, type PositionOf } from '../formats/locations.js';
@@ -164,11 +164,11 @@ function withPositions(parsed: ParsedResource, found: readonly Issue[]): Issue[]
 export function movedTo(issue: Issue, position: { line: number; column?: number }): Issue {
   const written = ` at line ${issue.line}, column ${issue.column}`;
   const message = issue.message.endsWith(written) ? `${issue.message.slice(0, -written.length)} at line ${position.line}, column ${position.column}` : issue.message;
-  return { ...issue, message, line: position.line, column: position.column };
+  return issueAt(issue, position.line, position.column, message);
 }
 
 function locate(issue: Issue, positionOf: PositionOf, lineOffset: number): Issue {
-  if (issue.line !== undefined) return lineOffset ? { ...issue, line: issue.line + lineOffset } : issue;
+  if (issue.line !== undefined) return lineOffset ? issueAt(issue, issue.line + lineOffset, issue.column) : issue;
   const position = positionOf(issue.path);
-  return position ? { ...issue, line: position.line + lineOffset, column: position.column } : issue;
+  return position ? issueAt(issue, position.line + lineOffset, position.column) : issue;
 }

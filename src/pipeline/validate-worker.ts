@@ -77,7 +77,10 @@ function handle(request: BatchRequest): { reply: WorkerReply; transfer: ArrayBuf
     return { reply: { id, located }, transfer: [] };
   }
   if (kind === 'rendered') {
-    const results = texts.map((text, i) => ({ ...validateLine(text, lines![i]!, profiles?.[i]), line: lines![i] }));
+    const results = texts.map((text, i) => {
+      const { label, issues } = validateLine(text, lines![i]!, profiles?.[i]);
+      return { label, issues, line: lines![i] };
+    });
     return { reply: { id, rendered: renderAll(render!.format, render!.file, results) }, transfer: [] };
   }
   if (kind === 'counts') {

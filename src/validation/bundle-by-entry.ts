@@ -52,6 +52,9 @@ class EntryWalks implements BundleByEntry {
   /** The shell's walk; the Bundle's rules decided over the entries add their failures to it (it drops repeats). */
   private readonly bundleWalk: Walk;
   private readonly frame: ResourceFrame;
+  /** The shell with the entries its root rules are judged on, and its frame. */
+  private readonly rulesBundle: Record<string, unknown>;
+  private readonly rulesFrame: ResourceFrame;
   private readonly entryType: string;
 
   constructor(
@@ -65,6 +68,8 @@ class EntryWalks implements BundleByEntry {
   ) {
     this.entryType = entryNode.types[0]?.code ?? 'BackboneElement';
     this.frame = { resource: shell, path: 'Bundle', bundle: index };
+    this.rulesBundle = Object.assign({}, shell);
+    this.rulesFrame = { resource: this.rulesBundle, path: 'Bundle', bundle: index };
     this.bundleWalk = new Walk(engine);
     this.guarded(() => this.bundleWalk.resource(shell, 'Bundle', this.frame, [], true));
   }
@@ -109,11 +114,11 @@ class EntryWalks implements BundleByEntry {
     return this.bundleWalk.result();
   }
 
-  /** The Bundle's root rules, on the shell holding these entries. */
+  /** The Bundle's root rules, on the shell holding these entries (one object, its entries replaced each time). */
   private rootRules(entries: unknown[]): void {
-    const bundle = { ...this.shell, entry: entries };
+    this.rulesBundle.entry = entries;
     const root = this.structure.root;
-    this.guarded(() => this.bundleWalk.checkConstraints(bundle, root, 'Bundle', { ...this.frame, resource: bundle }, root.path));
+    this.guarded(() => this.bundleWalk.checkConstraints(this.rulesBundle, root, 'Bundle', this.rulesFrame, root.path));
   }
 
   private guarded(walk: () => void): void {
