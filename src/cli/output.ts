@@ -154,7 +154,9 @@ function jsonReporter(write: Write): Reporter {
   let current: JsonResource[] = [];
   return {
     resource(_file, result) {
-      current.push({ resource: result.resource, ...lineField(result), outcome: toOperationOutcome(result.issues) });
+      // Written out, not spread (see issueAt).
+      const { resource, line, issues } = result;
+      current.push(line === undefined ? { resource, outcome: toOperationOutcome(issues) } : { resource, line, outcome: toOperationOutcome(issues) });
     },
     fileDone(file) {
       files.push({ file, resources: current });
@@ -164,10 +166,6 @@ function jsonReporter(write: Write): Reporter {
       write(`${JSON.stringify({ files, summary }, null, 2)}\n`);
     },
   };
-}
-
-function lineField(result: ResourceResult): { line?: number } {
-  return result.line === undefined ? {} : { line: result.line };
 }
 
 // ---- conformance suite ----
