@@ -1,6 +1,6 @@
 /**
  * A Bundle file too big to hold, validated entry by entry (validation/bundle-by-entry.ts) with the whole file's
- * positions: a first pass finds the entries (formats/bundle-scan.ts) and notes what each holds; the second reads them
+ * positions: a first pass finds the entries (formats/bundle-scan.ts) and notes their fullUrls; the second reads them
  * again one at a time. Memory grows by some 40 bytes an entry (where it is, its fullUrl's hash), not with their size.
  */
 import { openSync, closeSync, readSync } from 'node:fs';

@@ -59,7 +59,7 @@ class EntryWalks implements BundleByEntry {
 
   constructor(
     private readonly engine: Engine,
-    private readonly shell: Record<string, unknown>,
+    shell: Record<string, unknown>,
     private readonly structure: CompiledStructure,
     private readonly entryNode: ElementNode,
     private readonly fullUrls: FullUrlTable,
