@@ -9,9 +9,10 @@ import type { ValidateOptions, Validator } from '../validation/api.js';
 import type { BundleByEntry } from '../validation/bundle-by-entry.js';
 import { FullUrlTable } from '../validation/bundle-on-disk.js';
 import type { FhirResource } from '../packages/types.js';
-import type { Position, PositionOf } from '../formats/locations.js';
-import { scanEntries, SpanList, type EntriesLayout } from '../formats/bundle-scan.js';
-import { parseJson, type ParsedJson } from '../formats/json-positions.js';
+import { positionsIn, type Position, type PositionOf } from '../formats/locations.js';
+import { scanEntries, scanXmlEntries, SpanList, type EntriesLayout, type OnEntry, type Wrap } from '../formats/bundle-scan.js';
+import { parseFhirXml } from '../formats/fhir-xml.js';
+import { parseJson } from '../formats/json-positions.js';
 import { resourceLabel } from './output.js';
 import { internalError, movedTo } from './input.js';
 
@@ -21,45 +22,72 @@ export interface EntryResult {
   issues: Issue[];
 }
 
-/** An entry is parsed inside a Bundle of its own, so that its issues' paths find their positions. */
-const WRAP_OPEN = '{"resourceType":"Bundle","entry":[';
-const WRAP_CLOSE = ']}';
+/** A text read as JSON or FHIR XML: its value, where its paths are, and the reader's issues. */
+interface Read {
+  value: unknown;
+  positionOf: PositionOf;
+  issues: Issue[];
+}
 
-/** The entry's fullUrl, as the in-memory index reads it; an entry that is not JSON is reported when read again. */
-function fullUrlOf(text: string): string | undefined {
-  try {
-    const { fullUrl } = JSON.parse(text) as { fullUrl?: unknown };
-    return typeof fullUrl === 'string' ? fullUrl : undefined;
-  } catch {
-    return undefined;
+function readText(format: BundleFormat, text: string): Read {
+  if (format === 'json') return parseJson(text);
+  const { resource, locations, issues } = parseFhirXml(text);
+  return { value: resource, positionOf: positionsIn(locations), issues };
+}
+
+/**
+ * An entry read inside a Bundle of its own (see Wrap), so that it reads as in its Bundle and its issues' paths find
+ * their positions.
+ */
+function readEntry(format: BundleFormat, wrap: Wrap, text: string): Read & { entry: Record<string, unknown> | undefined } {
+  const read = readText(format, wrap.open + text + wrap.close);
+  const entry = isObject(read.value) ? (read.value.entry as unknown[] | undefined)?.[0] : undefined;
+  return { ...read, entry: isObject(entry) ? entry : undefined };
+}
+
+/** The entry's fullUrl, as the in-memory index reads it; an entry that cannot be read is reported when read again. */
+function fullUrlOf(format: BundleFormat, wrap: Wrap, text: string): string | undefined {
+  if (format === 'json') {
+    try {
+      const { fullUrl } = JSON.parse(text) as { fullUrl?: unknown };
+      return typeof fullUrl === 'string' ? fullUrl : undefined;
+    } catch {
+      return undefined;
+    }
   }
+  const fullUrl = readEntry(format, wrap, text).entry?.fullUrl;
+  return typeof fullUrl === 'string' ? fullUrl : undefined;
 }
 
 /** How many entries are validated at a time (a worker's batch). */
 export const ENTRIES_AT_A_TIME = 200;
 
+export type BundleFormat = 'json' | 'xml';
+
 /** A Bundle file after the first pass: where its entries are, and their fullUrls. Sent as is to workers. */
 export interface ScannedBundle {
   file: string;
+  format: BundleFormat;
   layout: EntriesLayout;
-  /** The file without the entries' items: the Bundle's own properties, `entry` as []. */
+  /** The file without its entries: the Bundle's own properties (in JSON, `entry` as []). */
   shellText: string;
   fullUrls: FullUrlTable;
   spans: SpanList;
 }
 
-/** The first pass over a Bundle file; undefined when it is not laid out as one (see scanEntries). */
-export async function scanBundle(file: string): Promise<ScannedBundle | undefined> {
+/** The first pass over a Bundle file; undefined when it is not laid out as one (see scanEntries, scanXmlEntries). */
+export async function scanBundle(file: string, format: BundleFormat): Promise<ScannedBundle | undefined> {
   const fullUrls = new FullUrlTable();
   const spans = new SpanList();
-  const layout = await scanEntries(file, (span) => {
-    fullUrls.add(span.index, fullUrlOf(span.text));
+  const onEntry: OnEntry = (span, wrap) => {
+    fullUrls.add(span.index, fullUrlOf(format, wrap, span.text));
     spans.add(span);
-  });
+  };
+  const layout = await (format === 'json' ? scanEntries : scanXmlEntries)(file, onEntry);
   if (!layout) return undefined;
-  const reader = new EntryReader(file, spans);
+  const reader = new EntryReader({ file, format, layout, spans });
   try {
-    return { file, layout, shellText: reader.text(0, layout.open + 1) + reader.text(layout.close, layout.size), fullUrls, spans };
+    return { file, format, layout, shellText: reader.text(0, layout.cutFrom.offset) + reader.text(layout.cutTo.offset, layout.size), fullUrls, spans };
   } finally {
     reader.close();
   }
@@ -70,11 +98,8 @@ class EntryReader {
   private readonly fd: number;
   private open = true;
 
-  constructor(
-    file: string,
-    private readonly spans: SpanList,
-  ) {
-    this.fd = openSync(file, 'r');
+  constructor(private readonly scanned: Pick<ScannedBundle, 'file' | 'format' | 'layout' | 'spans'>) {
+    this.fd = openSync(scanned.file, 'r');
   }
 
   text(start: number, end: number): string {
@@ -84,11 +109,13 @@ class EntryReader {
   }
 
   entryText(index: number): string {
-    return this.text(this.spans.start(index), this.spans.end(index));
+    return this.text(this.scanned.spans.start(index), this.scanned.spans.end(index));
   }
 
-  /** Entry `index` as a rule reading it back sees it: undefined when it is not a JSON object. */
+  /** Entry `index` as a rule reading it back sees it: undefined when it cannot be read. */
   entry(index: number): Record<string, unknown> | undefined {
+    const { format, layout } = this.scanned;
+    if (format === 'xml') return readEntry(format, layout.wrap, this.entryText(index)).entry;
     try {
       const entry = JSON.parse(this.entryText(index)) as unknown;
       return isObject(entry) ? entry : undefined;
@@ -111,17 +138,18 @@ export class BundleEntryValidation {
   private constructor(
     private readonly scanned: ScannedBundle,
     private readonly reader: EntryReader,
-    private readonly shell: ParsedJson & { value: Record<string, unknown> },
+    private readonly shell: Read & { value: Record<string, unknown> },
     private readonly walk: BundleByEntry,
   ) {}
 
-  /** Undefined when the Bundle is to be read whole (see bundleByEntry): its shell is not JSON, or its rules need all entries. */
+  /** Undefined when the Bundle is to be read whole (see bundleByEntry): its own text cannot be read, or its rules need all entries. */
   static open(validator: Validator, scanned: ScannedBundle, options?: ValidateOptions): BundleEntryValidation | undefined {
-    const shell = parseJson(scanned.shellText);
-    if (shell.issues.length > 0 || !isObject(shell.value)) return undefined;
+    const shell = readText(scanned.format, scanned.shellText);
     const value = shell.value;
+    if (!isObject(value)) return undefined;
+    // JSON keeps the emptied array, `"entry": []`.
     delete value.entry;
-    const reader = new EntryReader(scanned.file, scanned.spans);
+    const reader = new EntryReader(scanned);
     const walk = validator.bundleByEntry(value, scanned.layout.entries, scanned.fullUrls, (i) => reader.entry(i), options);
     if (!walk) {
       reader.close();
@@ -144,20 +172,19 @@ export class BundleEntryValidation {
   /** Entries `from` up to `to`, each with its issues at their place in the file. */
   entries(from: number, to: number): EntryResult[] {
     const results: EntryResult[] = [];
-    const spans = this.scanned.spans;
+    const { spans, format, layout } = this.scanned;
     for (let i = from; i < to; i++) {
-      const parsed = parseJson(WRAP_OPEN + this.reader.entryText(i) + WRAP_CLOSE);
-      const at = entryPositions(parsed.positionOf, i, spans.line(i), spans.column(i));
-      const entry = isObject(parsed.value) ? (parsed.value.entry as unknown[] | undefined)?.[0] : undefined;
-      const issues = parsed.issues.map((issue) => (issue.line === undefined ? issue : movedTo(issue, at.move(issue as Position))));
-      if (isObject(entry)) {
+      const read = readEntry(format, layout.wrap, this.reader.entryText(i));
+      const at = entryPositions(read.positionOf, i, spans.line(i), spans.column(i), layout.wrap.open.length);
+      const issues = read.issues.map((issue) => at.reader(issue));
+      if (read.entry) {
         try {
-          for (const issue of this.walk.entry(entry, i)) issues.push(located(issue, at.of(issue.path)));
+          for (const issue of this.walk.entry(read.entry, i)) issues.push(located(issue, at.of(issue.path)));
         } catch (err) {
           issues.push(internalError(err));
         }
       }
-      results.push({ label: resourceLabel(isObject(entry) ? (entry.resource as FhirResource | undefined) : undefined), line: spans.line(i), issues });
+      results.push({ label: resourceLabel(read.entry?.resource as FhirResource | undefined), line: spans.line(i), issues });
     }
     return results;
   }
@@ -175,8 +202,13 @@ export class BundleEntryValidation {
   /** The Bundle's own result, once all entries are done; closes the file. */
   finish(): EntryResult {
     try {
-      const at = shellPositions(this.shell.positionOf, this.scanned.layout);
-      return { label: resourceLabel(this.shell.value as unknown as FhirResource), line: 1, issues: this.walk.finish().map((issue) => located(issue, at(issue.path))) };
+      const move = pastTheEntries(this.scanned.layout);
+      const issues = this.shell.issues.map((issue) => (issue.line === undefined ? issue : movedTo(issue, move(issue as Position))));
+      for (const issue of this.walk.finish()) {
+        const p = this.shell.positionOf(issue.path);
+        issues.push(located(issue, p && move(p)));
+      }
+      return { label: resourceLabel(this.shell.value as unknown as FhirResource), line: 1, issues };
     } finally {
       this.close();
     }
@@ -191,8 +223,8 @@ export class BundleEntryValidation {
  * The results of a Bundle file validated entry by entry on this thread, each entry's in file order and the Bundle's own
  * last; or undefined when the file is not a Bundle that can be (see BundleEntryValidation.open): then read it whole.
  */
-export async function validateBundleEntries(validator: Validator, file: string, options?: ValidateOptions): Promise<Iterable<EntryResult> | undefined> {
-  const scanned = await scanBundle(file);
+export async function validateBundleEntries(validator: Validator, file: string, format: BundleFormat, options?: ValidateOptions): Promise<Iterable<EntryResult> | undefined> {
+  const scanned = await scanBundle(file, format);
   return scanned && BundleEntryValidation.open(validator, scanned, options)?.all();
 }
 
@@ -204,27 +236,31 @@ function located(issue: Issue, position: Position | undefined): Issue {
   return position ? issueAt(issue, position.line, position.column) : issue;
 }
 
-/** Positions in an entry parsed inside WRAP_OPEN, moved to where the entry is in the file. */
-function entryPositions(positionOf: PositionOf, index: number, line: number, column: number) {
-  const prefix = `Bundle.entry[${index}]`;
-  const move = (p: Position): Position => (p.line === 1 ? { line, column: column + p.column - (WRAP_OPEN.length + 1) } : { line: line + p.line - 1, column: p.column });
+/** Positions in an entry read inside its wrap (of `wrapLength` characters on line 1), moved to where it is in the file. */
+function entryPositions(positionOf: PositionOf, index: number, line: number, column: number, wrapLength: number) {
+  const inWrap = 'Bundle.entry[0]';
+  const inFile = `Bundle.entry[${index}]`;
+  const move = (p: Position): Position => (p.line === 1 ? { line, column: column + p.column - (wrapLength + 1) } : { line: line + p.line - 1, column: p.column });
   return {
-    move,
     of(path: string): Position | undefined {
-      if (!path.startsWith(prefix)) return undefined;
-      const p = positionOf(`Bundle.entry[0]${path.slice(prefix.length)}`);
+      if (!path.startsWith(inFile)) return undefined;
+      const p = positionOf(inWrap + path.slice(inFile.length));
       return p ? move(p) : undefined;
+    },
+    /** A reader's issue (bad JSON, an unknown XML element): its path and position as in the file. */
+    reader(issue: Issue): Issue {
+      const moved = issue.line === undefined ? issue : movedTo(issue, move(issue as Position));
+      if (!moved.path.startsWith(inWrap)) return moved;
+      return { severity: moved.severity, code: moved.code, messageId: moved.messageId, message: moved.message, path: inFile + moved.path.slice(inWrap.length), line: moved.line, column: moved.column };
     },
   };
 }
 
-/** Positions in the Bundle without its entries (`[` then `]`), moved past the entries where they follow them. */
-function shellPositions(positionOf: PositionOf, layout: EntriesLayout): (path: string) => Position | undefined {
-  return (path) => {
-    const p = positionOf(path);
-    if (!p) return undefined;
-    if (p.line > layout.openLine) return { line: p.line + layout.closeLine - layout.openLine, column: p.column };
-    if (p.line === layout.openLine && p.column > layout.openColumn) return { line: layout.closeLine, column: layout.closeColumn + p.column - layout.openColumn - 1 };
+/** A position in the Bundle's own text (the file without its entries) moved to the file: past the entries if after them. */
+function pastTheEntries({ cutFrom, cutTo }: EntriesLayout): (p: Position) => Position {
+  return (p) => {
+    if (p.line > cutFrom.line) return { line: p.line + cutTo.line - cutFrom.line, column: p.column };
+    if (p.line === cutFrom.line && p.column >= cutFrom.column) return { line: cutTo.line, column: cutTo.column + p.column - cutFrom.column };
     return p;
   };
 }

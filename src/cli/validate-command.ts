@@ -22,7 +22,7 @@ export interface ValidateCommandOptions {
   extension: string[];
   /** Validation worker threads; 0 validates on the main thread; undefined decides from the input (see workersFor). */
   workers?: number;
-  /** JSON Bundles from this size are validated entry by entry (default BUNDLE_BY_ENTRY_FROM_BYTES). */
+  /** JSON and XML Bundles from this size are validated entry by entry (default BUNDLE_BY_ENTRY_FROM_BYTES). */
   bundleByEntryFrom?: number;
 }
 
@@ -75,7 +75,7 @@ async function workersFor(files: readonly string[], requested: number | undefine
   let bytes = 0;
   for (const file of files) {
     const kind = kindOf(file);
-    if (kind !== 'ndjson' && kind !== 'json') continue;
+    if (kind === undefined) continue;
     const size = (await stat(file)).size;
     if (kind === 'ndjson' || size >= bundleByEntryFrom) bytes += size;
   }
@@ -133,10 +133,11 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
     }
   };
   const drainOne = () => pending.shift()!();
-  /** A big JSON Bundle to validate entry by entry, or undefined to read the file whole. */
+  /** A big JSON or XML Bundle to validate entry by entry, or undefined to read the file whole. */
   const bundleByEntry = async (file: string) => {
-    if (kindOf(file) !== 'json' || (await stat(file)).size < bundleByEntryFrom) return undefined;
-    const scanned = await scanBundle(file);
+    const kind = kindOf(file);
+    if ((kind !== 'json' && kind !== 'xml') || (await stat(file)).size < bundleByEntryFrom) return undefined;
+    const scanned = await scanBundle(file, kind);
     const validation = scanned && BundleEntryValidation.open(validator, scanned, validateOptions);
     return validation && { scanned: scanned!, validation };
   };

@@ -1,32 +1,47 @@
 /**
- * Where the items of a JSON file's top-level `entry` array are, in bytes and in lines and columns, found in one pass
- * over the file without holding it: for Bundles too big to parse whole. Written by hand: the streaming JSON parsers
- * (stream-json, ...) give tokens or values, not their offsets and positions in the file.
+ * Where the entries of a Bundle file are (the items of a JSON file's top-level `entry` array, or the `entry` children
+ * of an XML Bundle), in bytes and in lines and columns, found in one pass over the file without holding it: for
+ * Bundles too big to parse whole. Written by hand: the streaming parsers (stream-json, saxes, ...) give tokens or
+ * values, not their offsets in the file.
  */
 import { open } from 'node:fs/promises';
 
 export interface EntrySpan {
   index: number;
-  /** Byte offsets of the item: from its '{' to just after its '}'. */
+  /** Byte offsets of the entry: from its first byte ('{', '<') to just after its last. */
   start: number;
   end: number;
-  /** 1-based position of its '{', columns in UTF-16 code units as a JavaScript string counts them. */
+  /** 1-based position of its first byte, columns in UTF-16 code units as a JavaScript string counts them. */
   line: number;
   column: number;
   text: string;
 }
 
+/** A place in the file: byte offset, and 1-based line and column. */
+export interface Mark {
+  offset: number;
+  line: number;
+  column: number;
+}
+
 export interface EntriesLayout {
-  /** Byte offsets of the array's '[' and ']'. */
-  open: number;
-  close: number;
-  openLine: number;
-  openColumn: number;
-  closeLine: number;
-  closeColumn: number;
+  /** The bytes from `cutFrom` up to `cutTo` hold the entries: the rest of the file is the Bundle's own text. */
+  cutFrom: Mark;
+  cutTo: Mark;
   size: number;
   entries: number;
+  /** An entry's text goes between these to be read as a Bundle of that one entry. */
+  wrap: Wrap;
 }
+
+/** What an entry's text is put between to be read as a Bundle of that one entry. */
+export interface Wrap {
+  open: string;
+  close: string;
+}
+
+/** Told each entry, and the wrap it is read in. */
+export type OnEntry = (span: EntrySpan, wrap: Wrap) => void;
 
 const CHUNK = 1 << 20;
 
@@ -106,131 +121,386 @@ export class SpanList {
 }
 
 /**
- * Calls `onEntry` for each item of the top-level object's `entry` array, in order. Undefined when the file is not
+ * One pass over a file's bytes, a format's reading of them (`step`) deciding where entries start and end; the driver
+ * keeps the line and column and collects each entry's bytes across the reads.
+ */
+abstract class EntryScan {
+  protected line = 1;
+  protected column = 0;
+  private index = 0;
+  private capturing = false;
+  private captureStart = 0;
+  private captureLine = 0;
+  private captureColumn = 0;
+  private pieces: Buffer[] = [];
+  private chunk: Buffer = Buffer.alloc(0);
+  /** The byte being read: its index in the chunk and its offset in the file. */
+  private i = 0;
+  private offset = 0;
+  private pieceFrom = 0;
+  private onEntry: OnEntry = () => {};
+
+  /** Reads byte `b`; false when the file is not laid out as a Bundle of entries. */
+  protected abstract step(b: number): boolean;
+
+  /** The cut around the entries once every byte is read, or undefined when there is none. */
+  protected abstract cut(): { cutFrom: Mark; cutTo: Mark } | undefined;
+
+  /** The wrap of the entries (known from the first entry on). */
+  protected abstract wrap(): Wrap;
+
+  async run(file: string, onEntry: OnEntry): Promise<EntriesLayout | undefined> {
+    this.onEntry = onEntry;
+    const handle = await open(file, 'r');
+    try {
+      let offset = 0;
+      for (;;) {
+        const chunk = Buffer.allocUnsafe(CHUNK);
+        const { bytesRead } = await handle.read(chunk, 0, CHUNK, offset);
+        if (bytesRead === 0) break;
+        this.chunk = chunk;
+        this.pieceFrom = 0;
+        for (let i = 0; i < bytesRead; i++) {
+          const b = chunk[i]!;
+          if (b === NEWLINE) {
+            this.line++;
+            this.column = 0;
+          } else this.column += units(b);
+          this.i = i;
+          this.offset = offset + i;
+          if (!this.step(b)) return undefined;
+        }
+        if (this.capturing) this.pieces.push(chunk.subarray(this.pieceFrom, bytesRead));
+        offset += bytesRead;
+      }
+      const cut = this.capturing ? undefined : this.cut();
+      return cut && { ...cut, size: offset, entries: this.index, wrap: this.wrap() };
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** The current byte's place in the file. */
+  protected mark(): Mark {
+    return { offset: this.offset, line: this.line, column: this.column };
+  }
+
+  /** Starts collecting bytes at the current one: an entry, or (for XML) a child that may turn out to be one. */
+  protected startCapture(): void {
+    this.capturing = true;
+    this.captureStart = this.offset;
+    this.captureLine = this.line;
+    this.captureColumn = this.column;
+    this.pieceFrom = this.i;
+  }
+
+  /** The bytes collected were not an entry after all. */
+  protected dropCapture(): void {
+    this.capturing = false;
+    this.pieces = [];
+  }
+
+  /** The entry being collected ends with the current byte. */
+  protected endEntry(): void {
+    this.pieces.push(this.chunk.subarray(this.pieceFrom, this.i + 1));
+    const text = this.pieces.length === 1 ? this.pieces[0]!.toString('utf8') : Buffer.concat(this.pieces).toString('utf8');
+    this.onEntry({ index: this.index++, start: this.captureStart, end: this.offset + 1, line: this.captureLine, column: this.captureColumn, text }, this.wrap());
+    this.capturing = false;
+    this.pieces = [];
+  }
+}
+
+const JSON_WRAP: Wrap = { open: '{"resourceType":"Bundle","entry":[', close: ']}' };
+
+/** The items of the top-level object's `entry` array. */
+class JsonEntryScan extends EntryScan {
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  // The string just closed at depth 1 (a key when a ':' follows), compared with 'entry' as it is read.
+  private keyMatches = false;
+  private keyLength = 0;
+  private lastKeyIsEntry = false;
+  private arrayState = EntryArray.Before;
+  private started = false;
+  private cutFrom: Mark | undefined;
+  private cutTo: Mark | undefined;
+
+  protected step(b: number): boolean {
+    if (this.inString) {
+      if (this.escaped) this.escaped = false;
+      else if (b === BACKSLASH) this.escaped = true;
+      else if (b === QUOTE) this.inString = false;
+      else if (this.depth === 1) {
+        this.keyMatches = this.keyMatches && this.keyLength < ENTRY_KEY.length && ENTRY_KEY[this.keyLength] === b;
+        this.keyLength++;
+      }
+      if (b === BACKSLASH && this.depth === 1) this.keyMatches = false;
+      return true;
+    }
+    if (isWhitespace(b)) return true;
+    if (!this.started) {
+      if (b !== OPEN_OBJECT) return false;
+      this.started = true;
+    }
+    const state = this.arrayState;
+    if (this.depth === 2 && state !== EntryArray.Before && state !== EntryArray.Closed) {
+      // Between the array's items.
+      if (b === CLOSE_ARRAY && state !== EntryArray.AfterComma) {
+        this.depth = 1;
+        this.arrayState = EntryArray.Closed;
+        this.cutTo = this.mark();
+        return true;
+      }
+      if (b === COMMA && state === EntryArray.AfterItem) {
+        this.arrayState = EntryArray.AfterComma;
+        return true;
+      }
+      if (b !== OPEN_OBJECT || state === EntryArray.AfterItem) return false;
+      this.startCapture();
+      this.depth = 3;
+      return true;
+    }
+    switch (b) {
+      case QUOTE:
+        this.inString = true;
+        if (this.depth === 1) {
+          this.keyMatches = true;
+          this.keyLength = 0;
+        }
+        break;
+      case COLON:
+        if (this.depth === 1) this.lastKeyIsEntry = this.keyMatches && this.keyLength === ENTRY_KEY.length;
+        break;
+      case OPEN_OBJECT:
+        this.depth++;
+        break;
+      case OPEN_ARRAY:
+        this.depth++;
+        if (this.depth === 2 && this.lastKeyIsEntry) {
+          if (state !== EntryArray.Before) return false;
+          this.arrayState = EntryArray.Opened;
+          // The entries start after the '['.
+          const at = this.mark();
+          this.cutFrom = { offset: at.offset + 1, line: at.line, column: at.column + 1 };
+        }
+        break;
+      case CLOSE_OBJECT:
+      case CLOSE_ARRAY:
+        if (--this.depth < 0) return false;
+        if (this.depth === 2 && state !== EntryArray.Before && state !== EntryArray.Closed) {
+          if (b !== CLOSE_OBJECT) return false;
+          this.endEntry();
+          this.arrayState = EntryArray.AfterItem;
+        }
+        break;
+      case COMMA:
+        if (this.depth === 1) this.lastKeyIsEntry = false;
+        break;
+    }
+    return true;
+  }
+
+  protected cut(): { cutFrom: Mark; cutTo: Mark } | undefined {
+    if (!this.cutFrom || !this.cutTo || this.depth !== 0 || this.inString) return undefined;
+    return { cutFrom: this.cutFrom, cutTo: this.cutTo };
+  }
+
+  protected wrap(): Wrap {
+    return JSON_WRAP;
+  }
+}
+
+/** Where an XML scan is: in text, or in which kind of markup. */
+const enum Xml {
+  Text,
+  /** Just after '<'. */
+  TagOpen,
+  StartName,
+  InStartTag,
+  InQuote,
+  EndTag,
+  /** After '<!': a comment, CDATA, or a declaration (declined). */
+  Bang,
+  Comment,
+  CData,
+  Instruction,
+}
+
+const [LT, GT, SLASH, BANG, QUESTION, DASH, CLOSE_SQUARE, APOSTROPHE] = Array.from('<>/!?-]\'', (c) => c.charCodeAt(0));
+const XML_ENTRY = 'entry';
+/** Longer than any name the scan compares: the rest is not kept. */
+const NAME_LIMIT = 16;
+/** A root start tag longer than this is not a FHIR Bundle's. */
+const ROOT_TAG_LIMIT = 1 << 16;
+
+/** The `entry` children of an XML Bundle root, which must follow each other (only whitespace and comments between). */
+class XmlEntryScan extends EntryScan {
+  private state = Xml.Text;
+  private depth = 0;
+  private quote = 0;
+  private lastSlash = false;
+  private name = '';
+  /** Bytes of '<!' markup so far, or of the end of a comment, CDATA or instruction. */
+  private recent = '';
+  private rootTag: number[] | undefined;
+  private wrapOpen = '';
+  private tagMark: Mark | undefined;
+  private inEntry = false;
+  private entriesStarted = false;
+  private entriesEnded = false;
+  private cutFrom: Mark | undefined;
+  private cutTo: Mark | undefined;
+
+  /** Between the first entry and the last one seen, where only entries, whitespace and comments may be. */
+  private inEntryRun(): boolean {
+    return this.entriesStarted && !this.entriesEnded && this.depth === 1 && !this.inEntry;
+  }
+
+  protected step(b: number): boolean {
+    if (this.rootTag !== undefined && this.depth === 0) {
+      if (this.rootTag.length > ROOT_TAG_LIMIT) return false;
+      this.rootTag.push(b);
+    }
+    switch (this.state) {
+      case Xml.Text:
+        if (b === LT) {
+          this.state = Xml.TagOpen;
+          this.tagMark = this.mark();
+          if (this.depth === 0 && this.wrapOpen === '') this.rootTag = [b];
+          // A child of the root may be an entry: its bytes are collected until its name says.
+          if (this.depth === 1 && !this.inEntry) this.startCapture();
+        } else if (!isWhitespace(b) && (this.depth === 0 || this.inEntryRun())) return false;
+        return true;
+      case Xml.TagOpen:
+        if (b === SLASH) this.state = Xml.EndTag;
+        else if (b === BANG) {
+          this.state = Xml.Bang;
+          this.recent = '';
+        } else if (b === QUESTION) {
+          if (this.inEntryRun()) return false;
+          this.state = Xml.Instruction;
+          this.recent = '';
+        } else {
+          this.state = Xml.StartName;
+          this.name = String.fromCharCode(b);
+          this.lastSlash = false;
+          return true;
+        }
+        if (this.depth === 1 && !this.inEntry) this.dropCapture();
+        if (this.depth === 0) this.rootTag = undefined;
+        return true;
+      case Xml.StartName:
+        if (!isWhitespace(b) && b !== SLASH && b !== GT) {
+          if (this.name.length < NAME_LIMIT) this.name += String.fromCharCode(b);
+          return true;
+        }
+        if (!this.startTagNamed()) return false;
+        this.state = Xml.InStartTag;
+        return this.inStartTag(b);
+      case Xml.InStartTag:
+        return this.inStartTag(b);
+      case Xml.InQuote:
+        if (b === this.quote) this.state = Xml.InStartTag;
+        return true;
+      case Xml.EndTag:
+        if (b === GT) {
+          this.state = Xml.Text;
+          if (--this.depth === 1 && this.inEntry) this.entryDone();
+          if (this.depth < 0) return false;
+        }
+        return true;
+      case Xml.Bang:
+        this.recent += String.fromCharCode(b);
+        if (this.recent === '--') this.state = Xml.Comment;
+        else if (this.recent === '[CDATA[') {
+          if (this.inEntryRun()) return false;
+          this.state = Xml.CData;
+        } else if (!'--'.startsWith(this.recent) && !'[CDATA['.startsWith(this.recent)) return false;
+        if (this.state !== Xml.Bang) this.recent = '';
+        return true;
+      case Xml.Comment:
+        return this.until(b, '-->');
+      case Xml.CData:
+        return this.until(b, ']]>');
+      case Xml.Instruction:
+        return this.until(b, '?>');
+    }
+  }
+
+  /** Inside a comment, CDATA or instruction: back to text after `end`. */
+  private until(b: number, end: string): boolean {
+    if (b !== DASH && b !== CLOSE_SQUARE && b !== QUESTION && b !== GT) {
+      this.recent = '';
+      return true;
+    }
+    this.recent = (this.recent + String.fromCharCode(b)).slice(-end.length);
+    if (this.recent === end) this.state = Xml.Text;
+    return true;
+  }
+
+  /** A start tag's name is read: the root must be an unprefixed Bundle; a child of it may be an entry. */
+  private startTagNamed(): boolean {
+    if (this.depth === 0) return this.name === 'Bundle' && this.wrapOpen === '';
+    if (this.depth !== 1 || this.inEntry) return true;
+    if (this.name !== XML_ENTRY) {
+      this.dropCapture();
+      if (this.entriesStarted) this.entriesEnded = true;
+      return true;
+    }
+    if (this.entriesEnded) return false;
+    if (!this.entriesStarted) {
+      this.entriesStarted = true;
+      this.cutFrom = this.tagMark;
+    }
+    this.inEntry = true;
+    return true;
+  }
+
+  private inStartTag(b: number): boolean {
+    if (b === QUOTE || b === APOSTROPHE) {
+      this.quote = b;
+      this.state = Xml.InQuote;
+    } else if (b === GT) {
+      this.state = Xml.Text;
+      if (this.depth === 0) {
+        // The root's start tag, on one line (whitespace in a tag and in attribute values reads as a space).
+        this.wrapOpen = Buffer.from(this.rootTag!).toString('utf8').replace(/[\r\n\t]/g, ' ');
+        this.rootTag = undefined;
+      }
+      if (!this.lastSlash) this.depth++;
+      else if (this.depth === 1 && this.inEntry) this.entryDone();
+    } else if (!isWhitespace(b)) this.lastSlash = b === SLASH;
+    return true;
+  }
+
+  private entryDone(): void {
+    this.endEntry();
+    this.inEntry = false;
+    const at = this.mark();
+    this.cutTo = { offset: at.offset + 1, line: at.line, column: at.column + 1 };
+  }
+
+  protected cut(): { cutFrom: Mark; cutTo: Mark } | undefined {
+    if (!this.cutFrom || !this.cutTo || this.depth !== 0 || this.state !== Xml.Text) return undefined;
+    return { cutFrom: this.cutFrom, cutTo: this.cutTo };
+  }
+
+  protected wrap(): Wrap {
+    return { open: this.wrapOpen, close: '</Bundle>' };
+  }
+}
+
+/** Calls `onEntry` for each `entry` of an XML Bundle, in order; undefined when the file is not laid out so. */
+export function scanXmlEntries(file: string, onEntry: OnEntry): Promise<EntriesLayout | undefined> {
+  return new XmlEntryScan().run(file, onEntry);
+}
+
+/**
+ * Calls `onEntry` for each item of a JSON file's top-level `entry` array, in order. Undefined when the file is not
  * laid out so: not an object, no `entry` array or two, an item that is not an object, or a break in the JSON
  * around the items (the caller then reads the file whole, and its parser reports what is wrong).
  */
-export async function scanEntries(file: string, onEntry: (span: EntrySpan) => void): Promise<EntriesLayout | undefined> {
-  const handle = await open(file, 'r');
-  try {
-    let offset = 0;
-    let line = 1;
-    let column = 0;
-    let depth = 0;
-    let inString = false;
-    let escaped = false;
-    // The string just closed at depth 1 (a key when a ':' follows), compared with 'entry' as it is read.
-    let keyMatches = false;
-    let keyLength = 0;
-    let lastKeyIsEntry = false;
-    let arrayState = EntryArray.Before;
-    let layout: EntriesLayout | undefined;
-    let itemStart = -1;
-    let itemLine = 0;
-    let itemColumn = 0;
-    let pieces: Buffer[] = [];
-    let index = 0;
-    let started = false;
-    for (;;) {
-      const chunk = Buffer.allocUnsafe(CHUNK);
-      const { bytesRead } = await handle.read(chunk, 0, CHUNK, offset);
-      if (bytesRead === 0) break;
-      let pieceFrom = itemStart >= 0 ? 0 : -1;
-      for (let i = 0; i < bytesRead; i++) {
-        const b = chunk[i]!;
-        const at = offset + i;
-        if (b === NEWLINE) {
-          line++;
-          column = 0;
-        } else column += units(b);
-        if (inString) {
-          if (escaped) escaped = false;
-          else if (b === BACKSLASH) escaped = true;
-          else if (b === QUOTE) inString = false;
-          else if (depth === 1) {
-            keyMatches = keyMatches && keyLength < ENTRY_KEY.length && ENTRY_KEY[keyLength] === b;
-            keyLength++;
-          }
-          if (b === BACKSLASH && depth === 1) keyMatches = false;
-          continue;
-        }
-        if (isWhitespace(b)) continue;
-        if (!started) {
-          if (b !== OPEN_OBJECT) return undefined;
-          started = true;
-        }
-        if (depth === 2 && arrayState !== EntryArray.Before && arrayState !== EntryArray.Closed) {
-          // Between the array's items.
-          if (b === CLOSE_ARRAY && arrayState !== EntryArray.AfterComma) {
-            depth = 1;
-            arrayState = EntryArray.Closed;
-            layout!.close = at;
-            layout!.closeLine = line;
-            layout!.closeColumn = column;
-            continue;
-          }
-          if (b === COMMA && arrayState === EntryArray.AfterItem) {
-            arrayState = EntryArray.AfterComma;
-            continue;
-          }
-          if (b !== OPEN_OBJECT || arrayState === EntryArray.AfterItem) return undefined;
-          itemStart = at;
-          itemLine = line;
-          itemColumn = column;
-          pieceFrom = i;
-          depth = 3;
-          continue;
-        }
-        switch (b) {
-          case QUOTE:
-            inString = true;
-            if (depth === 1) {
-              keyMatches = true;
-              keyLength = 0;
-            }
-            break;
-          case COLON:
-            if (depth === 1) lastKeyIsEntry = keyMatches && keyLength === ENTRY_KEY.length;
-            break;
-          case OPEN_OBJECT:
-            depth++;
-            break;
-          case OPEN_ARRAY:
-            depth++;
-            if (depth === 2 && lastKeyIsEntry) {
-              if (arrayState !== EntryArray.Before) return undefined;
-              arrayState = EntryArray.Opened;
-              layout = { open: at, close: -1, openLine: line, openColumn: column, closeLine: 0, closeColumn: 0, size: 0, entries: 0 };
-            }
-            break;
-          case CLOSE_OBJECT:
-          case CLOSE_ARRAY:
-            depth--;
-            if (depth < 0) return undefined;
-            if (depth === 2 && itemStart >= 0) {
-              if (b !== CLOSE_OBJECT) return undefined;
-              pieces.push(chunk.subarray(pieceFrom, i + 1));
-              const text = pieces.length === 1 ? pieces[0]!.toString('utf8') : Buffer.concat(pieces).toString('utf8');
-              onEntry({ index: index++, start: itemStart, end: at + 1, line: itemLine, column: itemColumn, text });
-              pieces = [];
-              itemStart = -1;
-              pieceFrom = -1;
-              arrayState = EntryArray.AfterItem;
-            }
-            break;
-          case COMMA:
-            if (depth === 1) lastKeyIsEntry = false;
-            break;
-        }
-      }
-      if (itemStart >= 0) pieces.push(chunk.subarray(pieceFrom, bytesRead));
-      offset += bytesRead;
-    }
-    if (!layout || arrayState !== EntryArray.Closed || depth !== 0 || inString) return undefined;
-    layout.size = offset;
-    layout.entries = index;
-    return layout;
-  } finally {
-    await handle.close();
-  }
+export function scanEntries(file: string, onEntry: OnEntry): Promise<EntriesLayout | undefined> {
+  return new JsonEntryScan().run(file, onEntry);
 }

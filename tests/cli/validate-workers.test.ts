@@ -99,6 +99,31 @@ describe('fhirdq validate --workers: NDJSON validated on worker threads', () => 
     expect(await run(2)).toEqual(single);
   });
 
+  it('validates a big XML Bundle entry by entry on the workers as on the main thread', async () => {
+    type ValidateFiles = (paths: string[], options: object, io: { out: (s: string) => void; err: (s: string) => void }) => Promise<number>;
+    const { validateFiles } = (await import(pathToFileURL(path.resolve('dist/cli/validate-command.js')).href)) as { validateFiles: ValidateFiles };
+    const { writeFhirXml } = (await import(pathToFileURL(path.resolve('dist/formats/fhir-xml.js')).href)) as { writeFhirXml: (r: object) => string };
+    const entry = (i: number) => ({
+      fullUrl: `urn:uuid:${i}`,
+      resource: i % 5 === 0 ? { resourceType: 'Observation', id: `o${i}`, status: 'final', code: { text: 'x' }, subject: { reference: `urn:uuid:${(i * 37) % 600}` } } : { resourceType: 'Patient', id: `p${i}`, birthDate: '2020-01-01' },
+      ...(i % 50 ? { request: { method: 'POST', url: 'Patient' } } : {}),
+    });
+    const xml = writeFhirXml({ resourceType: 'Bundle', type: 'transaction', entry: Array.from({ length: 600 }, (_, i) => entry(i)) });
+    // An element the reader does not know, inside one entry.
+    const file = join(await writeTree({ 'bundle.xml': xml.replace('<id value="p7"/>', '<id value="p7"/><nope value="1"/>') }), 'bundle.xml');
+    const run = async (workers: number) => {
+      let out = '';
+      const code = await validateFiles([file], { ig: [], format: 'ndjson', extension: [], workers, bundleByEntryFrom: 0 }, { out: (s) => void (out += s), err: () => {} });
+      return { code, out };
+    };
+    const single = await run(0);
+    expect(single.code).toBe(1);
+    expect(single.out.trim().split('\n')).toHaveLength(601);
+    expect(single.out).toContain('bdl-3');
+    expect(single.out).toContain('Bundle.entry[7].resource');
+    expect(await run(2)).toEqual(single);
+  });
+
   it('rejects a worker count that is not a whole number', async () => {
     const run = await runBuilt('validate', '--workers', 'many', join(dir, 'export.ndjson'));
     expect(run.code).toBe(2);

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { scanEntries, type EntriesLayout, type EntrySpan } from '../../src/formats/bundle-scan.js';
+import { scanEntries, scanXmlEntries, type EntriesLayout, type EntrySpan } from '../../src/formats/bundle-scan.js';
+import { parseXmlText } from '../../src/cli/input.js';
 import { parseJson } from '../../src/formats/json-positions.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'fhirdq-scan-'));
@@ -28,8 +29,8 @@ function expectSpansMatch(text: string, layout: EntriesLayout | undefined, spans
     expect({ line: span.line, column: span.column }).toEqual(whole.positionOf(`Bundle.entry[${i}]`));
     expect(bytes.subarray(span.start, span.end).toString()).toBe(span.text);
   });
-  expect(bytes[layout!.open]).toBe('['.charCodeAt(0));
-  expect(bytes[layout!.close]).toBe(']'.charCodeAt(0));
+  expect(bytes[layout!.cutFrom.offset - 1]).toBe('['.charCodeAt(0));
+  expect(bytes[layout!.cutTo.offset]).toBe(']'.charCodeAt(0));
   expect(layout!.size).toBe(bytes.length);
 }
 
@@ -62,7 +63,7 @@ describe('scanEntries', () => {
   it('puts the array brackets where they are, for positions after the entries', async () => {
     const text = '{"resourceType":"Bundle",\n  "entry": [\n {"fullUrl":"a"}\n  ], "id": "x"}';
     const { layout } = await scan(text);
-    expect(layout).toMatchObject({ openLine: 2, openColumn: 12, closeLine: 4, closeColumn: 3 });
+    expect(layout).toMatchObject({ cutFrom: { line: 2, column: 13 }, cutTo: { line: 4, column: 3 } });
   });
 
   it('follows entries across the reads of the file', async () => {
@@ -98,5 +99,63 @@ describe('scanEntries', () => {
     expect((await scan('{"resourceType":"Bundle","entry":[ ]}')).layout).toMatchObject({ entries: 0 });
     expect((await scan('{"resourceType":"Bundle","entryX":[{"a":1}],"entr":[{"a":1}]}')).layout).toBeUndefined();
     expect((await scan('{"resourceType":"Bundle","\\u0065ntry":[{"a":1}]}')).layout).toBeUndefined();
+  });
+});
+
+describe('scanXmlEntries', () => {
+  const entry = (i: number, extra = '') =>
+    `<entry><fullUrl value="urn:uuid:${i}"/><resource><Basic><id value="b${i}"/><code><text value="x > y 'q' &quot;é😀&quot;"/></code>${extra}</Basic></resource></entry>`;
+
+  async function scanXml(text: string) {
+    const file = join(dir, `${files++}.xml`);
+    await writeFile(file, text);
+    const spans: EntrySpan[] = [];
+    const layout = await scanXmlEntries(file, (span) => spans.push(span));
+    return { layout, spans };
+  }
+
+  it('finds every entry with its bytes and its start tag position, and the root tag to read them in', async () => {
+    const text = `<?xml version="1.0"?>\n<!-- a <comment> -->\n<Bundle xmlns="http://hl7.org/fhir"\n  xmlns:h="http://www.w3.org/1999/xhtml">\n  <id value="b"/><type value="collection"/>\n  ${entry(1)}\n  <!-- between -->\n  ${entry(2, '<!-- inside <entry> -->')}<entry/>\n  ${entry(3, '<text><status value="generated"/><h:div><![CDATA[ </entry> ]]></h:div></text>')}\n  <signature/>\n</Bundle>\n`;
+    const { layout, spans } = await scanXml(text);
+    const whole = parseXmlText(text);
+    const entries = (whole.resource as unknown as { entry: unknown[] }).entry;
+    expect(spans).toHaveLength(4);
+    expect(layout).toMatchObject({ entries: 4, wrap: { open: '<Bundle xmlns="http://hl7.org/fhir"   xmlns:h="http://www.w3.org/1999/xhtml">', close: '</Bundle>' } });
+    const bytes = Buffer.from(text);
+    spans.forEach((span, i) => {
+      expect(bytes.subarray(span.start, span.end).toString()).toBe(span.text);
+      expect(span.text.startsWith('<entry')).toBe(true);
+      expect({ line: span.line, column: span.column }).toEqual(whole.positionOf(`Bundle.entry[${i}]`));
+    });
+    expect(spans.map((s) => (parseXmlText(layout!.wrap.open + s.text + layout!.wrap.close).resource as unknown as { entry: unknown[] }).entry[0])).toEqual(entries);
+    // What is left without the entries is the Bundle's own text.
+    expect(bytes.subarray(layout!.cutFrom.offset, layout!.cutFrom.offset + 6).toString()).toBe('<entry');
+    expect(bytes.subarray(layout!.cutTo.offset - 8, layout!.cutTo.offset).toString()).toBe('</entry>');
+  });
+
+  it('follows entries across the reads of the file', async () => {
+    const text = `<Bundle xmlns="http://hl7.org/fhir"><type value="collection"/>${Array.from({ length: 8 }, (_, i) => entry(i, `<subject><display value="${'é'.repeat(200_000)}"/></subject>`)).join('\n')}</Bundle>`;
+    const { layout, spans } = await scanXml(text);
+    expect(layout?.entries).toBe(8);
+    const whole = parseXmlText(text);
+    spans.forEach((span, i) => expect({ line: span.line, column: span.column }).toEqual(whole.positionOf(`Bundle.entry[${i}]`)));
+  });
+
+  it('declines what is not a Bundle root with its entries next to each other', async () => {
+    for (const text of [
+      `<Patient xmlns="http://hl7.org/fhir">${entry(1)}</Patient>`,
+      `<f:Bundle xmlns:f="http://hl7.org/fhir">${entry(1)}</f:Bundle>`,
+      `<!DOCTYPE Bundle><Bundle xmlns="http://hl7.org/fhir">${entry(1)}</Bundle>`,
+      `\uFEFF<Bundle xmlns="http://hl7.org/fhir">${entry(1)}</Bundle>`,
+      `<Bundle xmlns="http://hl7.org/fhir"><type value="collection"/></Bundle>`,
+      `<Bundle xmlns="http://hl7.org/fhir">${entry(1)}<?pi x?>${entry(2)}</Bundle>`,
+      `<Bundle xmlns="http://hl7.org/fhir">${entry(1)} text ${entry(2)}</Bundle>`,
+      `<Bundle xmlns="http://hl7.org/fhir">${entry(1)}<![CDATA[x]]>${entry(2)}</Bundle>`,
+      `<Bundle xmlns="http://hl7.org/fhir">${entry(1)}<signature/>${entry(2)}</Bundle>`,
+      `<Bundle xmlns="http://hl7.org/fhir">${entry(1)}`,
+      `<Bundle xmlns="http://hl7.org/fhir">${entry(1)}</Bundle><Bundle/>`,
+    ]) {
+      expect((await scanXml(text)).layout, text.slice(0, 60)).toBeUndefined();
+    }
   });
 });
