@@ -67,6 +67,11 @@ function measure(childArgs: string[], options: { cacheDir?: string; national?: b
   });
 }
 
+/** A failed measurement's cell: the first line of its error. */
+function failed(error: string | undefined): string {
+  return 'failed: ' + (error ?? '').split('\n')[0];
+}
+
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -288,38 +293,34 @@ async function main(): Promise<void> {
         ],
       ),
     );
-  out.push('', 'Command line (process start to exit, ndjson report to /dev/null, shipped national packages loaded)');
-  out.push(
-    table(
-      ['command', 'seconds', 'resources/s', 'peak RSS MB', '÷ 1 thread (engine above)'],
-      commandLine.map((c) =>
-        c.error || c.seconds === undefined
-          ? [c.label, 'failed: ' + (c.error ?? '').split('\n')[0], '', '', '']
-          : [c.label, fmt(c.seconds, 2), c.resources > 1 ? fmt(c.perSecond!) : '–', fmt(c.peakRssMb!), c.resources > 1 && oneThread ? ratio(c.perSecond!, oneThread.perSecond) : ''],
-      ),
+  /** A titled table of the report. */
+  const section = (title: string, header: string[], rows: string[][]) => out.push('', title, table(header, rows));
+  section(
+    'Command line (process start to exit, ndjson report to /dev/null, shipped national packages loaded)',
+    ['command', 'seconds', 'resources/s', 'peak RSS MB', '÷ 1 thread (engine above)'],
+    commandLine.map((c) =>
+      c.error || c.seconds === undefined
+        ? [c.label, failed(c.error), '', '', '']
+        : [c.label, fmt(c.seconds, 2), c.resources > 1 ? fmt(c.perSecond!) : '–', fmt(c.peakRssMb!), c.resources > 1 && oneThread ? ratio(c.perSecond!, oneThread.perSecond) : ''],
     ),
   );
-  out.push('', 'Memory (fhirdq, NDJSON streamed with src/formats/stream-ndjson.ts, 1 run each)');
-  out.push(
-    table(
-      ['input', 'lines', 'resources/s', 'peak RSS MB', 'RSS MB at each tenth'],
-      memory.map((m) =>
-        m.result
-          ? [`${m.label} (${fmt(m.bytes / MB)} MB)`, fmt(m.lines), fmt(m.result.perSecond as number), fmt(m.result.peakRssMb), (m.result.rssMbAtTenths as number[]).join(' ')]
-          : [m.label, fmt(m.lines), 'failed: ' + (m.error ?? '').split('\n')[0], '', ''],
-      ),
+  section(
+    'Memory (fhirdq, NDJSON streamed with src/formats/stream-ndjson.ts, 1 run each)',
+    ['input', 'lines', 'resources/s', 'peak RSS MB', 'RSS MB at each tenth'],
+    memory.map((m) =>
+      m.result
+        ? [`${m.label} (${fmt(m.bytes / MB)} MB)`, fmt(m.lines), fmt(m.result.perSecond as number), fmt(m.result.peakRssMb), (m.result.rssMbAtTenths as number[]).join(' ')]
+        : [m.label, fmt(m.lines), failed(m.error), '', ''],
     ),
   );
   if (bundles.length > 0) {
-    out.push('', 'Memory, one big Bundle (fhirdq validate --workers 0, entry by entry, process start to exit)');
-    out.push(
-      table(
-        ['input', 'entries', 'seconds', 'entries/s', 'peak RSS MB'],
-        bundles.map((b) =>
-          b.error || b.seconds === undefined
-            ? [`${b.label} as a Bundle`, fmt(b.entries), 'failed: ' + (b.error ?? '').split('\n')[0], '', '']
-            : [`${b.label} as a Bundle (${fmt(b.bytes / MB)} MB)`, fmt(b.entries), fmt(b.seconds, 1), fmt(b.entries / b.seconds), fmt(b.peakRssMb!)],
-        ),
+    section(
+      'Memory, one big Bundle (fhirdq validate --workers 0, entry by entry, process start to exit)',
+      ['input', 'entries', 'seconds', 'entries/s', 'peak RSS MB'],
+      bundles.map((b) =>
+        b.error || b.seconds === undefined
+          ? [`${b.label} as a Bundle`, fmt(b.entries), failed(b.error), '', '']
+          : [`${b.label} as a Bundle (${fmt(b.bytes / MB)} MB)`, fmt(b.entries), fmt(b.seconds, 1), fmt(b.entries / b.seconds), fmt(b.peakRssMb!)],
       ),
     );
   }
