@@ -4,6 +4,7 @@
  */
 import type { TxMessage } from '../terminology/service.js';
 import type { Shape } from './instance-validator.js';
+import type { NarrativeControls } from './narrative.js';
 
 export interface ElementDefinitionJson {
   id?: string;
@@ -150,6 +151,8 @@ export interface WalkMemo {
   boundAnswers: Map<string, readonly TxMessage[]> | undefined;
   /** On a primitive datatype's root: its children but value, which a `_name` companion may carry. */
   companionChildren: ChildContext | undefined;
+  /** On a narrative element: what its profile asks of the XHTML (null: nothing). */
+  narrativeControls: NarrativeControls | null | undefined;
 }
 
 /** Child definitions with the structure they belong to, and what the walker derives from them (made on first use). */
@@ -259,6 +262,7 @@ function createNode(def: ElementDefinitionJson): ElementNode {
       resourceProfiles: undefined,
       boundAnswers: undefined,
       companionChildren: undefined,
+      narrativeControls: undefined,
     },
     fixed,
     pattern,

@@ -5,7 +5,7 @@ import { hasValueOrChildren, InvariantEngine, type InvariantScope } from './inva
 import { checkPrimitive, PRIMITIVE_TYPES } from './primitives.js';
 import { StructureCache } from './structures.js';
 import { fixedDifferences, matchesPattern, describeValue } from './fixed-pattern.js';
-import { checkMarkdown, checkStringSecurity, checkXhtml } from './narrative.js';
+import { checkMarkdown, checkNarrativeControls, checkStringSecurity, checkXhtml, narrativeControlsOf } from './narrative.js';
 import { BindingChecker } from './bindings.js';
 import { checkBundle, indexBundle, type BundleIndex } from './bundle.js';
 import { checkReference } from './references.js';
@@ -410,11 +410,23 @@ export class Walk {
     if (childContext.structure !== structure && (typeRoot.constraintsBeyondEle1 || (typeRoot.hasEle1 && !node.hasEle1))) {
       this.checkConstraints(value, typeRoot, path, frame, typeRoot.path, false, node);
     }
-    if (typeCode === 'Narrative' && typeof value.div === 'string' && this.firstCheck(value, path)) {
+    if (typeCode === 'Narrative' && typeof value.div === 'string') this.narrative(value, value.div, node, path, frame, structure);
+  }
+
+  /**
+   * A narrative's XHTML: its own rules once (see firstCheck), and what the profile walked now asks of it through the
+   * narrative control extensions. The resource's language applies to the resource's own text only.
+   */
+  private narrative(value: Record<string, unknown>, div: string, node: ElementNode, path: string, frame: ResourceFrame, structure: CompiledStructure): void {
+    const language = value === frame.resource.text ? frame.resource.language : undefined;
+    const resourceLanguage = typeof language === 'string' ? language : undefined;
+    if (this.firstCheck(value, path)) {
       // Collecting the resource's ids walks all of it: only worth it when the narrative links locally.
-      const localIds = value.div.includes('"#') ? collectIds(frame.resource) : undefined;
-      this.addAll(checkXhtml(value.div, { path: `${path}.div`, securityChecks: this.engine.options.securityChecks, localIds }));
+      const localIds = div.includes('"#') ? collectIds(frame.resource) : undefined;
+      this.addAll(checkXhtml(div, { path: `${path}.div`, securityChecks: this.engine.options.securityChecks, localIds, resourceLanguage }));
     }
+    const controls = (node.memo.narrativeControls ??= narrativeControlsOf(node.definition, structure.url));
+    if (controls !== null) this.addAll(checkNarrativeControls(div, controls, path, resourceLanguage));
   }
 
   /**

@@ -687,6 +687,72 @@ class TreeWalk {
   }
 }
 
+const LANGUAGE_CONTROL = 'http://hl7.org/fhir/StructureDefinition/narrative-language-control';
+const SOURCE_CONTROL = 'http://hl7.org/fhir/StructureDefinition/narrative-source-control';
+/** The classes that say where narrative text comes from (narrative.html#control; the reference also takes 'original'). */
+const SOURCE_CLASSES = new Set(['boilerplate', 'generated', 'original', 'extensions', 'additional']);
+
+/** What a profile's narrative element asks of the XHTML, through the extension pack's narrative control extensions. */
+export interface NarrativeControls {
+  /** narrative-language-control values: '_no', '_yes', '_resource' or language codes. */
+  languages: string[];
+  /** narrative-source-control is set (to anything but 'success'): every text must say its source. */
+  sources: boolean;
+  /** The profile, as the reference names it in these messages. */
+  profile: string;
+}
+
+/** The narrative controls on an element definition, or null when it has none. */
+export function narrativeControlsOf(definition: Readonly<Record<string, unknown>>, profileUrl: string): NarrativeControls | null {
+  const extensions = Array.isArray(definition.extension) ? (definition.extension as Array<{ url?: unknown; valueCode?: unknown }>) : [];
+  const languages: string[] = [];
+  let sources = false;
+  for (const ext of extensions) {
+    if (typeof ext?.valueCode !== 'string') continue;
+    if (ext.url === LANGUAGE_CONTROL) languages.push(ext.valueCode);
+    else if (ext.url === SOURCE_CONTROL) sources = ext.valueCode !== 'success';
+  }
+  return languages.length > 0 || sources ? { languages, sources, profile: `StructureDefinition[${profileUrl}]` } : null;
+}
+
+/**
+ * A profile's narrative controls against the XHTML, at the narrative's path. An XHTML that cannot be read gives
+ * nothing here: checkXhtml reports it. Reported as errors whatever the source control's level: the reference does
+ * so for 'warning'.
+ */
+export function checkNarrativeControls(div: string, controls: NarrativeControls, path: string, resourceLanguage: string | undefined): Issue[] {
+  const parsed = parseSimple(div) ?? parseWithSaxes(div, path);
+  if (!('root' in parsed)) return [];
+  const issues: Issue[] = [];
+  const sections = parsed.root.children.filter((c) => c.name === 'div' && c.attrs['xml:lang'] !== undefined).map((c) => c.attrs['xml:lang']!);
+  for (const wanted of controls.languages) {
+    if (wanted === '_no') {
+      if (sections.length > 0) issues.push(issue('error', 'business-rule', 'xhtml-language-sections-prohibited', `The xhtml has language sections (${sections.join(', ')}), which the profile ${controls.profile} does not allow`, path));
+    } else if (wanted === '_yes') {
+      if (sections.length === 0) issues.push(issue('error', 'business-rule', 'xhtml-language-sections-required', `The xhtml is not divided into language sections, as the profile ${controls.profile} requires`, path));
+    } else {
+      const language = wanted === '_resource' ? resourceLanguage : wanted;
+      if (language !== undefined && !sections.includes(language)) {
+        issues.push(issue('error', 'business-rule', 'xhtml-language-section-missing', `The xhtml has no language section for '${language}', as the profile ${controls.profile} requires`, path));
+      }
+    }
+  }
+  if (controls.sources) unattributedText(parsed.root, false, controls.profile, path, issues);
+  return issues;
+}
+
+/** Each text with content that neither its element nor one above names a source class of. */
+function unattributedText(node: XNode, attributed: boolean, profile: string, path: string, issues: Issue[]): void {
+  const classes = node.attrs.class;
+  const here = attributed || (classes !== undefined && classes.split(/\s+/).some((c) => SOURCE_CLASSES.has(c)));
+  for (const child of node.children) {
+    if (child.name !== null) unattributedText(child, here, profile, path, issues);
+    else if (!here && !child.comment && child.text.trim() !== '') {
+      issues.push(issue('error', 'business-rule', 'xhtml-source-missing', `The xhtml node at '${child.text.trim()}' does not have a class attribute to indicate its source (boilerplate, generated, or original) and this is required by the profile ${profile}`, path));
+    }
+  }
+}
+
 /** Language sections are child divs with xml:lang; other content beside them is flagged. */
 function checkLanguageSections(children: XNode[], path: string, issues: Issue[]): void {
   let langs: string[] | undefined;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { checkMarkdown, checkStringSecurity, checkXhtml } from '../../src/validation/narrative.js';
+import { checkMarkdown, checkNarrativeControls, checkStringSecurity, checkXhtml, narrativeControlsOf } from '../../src/validation/narrative.js';
 import type { Issue } from '../../src/validation/issues.js';
 
 const NS = 'http://www.w3.org/1999/xhtml';
@@ -190,6 +190,15 @@ describe('conformance cases', () => {
     const c = byName(name);
     const issues = checkXhtml(xmlDiv(caseFile(c)), { path: 'Patient.text.div', securityChecks: false, resourceLanguage });
     expect(issues.map((i) => ({ severity: i.severity, text: i.message }))).toEqual(expectedTexts(c, 'Patient'));
+  });
+
+  it('xhtml-ctrl-source1: text without a source class, against the profile asking for one', () => {
+    const c = byName('xhtml-ctrl-source1') as Case & { profile: { expected: Case['expected'] } };
+    const profileXml = readFileSync(new URL('cases/xhtml-ctrl-source-profile.xml', CASES), 'utf8');
+    const profileUrl = /<url value="([^"]+)"/.exec(profileXml)![1]!;
+    const controls = narrativeControlsOf({ extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/narrative-source-control', valueCode: 'warning' }] }, profileUrl)!;
+    const issues = checkNarrativeControls(xmlDiv(caseFile(c)), controls, 'Patient.text', undefined);
+    expect(issues.map((i) => ({ severity: i.severity, text: i.message }))).toEqual(expectedTexts({ ...c, expected: c.profile.expected }, 'Patient.text'));
   });
 
   it('pat-security-bad-string and pat-security-good*: string security', () => {
