@@ -80,7 +80,7 @@ export async function scanBundle(file: string, format: BundleFormat): Promise<Sc
   const fullUrls = new FullUrlTable();
   const spans = new SpanList();
   const onEntry: OnEntry = (span, wrap) => {
-    fullUrls.add(span.index, fullUrlOf(format, wrap, span.text));
+    fullUrls.add(span.index, span.fullUrlRead ? span.fullUrl : fullUrlOf(format, wrap, span.text));
     spans.add(span);
   };
   const layout = await (format === 'json' ? scanEntries : scanXmlEntries)(file, onEntry);

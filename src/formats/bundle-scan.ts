@@ -15,7 +15,21 @@ export interface EntrySpan {
   line: number;
   column: number;
   text: string;
+  /**
+   * The entry's fullUrl as the reader would give it (undefined: none, or not a string), when the scan could tell;
+   * `fullUrlRead` false when it could not (escapes, prefixes, entities): the caller then reads the entry.
+   */
+  fullUrl: string | undefined;
+  fullUrlRead: boolean;
 }
+
+/** What the scan read of an entry's fullUrl (see EntrySpan). */
+interface FullUrlRead {
+  fullUrl: string | undefined;
+  fullUrlRead: boolean;
+}
+
+const FULL_URL_UNREAD: FullUrlRead = { fullUrl: undefined, fullUrlRead: false };
 
 /** A place in the file: byte offset, and 1-based line and column. */
 export interface Mark {
@@ -129,7 +143,8 @@ abstract class EntryScan {
   protected column = 0;
   private index = 0;
   private capturing = false;
-  private captureStart = 0;
+  /** File offset of the first byte of what is being collected (see startCapture). */
+  protected captureStart = 0;
   private captureLine = 0;
   private captureColumn = 0;
   private pieces: Buffer[] = [];
@@ -148,6 +163,9 @@ abstract class EntryScan {
 
   /** The wrap of the entries (known from the first entry on). */
   protected abstract wrap(): Wrap;
+
+  /** The fullUrl of the entry just collected, from its bytes (which start at file offset captureStart). */
+  protected abstract entryFullUrl(bytes: Buffer): FullUrlRead;
 
   async run(file: string, onEntry: OnEntry): Promise<EntriesLayout | undefined> {
     this.onEntry = onEntry;
@@ -180,6 +198,11 @@ abstract class EntryScan {
     }
   }
 
+  /** The current byte's offset in the file. */
+  protected offsetNow(): number {
+    return this.offset;
+  }
+
   /** The current byte's place in the file. */
   protected mark(): Mark {
     return { offset: this.offset, line: this.line, column: this.column };
@@ -203,14 +226,24 @@ abstract class EntryScan {
   /** The entry being collected ends with the current byte. */
   protected endEntry(): void {
     this.pieces.push(this.chunk.subarray(this.pieceFrom, this.i + 1));
-    const text = this.pieces.length === 1 ? this.pieces[0]!.toString('utf8') : Buffer.concat(this.pieces).toString('utf8');
-    this.onEntry({ index: this.index++, start: this.captureStart, end: this.offset + 1, line: this.captureLine, column: this.captureColumn, text }, this.wrap());
+    const bytes = this.pieces.length === 1 ? this.pieces[0]! : Buffer.concat(this.pieces);
+    const { fullUrl, fullUrlRead } = this.entryFullUrl(bytes);
+    const span = { index: this.index++, start: this.captureStart, end: this.offset + 1, line: this.captureLine, column: this.captureColumn, text: bytes.toString('utf8'), fullUrl, fullUrlRead };
+    this.onEntry(span, this.wrap());
     this.capturing = false;
     this.pieces = [];
   }
 }
 
 const JSON_WRAP: Wrap = { open: '{"resourceType":"Bundle","entry":[', close: ']}' };
+const FULL_URL_KEY = Buffer.from('fullUrl');
+
+/** Which string a JSON scan is in at an entry's top level. */
+const enum EntryString {
+  Key,
+  FullUrl,
+  Other,
+}
 
 /** The items of the top-level object's `entry` array. */
 class JsonEntryScan extends EntryScan {
@@ -225,17 +258,39 @@ class JsonEntryScan extends EntryScan {
   private started = false;
   private cutFrom: Mark | undefined;
   private cutTo: Mark | undefined;
+  // An entry's top level (depth 3): which string is being read, whether a key comes next, and the last key compared
+  // with 'fullUrl' as it is read. Its fullUrl is where the last string value of that key is (JSON.parse keeps the last).
+  private entryString = EntryString.Other;
+  private entryKeyNext = false;
+  private fullUrlKeyMatches = false;
+  private fullUrlKeyLength = 0;
+  private fullUrlValueNext = false;
+  private fullUrlStart = -1;
+  private fullUrlEnd = -1;
+  private fullUrlEscaped = false;
+  /** A key with an escape may spell fullUrl: then only the reader can tell. */
+  private entryKeyEscaped = false;
 
   protected step(b: number): boolean {
     if (this.inString) {
       if (this.escaped) this.escaped = false;
-      else if (b === BACKSLASH) this.escaped = true;
-      else if (b === QUOTE) this.inString = false;
-      else if (this.depth === 1) {
+      else if (b === BACKSLASH) {
+        this.escaped = true;
+        if (this.depth === 1) this.keyMatches = false;
+        else if (this.depth === 3) {
+          if (this.entryString === EntryString.Key) this.entryKeyEscaped = true;
+          else if (this.entryString === EntryString.FullUrl) this.fullUrlEscaped = true;
+        }
+      } else if (b === QUOTE) {
+        this.inString = false;
+        if (this.depth === 3 && this.entryString === EntryString.FullUrl) this.fullUrlEnd = this.offsetNow() + 1;
+      } else if (this.depth === 1) {
         this.keyMatches = this.keyMatches && this.keyLength < ENTRY_KEY.length && ENTRY_KEY[this.keyLength] === b;
         this.keyLength++;
+      } else if (this.depth === 3 && this.entryString === EntryString.Key) {
+        this.fullUrlKeyMatches = this.fullUrlKeyMatches && this.fullUrlKeyLength < FULL_URL_KEY.length && FULL_URL_KEY[this.fullUrlKeyLength] === b;
+        this.fullUrlKeyLength++;
       }
-      if (b === BACKSLASH && this.depth === 1) this.keyMatches = false;
       return true;
     }
     if (isWhitespace(b)) return true;
@@ -259,7 +314,16 @@ class JsonEntryScan extends EntryScan {
       if (b !== OPEN_OBJECT || state === EntryArray.AfterItem) return false;
       this.startCapture();
       this.depth = 3;
+      this.entryKeyNext = true;
+      this.fullUrlValueNext = false;
+      this.fullUrlStart = -1;
+      this.entryKeyEscaped = false;
       return true;
+    }
+    // A value of the fullUrl key that is not a string: the entry has no fullUrl (unless a later one says otherwise).
+    if (this.fullUrlValueNext && b !== QUOTE && this.depth === 3) {
+      this.fullUrlValueNext = false;
+      this.fullUrlStart = -1;
     }
     switch (b) {
       case QUOTE:
@@ -267,10 +331,14 @@ class JsonEntryScan extends EntryScan {
         if (this.depth === 1) {
           this.keyMatches = true;
           this.keyLength = 0;
-        }
+        } else if (this.depth === 3) this.entryStringStarts();
         break;
       case COLON:
         if (this.depth === 1) this.lastKeyIsEntry = this.keyMatches && this.keyLength === ENTRY_KEY.length;
+        else if (this.depth === 3) {
+          this.entryKeyNext = false;
+          this.fullUrlValueNext = this.fullUrlKeyMatches && this.fullUrlKeyLength === FULL_URL_KEY.length;
+        }
         break;
       case OPEN_OBJECT:
         this.depth++;
@@ -296,9 +364,36 @@ class JsonEntryScan extends EntryScan {
         break;
       case COMMA:
         if (this.depth === 1) this.lastKeyIsEntry = false;
+        else if (this.depth === 3) this.entryKeyNext = true;
         break;
     }
     return true;
+  }
+
+  /** A string starts at an entry's top level: a key, the fullUrl's value, or another value. */
+  private entryStringStarts(): void {
+    if (this.entryKeyNext) {
+      this.entryString = EntryString.Key;
+      this.fullUrlKeyMatches = true;
+      this.fullUrlKeyLength = 0;
+    } else if (this.fullUrlValueNext) {
+      this.entryString = EntryString.FullUrl;
+      this.fullUrlValueNext = false;
+      this.fullUrlStart = this.offsetNow();
+      this.fullUrlEscaped = false;
+    } else this.entryString = EntryString.Other;
+  }
+
+  protected entryFullUrl(bytes: Buffer): FullUrlRead {
+    if (this.entryKeyEscaped) return FULL_URL_UNREAD;
+    if (this.fullUrlStart < 0) return { fullUrl: undefined, fullUrlRead: true };
+    const quoted = bytes.toString('utf8', this.fullUrlStart - this.captureStart, this.fullUrlEnd - this.captureStart);
+    if (!this.fullUrlEscaped) return { fullUrl: quoted.slice(1, -1), fullUrlRead: true };
+    try {
+      return { fullUrl: JSON.parse(quoted) as string, fullUrlRead: true };
+    } catch {
+      return FULL_URL_UNREAD;
+    }
   }
 
   protected cut(): { cutFrom: Mark; cutTo: Mark } | undefined {
@@ -347,6 +442,12 @@ class XmlEntryScan extends EntryScan {
   private wrapOpen = '';
   private tagMark: Mark | undefined;
   private inEntry = false;
+  // The entry's fullUrl children (by their start tags' offsets), and whether a child's name was one the scan cannot judge.
+  private fullUrlTags = 0;
+  private fullUrlTagStart = -1;
+  private fullUrlTagEnd = -1;
+  private inFullUrlTag = false;
+  private prefixedChild = false;
   private entriesStarted = false;
   private entriesEnded = false;
   private cutFrom: Mark | undefined;
@@ -442,6 +543,14 @@ class XmlEntryScan extends EntryScan {
   /** A start tag's name is read: the root must be an unprefixed Bundle; a child of it may be an entry. */
   private startTagNamed(): boolean {
     if (this.depth === 0) return this.name === 'Bundle' && this.wrapOpen === '';
+    if (this.depth === 2 && this.inEntry) {
+      if (this.name.includes(':')) this.prefixedChild = true;
+      else if (this.name === 'fullUrl') {
+        this.fullUrlTags++;
+        this.fullUrlTagStart = this.tagMark!.offset;
+        this.inFullUrlTag = true;
+      }
+    }
     if (this.depth !== 1 || this.inEntry) return true;
     if (this.name !== XML_ENTRY) {
       this.dropCapture();
@@ -454,6 +563,8 @@ class XmlEntryScan extends EntryScan {
       this.cutFrom = this.tagMark;
     }
     this.inEntry = true;
+    this.fullUrlTags = 0;
+    this.prefixedChild = false;
     return true;
   }
 
@@ -463,6 +574,10 @@ class XmlEntryScan extends EntryScan {
       this.state = Xml.InQuote;
     } else if (b === GT) {
       this.state = Xml.Text;
+      if (this.inFullUrlTag) {
+        this.fullUrlTagEnd = this.offsetNow() + 1;
+        this.inFullUrlTag = false;
+      }
       if (this.depth === 0) {
         // The root's start tag, on one line (whitespace in a tag and in attribute values reads as a space).
         this.wrapOpen = Buffer.from(this.rootTag!).toString('utf8').replace(/[\r\n\t]/g, ' ');
@@ -481,6 +596,12 @@ class XmlEntryScan extends EntryScan {
     this.cutTo = { offset: at.offset + 1, line: at.line, column: at.column + 1 };
   }
 
+  protected entryFullUrl(bytes: Buffer): FullUrlRead {
+    if (this.prefixedChild || this.fullUrlTags > 1) return FULL_URL_UNREAD;
+    if (this.fullUrlTags === 0) return { fullUrl: undefined, fullUrlRead: true };
+    return fullUrlAttribute(bytes.toString('utf8', this.fullUrlTagStart - this.captureStart, this.fullUrlTagEnd - this.captureStart));
+  }
+
   protected cut(): { cutFrom: Mark; cutTo: Mark } | undefined {
     if (!this.cutFrom || !this.cutTo || this.depth !== 0 || this.state !== Xml.Text) return undefined;
     return { cutFrom: this.cutFrom, cutTo: this.cutTo };
@@ -489,6 +610,26 @@ class XmlEntryScan extends EntryScan {
   protected wrap(): Wrap {
     return { open: this.wrapOpen, close: '</Bundle>' };
   }
+}
+
+const FULL_URL_ATTRIBUTE = /\s+([^\s=/>]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/y;
+
+/**
+ * The value attribute of a `<fullUrl ...>` start tag, when it reads the same whatever the XML reader does with
+ * attributes: no entities, line breaks or tabs (normalised by XML), and no attribute but value and id.
+ */
+function fullUrlAttribute(tag: string): FullUrlRead {
+  let value: string | undefined;
+  let at = '<fullUrl'.length;
+  FULL_URL_ATTRIBUTE.lastIndex = at;
+  for (let m = FULL_URL_ATTRIBUTE.exec(tag); m !== null; m = FULL_URL_ATTRIBUTE.exec(tag)) {
+    if (m[1] === 'value' && value === undefined) value = m[2] ?? m[3]!;
+    else if (m[1] !== 'id') return FULL_URL_UNREAD;
+    at = FULL_URL_ATTRIBUTE.lastIndex;
+  }
+  if (!/^\s*\/?>$/.test(tag.slice(at))) return FULL_URL_UNREAD;
+  if (value !== undefined && (value === '' || value.trim() !== value || /[&<\t\n\r]/.test(value))) return FULL_URL_UNREAD;
+  return { fullUrl: value, fullUrlRead: true };
 }
 
 /** Calls `onEntry` for each `entry` of an XML Bundle, in order; undefined when the file is not laid out so. */

@@ -17,6 +17,12 @@ async function scan(text: string): Promise<{ layout: EntriesLayout | undefined; 
   return { layout, spans, text };
 }
 
+/** An entry's fullUrl as the in-memory index takes it: a string, or none. */
+const stringFullUrl = (entry: unknown): string | undefined => {
+  const fullUrl = (entry as { fullUrl?: unknown } | undefined)?.fullUrl;
+  return typeof fullUrl === 'string' ? fullUrl : undefined;
+};
+
 /** Each span against the file parsed whole: the same item, at the position the located parser gives it. */
 function expectSpansMatch(text: string, layout: EntriesLayout | undefined, spans: EntrySpan[]): void {
   const whole = parseJson(text);
@@ -28,6 +34,8 @@ function expectSpansMatch(text: string, layout: EntriesLayout | undefined, spans
     expect(span.index).toBe(i);
     expect({ line: span.line, column: span.column }).toEqual(whole.positionOf(`Bundle.entry[${i}]`));
     expect(bytes.subarray(span.start, span.end).toString()).toBe(span.text);
+    expect(span.fullUrlRead).toBe(true);
+    expect(span.fullUrl).toBe(stringFullUrl(entries[i]));
   });
   expect(bytes[layout!.cutFrom.offset - 1]).toBe('['.charCodeAt(0));
   expect(bytes[layout!.cutTo.offset]).toBe(']'.charCodeAt(0));
@@ -102,6 +110,57 @@ describe('scanEntries', () => {
   });
 });
 
+describe('the fullUrl the scan reads', () => {
+  /** Each entry's fullUrl as the scan reads it, or 'unread' where it leaves that to the reader. */
+  const jsonFullUrls = async (entries: string[]) => {
+    const { spans } = await scan(`{"resourceType":"Bundle","entry":[${entries.join(',')}]}`);
+    return spans.map((s) => (s.fullUrlRead ? s.fullUrl : 'unread'));
+  };
+
+  it('JSON: the last fullUrl key of the entry itself, decoded, and none where its value is not a string', async () => {
+    expect(
+      await jsonFullUrls([
+        '{"fullUrl":"urn:uuid:a","resource":{"resourceType":"Basic"}}',
+        '{ "resource" : {"resourceType":"Bundle","entry":[{"fullUrl":"urn:inner"}]} , "fullUrl" : "http://x/é😀" }',
+        '{"fullUrl":"http://x/a\\u00e9\\"q\\""}',
+        '{"fullUrl":"urn:first","fullUrl":"urn:last"}',
+        '{"fullUrl":"urn:first","fullUrl":7}',
+        '{"fullUrl":{"a":"urn:x"},"x":"fullUrl"}',
+        '{"link":[{"fullUrl":"urn:x"}],"fullUrlX":"urn:y","fullUr":"urn:z"}',
+        '{"fullUrl":null}',
+      ]),
+    ).toEqual(['urn:uuid:a', 'http://x/é😀', 'http://x/aé"q"', 'urn:last', undefined, undefined, undefined, undefined]);
+  });
+
+  it('JSON: leaves an entry whose keys have escapes to the reader', async () => {
+    expect(await jsonFullUrls(['{"full\\u0055rl":"urn:a"}', '{"a\\"b":1,"fullUrl":"urn:b"}', '{"fullUrl":"urn:c"}'])).toEqual(['unread', 'unread', 'urn:c']);
+  });
+
+  it('XML: the value of the entry\'s own fullUrl, and leaves what it cannot judge to the reader', async () => {
+    const text = `<Bundle xmlns="http://hl7.org/fhir"><type value="collection"/>${[
+      '<entry><fullUrl value="urn:uuid:a"/><resource><Basic><id value="a"/></Basic></resource></entry>',
+      `<entry>\n <fullUrl id="f1"\n  value='http://x/é'><extension url="http://x/e"><valueString value="v"/></extension></fullUrl></entry>`,
+      '<entry><resource><Bundle><entry><fullUrl value="urn:inner"/></entry></Bundle></resource></entry>',
+      '<entry><fullUrl value="http://x/a&amp;b"/></entry>',
+      '<entry><fullUrl value="urn:a"/><fullUrl value="urn:b"/></entry>',
+      '<entry><f:fullUrl xmlns:f="http://hl7.org/fhir" value="urn:p"/></entry>',
+      '<entry><fullUrl xmlns="http://other" value="urn:q"/></entry>',
+      '<entry><fullUrl value=" urn:r"/></entry>',
+      '<entry><fullUrl/></entry>',
+    ].join('')}</Bundle>`;
+    const file = join(dir, `${files++}.xml`);
+    await writeFile(file, text);
+    const spans: EntrySpan[] = [];
+    await scanXmlEntries(file, (span) => spans.push(span));
+    expect(spans.map((s) => (s.fullUrlRead ? s.fullUrl : 'unread'))).toEqual(['urn:uuid:a', 'http://x/é', undefined, 'unread', 'unread', 'unread', 'unread', 'unread', undefined]);
+    // Where it reads one, the reader reads the same.
+    const entries = (parseXmlText(text).resource as unknown as { entry: unknown[] }).entry;
+    spans.forEach((span, i) => {
+      if (span.fullUrlRead) expect(span.fullUrl).toBe(stringFullUrl(entries[i]));
+    });
+  });
+});
+
 describe('scanXmlEntries', () => {
   const entry = (i: number, extra = '') =>
     `<entry><fullUrl value="urn:uuid:${i}"/><resource><Basic><id value="b${i}"/><code><text value="x > y 'q' &quot;é😀&quot;"/></code>${extra}</Basic></resource></entry>`;
@@ -126,6 +185,8 @@ describe('scanXmlEntries', () => {
       expect(bytes.subarray(span.start, span.end).toString()).toBe(span.text);
       expect(span.text.startsWith('<entry')).toBe(true);
       expect({ line: span.line, column: span.column }).toEqual(whole.positionOf(`Bundle.entry[${i}]`));
+      expect(span.fullUrlRead).toBe(true);
+      expect(span.fullUrl).toBe(stringFullUrl(entries[i]));
     });
     expect(spans.map((s) => (parseXmlText(layout!.wrap.open + s.text + layout!.wrap.close).resource as unknown as { entry: unknown[] }).entry[0])).toEqual(entries);
     // What is left without the entries is the Bundle's own text.
