@@ -149,6 +149,8 @@ abstract class EntryScan {
   private captureColumn = 0;
   private pieces: Buffer[] = [];
   private chunk: Buffer = Buffer.alloc(0);
+  /** Set by a step: the bytes after the current one are a string's body (see skipStringBody). */
+  private inStringBody = false;
   /** The byte being read: its index in the chunk and its offset in the file. */
   private i = 0;
   private offset = 0;
@@ -178,16 +180,35 @@ abstract class EntryScan {
         if (bytesRead === 0) break;
         this.chunk = chunk;
         this.pieceFrom = 0;
+        // Lines and columns in locals: the bytes of a string's body only move them (see skipStringBody).
+        let line = this.line;
+        let column = this.column;
         for (let i = 0; i < bytesRead; i++) {
           const b = chunk[i]!;
           if (b === NEWLINE) {
-            this.line++;
-            this.column = 0;
-          } else this.column += units(b);
+            line++;
+            column = 0;
+          } else column += units(b);
+          this.line = line;
+          this.column = column;
           this.i = i;
           this.offset = offset + i;
           if (!this.step(b)) return undefined;
+          if (!this.inStringBody) continue;
+          this.inStringBody = false;
+          let k = i + 1;
+          for (; k < bytesRead; k++) {
+            const c = chunk[k]!;
+            if (c === QUOTE || c === BACKSLASH) break;
+            if (c === NEWLINE) {
+              line++;
+              column = 0;
+            } else column += units(c);
+          }
+          i = k - 1;
         }
+        this.line = line;
+        this.column = column;
         if (this.capturing) this.pieces.push(chunk.subarray(this.pieceFrom, bytesRead));
         offset += bytesRead;
       }
@@ -196,6 +217,14 @@ abstract class EntryScan {
     } finally {
       await handle.close();
     }
+  }
+
+  /**
+   * The bytes after the current one up to the next quote or backslash are inside a JSON string and change nothing:
+   * they are counted for lines and columns, not stepped through.
+   */
+  protected skipStringBody(): void {
+    this.inStringBody = true;
   }
 
   /** The current byte's offset in the file. */
@@ -273,8 +302,10 @@ class JsonEntryScan extends EntryScan {
 
   protected step(b: number): boolean {
     if (this.inString) {
-      if (this.escaped) this.escaped = false;
-      else if (b === BACKSLASH) {
+      if (this.escaped) {
+        this.escaped = false;
+        if (this.skipsBody()) this.skipStringBody();
+      } else if (b === BACKSLASH) {
         this.escaped = true;
         if (this.depth === 1) this.keyMatches = false;
         else if (this.depth === 3) {
@@ -332,6 +363,7 @@ class JsonEntryScan extends EntryScan {
           this.keyMatches = true;
           this.keyLength = 0;
         } else if (this.depth === 3) this.entryStringStarts();
+        if (this.skipsBody()) this.skipStringBody();
         break;
       case COLON:
         if (this.depth === 1) this.lastKeyIsEntry = this.keyMatches && this.keyLength === ENTRY_KEY.length;
@@ -368,6 +400,11 @@ class JsonEntryScan extends EntryScan {
         break;
     }
     return true;
+  }
+
+  /** Whether the string being read is one whose bytes are not compared (the top level's keys and entries' are). */
+  private skipsBody(): boolean {
+    return this.depth !== 1 && !(this.depth === 3 && this.entryString === EntryString.Key);
   }
 
   /** A string starts at an entry's top level: a key, the fullUrl's value, or another value. */
