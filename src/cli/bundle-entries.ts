@@ -59,6 +59,9 @@ function fullUrlOf(format: BundleFormat, wrap: Wrap, text: string): string | und
   return typeof fullUrl === 'string' ? fullUrl : undefined;
 }
 
+/** The most bytes read at once for a run of entries. */
+const READ_BLOCK = 1 << 20;
+
 /** How many entries are validated at a time (a worker's batch). */
 export const ENTRIES_AT_A_TIME = 200;
 
@@ -110,6 +113,25 @@ class EntryReader {
 
   entryText(index: number): string {
     return this.text(this.scanned.spans.start(index), this.scanned.spans.end(index));
+  }
+
+  /**
+   * The texts of entries `from` up to `to`: as they follow each other, read a block of them at a time (one read of
+   * up to READ_BLOCK bytes, or a bigger entry alone), not one read each.
+   */
+  entryTexts(from: number, to: number): string[] {
+    const spans = this.scanned.spans;
+    const texts: string[] = [];
+    for (let blockFrom = from; blockFrom < to; ) {
+      const first = spans.start(blockFrom);
+      let blockTo = blockFrom + 1;
+      while (blockTo < to && spans.end(blockTo) - first <= READ_BLOCK) blockTo++;
+      const bytes = Buffer.allocUnsafe(spans.end(blockTo - 1) - first);
+      readSync(this.fd, bytes, 0, bytes.length, first);
+      for (let i = blockFrom; i < blockTo; i++) texts.push(bytes.toString('utf8', spans.start(i) - first, spans.end(i) - first));
+      blockFrom = blockTo;
+    }
+    return texts;
   }
 
   /** Entry `index` as a rule reading it back sees it: undefined when it cannot be read. */
@@ -173,8 +195,9 @@ export class BundleEntryValidation {
   entries(from: number, to: number): EntryResult[] {
     const results: EntryResult[] = [];
     const { spans, format, layout } = this.scanned;
+    const texts = from < to ? this.reader.entryTexts(from, to) : [];
     for (let i = from; i < to; i++) {
-      const read = readEntry(format, layout.wrap, this.reader.entryText(i));
+      const read = readEntry(format, layout.wrap, texts[i - from]!);
       const at = entryPositions(read.positionOf, i, spans.line(i), spans.column(i), layout.wrap.open.length);
       const issues = read.issues.map((issue) => at.reader(issue));
       if (read.entry) {

@@ -154,6 +154,17 @@ describe('a Bundle validated entry by entry', () => {
     expect(whole.filter((i) => i.includes('subject'))).toHaveLength(2);
   });
 
+  it('reads entries bigger than a read block, alone or beside small ones, whole', async () => {
+    // Entries are read a block (1 MB) at a time: these make blocks of one big entry, and of small ones around them.
+    const big = (i: number) => ({ fullUrl: `urn:uuid:${i}`, resource: { resourceType: 'Basic', id: `b${i}`, code: { text: `é😀${'x'.repeat(700_000)}` }, after: true } });
+    const small = (i: number) => ({ fullUrl: `urn:uuid:${i}`, resource: { resourceType: 'Basic', id: `b${i}`, code: { text: 'é' }, subject: { reference: 'Patient/none' } } });
+    const entries = [small(0), big(1), big(2), small(3), small(4), big(5), big(6), big(7), small(8)];
+    const { whole, byEntry } = await bothWays(JSON.stringify({ resourceType: 'Bundle', type: 'collection', entry: entries }, null, 1));
+    expect(byEntry).toEqual(whole);
+    // Each big entry's unknown property, placed after its long text.
+    expect(whole.filter((i) => i.includes('unknown-element'))).toHaveLength(5);
+  });
+
   it('is declined where the Bundle rules need all entries at once, or the file is not a Bundle of entries', async () => {
     const entry = { fullUrl: 'urn:uuid:1', resource: { resourceType: 'Basic', code: { text: 'x' } } };
     for (const value of [
