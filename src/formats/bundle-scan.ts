@@ -86,6 +86,16 @@ function units(b: number): number {
   return b >= 0xf0 ? 2 : 1;
 }
 
+/**
+ * The first `length` items of a typed array, in memory that threads share: a copy posted to a worker is then the
+ * same memory, not another copy of it.
+ */
+export function inSharedMemory<T extends Int32Array | Float64Array>(array: T, length = array.length): T {
+  const shared = new (array.constructor as new (buffer: SharedArrayBuffer) => T)(new SharedArrayBuffer(length * array.BYTES_PER_ELEMENT));
+  shared.set(array.subarray(0, length));
+  return shared;
+}
+
 /** Spans kept for reading the items again: 20 bytes each, outside the JavaScript heap, grown by doubling. */
 export class SpanList {
   private starts = new Float64Array(1024);
@@ -124,8 +134,16 @@ export class SpanList {
     return this.columns[i]!;
   }
 
+  /** Moves the spans to memory the workers share (when no more are added), sized to fit. */
+  share(): void {
+    this.starts = inSharedMemory(this.starts, this.length);
+    this.lengths = inSharedMemory(this.lengths, this.length);
+    this.lines = inSharedMemory(this.lines, this.length);
+    this.columns = inSharedMemory(this.columns, this.length);
+  }
+
   private grow(): void {
-    const size = this.starts.length * 2;
+    const size = Math.max(this.starts.length * 2, 1024);
     const grown = <T extends Float64Array | Int32Array>(from: T, to: T): T => (to.set(from), to);
     this.starts = grown(this.starts, new Float64Array(size));
     this.lengths = grown(this.lengths, new Int32Array(size));

@@ -3,6 +3,7 @@
  * entry, and the entries read again from the file when a reference is followed (see cli/bundle-entries.ts).
  */
 import { entryOf, EntryLookup, type BundleEntry } from './bundle.js';
+import { inSharedMemory } from '../formats/bundle-scan.js';
 
 const EMPTY = -1;
 
@@ -34,6 +35,12 @@ export class FullUrlTable {
     if (2 * (this.count + 1) > this.slots.length) this.grow();
     this.place(index, hashOf(fullUrl), true);
     this.count++;
+  }
+
+  /** Moves the table to memory the workers share (when no more are added). */
+  share(): void {
+    this.slots = inSharedMemory(this.slots);
+    this.hashes = inSharedMemory(this.hashes);
   }
 
   /** The entries whose fullUrl may be this one, in entry order. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FullUrlTable, OnDiskIndex } from '../../src/validation/bundle-on-disk.js';
 import { indexBundle } from '../../src/validation/bundle.js';
+import { SpanList } from '../../src/formats/bundle-scan.js';
 
 describe('FullUrlTable', () => {
   it('names every entry of a fullUrl among its candidates, in order, through its growth', () => {
@@ -17,6 +18,28 @@ describe('FullUrlTable', () => {
     // Entries sharing a fullUrl share its hash: they are among the pairs noted.
     const shared = new Set(table.sharedHashes);
     expect(shared.has(1) && shared.has(20_001) && shared.has(40_001)).toBe(true);
+  });
+});
+
+describe('a scanned Bundle in shared memory', () => {
+  it('gives a worker the same table and spans, not copies of them', () => {
+    const table = new FullUrlTable();
+    const spans = new SpanList();
+    for (let i = 0; i < 3000; i++) {
+      table.add(i, `urn:uuid:${i}`);
+      spans.add({ index: i, start: i * 10, end: i * 10 + 9, line: i + 1, column: 3, text: '', fullUrl: undefined, fullUrlRead: true });
+    }
+    table.share();
+    spans.share();
+    // What a worker receives: a structured clone, revived.
+    const theirs = FullUrlTable.revive(structuredClone(table));
+    const theirSpans = SpanList.revive(structuredClone(spans));
+    expect(theirs.candidates('urn:uuid:2999')).toContain(2999);
+    expect([theirSpans.length, theirSpans.start(2999), theirSpans.end(2999), theirSpans.line(2999)]).toEqual([3000, 29_990, 29_999, 3000]);
+    for (const list of [spans, theirSpans]) for (const field of Object.values(list)) if (ArrayBuffer.isView(field)) expect(field.buffer).toBeInstanceOf(SharedArrayBuffer);
+    // Still a list that grows.
+    spans.add({ index: 3000, start: 30_000, end: 30_009, line: 3001, column: 1, text: '', fullUrl: undefined, fullUrlRead: true });
+    expect(spans.end(3000)).toBe(30_009);
   });
 });
 
