@@ -88,8 +88,6 @@ export async function scanBundle(file: string, format: BundleFormat): Promise<Sc
   };
   const layout = await (format === 'json' ? scanEntries : scanXmlEntries)(file, onEntry);
   if (!layout) return undefined;
-  fullUrls.share();
-  spans.share();
   const reader = new EntryReader({ file, format, layout, spans });
   try {
     return { file, format, layout, shellText: reader.text(0, layout.cutFrom.offset) + reader.text(layout.cutTo.offset, layout.size), fullUrls, spans };
