@@ -237,6 +237,18 @@ export class Walk {
    * its resource, so the walks of a resource's profiles would find only the issues its base walk reported.
    */
   private checkedValues: Map<object, string> | undefined;
+  /**
+   * The structures each resource was walked against so far, with the path: a contained resource or Bundle entry is
+   * met again by each profile of the resource that holds it, and walking it again at the same path against the same
+   * structure would only find the issues already reported (see isDuplicate).
+   */
+  private walkedResources: Map<object, { path: string; structure: CompiledStructure }[]> | undefined;
+  /**
+   * The objects whose children this walk has walked, once a resource with profiles is met (as checkedValues). A
+   * profile walk meets most values with the same definitions as the base walk did (a datatype's children come from
+   * the datatype, an extension's from its definition), and would only find the issues already reported.
+   */
+  private walkedChildren: Map<object, ChildrenWalk[]> | undefined;
 
   /** @param verdictOnly a conformance check: the first error ends the walk (FIRST_ERROR), and nothing else is recorded. */
   constructor(
@@ -293,7 +305,11 @@ export class Walk {
     const implied = this.engine.impliedProfiles.for(res);
     const profiled = declared.length > 0 || extraProfiles.length > 0 || implied.length > 0;
     // Its profiles will meet its values again: see firstCheck.
-    if (profiled) this.checkedValues ??= new Map();
+    if (profiled) {
+      this.checkedValues ??= new Map();
+      this.walkedChildren ??= new Map();
+      this.walkedResources ??= new Map();
+    }
     // A profile given for the validation stands in for the type at the root, as in the reference validator (it walks
     // the given profile instead of the type): the type's rules are in the profile's snapshot, and walking both
     // reported each broken core rule twice, once "from" each.
@@ -350,6 +366,7 @@ export class Walk {
 
   /** `primary`: the resource's first walk (against its type, or the profile standing in for it), which runs the Bundle rules. */
   resourceAgainst(res: Record<string, unknown>, path: string, structure: CompiledStructure, frame: ResourceFrame, primary = false): void {
+    if (this.walkedBefore(res, path, structure)) return;
     const type = String(res.resourceType);
     // Entries resolve references against their Bundle while they are walked.
     if (type === 'Bundle' && frame.resource === res && !frame.bundle) frame.bundle = indexBundle(res, path);
@@ -357,6 +374,20 @@ export class Walk {
     if (type === 'Bundle' && (primary || structure.url === 'http://hl7.org/fhir/StructureDefinition/Bundle')) {
       checkBundle(res, path, this, frame);
     }
+  }
+
+  /** Whether this walk has walked the resource at this path against this structure already; notes it if not. */
+  private walkedBefore(res: object, path: string, structure: CompiledStructure): boolean {
+    // Only a resource with profiles is walked more than once, and with it what it holds.
+    if (this.walkedResources === undefined) return false;
+    const walks = this.walkedResources.get(res);
+    if (walks === undefined) {
+      this.walkedResources.set(res, [{ path, structure }]);
+      return false;
+    }
+    for (const walk of walks) if (walk.structure === structure && walk.path === path) return true;
+    walks.push({ path, structure });
+    return false;
   }
 
   /** Validates one element value (one array item) whose type is not primitive against its definition node. */
@@ -397,7 +428,11 @@ export class Walk {
       value,
       typeCode === 'Extension' ? (value.url as string | undefined) : undefined,
     );
-    const hasContent = this.children(value, childContext, path, frame, isRoot, elementHost);
+    const walkedChildren = this.walkedChildren;
+    const hasContent =
+      walkedChildren === undefined
+        ? this.children(value, childContext, path, frame, isRoot, elementHost)
+        : this.childrenOnce(walkedChildren, value, childContext, path, frame, isRoot, elementHost);
     if (node.hasValueRules) this.checkValueRules(value, node, path, structure);
     if (typeCode === 'Reference') checkReference(value, node, path, this, frame);
     if (typeCode === 'Attachment' && this.firstCheck(value, path)) this.checkAttachment(value, path);
@@ -558,6 +593,19 @@ export class Walk {
       byType.set(typeCode, context);
     }
     return context ?? undefined;
+  }
+
+  /** children() once per object, path and definitions: see walkedChildren. */
+  private childrenOnce(walks: Map<object, ChildrenWalk[]>, obj: Record<string, unknown>, context: ChildContext, path: string, frame: ResourceFrame, isResourceRoot: boolean, host: Host): boolean {
+    const earlier = walks.get(obj);
+    if (earlier !== undefined) {
+      for (const walk of earlier) if (isSameChildrenWalk(walk, context, path, frame, isResourceRoot, host)) return walk.hasContent;
+    }
+    const hasContent = this.children(obj, context, path, frame, isResourceRoot, host);
+    const walk: ChildrenWalk = { nodes: context.nodes, structure: context.structure, path, frame, isResourceRoot, host, hasContent };
+    if (earlier !== undefined) earlier.push(walk);
+    else walks.set(obj, [walk]);
+    return hasContent;
   }
 
   /**
@@ -1161,6 +1209,24 @@ function indexByPath(byPath: Map<string, Issue[]>, issue: Issue): void {
   const atPath = byPath.get(issue.path);
   if (atPath) atPath.push(issue);
   else byPath.set(issue.path, [issue]);
+}
+
+/** One walk of an object's children: what the walk read besides the object, and its answer. */
+interface ChildrenWalk {
+  nodes: readonly ElementNode[];
+  structure: CompiledStructure;
+  path: string;
+  frame: ResourceFrame;
+  isResourceRoot: boolean;
+  host: Host;
+  hasContent: boolean;
+}
+
+function isSameChildrenWalk(walk: ChildrenWalk, context: ChildContext, path: string, frame: ResourceFrame, isResourceRoot: boolean, host: Host): boolean {
+  const h = walk.host;
+  return walk.nodes === context.nodes && walk.structure === context.structure && walk.path === path && walk.frame === frame &&
+    walk.isResourceRoot === isResourceRoot && h.defPath === host.defPath && h.typePath === host.typePath &&
+    h.typeCode === host.typeCode && h.value === host.value && h.extensionUrl === host.extensionUrl;
 }
 
 /** Every host is made here, with its properties in one order: one hidden class wherever hosts are read. */
