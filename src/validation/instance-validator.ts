@@ -248,7 +248,10 @@ export class Walk {
    * profile walk meets most values with the same definitions as the base walk did (a datatype's children come from
    * the datatype, an extension's from its definition), and would only find the issues already reported.
    */
-  private walkedChildren: Map<object, ChildrenWalk[]> | undefined;
+  private walkedChildren: Map<object, ChildrenWalks> | undefined;
+  /** The walk of a resource against one structure under way (a number per walk), and how many there have been. */
+  private pass = 0;
+  private passes = 0;
 
   /** @param verdictOnly a conformance check: the first error ends the walk (FIRST_ERROR), and nothing else is recorded. */
   constructor(
@@ -370,7 +373,10 @@ export class Walk {
     const type = String(res.resourceType);
     // Entries resolve references against their Bundle while they are walked.
     if (type === 'Bundle' && frame.resource === res && !frame.bundle) frame.bundle = indexBundle(res, path);
+    const outer = this.pass;
+    this.pass = ++this.passes;
     this.complexElement(res, structure.root, type, path, frame, structure, makeHost(type, type, type, res, undefined));
+    this.pass = outer;
     if (type === 'Bundle' && (primary || structure.url === 'http://hl7.org/fhir/StructureDefinition/Bundle')) {
       checkBundle(res, path, this, frame);
     }
@@ -428,7 +434,9 @@ export class Walk {
       value,
       typeCode === 'Extension' ? (value.url as string | undefined) : undefined,
     );
-    const walkedChildren = this.walkedChildren;
+    // Only children defined apart from the structure walked (by a datatype, a type profile, an extension) are met
+    // again with the same definitions by the walk of another structure.
+    const walkedChildren = childContext.structure === structure ? undefined : this.walkedChildren;
     const hasContent =
       walkedChildren === undefined
         ? this.children(value, childContext, path, frame, isRoot, elementHost)
@@ -596,17 +604,22 @@ export class Walk {
   }
 
   /** children() once per object, path and definitions: see walkedChildren. */
-  private childrenOnce(walks: Map<object, ChildrenWalk[]>, obj: Record<string, unknown>, context: ChildContext, path: string, frame: ResourceFrame, isResourceRoot: boolean, host: Host): boolean {
-    const earlier = walks.get(obj);
-    if (earlier !== undefined) {
-      for (const walk of earlier) if (isSameChildrenWalk(walk, context, path, frame, isResourceRoot, host)) return walk.hasContent;
+  private childrenOnce(walks: Map<object, ChildrenWalks>, obj: Record<string, unknown>, context: ChildContext, path: string, frame: ResourceFrame, isResourceRoot: boolean, host: Host): boolean {
+    let earlier = walks.get(obj);
+    if (earlier === undefined) walks.set(obj, (earlier = { atOnePlace: true, walks: [] }));
+    for (const walk of earlier.walks) {
+      // Met twice by one walk: the object is at two places (a value shared in a resource made in code), which only
+      // their paths tell apart. Elsewhere an object's place, and so its path, is the same in every walk.
+      if (walk.pass === this.pass) earlier.atOnePlace = false;
+      if (isSameChildrenWalk(walk, context, frame, isResourceRoot, host) && (earlier.atOnePlace || (walk.path === path && walk.host.defPath === host.defPath))) {
+        return walk.hasContent;
+      }
     }
     const hasContent = this.children(obj, context, path, frame, isResourceRoot, host);
-    const walk: ChildrenWalk = { nodes: context.nodes, structure: context.structure, path, frame, isResourceRoot, host, hasContent };
-    if (earlier !== undefined) earlier.push(walk);
-    else walks.set(obj, [walk]);
+    earlier.walks.push({ nodes: context.nodes, structure: context.structure, path, frame, isResourceRoot, host, hasContent, pass: this.pass });
     return hasContent;
   }
+
 
   /**
    * Groups a JSON object's properties by definition, then checks cardinality, slicing and each value. Says whether
@@ -1220,13 +1233,20 @@ interface ChildrenWalk {
   isResourceRoot: boolean;
   host: Host;
   hasContent: boolean;
+  pass: number;
 }
 
-function isSameChildrenWalk(walk: ChildrenWalk, context: ChildContext, path: string, frame: ResourceFrame, isResourceRoot: boolean, host: Host): boolean {
+/** The walks of one object's children; `atOnePlace` until one walk meets it twice. */
+interface ChildrenWalks {
+  atOnePlace: boolean;
+  walks: ChildrenWalk[];
+}
+
+/** The same definitions, resource and host but for the paths (see childrenOnce). */
+function isSameChildrenWalk(walk: ChildrenWalk, context: ChildContext, frame: ResourceFrame, isResourceRoot: boolean, host: Host): boolean {
   const h = walk.host;
-  return walk.nodes === context.nodes && walk.structure === context.structure && walk.path === path && walk.frame === frame &&
-    walk.isResourceRoot === isResourceRoot && h.defPath === host.defPath && h.typePath === host.typePath &&
-    h.typeCode === host.typeCode && h.value === host.value && h.extensionUrl === host.extensionUrl;
+  return walk.nodes === context.nodes && walk.structure === context.structure && walk.frame === frame && walk.isResourceRoot === isResourceRoot &&
+    h.value === host.value && h.typeCode === host.typeCode && h.typePath === host.typePath && h.extensionUrl === host.extensionUrl;
 }
 
 /** Every host is made here, with its properties in one order: one hidden class wherever hosts are read. */

@@ -42,6 +42,13 @@ describe('walks of a resource and its profile', () => {
     expect(profiled.filter((k) => !plain.includes(k))).toEqual(['cardinality-min @ Patient.maritalStatus', 'cardinality-min @ Patient']);
   });
 
+  it('report each place of an object that a resource made in code holds at two places', () => {
+    const period = { start: '2020-13-01' };
+    const shared = { resourceType: 'Patient', meta: { profile: [TEXTED] }, name: [{ family: 'A', period }, { family: 'B', period }] };
+    const issues = keys(validator().validateToIssues(shared as never));
+    expect(issues.filter((k) => k.includes('.period'))).toEqual(['primitive-datetime @ Patient.name[0].period.start', 'primitive-datetime @ Patient.name[1].period.start']);
+  });
+
   it('report a Bundle entry’s issues once when the Bundle has a profile', () => {
     const entry = { fullUrl: 'urn:uuid:0b3c5e2a-1d4f-4c6e-9a7b-2f1e3d5c7a90', resource: { ...patient({ profile: [TEXTED] }), id: 'p1' } };
     const bundle = (meta?: Record<string, unknown>) => ({ resourceType: 'Bundle', ...(meta ? { meta } : {}), type: 'collection', entry: [entry] });
