@@ -104,6 +104,7 @@ describe('primitive scanners agree with the spec regexes', () => {
   it('uri: every value one edit away from OIDs and UUIDs', () => {
     const uris = mutations(['urn:oid:2.16.840.1.113883.2.4', 'urn:oid:1.0', 'urn:uuid:3f2504e0-4f89-11d3-9a0c-0305e82c3301', 'http://x.org/a'], '0.9aF:\u212a\u0130 ');
     for (const v of uris) expect(actual('uri', v), v).toBe(expected('uri', v));
+    for (const v of uris) expect(actual('oid', v), v).toBe(/^urn:oid:[0-2](\.(0|[1-9][0-9]*))+$/.test(v) ? undefined : 'primitive-oid');
   });
 
   it('time, id, code and base64Binary: every value one edit away from the seeds', () => {
