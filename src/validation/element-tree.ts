@@ -195,6 +195,16 @@ function typeCode(t: NonNullable<ElementDefinitionJson['type']>[number]): string
   return t.code;
 }
 
+/**
+ * The string as V8 keeps property names, once per distinct text: the walker compares type codes with literals
+ * ('Reference', 'Extension', ...) on every element, which for a copy JSON.parse made means comparing characters.
+ */
+function internalized(text: string): string {
+  const holder: Record<string, true> = { [text]: true };
+  for (const key in holder) return key;
+  return text;
+}
+
 function prefixed(def: ElementDefinitionJson, prefix: string): { key: string; value: unknown } | undefined {
   for (const key in def) {
     if (key.startsWith(prefix) && key.length > prefix.length) return { key, value: def[key] };
@@ -239,7 +249,7 @@ function createNode(def: ElementDefinitionJson): ElementNode {
     max: parseMax(def.max),
     isArray: parseMax(def.base?.max ?? def.max) > 1,
     types: (def.type ?? []).map((t) => ({
-      code: typeCode(t),
+      code: internalized(typeCode(t)),
       profiles: t.profile ?? [],
       targetProfiles: t.targetProfile ?? [],
       aggregation: t.aggregation ?? [],
