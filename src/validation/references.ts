@@ -68,11 +68,21 @@ export function checkReference(value: Record<string, unknown>, node: ElementNode
   checkTargetProfiles(target, plan, path, walk, frame);
 }
 
+/** References answered so far (null: none named), dropped when full: the same ones recur in every resource's walks. */
+const RESTFUL_TYPES = new Map<string, string | null>();
+const RESTFUL_TYPES_KEPT = 10_000;
+
 /** The type a RESTful reference names, or undefined (urn:uuid:, urn:oid:, ...). */
 function restfulType(reference: string): string | undefined {
-  // A relative reference's type is what precedes its first '/': a test makes no match array.
-  if (RELATIVE.test(reference)) return reference.slice(0, reference.indexOf('/'));
-  return reference.charCodeAt(0) === 104 ? ABSOLUTE_RESTFUL.exec(reference)?.[1] : undefined;
+  let type = RESTFUL_TYPES.get(reference);
+  if (type === undefined) {
+    // A relative reference's type is what precedes its first '/': a test makes no match array.
+    if (RELATIVE.test(reference)) type = reference.slice(0, reference.indexOf('/'));
+    else type = (reference.charCodeAt(0) === 104 ? ABSOLUTE_RESTFUL.exec(reference)?.[1] : undefined) ?? null;
+    if (RESTFUL_TYPES.size >= RESTFUL_TYPES_KEPT) RESTFUL_TYPES.clear();
+    RESTFUL_TYPES.set(reference, type);
+  }
+  return type ?? undefined;
 }
 
 function referenceType(node: ElementNode): TypeRef | undefined {
