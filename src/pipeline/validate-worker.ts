@@ -12,6 +12,7 @@ import { renderResource, resourceLabel } from '../cli/output.js';
 import { BundleEntryValidation, type EntryResult } from '../cli/bundle-entries.js';
 import { SpanList } from '../formats/bundle-scan.js';
 import { FullUrlTable } from '../validation/bundle-on-disk.js';
+import { typeOrder } from './type-order.js';
 
 const port = parentPort!;
 const validator = await createValidator(workerData as PoolValidatorOptions);
@@ -71,27 +72,24 @@ function handle(request: BatchRequest): { reply: WorkerReply; transfer: ArrayBuf
   if (request.bundle) return { reply: handleBundle(request), transfer: [] };
   const { id, kind, texts, profiles, contexts, lines, render } = request;
   const n = texts.length;
-  if (kind === 'located') {
+  // Validated grouped by type (see typeOrder), answered in the batch's order.
+  const order = typeOrder(texts, profiles);
+  if (kind === 'located' || kind === 'rendered') {
     const located = new Array<LocatedResult>(n);
-    for (let i = 0; i < n; i++) located[i] = validateLine(texts[i]!, lines![i]!, profiles?.[i]);
-    return { reply: { id, located }, transfer: [] };
-  }
-  if (kind === 'rendered') {
-    const results = texts.map((text, i) => {
-      const { label, issues } = validateLine(text, lines![i]!, profiles?.[i]);
-      return { label, issues, line: lines![i] };
-    });
+    for (const i of order) located[i] = validateLine(texts[i]!, lines![i]!, profiles?.[i]);
+    if (kind === 'located') return { reply: { id, located }, transfer: [] };
+    const results = located.map(({ label, issues }, i) => ({ label, issues, line: lines![i] }));
     return { reply: { id, rendered: renderAll(render!.format, render!.file, results) }, transfer: [] };
   }
   if (kind === 'counts') {
     const counts = new Uint32Array(n * 4);
-    for (let i = 0; i < n; i++) {
+    for (const i of order) {
       for (const issue of validateText(texts[i]!, profiles?.[i])) counts[i * 4 + SEVERITIES.indexOf(issue.severity)]++;
     }
     return { reply: { id, counts }, transfer: [counts.buffer] };
   }
   const results = new Array<Issue[]>(n);
-  for (let i = 0; i < n; i++) results[i] = validateText(texts[i]!, profiles?.[i]);
+  for (const i of order) results[i] = validateText(texts[i]!, profiles?.[i]);
   if (kind === 'issues') return { reply: { id, results }, transfer: [] };
   const outcome = batchOutcome(contexts!, results);
   return { reply: { id, outcome }, transfer: [outcome.counts.buffer as ArrayBuffer] };

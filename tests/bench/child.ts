@@ -23,7 +23,7 @@ function emit(result: object): void {
 }
 
 async function startup(engine: EngineName, first: string, national: boolean) {
-  const validator = await loadEngine(engine, { national });
+  const validator = await loadEngine(engine, { national, batch: Number(process.env.BENCH_BATCH) || undefined });
   validator.validate(JSON.parse(readFileSync(first, 'utf8')) as object);
   return { validator, readyAt: epochMs() };
 }
@@ -38,19 +38,22 @@ function readLines(file: string): string[] {
 async function run(engine: EngineName, first: string, file: string, warm: number, national: boolean) {
   const { validator, readyAt } = await startup(engine, first, national);
   const lines = readLines(file);
-  const warmUp = (count: number) => {
-    for (let i = 0; i < Math.min(count, lines.length); i++) validator.validate(JSON.parse(lines[i]) as object);
+  const validateLines = (part: readonly string[]): number => {
+    if (validator.validateLines) return validator.validateLines(part);
+    let errors = 0;
+    for (const line of part) errors += validator.validate(JSON.parse(line) as object);
+    return errors;
   };
+  const warmUp = (count: number) => validateLines(lines.slice(0, count));
   warmUp(warm);
   gc();
   // A forced full GC discards optimised code that embeds objects it collected (V8 deoptimises on "weak objects"):
   // warmed again as long, the measurement sees the steady state a long run is in, for every engine alike. A shorter
   // re-warm times the re-optimisation, which on one pinned core competes with the validation itself.
   warmUp(warm);
-  let errors = 0;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  for (const line of lines) errors += validator.validate(JSON.parse(line) as object);
+  const errors = validateLines(lines);
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   // `cores` above 1: V8's compiler and GC threads work beside the one validating thread.

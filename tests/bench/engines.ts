@@ -6,17 +6,21 @@
 import { createRequire } from 'node:module';
 import { distModule } from './paths.js';
 
-export const ENGINES = ['floor', 'fhirdq', 'medplum', 'fhir', 'fhirschema'] as const;
+export const ENGINES = ['floor', 'fhirdq', 'fhirdq-batched', 'medplum', 'fhir', 'fhirschema'] as const;
 export type EngineName = (typeof ENGINES)[number];
 
 export interface Engine {
   /** Validates one parsed resource; returns its number of errors (so the work cannot be optimised away). */
   validate(resource: object): number;
+  /** Parses and validates NDJSON lines its own way (in batches); returns their errors. Without it, each line in turn. */
+  validateLines?(lines: readonly string[]): number;
 }
 
 export interface EngineOptions {
   /** fhirdq: also load the packages shipped in profiles/ (needed for the national corpus). */
   national?: boolean;
+  /** fhirdq-batched: the lines per batch, as the bench's pool gets them. */
+  batch?: number;
 }
 
 interface IssueLike {
@@ -36,12 +40,28 @@ export async function loadEngine(name: EngineName, options: EngineOptions = {}):
     case 'floor':
       // Parsing is done by the caller for every engine; the floor adds nothing to it.
       return { validate: (r) => (r === null ? 1 : 0) };
-    case 'fhirdq': {
+    case 'fhirdq':
+    case 'fhirdq-batched': {
       const { createValidator } = (await import(distModule('index.js'))) as {
         createValidator(o: { includeShippedPackages: boolean }): Promise<{ validateToIssues(r: object): IssueLike[] }>;
       };
       const v = await createValidator({ includeShippedPackages: options.national === true });
-      return { validate: (r) => countErrors(v.validateToIssues(r)) };
+      const validate = (r: object) => countErrors(v.validateToIssues(r));
+      if (name === 'fhirdq') return { validate };
+      // As a pool worker validates a batch (src/pipeline/validate-worker.ts), without the messages between threads.
+      const { typeOrder } = (await import(distModule('pipeline/type-order.js'))) as { typeOrder(texts: readonly string[]): Uint32Array };
+      const size = options.batch ?? 500;
+      return {
+        validate,
+        validateLines(lines) {
+          let errors = 0;
+          for (let from = 0; from < lines.length; from += size) {
+            const batch = lines.slice(from, from + size);
+            for (const i of typeOrder(batch)) errors += validate(JSON.parse(batch[i]!) as object);
+          }
+          return errors;
+        },
+      };
     }
     case 'medplum': {
       const core = await import('@medplum/core');

@@ -46,7 +46,7 @@ type Result = Record<string, unknown> & { peakRssMb: number };
  */
 function measure(childArgs: string[], options: { cacheDir?: string; national?: boolean; oneCore?: boolean } = {}): Promise<Result & { spawnAt: number }> {
   const cacheDir = options.cacheDir ?? WARM_DIR;
-  const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: cacheDir, FHIRDQ_CACHE_DIR: cacheDir, BENCH_NATIONAL: options.national ? '1' : '0' };
+  const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: cacheDir, FHIRDQ_CACHE_DIR: cacheDir, BENCH_NATIONAL: options.national ? '1' : '0', BENCH_BATCH: String(config.batch) };
   // A proxy's CA bundle (set on some build machines) costs every Node start ~100 ms of certificate parsing, for every engine alike.
   delete env.NODE_EXTRA_CA_CERTS;
   return new Promise((resolvePromise, reject) => {
@@ -153,6 +153,7 @@ function engineTable(figures: Partial<Record<EngineName, EngineFigures | { error
   const rows = Object.entries(figures).map(([name, f]) => {
     if (!f || 'error' in f) return [name, 'failed: ' + (f?.error.split('\n')[0] ?? 'not run'), '', '', '', '', '', '', ''];
     const isFloor = name === 'floor';
+    const isOurs = name === 'fhirdq' || name === 'fhirdq-batched';
     return [
       name === 'floor' ? 'JSON.parse only (floor)' : name,
       fmt(f.perSecond),
@@ -160,12 +161,21 @@ function engineTable(figures: Partial<Record<EngineName, EngineFigures | { error
       isFloor || Number.isNaN(f.startupWarmMs) ? '–' : fmt(f.startupWarmMs),
       fmt(f.peakRssMb),
       isFloor ? '–' : fmt(f.errorsPerResource, 3),
-      ours && name !== 'fhirdq' ? ratio(ours.perSecond, f.perSecond) : '',
-      ours && name !== 'fhirdq' && !isFloor ? ratio(f.startupColdMs, ours.startupColdMs) : '',
-      ours && name !== 'fhirdq' ? ratio(f.peakRssMb, ours.peakRssMb) : '',
+      ours && !isOurs ? ratio(ours.perSecond, f.perSecond) : '',
+      ours && !isOurs && !isFloor ? ratio(f.startupColdMs, ours.startupColdMs) : '',
+      ours && !isOurs ? ratio(f.peakRssMb, ours.peakRssMb) : '',
     ];
   });
-  return table(['validator', 'resources/s', 'start-up cold ms', 'start-up warm ms', 'peak RSS MB', 'errors/res', 'fhirdq res/s ÷', 'start-up cold ÷ fhirdq', 'RSS ÷ fhirdq'], rows);
+  const lines = [table(['validator', 'resources/s', 'start-up cold ms', 'start-up warm ms', 'peak RSS MB', 'errors/res', 'fhirdq res/s ÷', 'start-up cold ÷ fhirdq', 'RSS ÷ fhirdq'], rows)];
+  const batched = figures['fhirdq-batched'];
+  const floor = figures.floor;
+  if (batched && 'perSecond' in batched && floor && 'perSecond' in floor && ours) {
+    lines.push(
+      `fhirdq-batched: the lines in batches of ${fmt(config.batch)}, each batch validated grouped by resource type as the pool's workers do (src/pipeline/type-order.ts): ` +
+        `${ratio(batched.perSecond, floor.perSecond)} the floor, ${ratio(batched.perSecond, ours.perSecond)} fhirdq in input order`,
+    );
+  }
+  return lines.join('\n');
 }
 
 async function main(): Promise<void> {
@@ -193,7 +203,7 @@ async function main(): Promise<void> {
   let nationalFigures: Partial<Record<EngineName, EngineFigures | { error: string }>> = {};
   if (!('skipped' in national)) {
     log('measuring floor, fhirdq on national, in rounds…');
-    nationalFigures = await measureEngines(['floor', 'fhirdq'] as const, national, true);
+    nationalFigures = await measureEngines(['floor', 'fhirdq', 'fhirdq-batched'] as const, national, true);
   }
 
   const scaling: { workers: number; perSecond: number; peakRssMb: number; errorsPerResource: number; cores: number; runs: Result[] }[] = [];
