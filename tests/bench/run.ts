@@ -210,12 +210,13 @@ async function main(): Promise<void> {
   let scalingError: string | undefined;
   let oneCore: { perSecond: number; peakRssMb: number; errorsPerResource: number; cores: number } | undefined;
   try {
-    // In rounds too: one core pinned, then 1 and 2 workers, so that each ratio compares runs of the same minutes.
+    // In rounds too: one core pinned, then 1 and 2 workers, so that each ratio compares runs of the same minutes. The one
+    // thread validates as a worker does (fhirdq-batched: batches grouped by type), so the ratios are of threads alone.
     log(`measuring fhirdq on ${CAN_PIN ? 'one thread pinned to one core, ' : ''}1 and 2 worker threads, in rounds…`);
     const pinned: Result[] = [];
     const pooled = new Map<number, Result[]>([[1, []], [2, []]]);
     for (let i = 0; i < config.runs; i++) {
-      if (CAN_PIN) pinned.push(await measure(['run', 'fhirdq', core.first, core.file, String(config.warmup)], { oneCore: true }));
+      if (CAN_PIN) pinned.push(await measure(['run', 'fhirdq-batched', core.first, core.file, String(config.warmup)], { oneCore: true }));
       for (const [workers, runs] of pooled) runs.push(await measure(['pool', core.file, String(workers), String(config.batch), String(config.warmup), String(config.poolPasses)]));
     }
     const summary = (runs: Result[]) => ({ perSecond: median(runs.map((r) => r.perSecond as number)), peakRssMb: median(runs.map((r) => r.peakRssMb)), errorsPerResource: runs[0].errorsPerResource as number, cores: median(runs.map((r) => r.cores as number)) });
@@ -281,15 +282,17 @@ async function main(): Promise<void> {
   out.push('', 'skipped' in national ? `National corpus (MP9, PZP): skipped: ${national.skipped}` : `National corpus (MP9, PZP, against their profiles): ${national.sources} examples × ${fmt(national.lines)} lines`);
   if (!('skipped' in national)) out.push(engineTable(nationalFigures));
   out.push('', `Scaling (fhirdq, src/pipeline/validate-pool.ts: the main thread posts batches of ${config.batch} NDJSON lines, read before timing as for the one thread; workers parse and validate; ${fmt(2 * config.warmup)} resources of warm-up per worker, as the one thread has; each worker's share timed is the corpus ${config.poolPasses === 1 ? 'once' : `${config.poolPasses} times`})`);
-  const oneThread = coreFigures.fhirdq && 'perSecond' in coreFigures.fhirdq ? coreFigures.fhirdq : undefined;
+  const inOrder = coreFigures.fhirdq && 'perSecond' in coreFigures.fhirdq ? coreFigures.fhirdq : undefined;
+  const batched = coreFigures['fhirdq-batched'];
+  const oneThread = batched && 'perSecond' in batched ? batched : undefined;
   if (scalingError) out.push('failed: ' + scalingError);
   else
     out.push(
       table(
-        ['workers', 'resources/s', 'peak RSS MB', 'errors/res', 'cores busy', '÷ 1 worker', '÷ 1 thread (fhirdq above)', '÷ one core'],
+        ['workers', 'resources/s', 'peak RSS MB', 'errors/res', 'cores busy', '÷ 1 worker', '÷ 1 thread (fhirdq-batched above)', '÷ one core'],
         [
-          ...(oneCore ? [['1 thread on one core (taskset -c 0)', fmt(oneCore.perSecond), fmt(oneCore.peakRssMb), fmt(oneCore.errorsPerResource, 3), fmt(oneCore.cores, 2), '', '', '']] : []),
-          ...(oneThread ? [['1 thread, no pool', fmt(oneThread.perSecond), fmt(oneThread.peakRssMb), fmt(oneThread.errorsPerResource, 3), fmt(median(oneThread.runs.map((r) => r.cores as number)), 2), '', '', oneCore ? ratio(oneThread.perSecond, oneCore.perSecond) : '']] : []),
+          ...(oneCore ? [['1 thread on one core (taskset -c 0), fhirdq-batched', fmt(oneCore.perSecond), fmt(oneCore.peakRssMb), fmt(oneCore.errorsPerResource, 3), fmt(oneCore.cores, 2), '', '', '']] : []),
+          ...(oneThread ? [['1 thread, no pool (fhirdq-batched above)', fmt(oneThread.perSecond), fmt(oneThread.peakRssMb), fmt(oneThread.errorsPerResource, 3), fmt(median(oneThread.runs.map((r) => r.cores as number)), 2), '', '', oneCore ? ratio(oneThread.perSecond, oneCore.perSecond) : '']] : []),
           ...scaling.map((s) => [
             `${s.workers} worker(s)`,
             fmt(s.perSecond),
@@ -307,11 +310,11 @@ async function main(): Promise<void> {
   const section = (title: string, header: string[], rows: string[][]) => out.push('', title, table(header, rows));
   section(
     'Command line (process start to exit, ndjson report to /dev/null, shipped national packages loaded)',
-    ['command', 'seconds', 'resources/s', 'peak RSS MB', '÷ 1 thread (engine above)'],
+    ['command', 'seconds', 'resources/s', 'peak RSS MB', '÷ 1 thread (fhirdq above)'],
     commandLine.map((c) =>
       c.error || c.seconds === undefined
         ? [c.label, failed(c.error), '', '', '']
-        : [c.label, fmt(c.seconds, 2), c.resources > 1 ? fmt(c.perSecond!) : '–', fmt(c.peakRssMb!), c.resources > 1 && oneThread ? ratio(c.perSecond!, oneThread.perSecond) : ''],
+        : [c.label, fmt(c.seconds, 2), c.resources > 1 ? fmt(c.perSecond!) : '–', fmt(c.peakRssMb!), c.resources > 1 && inOrder ? ratio(c.perSecond!, inOrder.perSecond) : ''],
     ),
   );
   section(
