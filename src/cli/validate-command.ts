@@ -5,10 +5,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { createValidator } from '../index.js';
 import { BEST_PRACTICE_LEVELS, type BestPracticeLevel } from '../validation/api.js';
 import { createValidatorPool, type LineItem } from '../pipeline/validate-pool.js';
-import { groupOrder } from '../pipeline/type-order.js';
 import type { Issue } from '../validation/issues.js';
 import { addCounts, countIssues } from '../validation/outcome.js';
-import { collectFiles, describeFsError, kindOf, readNdjsonLines, readResources, validateParsedSafely, type ParsedResource } from './input.js';
+import { collectFiles, describeFsError, kindOf, readNdjsonLines, readResources, validateParsedSafely } from './input.js';
 import { BundleEntryValidation, ENTRIES_AT_A_TIME, scanBundle, type ScannedBundle } from './bundle-entries.js';
 import { EXIT_USAGE, type CliContext } from './context.js';
 import { chunkedWriter, createReporter, OUTPUT_FORMATS, resourceLabel, type OutputFormat, type Summary } from './output.js';
@@ -27,7 +26,7 @@ export interface ValidateCommandOptions {
   bundleByEntryFrom?: number;
 }
 
-/** Resources sent to a worker (or validated on this thread) at a time, and batches in flight per worker: enough to keep every worker busy. */
+/** Resources sent to a worker at a time, and batches in flight per worker: enough to keep every worker busy. */
 const BATCH_SIZE = 200;
 const BATCHES_PER_WORKER = 2;
 
@@ -198,25 +197,9 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
               resources++;
             }
           } else {
-            // Validated as the workers validate (see typeOrder): runs of resources grouped by type, reported in order.
-            let run: ParsedResource[] = [];
-            const validateRun = () => {
-              const issues = new Array<Issue[]>(run.length);
-              for (const i of groupOrder(run.map(({ resource }) => (typeof resource?.resourceType === 'string' ? resource.resourceType : '')))) {
-                issues[i] = validateParsedSafely(validator, run[i]!, validateOptions);
-              }
-              run.forEach((parsed, i) => report(file, resourceLabel(parsed.resource), parsed.line, issues[i]!));
-              run = [];
-            };
-            try {
-              for await (const parsed of readResources(file)) {
-                run.push(parsed);
-                resources++;
-                if (run.length >= BATCH_SIZE) validateRun();
-              }
-            } finally {
-              // Also when reading fails: what was read is reported.
-              validateRun();
+            for await (const parsed of readResources(file)) {
+              report(file, resourceLabel(parsed.resource), parsed.line, validateParsedSafely(validator, parsed, validateOptions));
+              resources++;
             }
           }
         }

@@ -24,23 +24,15 @@ export function peekResourceType(json: string): string {
 
 /** Indices of a batch's items, those of the same type and profile together, each group in the batch's order. */
 export function typeOrder(texts: readonly string[], profiles?: readonly (string | undefined)[]): Uint32Array {
-  return groupOrder(
-    texts.map((text, i) => {
-      const profile = profiles?.[i];
-      return profile === undefined ? peekResourceType(text) : `${peekResourceType(text)}|${profile}`;
-    }),
-  );
-}
-
-/** Indices of items by their keys: those with the same key together, in order of first appearance, each group in order. */
-export function groupOrder(keys: readonly string[]): Uint32Array {
   const groups = new Map<string, number[]>();
-  for (let i = 0; i < keys.length; i++) {
-    const group = groups.get(keys[i]!);
-    if (group === undefined) groups.set(keys[i]!, [i]);
+  for (let i = 0; i < texts.length; i++) {
+    const profile = profiles?.[i];
+    const key = profile === undefined ? peekResourceType(texts[i]!) : `${peekResourceType(texts[i]!)}|${profile}`;
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [i]);
     else group.push(i);
   }
-  const order = new Uint32Array(keys.length);
+  const order = new Uint32Array(texts.length);
   let n = 0;
   for (const group of groups.values()) for (const i of group) order[n++] = i;
   return order;
