@@ -2,12 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { peekResourceType, typeOrder } from '../../src/pipeline/type-order.js';
 
 describe('the order a worker validates a batch in', () => {
-  it('reads the resourceType from the JSON text, wherever it stands and however it is spaced', () => {
-    expect(peekResourceType('{"resourceType":"Patient","id":"a"}')).toBe('Patient');
-    expect(peekResourceType('{"id":"a", "resourceType" :\t "Observation"}')).toBe('Observation');
-    expect(peekResourceType('{"id":"a"}')).toBe('');
-    expect(peekResourceType('{"resourceType":17}')).toBe('');
-    expect(peekResourceType('{"resourceType":"Pat')).toBe('');
+  it.each([
+    ['first', '{"resourceType":"Patient","id":"a"}', 'Patient'],
+    ['later, spaced and tabbed', '{"id":"a", "resourceType" :\t "Observation"}', 'Observation'],
+    ['absent', '{"id":"a"}', ''],
+    ['not a string', '{"resourceType":17}', ''],
+    ['cut off', '{"resourceType":"Pat', ''],
+  ])('reads the resourceType from the JSON text: %s', (_case, text, type) => {
+    expect(peekResourceType(text)).toBe(type);
   });
 
   it('puts the items of one type and profile together, each group in the batch order, every index once', () => {
