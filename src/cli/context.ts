@@ -4,6 +4,11 @@ import type { Write } from './output.js';
 export interface CliIO {
   out: Write;
   err: Write;
+  /**
+   * While what `out` was given waits for its reader (a pipe read slower than results come): a promise of when it is
+   * taken. Commands with much output wait for it, so that output does not pile up in memory.
+   */
+  outWaiting?(): Promise<void> | undefined;
 }
 
 /** Shared by the subcommands: where to write, and the exit code their action decides on. */

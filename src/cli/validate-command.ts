@@ -132,7 +132,12 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
       pending.push(async () => (await results).forEach((r, i) => report(file, r.label, lines[i]!.line, r.issues)));
     }
   };
-  const drainOne = () => pending.shift()!();
+  /** Output not yet taken by its reader holds the next results back (see CliIO.outWaiting). */
+  const outTaken = () => ctx.outWaiting?.();
+  const drainOne = async () => {
+    await pending.shift()!();
+    await outTaken();
+  };
   /** A big JSON or XML Bundle to validate entry by entry, or undefined to read the file whole. */
   const bundleByEntry = async (file: string) => {
     const kind = kindOf(file);
@@ -195,11 +200,13 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
             for (const result of bundle.validation.all()) {
               report(file, result.label, result.line, result.issues);
               resources++;
+              await outTaken();
             }
           } else {
             for await (const parsed of readResources(file)) {
               report(file, resourceLabel(parsed.resource), parsed.line, validateParsedSafely(validator, parsed, validateOptions));
               resources++;
+              await outTaken();
             }
           }
         }

@@ -124,6 +124,50 @@ describe('fhirdq validate --workers: NDJSON validated on worker threads', () => 
     expect(await run(2)).toEqual(single);
   });
 
+  describe('output read slower than it is made (a pipe)', () => {
+    const count = 4000;
+    const patient = (i: number) => ({ resourceType: 'Patient', id: `p${i}`, birthDate: '2020-13-01', gender: 'nope' });
+    let files: Record<'ndjson' | 'bundle', string>;
+    beforeAll(async () => {
+      const ids = Array.from({ length: count }, (_, i) => i);
+      const bundle = { resourceType: 'Bundle', type: 'collection', entry: ids.map((i) => ({ fullUrl: `urn:uuid:${i}`, resource: patient(i) })) };
+      const tree = await writeTree({ 'slow.ndjson': ids.map((i) => JSON.stringify(patient(i))).join('\n') + '\n', 'slow-bundle.json': bundle });
+      files = { ndjson: join(tree, 'slow.ndjson'), bundle: join(tree, 'slow-bundle.json') };
+    });
+
+    it.each([
+      ['NDJSON on workers', 'ndjson', 2],
+      ['NDJSON on the main thread', 'ndjson', 0],
+      ['a Bundle entry by entry on workers', 'bundle', 2],
+      ['a Bundle entry by entry on the main thread', 'bundle', 0],
+    ] as const)('waits for the reader: %s', async (_, kind, workers) => {
+      type ValidateFiles = (paths: string[], options: object, io: { out: (s: string) => void; err: (s: string) => void; outWaiting(): Promise<void> | undefined }) => Promise<number>;
+      const { validateFiles } = (await import(pathToFileURL(path.resolve('dist/cli/validate-command.js')).href)) as { validateFiles: ValidateFiles };
+      // A reader that takes what was written one turn of the event loop after being waited for.
+      let unread = 0;
+      let mostUnread = 0;
+      let largestWrite = 0;
+      let written = '';
+      const io = {
+        out: (s: string) => {
+          written += s;
+          unread += s.length;
+          mostUnread = Math.max(mostUnread, unread);
+          largestWrite = Math.max(largestWrite, s.length);
+        },
+        err: () => {},
+        outWaiting: () => (unread === 0 ? undefined : new Promise<void>((taken) => setImmediate(() => ((unread = 0), taken())))),
+      };
+      const code = await validateFiles([files[kind]], { ig: [], format: 'ndjson', extension: [], workers, bundleByEntryFrom: 0 }, io);
+      expect(code).toBe(1);
+      // Every result written (the Bundle's own line last), never more than about a write's worth of it unread (a
+      // chunk of the main thread's, a batch of a worker's), a small part of the whole.
+      expect(written.trim().split('\n')).toHaveLength(kind === 'bundle' ? count + 1 : count);
+      expect(mostUnread).toBeLessThanOrEqual(2 * largestWrite);
+      expect(written.length).toBeGreaterThan(4 * mostUnread);
+    });
+  });
+
   it('rejects a worker count that is not a whole number', async () => {
     const run = await runBuilt('validate', '--workers', 'many', join(dir, 'export.ndjson'));
     expect(run.code).toBe(2);
