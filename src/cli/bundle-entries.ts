@@ -1,7 +1,7 @@
 /**
  * A Bundle file too big to hold, validated entry by entry (validation/bundle-by-entry.ts) with the whole file's
  * positions: a first pass finds the entries (formats/bundle-scan.ts) and notes their fullUrls; the second reads them
- * again one at a time. Memory grows by some 40 bytes an entry (where it is, its fullUrl's hash), not with their size.
+ * again one at a time. Memory grows by 28 bytes an entry (where it is, its fullUrl's hash), not with their size.
  */
 import { openSync, closeSync, readSync } from 'node:fs';
 import { issueAt, type Issue } from '../validation/issues.js';
@@ -59,8 +59,8 @@ function fullUrlOf(format: BundleFormat, wrap: Wrap, text: string): string | und
   return typeof fullUrl === 'string' ? fullUrl : undefined;
 }
 
-/** The most bytes read at once for a run of entries. */
-const READ_BLOCK = 1 << 20;
+/** The most bytes read at once for a run of entries: 64 KB, as formats/bundle-scan.ts reads (see CHUNK there). */
+const READ_BLOCK = 1 << 16;
 
 /** How many entries are validated at a time (a worker's batch). */
 export const ENTRIES_AT_A_TIME = 200;
@@ -95,6 +95,7 @@ export async function scanBundle(file: string, format: BundleFormat): Promise<Sc
   };
   const layout = await (format === 'json' ? scanEntries : scanXmlEntries)(file, onEntry);
   if (!layout) return undefined;
+  fullUrls.seal();
   const reader = new EntryReader({ file, format, layout, spans });
   try {
     return { file, format, layout, shellText: reader.text(0, layout.cutFrom.offset) + reader.text(layout.cutTo.offset, layout.size), fullUrls, spans };

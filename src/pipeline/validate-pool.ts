@@ -181,9 +181,6 @@ export function createValidatorPool(options: PoolValidatorOptions & { workers: n
   let nextBundle = 0;
   const openBundle = async (scanned: ScannedBundle, profile: string | undefined): Promise<BundleSession> => {
     const id = nextBundle++;
-    // Each worker then gets the same memory, not a copy of its own.
-    scanned.fullUrls.share();
-    scanned.spans.share();
     await Promise.all(slots.map((slot) => send(slot, { id: nextId++, kind: 'issues', texts: [], bundle: { id, open: scanned, profile } }, 0)));
     const range = (kind: ReplyKind, from: number, to: number, render?: BatchRequest['render']) =>
       send(leastBusy(), { id: nextId++, kind, texts: [], render, bundle: { id, from, to } }, to - from);

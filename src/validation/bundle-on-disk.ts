@@ -3,27 +3,40 @@
  * entry, and the entries read again from the file when a reference is followed (see cli/bundle-entries.ts).
  */
 import { entryOf, EntryLookup, type BundleEntry } from './bundle.js';
-import { inSharedMemory } from '../formats/bundle-scan.js';
+import { sharedArray } from '../formats/bundle-scan.js';
 
-const EMPTY = -1;
-
-/** FNV-1a over the UTF-16 code units. */
+/** FNV-1a over the UTF-16 code units, unsigned. */
 function hashOf(text: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-  return hash | 0;
+  return hash >>> 0;
 }
 
+/** Where a pair's hash and entry number are among its two 32-bit words, read as one 64-bit number: hash high. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+const HASH_WORD = LITTLE_ENDIAN ? 1 : 0;
+const ENTRY_WORD = 1 - HASH_WORD;
+
 /**
- * The entries' fullUrls by hash, in an open-addressed table (entry numbers and hashes in typed arrays, never more
- * than half full). A hash names candidates only: the caller compares the fullUrls it reads back.
+ * Pairs in a block while they are added: 64 KB, under glibc's threshold for mapping a block of its own. Freeing a
+ * mapped block raises that threshold, and the blocks under it then fragment the heap (35 MB more RSS for 1 GB).
+ */
+const PAIR_BLOCK_BITS = 13;
+const PAIR_BLOCK = 1 << PAIR_BLOCK_BITS;
+
+/**
+ * The entries' fullUrls by hash: (hash, entry number) pairs, 8 bytes an entry, sorted once all are added (`seal`) into
+ * memory threads share, and searched by halving. A hash names candidates only: the caller compares the fullUrls it
+ * reads back. An open-addressed table, half full and doubled as it grew, took up to 32 bytes an entry while growing.
  */
 export class FullUrlTable {
-  private slots = new Int32Array(1024).fill(EMPTY);
-  private hashes = new Int32Array(1024);
+  /** While entries are added: blocks of pairs. */
+  private blocks: Uint32Array[] = [];
   private count = 0;
-  /** Entries whose fullUrl's hash another entry's has too, in pairs: the only ones that may share a fullUrl. */
-  readonly sharedHashes: number[] = [];
+  /** Once sealed: the pairs by hash, then entry number. */
+  private pairs: Uint32Array | undefined;
+  /** Entries whose fullUrl's hash another entry's has too (known once sealed): the only ones that may share a fullUrl. */
+  sharedHashes: number[] = [];
 
   /** The table from a copy received from another thread (a structured clone keeps the fields, not the class). */
   static revive(copy: FullUrlTable): FullUrlTable {
@@ -32,43 +45,45 @@ export class FullUrlTable {
 
   add(index: number, fullUrl: string | undefined): void {
     if (fullUrl === undefined) return;
-    if (2 * (this.count + 1) > this.slots.length) this.grow();
-    this.place(index, hashOf(fullUrl), true);
-    this.count++;
+    const at = this.count & (PAIR_BLOCK - 1);
+    if (at === 0) this.blocks.push(new Uint32Array(2 * PAIR_BLOCK));
+    const block = this.blocks[this.count++ >>> PAIR_BLOCK_BITS]!;
+    block[2 * at + HASH_WORD] = hashOf(fullUrl);
+    block[2 * at + ENTRY_WORD] = index;
   }
 
-  /** Moves the table to memory the workers share (when no more are added). */
-  share(): void {
-    this.slots = inSharedMemory(this.slots);
-    this.hashes = inSharedMemory(this.hashes);
+  /** Sorts the pairs into memory the workers share; no more are added after. */
+  seal(): void {
+    if (this.pairs) return;
+    const pairs = sharedArray(Uint32Array, 2 * this.count);
+    this.blocks.forEach((block, i) => pairs.set(block.subarray(0, Math.min(block.length, pairs.length - i * block.length)), i * block.length));
+    this.blocks = [];
+    // Read as 64-bit numbers, hash high, the pairs sort natively by hash and then entry number.
+    new BigUint64Array(pairs.buffer).sort();
+    this.pairs = pairs;
+    for (let k = 1; k < this.count; k++) {
+      if (pairs[2 * k + HASH_WORD] !== pairs[2 * k - 2 + HASH_WORD]) continue;
+      if (k === 1 || pairs[2 * k - 2 + HASH_WORD] !== pairs[2 * k - 4 + HASH_WORD]) this.sharedHashes.push(pairs[2 * k - 2 + ENTRY_WORD]!);
+      this.sharedHashes.push(pairs[2 * k + ENTRY_WORD]!);
+    }
   }
 
   /** The entries whose fullUrl may be this one, in entry order. */
   candidates(fullUrl: string): number[] {
+    this.seal();
+    const pairs = this.pairs!;
     const hash = hashOf(fullUrl);
+    // The first pair whose hash is not below this one.
+    let low = 0;
+    let high = this.count;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (pairs[2 * middle + HASH_WORD]! < hash) low = middle + 1;
+      else high = middle;
+    }
     const found: number[] = [];
-    const mask = this.slots.length - 1;
-    for (let slot = hash & mask; this.slots[slot] !== EMPTY; slot = (slot + 1) & mask) {
-      if (this.hashes[slot] === hash) found.push(this.slots[slot]!);
-    }
-    return found.sort((a, b) => a - b);
-  }
-
-  private place(index: number, hash: number, noteShared: boolean): void {
-    const mask = this.slots.length - 1;
-    let slot = hash & mask;
-    for (; this.slots[slot] !== EMPTY; slot = (slot + 1) & mask) {
-      if (noteShared && this.hashes[slot] === hash) this.sharedHashes.push(this.slots[slot]!, index);
-    }
-    this.slots[slot] = index;
-    this.hashes[slot] = hash;
-  }
-
-  private grow(): void {
-    const { slots, hashes } = this;
-    this.slots = new Int32Array(slots.length * 2).fill(EMPTY);
-    this.hashes = new Int32Array(slots.length * 2);
-    for (let slot = 0; slot < slots.length; slot++) if (slots[slot] !== EMPTY) this.place(slots[slot]!, hashes[slot]!, false);
+    for (let k = low; k < this.count && pairs[2 * k + HASH_WORD] === hash; k++) found.push(pairs[2 * k + ENTRY_WORD]!);
+    return found;
   }
 }
 
