@@ -59,7 +59,7 @@ function fullUrlOf(format: BundleFormat, wrap: Wrap, text: string): string | und
   return typeof fullUrl === 'string' ? fullUrl : undefined;
 }
 
-/** The most bytes read at once for a run of entries: 64 KB, as formats/bundle-scan.ts reads (see CHUNK there). */
+/** The most bytes read at once for a run of entries: 64 KB, under glibc's threshold for mapping a block (see spareChunk in formats/bundle-scan.ts). */
 const READ_BLOCK = 1 << 16;
 
 /** How many entries are validated at a time (a worker's batch). */
@@ -88,19 +88,27 @@ export interface ScannedBundle {
 /** The first pass over a Bundle file; undefined when it is not laid out as one (see scanEntries, scanXmlEntries). */
 export async function scanBundle(file: string, format: BundleFormat): Promise<ScannedBundle | undefined> {
   const fullUrls = new FullUrlTable();
-  const spans = new SpanList();
+  const spans = SpanList.create();
   const onEntry: OnEntry = (span, wrap) => {
     fullUrls.add(span.index, span.fullUrlRead ? span.fullUrl : fullUrlOf(format, wrap, span.text));
     spans.add(span);
   };
-  const layout = await (format === 'json' ? scanEntries : scanXmlEntries)(file, onEntry);
-  if (!layout) return undefined;
-  fullUrls.seal();
-  const reader = new EntryReader({ file, format, layout, spans });
+  let scanned: ScannedBundle | undefined;
   try {
-    return { file, format, layout, shellText: reader.text(0, layout.cutFrom.offset) + reader.text(layout.cutTo.offset, layout.size), fullUrls, spans };
+    const layout = await (format === 'json' ? scanEntries : scanXmlEntries)(file, onEntry);
+    if (!layout) return undefined;
+    fullUrls.seal();
+    spans.done();
+    const reader = new EntryReader({ file, format, layout, spans });
+    try {
+      scanned = { file, format, layout, shellText: reader.text(0, layout.cutFrom.offset) + reader.text(layout.cutTo.offset, layout.size), fullUrls, spans };
+    } finally {
+      reader.close();
+    }
+    return scanned;
   } finally {
-    reader.close();
+    // The spans' file stays open for a Bundle to validate only (BundleEntryValidation closes it).
+    if (!scanned) spans.close();
   }
 }
 
@@ -183,6 +191,7 @@ export class BundleEntryValidation {
     const walk = validator.bundleByEntry(value, scanned.layout.entries, scanned.fullUrls, (i) => reader.entry(i), options);
     if (!walk) {
       reader.close();
+      scanned.spans.close();
       return undefined;
     }
     return new BundleEntryValidation(scanned, reader, { ...shell, value }, walk);
@@ -247,6 +256,7 @@ export class BundleEntryValidation {
 
   close(): void {
     this.reader.close();
+    this.scanned.spans.close();
   }
 }
 

@@ -4,7 +4,11 @@
  * Bundles too big to parse whole. Written by hand: the streaming parsers (stream-json, saxes, ...) give tokens or
  * values, not their offsets in the file.
  */
+import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface EntrySpan {
   index: number;
@@ -57,11 +61,15 @@ export interface Wrap {
 /** Told each entry, and the wrap it is read in. */
 export type OnEntry = (span: EntrySpan, wrap: Wrap) => void;
 
+/** Bytes read at a time. */
+const CHUNK = 1 << 20;
+
 /**
- * Bytes read at a time: 64 KB, under glibc's threshold for mapping a block of its own. Freeing a mapped block (1 MB
- * reads did) raises that threshold, and the blocks under it then fragment the heap (35 MB more RSS for 1 GB).
+ * The last scan's read buffer, kept for the next. Freeing a block this big (which glibc maps on its own) raises glibc's
+ * threshold for mapping blocks, and the blocks under it then fragment its heap: a new buffer per read cost a 1 GB
+ * Bundle 35 MB more RSS by the time its entries were validated.
  */
-const CHUNK = 1 << 16;
+let spareChunk: Buffer | undefined;
 
 /** The bytes the scan turns on. */
 const [QUOTE, BACKSLASH, COLON, COMMA, OPEN_OBJECT, CLOSE_OBJECT, OPEN_ARRAY, CLOSE_ARRAY, NEWLINE] = Array.from('"\\:,{}[]\n', (c) => c.charCodeAt(0));
@@ -90,61 +98,110 @@ function units(b: number): number {
   return b >= 0xf0 ? 2 : 1;
 }
 
-/** Spans in a block of a SpanList, which grows a block at a time: nothing is copied as it grows. */
-const BLOCK_BITS = 16;
-const BLOCK = 1 << BLOCK_BITS;
-const IN_BLOCK = BLOCK - 1;
-
-/** A typed array of `length` items in memory that threads share: posted to a worker, it is the same memory. */
-export function sharedArray<T>(type: { new (buffer: SharedArrayBuffer): T; readonly BYTES_PER_ELEMENT: number }, length: number): T {
-  return new type(new SharedArrayBuffer(length * type.BYTES_PER_ELEMENT));
-}
+/** A span in the spans file: start (a double), length, line and column (32-bit integers), little-endian. */
+const SPAN_BYTES = 20;
+/** Spans written, or read ahead, at a time: 64 KB of them, under glibc's threshold for mapping a block (see spareChunk). */
+const SPANS_AT_A_TIME = Math.floor((1 << 16) / SPAN_BYTES);
 
 /**
- * Spans kept for reading the items again: 20 bytes each, outside the JavaScript heap, in blocks that threads share.
- * Grown by doubling, they cost up to twice that, three times while copying (a 1 GB Bundle peaked at 233 MB).
+ * Spans kept for reading the items again, in a temporary file of 20 bytes a span, not in memory: memory stays the same
+ * whatever the number of entries (in memory, a 1 GB Bundle's spans took 32 MB). Where the system allows (not
+ * Windows), the file is unlinked as soon as it is open: nothing is left behind if the process dies. Worker threads read
+ * it through the same descriptor (threads share them); only the list that made it closes it.
  */
 export class SpanList {
-  private readonly starts: Float64Array[] = [];
-  private readonly lengths: Int32Array[] = [];
-  private readonly lines: Int32Array[] = [];
-  private readonly columns: Int32Array[] = [];
   length = 0;
+  /** Spans from `windowFrom` on: while adding, those not written yet; once done, those read last. */
+  private window = Buffer.allocUnsafe(SPANS_AT_A_TIME * SPAN_BYTES);
+  private windowFrom = 0;
+  private windowCount = 0;
+  private adding = true;
+  private closed = false;
+
+  private constructor(
+    private readonly fd: number,
+    /** Set when the file could not be unlinked while open: it is on close. */
+    private readonly path: string | undefined,
+    private readonly owner: boolean,
+  ) {}
+
+  static create(): SpanList {
+    const path = join(tmpdir(), `fhirdq-spans-${process.pid}-${randomUUID()}`);
+    const fd = openSync(path, 'wx+', 0o600);
+    try {
+      unlinkSync(path);
+      return new SpanList(fd, undefined, true);
+    } catch {
+      return new SpanList(fd, path, true);
+    }
+  }
 
   /** The list from a copy received from another thread (a structured clone keeps the fields, not the class). */
   static revive(copy: SpanList): SpanList {
-    return Object.assign(new SpanList(), copy);
+    const list = new SpanList(copy.fd, undefined, false);
+    list.length = copy.length;
+    list.adding = false;
+    return list;
   }
 
   add(span: EntrySpan): void {
-    const at = this.length & IN_BLOCK;
-    if (at === 0) {
-      this.starts.push(sharedArray(Float64Array, BLOCK));
-      this.lengths.push(sharedArray(Int32Array, BLOCK));
-      this.lines.push(sharedArray(Int32Array, BLOCK));
-      this.columns.push(sharedArray(Int32Array, BLOCK));
-    }
-    const block = this.length++ >>> BLOCK_BITS;
-    this.starts[block]![at] = span.start;
-    this.lengths[block]![at] = span.end - span.start;
-    this.lines[block]![at] = span.line;
-    this.columns[block]![at] = span.column;
+    if (this.windowCount === SPANS_AT_A_TIME) this.flush();
+    const at = this.windowCount++ * SPAN_BYTES;
+    this.window.writeDoubleLE(span.start, at);
+    this.window.writeInt32LE(span.end - span.start, at + 8);
+    this.window.writeInt32LE(span.line, at + 12);
+    this.window.writeInt32LE(span.column, at + 16);
+    this.length++;
+  }
+
+  /** No more spans are added: the rest are written, and the list can be read. */
+  done(): void {
+    this.flush();
+    this.adding = false;
   }
 
   start(i: number): number {
-    return this.starts[i >>> BLOCK_BITS]![i & IN_BLOCK]!;
+    return this.window.readDoubleLE(this.at(i));
   }
 
   end(i: number): number {
-    return this.start(i) + this.lengths[i >>> BLOCK_BITS]![i & IN_BLOCK]!;
+    const at = this.at(i);
+    return this.window.readDoubleLE(at) + this.window.readInt32LE(at + 8);
   }
 
   line(i: number): number {
-    return this.lines[i >>> BLOCK_BITS]![i & IN_BLOCK]!;
+    return this.window.readInt32LE(this.at(i) + 12);
   }
 
   column(i: number): number {
-    return this.columns[i >>> BLOCK_BITS]![i & IN_BLOCK]!;
+    return this.window.readInt32LE(this.at(i) + 16);
+  }
+
+  /** Closes the file (the list that made it; copies in other threads leave it open). */
+  close(): void {
+    if (!this.owner || this.closed) return;
+    this.closed = true;
+    closeSync(this.fd);
+    if (this.path) unlinkSync(this.path);
+  }
+
+  /** Span `i`'s place in the window, read with the spans after it when it is not there: items are read in runs. */
+  private at(i: number): number {
+    if (this.adding) throw new Error('spans are read before they are all added');
+    if (i < this.windowFrom || i >= this.windowFrom + this.windowCount) {
+      if (i < 0 || i >= this.length) throw new RangeError(`no span ${i} of ${this.length}`);
+      this.windowFrom = i;
+      this.windowCount = Math.min(SPANS_AT_A_TIME, this.length - i);
+      readSync(this.fd, this.window, 0, this.windowCount * SPAN_BYTES, i * SPAN_BYTES);
+    }
+    return (i - this.windowFrom) * SPAN_BYTES;
+  }
+
+  private flush(): void {
+    const bytes = this.windowCount * SPAN_BYTES;
+    for (let written = 0; written < bytes; ) written += writeSync(this.fd, this.window, written, bytes - written, this.windowFrom * SPAN_BYTES + written);
+    this.windowFrom += this.windowCount;
+    this.windowCount = 0;
   }
 }
 
@@ -186,8 +243,8 @@ abstract class EntryScan {
   async run(file: string, onEntry: OnEntry): Promise<EntriesLayout | undefined> {
     this.onEntry = onEntry;
     const handle = await open(file, 'r');
-    // One buffer for all reads (see CHUNK).
-    const chunk = Buffer.allocUnsafe(CHUNK);
+    const chunk = spareChunk ?? Buffer.allocUnsafe(CHUNK);
+    spareChunk = undefined;
     try {
       let offset = 0;
       for (;;) {
@@ -231,6 +288,7 @@ abstract class EntryScan {
       const cut = this.capturing ? undefined : this.cut();
       return cut && { ...cut, size: offset, entries: this.index, wrap: this.wrap() };
     } finally {
+      spareChunk = chunk;
       await handle.close();
     }
   }

@@ -3,7 +3,6 @@
  * entry, and the entries read again from the file when a reference is followed (see cli/bundle-entries.ts).
  */
 import { entryOf, EntryLookup, type BundleEntry } from './bundle.js';
-import { sharedArray } from '../formats/bundle-scan.js';
 
 /** FNV-1a over the UTF-16 code units, unsigned. */
 function hashOf(text: string): number {
@@ -17,26 +16,25 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const HASH_WORD = LITTLE_ENDIAN ? 1 : 0;
 const ENTRY_WORD = 1 - HASH_WORD;
 
-/**
- * Pairs in a block while they are added: 64 KB, under glibc's threshold for mapping a block of its own. Freeing a
- * mapped block raises that threshold, and the blocks under it then fragment the heap (35 MB more RSS for 1 GB).
- */
-const PAIR_BLOCK_BITS = 13;
-const PAIR_BLOCK = 1 << PAIR_BLOCK_BITS;
+/** The most entries with a fullUrl a table holds: 2^28, some 200 GB of Bundle (the pairs' memory is reserved, not used). */
+const MAX_PAIRS = 2 ** 28;
+/** Pairs the table grows by at a time. */
+const PAIRS_AT_A_TIME = 1 << 16;
 
 /**
- * The entries' fullUrls by hash: (hash, entry number) pairs, 8 bytes an entry, sorted once all are added (`seal`) into
- * memory threads share, and searched by halving. A hash names candidates only: the caller compares the fullUrls it
- * reads back. An open-addressed table, half full and doubled as it grew, took up to 32 bytes an entry while growing.
+ * The entries' fullUrls by hash: (hash, entry number) pairs, 8 bytes an entry, in one growable block of memory threads
+ * share, sorted in place once all are added (`seal`) and searched by halving. A hash names candidates only: the caller
+ * compares the fullUrls it reads back. Growing in place, nothing is copied or freed: an open-addressed table, doubled
+ * as it grew, took up to 32 bytes an entry, and the blocks it freed fragmented the heap.
  */
 export class FullUrlTable {
-  /** While entries are added: blocks of pairs. */
-  private blocks: Uint32Array[] = [];
+  private readonly buffer = new SharedArrayBuffer(0, { maxByteLength: 8 * MAX_PAIRS });
+  /** As 32-bit words, growing with the buffer (see HASH_WORD). */
+  private readonly pairs = new Uint32Array(this.buffer);
   private count = 0;
-  /** Once sealed: the pairs by hash, then entry number. */
-  private pairs: Uint32Array | undefined;
+  private sealed = false;
   /** Entries whose fullUrl's hash another entry's has too (known once sealed): the only ones that may share a fullUrl. */
-  sharedHashes: number[] = [];
+  readonly sharedHashes: number[] = [];
 
   /** The table from a copy received from another thread (a structured clone keeps the fields, not the class). */
   static revive(copy: FullUrlTable): FullUrlTable {
@@ -45,22 +43,23 @@ export class FullUrlTable {
 
   add(index: number, fullUrl: string | undefined): void {
     if (fullUrl === undefined) return;
-    const at = this.count & (PAIR_BLOCK - 1);
-    if (at === 0) this.blocks.push(new Uint32Array(2 * PAIR_BLOCK));
-    const block = this.blocks[this.count++ >>> PAIR_BLOCK_BITS]!;
-    block[2 * at + HASH_WORD] = hashOf(fullUrl);
-    block[2 * at + ENTRY_WORD] = index;
+    if (this.sealed) throw new Error('a fullUrl is added after the table is sealed');
+    if (2 * this.count === this.pairs.length) {
+      if (this.count === MAX_PAIRS) throw new RangeError(`a Bundle validated entry by entry may have at most ${MAX_PAIRS} entries with a fullUrl`);
+      this.buffer.grow(8 * Math.min(this.count + PAIRS_AT_A_TIME, MAX_PAIRS));
+    }
+    this.pairs[2 * this.count + HASH_WORD] = hashOf(fullUrl);
+    this.pairs[2 * this.count + ENTRY_WORD] = index;
+    this.count++;
   }
 
-  /** Sorts the pairs into memory the workers share; no more are added after. */
+  /** Sorts the pairs (no more are added after): before the table is searched, or posted to workers. */
   seal(): void {
-    if (this.pairs) return;
-    const pairs = sharedArray(Uint32Array, 2 * this.count);
-    this.blocks.forEach((block, i) => pairs.set(block.subarray(0, Math.min(block.length, pairs.length - i * block.length)), i * block.length));
-    this.blocks = [];
+    if (this.sealed) return;
+    this.sealed = true;
+    const pairs = this.pairs;
     // Read as 64-bit numbers, hash high, the pairs sort natively by hash and then entry number.
-    new BigUint64Array(pairs.buffer).sort();
-    this.pairs = pairs;
+    new BigUint64Array(this.buffer, 0, this.count).sort();
     for (let k = 1; k < this.count; k++) {
       if (pairs[2 * k + HASH_WORD] !== pairs[2 * k - 2 + HASH_WORD]) continue;
       if (k === 1 || pairs[2 * k - 2 + HASH_WORD] !== pairs[2 * k - 4 + HASH_WORD]) this.sharedHashes.push(pairs[2 * k - 2 + ENTRY_WORD]!);
@@ -71,7 +70,7 @@ export class FullUrlTable {
   /** The entries whose fullUrl may be this one, in entry order. */
   candidates(fullUrl: string): number[] {
     this.seal();
-    const pairs = this.pairs!;
+    const pairs = this.pairs;
     const hash = hashOf(fullUrl);
     // The first pair whose hash is not below this one.
     let low = 0;

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { FullUrlTable, OnDiskIndex } from '../../src/validation/bundle-on-disk.js';
 import { indexBundle } from '../../src/validation/bundle.js';
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { SpanList } from '../../src/formats/bundle-scan.js';
 
 describe('FullUrlTable', () => {
@@ -34,30 +36,44 @@ describe('FullUrlTable', () => {
   });
 });
 
-describe('a scanned Bundle in shared memory', () => {
-  it('gives a worker the same table and spans, not copies of them', () => {
+describe('a scanned Bundle shared with workers', () => {
+  it('gives a worker the same table, in the same memory, and the same spans, from the same file', () => {
     const table = new FullUrlTable();
-    const spans = new SpanList();
+    const spans = SpanList.create();
     const count = 70_000;
+    const span = (i: number) => ({ index: i, start: i * 10 + 2 ** 33, end: i * 10 + 9 + 2 ** 33, line: i + 1, column: 3, text: '', fullUrl: undefined, fullUrlRead: true });
     for (let i = 0; i < count; i++) {
       table.add(i, `urn:uuid:${i}`);
-      spans.add({ index: i, start: i * 10, end: i * 10 + 9, line: i + 1, column: 3, text: '', fullUrl: undefined, fullUrlRead: true });
+      spans.add(span(i));
     }
+    expect(() => spans.start(0)).toThrow(/before they are all added/);
     table.seal();
+    spans.done();
+    // Nothing of the spans' file is left in the temporary folder, even while it is open.
+    expect(readdirSync(tmpdir()).filter((name) => name.startsWith(`fhirdq-spans-${process.pid}-`))).toEqual([]);
     // What a worker receives: a structured clone, revived.
     const theirs = FullUrlTable.revive(structuredClone(table));
     const theirSpans = SpanList.revive(structuredClone(spans));
     expect(theirs.candidates('urn:uuid:69999')).toContain(69_999);
-    for (const i of [2999, 65_536, 69_999]) expect([theirSpans.start(i), theirSpans.end(i), theirSpans.line(i), theirSpans.column(i)]).toEqual([i * 10, i * 10 + 9, i + 1, 3]);
     expect(theirSpans.length).toBe(count);
-    const views = (value: object): ArrayBufferView[] => Object.values(value).flat().filter((field) => ArrayBuffer.isView(field));
-    for (const held of [table, theirs, spans, theirSpans]) {
-      expect(views(held).length).toBeGreaterThan(0);
-      for (const view of views(held)) expect(view.buffer).toBeInstanceOf(SharedArrayBuffer);
+    // Read in runs, and out of them (an entry read back), in both threads' lists.
+    for (const list of [spans, theirSpans]) {
+      for (const i of [0, 1, 3275, 3276, 65_536, 69_999, 12, 40_000, 40_001]) {
+        const { start, end, line, column } = span(i);
+        expect([list.start(i), list.end(i), list.line(i), list.column(i)]).toEqual([start, end, line, column]);
+      }
+      expect(() => list.line(count)).toThrow(RangeError);
     }
-    // Still a list that grows.
-    spans.add({ index: count, start: 700_000, end: 700_009, line: count + 1, column: 1, text: '', fullUrl: undefined, fullUrlRead: true });
-    expect(spans.end(count)).toBe(700_009);
+    const buffers = [table, theirs].map((held) => Object.values(held).find((field) => field instanceof SharedArrayBuffer));
+    expect(buffers[0]).toBeInstanceOf(SharedArrayBuffer);
+    expect(buffers[1]).toBeInstanceOf(SharedArrayBuffer);
+    // The same memory: a word changed in one is changed in the other.
+    new Uint32Array(buffers[0]!)[0]! ^= 1;
+    expect(new Uint32Array(buffers[1]!)[0]).toBe(new Uint32Array(buffers[0]!)[0]);
+    // A worker's copy leaves the file open; the list that made it closes it.
+    theirSpans.close();
+    expect(spans.line(5)).toBe(6);
+    spans.close();
   });
 });
 
