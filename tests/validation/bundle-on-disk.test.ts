@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { SpanList } from '../../src/formats/bundle-scan.js';
 
 describe('FullUrlTable', () => {
-  it('names every entry of a fullUrl among its candidates, in order, over blocks of them', () => {
+  it('names every entry of a fullUrl among its candidates, in order, as the table grows', () => {
     const table = new FullUrlTable();
     const urls = Array.from({ length: 150_000 }, (_, i) => `urn:uuid:${i % 20_000}`);
     urls.forEach((url, i) => table.add(i, i % 7 === 0 ? undefined : url));
