@@ -1,7 +1,7 @@
 /**
  * A Bundle file too big to hold, validated entry by entry (validation/bundle-by-entry.ts) with the whole file's
  * positions: a first pass finds the entries (formats/bundle-scan.ts) and notes their fullUrls; the second reads them
- * again one at a time. Memory grows by 28 bytes an entry (where it is, its fullUrl's hash), not with their size.
+ * again one at a time. Where each entry is and its fullUrl's hash go to scratch files: memory keeps 4 bytes per 512 entries.
  */
 import { openSync, closeSync, readSync } from 'node:fs';
 import { issueAt, type Issue } from '../validation/issues.js';
@@ -107,8 +107,11 @@ export async function scanBundle(file: string, format: BundleFormat): Promise<Sc
     }
     return scanned;
   } finally {
-    // The spans' file stays open for a Bundle to validate only (BundleEntryValidation closes it).
-    if (!scanned) spans.close();
+    // The scratch files stay open for a Bundle to validate only (BundleEntryValidation closes them).
+    if (!scanned) {
+      spans.close();
+      fullUrls.close();
+    }
   }
 }
 
@@ -192,6 +195,7 @@ export class BundleEntryValidation {
     if (!walk) {
       reader.close();
       scanned.spans.close();
+      scanned.fullUrls.close();
       return undefined;
     }
     return new BundleEntryValidation(scanned, reader, { ...shell, value }, walk);
@@ -257,6 +261,7 @@ export class BundleEntryValidation {
   close(): void {
     this.reader.close();
     this.scanned.spans.close();
+    this.scanned.fullUrls.close();
   }
 }
 

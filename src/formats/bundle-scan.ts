@@ -104,10 +104,40 @@ const SPAN_BYTES = 20;
 const SPANS_AT_A_TIME = Math.floor((1 << 16) / SPAN_BYTES);
 
 /**
- * Spans kept for reading the items again, in a temporary file of 20 bytes a span, not in memory: memory stays the same
- * whatever the number of entries (in memory, a 1 GB Bundle's spans took 32 MB). Where the system allows (not
- * Windows), the file is unlinked as soon as it is open: nothing is left behind if the process dies. Worker threads read
- * it through the same descriptor (threads share them); only the list that made it closes it.
+ * A temporary file for what a big Bundle's index keeps on disk. Where the system allows (not Windows), it is unlinked
+ * as soon as it is open, so nothing is left behind if the process dies; otherwise `path` is set, to unlink on close.
+ * Worker threads read it through the same descriptor (threads share them).
+ */
+export interface ScratchFile {
+  fd: number;
+  path: string | undefined;
+}
+
+export function openScratchFile(name: string): ScratchFile {
+  const path = join(tmpdir(), `fhirdq-${name}-${process.pid}-${randomUUID()}`);
+  const fd = openSync(path, 'wx+', 0o600);
+  try {
+    unlinkSync(path);
+    return { fd, path: undefined };
+  } catch {
+    return { fd, path };
+  }
+}
+
+export function closeScratchFile({ fd, path }: ScratchFile): void {
+  closeSync(fd);
+  if (path) unlinkSync(path);
+}
+
+/** Writes all of `bytes` at `position`. */
+export function writeAllSync(fd: number, bytes: Uint8Array, position: number): void {
+  for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written, bytes.length - written, position + written);
+}
+
+/**
+ * Spans kept for reading the items again, in a scratch file of 20 bytes a span, not in memory: memory stays the same
+ * whatever the number of entries (in memory, a 1 GB Bundle's spans took 32 MB). Only the list that made the file
+ * closes it; copies in worker threads read it through the same descriptor.
  */
 export class SpanList {
   length = 0;
@@ -119,26 +149,17 @@ export class SpanList {
   private closed = false;
 
   private constructor(
-    private readonly fd: number,
-    /** Set when the file could not be unlinked while open: it is on close. */
-    private readonly path: string | undefined,
+    private readonly file: ScratchFile,
     private readonly owner: boolean,
   ) {}
 
   static create(): SpanList {
-    const path = join(tmpdir(), `fhirdq-spans-${process.pid}-${randomUUID()}`);
-    const fd = openSync(path, 'wx+', 0o600);
-    try {
-      unlinkSync(path);
-      return new SpanList(fd, undefined, true);
-    } catch {
-      return new SpanList(fd, path, true);
-    }
+    return new SpanList(openScratchFile('spans'), true);
   }
 
   /** The list from a copy received from another thread (a structured clone keeps the fields, not the class). */
   static revive(copy: SpanList): SpanList {
-    const list = new SpanList(copy.fd, undefined, false);
+    const list = new SpanList(copy.file, false);
     list.length = copy.length;
     list.adding = false;
     return list;
@@ -181,8 +202,7 @@ export class SpanList {
   close(): void {
     if (!this.owner || this.closed) return;
     this.closed = true;
-    closeSync(this.fd);
-    if (this.path) unlinkSync(this.path);
+    closeScratchFile(this.file);
   }
 
   /** Span `i`'s place in the window, read with the spans after it when it is not there: items are read in runs. */
@@ -192,14 +212,13 @@ export class SpanList {
       if (i < 0 || i >= this.length) throw new RangeError(`no span ${i} of ${this.length}`);
       this.windowFrom = i;
       this.windowCount = Math.min(SPANS_AT_A_TIME, this.length - i);
-      readSync(this.fd, this.window, 0, this.windowCount * SPAN_BYTES, i * SPAN_BYTES);
+      readSync(this.file.fd, this.window, 0, this.windowCount * SPAN_BYTES, i * SPAN_BYTES);
     }
     return (i - this.windowFrom) * SPAN_BYTES;
   }
 
   private flush(): void {
-    const bytes = this.windowCount * SPAN_BYTES;
-    for (let written = 0; written < bytes; ) written += writeSync(this.fd, this.window, written, bytes - written, this.windowFrom * SPAN_BYTES + written);
+    writeAllSync(this.file.fd, this.window.subarray(0, this.windowCount * SPAN_BYTES), this.windowFrom * SPAN_BYTES);
     this.windowFrom += this.windowCount;
     this.windowCount = 0;
   }

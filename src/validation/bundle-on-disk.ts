@@ -2,7 +2,9 @@
  * What a Bundle validated entry by entry keeps of its entries: their fullUrls as hashes in a table, a few bytes an
  * entry, and the entries read again from the file when a reference is followed (see cli/bundle-entries.ts).
  */
+import { readSync } from 'node:fs';
 import { entryOf, EntryLookup, type BundleEntry } from './bundle.js';
+import { closeScratchFile, openScratchFile, writeAllSync, type ScratchFile } from '../formats/bundle-scan.js';
 
 /** FNV-1a over the UTF-16 code units, unsigned. */
 function hashOf(text: string): number {
@@ -18,71 +20,114 @@ const ENTRY_WORD = 1 - HASH_WORD;
 
 /** The most entries with a fullUrl a table holds: 2^28, some 200 GB of Bundle (the pairs' memory is reserved, not used). */
 const MAX_PAIRS = 2 ** 28;
-/** Pairs the table grows by at a time. */
+/** Pairs the table grows by at a time while they are added. */
 const PAIRS_AT_A_TIME = 1 << 16;
+/** Pairs in a block of the sorted pairs' file, read at a time: 4 KB. */
+const PAIRS_PER_BLOCK = 512;
+/** Blocks a table keeps once read: references mostly point at a few entries (a Patient, an Encounter). */
+const BLOCKS_KEPT = 16;
 
 /**
- * The entries' fullUrls by hash: (hash, entry number) pairs, 8 bytes an entry, in one growable block of memory threads
- * share, sorted in place once all are added (`seal`) and searched by halving. A hash names candidates only: the caller
- * compares the fullUrls it reads back. Growing in place, nothing is copied or freed: an open-addressed table, doubled
- * as it grew, took up to 32 bytes an entry, and the blocks it freed fragmented the heap.
+ * The entries' fullUrls by hash: (hash, entry number) pairs, 8 bytes an entry, grown in place in memory as they are
+ * added, then sorted (`seal`) into a scratch file, in memory only the first hash of each block of 512. A lookup
+ * halves the first hashes, then reads a block or two (kept for the next). A hash names candidates only: the caller
+ * compares the fullUrls it reads back. Memory thus stays the same whatever the number of entries: held in memory, the
+ * pairs took 13 MB of a 1 GB Bundle's peak (and an open-addressed table, doubled as it grew, up to 32 bytes an entry).
  */
 export class FullUrlTable {
-  private readonly buffer = new SharedArrayBuffer(0, { maxByteLength: 8 * MAX_PAIRS });
-  /** As 32-bit words, growing with the buffer (see HASH_WORD). */
-  private readonly pairs = new Uint32Array(this.buffer);
+  /** While pairs are added: in one growable block of memory, as 32-bit words (see HASH_WORD). */
+  private adding: { buffer: SharedArrayBuffer; words: Uint32Array } | undefined = { buffer: new SharedArrayBuffer(0, { maxByteLength: 8 * MAX_PAIRS }), words: new Uint32Array(0) };
   private count = 0;
-  private sealed = false;
+  /** Once sealed: the sorted pairs' file, each block's first hash, and the blocks read last (most recent last). */
+  private file: ScratchFile | undefined;
+  private owner = true;
+  private firstHashes = new Uint32Array(0);
+  private kept = new Map<number, Uint32Array>();
   /** Entries whose fullUrl's hash another entry's has too (known once sealed): the only ones that may share a fullUrl. */
   readonly sharedHashes: number[] = [];
 
-  /** The table from a copy received from another thread (a structured clone keeps the fields, not the class). */
+  /** The table from a copy received from another thread: the same file, read through the same descriptor. */
   static revive(copy: FullUrlTable): FullUrlTable {
-    return Object.assign(new FullUrlTable(), copy);
+    if (!copy.file) throw new Error('a fullUrl table is shared before it is sealed');
+    return Object.assign(new FullUrlTable(), { adding: undefined, count: copy.count, file: copy.file, owner: false, firstHashes: copy.firstHashes });
   }
 
   add(index: number, fullUrl: string | undefined): void {
     if (fullUrl === undefined) return;
-    if (this.sealed) throw new Error('a fullUrl is added after the table is sealed');
-    if (2 * this.count === this.pairs.length) {
+    const adding = this.adding;
+    if (!adding) throw new Error('a fullUrl is added after the table is sealed');
+    if (2 * this.count === adding.words.length) {
       if (this.count === MAX_PAIRS) throw new RangeError(`a Bundle validated entry by entry may have at most ${MAX_PAIRS} entries with a fullUrl`);
-      this.buffer.grow(8 * Math.min(this.count + PAIRS_AT_A_TIME, MAX_PAIRS));
+      adding.buffer.grow(8 * Math.min(this.count + PAIRS_AT_A_TIME, MAX_PAIRS));
+      adding.words = new Uint32Array(adding.buffer);
     }
-    this.pairs[2 * this.count + HASH_WORD] = hashOf(fullUrl);
-    this.pairs[2 * this.count + ENTRY_WORD] = index;
+    adding.words[2 * this.count + HASH_WORD] = hashOf(fullUrl);
+    adding.words[2 * this.count + ENTRY_WORD] = index;
     this.count++;
   }
 
-  /** Sorts the pairs (no more are added after): before the table is searched, or posted to workers. */
+  /** Sorts the pairs into the scratch file (no more are added after): before the table is searched, or shared. */
   seal(): void {
-    if (this.sealed) return;
-    this.sealed = true;
-    const pairs = this.pairs;
+    const adding = this.adding;
+    if (!adding) return;
+    this.adding = undefined;
+    const words = adding.words;
     // Read as 64-bit numbers, hash high, the pairs sort natively by hash and then entry number.
-    new BigUint64Array(this.buffer, 0, this.count).sort();
+    new BigUint64Array(adding.buffer, 0, this.count).sort();
     for (let k = 1; k < this.count; k++) {
-      if (pairs[2 * k + HASH_WORD] !== pairs[2 * k - 2 + HASH_WORD]) continue;
-      if (k === 1 || pairs[2 * k - 2 + HASH_WORD] !== pairs[2 * k - 4 + HASH_WORD]) this.sharedHashes.push(pairs[2 * k - 2 + ENTRY_WORD]!);
-      this.sharedHashes.push(pairs[2 * k + ENTRY_WORD]!);
+      if (words[2 * k + HASH_WORD] !== words[2 * k - 2 + HASH_WORD]) continue;
+      if (k === 1 || words[2 * k - 2 + HASH_WORD] !== words[2 * k - 4 + HASH_WORD]) this.sharedHashes.push(words[2 * k - 2 + ENTRY_WORD]!);
+      this.sharedHashes.push(words[2 * k + ENTRY_WORD]!);
     }
+    this.firstHashes = new Uint32Array(Math.ceil(this.count / PAIRS_PER_BLOCK));
+    for (let b = 0; b < this.firstHashes.length; b++) this.firstHashes[b] = words[2 * b * PAIRS_PER_BLOCK + HASH_WORD]!;
+    this.file = openScratchFile('fullurls');
+    writeAllSync(this.file.fd, new Uint8Array(adding.buffer, 0, 8 * this.count), 0);
   }
 
   /** The entries whose fullUrl may be this one, in entry order. */
   candidates(fullUrl: string): number[] {
     this.seal();
-    const pairs = this.pairs;
     const hash = hashOf(fullUrl);
-    // The first pair whose hash is not below this one.
+    // The first block whose first hash is not below this one: the pairs with it start there or in the block before.
     let low = 0;
-    let high = this.count;
+    let high = this.firstHashes.length;
     while (low < high) {
       const middle = (low + high) >>> 1;
-      if (pairs[2 * middle + HASH_WORD]! < hash) low = middle + 1;
+      if (this.firstHashes[middle]! < hash) low = middle + 1;
       else high = middle;
     }
     const found: number[] = [];
-    for (let k = low; k < this.count && pairs[2 * k + HASH_WORD] === hash; k++) found.push(pairs[2 * k + ENTRY_WORD]!);
+    for (let b = Math.max(0, low - 1); b < this.firstHashes.length && this.firstHashes[b]! <= hash; b++) {
+      const words = this.block(b);
+      for (let k = 0; k < words.length; k += 2) {
+        const at = words[k + HASH_WORD]!;
+        if (at === hash) found.push(words[k + ENTRY_WORD]!);
+        else if (at > hash) return found;
+      }
+    }
     return found;
+  }
+
+  /** Closes the scratch file (the table that made it; copies in other threads leave it open). */
+  close(): void {
+    if (!this.owner || !this.file) return;
+    closeScratchFile(this.file);
+    this.file = undefined;
+  }
+
+  /** Block `b` of the sorted pairs, as 32-bit words. */
+  private block(b: number): Uint32Array {
+    let words = this.kept.get(b);
+    if (words) this.kept.delete(b);
+    else {
+      if (!this.file) throw new Error('the fullUrl table is closed');
+      words = new Uint32Array(2 * Math.min(PAIRS_PER_BLOCK, this.count - b * PAIRS_PER_BLOCK));
+      readSync(this.file.fd, words, 0, words.byteLength, 8 * b * PAIRS_PER_BLOCK);
+      if (this.kept.size >= BLOCKS_KEPT) this.kept.delete(this.kept.keys().next().value!);
+    }
+    this.kept.set(b, words);
+    return words;
   }
 }
 

@@ -24,6 +24,18 @@ describe('FullUrlTable', () => {
     // Each fullUrl here is held by 7 or 8 entries; noted once each.
     expect(table.sharedHashes.length).toBe(shared.size);
     expect(shared.size).toBeGreaterThanOrEqual(urls.filter((_, i) => i % 7 !== 0).length);
+    table.close();
+  });
+
+  it('finds the entries of a fullUrl that many share, across the blocks of the pairs file', () => {
+    const table = new FullUrlTable();
+    // 1,500 entries share one fullUrl (three blocks of pairs and more), between others before and after it.
+    const urls = Array.from({ length: 4000 }, (_, i) => (i >= 1000 && i < 2500 ? 'urn:uuid:same' : `urn:uuid:${i}`));
+    urls.forEach((url, i) => table.add(i, url));
+    table.seal();
+    expect(table.candidates('urn:uuid:same')).toEqual(Array.from({ length: 1500 }, (_, i) => 1000 + i));
+    for (const i of [0, 999, 2500, 3999]) expect(table.candidates(`urn:uuid:${i}`)).toContain(i);
+    table.close();
   });
 
   it('notes no entry whose fullUrl hash is its own', () => {
@@ -33,11 +45,12 @@ describe('FullUrlTable', () => {
     expect(table.sharedHashes).toEqual([]);
     expect(table.candidates('urn:uuid:999')).toEqual([999]);
     expect(table.candidates('urn:uuid:0')).toEqual([0]);
+    table.close();
   });
 });
 
 describe('a scanned Bundle shared with workers', () => {
-  it('gives a worker the same table, in the same memory, and the same spans, from the same file', () => {
+  it('gives a worker the same table and spans, read from the same scratch files', () => {
     const table = new FullUrlTable();
     const spans = SpanList.create();
     const count = 70_000;
@@ -47,15 +60,16 @@ describe('a scanned Bundle shared with workers', () => {
       spans.add(span(i));
     }
     expect(() => spans.start(0)).toThrow(/before they are all added/);
+    expect(() => FullUrlTable.revive(structuredClone(table))).toThrow(/before it is sealed/);
     table.seal();
     spans.done();
-    // Nothing of the spans' file is left in the temporary folder, even while it is open.
-    expect(readdirSync(tmpdir()).filter((name) => name.startsWith(`fhirdq-spans-${process.pid}-`))).toEqual([]);
+    // Nothing of the scratch files is left in the temporary folder, even while they are open.
+    expect(readdirSync(tmpdir()).filter((name) => name.startsWith('fhirdq-') && name.includes(`-${process.pid}-`))).toEqual([]);
     // What a worker receives: a structured clone, revived.
     const theirs = FullUrlTable.revive(structuredClone(table));
     const theirSpans = SpanList.revive(structuredClone(spans));
-    expect(theirs.candidates('urn:uuid:69999')).toContain(69_999);
     expect(theirSpans.length).toBe(count);
+    for (const held of [table, theirs]) for (const i of [0, 511, 512, 69_999]) expect(held.candidates(`urn:uuid:${i}`)).toContain(i);
     // Read in runs, and out of them (an entry read back), in both threads' lists.
     for (const list of [spans, theirSpans]) {
       for (const i of [0, 1, 3275, 3276, 65_536, 69_999, 12, 40_000, 40_001]) {
@@ -64,16 +78,14 @@ describe('a scanned Bundle shared with workers', () => {
       }
       expect(() => list.line(count)).toThrow(RangeError);
     }
-    const buffers = [table, theirs].map((held) => Object.values(held).find((field) => field instanceof SharedArrayBuffer));
-    expect(buffers[0]).toBeInstanceOf(SharedArrayBuffer);
-    expect(buffers[1]).toBeInstanceOf(SharedArrayBuffer);
-    // The same memory: a word changed in one is changed in the other.
-    new Uint32Array(buffers[0]!)[0]! ^= 1;
-    expect(new Uint32Array(buffers[1]!)[0]).toBe(new Uint32Array(buffers[0]!)[0]);
-    // A worker's copy leaves the file open; the list that made it closes it.
+    // A worker's copies leave the files open; the table and list that made them close them.
     theirSpans.close();
+    theirs.close();
     expect(spans.line(5)).toBe(6);
+    expect(table.candidates('urn:uuid:123')).toContain(123);
     spans.close();
+    table.close();
+    expect(() => table.candidates('urn:uuid:99999')).toThrow(/closed/);
   });
 });
 
