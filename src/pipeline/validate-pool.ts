@@ -116,7 +116,14 @@ interface Slot {
 /** What each worker's validator is created with. */
 export type PoolValidatorOptions = Pick<ValidatorOptions, 'securityChecks' | 'bestPractice' | 'extensionDomains'> & { igs: string[] };
 
-export function createValidatorPool(options: PoolValidatorOptions & { workers: number; heapMb?: number }): ValidatorPool {
+/** How the pool's threads are made: how many, and the V8 heap sizes each may use (V8's own where not given). */
+export interface PoolThreads {
+  workers: number;
+  heapMb?: number;
+  youngGenerationMb?: number;
+}
+
+export function createValidatorPool(options: PoolValidatorOptions & PoolThreads): ValidatorPool {
   const url = new URL('./validate-worker.js', import.meta.url);
   let nextId = 0;
   let closing = false;
@@ -131,9 +138,7 @@ export function createValidatorPool(options: PoolValidatorOptions & { workers: n
   for (let i = 0; i < options.workers; i++) {
     const worker = new Worker(url, {
       workerData: { igs: options.igs, securityChecks: options.securityChecks, bestPractice: options.bestPractice, extensionDomains: options.extensionDomains } satisfies PoolValidatorOptions,
-      // V8's own young generation: 96 MB (32 MB semi-spaces) was no faster once validation allocated less, and cost
-      // 70 MB more RSS with two workers (bench child `pool`, 2 workers: 166-172k/s at 217 MB against 166-171k/s at 284-291 MB).
-      ...(options.heapMb ? { resourceLimits: { maxOldGenerationSizeMb: options.heapMb } } : {}),
+      resourceLimits: { maxOldGenerationSizeMb: options.heapMb, maxYoungGenerationSizeMb: options.youngGenerationMb },
     });
     const slot: Slot = { worker, queued: 0, pending: new Map() };
     worker.on('message', (msg: WorkerReply) => {
