@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { SpecErrors } from '../mapping/yaml-file.js';
 import { loadRunConfig } from '../pipeline/config.js';
 import { runPipeline } from '../pipeline/run.js';
+import { limitHeapGrowth } from './heap-growth.js';
 import { createProgress } from '../pipeline/progress.js';
 import type { CliContext } from './context.js';
 import { RunMeasurer } from '../quality/measure-run.js';
@@ -37,6 +38,8 @@ export function registerRunCommand(program: Command, ctx?: CliContext): void {
         return;
       }
       if (!options.validate) loaded.config.validation.enabled = false;
+      // Validation results wait on the workers in input order (35,000-patient region: 554-573 MB peak RSS without, 438 with).
+      if (loaded.config.validation.enabled) limitHeapGrowth();
       // Quality is measured as results arrive: the report does not read the run's outputs again.
       let measurer: RunMeasurer | undefined;
       const measure = options.report ? async (startedAt: string) => (measurer = await RunMeasurer.open(loaded, startedAt.slice(0, 10))) : undefined;

@@ -10,6 +10,7 @@ import { addCounts, countIssues } from '../validation/outcome.js';
 import { collectFiles, describeFsError, kindOf, readNdjsonLines, readResources, validateParsedSafely } from './input.js';
 import { BundleEntryValidation, ENTRIES_AT_A_TIME, scanBundle, type ScannedBundle } from './bundle-entries.js';
 import { EXIT_USAGE, type CliContext } from './context.js';
+import { limitHeapGrowth } from './heap-growth.js';
 import { chunkedWriter, createReporter, OUTPUT_FORMATS, resourceLabel, type OutputFormat, type Summary } from './output.js';
 
 export interface ValidateCommandOptions {
@@ -20,22 +21,15 @@ export interface ValidateCommandOptions {
   bestPractice?: BestPracticeLevel;
   /** URL prefixes from which unknown extensions are allowed; none given: any. */
   extension: string[];
-  /** Validation worker threads; 0 validates on the main thread; undefined decides from the input (see workersFor). */
+  /** Validation worker threads beside the main thread, which validates too; undefined decides from the input (see workersFor). */
   workers?: number;
   /** JSON and XML Bundles from this size are validated entry by entry (default BUNDLE_BY_ENTRY_FROM_BYTES). */
   bundleByEntryFrom?: number;
 }
 
-/** Resources sent to a worker at a time, and batches in flight per worker: enough to keep every worker busy. */
+/** Resources sent to a thread at a time, and batches in flight per thread: enough to keep every thread busy. */
 const BATCH_SIZE = 200;
-const BATCHES_PER_WORKER = 2;
-/**
- * The workers' young generation. They hold a batch's located, rendered results until it is done; with V8's own (16 MB
- * semi-spaces) those outlived scavenges, and a 1 GB NDJSON file on 2 workers peaked at 464-532 MB RSS against
- * 347-355 MB with 64 or 96 MB (100 MB: 297-306 against 330-334 MB). A run's workers, which answer with counts and
- * issue lines, do better with V8's own (35,000-patient region: 560 MB against 593 with 64 and 681 with 96).
- */
-const WORKER_YOUNG_GENERATION_MB = 64;
+const BATCHES_PER_THREAD = 2;
 
 export function registerValidateCommand(program: Command, ctx: CliContext): void {
   program
@@ -48,7 +42,7 @@ export function registerValidateCommand(program: Command, ctx: CliContext): void
     .option('--security-checks', 'report HTML-looking strings and active content as errors')
     .addOption(new Option('--best-practice <level>', 'how failed best-practice constraints (dom-6: narrative, ...) are reported').choices(BEST_PRACTICE_LEVELS).default('warning'))
     .option('--extension <domain>', "allow unknown extensions only from this URL prefix (repeatable; 'any': from anywhere, the default); others are errors", collect, [])
-    .option('--workers <n>', 'validation worker threads for NDJSON input and big Bundles (0: none; default: one per core from 32 MB of them)', parseWorkers)
+    .option('--workers <n>', 'validation worker threads beside the main thread for NDJSON input and big Bundles (0: none; default: one per core but one, from 32 MB of them)', parseWorkers)
     .action(async (paths: string[], options: ValidateCommandOptions) => {
       ctx.exitCode = await validateFiles(paths, options, ctx);
     });
@@ -76,7 +70,10 @@ const WORKERS_FROM_BYTES = 32 * 1024 * 1024;
  */
 const BUNDLE_BY_ENTRY_FROM_BYTES = 32 * 1024 * 1024;
 
-/** One worker per core for NDJSON input or big Bundles of some size (the workers take those only), else none. */
+/**
+ * For NDJSON input or big Bundles of some size (the workers take those only), one worker per core but one: the main
+ * thread validates batches too. Else none.
+ */
 async function workersFor(files: readonly string[], requested: number | undefined, bundleByEntryFrom: number): Promise<number> {
   if (requested !== undefined) return requested;
   let bytes = 0;
@@ -86,7 +83,7 @@ async function workersFor(files: readonly string[], requested: number | undefine
     const size = (await stat(file)).size;
     if (kind === 'ndjson' || size >= bundleByEntryFrom) bytes += size;
   }
-  return bytes >= WORKERS_FROM_BYTES ? availableParallelism() : 0;
+  return bytes >= WORKERS_FROM_BYTES ? availableParallelism() - 1 : 0;
 }
 
 /** Validates the files and reports them; returns the exit code (0 no errors, 1 errors, 2 input problems). */
@@ -117,7 +114,10 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
   const validateOptions = options.profile ? { profile: options.profile } : undefined;
   const bundleByEntryFrom = options.bundleByEntryFrom ?? BUNDLE_BY_ENTRY_FROM_BYTES;
   const workers = await workersFor(files, options.workers, bundleByEntryFrom);
-  const pool = workers > 0 ? createValidatorPool({ workers, youngGenerationMb: WORKER_YOUNG_GENERATION_MB, ...validatorOptions }) : undefined;
+  // Results wait across threads to be written in input order: see limitHeapGrowth.
+  if (workers > 0) limitHeapGrowth();
+  const pool = workers > 0 ? createValidatorPool({ workers, mainThread: validator, ...validatorOptions }) : undefined;
+  const threads = workers + 1;
   const report = (file: string, label: string | null, line: number | undefined, issues: Issue[]) => {
     reporter.resource(file, { resource: label, line, issues });
     addCounts(summary, countIssues(issues));
@@ -171,7 +171,7 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
           const results = session.locate(from, to);
           pending.push(async () => (await results).forEach((r) => report(file, r.label, r.line, r.issues)));
         }
-        while (pending.length > workers * BATCHES_PER_WORKER) await drainOne();
+        while (pending.length > threads * BATCHES_PER_THREAD) await drainOne();
       }
       while (pending.length > 0) await drainOne();
       validation.takeIn(await session.close());
@@ -191,7 +191,7 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
           const send = async () => {
             dispatch(file, batch);
             batch = [];
-            while (pending.length > workers * BATCHES_PER_WORKER) await drainOne();
+            while (pending.length > threads * BATCHES_PER_THREAD) await drainOne();
           };
           for await (const { text, line } of readNdjsonLines(file)) {
             batch.push({ json: text, line, profile: options.profile });

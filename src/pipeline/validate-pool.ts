@@ -7,11 +7,12 @@
 import { Worker } from 'node:worker_threads';
 import type { Issue } from '../validation/issues.js';
 import type { FhirResource } from '../packages/types.js';
-import type { ValidatorOptions } from '../validation/api.js';
+import type { Validator, ValidatorOptions } from '../validation/api.js';
 import type { BatchOutcome, IssueContext } from './issue-lines.js';
 import type { StreamedFormat } from '../cli/output.js';
 import type { IssueCounts } from '../validation/outcome.js';
 import type { ScannedBundle } from '../cli/bundle-entries.js';
+import { batchHandler } from './batch-handler.js';
 
 export interface ValidateItem {
   resource: FhirResource;
@@ -106,8 +107,10 @@ export interface WorkerReply {
   error?: string;
 }
 
+/** A thread that validates the pool's batches: a worker, or the main thread. */
 interface Slot {
-  worker: Worker;
+  post(message: BatchRequest, transfer: ArrayBuffer[]): void;
+  stop(): Promise<unknown>;
   /** Items sent and not yet answered: the next batch goes to the slot with the fewest. */
   queued: number;
   pending: Map<number, { size: number; resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>;
@@ -116,12 +119,20 @@ interface Slot {
 /** What each worker's validator is created with. */
 export type PoolValidatorOptions = Pick<ValidatorOptions, 'securityChecks' | 'bestPractice' | 'extensionDomains'> & { igs: string[] };
 
-/** How the pool's threads are made: how many, and the V8 heap sizes each may use (V8's own where not given). */
+/** How the pool's threads are made. */
 export interface PoolThreads {
   workers: number;
+  /** The V8 old generation each worker may use (V8's own when not given). */
   heapMb?: number;
-  youngGenerationMb?: number;
+  /**
+   * The main thread's validator, when the main thread validates batches too (between its own work, one batch at a
+   * time): every core validates with one thread and one V8 heap fewer than a worker per core.
+   */
+  mainThread?: Validator;
 }
+
+/** Batches a worker has queued before the main thread, when it validates too, takes one. */
+const WORKER_QUEUE_DEPTH = 2;
 
 export function createValidatorPool(options: PoolValidatorOptions & PoolThreads): ValidatorPool {
   const url = new URL('./validate-worker.js', import.meta.url);
@@ -129,31 +140,39 @@ export function createValidatorPool(options: PoolValidatorOptions & PoolThreads)
   let closing = false;
   // A worker that died fails its pending batches and every later one: a run must stop, not hang.
   let failure: Error | undefined;
-  const slots: Slot[] = [];
+  const workerSlots: Slot[] = [];
   const fail = (slot: Slot, error: Error) => {
     failure ??= error;
     for (const p of slot.pending.values()) p.reject(error);
     slot.pending.clear();
   };
+  const answered = (slot: Slot, msg: WorkerReply) => {
+    const p = slot.pending.get(msg.id);
+    if (!p) return;
+    slot.pending.delete(msg.id);
+    slot.queued -= p.size;
+    if (msg.error !== undefined) p.reject(new Error(`validation worker: ${msg.error}`));
+    else p.resolve(msg);
+  };
+  let mainSlot: Slot | undefined;
+  if (options.mainThread) {
+    const handle = batchHandler(options.mainThread);
+    // Answered from the event loop, as a worker's replies are: the caller's reading and writing go on between batches.
+    const slot: Slot = { post: (message) => setImmediate(() => answered(slot, handle(message).reply)), stop: async () => {}, queued: 0, pending: new Map() };
+    mainSlot = slot;
+  }
   for (let i = 0; i < options.workers; i++) {
     const worker = new Worker(url, {
       workerData: { igs: options.igs, securityChecks: options.securityChecks, bestPractice: options.bestPractice, extensionDomains: options.extensionDomains } satisfies PoolValidatorOptions,
-      resourceLimits: { maxOldGenerationSizeMb: options.heapMb, maxYoungGenerationSizeMb: options.youngGenerationMb },
+      resourceLimits: { maxOldGenerationSizeMb: options.heapMb },
     });
-    const slot: Slot = { worker, queued: 0, pending: new Map() };
-    worker.on('message', (msg: WorkerReply) => {
-      const p = slot.pending.get(msg.id);
-      if (!p) return;
-      slot.pending.delete(msg.id);
-      slot.queued -= p.size;
-      if (msg.error !== undefined) p.reject(new Error(`validation worker: ${msg.error}`));
-      else p.resolve(msg);
-    });
+    const slot: Slot = { post: (message, transfer) => worker.postMessage(message, transfer), stop: () => worker.terminate(), queued: 0, pending: new Map() };
+    worker.on('message', (msg: WorkerReply) => answered(slot, msg));
     worker.on('error', (err: NodeJS.ErrnoException) => {
       fail(slot, err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? new Error(`a validation worker ran out of memory (validation.workerHeapMb: ${options.heapMb}): raise it in the run config`) : err);
     });
     worker.on('exit', (code) => fail(slot, new Error(closing ? 'the validator pool was closed' : `a validation worker exited (code ${code})`)));
-    slots.push(slot);
+    workerSlots.push(slot);
   }
 
   const send = (slot: Slot, message: BatchRequest, size: number, transfer: ArrayBuffer[] = []): Promise<WorkerReply> => {
@@ -162,13 +181,18 @@ export function createValidatorPool(options: PoolValidatorOptions & PoolThreads)
     slot.queued += size;
     return new Promise((resolve, reject) => {
       slot.pending.set(message.id, { size, resolve, reject });
-      slot.worker.postMessage(message, transfer);
+      slot.post(message, transfer);
     });
   };
+  /**
+   * The worker with the fewest items queued; the main thread once every worker has WORKER_QUEUE_DEPTH batches, and
+   * it has none. It answers its batch as soon as the caller yields: fed first, it would take them all.
+   */
   const leastBusy = (): Slot => {
-    let slot = slots[0];
-    for (const s of slots) if (s.queued < slot.queued) slot = s;
-    return slot;
+    let slot = workerSlots[0];
+    for (const s of workerSlots) if (s.queued < slot.queued) slot = s;
+    if (mainSlot && (slot === undefined || (slot.pending.size >= WORKER_QUEUE_DEPTH && mainSlot.pending.size === 0))) return mainSlot;
+    return slot!;
   };
 
   const request = (kind: ReplyKind, items: readonly PoolItem[], extra: Pick<BatchRequest, 'contexts' | 'lines' | 'render'> = {}): Promise<WorkerReply> => {
@@ -185,14 +209,15 @@ export function createValidatorPool(options: PoolValidatorOptions & PoolThreads)
   let nextBundle = 0;
   const openBundle = async (scanned: ScannedBundle, profile: string | undefined): Promise<BundleSession> => {
     const id = nextBundle++;
-    await Promise.all(slots.map((slot) => send(slot, { id: nextId++, kind: 'issues', texts: [], bundle: { id, open: scanned, profile } }, 0)));
+    const everyThread = mainSlot ? [mainSlot, ...workerSlots] : workerSlots;
+    await Promise.all(everyThread.map((slot) => send(slot, { id: nextId++, kind: 'issues', texts: [], bundle: { id, open: scanned, profile } }, 0)));
     const range = (kind: ReplyKind, from: number, to: number, render?: BatchRequest['render']) =>
       send(leastBusy(), { id: nextId++, kind, texts: [], render, bundle: { id, from, to } }, to - from);
     return {
       render: async (format, from, to) => (await range('rendered', from, to, { format, file: scanned.file })).rendered!,
       locate: async (from, to) => (await range('located', from, to)).located!,
       close: async () => {
-        const replies = await Promise.all(slots.map((slot) => send(slot, { id: nextId++, kind: 'issues', texts: [], bundle: { id, close: true } }, 0)));
+        const replies = await Promise.all(everyThread.map((slot) => send(slot, { id: nextId++, kind: 'issues', texts: [], bundle: { id, close: true } }, 0)));
         return replies.flatMap((r) => r.bundleIssues ?? []);
       },
     };
@@ -207,7 +232,7 @@ export function createValidatorPool(options: PoolValidatorOptions & PoolThreads)
     openBundle,
     async close() {
       closing = true;
-      await Promise.all(slots.map((s) => s.worker.terminate()));
+      await Promise.all(workerSlots.map((s) => s.stop()));
     },
   };
 }

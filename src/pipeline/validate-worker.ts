@@ -1,107 +1,13 @@
-/** Worker side of the validator pool. */
+/** Worker side of the validator pool: loads its own validator, then answers batches (see batch-handler.ts). */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createValidator } from '../index.js';
-import type { Issue } from '../validation/issues.js';
-import type { FhirResource } from '../packages/types.js';
-import { batchOutcome, SEVERITIES } from './issue-lines.js';
-import type { BatchRequest, LocatedResult, PoolValidatorOptions, RenderedBatch, WorkerReply } from './validate-pool.js';
-import type { StreamedFormat } from '../cli/output.js';
-import { parseJsonText, validateParsedSafely } from '../cli/input.js';
-import { addCounts, countIssues } from '../validation/outcome.js';
-import { renderResource, resourceLabel } from '../cli/output.js';
-import { BundleEntryValidation, type EntryResult } from '../cli/bundle-entries.js';
-import { SpanList } from '../formats/bundle-scan.js';
-import { FullUrlTable } from '../validation/bundle-on-disk.js';
-import { typeOrder } from './type-order.js';
+import type { BatchRequest, PoolValidatorOptions } from './validate-pool.js';
+import { batchHandler } from './batch-handler.js';
 
 const port = parentPort!;
-const validator = await createValidator(workerData as PoolValidatorOptions);
-
-/** One item's issues; an item the validator cannot handle (bad JSON, a crash) gets one fatal issue, not a lost batch. */
-function validateText(json: string, profile: string | undefined): Issue[] {
-  let resource: FhirResource | undefined;
-  try {
-    resource = JSON.parse(json) as FhirResource;
-    return validator.validateToIssues(resource, profile ? { profile } : undefined);
-  } catch (err) {
-    return [{ severity: 'fatal', code: 'processing', messageId: 'VALIDATOR_CRASH', message: (err as Error).message, path: resource?.resourceType ?? '' }];
-  }
-}
-
-/** An NDJSON line validated as `fhirdq validate` does: issues at their line and column. */
-function validateLine(text: string, line: number, profile: string | undefined): LocatedResult {
-  const parsed = parseJsonText(text, line);
-  return { label: resourceLabel(parsed.resource), issues: validateParsedSafely(validator, parsed, profile ? { profile } : undefined) };
-}
-
-/** The Bundles being validated entry by entry, by the pool's id. */
-const bundles = new Map<number, BundleEntryValidation>();
-
-function handleBundle({ id, kind, render, bundle }: BatchRequest): WorkerReply {
-  const { id: bundleId, open, profile, from, to, close } = bundle!;
-  if (open) {
-    const scanned = { ...open, fullUrls: FullUrlTable.revive(open.fullUrls), spans: SpanList.revive(open.spans) };
-    const validation = BundleEntryValidation.open(validator, scanned, profile ? { profile } : undefined);
-    if (!validation) throw new Error(`${open.file} cannot be validated entry by entry`);
-    bundles.set(bundleId, validation);
-    return { id };
-  }
-  const validation = bundles.get(bundleId)!;
-  if (close) {
-    bundles.delete(bundleId);
-    validation.close();
-    return { id, bundleIssues: validation.bundleIssues() };
-  }
-  const results: EntryResult[] = validation.entries(from!, to!);
-  if (kind === 'located') return { id, located: results };
-  return { id, rendered: renderAll(render!.format, render!.file, results) };
-}
-
-/** Results as one string for the batch (the main thread only writes it), and their counts. */
-function renderAll(format: StreamedFormat, file: string, results: Iterable<{ label: string | null; line: number | undefined; issues: Issue[] }>): RenderedBatch {
-  let text = '';
-  const counts = { errors: 0, warnings: 0, information: 0 };
-  for (const { label, line, issues } of results) {
-    text += renderResource(format, file, { resource: label, line, issues });
-    addCounts(counts, countIssues(issues));
-  }
-  return { text, counts };
-}
-
-function handle(request: BatchRequest): { reply: WorkerReply; transfer: ArrayBuffer[] } {
-  if (request.bundle) return { reply: handleBundle(request), transfer: [] };
-  const { id, kind, texts, profiles, contexts, lines, render } = request;
-  const n = texts.length;
-  // Validated grouped by type (see typeOrder), answered in the batch's order.
-  const order = typeOrder(texts, profiles);
-  if (kind === 'located' || kind === 'rendered') {
-    const located = new Array<LocatedResult>(n);
-    for (const i of order) located[i] = validateLine(texts[i]!, lines![i]!, profiles?.[i]);
-    if (kind === 'located') return { reply: { id, located }, transfer: [] };
-    const results = located.map(({ label, issues }, i) => ({ label, issues, line: lines![i] }));
-    return { reply: { id, rendered: renderAll(render!.format, render!.file, results) }, transfer: [] };
-  }
-  if (kind === 'counts') {
-    const counts = new Uint32Array(n * 4);
-    for (const i of order) {
-      for (const issue of validateText(texts[i]!, profiles?.[i])) counts[i * 4 + SEVERITIES.indexOf(issue.severity)]++;
-    }
-    return { reply: { id, counts }, transfer: [counts.buffer] };
-  }
-  const results = new Array<Issue[]>(n);
-  for (const i of order) results[i] = validateText(texts[i]!, profiles?.[i]);
-  if (kind === 'issues') return { reply: { id, results }, transfer: [] };
-  const outcome = batchOutcome(contexts!, results);
-  return { reply: { id, outcome }, transfer: [outcome.counts.buffer as ArrayBuffer] };
-}
+const handle = batchHandler(await createValidator(workerData as PoolValidatorOptions));
 
 port.on('message', (request: BatchRequest) => {
-  let answer: ReturnType<typeof handle>;
-  try {
-    answer = handle(request);
-  } catch (err) {
-    // The batch fails with the worker's message; the worker keeps serving the next one.
-    answer = { reply: { id: request.id, error: (err as Error).message }, transfer: [] };
-  }
-  port.postMessage(answer.reply, answer.transfer);
+  const { reply, transfer } = handle(request);
+  port.postMessage(reply, transfer);
 });

@@ -52,6 +52,9 @@ async function child(config: string, patients: number, report: boolean): Promise
   const { createProgress } = await import(dist('pipeline/progress.js'));
   const { RunMeasurer } = await import(dist('quality/measure-run.js'));
   const { reportRun } = await import(dist('cli/report-command.js'));
+  // As `fhirdq run` sets it (src/cli/run-command.ts).
+  const { limitHeapGrowth } = await import(dist('cli/heap-growth.js'));
+  limitHeapGrowth();
   let gcMs = 0;
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) gcMs += e.duration;

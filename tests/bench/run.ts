@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem, platform, arch } from 'node:os';
+import { availableParallelism, cpus, loadavg, totalmem, platform, arch } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -68,6 +68,30 @@ function measure(childArgs: string[], options: { cacheDir?: string; national?: b
 }
 
 /** A failed measurement's cell: the first line of its error. */
+/** Worker threads beside the main thread for every core to validate, as `fhirdq validate` takes by default from 32 MB. */
+const BESIDE_MAIN = Math.max(1, availableParallelism() - 1);
+
+/** `fhirdq validate` on every core, start to exit, as a user runs it on a big file. */
+interface CommandFigures {
+  seconds?: number;
+  peakRssMb?: number;
+  error?: string;
+}
+
+async function everyCore(file: string): Promise<CommandFigures> {
+  try {
+    const r = await measure(['cli', 'validate', '--workers', String(BESIDE_MAIN), '--format', 'ndjson', file]);
+    return { seconds: ((r.doneAt as number) - r.spawnAt) / 1000, peakRssMb: r.peakRssMb };
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
+}
+
+function everyCoreCells(figures: CommandFigures | undefined): string[] {
+  if (!figures || figures.seconds === undefined) return [failed(figures?.error), ''];
+  return [fmt(figures.seconds, 1), fmt(figures.peakRssMb!)];
+}
+
 function failed(error: string | undefined): string {
   return 'failed: ' + (error ?? '').split('\n')[0];
 }
@@ -231,9 +255,9 @@ async function main(): Promise<void> {
   const commandLine: { label: string; resources: number; runs: Result[]; seconds?: number; perSecond?: number; peakRssMb?: number; error?: string }[] = [
     { label: `fhirdq validate ${core.first.split('/').pop()} (start-up: one resource)`, resources: 1, runs: [] },
     { label: `fhirdq validate --workers 0 (${fmt(core.lines)} lines)`, resources: core.lines, runs: [] },
-    { label: `fhirdq validate --workers 2 (${fmt(core.lines)} lines)`, resources: core.lines, runs: [] },
+    { label: `fhirdq validate --workers ${BESIDE_MAIN} (${fmt(core.lines)} lines; the main thread validates too: every core)`, resources: core.lines, runs: [] },
   ];
-  const commandArgs = [[core.first], ['--workers', '0', core.file], ['--workers', '2', core.file]];
+  const commandArgs = [[core.first], ['--workers', '0', core.file], ['--workers', String(BESIDE_MAIN), core.file]];
   log('measuring the command line, in rounds…');
   for (let i = 0; i < config.runs; i++) {
     for (const [k, entry] of commandLine.entries()) {
@@ -252,9 +276,9 @@ async function main(): Promise<void> {
     entry.peakRssMb = median(entry.runs.map((r) => r.peakRssMb));
   }
 
-  const memory: { label: string; bytes: number; lines: number; result?: Result; error?: string }[] = [];
+  const memory: { label: string; bytes: number; lines: number; result?: Result; error?: string; everyCore?: CommandFigures }[] = [];
   // The same resources as one Bundle, through `fhirdq validate` (entry by entry from 32 MB, src/cli/bundle-entries.ts).
-  const bundles: { label: string; bytes: number; entries: number; seconds?: number; peakRssMb?: number; error?: string }[] = [];
+  const bundles: { label: string; bytes: number; entries: number; seconds?: number; peakRssMb?: number; error?: string; everyCore?: CommandFigures }[] = [];
   for (const [i, c] of memoryCorpora.entries()) {
     const label = config.memory[i].label;
     log(`measuring fhirdq streaming ${label}…`);
@@ -263,6 +287,8 @@ async function main(): Promise<void> {
     } catch (err) {
       memory.push({ label, bytes: c.bytes, lines: c.lines, error: (err as Error).message });
     }
+    log(`measuring fhirdq validate on every core, ${label}…`);
+    memory.at(-1)!.everyCore = await everyCore(c.file);
     if (c.bytes < BUNDLE_BY_ENTRY_FROM) continue;
     log(`measuring fhirdq validate on ${label} as one Bundle…`);
     const bundle = await bundleOf(c);
@@ -272,6 +298,8 @@ async function main(): Promise<void> {
     } catch (err) {
       bundles.push({ label, bytes: bundle.bytes, entries: bundle.entries, error: (err as Error).message });
     }
+    log(`measuring fhirdq validate on every core, ${label} as one Bundle…`);
+    bundles.at(-1)!.everyCore = await everyCore(bundle.file);
   }
 
   const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', node: process.version, platform: platform(), arch: arch(), totalMemMb: Math.round(totalmem() / MB), loadavgStart: loadStart, loadavgEnd: loadavg() };
@@ -318,23 +346,25 @@ async function main(): Promise<void> {
     ),
   );
   section(
-    'Memory (fhirdq, NDJSON streamed with src/formats/stream-ndjson.ts, 1 run each)',
-    ['input', 'lines', 'resources/s', 'peak RSS MB', 'RSS MB at each tenth'],
-    memory.map((m) =>
-      m.result
+    `Memory (fhirdq, NDJSON streamed with src/formats/stream-ndjson.ts on one thread; then fhirdq validate --workers ${BESIDE_MAIN} --format ndjson, process start to exit; 1 run each)`,
+    ['input', 'lines', 'resources/s', 'peak RSS MB', 'RSS MB at each tenth', 'every core: seconds', 'every core: peak RSS MB'],
+    memory.map((m) => [
+      ...(m.result
         ? [`${m.label} (${fmt(m.bytes / MB)} MB)`, fmt(m.lines), fmt(m.result.perSecond as number), fmt(m.result.peakRssMb), (m.result.rssMbAtTenths as number[]).join(' ')]
-        : [m.label, fmt(m.lines), failed(m.error), '', ''],
-    ),
+        : [m.label, fmt(m.lines), failed(m.error), '', '']),
+      ...everyCoreCells(m.everyCore),
+    ]),
   );
   if (bundles.length > 0) {
     section(
-      'Memory, one big Bundle (fhirdq validate --workers 0, entry by entry, process start to exit)',
-      ['input', 'entries', 'seconds', 'entries/s', 'peak RSS MB'],
-      bundles.map((b) =>
-        b.error || b.seconds === undefined
+      `Memory, one big Bundle (fhirdq validate --workers 0, then --workers ${BESIDE_MAIN}; entry by entry, process start to exit)`,
+      ['input', 'entries', 'seconds', 'entries/s', 'peak RSS MB', 'every core: seconds', 'every core: peak RSS MB'],
+      bundles.map((b) => [
+        ...(b.error || b.seconds === undefined
           ? [`${b.label} as a Bundle`, fmt(b.entries), failed(b.error), '', '']
-          : [`${b.label} as a Bundle (${fmt(b.bytes / MB)} MB)`, fmt(b.entries), fmt(b.seconds, 1), fmt(b.entries / b.seconds), fmt(b.peakRssMb!)],
-      ),
+          : [`${b.label} as a Bundle (${fmt(b.bytes / MB)} MB)`, fmt(b.entries), fmt(b.seconds, 1), fmt(b.entries / b.seconds), fmt(b.peakRssMb!)]),
+        ...everyCoreCells(b.everyCore),
+      ]),
     );
   }
   process.stdout.write(out.join('\n') + '\n');

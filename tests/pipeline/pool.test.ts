@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Issue } from '../../src/validation/issues.js';
@@ -110,6 +111,98 @@ describe('validator pool on 2 worker threads', () => {
     const contexts: IssueContext[] = [0, 1].map((line) => ({ source: 's', file: 'f', line, exchange: 'x', resourceType: 'Patient' }));
     await expect(pool.validateBatch(contexts, [{ json: texts[0] }])).rejects.toThrow(/^validation worker: /);
     expect(await pool.validate([{ json: texts[2] }])).toEqual([expected[2]]);
+  });
+});
+
+describe('validator pool with the main thread validating too', () => {
+  let texts: string[];
+  let expected: Issue[][];
+  let validator: { validateToIssues(r: object): Issue[] };
+
+  /** The main thread's validator, counting the resources it validates. */
+  function counting(): { validator: object; validated: () => number } {
+    let calls = 0;
+    const proxy = new Proxy(validator, {
+      get(target, key) {
+        const value = Reflect.get(target, key) as unknown;
+        if (key !== 'validateToIssues' || typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          calls++;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    return { validator: proxy, validated: () => calls };
+  }
+
+  beforeAll(async () => {
+    const { createValidator } = await dist('index.js');
+    validator = await createValidator({});
+    texts = suiteTexts();
+    expected = texts.map((t) => validator.validateToIssues(JSON.parse(t)));
+  }, 60_000);
+
+  it('takes batches once the worker has two queued, and answers them as the worker does', async () => {
+    const { createValidatorPool } = await dist('pipeline/validate-pool.js');
+    const main = counting();
+    const pool: ValidatorPool = createValidatorPool({ workers: 1, igs: [], mainThread: main.validator });
+    try {
+      const results = await inBatches(texts, 7, (b) => pool.validate(b.map((json) => ({ json }))));
+      expect(results).toEqual(expected);
+      // Sent at once: the worker is given the first two batches, the main thread the third, and so on.
+      expect(main.validated()).toBeGreaterThanOrEqual(7);
+      expect(main.validated()).toBeLessThan(texts.length);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('validates everything itself when there are no workers, and fails a bad batch without stopping', async () => {
+    const { createValidatorPool } = await dist('pipeline/validate-pool.js');
+    const main = counting();
+    const pool: ValidatorPool = createValidatorPool({ workers: 0, igs: [], mainThread: main.validator });
+    try {
+      const counts = await inBatches(texts, 9, async (b) => {
+        const c: Uint32Array = await pool.countIssues(b.map((json) => ({ json })));
+        return b.map((_, i) => Array.from(c.subarray(i * 4, i * 4 + 4)));
+      });
+      expect(counts).toEqual(expected.map(countsOf));
+      expect(main.validated()).toBe(texts.length);
+      const contexts: IssueContext[] = [0, 1].map((line) => ({ source: 's', file: 'f', line, exchange: 'x', resourceType: 'Patient' }));
+      await expect(pool.validateBatch(contexts, [{ json: texts[0] }])).rejects.toThrow(/^validation worker: /);
+      expect(await pool.validate([{ json: texts[2] }])).toEqual([expected[2]]);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("validates a big Bundle's entries on the main thread as on its own, and leaves the caller's files open", async () => {
+    const { createValidatorPool } = await dist('pipeline/validate-pool.js');
+    const { scanBundle, validateBundleEntries, BundleEntryValidation } = await dist('cli/bundle-entries.js');
+    const entries = Array.from({ length: 500 }, (_, i) => ({
+      fullUrl: `urn:uuid:${i}`,
+      resource: i % 4 === 0 ? { resourceType: 'Observation', id: `o${i}`, status: 'final', code: { text: 'x' }, subject: { reference: `urn:uuid:${(i * 37) % 500}` } } : { resourceType: 'Patient', id: `p${i}`, birthDate: i % 7 ? '2020-01-01' : '2020-13-01' },
+    }));
+    const dir = mkdtempSync(path.join(tmpdir(), 'fhirdq-pool-bundle-'));
+    const file = path.join(dir, 'bundle.json');
+    writeFileSync(file, JSON.stringify({ resourceType: 'Bundle', type: 'collection', entry: entries }, null, 1));
+    const alone: { issues: Issue[] }[] = [...(await validateBundleEntries(validator, file, 'json'))];
+
+    const scanned = await scanBundle(file, 'json');
+    const own = BundleEntryValidation.open(validator, scanned);
+    const pool: ValidatorPool = createValidatorPool({ workers: 0, igs: [], mainThread: validator });
+    try {
+      const session = await pool.openBundle(scanned, undefined);
+      const located = (await Promise.all([0, 200, 400].map((from) => session.locate(from, Math.min(from + 200, 500))))).flat();
+      own.takeIn(await session.close());
+      // The pool's copies are closed; the caller's, which the Bundle's own issues still read, are not.
+      const finished = own.finish();
+      expect([...located, finished]).toEqual(alone);
+      expect(alone.filter((r) => r.issues.some((i) => i.severity === 'error')).length).toBeGreaterThan(50);
+    } finally {
+      own.close();
+      await pool.close();
+    }
   });
 });
 

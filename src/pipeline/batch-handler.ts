@@ -1,0 +1,123 @@
+/**
+ * What a validator does with the pool's batches (see validate-pool.ts): on a worker thread, or on the main thread when
+ * it validates alongside the workers.
+ */
+import type { Validator } from '../validation/api.js';
+import type { Issue } from '../validation/issues.js';
+import type { FhirResource } from '../packages/types.js';
+import { batchOutcome, SEVERITIES } from './issue-lines.js';
+import type { BatchRequest, LocatedResult, RenderedBatch, WorkerReply } from './validate-pool.js';
+import type { StreamedFormat } from '../cli/output.js';
+import { parseJsonText, validateParsedSafely } from '../cli/input.js';
+import { addCounts, countIssues } from '../validation/outcome.js';
+import { renderResource, resourceLabel } from '../cli/output.js';
+import { BundleEntryValidation, type EntryResult } from '../cli/bundle-entries.js';
+import { SpanList } from '../formats/bundle-scan.js';
+import { FullUrlTable } from '../validation/bundle-on-disk.js';
+import { typeOrder } from './type-order.js';
+
+export interface BatchAnswer {
+  reply: WorkerReply;
+  /** Buffers the reply may hand over instead of copying, when it crosses to another thread. */
+  transfer: ArrayBuffer[];
+}
+
+/** Answers the pool's requests with this validator; a request that fails is answered with its message. */
+export function batchHandler(validator: Validator): (request: BatchRequest) => BatchAnswer {
+  /** One item's issues; an item the validator cannot handle (bad JSON, a crash) gets one fatal issue, not a lost batch. */
+  function validateText(json: string, profile: string | undefined): Issue[] {
+    let resource: FhirResource | undefined;
+    try {
+      resource = JSON.parse(json) as FhirResource;
+      return validator.validateToIssues(resource, profile ? { profile } : undefined);
+    } catch (err) {
+      return [{ severity: 'fatal', code: 'processing', messageId: 'VALIDATOR_CRASH', message: (err as Error).message, path: resource?.resourceType ?? '' }];
+    }
+  }
+
+  /** An NDJSON line validated as `fhirdq validate` does: issues at their line and column. */
+  function validateLine(text: string, line: number, profile: string | undefined): LocatedResult {
+    const parsed = parseJsonText(text, line);
+    return { label: resourceLabel(parsed.resource), issues: validateParsedSafely(validator, parsed, profile ? { profile } : undefined) };
+  }
+
+  /** The Bundles being validated entry by entry, by the pool's id. */
+  const bundles = new Map<number, BundleEntryValidation>();
+
+  function handleBundle({ id, kind, render, bundle }: BatchRequest): WorkerReply {
+    const { id: bundleId, open, profile, from, to, close } = bundle!;
+    if (open) {
+      const scanned = { ...open, fullUrls: FullUrlTable.revive(open.fullUrls), spans: SpanList.revive(open.spans) };
+      const validation = BundleEntryValidation.open(validator, scanned, profile ? { profile } : undefined);
+      if (!validation) throw new Error(`${open.file} cannot be validated entry by entry`);
+      bundles.set(bundleId, validation);
+      return { id };
+    }
+    const validation = bundles.get(bundleId)!;
+    if (close) {
+      bundles.delete(bundleId);
+      validation.close();
+      return { id, bundleIssues: validation.bundleIssues() };
+    }
+    const results: EntryResult[] = validation.entries(from!, to!);
+    if (kind === 'located') return { id, located: results };
+    return { id, rendered: renderAll(render!.format, render!.file, results) };
+  }
+
+  /** Results as one string for the batch (the main thread only writes it), and their counts. */
+  function renderAll(format: StreamedFormat, file: string, results: Iterable<{ label: string | null; line: number | undefined; issues: Issue[] }>): RenderedBatch {
+    let text = '';
+    const counts = { errors: 0, warnings: 0, information: 0 };
+    for (const { label, line, issues } of results) {
+      text += renderResource(format, file, { resource: label, line, issues });
+      addCounts(counts, countIssues(issues));
+    }
+    return { text, counts };
+  }
+
+  function handle(request: BatchRequest): BatchAnswer {
+    if (request.bundle) return { reply: handleBundle(request), transfer: [] };
+    const { id, kind, texts, profiles, contexts, lines, render } = request;
+    const n = texts.length;
+    // Validated grouped by type (see typeOrder), answered in the batch's order.
+    const order = typeOrder(texts, profiles);
+    if (kind === 'located') {
+      const located = new Array<LocatedResult>(n);
+      for (const i of order) located[i] = validateLine(texts[i]!, lines![i]!, profiles?.[i]);
+      return { reply: { id, located }, transfer: [] };
+    }
+    if (kind === 'rendered') {
+      // Each result rendered at once: its text is a fraction of its issues' size, and the issues die young.
+      const { format, file } = render!;
+      const parts = new Array<string>(n);
+      const counts = { errors: 0, warnings: 0, information: 0 };
+      for (const i of order) {
+        const { label, issues } = validateLine(texts[i]!, lines![i]!, profiles?.[i]);
+        parts[i] = renderResource(format, file, { resource: label, line: lines![i], issues });
+        addCounts(counts, countIssues(issues));
+      }
+      return { reply: { id, rendered: { text: parts.join(''), counts } }, transfer: [] };
+    }
+    if (kind === 'counts') {
+      const counts = new Uint32Array(n * 4);
+      for (const i of order) {
+        for (const issue of validateText(texts[i]!, profiles?.[i])) counts[i * 4 + SEVERITIES.indexOf(issue.severity)]++;
+      }
+      return { reply: { id, counts }, transfer: [counts.buffer] };
+    }
+    const results = new Array<Issue[]>(n);
+    for (const i of order) results[i] = validateText(texts[i]!, profiles?.[i]);
+    if (kind === 'issues') return { reply: { id, results }, transfer: [] };
+    const outcome = batchOutcome(contexts!, results);
+    return { reply: { id, outcome }, transfer: [outcome.counts.buffer as ArrayBuffer] };
+  }
+
+  return (request) => {
+    try {
+      return handle(request);
+    } catch (err) {
+      // The batch fails with the thread's message; the thread keeps serving the next one.
+      return { reply: { id: request.id, error: (err as Error).message }, transfer: [] };
+    }
+  };
+}
