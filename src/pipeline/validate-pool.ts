@@ -1,5 +1,6 @@
 /**
- * Validation on worker_threads: each worker loads its own validator once and validates batches.
+ * Validation on worker_threads: each worker loads its own validator once and validates batches; the main thread may
+ * validate batches too, with the caller's validator (PoolThreads.mainThread).
  * A batch crosses as the items' JSON texts, an array of strings: cloned, that costs the main thread a fifth of
  * what joining them into one string did (measured per line, 0.5-1 us against 3 us); replies are compact (counts, or issue lines) unless the
  * caller asks for the Issue objects.
@@ -109,6 +110,8 @@ export interface WorkerReply {
 
 /** A thread that validates the pool's batches: a worker, or the main thread. */
 interface Slot {
+  /** How a failed batch's message starts. */
+  name: string;
   post(message: BatchRequest, transfer: ArrayBuffer[]): void;
   stop(): Promise<unknown>;
   /** Items sent and not yet answered: the next batch goes to the slot with the fewest. */
@@ -151,14 +154,14 @@ export function createValidatorPool(options: PoolValidatorOptions & PoolThreads)
     if (!p) return;
     slot.pending.delete(msg.id);
     slot.queued -= p.size;
-    if (msg.error !== undefined) p.reject(new Error(`validation worker: ${msg.error}`));
+    if (msg.error !== undefined) p.reject(new Error(`${slot.name}: ${msg.error}`));
     else p.resolve(msg);
   };
   let mainSlot: Slot | undefined;
   if (options.mainThread) {
     const handle = batchHandler(options.mainThread);
     // Answered from the event loop, as a worker's replies are: the caller's reading and writing go on between batches.
-    const slot: Slot = { post: (message) => setImmediate(() => answered(slot, handle(message).reply)), stop: async () => {}, queued: 0, pending: new Map() };
+    const slot: Slot = { name: 'validation', post: (message) => setImmediate(() => answered(slot, handle(message).reply)), stop: async () => {}, queued: 0, pending: new Map() };
     mainSlot = slot;
   }
   for (let i = 0; i < options.workers; i++) {
@@ -166,7 +169,7 @@ export function createValidatorPool(options: PoolValidatorOptions & PoolThreads)
       workerData: { igs: options.igs, securityChecks: options.securityChecks, bestPractice: options.bestPractice, extensionDomains: options.extensionDomains } satisfies PoolValidatorOptions,
       resourceLimits: { maxOldGenerationSizeMb: options.heapMb },
     });
-    const slot: Slot = { post: (message, transfer) => worker.postMessage(message, transfer), stop: () => worker.terminate(), queued: 0, pending: new Map() };
+    const slot: Slot = { name: 'validation worker', post: (message, transfer) => worker.postMessage(message, transfer), stop: () => worker.terminate(), queued: 0, pending: new Map() };
     worker.on('message', (msg: WorkerReply) => answered(slot, msg));
     worker.on('error', (err: NodeJS.ErrnoException) => {
       fail(slot, err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? new Error(`a validation worker ran out of memory (validation.workerHeapMb: ${options.heapMb}): raise it in the run config`) : err);

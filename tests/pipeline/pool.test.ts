@@ -169,7 +169,7 @@ describe('validator pool with the main thread validating too', () => {
       expect(counts).toEqual(expected.map(countsOf));
       expect(main.validated()).toBe(texts.length);
       const contexts: IssueContext[] = [0, 1].map((line) => ({ source: 's', file: 'f', line, exchange: 'x', resourceType: 'Patient' }));
-      await expect(pool.validateBatch(contexts, [{ json: texts[0] }])).rejects.toThrow(/^validation worker: /);
+      await expect(pool.validateBatch(contexts, [{ json: texts[0] }])).rejects.toThrow(/^validation: /);
       expect(await pool.validate([{ json: texts[2] }])).toEqual([expected[2]]);
     } finally {
       await pool.close();
