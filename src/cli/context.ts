@@ -1,8 +1,10 @@
 /** What the subcommands share with the command line, kept apart so that a command module loads none of the others. */
-import type { Write } from './output.js';
+import type { Write, WriteBytes } from './output.js';
 
 export interface CliIO {
   out: Write;
+  /** Text for `out` already encoded as UTF-8 (rendered by validation threads): without it, decoded and given to `out`. */
+  outBytes?: WriteBytes;
   err: Write;
   /**
    * While what `out` was given waits for its reader (a pipe read slower than results come): a promise of when it is

@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
 
 const processIO: CliIO = {
   out: (text) => process.stdout.write(text),
+  outBytes: (bytes) => process.stdout.write(bytes),
   err: (text) => process.stderr.write(text),
   // stdout to a pipe is written asynchronously: unread, it held all of a 100 MB Bundle's report (528 MB peak RSS).
   outWaiting: () => (process.stdout.writableNeedDrain ? taken(process.stdout) : undefined),

@@ -8,12 +8,22 @@ export type OutputFormat = 'text' | 'json' | 'ndjson';
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['text', 'json', 'ndjson'];
 
 export type Write = (text: string) => void;
+/** Writes UTF-8 text already encoded. */
+export type WriteBytes = (bytes: Uint8Array) => void;
+
+const UTF8 = new TextDecoder();
+
+/** For a destination that takes text only. */
+export function decodingTo(write: Write): WriteBytes {
+  return (bytes) => write(UTF8.decode(bytes));
+}
 
 /**
  * Writes in chunks of about `chunk` characters: stdout to a file or pipe writes synchronously, and a write per
- * resource was a system call per resource (7% of `fhirdq validate` on NDJSON).
+ * resource was a system call per resource (7% of `fhirdq validate` on NDJSON). Bytes, already in chunks, go out at
+ * once, after the text before them.
  */
-export function chunkedWriter(write: Write, chunk = 1 << 16): { write: Write; flush(): void } {
+export function chunkedWriter(write: Write, writeBytes = decodingTo(write), chunk = 1 << 16): { write: Write; writeBytes: WriteBytes; flush(): void } {
   let parts: string[] = [];
   let size = 0;
   const flush = () => {
@@ -27,6 +37,10 @@ export function chunkedWriter(write: Write, chunk = 1 << 16): { write: Write; fl
       parts.push(text);
       size += text.length;
       if (size >= chunk) flush();
+    },
+    writeBytes(bytes) {
+      flush();
+      writeBytes(bytes);
     },
     flush,
   };
@@ -51,8 +65,8 @@ export interface Summary {
 /** Receives results file by file, resource by resource, so that text and ndjson output can stream. */
 export interface Reporter {
   resource(file: string, result: ResourceResult): void;
-  /** Resources of a streamed format rendered elsewhere (renderResource, in validation workers), in file order. */
-  rendered?(file: string, text: string, resources: number, counts: IssueCounts): void;
+  /** Resources of a streamed format rendered elsewhere (renderResource, in validation workers) as UTF-8, in file order. */
+  rendered?(file: string, bytes: Uint8Array, resources: number, counts: IssueCounts): void;
   fileDone(file: string): void;
   done(summary: Summary): void;
 }
@@ -63,8 +77,8 @@ export function resourceLabel(resource: FhirResource | undefined): string | null
   return typeof resource.id === 'string' ? `${type}/${resource.id}` : type;
 }
 
-export function createReporter(format: OutputFormat, write: Write): Reporter {
-  return format === 'json' ? jsonReporter(write) : streamedReporter(format, write);
+export function createReporter(format: OutputFormat, write: Write, writeBytes = decodingTo(write)): Reporter {
+  return format === 'json' ? jsonReporter(write) : streamedReporter(format, write, writeBytes);
 }
 
 const SEVERITY_LABEL: Record<Issue['severity'], string> = {
@@ -117,21 +131,30 @@ export function renderResource(format: StreamedFormat, file: string, result: Res
  * and its counts; ndjson: a line per resource. Written as the resources come, so an NDJSON file of any size needs no
  * memory for its report.
  */
-function streamedReporter(format: StreamedFormat, write: Write): Reporter {
+function streamedReporter(format: StreamedFormat, write: Write, writeBytes: WriteBytes): Reporter {
   const text = format === 'text';
   const counts: IssueCounts = { errors: 0, warnings: 0, information: 0 };
   let resources = 0;
-  const rendered = (file: string, part: string, count: number, found: IssueCounts) => {
+  /** Before a part of the file's report: its name heads a text report. */
+  const partFor = (file: string, count: number) => {
     if (text && resources === 0 && count > 0) write(`${file}\n`);
-    if (part !== '') write(part);
+  };
+  const taken = (count: number, found: IssueCounts) => {
     resources += count;
     addCounts(counts, found);
   };
   return {
     resource(file, result) {
-      rendered(file, renderResource(format, file, result), 1, countIssues(result.issues));
+      partFor(file, 1);
+      const part = renderResource(format, file, result);
+      if (part !== '') write(part);
+      taken(1, countIssues(result.issues));
     },
-    rendered,
+    rendered(file, bytes, count, found) {
+      partFor(file, count);
+      if (bytes.length > 0) writeBytes(bytes);
+      taken(count, found);
+    },
     fileDone(file) {
       if (text) write(`${resources === 0 ? `${file}\n` : ''}  ${plural(resources, 'resource')}: ${formatCounts(counts)}\n\n`);
       counts.errors = counts.warnings = counts.information = 0;

@@ -107,8 +107,8 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
   for (const issue of validator.loadIssues) {
     if (issue.severity !== 'information') ctx.err(`fhirdq: ${issue.severity} loading packages: ${issue.message}  [${issue.messageId}]\n`);
   }
-  const out = chunkedWriter(ctx.out);
-  const reporter = createReporter(options.format, out.write);
+  const out = chunkedWriter(ctx.out, ctx.outBytes);
+  const reporter = createReporter(options.format, out.write, out.writeBytes);
   const summary: Summary = { files: 0, resources: 0, errors: 0, warnings: 0, information: 0 };
   let inputProblem = problems.length > 0;
   const validateOptions = options.profile ? { profile: options.profile } : undefined;
@@ -127,16 +127,19 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
   const streamed = options.format !== 'json' ? options.format : undefined;
   const pending: Array<() => Promise<void>> = [];
   const dispatch = (file: string, lines: LineItem[]) => {
+    // What waits for the results keeps no texts: they would be promoted to the old generation, and collected there.
+    const count = lines.length;
     if (streamed) {
       const results = pool!.render(streamed, file, lines);
       pending.push(async () => {
-        const { text, counts } = await results;
-        reporter.rendered!(file, text, lines.length, counts);
+        const { bytes, counts } = await results;
+        reporter.rendered!(file, bytes, count, counts);
         addCounts(summary, counts);
       });
     } else {
+      const lineNumbers = lines.map((item) => item.line);
       const results = pool!.locate(lines);
-      pending.push(async () => (await results).forEach((r, i) => report(file, r.label, lines[i]!.line, r.issues)));
+      pending.push(async () => (await results).forEach((r, i) => report(file, r.label, lineNumbers[i], r.issues)));
     }
   };
   /** Output not yet taken by its reader holds the next results back (see CliIO.outWaiting). */
@@ -163,8 +166,8 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
         if (streamed) {
           const results = session.render(streamed, from, to);
           pending.push(async () => {
-            const { text, counts } = await results;
-            reporter.rendered!(file, text, to - from, counts);
+            const { bytes, counts } = await results;
+            reporter.rendered!(file, bytes, to - from, counts);
             addCounts(summary, counts);
           });
         } else {

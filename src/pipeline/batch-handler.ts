@@ -11,10 +11,22 @@ import type { StreamedFormat } from '../cli/output.js';
 import { parseJsonText, validateParsedSafely } from '../cli/input.js';
 import { addCounts, countIssues } from '../validation/outcome.js';
 import { renderResource, resourceLabel } from '../cli/output.js';
-import { BundleEntryValidation, type EntryResult } from '../cli/bundle-entries.js';
+import { BundleEntryValidation } from '../cli/bundle-entries.js';
 import { SpanList } from '../formats/bundle-scan.js';
 import { FullUrlTable } from '../validation/bundle-on-disk.js';
 import { typeOrder } from './type-order.js';
+
+const UTF8 = new TextEncoder();
+
+/** A batch's report text, encoded here: the bytes cross to the main thread without a copy (see RenderedBatch). */
+function renderedBatch(text: string, counts: RenderedBatch['counts']): RenderedBatch {
+  return { bytes: UTF8.encode(text), counts };
+}
+
+/** A reply's buffers that can be handed over: a rendered batch's bytes. */
+function transferOf(reply: WorkerReply): ArrayBuffer[] {
+  return reply.rendered ? [reply.rendered.bytes.buffer as ArrayBuffer] : [];
+}
 
 export interface BatchAnswer {
   reply: WorkerReply;
@@ -59,9 +71,8 @@ export function batchHandler(validator: Validator): (request: BatchRequest) => B
       validation.close();
       return { id, bundleIssues: validation.bundleIssues() };
     }
-    const results: EntryResult[] = validation.entries(from!, to!);
-    if (kind === 'located') return { id, located: results };
-    return { id, rendered: renderAll(render!.format, render!.file, results) };
+    if (kind === 'located') return { id, located: validation.entries(from!, to!) };
+    return { id, rendered: renderAll(render!.format, render!.file, validation.inRuns(from!, to!)) };
   }
 
   /** Results as one string for the batch (the main thread only writes it), and their counts. */
@@ -72,11 +83,14 @@ export function batchHandler(validator: Validator): (request: BatchRequest) => B
       text += renderResource(format, file, { resource: label, line, issues });
       addCounts(counts, countIssues(issues));
     }
-    return { text, counts };
+    return renderedBatch(text, counts);
   }
 
   function handle(request: BatchRequest): BatchAnswer {
-    if (request.bundle) return { reply: handleBundle(request), transfer: [] };
+    if (request.bundle) {
+      const reply = handleBundle(request);
+      return { reply, transfer: transferOf(reply) };
+    }
     const { id, kind, texts, profiles, contexts, lines, render } = request;
     const n = texts.length;
     // Validated grouped by type (see typeOrder), answered in the batch's order.
@@ -96,7 +110,8 @@ export function batchHandler(validator: Validator): (request: BatchRequest) => B
         parts[i] = renderResource(format, file, { resource: label, line: lines![i], issues });
         addCounts(counts, countIssues(issues));
       }
-      return { reply: { id, rendered: { text: parts.join(''), counts } }, transfer: [] };
+      const reply = { id, rendered: renderedBatch(parts.join(''), counts) };
+      return { reply, transfer: transferOf(reply) };
     }
     if (kind === 'counts') {
       const counts = new Uint32Array(n * 4);

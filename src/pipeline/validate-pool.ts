@@ -75,7 +75,8 @@ export type ReplyKind = 'issues' | 'outcome' | 'counts' | 'located' | 'rendered'
 
 /** A batch's part of the report, and its issue counts. */
 export interface RenderedBatch {
-  text: string;
+  /** The report's text as UTF-8: the main thread writes it as it comes, and keeps no string of it in its heap. */
+  bytes: Uint8Array;
   counts: IssueCounts;
 }
 

@@ -129,9 +129,9 @@ async function pool(file: string, workers: number, batch: number, warm: number, 
 
 /** `fhirdq <args>` in this process (as bin/fhirdq.js runs it), reading the files and writing its report to /dev/null. */
 async function cli(args: string[]) {
-  const { main } = (await import(distModule('cli/main.js'))) as { main(argv: string[], io: { out(t: string): void; err(t: string): void }): Promise<number> };
+  const { main } = (await import(distModule('cli/main.js'))) as { main(argv: string[], io: { out(t: string): void; outBytes(b: Uint8Array): void; err(t: string): void }): Promise<number> };
   const devNull = openSync('/dev/null', 'w');
-  const exitCode = await main(args, { out: (text) => void writeSync(devNull, text), err: () => {} });
+  const exitCode = await main(args, { out: (text) => void writeSync(devNull, text), outBytes: (bytes) => void writeSync(devNull, bytes), err: () => {} });
   return { exitCode, doneAt: epochMs(), peakRssMb: peakRssMb() };
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Issue } from '../../src/validation/issues.js';
 import { operationOutcomeJson, toOperationOutcome } from '../../src/validation/outcome.js';
-import { createReporter, formatIssueLine, resourceLabel, type OutputFormat } from '../../src/cli/output.js';
+import { chunkedWriter, createReporter, formatIssueLine, resourceLabel, type OutputFormat } from '../../src/cli/output.js';
 import { findPosition } from '../../src/formats/locations.js';
 
 const given: Issue = {
@@ -29,6 +29,29 @@ function render(format: OutputFormat, run: (r: ReturnType<typeof createReporter>
   run(createReporter(format, (s) => (text += s)));
   return text;
 }
+
+describe('chunkedWriter', () => {
+  it('holds text until a chunk is full, and writes bytes at once after the text before them', () => {
+    const writes: (string | Uint8Array)[] = [];
+    const out = chunkedWriter((s) => void writes.push(s), (b) => void writes.push(b), 10);
+    out.write('abc');
+    out.write('def');
+    expect(writes).toEqual([]);
+    const bytes = new TextEncoder().encode('zoë\n');
+    out.writeBytes(bytes);
+    out.write('0123456789');
+    expect(writes).toEqual(['abcdef', bytes, '0123456789']);
+  });
+
+  it('decodes bytes for a destination that takes text only', () => {
+    let text = '';
+    const out = chunkedWriter((s) => void (text += s));
+    out.write('a ');
+    out.writeBytes(new TextEncoder().encode('zoë'));
+    out.flush();
+    expect(text).toBe('a zoë');
+  });
+});
 
 describe('formatIssueLine', () => {
   it('shows severity, path, line:column, message and message id', () => {

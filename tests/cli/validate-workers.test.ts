@@ -124,6 +124,26 @@ describe('fhirdq validate --workers: NDJSON validated on worker threads', () => 
     expect(await run(2)).toEqual(single);
   });
 
+  it.each([
+    ['NDJSON', 'export-zoë.ndjson', () => lines()],
+    ['a big Bundle entry by entry', 'bundle-zoë.json', () => JSON.stringify({ resourceType: 'Bundle', type: 'collection', entry: Array.from({ length: 700 }, (_, i) => ({ fullUrl: `urn:uuid:${i}`, resource: { resourceType: 'Patient', birthDate: i % 3 ? '2020-01-01' : '2020-13-01' } })) })],
+  ])('gives an output that takes bytes the workers\' reports of %s as UTF-8, in order among its text', async (_, name, content) => {
+    type IO = { out: (s: string) => void; outBytes?: (b: Uint8Array) => void; err: (s: string) => void };
+    type ValidateFiles = (paths: string[], options: object, io: IO) => Promise<number>;
+    const { validateFiles } = (await import(pathToFileURL(path.resolve('dist/cli/validate-command.js')).href)) as { validateFiles: ValidateFiles };
+    const file = join(await writeTree({ [name]: content() }), name);
+    const run = (io: IO) => validateFiles([file], { ig: [], format: 'text', extension: [], workers: 2, bundleByEntryFrom: 0 }, io);
+    let asText = '';
+    expect(await run({ out: (s) => void (asText += s), err: () => {} })).toBe(1);
+    const parts: (string | Uint8Array)[] = [];
+    expect(await run({ out: (s) => void parts.push(s), outBytes: (b) => void parts.push(b), err: () => {} })).toBe(1);
+    expect(parts.filter((p) => typeof p !== 'string').length).toBeGreaterThan(1);
+    expect(parts.map((p) => (typeof p === 'string' ? p : new TextDecoder().decode(p))).join('')).toBe(asText);
+    // The file's name heads the text report, and its counts end it.
+    expect(asText.startsWith(`${file}\n`)).toBe(true);
+    expect(asText).toMatch(/resources: \d+ errors/);
+  });
+
   describe('output read slower than it is made (a pipe)', () => {
     const count = 4000;
     const patient = (i: number) => ({ resourceType: 'Patient', id: `p${i}`, birthDate: '2020-13-01', gender: 'nope' });
