@@ -35,8 +35,12 @@ const BLOCKS_KEPT = 16;
  * pairs took 13 MB of a 1 GB Bundle's peak (and an open-addressed table, doubled as it grew, up to 32 bytes an entry).
  */
 export class FullUrlTable {
-  /** While pairs are added: in one growable block of memory, as 32-bit words (see HASH_WORD). */
-  private adding: { buffer: SharedArrayBuffer; words: Uint32Array } | undefined = { buffer: new SharedArrayBuffer(0, { maxByteLength: 8 * MAX_PAIRS }), words: new Uint32Array(0) };
+  /**
+   * While pairs are added: in one resizable block of memory, as 32-bit words (see HASH_WORD). Sealed, it is resized to
+   * nothing, which frees it at once: left to the next full collection, a 1 GB Bundle's 13 MB of pairs were still held
+   * when the threads' validation began, at the run's peak.
+   */
+  private adding: { buffer: ArrayBuffer; words: Uint32Array } | undefined = { buffer: new ArrayBuffer(0, { maxByteLength: 8 * MAX_PAIRS }), words: new Uint32Array(0) };
   private count = 0;
   /** Once sealed: the sorted pairs' file, each block's first hash, and the blocks read last (most recent last). */
   private file: ScratchFile | undefined;
@@ -58,7 +62,7 @@ export class FullUrlTable {
     if (!adding) throw new Error('a fullUrl is added after the table is sealed');
     if (2 * this.count === adding.words.length) {
       if (this.count === MAX_PAIRS) throw new RangeError(`a Bundle validated entry by entry may have at most ${MAX_PAIRS} entries with a fullUrl`);
-      adding.buffer.grow(8 * Math.min(this.count + PAIRS_AT_A_TIME, MAX_PAIRS));
+      adding.buffer.resize(8 * Math.min(this.count + PAIRS_AT_A_TIME, MAX_PAIRS));
       adding.words = new Uint32Array(adding.buffer);
     }
     adding.words[2 * this.count + HASH_WORD] = hashOf(fullUrl);
@@ -83,6 +87,7 @@ export class FullUrlTable {
     for (let b = 0; b < this.firstHashes.length; b++) this.firstHashes[b] = words[2 * b * PAIRS_PER_BLOCK + HASH_WORD]!;
     this.file = openScratchFile('fullurls');
     writeAllSync(this.file.fd, new Uint8Array(adding.buffer, 0, 8 * this.count), 0);
+    adding.buffer.resize(0);
   }
 
   /** The entries whose fullUrl may be this one, in entry order. */

@@ -27,6 +27,17 @@ describe('FullUrlTable', () => {
     table.close();
   });
 
+  it('gives back the memory of its pairs once they are sealed into the file', () => {
+    const table = new FullUrlTable();
+    // 16 MB of pairs: resident until sealed, then freed at once rather than at some later collection.
+    for (let i = 0; i < 2_000_000; i++) table.add(i, `urn:uuid:${i}`);
+    const before = process.memoryUsage.rss();
+    table.seal();
+    expect(before - process.memoryUsage.rss()).toBeGreaterThan(12 * 2 ** 20);
+    expect(table.candidates('urn:uuid:1999999')).toContain(1_999_999);
+    table.close();
+  });
+
   it('finds the entries of a fullUrl that many share, across the blocks of the pairs file', () => {
     const table = new FullUrlTable();
     // 1,500 entries share one fullUrl (three blocks of pairs and more), between others before and after it.
