@@ -1,7 +1,7 @@
 /** Where the benchmark finds the engine and keeps its generated corpora (.cache/ is gitignored). */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 
 /** The repository root, from tests/bench/*.ts or its compiled copy in .cache/bench/js/. */
 function findRoot(): string {
@@ -29,10 +29,3 @@ export function distModule(rel: string): string {
 
 /** The line a measurement child prints its JSON result on. */
 export const RESULT_PREFIX = 'BENCH_RESULT ';
-
-/** The Node options `fhirdq` starts with: those on its executable's `#!` line (bin/fhirdq.js), after `node`. */
-export function cliNodeOptions(): string[] {
-  const shebang = readFileSync(resolve(ROOT, 'bin/fhirdq.js'), 'utf8').split('\n', 1)[0]!;
-  const words = shebang.split(/\s+/);
-  return words.slice(words.indexOf('node') + 1);
-}

@@ -18,7 +18,6 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
-import { cliNodeOptions } from './paths.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const dist = (rel: string) => pathToFileURL(path.join(ROOT, 'dist', rel)).href;
@@ -142,8 +141,7 @@ async function main(): Promise<void> {
     await writeFile(file, stringify(config));
     for (const report of modes) {
       process.stderr.write(`running ${file} ${report ? 'with' : 'without'} the report\n`);
-      // With the Node options `fhirdq run` starts with.
-      const run = spawnSync(process.execPath, [...process.execArgv, ...cliNodeOptions(), fileURLToPath(import.meta.url), '--child', file, '--patients', String(patients), '--report', report ? 'on' : 'off'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+      const run = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', file, '--patients', String(patients), '--report', report ? 'on' : 'off'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
       if (run.status !== 0) throw new Error(`run failed with status ${run.status}`);
       const result = JSON.parse(run.stdout.trim().split('\n').pop()!) as Result;
       results.push(result);

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { bigCorpus, bundleOf, coreCorpus, nationalCorpus, type Corpus } from './corpus.js';
 import { ENGINES, type EngineName } from './engines.js';
-import { CACHE, cliNodeOptions, RESULT_PREFIX } from './paths.js';
+import { CACHE, RESULT_PREFIX } from './paths.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -42,8 +42,7 @@ type Result = Record<string, unknown> & { peakRssMb: number };
 /**
  * Runs one measurement in a fresh `node --expose-gc` process. `cacheDir` is its cwd, XDG_CACHE_HOME and
  * FHIRDQ_CACHE_DIR (fhirdq's compiled-package cache), so an empty one makes a cold start and a used one a
- * warm start; by default a shared dir under .cache/bench that the first run primes. The command line (`cli`) runs
- * with the Node options `fhirdq` starts with.
+ * warm start; by default a shared dir under .cache/bench that the first run primes.
  */
 function measure(childArgs: string[], options: { cacheDir?: string; national?: boolean; oneCore?: boolean } = {}): Promise<Result & { spawnAt: number }> {
   const cacheDir = options.cacheDir ?? WARM_DIR;
@@ -52,7 +51,7 @@ function measure(childArgs: string[], options: { cacheDir?: string; national?: b
   delete env.NODE_EXTRA_CA_CERTS;
   return new Promise((resolvePromise, reject) => {
     const spawnAt = performance.timeOrigin + performance.now();
-    const command = [process.execPath, '--expose-gc', ...(childArgs[0] === 'cli' ? cliNodeOptions() : []), CHILD, ...childArgs];
+    const command = [process.execPath, '--expose-gc', CHILD, ...childArgs];
     if (options.oneCore) command.unshift('taskset', '-c', '0');
     const child = spawn(command[0]!, command.slice(1), { cwd: cacheDir, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: CHILD_TIMEOUT_MS });
     let out = '';

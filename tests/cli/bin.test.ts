@@ -5,8 +5,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { writeTree } from './helpers.js';
 
-// The executable as users start it (npx fhirdq, npm start): by its #! line, which carries Node options. A line the
-// system cannot run, or an option Node rejects, fails these. It runs the built command line (dist/).
+// The executable as users start it (npx fhirdq): by its #! line. It runs the built command line (dist/).
 const fhirdq = resolve('bin/fhirdq.js');
 const run = promisify(execFile);
 
