@@ -71,15 +71,13 @@ export function describeFsError(err: unknown): string {
   return (err as Error).message;
 }
 
-/** Reads every resource of a file; a file of unknown extension is read as XML when it starts with '<', else JSON. */
-export async function* readResources(file: string): AsyncGenerator<ParsedResource> {
-  const kind = kindOf(file);
-  if (kind === 'ndjson') {
-    yield* readNdjsonResources(file);
-    return;
-  }
+/**
+ * Reads a JSON or XML file's resource, the file read whole (NDJSON lines go through readNdjsonLines); a file of unknown
+ * extension is read as XML when it starts with '<', else JSON.
+ */
+export async function readResource(file: string): Promise<ParsedResource> {
   const text = await readFile(file, 'utf8');
-  yield (kind ?? (text.trimStart().startsWith('<') ? 'xml' : 'json')) === 'xml' ? parseXmlText(text) : parseJsonText(text);
+  return (kindOf(file) ?? (text.trimStart().startsWith('<') ? 'xml' : 'json')) === 'xml' ? parseXmlText(text) : parseJsonText(text);
 }
 
 export function parseXmlText(text: string): ParsedResource {
@@ -105,10 +103,6 @@ export function parseJsonText(text: string, line?: number): ParsedResource {
     });
   }
   return result;
-}
-
-async function* readNdjsonResources(file: string): AsyncGenerator<ParsedResource> {
-  for await (const { text, line } of readNdjsonLines(file)) yield parseJsonText(text, line);
 }
 
 /** The non-blank lines of an NDJSON file, unparsed, with their 1-based line numbers. */

@@ -7,7 +7,7 @@ import { BEST_PRACTICE_LEVELS, type BestPracticeLevel } from '../validation/api.
 import { createValidatorPool, type LineItem } from '../pipeline/validate-pool.js';
 import type { Issue } from '../validation/issues.js';
 import { addCounts, countIssues } from '../validation/outcome.js';
-import { collectFiles, describeFsError, kindOf, readNdjsonLines, readResources, validateParsedSafely } from './input.js';
+import { collectFiles, describeFsError, kindOf, readNdjsonLines, readResource, validateParsedSafely } from './input.js';
 import { BundleEntryValidation, ENTRIES_AT_A_TIME, scanBundle, type ScannedBundle } from './bundle-entries.js';
 import { EXIT_USAGE, type CliContext } from './context.js';
 import { limitHeapGrowth } from './heap-growth.js';
@@ -116,7 +116,10 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
   const workers = await workersFor(files, options.workers, bundleByEntryFrom);
   // Results wait across threads to be written in input order: see limitHeapGrowth.
   if (workers > 0) limitHeapGrowth();
-  const pool = workers > 0 ? createValidatorPool({ workers, mainThread: validator, ...validatorOptions }) : undefined;
+  // NDJSON lines go through the pool even with no workers: the main thread then validates each batch grouped by type
+  // (see typeOrder). 100 MB NDJSON with --workers 0: 6.6-8.6 CPU-s, against 7.5-9.1 in input order.
+  // Bundles are validated entry by entry in order unless there are workers.
+  const pool = workers > 0 || files.some((file) => kindOf(file) === 'ndjson') ? createValidatorPool({ workers, mainThread: validator, ...validatorOptions }) : undefined;
   const threads = workers + 1;
   const report = (file: string, label: string | null, line: number | undefined, issues: Issue[]) => {
     reporter.resource(file, { resource: label, line, issues });
@@ -189,7 +192,7 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
     for (const file of files) {
       let resources = 0;
       try {
-        if (pool && kindOf(file) === 'ndjson') {
+        if (kindOf(file) === 'ndjson') {
           let batch: LineItem[] = [];
           const send = async () => {
             dispatch(file, batch);
@@ -204,7 +207,7 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
           if (batch.length > 0) await send();
         } else {
           const bundle = await bundleByEntry(file);
-          if (bundle && pool) {
+          if (bundle && workers > 0) {
             resources = await bundleOnWorkers(file, bundle.scanned, bundle.validation);
           } else if (bundle) {
             for (const result of bundle.validation.all()) {
@@ -213,11 +216,10 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
               await outTaken();
             }
           } else {
-            for await (const parsed of readResources(file)) {
-              report(file, resourceLabel(parsed.resource), parsed.line, validateParsedSafely(validator, parsed, validateOptions));
-              resources++;
-              await outTaken();
-            }
+            const parsed = await readResource(file);
+            report(file, resourceLabel(parsed.resource), parsed.line, validateParsedSafely(validator, parsed, validateOptions));
+            resources++;
+            await outTaken();
           }
         }
       } catch (err) {

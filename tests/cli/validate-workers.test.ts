@@ -48,6 +48,25 @@ describe('fhirdq validate --workers: NDJSON validated on worker threads', () => 
     expect(reported.filter((r) => r.errors > 0).length).toBeGreaterThan(200);
   });
 
+  it('reports each line as the validator does on its own, on the main thread alone and with workers', async () => {
+    // The oracle: each line parsed and validated by itself, outside the pool's batches (which validate grouped by type).
+    const { createValidator } = (await import(pathToFileURL(path.resolve('dist/index.js')).href)) as typeof import('../../src/index.js');
+    const input = (await import(pathToFileURL(path.resolve('dist/cli/input.js')).href)) as typeof import('../../src/cli/input.js');
+    const output = (await import(pathToFileURL(path.resolve('dist/cli/output.js')).href)) as typeof import('../../src/cli/output.js');
+    const file = join(dir, 'export.ndjson');
+    const validator = await createValidator({ igs: [join(dir, 'ig')] });
+    let expected = '';
+    for await (const { text, line } of input.readNdjsonLines(file)) {
+      const parsed = input.parseJsonText(text, line);
+      const issues = input.validateParsedSafely(validator, parsed, { profile: GENDER_PROFILE });
+      expected += output.renderResource('ndjson', file, { resource: output.resourceLabel(parsed.resource), line, issues });
+    }
+    for (const workers of ['0', '2']) {
+      const run = await runBuilt('validate', '--format', 'ndjson', '--ig', join(dir, 'ig'), '--profile', GENDER_PROFILE, file, '--workers', workers);
+      expect(run.stdout).toBe(expected);
+    }
+  });
+
   it.each(['text', 'json'])('reports in --format %s exactly what the main thread reports', async (format) => {
     const args = ['validate', '--format', format, '--ig', join(dir, 'ig'), '--profile', GENDER_PROFILE, join(dir, 'one.json'), join(dir, 'export.ndjson')];
     const single = await runBuilt(...args, '--workers', '0');
