@@ -10,7 +10,7 @@ import { addCounts, countIssues } from '../validation/outcome.js';
 import { collectFiles, describeFsError, kindOf, readNdjsonLines, readResource, validateParsedSafely } from './input.js';
 import { BundleEntryValidation, ENTRIES_AT_A_TIME, scanBundle, type ScannedBundle } from './bundle-entries.js';
 import { EXIT_USAGE, type CliContext } from './context.js';
-import { limitHeapGrowth } from './heap-growth.js';
+import { holdYoungGeneration, limitHeapGrowth } from './heap-growth.js';
 import { chunkedWriter, createReporter, OUTPUT_FORMATS, resourceLabel, type OutputFormat, type Summary } from './output.js';
 
 export interface ValidateCommandOptions {
@@ -103,6 +103,14 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
     bestPractice: options.bestPractice,
     extensionDomains: options.extension.length > 0 ? options.extension : undefined,
   };
+  const bundleByEntryFrom = options.bundleByEntryFrom ?? BUNDLE_BY_ENTRY_FROM_BYTES;
+  const workers = await workersFor(files, options.workers, bundleByEntryFrom);
+  if (workers > 0) {
+    // Results wait across threads to be written in input order: see limitHeapGrowth.
+    limitHeapGrowth();
+    // Loading the validator keeps most of what it makes: the young generation would double up to V8's maximum.
+    holdYoungGeneration();
+  }
   const validator = await createValidator(validatorOptions);
   for (const issue of validator.loadIssues) {
     if (issue.severity !== 'information') ctx.err(`fhirdq: ${issue.severity} loading packages: ${issue.message}  [${issue.messageId}]\n`);
@@ -112,14 +120,14 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
   const summary: Summary = { files: 0, resources: 0, errors: 0, warnings: 0, information: 0 };
   let inputProblem = problems.length > 0;
   const validateOptions = options.profile ? { profile: options.profile } : undefined;
-  const bundleByEntryFrom = options.bundleByEntryFrom ?? BUNDLE_BY_ENTRY_FROM_BYTES;
-  const workers = await workersFor(files, options.workers, bundleByEntryFrom);
-  // Results wait across threads to be written in input order: see limitHeapGrowth.
-  if (workers > 0) limitHeapGrowth();
   // NDJSON lines go through the pool even with no workers: the main thread then validates each batch grouped by type
   // (see typeOrder). 100 MB NDJSON with --workers 0: 6.6-8.6 CPU-s, against 7.5-9.1 in input order.
   // Bundles are validated entry by entry in order unless there are workers.
   const pool = workers > 0 || files.some((file) => kindOf(file) === 'ndjson') ? createValidatorPool({ workers, mainThread: validator, ...validatorOptions }) : undefined;
+  if (pool && workers > 0) {
+    await pool.started;
+    holdYoungGeneration();
+  }
   const threads = workers + 1;
   const report = (file: string, label: string | null, line: number | undefined, issues: Issue[]) => {
     reporter.resource(file, { resource: label, line, issues });

@@ -58,6 +58,8 @@ export interface ValidatorPool {
   render(format: StreamedFormat, file: string, items: readonly LineItem[]): Promise<RenderedBatch>;
   /** A big Bundle's entries validated in the workers (see cli/bundle-entries.ts), each worker reading them from the file. */
   openBundle(scanned: ScannedBundle, profile: string | undefined): Promise<BundleSession>;
+  /** Settles once every worker's thread runs (or has stopped): from then on the pool makes no V8 heap. */
+  readonly started: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -152,6 +154,7 @@ export function createValidatorPool(options: PoolValidatorOptions & PoolThreads)
   // A worker that died fails its pending batches and every later one: a run must stop, not hang.
   let failure: Error | undefined;
   const workerSlots: Slot[] = [];
+  const workersOnline: Promise<unknown>[] = [];
   const fail = (slot: Slot, error: Error) => {
     failure ??= error;
     for (const p of slot.pending.values()) p.reject(error);
@@ -178,6 +181,8 @@ export function createValidatorPool(options: PoolValidatorOptions & PoolThreads)
       resourceLimits: { maxOldGenerationSizeMb: options.heapMb, maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
     });
     const slot: Slot = { name: 'validation worker', post: (message, transfer) => worker.postMessage(message, transfer), stop: () => worker.terminate(), queued: 0, pending: new Map() };
+    // A worker that fails to start exits, after its error.
+    workersOnline.push(new Promise((resolve) => worker.once('online', resolve).once('exit', resolve)));
     worker.on('message', (msg: WorkerReply) => answered(slot, msg));
     worker.on('error', (err: NodeJS.ErrnoException) => {
       fail(slot, err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? new Error(`a validation worker ran out of memory (validation.workerHeapMb: ${options.heapMb}): raise it in the run config`) : err);
@@ -241,6 +246,7 @@ export function createValidatorPool(options: PoolValidatorOptions & PoolThreads)
     locate: async (items) => (await request('located', items, { lines: linesOf(items) })).located!,
     render: async (format, file, items) => (await request('rendered', items, { lines: linesOf(items), render: { format, file } })).rendered!,
     openBundle,
+    started: Promise.all(workersOnline).then(() => undefined),
     async close() {
       closing = true;
       await Promise.all(workerSlots.map((s) => s.stop()));

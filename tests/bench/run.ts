@@ -44,10 +44,9 @@ type Result = Record<string, unknown> & { peakRssMb: number };
  * FHIRDQ_CACHE_DIR (fhirdq's compiled-package cache), so an empty one makes a cold start and a used one a
  * warm start; by default a shared dir under .cache/bench that the first run primes.
  */
-function measure(childArgs: string[], options: { cacheDir?: string; national?: boolean; oneCore?: boolean; nodeOptions?: string } = {}): Promise<Result & { spawnAt: number }> {
+function measure(childArgs: string[], options: { cacheDir?: string; national?: boolean; oneCore?: boolean } = {}): Promise<Result & { spawnAt: number }> {
   const cacheDir = options.cacheDir ?? WARM_DIR;
   const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: cacheDir, FHIRDQ_CACHE_DIR: cacheDir, BENCH_NATIONAL: options.national ? '1' : '0', BENCH_BATCH: String(config.batch) };
-  if (options.nodeOptions) env.NODE_OPTIONS = options.nodeOptions;
   // A proxy's CA bundle (set on some build machines) costs every Node start ~100 ms of certificate parsing, for every engine alike.
   delete env.NODE_EXTRA_CA_CERTS;
   return new Promise((resolvePromise, reject) => {
@@ -79,21 +78,17 @@ interface CommandFigures {
   error?: string;
 }
 
-/** What the README offers for the least memory: the main thread's young generation as small as the workers'. */
-const SMALL_YOUNG_GENERATION = '--max-semi-space-size=8';
-
-async function everyCore(file: string, nodeOptions?: string): Promise<CommandFigures> {
+async function everyCore(file: string): Promise<CommandFigures> {
   try {
-    const r = await measure(['cli', 'validate', '--workers', String(BESIDE_MAIN), '--format', 'ndjson', file], { nodeOptions });
+    const r = await measure(['cli', 'validate', '--workers', String(BESIDE_MAIN), '--format', 'ndjson', file]);
     return { seconds: ((r.doneAt as number) - r.spawnAt) / 1000, peakRssMb: r.peakRssMb };
   } catch (err) {
     return { error: (err as Error).message };
   }
 }
 
-function everyCoreCells(figures: CommandFigures | undefined, small: CommandFigures | undefined): string[] {
-  const cells = !figures || figures.seconds === undefined ? [failed(figures?.error), ''] : [fmt(figures.seconds, 1), fmt(figures.peakRssMb!)];
-  return [...cells, !small || small.peakRssMb === undefined ? failed(small?.error) : fmt(small.peakRssMb)];
+function everyCoreCells(figures: CommandFigures | undefined): string[] {
+  return !figures || figures.seconds === undefined ? [failed(figures?.error), ''] : [fmt(figures.seconds, 1), fmt(figures.peakRssMb!)];
 }
 
 function failed(error: string | undefined): string {
@@ -280,9 +275,9 @@ async function main(): Promise<void> {
     entry.peakRssMb = median(entry.runs.map((r) => r.peakRssMb));
   }
 
-  const memory: { label: string; bytes: number; lines: number; result?: Result; error?: string; everyCore?: CommandFigures; everyCoreSmall?: CommandFigures }[] = [];
+  const memory: { label: string; bytes: number; lines: number; result?: Result; error?: string; everyCore?: CommandFigures }[] = [];
   // The same resources as one Bundle, through `fhirdq validate` (entry by entry from 32 MB, src/cli/bundle-entries.ts).
-  const bundles: { label: string; bytes: number; entries: number; seconds?: number; peakRssMb?: number; error?: string; everyCore?: CommandFigures; everyCoreSmall?: CommandFigures }[] = [];
+  const bundles: { label: string; bytes: number; entries: number; seconds?: number; peakRssMb?: number; error?: string; everyCore?: CommandFigures }[] = [];
   for (const [i, c] of memoryCorpora.entries()) {
     const label = config.memory[i].label;
     log(`measuring fhirdq streaming ${label}…`);
@@ -293,7 +288,6 @@ async function main(): Promise<void> {
     }
     log(`measuring fhirdq validate on every core, ${label}…`);
     memory.at(-1)!.everyCore = await everyCore(c.file);
-    memory.at(-1)!.everyCoreSmall = await everyCore(c.file, SMALL_YOUNG_GENERATION);
     if (c.bytes < BUNDLE_BY_ENTRY_FROM) continue;
     log(`measuring fhirdq validate on ${label} as one Bundle…`);
     const bundle = await bundleOf(c);
@@ -305,7 +299,6 @@ async function main(): Promise<void> {
     }
     log(`measuring fhirdq validate on every core, ${label} as one Bundle…`);
     bundles.at(-1)!.everyCore = await everyCore(bundle.file);
-    bundles.at(-1)!.everyCoreSmall = await everyCore(bundle.file, SMALL_YOUNG_GENERATION);
   }
 
   const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', node: process.version, platform: platform(), arch: arch(), totalMemMb: Math.round(totalmem() / MB), loadavgStart: loadStart, loadavgEnd: loadavg() };
@@ -353,23 +346,23 @@ async function main(): Promise<void> {
   );
   section(
     `Memory (fhirdq, NDJSON streamed with src/formats/stream-ndjson.ts on one thread; then fhirdq validate --workers ${BESIDE_MAIN} --format ndjson, process start to exit; 1 run each)`,
-    ['input', 'lines', 'resources/s', 'peak RSS MB', 'RSS MB at each tenth', 'every core: seconds', 'every core: peak RSS MB', `every core, NODE_OPTIONS=${SMALL_YOUNG_GENERATION}: peak RSS MB`],
+    ['input', 'lines', 'resources/s', 'peak RSS MB', 'RSS MB at each tenth', 'every core: seconds', 'every core: peak RSS MB'],
     memory.map((m) => [
       ...(m.result
         ? [`${m.label} (${fmt(m.bytes / MB)} MB)`, fmt(m.lines), fmt(m.result.perSecond as number), fmt(m.result.peakRssMb), (m.result.rssMbAtTenths as number[]).join(' ')]
         : [m.label, fmt(m.lines), failed(m.error), '', '']),
-      ...everyCoreCells(m.everyCore, m.everyCoreSmall),
+      ...everyCoreCells(m.everyCore),
     ]),
   );
   if (bundles.length > 0) {
     section(
       `Memory, one big Bundle (fhirdq validate --workers 0, then --workers ${BESIDE_MAIN}; entry by entry, process start to exit)`,
-      ['input', 'entries', 'seconds', 'entries/s', 'peak RSS MB', 'every core: seconds', 'every core: peak RSS MB', `every core, NODE_OPTIONS=${SMALL_YOUNG_GENERATION}: peak RSS MB`],
+      ['input', 'entries', 'seconds', 'entries/s', 'peak RSS MB', 'every core: seconds', 'every core: peak RSS MB'],
       bundles.map((b) => [
         ...(b.error || b.seconds === undefined
           ? [`${b.label} as a Bundle`, fmt(b.entries), failed(b.error), '', '']
           : [`${b.label} as a Bundle (${fmt(b.bytes / MB)} MB)`, fmt(b.entries), fmt(b.seconds, 1), fmt(b.entries / b.seconds), fmt(b.peakRssMb!)]),
-        ...everyCoreCells(b.everyCore, b.everyCoreSmall),
+        ...everyCoreCells(b.everyCore),
       ]),
     );
   }
