@@ -125,6 +125,7 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
   // Bundles are validated entry by entry in order unless there are workers.
   const pool = workers > 0 || files.some((file) => kindOf(file) === 'ndjson') ? createValidatorPool({ workers, mainThread: validator, ...validatorOptions }) : undefined;
   if (pool && workers > 0) {
+    // Making the workers' heaps, V8 let the young generation grow again.
     await pool.started;
     holdYoungGeneration();
   }
