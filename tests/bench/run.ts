@@ -23,8 +23,8 @@ const { values: args } = parseArgs({
 
 const MB = 1 << 20;
 const config = args.quick
-  ? { lines: 1000, runs: 1, warmup: 100, batch: 100, poolPasses: 1, coldRuns: false, memory: [{ label: '2mb', bytes: 2 * MB }] }
-  : { lines: 20000, runs: 5, warmup: 20000, batch: 500, poolPasses: 3, coldRuns: true, memory: [{ label: '100mb', bytes: 100 * MB }] };
+  ? { lines: 1000, runs: 1, warmup: 100, batch: 100, windowSeconds: 0, coldRuns: false, memory: [{ label: '2mb', bytes: 2 * MB }] }
+  : { lines: 20000, runs: 5, warmup: 20000, batch: 500, windowSeconds: 3, coldRuns: true, memory: [{ label: '100mb', bytes: 100 * MB }] };
 // Rates are steady state: each validator (each worker too) first sees `warmup` resources, by which V8 has compiled
 // the hot code; a shorter warm-up times the JIT instead, on the spare core for one thread, not for two.
 if (args.big) config.memory.push({ label: '1gb', bytes: 1024 * MB });
@@ -139,7 +139,7 @@ async function measureEngines<E extends EngineName>(engines: readonly E[], corpu
     for (const [engine, entry] of state) {
       if (entry.error) continue;
       try {
-        entry.full.push(await measure(['run', engine, corpus.first, corpus.file, String(config.warmup)], { cacheDir: entry.dir, national }));
+        entry.full.push(await measure(['run', engine, corpus.first, corpus.file, String(config.warmup), String(config.windowSeconds)], { cacheDir: entry.dir, national }));
       } catch (err) {
         entry.error = (err as Error).message;
       }
@@ -239,8 +239,8 @@ async function main(): Promise<void> {
     const pinned: Result[] = [];
     const pooled = new Map<number, Result[]>([[1, []], [2, []]]);
     for (let i = 0; i < config.runs; i++) {
-      if (CAN_PIN) pinned.push(await measure(['run', 'fhirdq-batched', core.first, core.file, String(config.warmup)], { oneCore: true }));
-      for (const [workers, runs] of pooled) runs.push(await measure(['pool', core.file, String(workers), String(config.batch), String(config.warmup), String(config.poolPasses)]));
+      if (CAN_PIN) pinned.push(await measure(['run', 'fhirdq-batched', core.first, core.file, String(config.warmup), String(config.windowSeconds)], { oneCore: true }));
+      for (const [workers, runs] of pooled) runs.push(await measure(['pool', core.file, String(workers), String(config.batch), String(config.warmup), String(config.windowSeconds)]));
     }
     const summary = (runs: Result[]) => ({ perSecond: median(runs.map((r) => r.perSecond as number)), peakRssMb: median(runs.map((r) => r.peakRssMb)), errorsPerResource: runs[0].errorsPerResource as number, cores: median(runs.map((r) => r.cores as number)) });
     if (CAN_PIN) oneCore = summary(pinned);
@@ -304,11 +304,11 @@ async function main(): Promise<void> {
   const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', node: process.version, platform: platform(), arch: arch(), totalMemMb: Math.round(totalmem() / MB), loadavgStart: loadStart, loadavgEnd: loadavg() };
   const out: string[] = [];
   out.push(`fhirdq bench ${started.toISOString()} · ${machine.cpus} cpus (${machine.cpuModel}) · node ${machine.node} · load avg at start ${loadStart.map((l) => l.toFixed(1)).join(' ')}`);
-  out.push(`${config.runs} run(s) per figure, medians; each run a fresh process, taken in rounds (one run of every engine per round); rates include JSON.parse of each NDJSON line`);
+  out.push(`${config.runs} run(s) per figure, medians; each run a fresh process, taken in rounds (one run of every engine per round); rates include JSON.parse of each NDJSON line, each timed over whole passes of the corpus filling at least ${config.windowSeconds} s`);
   out.push('', `R4 core corpus: ${core.sources} conformance-suite resources × ${fmt(core.lines)} lines`, engineTable(coreFigures));
   out.push('', 'skipped' in national ? `National corpus (MP9, PZP): skipped: ${national.skipped}` : `National corpus (MP9, PZP, against their profiles): ${national.sources} examples × ${fmt(national.lines)} lines`);
   if (!('skipped' in national)) out.push(engineTable(nationalFigures));
-  out.push('', `Scaling (fhirdq, src/pipeline/validate-pool.ts: the main thread posts batches of ${config.batch} NDJSON lines, read before timing as for the one thread; workers parse and validate; ${fmt(2 * config.warmup)} resources of warm-up per worker, as the one thread has; each worker's share timed is the corpus ${config.poolPasses === 1 ? 'once' : `${config.poolPasses} times`})`);
+  out.push('', `Scaling (fhirdq, src/pipeline/validate-pool.ts: the main thread posts batches of ${config.batch} NDJSON lines, read before timing as for the one thread; workers parse and validate; ${fmt(2 * config.warmup)} resources of warm-up per worker, as the one thread has; timed over whole rounds of the corpus per worker, at least ${config.windowSeconds} s)`);
   const inOrder = coreFigures.fhirdq && 'perSecond' in coreFigures.fhirdq ? coreFigures.fhirdq : undefined;
   const batched = coreFigures['fhirdq-batched'];
   const oneThread = batched && 'perSecond' in batched ? batched : undefined;
