@@ -3,8 +3,7 @@
  * without its entries (the shell) is walked once, each entry is walked as the whole walk would reach it, and the
  * Bundle's own rules that read its entries are decided from them one at a time. The issues are those of the whole walk.
  */
-import type { Engine, ResourceFrame } from './instance-validator.js';
-import { makeHost, Walk } from './instance-validator.js';
+import { makeFrame, makeHost, Walk, type Engine, type ResourceFrame } from './instance-validator.js';
 import { checkEntry } from './bundle.js';
 import { OnDiskIndex, type FullUrlTable } from './bundle-on-disk.js';
 import type { CompiledStructure, ElementNode } from './element-tree.js';
@@ -67,9 +66,9 @@ class EntryWalks implements BundleByEntry {
     private readonly index: OnDiskIndex,
   ) {
     this.entryType = entryNode.types[0]?.code ?? 'BackboneElement';
-    this.frame = { resource: shell, path: 'Bundle', bundle: index };
+    this.frame = makeFrame(shell, 'Bundle', undefined, index);
     this.rulesBundle = Object.assign({}, shell);
-    this.rulesFrame = { resource: this.rulesBundle, path: 'Bundle', bundle: index };
+    this.rulesFrame = makeFrame(this.rulesBundle, 'Bundle', undefined, index);
     this.bundleWalk = new Walk(engine);
     this.guarded(() => this.bundleWalk.resource(shell, 'Bundle', this.frame, [], true));
   }

@@ -26,18 +26,18 @@ export interface EngineOptions {
   extensionDomains: readonly string[];
 }
 
-/** The resource being walked, its container (for contained resources) and the Bundle it sits in. */
+/** The resource being walked, its container (for contained resources) and the Bundle it sits in (made by makeFrame). */
 export interface ResourceFrame {
   resource: Record<string, unknown>;
   path: string;
-  container?: ResourceFrame;
-  bundle?: BundleIndex;
+  container: ResourceFrame | undefined;
+  bundle: BundleIndex | undefined;
   /** fullUrl of the Bundle entry holding this resource. */
-  fullUrl?: string;
+  fullUrl: string | undefined;
   /** resolve() for invariants evaluated in this frame, made on first use. */
-  resolveReference?: (reference: string) => unknown;
+  resolveReference: ((reference: string) => unknown) | undefined;
   /** conformsTo() for invariants evaluated in this frame, made on first use. */
-  conformsTo?: (value: unknown, url: string) => boolean;
+  conformsTo: ((value: unknown, url: string) => boolean) | undefined;
 }
 
 interface Item {
@@ -129,7 +129,7 @@ export class Engine {
     const root = resource as unknown as Record<string, unknown>;
     const mark = this.groups.count;
     try {
-      walk.resource(root, String(resource.resourceType ?? 'Resource'), { resource: root, path: String(resource.resourceType) }, profile ? [profile] : [], true);
+      walk.resource(root, String(resource.resourceType ?? 'Resource'), makeFrame(root, String(resource.resourceType)), profile ? [profile] : [], true);
     } finally {
       // A walk that throws leaves its groups counted: given back here.
       this.groups.count = mark;
@@ -194,10 +194,10 @@ export class Engine {
   private walkAgainst(walk: Walk, value: unknown, structure: CompiledStructure, frame: ResourceFrame | undefined): void {
     if (structure.kind === 'resource' && value && typeof value === 'object' && 'resourceType' in value) {
       const res = value as Record<string, unknown>;
-      walk.resourceAgainst(res, String(res.resourceType), structure, frame ?? { resource: res, path: String(res.resourceType) });
+      walk.resourceAgainst(res, String(res.resourceType), structure, frame ?? makeFrame(res, String(res.resourceType)));
     } else {
       const type = structure.type;
-      const at = frame ?? { resource: {}, path: '' };
+      const at = frame ?? makeFrame({}, '');
       const host = makeHost(type, type, type, undefined, undefined);
       if (PRIMITIVE_TYPES.has(type)) walk.primitive(value, undefined, structure.root, type, type, at, structure, host);
       else walk.complexElement(value, structure.root, type, type, at, structure, host);
@@ -506,13 +506,7 @@ export class Walk {
       this.add('error', 'structure', 'resource-type-not-allowed', `The type '${value.resourceType}' is not valid - must be ${[...new Set(profileTypes.map((s) => s.type))].join(' or ')}`, path);
     }
     const isContained = node.name === 'contained';
-    const child: ResourceFrame = {
-      resource: value,
-      path,
-      container: isContained ? frame : undefined,
-      bundle: frame.bundle,
-      fullUrl: frame.fullUrl,
-    };
+    const child = makeFrame(value, path, isContained ? frame : undefined, frame.bundle, frame.fullUrl);
     if (value.resourceType === 'Bundle') child.bundle = indexBundle(value, path);
     if (frame.bundle && node.name === 'resource') child.fullUrl = frame.bundle.fullUrlOfEntry(value);
     this.resource(value, path, child, applicable, false);
@@ -1254,8 +1248,16 @@ export function makeHost(defPath: string, typePath: string, typeCode: string, va
   return { defPath, typePath, typeCode, value, extensionUrl };
 }
 
+/**
+ * Every frame is made here, with its properties in one order and none added later: the walk reads frames at every
+ * invariant, and frames of several hidden classes made those loads megamorphic.
+ */
+export function makeFrame(resource: Record<string, unknown>, path: string, container?: ResourceFrame, bundle?: BundleIndex, fullUrl?: string): ResourceFrame {
+  return { resource, path, container, bundle, fullUrl, resolveReference: undefined, conformsTo: undefined };
+}
+
 /** A walk's frame before its first invariant: never read. */
-const NO_FRAME: ResourceFrame = Object.freeze({ resource: Object.freeze({}), path: '' }) as ResourceFrame;
+const NO_FRAME: ResourceFrame = Object.freeze(makeFrame(Object.freeze({}), ''));
 
 /**
  * The invariant scope of a walk. resolve() and conformsTo() are made per frame only when an invariant asks for them:
