@@ -59,10 +59,21 @@ function parseWorkers(value: string): number {
 }
 
 /**
- * NDJSON input from which workers pay off: each loads its own validator (a second or so of CPU) before it helps, and
- * uses twice the memory. On 2 cores, 26 MB took as long either way, 100 MB 1.2 times longer without workers.
+ * Workers pay off from some size of input (NDJSON, big Bundles): each loads its own validator and warms its own
+ * compiled code (a second or two of CPU) before it helps, and uses more memory. On 2 cores, one worker beside the
+ * main thread: 100 MB NDJSON took as long either way (5.3-5.7 s against 4.6-5.8 s, 60% more CPU, 40 MB more
+ * memory), 300 MB 1.07-1.41 times less with it. With more cores more workers help: that size divided by the
+ * workers, never under 32 MB.
  */
-const WORKERS_FROM_BYTES = 32 * 1024 * 1024;
+const WORKERS_FROM_BYTES_ON_TWO_CORES = 128 * 1024 * 1024;
+const WORKERS_FROM_BYTES_AT_LEAST = 32 * 1024 * 1024;
+
+/** Worker threads for this much input on this many cores, when not given: one per core but one, or none. */
+export function defaultWorkers(bytes: number, cores: number): number {
+  if (cores < 2) return 0;
+  const from = Math.max(WORKERS_FROM_BYTES_AT_LEAST, WORKERS_FROM_BYTES_ON_TWO_CORES / (cores - 1));
+  return bytes >= from ? cores - 1 : 0;
+}
 
 /**
  * JSON files from which a Bundle is validated entry by entry: held whole, a Bundle takes about 20 times its size in
@@ -83,7 +94,7 @@ async function workersFor(files: readonly string[], requested: number | undefine
     const size = (await stat(file)).size;
     if (kind === 'ndjson' || size >= bundleByEntryFrom) bytes += size;
   }
-  return bytes >= WORKERS_FROM_BYTES ? availableParallelism() - 1 : 0;
+  return defaultWorkers(bytes, availableParallelism());
 }
 
 /** Validates the files and reports them; returns the exit code (0 no errors, 1 errors, 2 input problems). */

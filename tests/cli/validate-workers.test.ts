@@ -213,3 +213,22 @@ describe('fhirdq validate --workers: NDJSON validated on worker threads', () => 
     expect(run.stderr).toMatch(/--workers.*whole number/);
   });
 });
+
+describe('fhirdq validate without --workers: workers only from a size where they pay off', () => {
+  const MB = 1024 * 1024;
+  it('on 2 cores, none for 100 MB (as fast without), one from 128 MB', async () => {
+    const { defaultWorkers } = await import('../../src/cli/validate-command.js');
+    expect(defaultWorkers(100 * MB, 2)).toBe(0);
+    expect(defaultWorkers(128 * MB, 2)).toBe(1);
+    expect(defaultWorkers(1024 * MB, 2)).toBe(1);
+  });
+
+  it('with more cores from less, never under 32 MB; none on one core', async () => {
+    const { defaultWorkers } = await import('../../src/cli/validate-command.js');
+    expect(defaultWorkers(64 * MB, 3)).toBe(2);
+    expect(defaultWorkers(63 * MB, 3)).toBe(0);
+    expect(defaultWorkers(32 * MB, 16)).toBe(15);
+    expect(defaultWorkers(31 * MB, 16)).toBe(0);
+    expect(defaultWorkers(1024 * MB, 1)).toBe(0);
+  });
+});
