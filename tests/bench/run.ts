@@ -67,8 +67,7 @@ function measure(childArgs: string[], options: { cacheDir?: string; national?: b
   });
 }
 
-/** A failed measurement's cell: the first line of its error. */
-/** Worker threads beside the main thread for every core to validate, as `fhirdq validate` takes by default from 32 MB. */
+/** Worker threads beside the main thread for every core to validate, as `fhirdq validate` takes by default for big inputs. */
 const BESIDE_MAIN = Math.max(1, availableParallelism() - 1);
 
 /** `fhirdq validate` on every core, start to exit, as a user runs it on a big file. */
@@ -91,6 +90,7 @@ function everyCoreCells(figures: CommandFigures | undefined): string[] {
   return !figures || figures.seconds === undefined ? [failed(figures?.error), ''] : [fmt(figures.seconds, 1), fmt(figures.peakRssMb!)];
 }
 
+/** A failed measurement's cell: the first line of its error. */
 function failed(error: string | undefined): string {
   return 'failed: ' + (error ?? '').split('\n')[0];
 }
@@ -159,6 +159,29 @@ async function measureEngines<E extends EngineName>(engines: readonly E[], corpu
         };
   }
   return figures;
+}
+
+interface RoundRatio {
+  label: string;
+  median: number;
+  lowest: number;
+  highest: number;
+  rounds: number[];
+}
+
+/**
+ * A ratio of two figures per round, from the two runs taken in that round (minutes apart at most). Their spread is
+ * the host's drift between runs: a median ratio inside it says as much of the host as of the validator.
+ */
+function roundRatio(label: string, runs: Result[] | undefined, against: Result[] | undefined): RoundRatio | undefined {
+  if (!runs || !against || runs.length === 0 || runs.length !== against.length) return undefined;
+  const rounds = runs.map((r, i) => (r.perSecond as number) / (against[i]!.perSecond as number));
+  return { label, median: median(rounds), lowest: Math.min(...rounds), highest: Math.max(...rounds), rounds };
+}
+
+/** A figure's runs, if it was measured. */
+function runsOf(figures: EngineFigures | { error: string } | undefined): Result[] | undefined {
+  return figures && 'runs' in figures ? figures.runs : undefined;
 }
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -231,7 +254,7 @@ async function main(): Promise<void> {
 
   const scaling: { workers: number; perSecond: number; peakRssMb: number; errorsPerResource: number; cores: number; runs: Result[] }[] = [];
   let scalingError: string | undefined;
-  let oneCore: { perSecond: number; peakRssMb: number; errorsPerResource: number; cores: number } | undefined;
+  let oneCore: { perSecond: number; peakRssMb: number; errorsPerResource: number; cores: number; runs: Result[] } | undefined;
   try {
     // In rounds too: one core pinned, then 1 and 2 workers, so that each ratio compares runs of the same minutes. The one
     // thread validates as a worker does (fhirdq-batched: batches grouped by type), so the ratios are of threads alone.
@@ -243,7 +266,7 @@ async function main(): Promise<void> {
       for (const [workers, runs] of pooled) runs.push(await measure(['pool', core.file, String(workers), String(config.batch), String(config.warmup), String(config.windowSeconds)]));
     }
     const summary = (runs: Result[]) => ({ perSecond: median(runs.map((r) => r.perSecond as number)), peakRssMb: median(runs.map((r) => r.peakRssMb)), errorsPerResource: runs[0].errorsPerResource as number, cores: median(runs.map((r) => r.cores as number)) });
-    if (CAN_PIN) oneCore = summary(pinned);
+    if (CAN_PIN) oneCore = { ...summary(pinned), runs: pinned };
     for (const [workers, runs] of pooled) scaling.push({ workers, ...summary(runs), runs });
   } catch (err) {
     scalingError = (err as Error).message;
@@ -335,6 +358,20 @@ async function main(): Promise<void> {
     );
   /** A titled table of the report. */
   const section = (title: string, header: string[], rows: string[][]) => out.push('', title, table(header, rows));
+  const roundRatios = [
+    roundRatio('R4 core: fhirdq ÷ floor', runsOf(coreFigures.fhirdq), runsOf(coreFigures.floor)),
+    roundRatio('R4 core: fhirdq-batched ÷ floor', runsOf(coreFigures['fhirdq-batched']), runsOf(coreFigures.floor)),
+    roundRatio('national: fhirdq ÷ floor', runsOf(nationalFigures.fhirdq), runsOf(nationalFigures.floor)),
+    roundRatio('2 workers ÷ one core', scaling[1]?.runs, oneCore?.runs),
+    roundRatio('2 workers ÷ 1 worker', scaling[1]?.runs, scaling[0]?.runs),
+  ].filter((r) => r !== undefined);
+  if (roundRatios.length > 0) {
+    section(
+      "Ratios per round (each from the two runs of one round: the spread is the host's drift between runs)",
+      ['ratio', 'median', 'lowest', 'highest', 'each round'],
+      roundRatios.map((r) => [r.label, fmt(r.median, 3), fmt(r.lowest, 3), fmt(r.highest, 3), r.rounds.map((x) => fmt(x, 3)).join(' ')]),
+    );
+  }
   section(
     'Command line (process start to exit, ndjson report to /dev/null, shipped national packages loaded)',
     ['command', 'seconds', 'resources/s', 'peak RSS MB', '÷ 1 thread (fhirdq above)'],
@@ -369,7 +406,7 @@ async function main(): Promise<void> {
   process.stdout.write(out.join('\n') + '\n');
 
   if (args.json) {
-    const report = { date: started.toISOString(), command: process.argv.slice(2), machine, config, corpora: { core, national, memory: memoryCorpora }, core: coreFigures, national: nationalFigures, scaling: scalingError ? { error: scalingError } : { oneCore, workers: scaling }, commandLine, memory, bundles };
+    const report = { date: started.toISOString(), command: process.argv.slice(2), machine, config, corpora: { core, national, memory: memoryCorpora }, core: coreFigures, national: nationalFigures, scaling: scalingError ? { error: scalingError } : { oneCore, workers: scaling }, roundRatios, commandLine, memory, bundles };
     // npm runs scripts from the package root; the path is meant relative to where npm was called.
     writeFileSync(resolve(process.env.INIT_CWD ?? process.cwd(), args.json), JSON.stringify(report, null, 2) + '\n');
     log(`bench: figures written to ${args.json}`);
