@@ -117,6 +117,8 @@ export interface ElementNode {
   seenTypeIsResource: boolean;
   /** Id of the element whose children this element reuses (e.g. Questionnaire.item.item). */
   contentReference?: string;
+  /** The url of a canonical resource (ValueSet.url, ...): it defines the resource's canonical URL, which must be absolute. */
+  definesCanonicalUrl: boolean;
   maxLength?: number;
   minValue?: { key: string; value: unknown };
   maxValue?: { key: string; value: unknown };
@@ -212,6 +214,20 @@ function prefixed(def: ElementDefinitionJson, prefix: string): { key: string; va
   return undefined;
 }
 
+/** The R4 canonical resources, as the reference validator lists them (VersionUtilities.getCanonicalResourceNames). */
+const CANONICAL_RESOURCE_TYPES = new Set([
+  'ActivityDefinition', 'CapabilityStatement', 'ChargeItemDefinition', 'CodeSystem', 'CompartmentDefinition', 'ConceptMap',
+  'EffectEvidenceSynthesis', 'EventDefinition', 'Evidence', 'EvidenceVariable', 'ExampleScenario', 'GraphDefinition',
+  'ImplementationGuide', 'Library', 'Measure', 'MessageDefinition', 'NamingSystem', 'OperationDefinition', 'PlanDefinition',
+  'Questionnaire', 'ResearchDefinition', 'ResearchElementDefinition', 'RiskEvidenceSynthesis', 'SearchParameter',
+  'StructureDefinition', 'StructureMap', 'TerminologyCapabilities', 'TestScript', 'ValueSet',
+]);
+
+function definesCanonicalUrl(basePath: string): boolean {
+  const dot = basePath.indexOf('.');
+  return dot > 0 && basePath.slice(dot) === '.url' && CANONICAL_RESOURCE_TYPES.has(basePath.slice(0, dot));
+}
+
 const BEST_PRACTICE_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/elementdefinition-bestpractice';
 
 function createNode(def: ElementDefinitionJson): ElementNode {
@@ -290,6 +306,7 @@ function createNode(def: ElementDefinitionJson): ElementNode {
       : undefined,
     slices: [],
     contentReference: def.contentReference?.replace(/^[^#]*#/, ''),
+    definesCanonicalUrl: definesCanonicalUrl(def.base?.path ?? def.path),
     id: def.id ?? (def.sliceName ? `${def.path}:${def.sliceName}` : def.path),
     path: def.path,
     childByName: new Map(),

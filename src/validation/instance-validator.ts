@@ -2,7 +2,7 @@ import { summariesOf, type CanonicalResource, type ConformanceResolver, type Fhi
 import type { ChildContext, CompiledStructure, Constraint, ConstraintPass, ElementNode, TypeRef } from './element-tree.js';
 import type { Issue, IssueType, Severity } from './issues.js';
 import { hasValueOrChildren, InvariantEngine, type InvariantScope } from './invariants.js';
-import { checkPrimitive, PRIMITIVE_TYPES } from './primitives.js';
+import { canonicalNotAbsolute, checkPrimitive, isAbsoluteUrl, PRIMITIVE_TYPES } from './primitives.js';
 import { StructureCache } from './structures.js';
 import { fixedDifferences, matchesPattern, describeValue } from './fixed-pattern.js';
 import { checkMarkdown, checkNarrativeControls, checkStringSecurity, checkXhtml, narrativeControlsOf } from './narrative.js';
@@ -852,6 +852,10 @@ export class Walk {
       if (problems) for (const p of problems) this.add(p.severity ?? 'error', 'invalid', p.messageId, p.message, path);
       else {
         if (typeof value === 'string') this.primitiveText(value, node, typeCode, path);
+        if (node.definesCanonicalUrl && typeof value === 'string' && !isAbsoluteUrl(value)) {
+          const problem = canonicalNotAbsolute(value, frame.container !== undefined);
+          this.add('error', 'invalid', problem.messageId, problem.message, path);
+        }
         if (node.hasValueRules) this.checkValueRules(value, node, path, structure);
         this.engine.bindings.checkPrimitive(value, node, typeCode, path, this);
       }

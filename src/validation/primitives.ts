@@ -135,6 +135,32 @@ function wrongJsonType(expected: 'boolean' | 'number' | 'string'): PrimitiveProb
   return [problem('primitive-json-type', `Error parsing JSON: the primitive value must be a ${expected}`)];
 }
 
+/**
+ * The reference validator's absolute URL (Utilities.isAbsoluteUrl): a lower-case token as scheme (a letter, then
+ * letters, digits, `_`, `[` or `]`; http, https and urn are such tokens), a colon, then something without spaces.
+ */
+export function isAbsoluteUrl(url: string): boolean {
+  const colon = url.indexOf(':');
+  if (colon <= 0 || colon === url.length - 1 || url.includes(' ', colon)) return false;
+  if (!isLowerCaseLetter(url.charCodeAt(0))) return false;
+  for (let i = 1; i < colon; i++) {
+    const c = url.charCodeAt(i);
+    if (!(isLowerCaseLetter(c) || (c >= 48 && c <= 57) || c === 95 /* _ */ || c === 91 /* [ */ || c === 93) /* ] */) return false;
+  }
+  return true;
+}
+
+function isLowerCaseLetter(c: number): boolean {
+  return c >= 97 && c <= 122;
+}
+
+/** A canonical that is neither absolute nor a fragment (#id): it names nothing outside this server. */
+export function canonicalNotAbsolute(url: string, contained = false): PrimitiveProblem {
+  return contained
+    ? problem('canonical-contained-relative', `The canonical URL of a contained resource must be absolute if present (${url})`)
+    : problem('canonical-relative', `Canonical URLs must be absolute URLs if they are not fragment references (${url})`);
+}
+
 function problem(messageId: string, message: string, severity: 'error' | 'warning' = 'error'): PrimitiveProblem {
   return { messageId, message, severity };
 }
@@ -185,8 +211,11 @@ export function checkPrimitive(type: string, value: unknown): PrimitiveProblem[]
     case 'url':
     case 'canonical':
       if (WHITESPACE.test(text)) return [problem('primitive-uri-whitespace', `URI values cannot have whitespace ('${text}')`)];
+      if (type === 'canonical' && text.charCodeAt(0) !== 35 /* # */ && !isAbsoluteUrl(text)) return [canonicalNotAbsolute(text)];
+      if (text.startsWith('oid:')) return [problem('primitive-uri-oid', 'URI values cannot start with oid:')];
       // 'u' first: most URIs are http(s) and stop here.
       if (text.charCodeAt(0) !== 117) return undefined;
+      if (text.startsWith('uuid:')) return [problem('primitive-uri-uuid', 'URI values cannot start with uuid:')];
       if (text.startsWith('urn:oid:') && !OID.test(text)) return [problem('primitive-oid', `URI values cannot have whitespace or be invalid OIDs ('${text}')`)];
       if (text.startsWith('urn:uuid:') && !UUID_ANY_CASE.test(text)) {
         return [problem('primitive-uuid', `UUIDs must be valid and lowercase (${text})`)];

@@ -1,6 +1,6 @@
 /** Rules the HL7 Java validator applies that the conformance suite showed missing: each on a small real resource. */
 import { describe, expect, it } from 'vitest';
-import { CORE, expectNoErrors, found, profile, TEST, useValidator } from './helpers.js';
+import { CORE, expectIssue, expectNoErrors, found, profile, TEST, useValidator } from './helpers.js';
 
 const validator = useValidator([]);
 const check = (resource: Record<string, unknown>) => validator().validateToIssues(resource as never);
@@ -155,5 +155,37 @@ describe('slices of a profile in differential form: a lone type slice, and what 
     const extension = [{ url: 'http://hl7.org/fhir/StructureDefinition/parameters-fullUrl', valueUri: 'http://fhirdq.test/x' }];
     const messages = checkParams({ extension, name: 'first', valueString: 'x' }).map((i) => i.message);
     expect(messages).toContainEqual(expect.stringMatching(/^Parameters\.parameter:first\.extension: max allowed = 0, but found 1/));
+  });
+});
+
+describe('canonical URLs, as the Java validator checks them (InstanceValidator.checkPrimitive)', () => {
+  const valueSet = (url: string) => ({ resourceType: 'ValueSet', url, status: 'draft' });
+
+  it('a canonical resource\'s url defines it: a relative one is an error, in a contained resource too', () => {
+    const relative = check(valueSet('ValueSet/vs1'));
+    expectIssue(relative, 'canonical-relative', 'ValueSet.url');
+    const contained = check({ resourceType: 'Observation', status: 'final', code: { text: 'x' }, contained: [{ ...valueSet('vs1'), id: 'vs1' }] });
+    expectIssue(contained, 'canonical-contained-relative', 'Observation.contained[0].url');
+    expectNoErrors(check(valueSet('http://example.nl/fhir/ValueSet/vs1')));
+    expectNoErrors(check(valueSet('urn:uuid:3f2504e0-4f89-11d3-9a0c-0305e82c3301')));
+  });
+
+  it('a url that is not a canonical resource\'s is a plain uri', () => {
+    expectNoErrors(check({ resourceType: 'Endpoint', status: 'active', connectionType: { code: 'hl7-fhir-rest' }, payloadType: [{ text: 'x' }], address: 'relative/path' }));
+    expectNoErrors(check({ resourceType: 'Patient', photo: [{ url: 'relative/photo.png' }] }));
+  });
+
+  it('a canonical reference must be absolute or a fragment: meta.profile, ValueSet.compose.include.valueSet', () => {
+    const issues = check({ resourceType: 'Patient', meta: { profile: ['StructureDefinition/nl-core-Patient'] } });
+    expectIssue(issues, 'canonical-relative', 'Patient.meta.profile[0]');
+    const include = check({ ...valueSet('http://example.nl/vs'), compose: { include: [{ valueSet: ['vs2', '#vs3'] }] } });
+    expectIssue(include, 'canonical-relative', 'ValueSet.compose.include[0].valueSet[0]');
+    expect(found(include)).not.toContainEqual({ messageId: 'canonical-relative', path: 'ValueSet.compose.include[0].valueSet[1]' });
+  });
+
+  it('a uri cannot start with oid: or uuid:', () => {
+    const issues = check({ resourceType: 'Patient', identifier: [{ system: 'oid:2.16.840.1.113883.2.4.6.3', value: '1' }, { system: 'uuid:3f2504e0-4f89-11d3-9a0c-0305e82c3301', value: '2' }] });
+    expectIssue(issues, 'primitive-uri-oid', 'Patient.identifier[0].system');
+    expectIssue(issues, 'primitive-uri-uuid', 'Patient.identifier[1].system');
   });
 });

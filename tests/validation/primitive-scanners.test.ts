@@ -44,7 +44,12 @@ function expected(type: string, text: string): string | undefined {
     case 'code':
       return SPEC.code!.test(text) ? undefined : 'primitive-code';
     case 'uri':
+    case 'canonical':
       if (/\s/.test(text)) return 'primitive-uri-whitespace';
+      // Utilities.isAbsoluteUrl of the reference validator, as a regex.
+      if (type === 'canonical' && !text.startsWith('#') && !/^[a-z][a-z0-9_[\]]*:[^ ]+$/s.test(text)) return 'canonical-relative';
+      if (text.startsWith('oid:')) return 'primitive-uri-oid';
+      if (text.startsWith('uuid:')) return 'primitive-uri-uuid';
       if (text.startsWith('urn:oid:') && !/^urn:oid:[0-2](\.(0|[1-9][0-9]*))+$/.test(text)) return 'primitive-oid';
       if (text.startsWith('urn:uuid:') && !/^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(text.toLowerCase())) return 'primitive-uuid';
       return undefined;
@@ -105,6 +110,11 @@ describe('primitive scanners agree with the spec regexes', () => {
     const uris = mutations(['urn:oid:2.16.840.1.113883.2.4', 'urn:oid:1.0', 'urn:uuid:3f2504e0-4f89-11d3-9a0c-0305e82c3301', 'http://x.org/a'], '0.9aF:\u212a\u0130 ');
     for (const v of uris) expect(actual('uri', v), v).toBe(expected('uri', v));
     for (const v of uris) expect(actual('oid', v), v).toBe(/^urn:oid:[0-2](\.(0|[1-9][0-9]*))+$/.test(v) ? undefined : 'primitive-oid');
+  });
+
+  it('canonical: every value one edit away from absolute, fragment and relative seeds', () => {
+    const canonicals = mutations(['http://x.org/a|1', 'urn:uuid:3f2504e0-4f89-11d3-9a0c-0305e82c3301', '#vs', 'oid:1.2', 'a_1[x]:b', 'ValueSet/x'], 'aZ0_[:#/|+ ');
+    for (const v of canonicals) expect(actual('canonical', v), v).toBe(expected('canonical', v));
   });
 
   it('time, id, code and base64Binary: every value one edit away from the seeds', () => {
