@@ -202,7 +202,10 @@ export function checkPrimitive(type: string, value: unknown): PrimitiveProblem[]
   }
   switch (type) {
     case 'string':
-      return onlySpace(text) ? [problem('primitive-whitespace', 'value should not be only whitespace', 'warning')] : undefined;
+      // Two character reads for the usual string; the whole text is scanned only when one end is a space.
+      if (!isSpace(text.charCodeAt(0)) && !isSpace(text.charCodeAt(text.length - 1))) return undefined;
+      if (onlySpace(text)) return [problem('primitive-whitespace', 'value should not be only whitespace', 'warning')];
+      return [problem('primitive-string-padded', `value should not start or finish with whitespace '${text}'`, 'warning')];
     case 'code':
       return isCode(text) ? undefined : [problem('primitive-code', `The code '${text}' is not valid (whitespace rules)`)];
     case 'id':

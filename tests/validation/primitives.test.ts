@@ -1,6 +1,6 @@
 /** Lexical rules of the R4 primitive types (http://hl7.org/fhir/R4/datatypes.html#primitive). */
 import { describe, expect, it } from 'vitest';
-import { expectIssue, expectNoErrors, useValidator } from './helpers.js';
+import { expectIssue, expectNoErrors, found, useValidator } from './helpers.js';
 
 const validator = useValidator([]);
 const check = (resource: Record<string, unknown>) => validator().validateToIssues(resource as never);
@@ -172,6 +172,16 @@ describe('primitives on resource elements', () => {
     expectIssue(issues, 'primitive-whitespace', 'Patient.name[0].family', 'warning');
     expectNoErrors(issues);
     expect(check({ resourceType: 'Patient', name: [{ family: 'Visser' }] }).map((i) => i.messageId)).not.toContain('primitive-whitespace');
+  });
+
+  it('warns, without error, about a string that starts or ends with whitespace, as the Java validator does', () => {
+    const issues = check({ resourceType: 'Patient', name: [{ family: ' Visser', given: ['Anna\n', 'Jan'] }] });
+    expectIssue(issues, 'primitive-string-padded', 'Patient.name[0].family', 'warning');
+    expectIssue(issues, 'primitive-string-padded', 'Patient.name[0].given[0]', 'warning');
+    expect(found(issues, 'warning')).not.toContainEqual({ messageId: 'primitive-string-padded', path: 'Patient.name[0].given[1]' });
+    expectNoErrors(issues);
+    // A code's whitespace rules are its own (primitive-code), and markdown may end in a line break.
+    expect(found(check({ resourceType: 'Patient', gender: 'male', extension: [{ url: 'http://x.nl/e', valueMarkdown: 'a\n' }] }), 'warning')).not.toContainEqual(expect.objectContaining({ messageId: 'primitive-string-padded' }));
   });
 
   it('checks the stated size of an Attachment against its data', () => {
