@@ -1,5 +1,6 @@
 import type { ConformanceResolver } from '../packages/types.js';
 import type { IssueType } from '../validation/issues.js';
+import { isAbsoluteUrl } from '../validation/primitives.js';
 import { grammarFor, isExternalSystem } from './builtin.js';
 import type { Concept } from './codesystem.js';
 import { Expander, type Expansion, type ExpansionEntry } from './expansion.js';
@@ -340,6 +341,10 @@ export class TerminologyService {
       return { status: exp ? this.membership(exp, system, code, exp.contains.get(system)?.get(code), errors) : 'valid', messages, errors, system };
     }
 
+    // A system without a scheme names nothing outside this exchange; unbound, the reference stops at that.
+    if (!exp && !isAbsoluteUrl(system)) {
+      return { status: 'unknown-system', messages: [{ severity: 'error', messageId: 'TX_SYSTEM_RELATIVE', issueType: 'code-invalid', message: 'Coding.system must be an absolute reference, not a local reference' }], errors, system };
+    }
     // Not loaded: licensed/huge external terminologies, or a system nobody defined.
     const notLoaded = isExternalSystem(system)
       ? info('TX_NOT_CHECKABLE', `The code system '${system}' is not available offline, so the code '${code}' cannot be checked`)

@@ -443,6 +443,7 @@ export class Walk {
         : this.childrenOnce(walkedChildren, value, childContext, path, frame, isRoot, elementHost);
     if (node.hasValueRules) this.checkValueRules(value, node, path, structure);
     if (typeCode === 'Reference') checkReference(value, node, path, this, frame);
+    else if (typeCode === 'Identifier') this.checkIdentifier(value, path);
     if (typeCode === 'Attachment' && this.firstCheck(value, path)) this.checkAttachment(value, path);
     if (typeCode) this.engine.bindings.checkComplex(value, node, typeCode, path, this, host.typePath === 'CodeableConcept.coding');
     // Most elements carry only the core ele-1, which passes on any value with content: no evaluation to set up.
@@ -494,6 +495,17 @@ export class Walk {
   }
 
   /** Attachment.data must decode, and match the size and hash stated beside it. */
+  /** Identifier.system names a namespace, which must be absolute; urn:ietf:rfc:3986 says the value is itself a URI. */
+  private checkIdentifier(value: Record<string, unknown>, path: string): void {
+    const system = value.system;
+    if (typeof system !== 'string') return;
+    if (!isAbsoluteUrl(system)) {
+      this.add('error', 'code-invalid', 'identifier-system-relative', 'Identifier.system must be an absolute reference, not a local reference', path);
+    } else if (system === 'urn:ietf:rfc:3986' && typeof value.value === 'string' && !isAbsoluteUrl(value.value)) {
+      this.add('error', 'code-invalid', 'identifier-value-not-uri', `if identifier.system is 'urn:ietf:rfc:3986', then the identifier.value must be a full URI (e.g. start with a scheme), not '${value.value}'`, path);
+    }
+  }
+
   private checkAttachment(value: Record<string, unknown>, path: string): void {
     if (value.data === undefined) return;
     for (const p of attachmentProblems(value)) this.add('error', p.code, p.messageId, p.message, path + p.member);

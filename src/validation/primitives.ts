@@ -205,7 +205,8 @@ export function checkPrimitive(type: string, value: unknown): PrimitiveProblem[]
       // Two character reads for the usual string; the whole text is scanned only when one end is a space.
       if (!isSpace(text.charCodeAt(0)) && !isSpace(text.charCodeAt(text.length - 1))) return undefined;
       if (onlySpace(text)) return [problem('primitive-whitespace', 'value should not be only whitespace', 'warning')];
-      return [problem('primitive-string-padded', `value should not start or finish with whitespace '${text}'`, 'warning')];
+      // Shown JSON-escaped, as the reference does: the whitespace is the point.
+      return [problem('primitive-string-padded', `value should not start or finish with whitespace '${JSON.stringify(text).slice(1, -1)}'`, 'warning')];
     case 'code':
       return isCode(text) ? undefined : [problem('primitive-code', `The code '${text}' is not valid (whitespace rules)`)];
     case 'id':

@@ -189,3 +189,29 @@ describe('canonical URLs, as the Java validator checks them (InstanceValidator.c
     expectIssue(issues, 'primitive-uri-uuid', 'Patient.identifier[1].system');
   });
 });
+
+describe('namespaces must be absolute: Coding.system, Quantity.system, Identifier.system', () => {
+  it('a code system without a scheme is an error, not an unknown code system', () => {
+    const issues = check({ resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'loinc', code: '1234-5' }] }, valueQuantity: { value: 5, system: 'ucum', code: 'mg' } });
+    expectIssue(issues, 'TX_SYSTEM_RELATIVE', 'Observation.code.coding[0]');
+    expectIssue(issues, 'TX_SYSTEM_RELATIVE', 'Observation.valueQuantity');
+    expect(issues.map((i) => i.messageId)).not.toContain('TX_UNKNOWN_SYSTEM');
+    const absolute = check({ resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '1234-5' }] } });
+    expect(absolute.map((i) => i.messageId)).not.toContain('TX_SYSTEM_RELATIVE');
+  });
+
+  it('an identifier system without a scheme is an error; urn:ietf:rfc:3986 asks a URI as value', () => {
+    const issues = check({
+      resourceType: 'Patient',
+      identifier: [
+        { system: 'local-ids', value: '1' },
+        { system: 'urn:ietf:rfc:3986', value: '12345' },
+        { system: 'urn:ietf:rfc:3986', value: 'urn:oid:2.16.840.1.113883.2.4.6.3' },
+        { system: 'http://fhir.nl/fhir/NamingSystem/bsn', value: '999999990' },
+      ],
+    });
+    expectIssue(issues, 'identifier-system-relative', 'Patient.identifier[0]');
+    expectIssue(issues, 'identifier-value-not-uri', 'Patient.identifier[1]');
+    expect(found(issues).filter((i) => i.path === 'Patient.identifier[2]' || i.path === 'Patient.identifier[3]')).toEqual([]);
+  });
+});
