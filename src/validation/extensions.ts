@@ -55,7 +55,7 @@ export function checkExtensionContext(definition: CompiledStructure, path: strin
   if (!allowed) {
     const list = facts.contexts.map((c) => `${c.type === 'element' ? 'e' : c.type === 'extension' ? 'x' : 'p'}:${c.expression}`).join('; ');
     walk.add('error', 'business-rule', 'extension-context',
-      `The extension ${definition.label} is not allowed to be used at this point (allowed = ${list}; this element is [${hostDefPath}, ${host.typeCode}])`,
+      `The extension ${definition.label} is not allowed to be used at this point (allowed = ${list}; this element is [${[...new Set([hostDefPath, host.typeCode])].sort().join(', ')}])`,
       path);
   }
 }

@@ -54,6 +54,13 @@ describe('extension contexts', () => {
     expect(misplaced({ resourceType: 'Patient', ...ext('ctx-meta') })).toEqual(['Patient.extension[0]']);
   });
 
+  it('names the element it met once, as a set: at a resource root its path and type are one name', () => {
+    const issue = validator().validateToIssues({ resourceType: 'Patient', ...ext('ctx-meta') } as never).find((i) => i.messageId === 'extension-context');
+    expect(issue?.message).toContain('this element is [Patient])');
+    const nested = validator().validateToIssues({ resourceType: 'Patient', name: [{ family: 'x', ...ext('ctx-meta') }] } as never).find((i) => i.messageId === 'extension-context');
+    expect(nested?.message).toContain('this element is [HumanName, Patient.name])');
+  });
+
   it('an abstract resource type covers every resource, not its elements; Element covers everything', () => {
     expect(misplaced({ resourceType: 'Patient', ...ext('ctx-resource') })).toEqual([]);
     expect(misplaced({ resourceType: 'Patient', address: [{ city: 'Utrecht', ...ext('ctx-resource') }] })).toEqual(['Patient.address[0].extension[0]']);
