@@ -1,6 +1,7 @@
 import type { CompiledStructure } from './element-tree.js';
 import type { Host, ResourceFrame, Walk } from './instance-validator.js';
 import { resolveInFrame } from './instance-validator.js';
+import { PRIMITIVE_TYPES } from './primitives.js';
 
 /** Types whose elements an 'element' context on a supertype also covers. */
 const SUPERTYPES: Record<string, string[]> = {
@@ -87,12 +88,54 @@ type ContextTest =
   | { kind: 'fhirpath'; expression: string }
   | { kind: 'none' };
 
-/** What checkExtensionContext needs of an extension definition, read once per definition. */
+/** What checkExtensionContext and checkExtensionValue need of an extension definition, read once per definition. */
 interface ExtensionFacts {
   contexts: Context[];
   tests: ContextTest[];
   invariants: string[];
   modifier: boolean;
+  /** The types of Extension.value[x]; none for a complex extension, which prohibits a value. */
+  valueTypes: string[];
+}
+
+/**
+ * The value an extension carries against the types its definition allows, as the reference checks it before the
+ * walk: a value of another type, or none (or sub-extensions instead) where a simple extension needs one.
+ */
+export function checkExtensionValue(definition: CompiledStructure, extension: Record<string, unknown>, path: string, walk: Walk): void {
+  const allowed = factsOf(definition).valueTypes;
+  let found: string | undefined;
+  for (const key in extension) {
+    const name = key.charCodeAt(0) === 95 /* _ */ ? key.slice(1) : key;
+    if (name.length > 5 && name.startsWith('value')) {
+      found = valueType(name.slice(5));
+      break;
+    }
+  }
+  if (found !== undefined) {
+    if (!allowed.includes(found)) {
+      walk.add('error', 'structure', 'extension-value-type', `The Extension '${definition.url}' definition allows for the types [${allowed.join(', ')}] but found type ${found}`, path);
+    }
+  } else if (allowed.length > 0) {
+    const nested = Array.isArray(extension.extension) && extension.extension.length > 0;
+    walk.add('error', 'structure', nested ? 'extension-simple-nested' : 'extension-simple-no-value',
+      `The Extension '${definition.url}' definition is for a simple extension, so it must contain a value${nested ? ', not extensions' : ''}`, path);
+  }
+}
+
+/** The type a `value[x]` name's suffix names: a primitive's code starts lower case (valueString is a string). */
+function valueType(suffix: string): string {
+  const primitive = suffix.charAt(0).toLowerCase() + suffix.slice(1);
+  return PRIMITIVE_TYPES.has(primitive) ? primitive : suffix;
+}
+
+/** Extension.value[x]'s type codes, as the reference lists them (listExtensionTypes): none when it is prohibited. */
+function valueTypesOf(definition: CompiledStructure): string[] {
+  const elements = (definition.structure.snapshot as { element?: Array<{ path?: string; max?: string; type?: Array<{ code?: string }> }> } | undefined)?.element ?? [];
+  const value = elements.find((e) => e.path?.startsWith('Extension.value'));
+  const types = value && value.max !== '0' ? (value.type ?? []).flatMap((t) => (t.code ? [t.code] : [])) : [];
+  // The reference accepts these on structuredefinition-fhir-type, whose snapshot says only url.
+  return definition.url === FHIR_TYPE ? [...types, 'uri', 'url'] : types;
 }
 
 const FACTS = new WeakMap<CompiledStructure, ExtensionFacts>();
@@ -108,6 +151,7 @@ function factsOf(definition: CompiledStructure): ExtensionFacts {
       modifier: definition.root.isModifier || definition.structure.url === undefined
         ? definition.root.isModifier
         : (definition.byId.get('Extension')?.isModifier ?? false),
+      valueTypes: valueTypesOf(definition),
     };
     FACTS.set(definition, facts);
   }

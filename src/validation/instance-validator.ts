@@ -10,7 +10,7 @@ import { BindingChecker } from './bindings.js';
 import { checkBundle, indexBundle, type BundleIndex } from './bundle.js';
 import { checkReference } from './references.js';
 import { SliceMatcher } from './slicing.js';
-import { checkExtensionContext, isExampleUrl, unresolvedExtensionStanding } from './extensions.js';
+import { checkExtensionContext, checkExtensionValue, isExampleUrl, unresolvedExtensionStanding } from './extensions.js';
 import { ImpliedProfiles } from './implied-profiles.js';
 import { checkOperationDefinition } from './operation-definition.js';
 import { compareToBound, describeBound } from './ordered-values.js';
@@ -980,6 +980,7 @@ export class Walk {
     }
     if (definition) {
       checkExtensionContext(definition, item.path, host, node.name === 'modifierExtension', this, frame);
+      checkExtensionValue(definition, ext, item.path, this);
       // A slice that constrains the extension inline (value[x].start 1..1) carries the whole definition in its snapshot.
       const inline = node.sliceName !== undefined && node.children.length > 0;
       this.complexElement(ext, inline ? node : definition.root, 'Extension', item.path, frame, inline ? structure : definition, makeHost(host.defPath, host.typePath, host.typeCode, host.value, definition.url));

@@ -51,11 +51,24 @@ const patient = (extra: Record<string, unknown>) => ({ resourceType: 'Patient', 
 describe('resolution by URL and value types', () => {
   it('validates the value against the definition found by url', () => {
     expectNoErrors(check(patient({ extension: [{ url: SIMPLE, valueString: 'x' }] })));
-    expectIssue(check(patient({ extension: [{ url: SIMPLE, valueBoolean: true }] })), 'choice-type-not-allowed', 'Patient.extension[0].valueBoolean');
+    const wrongType = check(patient({ extension: [{ url: SIMPLE, valueBoolean: true }] }));
+    expectIssue(wrongType, 'choice-type-not-allowed', 'Patient.extension[0].valueBoolean');
+    // As the reference: the extension's own check names the types its definition allows.
+    expectIssue(wrongType, 'extension-value-type', 'Patient.extension[0]');
+    expect(wrongType.find((i) => i.messageId === 'extension-value-type')?.message).toBe(`The Extension '${SIMPLE}' definition allows for the types [string] but found type boolean`);
   });
 
-  it('applies the definition cardinality of the value', () => {
-    expectIssue(check(patient({ extension: [{ url: SIMPLE, extension: [{ url: 'x', valueString: 'y' }] }] })), 'cardinality-min', 'Patient.extension[0]');
+  it('applies the definition cardinality of the value, and says a simple extension needs one', () => {
+    const nested = check(patient({ extension: [{ url: SIMPLE, extension: [{ url: 'x', valueString: 'y' }] }] }));
+    expectIssue(nested, 'cardinality-min', 'Patient.extension[0]');
+    expectIssue(nested, 'extension-simple-nested', 'Patient.extension[0]');
+    const empty = check(patient({ extension: [{ url: SIMPLE }] }));
+    expectIssue(empty, 'extension-simple-no-value', 'Patient.extension[0]');
+    expectIssue(empty, 'constraint-ext-1', 'Patient.extension[0]');
+    // A value given only by its _value companion still names its type.
+    expect(found(check(patient({ extension: [{ url: SIMPLE, _valueString: { extension: [{ url: SIMPLE, valueString: 'y' }] } }] })))).not.toContainEqual(
+      expect.objectContaining({ messageId: expect.stringMatching(/^extension-(value-type|simple)/) }),
+    );
   });
 
   it('uses core extensions, e.g. patient-birthPlace takes an Address', () => {
@@ -85,8 +98,10 @@ describe('complex extensions', () => {
 
   it('a complex extension has no value of its own (ext-1 and max 0)', () => {
     const issues = check(complex([{ url: 'note', valueString: 'b' }], { valueString: 'x' }));
-    expect(found(issues).map((i) => i.messageId)).toEqual(expect.arrayContaining(['constraint-ext-1', 'cardinality-max']));
+    expect(found(issues).map((i) => i.messageId)).toEqual(expect.arrayContaining(['constraint-ext-1', 'cardinality-max', 'extension-value-type']));
     expectIssue(issues, 'constraint-ext-1', 'Patient.extension[0]');
+    expect(issues.find((i) => i.messageId === 'extension-value-type')?.message).toBe(`The Extension '${COMPLEX}' definition allows for the types [] but found type string`);
+    expect(found(check(complex([{ url: 'note', valueString: 'b' }]))).map((i) => i.messageId)).not.toContain('extension-simple-nested');
   });
 });
 
