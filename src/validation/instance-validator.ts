@@ -507,7 +507,12 @@ export class Walk {
   }
 
   private checkAttachment(value: Record<string, unknown>, path: string): void {
-    if (value.data === undefined) return;
+    if (value.data === undefined) {
+      if (value.url === undefined && value.contentType === undefined && value.language === undefined) {
+        this.add('warning', 'structure', 'attachment-no-content', 'Attachments have data and/or url, or else SHOULD have either contentType and/or language', path);
+      }
+      return;
+    }
     for (const p of attachmentProblems(value)) this.add('error', p.code, p.messageId, p.message, path + p.member);
   }
 

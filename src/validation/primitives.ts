@@ -165,6 +165,17 @@ function problem(messageId: string, message: string, severity: 'error' | 'warnin
   return { messageId, message, severity };
 }
 
+/** The reference's plausible years (yearIsValid): from 1800 to 80 years ahead. */
+const EARLIEST_REASONABLE_YEAR = 1800;
+const LATEST_REASONABLE_YEAR = new Date().getFullYear() + 80;
+
+/** A warning for a valid date whose year is likely a typing error (1900 as 0190, 2024 as 2204). */
+function reasonableYear(text: string): PrimitiveProblem[] | undefined {
+  const year = (text.charCodeAt(0) - 48) * 1000 + (text.charCodeAt(1) - 48) * 100 + (text.charCodeAt(2) - 48) * 10 + (text.charCodeAt(3) - 48);
+  if (year >= EARLIEST_REASONABLE_YEAR && year <= LATEST_REASONABLE_YEAR) return undefined;
+  return [problem('date-year-unreasonable', `The value '${text}' is outside the range of reasonable years - check for data entry error`, 'warning')];
+}
+
 /** Checks a primitive's JSON value; returns the problems found (usually none, so no allocation then). */
 export function checkPrimitive(type: string, value: unknown): PrimitiveProblem[] | undefined {
   // One switch on the type: the JSON kind each type needs is checked in its own case.
@@ -232,13 +243,13 @@ export function checkPrimitive(type: string, value: unknown): PrimitiveProblem[]
     case 'date': {
       const form = dateTimeForm(text);
       if (form < YEAR || form > DAY || (form === DAY && !isRealDate(text))) return [problem('primitive-date', `Not a valid date (${text})`)];
-      return undefined;
+      return reasonableYear(text);
     }
     case 'dateTime': {
       const form = dateTimeForm(text);
       if (form === LOCAL) return [problem('primitive-datetime-zone', 'If a date has a time, it must have a timezone')];
       if (form === INVALID || (form >= DAY && !isRealDate(text))) return [problem('primitive-datetime', `Not a valid date/time (${text})`)];
-      return undefined;
+      return reasonableYear(text);
     }
     case 'instant':
       if (dateTimeForm(text) !== ZONED || !isRealDate(text)) return [problem('primitive-instant', `Not a valid instant (${text})`)];

@@ -27,14 +27,20 @@ function realDate(text: string): boolean {
   return new Date(Date.UTC(2000, m - 1, d)).getUTCMonth() === m - 1 && (m !== 2 || d !== 29 || (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0);
 }
 
+/** A valid date's year outside 1800 to 80 years ahead is a warning (the reference's yearIsValid). */
+function reasonableYear(text: string): string | undefined {
+  const year = Number(text.slice(0, 4));
+  return year >= 1800 && year <= new Date().getFullYear() + 80 ? undefined : 'date-year-unreasonable';
+}
+
 /** The messageId the spec regexes give, or undefined when the value passes. */
 function expected(type: string, text: string): string | undefined {
   switch (type) {
     case 'date':
-      return SPEC.date!.test(text) && realDate(text) ? undefined : 'primitive-date';
+      return SPEC.date!.test(text) && realDate(text) ? reasonableYear(text) : 'primitive-date';
     case 'dateTime':
       if (LOCAL_DATE_TIME.test(text)) return 'primitive-datetime-zone';
-      return SPEC.dateTime!.test(text) && realDate(text) ? undefined : 'primitive-datetime';
+      return SPEC.dateTime!.test(text) && realDate(text) ? reasonableYear(text) : 'primitive-datetime';
     case 'instant':
       return SPEC.instant!.test(text) && realDate(text) ? undefined : 'primitive-instant';
     case 'time':

@@ -174,6 +174,16 @@ describe('primitives on resource elements', () => {
     expect(check({ resourceType: 'Patient', name: [{ family: 'Visser' }] }).map((i) => i.messageId)).not.toContain('primitive-whitespace');
   });
 
+  it('warns, without error, about a year that is likely a typing error, and an attachment that says nothing', () => {
+    const issues = check({ resourceType: 'Patient', birthDate: '1700-05-01', deceasedDateTime: `${new Date().getFullYear() + 81}-01-01`, photo: [{ title: 'x' }, { url: 'http://x.nl/a.png' }] });
+    expectIssue(issues, 'date-year-unreasonable', 'Patient.birthDate', 'warning');
+    expectIssue(issues, 'date-year-unreasonable', 'Patient.deceasedDateTime', 'warning');
+    expectIssue(issues, 'attachment-no-content', 'Patient.photo[0]', 'warning');
+    expect(found(issues, 'warning')).not.toContainEqual({ messageId: 'attachment-no-content', path: 'Patient.photo[1]' });
+    expectNoErrors(issues);
+    expect(found(check({ resourceType: 'Patient', birthDate: '1800-01-01' }), 'warning')).not.toContainEqual({ messageId: 'date-year-unreasonable', path: 'Patient.birthDate' });
+  });
+
   it('warns, without error, about a string that starts or ends with whitespace, as the Java validator does', () => {
     const issues = check({ resourceType: 'Patient', name: [{ family: ' Visser', given: ['Anna\n', 'Jan'] }] });
     expectIssue(issues, 'primitive-string-padded', 'Patient.name[0].family', 'warning');
