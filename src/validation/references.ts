@@ -4,12 +4,57 @@ import type { StructureCache } from './structures.js';
 
 const CORE_SD = 'http://hl7.org/fhir/StructureDefinition/';
 const RELATIVE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
+const WHITESPACE = /\s/;
+/** A Reference given as a profile's pattern (ElementDefinition.patternReference). */
+const PATTERN_PATH = /element(\[\d+\])?\.pattern/;
 const ABSOLUTE_RESTFUL = /^https?:\/\/.*\/([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
 
-/** Reference.reference: format, target type, aggregation mode, and resolution within contained resources and the Bundle. */
+/**
+ * A Reference: its reference (format, target type, aggregation mode, resolution within contained resources and the
+ * Bundle), the type it declares, or without a reference, something that says what it points at.
+ */
 export function checkReference(value: Record<string, unknown>, node: ElementNode, path: string, walk: Walk, frame: ResourceFrame): void {
   const reference = value.reference;
-  if (typeof reference !== 'string') return;
+  if (typeof reference !== 'string') {
+    if (reference === undefined) checkWithoutReference(value, path, walk);
+    return;
+  }
+  if (WHITESPACE.test(reference)) walk.add('error', 'invalid', 'reference-whitespace', `The reference '${reference}' is not valid: a reference has no whitespace`, path);
+  const foundType = resolveReference(reference, node, path, walk, frame);
+  if (typeof value.type === 'string') checkDeclaredType(value.type, foundType, node, path, walk);
+}
+
+/** As the reference (REFERENCE_REF_NODISPLAY): a reference with neither a target nor an identifier should say what it means. */
+function checkWithoutReference(value: Record<string, unknown>, path: string, walk: Walk): void {
+  const identifier = value.identifier as { system?: unknown; value?: unknown } | undefined;
+  if (isFilled(identifier?.system) || isFilled(identifier?.value) || isFilled(value.display)) return;
+  // A pattern in a profile may leave them out on purpose.
+  if (PATTERN_PATH.test(path)) return;
+  walk.add('warning', 'structure', 'reference-no-display', 'A Reference without an actual reference or identifier should have a display', path);
+}
+
+function isFilled(value: unknown): boolean {
+  return typeof value === 'string' && value.length > 0;
+}
+
+/** Reference.type names the target's type: one the element may point at, and the one the reference resolves to. */
+function checkDeclaredType(type: string, foundType: string | undefined, node: ElementNode, path: string, walk: Walk): void {
+  const refType = referenceType(node);
+  const targets = refType?.targetProfiles ?? [];
+  const named = type.startsWith(CORE_SD) ? type.slice(CORE_SD.length) : type;
+  if (refType && targets.length > 0 && !targets.includes(CORE_SD + 'Resource')) {
+    const plan = targetPlan(refType, walk.engine.structures);
+    if (!plan.types.has(named)) {
+      walk.add('error', 'structure', 'reference-type-not-target', `The type '${type}' is not a valid Target for this element (must be one of ${targets.join(', ')})`, path);
+    }
+  }
+  if (foundType !== undefined && foundType !== named) {
+    walk.add('error', 'structure', 'reference-type-mismatch', `Invalid Resource target type. Found ${type}, but expected one of (${foundType})`, path);
+  }
+}
+
+/** Checks where a reference leads; returns the type of its target, as resolved or as its URL names it. */
+function resolveReference(reference: string, node: ElementNode, path: string, walk: Walk, frame: ResourceFrame): string | undefined {
   const refType = referenceType(node);
   let foundType: string | undefined;
   let target: Record<string, unknown> | undefined;
@@ -23,8 +68,8 @@ export function checkReference(value: Record<string, unknown>, node: ElementNode
       walk.add('error', 'structure', 'reference-contained-unresolved', `Unable to resolve resource with reference '${reference}'`, `${path}.reference`);
       return;
     }
-    if (!checkAggregation(refType, 'contained', reference, path, walk)) return;
     foundType = String(target.resourceType);
+    if (!checkAggregation(refType, 'contained', reference, path, walk)) return foundType;
   } else {
     foundType = restfulType(reference);
     if (foundType !== undefined) {
@@ -47,15 +92,15 @@ export function checkReference(value: Record<string, unknown>, node: ElementNode
         const actual = String(target.resourceType);
         if (foundType && actual !== foundType) {
           walk.add('error', 'structure', 'reference-bundle-type-mismatch', `Matching reference for reference ${reference} has resourceType ${actual}`, `${path}.reference`);
-          return;
+          return actual;
         }
         foundType = actual;
       }
     }
-    if (!checkAggregation(refType, target ? 'bundled' : 'referenced', reference, path, walk)) return;
+    if (!checkAggregation(refType, target ? 'bundled' : 'referenced', reference, path, walk)) return foundType;
   }
   // Only resolved targets are type-checked: a reference to elsewhere may be typed by a server we do not ask.
-  if (!target || !foundType || !refType || refType.targetProfiles.length === 0) return;
+  if (!target || !foundType || !refType || refType.targetProfiles.length === 0) return foundType;
   const plan = targetPlan(refType, walk.engine.structures);
   // A profile that cannot be found allows no type and is an error, met anew at every reference.
   for (const profile of plan.unknownProfiles) {
@@ -63,9 +108,10 @@ export function checkReference(value: Record<string, unknown>, node: ElementNode
   }
   if (!plan.types.has(foundType) && !plan.types.has('Resource')) {
     walk.add('error', 'structure', 'reference-wrong-type', `Invalid Resource target type. Found ${foundType}, but expected one of ([${[...plan.types].join(', ')}])`, `${path}.reference`);
-    return;
+    return foundType;
   }
   checkTargetProfiles(target, plan, path, walk, frame);
+  return foundType;
 }
 
 /** References answered so far (null: none named), dropped when full: the same ones recur in every resource's walks. */
@@ -109,16 +155,15 @@ function targetPlan(refType: TypeRef, structures: StructureCache): TargetPlan {
   if (known?.structures === structures) return known;
   const plan: TargetPlan = { structures, types: new Set(), unknownProfiles: [], profiles: [], profileStructures: [] };
   for (const profile of refType.targetProfiles) {
-    if (profile.startsWith(CORE_SD) && !profile.slice(CORE_SD.length).includes('/')) {
-      plan.types.add(profile.slice(CORE_SD.length).split('|')[0]!);
-    } else {
-      const structure = structures.get(profile);
-      if (structure) plan.types.add(structure.type);
-      else plan.unknownProfiles.push(profile);
-    }
-    if (!profile.startsWith(CORE_SD)) {
+    // Core URLs name types (Patient) and profiles (vitalsigns, on Observation): found, a structure says which.
+    const structure = structures.get(profile);
+    const coreName = profile.startsWith(CORE_SD) && !profile.slice(CORE_SD.length).includes('/') ? profile.slice(CORE_SD.length).split('|')[0]! : undefined;
+    if (structure) plan.types.add(structure.type);
+    else if (coreName !== undefined) plan.types.add(coreName);
+    else plan.unknownProfiles.push(profile);
+    if (structure ? structure.url !== CORE_SD + structure.type : coreName === undefined) {
       plan.profiles.push(profile);
-      plan.profileStructures.push(structures.get(profile));
+      plan.profileStructures.push(structure);
     }
   }
   plans.set(refType, plan);

@@ -215,3 +215,35 @@ describe('namespaces must be absolute: Coding.system, Quantity.system, Identifie
     expect(found(issues).filter((i) => i.path === 'Patient.identifier[2]' || i.path === 'Patient.identifier[3]')).toEqual([]);
   });
 });
+
+describe('references as the Java validator checks them (checkReference)', () => {
+  const observation = (extra: Record<string, unknown>) => ({ resourceType: 'Observation', status: 'final', code: { text: 'x' }, ...extra });
+
+  it('Reference.type must be a target the element allows, and the type the reference names', () => {
+    const issues = check(observation({ performer: [{ type: 'Patient', reference: 'Practitioner/1' }, { type: 'Medication', reference: 'Medication/1' }, { type: 'Practitioner', reference: 'Practitioner/2' }] }));
+    expectIssue(issues, 'reference-type-mismatch', 'Observation.performer[0]');
+    expectIssue(issues, 'reference-type-not-target', 'Observation.performer[1]');
+    expect(found(issues).filter((i) => i.path.startsWith('Observation.performer[2]'))).toEqual([]);
+  });
+
+  it('a target profile in the core namespace (vitalsigns) allows its type, not a type named after it', () => {
+    const issues = check(observation({ hasMember: [{ type: 'Observation', reference: 'Observation/1' }, { type: 'vitalsigns', reference: 'Observation/2' }] }));
+    expect(found(issues).filter((i) => i.path === 'Observation.hasMember[0]')).toEqual([]);
+    expectIssue(issues, 'reference-type-not-target', 'Observation.hasMember[1]');
+  });
+
+  it('a resolved target\'s type counts, as for a contained resource', () => {
+    const issues = check(observation({ contained: [{ resourceType: 'Patient', id: 'p' }], subject: { type: 'Group', reference: '#p' } }));
+    expectIssue(issues, 'reference-type-mismatch', 'Observation.subject');
+  });
+
+  it('a reference has no whitespace', () => {
+    expectIssue(check(observation({ subject: { reference: 'Patient/ 1' } })), 'reference-whitespace', 'Observation.subject');
+  });
+
+  it('a Reference with neither reference nor identifier should have a display', () => {
+    const issues = check(observation({ performer: [{ display: '' , extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/data-absent-reason', valueCode: 'unknown' }] }, { identifier: { value: '123' } }, { display: 'Dr. Jansen' }] }));
+    expectIssue(issues, 'reference-no-display', 'Observation.performer[0]', 'warning');
+    expect(found(issues, 'warning').filter((i) => i.messageId === 'reference-no-display').map((i) => i.path)).toEqual(['Observation.performer[0]']);
+  });
+});
