@@ -869,7 +869,8 @@ export class Walk {
       if (problems) for (const p of problems) this.add(p.severity ?? 'error', 'invalid', p.messageId, p.message, path);
       else {
         if (typeof value === 'string') this.primitiveText(value, node, typeCode, path);
-        if (node.definesCanonicalUrl && typeof value === 'string' && !isAbsoluteUrl(value)) {
+        // The type first: most values are not uris, and the flag sits far into the node.
+        if (typeCode === 'uri' && node.definesCanonicalUrl && typeof value === 'string' && !isAbsoluteUrl(value)) {
           const problem = canonicalNotAbsolute(value, frame.container !== undefined);
           this.add('error', 'invalid', problem.messageId, problem.message, path);
         }
