@@ -302,6 +302,7 @@ export class Walk {
       return;
     }
     this.checkResourceId(res, path);
+    if (type === 'Observation') this.observationBestPractice(res, path);
     // A meta.profile that is not an array is reported by the walk (json-array-expected) and names no profile.
     const listed = (res.meta as { profile?: unknown } | undefined)?.profile;
     const declared = Array.isArray(listed) ? listed : NO_PROFILES;
@@ -358,6 +359,22 @@ export class Walk {
     } catch (error) {
       this.add('error', 'processing', 'snapshot-failed', `Error generating Snapshot: ${(error as Error).message}`, path);
     }
+  }
+
+  /** The reference's ObservationValidator: an observation should say whom it is about, who observed, and when. */
+  private observationBestPractice(res: Record<string, unknown>, path: string): void {
+    const level = this.engine.options.bestPractice;
+    if (level === 'ignore') return;
+    const advise = (present: boolean, messageId: string, what: string) => {
+      if (!present) this.add(level, 'invalid', messageId, `Best Practice Recommendation: In general, all observations should have ${what}`, path);
+    };
+    advise(res.subject !== undefined, 'observation-no-subject', 'a subject');
+    advise(Array.isArray(res.performer) && res.performer.length > 0, 'observation-no-performer', 'a performer');
+    advise(
+      res.effectiveDateTime !== undefined || res.effectivePeriod !== undefined || res.effectiveTiming !== undefined || res.effectiveInstant !== undefined,
+      'observation-no-effective',
+      'an effectiveDateTime or an effectivePeriod',
+    );
   }
 
   private checkResourceId(res: Record<string, unknown>, path: string): void {

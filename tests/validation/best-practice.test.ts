@@ -18,3 +18,20 @@ describe('best-practice level', () => {
   it('as information', () => expect(dom6(3)).toEqual(['information']));
   it('not at all when ignored', () => expect(dom6(4)).toEqual([]));
 });
+
+describe('observations: subject, performer and time (the reference ObservationValidator)', () => {
+  const observation = (extra: Record<string, unknown>) => ({ resourceType: 'Observation', status: 'final', code: { text: 'x' }, ...extra });
+  /** The advice validator i (of `levels`) gives on an observation. */
+  const advice = (i: number, extra: Record<string, unknown>) =>
+    validators[i]!()
+      .validateToIssues(observation(extra) as never)
+      .filter((issue) => issue.messageId.startsWith('observation-no-'))
+      .map((issue) => `${issue.severity} ${issue.messageId}`);
+
+  it('advises at the best-practice level, and says nothing of a complete one', () => {
+    expect(advice(0, {})).toEqual(['warning observation-no-subject', 'warning observation-no-performer', 'warning observation-no-effective']);
+    expect(advice(0, { subject: { reference: 'Patient/1' }, performer: [{ reference: 'Practitioner/1' }], effectivePeriod: { start: '2026-01-01' } })).toEqual([]);
+    expect(advice(4, {})).toEqual([]);
+    expect(advice(1, { subject: { reference: 'Patient/1' }, effectiveDateTime: '2026-01-01T10:00:00Z' })).toEqual(['error observation-no-performer']);
+  });
+});
