@@ -83,6 +83,18 @@ describe('planted defects of the demo region', () => {
     expect(classes).toBe(15);
   });
 
+  it('breaks no profile rule but the planted ones and one documented package gap', async () => {
+    const issues = (await readFile(path.join(runDir, 'issues.ndjson'), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { source: string; severity: string; messageId: string });
+    const errors = new Set(issues.filter((i) => i.severity === 'error' || i.severity === 'fatal').map((i) => `${i.source} ${i.messageId}`));
+    expect([...errors].sort()).toEqual([
+      // profiles/KNOWN-ISSUES.md: MP9 types requester and author with a pattern profile that nl-core 0.12.1-beta.1 lacks.
+      'anker-medicatiegebruik type-profile-unknown',
+      // Planted: dispensations without a category, which the MP9 profile requires.
+      'gaper-verstrekkingen cardinality-min',
+      'zkh-ontslagmedicatie type-profile-unknown',
+    ]);
+  });
+
   it('reports the planted rates against the records of each source', () => {
     const linde = cellOf('riza-completeness', 'zorggroep-linde');
     const records = planted.sources['linde-acp'];
