@@ -12,7 +12,7 @@ const NONE: readonly TxMessage[] = Object.freeze([]);
 
 /** Applies ElementDefinition.binding and code-system checks through the offline terminology service. */
 export class BindingChecker {
-  constructor(private readonly terminology: TerminologyService) {}
+  constructor(readonly terminology: TerminologyService) {}
 
   checkPrimitive(value: unknown, node: ElementNode, typeCode: string, path: string, walk: Walk): void {
     if (typeof value !== 'string' || (typeCode !== 'code' && typeCode !== 'string' && typeCode !== 'uri')) return;

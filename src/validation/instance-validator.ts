@@ -13,6 +13,7 @@ import { SliceMatcher } from './slicing.js';
 import { checkExtensionContext, checkExtensionValue, isExampleUrl, unresolvedExtensionStanding } from './extensions.js';
 import { ImpliedProfiles } from './implied-profiles.js';
 import { checkOperationDefinition } from './operation-definition.js';
+import { checkCodeSystem, type CodeSystemLookups } from './code-system.js';
 import { compareToBound, describeBound } from './ordered-values.js';
 import { generateSnapshot, type StructureDefinition } from '../packages/snapshot.js';
 import { attachmentProblems } from './base64.js';
@@ -83,6 +84,7 @@ export class Engine {
   readonly bindings: BindingChecker;
   readonly slices: SliceMatcher;
   readonly impliedProfiles: ImpliedProfiles;
+  readonly codeSystemLookups: CodeSystemLookups;
   /** Whether a value (by identity) conforms to a structure, for one validate() call: values do not change during it. */
   /** Made on the first conformance question of a validate() call: most calls ask none, and every WeakMap costs the GC. */
   private conformance: WeakMap<object, Map<CompiledStructure, boolean>> | undefined;
@@ -99,6 +101,14 @@ export class Engine {
     this.bindings = bindings;
     this.slices = new SliceMatcher(this);
     this.impliedProfiles = new ImpliedProfiles(resolver);
+    this.codeSystemLookups = {
+      codeSystem: (url) => resolver.resolve(url, 'CodeSystem') as Record<string, unknown> | undefined,
+      valueSet: (url) => resolver.resolve(url, 'ValueSet') as Record<string, unknown> | undefined,
+      codeInValueSet: (code, valueSet) => {
+        const status = bindings.terminology.validateCode({ code }, valueSet).status;
+        return status === 'valid' || status === 'invalid-display' ? true : status === 'not-in-valueset' || status === 'unknown-code' ? false : undefined;
+      },
+    };
   }
 
   isResourceType(code: string): boolean {
@@ -322,6 +332,7 @@ export class Walk {
     this.resourceAgainst(res, path, primary, frame, true);
     if (type === 'StructureDefinition' && isRoot) this.checkSnapshotGeneration(res, path);
     if (type === 'OperationDefinition') this.addAll(checkOperationDefinition(res, path, this.engine.structures));
+    else if (type === 'CodeSystem') this.addAll(checkCodeSystem(res, path, this.engine.codeSystemLookups, frame.container?.resource.resourceType as string | undefined));
     if (!profiled) return;
     // Each once, in order: a scan of the few so far, not a Set of spread arrays.
     const profiles: unknown[] = [];
