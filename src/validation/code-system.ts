@@ -65,7 +65,7 @@ function hasCode(concepts: Json[], code: string): boolean {
   return concepts.some((c) => c.code === code || hasCode(list(c.concept), code));
 }
 
-function findConcept(concepts: Json[], code: string): Json | undefined {
+export function findConcept(concepts: Json[], code: string): Json | undefined {
   for (const c of concepts) {
     if (c.code === code) return c;
     const inner = findConcept(list(c.concept), code);

@@ -14,6 +14,8 @@ import { checkExtensionContext, checkExtensionValue, isExampleUrl, unresolvedExt
 import { ImpliedProfiles } from './implied-profiles.js';
 import { checkOperationDefinition } from './operation-definition.js';
 import { checkCodeSystem, type CodeSystemLookups } from './code-system.js';
+import { checkConceptMap, type ConceptMapLookups } from './concept-map.js';
+import { checkSearchParameter, type SearchParameterLookups } from './search-parameter.js';
 import { compareToBound, describeBound } from './ordered-values.js';
 import { generateSnapshot, type StructureDefinition } from '../packages/snapshot.js';
 import { attachmentProblems } from './base64.js';
@@ -85,6 +87,8 @@ export class Engine {
   readonly slices: SliceMatcher;
   readonly impliedProfiles: ImpliedProfiles;
   readonly codeSystemLookups: CodeSystemLookups;
+  readonly conceptMapLookups: ConceptMapLookups;
+  readonly searchParameterLookups: SearchParameterLookups;
   /** Whether a value (by identity) conforms to a structure, for one validate() call: values do not change during it. */
   /** Made on the first conformance question of a validate() call: most calls ask none, and every WeakMap costs the GC. */
   private conformance: WeakMap<object, Map<CompiledStructure, boolean>> | undefined;
@@ -101,14 +105,22 @@ export class Engine {
     this.bindings = bindings;
     this.slices = new SliceMatcher(this);
     this.impliedProfiles = new ImpliedProfiles(resolver);
-    this.codeSystemLookups = {
-      codeSystem: (url) => resolver.resolve(url, 'CodeSystem') as Record<string, unknown> | undefined,
-      valueSet: (url) => resolver.resolve(url, 'ValueSet') as Record<string, unknown> | undefined,
-      codeInValueSet: (code, valueSet) => {
-        const status = bindings.terminology.validateCode({ code }, valueSet).status;
-        return status === 'valid' || status === 'invalid-display' ? true : status === 'not-in-valueset' || status === 'unknown-code' ? false : undefined;
-      },
+    const resolve = (url: string, type?: string) => resolver.resolve(url, type) as Record<string, unknown> | undefined;
+    const inValueSet = (coding: { system?: string; code: string }, valueSet: string) => {
+      const status = bindings.terminology.validateCode(coding, valueSet).status;
+      return status === 'valid' || status === 'invalid-display' ? true : status === 'not-in-valueset' || status === 'unknown-code' ? false : undefined;
     };
+    this.codeSystemLookups = {
+      codeSystem: (url) => resolve(url, 'CodeSystem'),
+      valueSet: (url) => resolve(url, 'ValueSet'),
+      codeInValueSet: (code, valueSet) => inValueSet({ code }, valueSet),
+    };
+    this.conceptMapLookups = {
+      resource: (url) => resolve(url),
+      codeSystem: (url) => resolve(url, 'CodeSystem'),
+      codingInValueSet: (system, code, valueSet) => inValueSet({ system, code }, valueSet),
+    };
+    this.searchParameterLookups = { searchParameter: (url) => resolve(url, 'SearchParameter'), isResourceType: (name) => this.isResourceType(name) };
   }
 
   isResourceType(code: string): boolean {
@@ -333,6 +345,8 @@ export class Walk {
     if (type === 'StructureDefinition' && isRoot) this.checkSnapshotGeneration(res, path);
     if (type === 'OperationDefinition') this.addAll(checkOperationDefinition(res, path, this.engine.structures));
     else if (type === 'CodeSystem') this.addAll(checkCodeSystem(res, path, this.engine.codeSystemLookups, frame.container?.resource.resourceType as string | undefined));
+    else if (type === 'ConceptMap') this.addAll(checkConceptMap(res, path, this.engine.conceptMapLookups));
+    else if (type === 'SearchParameter') this.addAll(checkSearchParameter(res, path, this.engine.searchParameterLookups));
     if (!profiled) return;
     // Each once, in order: a scan of the few so far, not a Set of spread arrays.
     const profiles: unknown[] = [];

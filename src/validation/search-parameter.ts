@@ -1,0 +1,105 @@
+/**
+ * The rules a SearchParameter obeys beyond its StructureDefinition, as the reference validator's
+ * SearchParameterValidator checks them: a composite has components, and a parameter derived from another keeps its
+ * bases, its type and (up to the bases it drops) its expression. Messages are the reference validator's.
+ */
+import type { Issue } from './issues.js';
+import { parseFhirPath } from './fhirpath-js.js';
+import type { AstNode } from './fhirpath-compiler.js';
+
+type Json = Record<string, unknown>;
+
+export interface SearchParameterLookups {
+  searchParameter(url: string): Json | undefined;
+  isResourceType(name: string): boolean;
+}
+
+const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
+
+export function checkSearchParameter(sp: Json, path: string, lookups: SearchParameterLookups): Issue[] {
+  const issues: Issue[] = [];
+  const add = (severity: Issue['severity'], messageId: string, message: string) => issues.push({ severity, code: 'business-rule', messageId, message, path });
+  const derivedFrom = typeof sp.derivedFrom === 'string' ? sp.derivedFrom : undefined;
+  if (derivedFrom !== undefined) {
+    const parent = lookups.searchParameter(derivedFrom);
+    if (!parent) {
+      add('warning', 'searchparameter-derived-unknown', `Unable to find the base Search Parameter ${derivedFrom} so can't check that this SearchParameter is a proper derivation from it`);
+    } else {
+      const parentBases = strings(parent.base);
+      const bases = strings(sp.base);
+      if (!parentBases.includes('Resource')) {
+        for (const base of bases) {
+          if (!parentBases.includes(base)) add('error', 'searchparameter-base', `The resource type ${base} is not listed as a base in the SearchParameter this is derived from (${derivedFrom})`);
+        }
+      }
+      // The reference fills the message's places in this order, so its words read "The type <parent's> ... the type <url>".
+      if (typeof sp.type === 'string' && sp.type !== parent.type) {
+        add('error', 'searchparameter-type', `The type ${String(parent.type)} is different to the type ${derivedFrom} in the derivedFrom SearchParameter`);
+      }
+      if (typeof parent.expression === 'string' && typeof sp.expression === 'string' && parent.expression !== sp.expression) {
+        const own = canonicalExpression(sp.expression, bases, lookups);
+        if (own !== undefined && own !== canonicalExpression(parent.expression, bases, lookups)) {
+          add('warning', 'searchparameter-expression',
+            `The expression '${sp.expression}' is not compatible with the expression '${parent.expression}' in the derivedFrom SearchParameter ${derivedFrom}, and this likely indicates that the derivation relationship is not valid`);
+        }
+      }
+    }
+  }
+  if (sp.type === 'composite' && (Array.isArray(sp.component) ? sp.component.length : 0) < 2) {
+    add('error', 'searchparameter-components', "When the SearchParameter has a type of 'composite', then the SearchParameter must define two or more components");
+  }
+  return issues;
+}
+
+/**
+ * An expression as a union of paths, without the paths that start at a resource type not among `bases`, in a fixed
+ * order: two parameters for the same bases compare equal when they search the same paths. An expression that is not
+ * such a union is its own text; one that keeps no path is undefined.
+ */
+function canonicalExpression(expression: string, bases: string[], lookups: SearchParameterLookups): string | undefined {
+  let ast: AstNode | undefined;
+  try {
+    ast = parseFhirPath(expression) as AstNode;
+  } catch {
+    return expression;
+  }
+  const terms: AstNode[] = [];
+  if (!unionTerms(ast, terms)) return expression;
+  const kept: string[] = [];
+  for (const term of terms) {
+    const name = leadingName(term);
+    if (name === undefined) return expression;
+    if (!lookups.isResourceType(name) || bases.includes(name)) kept.push(render(term));
+  }
+  return kept.length === 0 ? undefined : kept.sort().join(' | ');
+}
+
+/** A tree's structure as text: equal for equal paths, whatever their spacing. */
+function render(node: AstNode): string {
+  return `${node.type}${node.text === undefined ? '' : `:${node.text}`}${node.children ? `(${node.children.map(render).join(',')})` : ''}`;
+}
+
+/** The terms of a top-level chain of `|`; false when another operator joins them. */
+function unionTerms(node: AstNode, into: AstNode[]): boolean {
+  if (node.type === 'EntireExpression') return node.children?.length === 1 && unionTerms(node.children[0]!, into);
+  if (node.type === 'UnionExpression') return (node.children ?? []).every((child) => unionTerms(child, into));
+  into.push(node);
+  return true;
+}
+
+/** The first name of a path (`Patient` of `Patient.name.where(...)`, also inside parentheses); undefined when it starts otherwise. */
+function leadingName(node: AstNode): string | undefined {
+  switch (node.type) {
+    case 'InvocationExpression':
+    case 'IndexerExpression':
+    case 'TermExpression':
+    case 'InvocationTerm':
+    case 'ParenthesizedTerm':
+    case 'TypeExpression':
+      return node.children?.[0] && leadingName(node.children[0]);
+    case 'MemberInvocation':
+      return node.children?.[0]?.type === 'Identifier' ? (node.children[0].text ?? '').replace(/^`|`$/g, '') : undefined;
+    default:
+      return undefined;
+  }
+}
