@@ -56,24 +56,25 @@ export interface Constraint {
 
 /**
  * When a constraint is known to pass unevaluated: always, on a value with content (ele-1), on an object without
- * `contained` (dom-2 to dom-5), or never.
+ * `contained` (dom-2, dom-4, dom-5), or never.
  */
 export type ConstraintPass = 'never' | 'always' | 'with-content' | 'uncontained';
 
 /**
  * When a core constraint passes without evaluation, as its native code in invariants.ts (NATIVE) decides: txt-1/txt-2
- * always (narrative.ts checks them), ele-1 on any value with content, dom-2..dom-5 on a resource without contained.
+ * and dom-3 always (narrative.ts and contained.ts check them), ele-1 on any value with content, dom-2, dom-4 and dom-5
+ * on a resource without contained.
  */
 function passesWhen(key: string, core: boolean): ConstraintPass {
   if (!core) return 'never';
   switch (key) {
     case 'txt-1':
     case 'txt-2':
+    case 'dom-3':
       return 'always';
     case 'ele-1':
       return 'with-content';
     case 'dom-2':
-    case 'dom-3':
     case 'dom-4':
     case 'dom-5':
       return 'uncontained';
@@ -104,8 +105,10 @@ export interface ElementNode {
   pattern?: { key: string; value: unknown };
   binding?: { strength: string; valueSet?: string };
   constraints: Constraint[];
-  /** It has a fixed or pattern value, or a minimum or maximum value: checkValueRules has work to do. */
+  /** It has a fixed or pattern value, a minimum or maximum value, or is an element's id: checkValueRules has work to do. */
   hasValueRules: boolean;
+  /** The id of an element (Element.id), which is unique within its resource. */
+  isElementId: boolean;
   /** Its only constraint is the core ele-1 (which any value with content passes): decided once, read on every visit. */
   onlyCoreEle1: boolean;
   /** It has constraints besides ele-1 (which the walker checks itself on primitives). */
@@ -271,7 +274,8 @@ function createNode(def: ElementDefinitionJson): ElementNode {
       aggregation: t.aggregation ?? [],
     })),
     constraints,
-    hasValueRules: fixed !== undefined || pattern !== undefined || minValue !== undefined || maxValue !== undefined,
+    hasValueRules: fixed !== undefined || pattern !== undefined || minValue !== undefined || maxValue !== undefined || def.base?.path === 'Element.id',
+    isElementId: def.base?.path === 'Element.id',
     onlyCoreEle1: constraints.length === 1 && constraints[0]!.key === 'ele-1' && constraints[0]!.core,
     constraintsBeyondEle1: constraints.some((c) => c.key !== 'ele-1'),
     hasEle1: constraints.some((c) => c.key === 'ele-1'),

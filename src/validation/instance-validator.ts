@@ -14,8 +14,9 @@ import { checkExtensionContext, checkExtensionValue, isExampleUrl, unresolvedExt
 import { ImpliedProfiles } from './implied-profiles.js';
 import { checkOperationDefinition } from './operation-definition.js';
 import { checkCodeSystem, type CodeSystemLookups } from './code-system.js';
+import { checkContained } from './contained.js';
 import { checkConceptMap, type ConceptMapLookups } from './concept-map.js';
-import { checkSearchParameter, type SearchParameterLookups } from './search-parameter.js';
+import { checkCapabilityStatementSearchParameters, checkSearchParameter, type SearchParameterLookups } from './search-parameter.js';
 import { compareToBound, describeBound } from './ordered-values.js';
 import { generateSnapshot, type StructureDefinition } from '../packages/snapshot.js';
 import { attachmentProblems } from './base64.js';
@@ -41,6 +42,8 @@ export interface ResourceFrame {
   resolveReference: ((reference: string) => unknown) | undefined;
   /** conformsTo() for invariants evaluated in this frame, made on first use. */
   conformsTo: ((value: unknown, url: string) => boolean) | undefined;
+  /** The element ids met in this resource, with where: made at the first. */
+  elementIds: Map<string, string> | undefined;
 }
 
 interface Item {
@@ -324,6 +327,8 @@ export class Walk {
       return;
     }
     this.checkResourceId(res, path);
+    if (res.contained !== undefined) this.addAll(checkContained(res, path));
+    if (res.meta !== undefined) this.checkSecurityLabels(res.meta, path);
     if (type === 'Observation') this.observationBestPractice(res, path);
     // A meta.profile that is not an array is reported by the walk (json-array-expected) and names no profile.
     const listed = (res.meta as { profile?: unknown } | undefined)?.profile;
@@ -347,6 +352,7 @@ export class Walk {
     else if (type === 'CodeSystem') this.addAll(checkCodeSystem(res, path, this.engine.codeSystemLookups, frame.container?.resource.resourceType as string | undefined));
     else if (type === 'ConceptMap') this.addAll(checkConceptMap(res, path, this.engine.conceptMapLookups));
     else if (type === 'SearchParameter') this.addAll(checkSearchParameter(res, path, this.engine.searchParameterLookups));
+    else if (type === 'CapabilityStatement') this.addAll(checkCapabilityStatementSearchParameters(res, path, this.engine.searchParameterLookups));
     if (!profiled) return;
     // Each once, in order: a scan of the few so far, not a Set of spread arrays.
     const profiles: unknown[] = [];
@@ -400,6 +406,19 @@ export class Walk {
       'observation-no-effective',
       'an effectiveDateTime or an effectivePeriod',
     );
+  }
+
+  /** The same security label twice (the reference's Meta_RES_Security_Duplicate). */
+  private checkSecurityLabels(meta: unknown, path: string): void {
+    const labels = isObject(meta) && Array.isArray(meta.security) ? meta.security : undefined;
+    if (!labels || labels.length < 2) return;
+    const seen = new Set<string>();
+    labels.forEach((label: unknown, i) => {
+      const coding = isObject(label) ? label : {};
+      const key = `${typeof coding.system === 'string' ? coding.system : 'null'}#${typeof coding.code === 'string' ? coding.code : 'null'}`;
+      if (seen.has(key)) this.add('error', 'business-rule', 'meta-security-duplicate', `Duplicate Security Label ${key}`, `${path}.meta.security[${i}]`);
+      seen.add(key);
+    });
   }
 
   private checkResourceId(res: Record<string, unknown>, path: string): void {
@@ -483,7 +502,7 @@ export class Walk {
       walkedChildren === undefined
         ? this.children(value, childContext, path, frame, isRoot, elementHost)
         : this.childrenOnce(walkedChildren, value, childContext, path, frame, isRoot, elementHost);
-    if (node.hasValueRules) this.checkValueRules(value, node, path, structure);
+    if (node.hasValueRules) this.checkValueRules(value, node, path, structure, frame);
     if (typeCode === 'Reference') checkReference(value, node, path, this, frame);
     else if (typeCode === 'Identifier') this.checkIdentifier(value, path);
     if (typeCode === 'Attachment' && this.firstCheck(value, path)) this.checkAttachment(value, path);
@@ -497,6 +516,19 @@ export class Walk {
       this.checkConstraints(value, typeRoot, path, frame, typeRoot.path, false, node);
     }
     if (typeCode === 'Narrative' && typeof value.div === 'string') this.narrative(value, value.div, node, path, frame, structure);
+  }
+
+  /**
+   * Element ids are unique within their resource (the reference's DUPLICATE_ID); a StructureDefinition's snapshot
+   * repeats its differential's ids and is a scope of its own. An id met again at the same place is the same element,
+   * walked against another profile.
+   */
+  private checkElementId(id: string, path: string, frame: ResourceFrame): void {
+    const scope = frame.resource.resourceType === 'StructureDefinition' && path.startsWith(`${frame.path}.snapshot`) ? `snapshot ${id}` : id;
+    frame.elementIds ??= new Map();
+    const first = frame.elementIds.get(scope);
+    if (first === undefined) frame.elementIds.set(scope, path);
+    else if (first !== path) this.add('error', 'structure', 'element-id-duplicate', `Duplicate id value '${id}'`, path);
   }
 
   /**
@@ -916,7 +948,7 @@ export class Walk {
           const problem = canonicalNotAbsolute(value, frame.container !== undefined);
           this.add('error', 'invalid', problem.messageId, problem.message, path);
         }
-        if (node.hasValueRules) this.checkValueRules(value, node, path, structure);
+        if (node.hasValueRules) this.checkValueRules(value, node, path, structure, frame);
         this.engine.bindings.checkPrimitive(value, node, typeCode, path, this);
       }
     }
@@ -932,6 +964,9 @@ export class Walk {
     if (value === undefined && !hasExtension) {
       this.add('error', 'invariant', 'ele-1', `Constraint failed: ele-1: 'All FHIR elements must have a @value or children'`, path);
       this.add('error', 'structure', 'primitive-no-value', 'Primitive types must have a value or must have child extensions', path);
+    } else if (value === undefined && node.binding?.strength === 'required') {
+      // Only extensions (a data-absent-reason, say) where the value set requires a code, which the reference rejects.
+      this.add('error', 'code-invalid', 'binding-required-no-code', 'No code provided, and a code is required from the value set', path);
     }
     if (node.constraintsBeyondEle1 && value !== undefined) {
       this.checkConstraints(value, node, path, frame, node.path, true);
@@ -947,7 +982,8 @@ export class Walk {
     else if (typeCode === 'string') this.addAll(checkStringSecurity(value, path, this.engine.options.securityChecks));
   }
 
-  checkValueRules(value: unknown, node: ElementNode, path: string, structure: CompiledStructure): void {
+  checkValueRules(value: unknown, node: ElementNode, path: string, structure: CompiledStructure, frame: ResourceFrame): void {
+    if (node.isElementId && typeof value === 'string') this.checkElementId(value, path.slice(0, -3), frame);
     // An equal primitive (Extension.url on every extension) has no differences: no call, no empty list.
     if (node.fixed && node.fixed.value !== value) {
       for (const d of fixedDifferences(value, node.fixed.value, path, structure.label)) this.add('error', 'value', d.messageId, d.message, d.path);
@@ -1318,7 +1354,7 @@ export function makeHost(defPath: string, typePath: string, typeCode: string, va
  * invariant, and frames of several hidden classes made those loads megamorphic.
  */
 export function makeFrame(resource: Record<string, unknown>, path: string, container?: ResourceFrame, bundle?: BundleIndex, fullUrl?: string): ResourceFrame {
-  return { resource, path, container, bundle, fullUrl, resolveReference: undefined, conformsTo: undefined };
+  return { resource, path, container, bundle, fullUrl, resolveReference: undefined, conformsTo: undefined, elementIds: undefined };
 }
 
 /** A walk's frame before its first invariant: never read. */

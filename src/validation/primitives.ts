@@ -13,6 +13,11 @@ export interface PrimitiveProblem {
 // Scanning a long text is where a regex beats charCodeAt (it flattens the string once and reads it directly).
 const WHITESPACE = /\s/;
 const OID = /^urn:oid:[0-2](?:\.(?:0|[1-9][0-9]*))+$/;
+
+/** A well-formed OID under a root long enough to be assigned (the reference rejects urn:oid:1.2.3), or under 1.3. */
+function isValidOid(text: string): boolean {
+  return OID.test(text) && (text.lastIndexOf('.') >= 12 || text.startsWith('urn:oid:1.3'));
+}
 const UUID = /^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Lowercase is the rule: matching both cases is testing the lowercased text without making it. */
 const UUID_ANY_CASE = /^urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
@@ -231,13 +236,13 @@ export function checkPrimitive(type: string, value: unknown): PrimitiveProblem[]
       // 'u' first: most URIs are http(s) and stop here.
       if (text.charCodeAt(0) !== 117) return undefined;
       if (text.startsWith('uuid:')) return [problem('primitive-uri-uuid', 'URI values cannot start with uuid:')];
-      if (text.startsWith('urn:oid:') && !OID.test(text)) return [problem('primitive-oid', `URI values cannot have whitespace or be invalid OIDs ('${text}')`)];
+      if (text.startsWith('urn:oid:') && !isValidOid(text)) return [problem('primitive-oid', `URI values cannot have whitespace or be invalid OIDs ('${text}')`)];
       if (text.startsWith('urn:uuid:') && !UUID_ANY_CASE.test(text)) {
         return [problem('primitive-uuid', `UUIDs must be valid and lowercase (${text})`)];
       }
       return undefined;
     case 'oid':
-      return OID.test(text) ? undefined : [problem('primitive-oid', `The value '${text}' is not a valid OID`)];
+      return isValidOid(text) ? undefined : [problem('primitive-oid', `The value '${text}' is not a valid OID`)];
     case 'uuid':
       return UUID.test(text) ? undefined : [problem('primitive-uuid', `The value '${text}' is not a valid UUID`)];
     case 'date': {

@@ -103,3 +103,26 @@ function leadingName(node: AstNode): string | undefined {
       return undefined;
   }
 }
+
+/** A CapabilityStatement's search parameters have the type of the SearchParameter they name as definition. */
+export function checkCapabilityStatementSearchParameters(statement: Json, path: string, lookups: SearchParameterLookups): Issue[] {
+  const issues: Issue[] = [];
+  const list = (value: unknown): Json[] => (Array.isArray(value) ? value.filter((v): v is Json => typeof v === 'object' && v !== null) : []);
+  list(statement.rest).forEach((rest, i) =>
+    list(rest.resource).forEach((resource, j) =>
+      list(resource.searchParam).forEach((param, k) => {
+        const definition = typeof param.definition === 'string' ? lookups.searchParameter(param.definition) : undefined;
+        if (definition && typeof param.type === 'string' && param.type !== definition.type) {
+          issues.push({
+            severity: 'error',
+            code: 'business-rule',
+            messageId: 'capabilitystatement-searchparam-type',
+            message: `Type mismatch - SearchParameter '${String(param.definition)}' type is ${String(definition.type)}, but type here is ${param.type}`,
+            path: `${path}.rest[${i}].resource[${j}].searchParam[${k}]`,
+          });
+        }
+      }),
+    ),
+  );
+  return issues;
+}

@@ -34,6 +34,12 @@ function reasonableYear(text: string): string | undefined {
 }
 
 /** The messageId the spec regexes give, or undefined when the value passes. */
+/** The reference's OID rule: well formed, and a root of more than a few digits (its lastIndexOf('.') >= 4) or under 1.3. */
+function validOid(text: string): boolean {
+  const oid = text.slice('urn:oid:'.length);
+  return /^urn:oid:[0-2](\.(0|[1-9][0-9]*))+$/.test(text) && (oid.lastIndexOf('.') >= 4 || oid.startsWith('1.3'));
+}
+
 function expected(type: string, text: string): string | undefined {
   switch (type) {
     case 'date':
@@ -56,7 +62,7 @@ function expected(type: string, text: string): string | undefined {
       if (type === 'canonical' && !text.startsWith('#') && !/^[a-z][a-z0-9_[\]]*:[^ ]+$/s.test(text)) return 'canonical-relative';
       if (text.startsWith('oid:')) return 'primitive-uri-oid';
       if (text.startsWith('uuid:')) return 'primitive-uri-uuid';
-      if (text.startsWith('urn:oid:') && !/^urn:oid:[0-2](\.(0|[1-9][0-9]*))+$/.test(text)) return 'primitive-oid';
+      if (text.startsWith('urn:oid:') && !validOid(text)) return 'primitive-oid';
       if (text.startsWith('urn:uuid:') && !/^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(text.toLowerCase())) return 'primitive-uuid';
       return undefined;
     case 'base64Binary':
@@ -113,9 +119,9 @@ describe('primitive scanners agree with the spec regexes', () => {
   }
 
   it('uri: every value one edit away from OIDs and UUIDs', () => {
-    const uris = mutations(['urn:oid:2.16.840.1.113883.2.4', 'urn:oid:1.0', 'urn:uuid:3f2504e0-4f89-11d3-9a0c-0305e82c3301', 'http://x.org/a'], '0.9aF:\u212a\u0130 ');
+    const uris = mutations(['urn:oid:2.16.840.1.113883.2.4', 'urn:oid:1.0', 'urn:oid:1.2.3', 'urn:oid:1.3.6', 'urn:uuid:3f2504e0-4f89-11d3-9a0c-0305e82c3301', 'http://x.org/a'], '0.9aF:\u212a\u0130 ');
     for (const v of uris) expect(actual('uri', v), v).toBe(expected('uri', v));
-    for (const v of uris) expect(actual('oid', v), v).toBe(/^urn:oid:[0-2](\.(0|[1-9][0-9]*))+$/.test(v) ? undefined : 'primitive-oid');
+    for (const v of uris) expect(actual('oid', v), v).toBe(validOid(v) ? undefined : 'primitive-oid');
   });
 
   it('canonical: every value one edit away from absolute, fragment and relative seeds', () => {

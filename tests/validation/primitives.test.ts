@@ -91,8 +91,9 @@ const CASES: Case[] = [
   },
   {
     type: 'oid',
-    valid: ['urn:oid:2.16.840.1.113883', 'urn:oid:0.1'],
-    invalid: [['2.16.840.1', 'primitive-oid'], ['urn:oid:2.16.0840', 'primitive-oid'], ['urn:oid:3.1', 'primitive-oid']],
+    valid: ['urn:oid:2.16.840.1.113883', 'urn:oid:1.3.6'],
+    // The root of 0.1 is too short to have been assigned (the reference's rule).
+    invalid: [['2.16.840.1', 'primitive-oid'], ['urn:oid:2.16.0840', 'primitive-oid'], ['urn:oid:3.1', 'primitive-oid'], ['urn:oid:0.1', 'primitive-oid']],
   },
   {
     type: 'uuid',
