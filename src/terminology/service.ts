@@ -182,7 +182,7 @@ export class TerminologyService {
   /** By the codings' ids: one coding's alone, more joined. */
   private readonly conceptChecks = new PerValueSetCache<number | string, CodeCheck>();
 
-  constructor(resolver: ConformanceResolver, options: TerminologyOptions = {}) {
+  constructor(private readonly resolver: ConformanceResolver, options: TerminologyOptions = {}) {
     this.expander = new Expander(resolver);
     const langs = options.languages?.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
     this.languages = langs?.length ? langs : undefined;
@@ -345,6 +345,10 @@ export class TerminologyService {
     if (!exp && !isAbsoluteUrl(system)) {
       return { status: 'unknown-system', messages: [{ severity: 'error', messageId: 'TX_SYSTEM_RELATIVE', issueType: 'code-invalid', message: 'Coding.system must be an absolute reference, not a local reference' }], errors, system };
     }
+    if (!exp && !cs) {
+      const wrong = wrongSystem(system, (url) => this.resolver.resolve(url, 'ValueSet') !== undefined, (url) => this.expander.codeSystem(url) !== undefined);
+      if (wrong) return { status: 'unknown-system', messages: [{ severity: 'error', messageId: wrong.messageId, issueType: 'code-invalid', message: wrong.message }], errors, system };
+    }
     // Not loaded: licensed/huge external terminologies, or a system nobody defined.
     const notLoaded = isExternalSystem(system)
       ? info('TX_NOT_CHECKABLE', `The code system '${system}' is not available offline, so the code '${code}' cannot be checked`)
@@ -418,6 +422,43 @@ function langMatch(wanted: string, language: string): boolean {
 
 function notInValueSet(system: string, code: string, exp: Expansion): string {
   return `The provided code '${system}#${code}' was not found in the value set '${exp.reference}'`;
+}
+
+/** Code systems the reference knows under HL7's sid namespace without a definition (its SIDUtilities). */
+const KNOWN_SIDS = new Set(
+  ['ndc', 'icpc-2', 'icpc-1', 'icpc-1-nl', 'icd-9', 'icd-10', 'cvx', 'srt', 'icd-10-vn', 'icd-10-cm', 'icd-10-am', 'icd-9-cm', 'icf-nl', 'ca-hc-npn', 'ca-hc-din', 'dsm5', 'ex-icd-10-procedures']
+    .map((name) => `http://hl7.org/fhir/sid/${name}`),
+);
+const WELL_KNOWN = ['http://snomed.info/sct', 'http://loinc.org', 'http://unitsofmeasure.org', 'http://www.nlm.nih.gov/research/umls/rxnorm'];
+
+/**
+ * A system URI that cannot be right, for a code system that is not loaded: the reference's checkCode and
+ * checkCodedElement on codings no value set judges (a build or HTML page, an unknown system in HL7's namespace, a
+ * well-known system with a suffix, a value set, https where the system is http).
+ */
+function wrongSystem(system: string, isValueSet: (url: string) => boolean, isCodeSystem: (url: string) => boolean): { messageId: string; message: string } | undefined {
+  if (isValueSet(system)) return { messageId: 'TX_SYSTEM_IS_VALUESET', message: `The Coding references a value set, not a code system ('${system}')` };
+  if (/^https?:\/\/build\.fhir\.org/.test(system)) {
+    return {
+      messageId: 'TX_SYSTEM_WRONG_BUILD',
+      message: `The code system reference ${system} is wrong - the code system reference cannot be a reference to build.fhir.org. This may be the correct reference: ${system.replace(/^https?:\/\/build\.fhir\.org(\/ig\/[^/]+\/[^/]+)?/, 'http://hl7.org/fhir')}`,
+    };
+  }
+  if (/^https?:\/\/(www\.)?hl7\.org\/fhir/.test(system) && !KNOWN_SIDS.has(system) && !system.startsWith('http://hl7.org/fhir/test')) {
+    if (system.endsWith('.html')) {
+      return {
+        messageId: 'TX_SYSTEM_WRONG_HTML',
+        message: `The code system reference ${system} is wrong - the code system reference cannot be to an HTML page. This may be the correct reference: ${system.slice(0, -5).replace(/\/codesystem-([^/]+)$/, '/$1')}`,
+      };
+    }
+    return { messageId: 'TX_SYSTEM_UNKNOWN', message: `Unknown Code System '${system}'` };
+  }
+  if (WELL_KNOWN.some((known) => system !== known && system.startsWith(known))) return { messageId: 'TX_SYSTEM_INVALID', message: `Invalid System URI: ${system}` };
+  if (system.startsWith('https:')) {
+    const http = `http:${system.slice(6)}`;
+    if (WELL_KNOWN.includes(http) || isCodeSystem(http)) return { messageId: 'TX_SYSTEM_HTTPS', message: `The system URL '${system}' wrongly starts with https: not http:` };
+  }
+  return undefined;
 }
 
 function warn(messageId: string, message: string, issueType: IssueType): TxMessage {

@@ -200,6 +200,35 @@ describe('namespaces must be absolute: Coding.system, Quantity.system, Identifie
     expect(absolute.map((i) => i.messageId)).not.toContain('TX_SYSTEM_RELATIVE');
   });
 
+  it('a code system URI that cannot be right is an error on codings no value set judges, as in the reference', () => {
+    const tag = (system: string) => ({ system, code: 'x' });
+    const issues = check({
+      resourceType: 'Patient',
+      meta: {
+        tag: [
+          tag('https://loinc.org'),
+          tag('http://hl7.org/fhir/v3/MaritalStatus'),
+          tag('http://snomed.info/sct/900000000000207008'),
+          tag('http://hl7.org/fhir/ValueSet/administrative-gender'),
+          tag('http://build.fhir.org/ig/x/y/CodeSystem-z'),
+          tag('http://hl7.org/fhir/administrative-gender.html'),
+          tag('http://hl7.org/fhir/sid/icd-10'),
+          tag('http://hl7.org/fhir/sid/icpc-1-nl'),
+        ],
+      },
+    });
+    const at = (i: number) => `Patient.meta.tag[${i}]`;
+    expectIssue(issues, 'TX_SYSTEM_HTTPS', at(0));
+    expectIssue(issues, 'TX_SYSTEM_UNKNOWN', at(1));
+    expectIssue(issues, 'TX_SYSTEM_INVALID', at(2));
+    expectIssue(issues, 'TX_SYSTEM_IS_VALUESET', at(3));
+    expectIssue(issues, 'TX_SYSTEM_WRONG_BUILD', at(4));
+    expectIssue(issues, 'TX_SYSTEM_WRONG_HTML', at(5));
+    // Known to the reference without a definition (its SIDUtilities), Dutch ones among them.
+    expect(found(issues, 'error').filter((i) => i.path === at(6) || i.path === at(7))).toEqual([]);
+    expectIssue(check({ resourceType: 'Observation', status: 'final', code: { text: 'x' }, valueQuantity: { value: 1, system: 'https://unitsofmeasure.org', code: 'mg' } }), 'TX_SYSTEM_HTTPS', 'Observation.valueQuantity');
+  });
+
   it('an identifier system without a scheme is an error; urn:ietf:rfc:3986 asks a URI as value', () => {
     const issues = check({
       resourceType: 'Patient',
