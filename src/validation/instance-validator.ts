@@ -16,6 +16,7 @@ import { checkOperationDefinition } from './operation-definition.js';
 import { checkCodeSystem, type CodeSystemLookups } from './code-system.js';
 import { checkContained } from './contained.js';
 import { checkConceptMap, type ConceptMapLookups } from './concept-map.js';
+import { checkStructureDefinition, type StructureDefinitionLookups } from './structure-definition.js';
 import { checkCapabilityStatementSearchParameters, checkSearchParameter, type SearchParameterLookups } from './search-parameter.js';
 import { compareToBound, describeBound } from './ordered-values.js';
 import { generateSnapshot, type StructureDefinition } from '../packages/snapshot.js';
@@ -92,6 +93,7 @@ export class Engine {
   readonly codeSystemLookups: CodeSystemLookups;
   readonly conceptMapLookups: ConceptMapLookups;
   readonly searchParameterLookups: SearchParameterLookups;
+  readonly structureDefinitionLookups: StructureDefinitionLookups;
   /** Whether a value (by identity) conforms to a structure, for one validate() call: values do not change during it. */
   /** Made on the first conformance question of a validate() call: most calls ask none, and every WeakMap costs the GC. */
   private conformance: WeakMap<object, Map<CompiledStructure, boolean>> | undefined;
@@ -124,6 +126,7 @@ export class Engine {
       codingInValueSet: (system, code, valueSet) => inValueSet({ system, code }, valueSet),
     };
     this.searchParameterLookups = { searchParameter: (url) => resolve(url, 'SearchParameter'), isResourceType: (name) => this.isResourceType(name) };
+    this.structureDefinitionLookups = { structure: (url) => resolve(url, 'StructureDefinition'), resource: (url) => resolve(url) };
   }
 
   isResourceType(code: string): boolean {
@@ -348,7 +351,8 @@ export class Walk {
     const primary = given !== undefined && given.type === type ? given : base;
     this.resourceAgainst(res, path, primary, frame, true);
     if (type === 'StructureDefinition' && isRoot) this.checkSnapshotGeneration(res, path);
-    if (type === 'OperationDefinition') this.addAll(checkOperationDefinition(res, path, this.engine.structures));
+    if (type === 'StructureDefinition') this.addAll(checkStructureDefinition(res, path, this.engine.structureDefinitionLookups));
+    else if (type === 'OperationDefinition') this.addAll(checkOperationDefinition(res, path, this.engine.structures));
     else if (type === 'CodeSystem') this.addAll(checkCodeSystem(res, path, this.engine.codeSystemLookups, frame.container?.resource.resourceType as string | undefined));
     else if (type === 'ConceptMap') this.addAll(checkConceptMap(res, path, this.engine.conceptMapLookups));
     else if (type === 'SearchParameter') this.addAll(checkSearchParameter(res, path, this.engine.searchParameterLookups));
@@ -386,7 +390,11 @@ export class Walk {
     if (!sd.differential || sd.snapshot || sd.derivation !== 'constraint') return;
     try {
       const { issues } = generateSnapshot(sd as unknown as StructureDefinition, this.engine.resolver);
-      for (const issue of issues) this.add(issue.severity, issue.code, issue.messageId, issue.message, issue.path ? `${path}.${issue.path}`.replace(/^StructureDefinition\.StructureDefinition/, 'StructureDefinition') : path);
+      for (const issue of issues) {
+        // Without its base, the reference checks nothing further and only warns.
+        const severity = issue.messageId === 'SNAPSHOT_BASE_NOT_FOUND' ? 'warning' : issue.severity;
+        this.add(severity, issue.code, issue.messageId, issue.message, issue.path ? `${path}.${issue.path}`.replace(/^StructureDefinition\.StructureDefinition/, 'StructureDefinition') : path);
+      }
     } catch (error) {
       this.add('error', 'processing', 'snapshot-failed', `Error generating Snapshot: ${(error as Error).message}`, path);
     }

@@ -1,0 +1,203 @@
+/**
+ * The rules a StructureDefinition obeys beyond its own StructureDefinition and snapshot generation, as the
+ * reference validator's StructureDefinitionValidator checks them: extension contexts only on extensions, a
+ * derivation that keeps (or, specialised, changes) the base's kind and type, an extension whose url is fixed to its
+ * own, and per element: paths under the type, slicing where it can apply, properties only on types they fit
+ * (bindings, lengths, ranges, target profiles), bindings to value sets, fixed values of allowed types, invariant
+ * keys and sources. Messages are the reference validator's where its catalogue has them.
+ */
+import type { Issue, IssueType, Severity } from './issues.js';
+
+type Json = Record<string, unknown>;
+
+export interface StructureDefinitionLookups {
+  structure(url: string): Json | undefined;
+  /** Any conformance resource with this canonical URL. */
+  resource(url: string): Json | undefined;
+}
+
+const CORE = 'http://hl7.org/fhir/StructureDefinition/';
+const list = (value: unknown): Json[] => (Array.isArray(value) ? value.filter((v): v is Json => typeof v === 'object' && v !== null) : []);
+const str = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
+
+/** What a type allows constraining (the reference's built-in type characteristics for R4). */
+const CHARACTERISTICS: Record<string, readonly string[]> = {
+  'can-bind': ['string', 'uri', 'code', 'oid', 'url', 'uuid', 'CodeableConcept', 'Coding', 'CodeableReference', 'Quantity', 'SimpleQuantity', 'MoneyQuantity', 'Age', 'Distance', 'Duration', 'Range', 'Extension'],
+  'has-length': ['integer', 'integer64', 'decimal', 'instant', 'string', 'uri', 'date', 'dateTime', 'time', 'canonical', 'code', 'id', 'markdown', 'oid', 'positiveInt', 'unsignedInt', 'url', 'uuid'],
+  'has-range': ['integer', 'integer64', 'decimal', 'instant', 'date', 'dateTime', 'time', 'positiveInt', 'unsignedInt', 'Age', 'Count', 'Distance', 'Duration', 'Money', 'Quantity', 'SimpleQuantity', 'MoneyQuantity'],
+  'has-target': ['canonical', 'Reference', 'CodeableReference'],
+};
+const has = (characteristic: string, types: Iterable<string>) => [...types].some((t) => CHARACTERISTICS[characteristic]!.includes(t));
+
+/** The JSON name's type suffix of a choice element (`fixedUri` → `uri`), for the types that have one. */
+function choiceValue(element: Json, prefix: string): { key: string; type: string } | undefined {
+  for (const key in element) {
+    if (key.startsWith(prefix) && key.length > prefix.length && /[A-Z]/.test(key[prefix.length]!)) {
+      const suffix = key.slice(prefix.length);
+      const type = /^[A-Z][a-z]/.test(suffix) && !COMPLEX_TYPES.has(suffix) ? suffix[0]!.toLowerCase() + suffix.slice(1) : suffix;
+      return { key, type };
+    }
+  }
+  return undefined;
+}
+const COMPLEX_TYPES = new Set([
+  'Address', 'Age', 'Annotation', 'Attachment', 'CodeableConcept', 'Coding', 'ContactPoint', 'Count', 'Distance', 'Duration', 'HumanName', 'Identifier', 'Money',
+  'Period', 'Quantity', 'Range', 'Ratio', 'Reference', 'SampledData', 'Signature', 'Timing', 'ContactDetail', 'Contributor', 'DataRequirement', 'Expression',
+  'ParameterDefinition', 'RelatedArtifact', 'TriggerDefinition', 'UsageContext', 'Dosage', 'Meta',
+]);
+
+export function checkStructureDefinition(sd: Json, path: string, lookups: StructureDefinitionLookups): Issue[] {
+  const issues: Issue[] = [];
+  const add = (severity: Severity, code: IssueType, messageId: string, message: string, at = path) => issues.push({ severity, code, messageId, message, path: at });
+  const type = str(sd.type);
+  const url = str(sd.url);
+
+  // Extension contexts belong to extensions.
+  if (type !== undefined && type !== 'Extension') {
+    list(sd.context).forEach((_, i) =>
+      add('error', 'business-rule', 'sd-context-not-extension', `The type is ${type} so an extension context should not be specified`, `${path}.context[${i}]`));
+    if (Array.isArray(sd.contextInvariant) && sd.contextInvariant.length > 0) {
+      add('error', 'business-rule', 'sd-context-invariant-not-extension', `The type is ${type} so an extension context invariants should not be specified`, `${path}.contextInvariant[0]`);
+    }
+  }
+
+  const baseUrl = str(sd.baseDefinition);
+  const base = baseUrl !== undefined ? lookups.structure(baseUrl) : undefined;
+  if (!base) return issues;
+  const derivation = str(sd.derivation);
+  if (derivation === undefined) {
+    add('error', 'structure', 'sd-no-derivation', `StructureDefinition ${url} must have a derivation, since it has a baseDefinition`);
+  } else {
+    if (base.abstract !== true && sd.kind !== base.kind) {
+      add('error', 'structure', 'sd-kind', `The kind ${String(sd.kind)} must be the same as the kind ${String(base.kind)} in the base structure ${baseUrl} (base type = ${String(base.type)})`);
+    }
+    if (derivation === 'constraint' && type !== base.type) {
+      add('error', 'structure', 'sd-constraint-type', `The type ${type} must be the same as the type in the base structure ${baseUrl} that is being constrained`);
+    } else if (derivation === 'specialization' && (type === undefined || type === base.type)) {
+      add('error', 'structure', 'sd-specialization-type', `The type ${type} must not be the same as the type in the base structure ${baseUrl} that is being specialised`);
+    }
+  }
+  if (derivation === 'constraint' && base.kind !== sd.kind) {
+    add('error', 'structure', 'sd-derivation-kind', `The structure definition constrains a kind of ${String(base.kind)}, but has a different kind (${String(sd.kind)})`);
+  }
+
+  const differential = list((sd.differential as Json | undefined)?.element);
+  const snapshot = list((sd.snapshot as Json | undefined)?.element);
+  const typeName = type !== undefined && type.includes('/') ? type.slice(type.lastIndexOf('/') + 1) : type;
+  // Keys the base already defines keep their meaning.
+  const baseInvariants = new Map<string, string | undefined>();
+  for (const element of list((base.snapshot as Json | undefined)?.element)) {
+    for (const c of list(element.constraint)) if (typeof c.key === 'string') baseInvariants.set(c.key, str(c.expression));
+  }
+  const context = { url, typeName, derivation, baseInvariants, lookups, add };
+  checkElements(differential, `${path}.differential.element`, false, context);
+  checkElements(snapshot, `${path}.snapshot.element`, true, context);
+
+  if (type === 'Extension' && baseUrl === `${CORE}Extension` && url !== undefined) {
+    const urlElement = differential.find((e) => e.path === 'Extension.url');
+    const fixed = urlElement ? (urlElement.fixedUri ?? urlElement.fixedUrl ?? urlElement.fixedString ?? urlElement.fixedCanonical) : undefined;
+    if (fixed === undefined) add('error', 'structure', 'sd-extension-url-missing', `The value of Extension.url is not fixed to the extension URL ${url}`);
+    else if (fixed !== url) add('error', 'structure', 'sd-extension-url-mismatch', `The fixed value for the extension URL is ${String(fixed)} which doesn't match the canonical URL ${url}`);
+  }
+  return issues;
+}
+
+interface ElementContext {
+  url: string | undefined;
+  typeName: string | undefined;
+  derivation: string | undefined;
+  baseInvariants: Map<string, string | undefined>;
+  lookups: StructureDefinitionLookups;
+  add: (severity: Severity, code: IssueType, messageId: string, message: string, at?: string) => void;
+}
+
+/** The checks of one element list, the differential or the snapshot (each a scope of its own for invariant keys). */
+function checkElements(elements: Json[], at: string, isSnapshot: boolean, context: ElementContext): void {
+  const { url, typeName, derivation, baseInvariants, lookups, add } = context;
+  const invariants = new Map<string, string | undefined>();
+  elements.forEach((element, i) => {
+    const path = str(element.path);
+    const where = `${at}[${i}]`;
+    if (path === undefined) return;
+    const isRoot = !path.includes('.');
+    if (typeName !== undefined && path !== typeName && !path.startsWith(`${typeName}.`)) {
+      add('error', 'structure', 'sd-path-type', `The path ${path} must start with the type of the structure ${typeName}`, where);
+    }
+    if (!isSnapshot && isRoot && element.slicing !== undefined) add('error', 'structure', 'sd-root-slicing', 'Slicing is not allowed at the root of a profile', where);
+    if (!isSnapshot && derivation === 'constraint' && element.meaningWhenMissing !== undefined && path !== 'Extension' && !path.endsWith('.extension')) {
+      add('error', 'structure', 'sd-constraint-property', `The element definition for ${path} has a property meaningWhenMissing which is not allowed in a profile`, where);
+    }
+    if (element.slicing !== undefined && !path.includes('[x]')) {
+      const coreElement = list((lookups.structure(`${CORE}${path.split('.')[0]}`)?.snapshot as Json | undefined)?.element).find((e) => e.path === path);
+      if (coreElement?.max === '1') add('error', 'structure', 'sd-slicing-not-repeating', `The element ${path} cannot be sliced: it does not repeat`, `${where}.slicing`);
+    }
+
+    const types = list(element.type);
+    const typeCodes = new Set<string>();
+    for (const t of types) {
+      const code = str(list(t.extension).find((e) => e.url === `${CORE}structuredefinition-fhir-type`)?.valueUrl) ?? str(t.code);
+      if (code !== undefined) typeCodes.add(code);
+    }
+    if (isRoot) typeCodes.add(path);
+    const characteristic = (property: string, needs: string, label: string) => {
+      if (element[property] !== undefined && typeCodes.size > 0 && !has(needs, typeCodes)) {
+        add('error', 'structure', 'sd-characteristics', `This element has a ${label} but the types ${[...typeCodes].join(', ')} do not make this kind of constraint relevant`, where);
+      }
+    };
+    characteristic('binding', 'can-bind', 'Binding');
+    characteristic('maxLength', 'has-length', 'MaxLength');
+    if (choiceValue(element, 'minValue') && typeCodes.size > 0 && !has('has-range', typeCodes)) {
+      add('error', 'structure', 'sd-characteristics', `This element has a MinValue but the types ${[...typeCodes].join(', ')} do not make this kind of constraint relevant`, where);
+    }
+    if (choiceValue(element, 'maxValue') && typeCodes.size > 0 && !has('has-range', typeCodes)) {
+      add('error', 'structure', 'sd-characteristics', `This element has a MaxValue but the types ${[...typeCodes].join(', ')} do not make this kind of constraint relevant`, where);
+    }
+    types.forEach((t, j) => {
+      const code = str(t.code);
+      const targets = Array.isArray(t.targetProfile) ? t.targetProfile : [];
+      if (code === undefined || targets.length === 0 || CHARACTERISTICS['has-target']!.includes(code)) return;
+      add('error', 'structure', 'sd-characteristics', `This element has a targetProfile but the types ${code} do not make this kind of constraint relevant`, where);
+      targets.forEach((_, k) => add('error', 'structure', 'sd-type-target-profile', `Type ${code} does not allow for target Profiles`, `${where}.type[${j}].targetProfile[${k}]`));
+    });
+
+    const binding = element.binding as Json | undefined;
+    const valueSet = str(binding?.valueSet);
+    if (valueSet !== undefined) {
+      const resolved = lookups.resource(valueSet);
+      if (resolved && resolved.resourceType !== 'ValueSet') {
+        add('error', 'structure', 'sd-binding-not-valueset',
+          `The valueSet reference ${valueSet} on element ${path} points to something that is not a value set (${String(resolved.resourceType)})`, `${where}.binding`);
+      }
+    }
+
+    if (isSnapshot && str(element.id)?.includes('.')) {
+      if (types.length === 0 && element.contentReference === undefined) {
+        add('error', 'structure', 'sd-no-types', `The element ${String(element.id)} has no assigned types, and no content reference`, where);
+      } else {
+        for (const property of ['defaultValue', 'fixed', 'pattern']) {
+          const value = choiceValue(element, property);
+          if (value && typeCodes.size > 0 && !typeCodes.has(value.type)) {
+            add('error', 'structure', 'sd-value-type',
+              `The element ${String(element.id)} has a ${property} of type ${value.type}, which is not in the list of allowed types (${[...typeCodes].join(', ')})`, `${where}.${value.key}`);
+          }
+        }
+      }
+    }
+
+    list(element.constraint).forEach((constraint, c) => {
+      const key = str(constraint.key);
+      if (key === undefined) return;
+      const cat = `${where}.constraint[${c}]`;
+      const expression = str(constraint.expression);
+      const source = str(constraint.source);
+      if (!isSnapshot && source !== undefined && source !== url && !source.startsWith(`${url}|`)) {
+        add('error', 'business-rule', 'sd-invariant-source', `The constraint ${key} in the differential names the source ${source}, not this profile (${url})`, cat);
+      }
+      if (!isSnapshot && baseInvariants.has(key) && baseInvariants.get(key) !== expression) {
+        add('error', 'business-rule', 'sd-invariant-key-reused', `The constraint key ${key} is already used in the base definition with the expression '${baseInvariants.get(key)}'`, cat);
+      } else if (invariants.has(key) && invariants.get(key) !== expression && key !== 'ele-1') {
+        add('error', 'business-rule', 'sd-invariant-key-reused', `The constraint key ${key} is already used with the expression '${invariants.get(key)}'`, cat);
+      } else if (!invariants.has(key)) invariants.set(key, expression);
+    });
+  });
+}

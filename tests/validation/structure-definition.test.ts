@@ -1,0 +1,90 @@
+/** The StructureDefinition rules of the reference validator's StructureDefinitionValidator, on profiles validated as resources. */
+import { describe, expect, it } from 'vitest';
+import { expectIssue, expectNoErrors, found, profile, TEST, useValidator } from './helpers.js';
+
+const validator = useValidator([]);
+const check = (resource: Record<string, unknown>) => validator().validateToIssues(resource as never);
+const text = { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">A profile</div>' };
+const patientProfile = (elements: Record<string, unknown>[], extra: Record<string, unknown> = {}) =>
+  ({ ...profile('Checked', 'Patient', [{ id: 'Patient', path: 'Patient' }, ...elements], extra), text });
+const errorsAt = (issues: ReturnType<typeof check>, messageId: string) => found(issues, 'error').filter((i) => i.messageId === messageId).map((i) => i.path);
+const element = (i: number) => `StructureDefinition.differential.element[${i}]`;
+
+describe('a profile as a whole', () => {
+  it('passes when it constrains its base as a profile may', () => {
+    expectNoErrors(check(patientProfile([{ id: 'Patient.name', path: 'Patient.name', min: 1 }])));
+  });
+
+  it('has a derivation, keeps its base’s kind and type', () => {
+    expectIssue(check(patientProfile([], { derivation: undefined })), 'sd-no-derivation', 'StructureDefinition');
+    const wrongKind = check(patientProfile([], { kind: 'complex-type' }));
+    expectIssue(wrongKind, 'sd-kind', 'StructureDefinition');
+    expectIssue(wrongKind, 'sd-derivation-kind', 'StructureDefinition');
+    expectIssue(check(patientProfile([], { type: 'Person' })), 'sd-constraint-type', 'StructureDefinition');
+  });
+
+  it('names no extension context unless it defines an extension', () => {
+    expectIssue(check(patientProfile([], { context: [{ type: 'element', expression: 'Patient' }] })), 'sd-context-not-extension', 'StructureDefinition.context[0]');
+  });
+
+  it('an extension fixes Extension.url to its own url', () => {
+    const extension = (url: string | undefined) => ({
+      ...profile('Flag', 'Extension', [
+        { id: 'Extension', path: 'Extension' },
+        { id: 'Extension.extension', path: 'Extension.extension', max: '0' },
+        { id: 'Extension.url', path: 'Extension.url', ...(url ? { fixedUri: url } : {}) },
+        { id: 'Extension.value[x]', path: 'Extension.value[x]', type: [{ code: 'boolean' }] },
+      ], { context: [{ type: 'element', expression: 'Patient' }] }),
+      text,
+    });
+    expectNoErrors(check(extension(`${TEST}Flag`)));
+    expectIssue(check(extension(undefined)), 'sd-extension-url-missing', 'StructureDefinition');
+    expectIssue(check(extension(`${TEST}Other`)), 'sd-extension-url-mismatch', 'StructureDefinition');
+  });
+});
+
+describe('its elements', () => {
+  it('lie under the profiled type', () => {
+    expectIssue(check(patientProfile([{ id: 'Person.name', path: 'Person.name', min: 1 }])), 'sd-path-type', element(1));
+  });
+
+  it('are sliced only where they repeat, never at the root', () => {
+    const slicing = { discriminator: [{ type: 'value', path: 'system' }], rules: 'open' };
+    expectIssue(check(patientProfile([{ id: 'Patient.gender', path: 'Patient.gender', slicing }])), 'sd-slicing-not-repeating', `${element(1)}.slicing`);
+    expectIssue(check(profile('Rooted', 'Patient', [{ id: 'Patient', path: 'Patient', slicing }]) as never), 'sd-root-slicing', element(0));
+  });
+
+  it('carry only properties their types make relevant', () => {
+    const issues = check(patientProfile([
+      { id: 'Patient.active', path: 'Patient.active', type: [{ code: 'boolean' }], binding: { strength: 'required', valueSet: 'http://hl7.org/fhir/ValueSet/administrative-gender' } },
+      { id: 'Patient.maritalStatus', path: 'Patient.maritalStatus', type: [{ code: 'CodeableConcept' }], maxLength: 10 },
+      { id: 'Patient.gender', path: 'Patient.gender', type: [{ code: 'code', targetProfile: ['http://hl7.org/fhir/StructureDefinition/Practitioner'] }] },
+    ]));
+    expect(errorsAt(issues, 'sd-characteristics')).toEqual([element(1), element(2), element(3)]);
+    expectIssue(issues, 'sd-type-target-profile', `${element(3)}.type[0].targetProfile[0]`);
+  });
+
+  it('bind to value sets, not code systems', () => {
+    const issues = check(patientProfile([{ id: 'Patient.gender', path: 'Patient.gender', binding: { strength: 'required', valueSet: 'http://hl7.org/fhir/administrative-gender' } }]));
+    expectIssue(issues, 'sd-binding-not-valueset', `${element(1)}.binding`);
+  });
+
+  it('keep the meaning of invariant keys and name themselves as their source', () => {
+    const constraint = (key: string, expression: string, source = `${TEST}Checked`) => ({ key, severity: 'error', human: key, expression, source });
+    const issues = check(patientProfile([
+      { id: 'Patient.name', path: 'Patient.name', constraint: [constraint('chk-1', 'family.exists()'), constraint('pat-1', 'true')] },
+      { id: 'Patient.telecom', path: 'Patient.telecom', constraint: [constraint('chk-1', 'value.exists()'), constraint('chk-2', 'true', 'http://elsewhere.test/Profile')] },
+    ]));
+    expectIssue(issues, 'sd-invariant-key-reused', `${element(1)}.constraint[1]`);
+    expectIssue(issues, 'sd-invariant-key-reused', `${element(2)}.constraint[0]`);
+    expectIssue(issues, 'sd-invariant-source', `${element(2)}.constraint[1]`);
+  });
+});
+
+describe('without its base', () => {
+  it('is checked no further, and the missing base is a warning, as in the reference', () => {
+    const issues = check({ ...patientProfile([{ id: 'Patient.name', path: 'Patient.name', min: 1 }]), baseDefinition: `${TEST}Nowhere` });
+    expect(found(issues, 'error').filter((i) => i.messageId.startsWith('sd-') || i.messageId === 'SNAPSHOT_BASE_NOT_FOUND')).toEqual([]);
+    expectIssue(issues, 'SNAPSHOT_BASE_NOT_FOUND', 'StructureDefinition', 'warning');
+  });
+});
