@@ -19,7 +19,7 @@ import { checkConceptMap, type ConceptMapLookups } from './concept-map.js';
 import { checkStructureDefinition, type StructureDefinitionLookups } from './structure-definition.js';
 import { checkCapabilityStatementSearchParameters, checkSearchParameter, type SearchParameterLookups } from './search-parameter.js';
 import { compareToBound, describeBound } from './ordered-values.js';
-import { generateSnapshot, type StructureDefinition } from '../packages/snapshot.js';
+import { generateSnapshot, type SnapshotResult, type StructureDefinition } from '../packages/snapshot.js';
 import { attachmentProblems } from './base64.js';
 import type { BestPracticeLevel } from './api.js';
 
@@ -84,6 +84,9 @@ const TYPE_CHILDREN = new WeakMap<ElementNode, Map<string, ChildContext | null>>
 
 type StructureSummary = CanonicalResource & { kind?: string; derivation?: string; type?: string };
 
+/** Generated snapshots (and resolved bases) kept by one engine: definitions under validation are few; bad input must not grow them without end. */
+const SNAPSHOTS_KEPT = 1000;
+
 export class Engine {
   readonly structures: StructureCache;
   readonly invariants = new InvariantEngine();
@@ -98,6 +101,7 @@ export class Engine {
   /** Made on the first conformance question of a validate() call: most calls ask none, and every WeakMap costs the GC. */
   private conformance: WeakMap<object, Map<CompiledStructure, boolean>> | undefined;
   private resourceTypes?: Set<string>;
+  private readonly snapshots = new Map<string, SnapshotResult>();
   /** The group stacks every walk of this engine uses (see Walk.children): grown once, not per walk. */
   readonly groups = new GroupStacks();
 
@@ -126,7 +130,34 @@ export class Engine {
       codingInValueSet: (system, code, valueSet) => inValueSet({ system, code }, valueSet),
     };
     this.searchParameterLookups = { searchParameter: (url) => resolve(url, 'SearchParameter'), isResourceType: (name) => this.isResourceType(name) };
-    this.structureDefinitionLookups = { structure: (url) => resolve(url, 'StructureDefinition'), resource: (url) => resolve(url) };
+    // Definitions under validation ask for the same few bases and core types again and again.
+    const structures = new Map<string, Record<string, unknown> | undefined>();
+    this.structureDefinitionLookups = {
+      structure: (url) => {
+        if (!structures.has(url)) {
+          if (structures.size >= SNAPSHOTS_KEPT) structures.clear();
+          structures.set(url, resolve(url, 'StructureDefinition'));
+        }
+        return structures.get(url);
+      },
+      resource: (url) => resolve(url),
+    };
+  }
+
+  /**
+   * The snapshot a StructureDefinition's differential generates, and what broke on the way: by canonical and
+   * differential, as generating costs more than validating the definition (a nightly batch meets the same few).
+   */
+  regeneratedSnapshot(sd: Record<string, unknown>): SnapshotResult {
+    const key = `${String(sd.url)}|${String(sd.version)}|${String(sd.baseDefinition)}|${JSON.stringify(sd.differential)}`;
+    let result = this.snapshots.get(key);
+    if (!result) {
+      // The generator works on the differential alone: a copy without the carried snapshot.
+      result = generateSnapshot({ ...sd, snapshot: undefined } as unknown as StructureDefinition, this.resolver);
+      if (this.snapshots.size >= SNAPSHOTS_KEPT) this.snapshots.clear();
+      this.snapshots.set(key, result);
+    }
+    return result;
   }
 
   isResourceType(code: string): boolean {
@@ -385,11 +416,20 @@ export class Walk {
     }
   }
 
-  /** A profile under validation must be usable: generate its snapshot and report what breaks. */
+  /**
+   * A profile under validation must be usable: generate its snapshot and report what breaks. As in the reference,
+   * also when it carries one (a published snapshot may hide a broken differential), and a carried snapshot must
+   * have the elements the differential gives.
+   */
   private checkSnapshotGeneration(sd: Record<string, unknown>, path: string): void {
-    if (!sd.differential || sd.snapshot || sd.derivation !== 'constraint') return;
+    if (!sd.differential || sd.derivation !== 'constraint') return;
     try {
-      const { issues } = generateSnapshot(sd as unknown as StructureDefinition, this.engine.resolver);
+      const { snapshot, issues } = this.engine.regeneratedSnapshot(sd);
+      const given = (sd.snapshot as { element?: unknown } | undefined)?.element;
+      if (Array.isArray(given) && given.length > 0 && given.length !== snapshot.length) {
+        this.add('error', 'business-rule', 'SNAPSHOT_EXISTING_PROBLEM',
+          `The generated snapshot has a different number of elements (${snapshot.length}) than the snapshot in the StructureDefinition (${given.length})`, path);
+      }
       for (const issue of issues) {
         // Without its base, the reference checks nothing further and only warns.
         const severity = issue.messageId === 'SNAPSHOT_BASE_NOT_FOUND' ? 'warning' : issue.severity;

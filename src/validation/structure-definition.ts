@@ -17,6 +17,7 @@ export interface StructureDefinitionLookups {
 }
 
 const CORE = 'http://hl7.org/fhir/StructureDefinition/';
+const FHIR_TYPE_EXTENSION = `${CORE}structuredefinition-fhir-type`;
 const list = (value: unknown): Json[] => (Array.isArray(value) ? value.filter((v): v is Json => typeof v === 'object' && v !== null) : []);
 const str = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
 
@@ -29,22 +30,58 @@ const CHARACTERISTICS: Record<string, readonly string[]> = {
 };
 const has = (characteristic: string, types: Iterable<string>) => [...types].some((t) => CHARACTERISTICS[characteristic]!.includes(t));
 
-/** The JSON name's type suffix of a choice element (`fixedUri` → `uri`), for the types that have one. */
-function choiceValue(element: Json, prefix: string): { key: string; type: string } | undefined {
+const VALUE_PROPERTY = /^(?:fixed|pattern|defaultValue|minValue|maxValue)[A-Z]/;
+
+/** The element's fixed/pattern/defaultValue/minValue/maxValue properties (`fixedUri`), found in one pass over its keys. */
+function valueProperties(element: Json): string[] {
+  const keys: string[] = [];
+  // The first letter first: most keys (id, path, short, definition, type...) are passed over without a regex.
   for (const key in element) {
-    if (key.startsWith(prefix) && key.length > prefix.length && /[A-Z]/.test(key[prefix.length]!)) {
-      const suffix = key.slice(prefix.length);
-      const type = /^[A-Z][a-z]/.test(suffix) && !COMPLEX_TYPES.has(suffix) ? suffix[0]!.toLowerCase() + suffix.slice(1) : suffix;
-      return { key, type };
-    }
+    const first = key.charCodeAt(0);
+    if ((first === 102 || first === 112 || first === 100 || first === 109) && VALUE_PROPERTY.test(key)) keys.push(key);
   }
-  return undefined;
+  return keys;
+}
+
+/** The JSON name's type suffix of a choice property among `keys` (`fixedUri` → `uri`). */
+function choiceValue(keys: string[], prefix: string): { key: string; type: string } | undefined {
+  const key = keys.find((k) => k.startsWith(prefix) && /[A-Z]/.test(k[prefix.length]!));
+  if (key === undefined) return undefined;
+  const suffix = key.slice(prefix.length);
+  return { key, type: /^[A-Z][a-z]/.test(suffix) && !COMPLEX_TYPES.has(suffix) ? suffix[0]!.toLowerCase() + suffix.slice(1) : suffix };
 }
 const COMPLEX_TYPES = new Set([
   'Address', 'Age', 'Annotation', 'Attachment', 'CodeableConcept', 'Coding', 'ContactPoint', 'Count', 'Distance', 'Duration', 'HumanName', 'Identifier', 'Money',
   'Period', 'Quantity', 'Range', 'Ratio', 'Reference', 'SampledData', 'Signature', 'Timing', 'ContactDetail', 'Contributor', 'DataRequirement', 'Expression',
   'ParameterDefinition', 'RelatedArtifact', 'TriggerDefinition', 'UsageContext', 'Dosage', 'Meta',
 ]);
+
+/** Per loaded definition (the resolver keeps one object each), read once: its invariant keys and expressions. */
+const invariantsByStructure = new WeakMap<Json, Map<string, string | undefined>>();
+const elementsByStructure = new WeakMap<Json, Map<string, Json>>();
+
+/** The invariants a definition's snapshot defines, by key: a profile that reuses a key keeps its meaning. */
+function invariantsOf(structure: Json): Map<string, string | undefined> {
+  let invariants = invariantsByStructure.get(structure);
+  if (!invariants) {
+    invariants = new Map();
+    for (const element of list((structure.snapshot as Json | undefined)?.element)) {
+      for (const c of list(element.constraint)) if (typeof c.key === 'string') invariants.set(c.key, str(c.expression));
+    }
+    invariantsByStructure.set(structure, invariants);
+  }
+  return invariants;
+}
+
+function elementsByPath(structure: Json): Map<string, Json> {
+  let elements = elementsByStructure.get(structure);
+  if (!elements) {
+    elements = new Map();
+    for (const element of list((structure.snapshot as Json | undefined)?.element)) if (typeof element.path === 'string' && !elements.has(element.path)) elements.set(element.path, element);
+    elementsByStructure.set(structure, elements);
+  }
+  return elements;
+}
 
 export function checkStructureDefinition(sd: Json, path: string, lookups: StructureDefinitionLookups): Issue[] {
   const issues: Issue[] = [];
@@ -84,11 +121,7 @@ export function checkStructureDefinition(sd: Json, path: string, lookups: Struct
   const differential = list((sd.differential as Json | undefined)?.element);
   const snapshot = list((sd.snapshot as Json | undefined)?.element);
   const typeName = type !== undefined && type.includes('/') ? type.slice(type.lastIndexOf('/') + 1) : type;
-  // Keys the base already defines keep their meaning.
-  const baseInvariants = new Map<string, string | undefined>();
-  for (const element of list((base.snapshot as Json | undefined)?.element)) {
-    for (const c of list(element.constraint)) if (typeof c.key === 'string') baseInvariants.set(c.key, str(c.expression));
-  }
+  const baseInvariants = invariantsOf(base);
   const context = { url, typeName, derivation, baseInvariants, lookups, add };
   checkElements(differential, `${path}.differential.element`, false, context);
   checkElements(snapshot, `${path}.snapshot.element`, true, context);
@@ -128,28 +161,31 @@ function checkElements(elements: Json[], at: string, isSnapshot: boolean, contex
       add('error', 'structure', 'sd-constraint-property', `The element definition for ${path} has a property meaningWhenMissing which is not allowed in a profile`, where);
     }
     if (element.slicing !== undefined && !path.includes('[x]')) {
-      const coreElement = list((lookups.structure(`${CORE}${path.split('.')[0]}`)?.snapshot as Json | undefined)?.element).find((e) => e.path === path);
-      if (coreElement?.max === '1') add('error', 'structure', 'sd-slicing-not-repeating', `The element ${path} cannot be sliced: it does not repeat`, `${where}.slicing`);
+      const core = lookups.structure(`${CORE}${path.split('.')[0]}`);
+      if (core && elementsByPath(core).get(path)?.max === '1') add('error', 'structure', 'sd-slicing-not-repeating', `The element ${path} cannot be sliced: it does not repeat`, `${where}.slicing`);
     }
 
+    const values = valueProperties(element);
     const types = list(element.type);
     const typeCodes = new Set<string>();
     for (const t of types) {
-      const code = str(list(t.extension).find((e) => e.url === `${CORE}structuredefinition-fhir-type`)?.valueUrl) ?? str(t.code);
+      const code = (t.extension === undefined ? undefined : str(list(t.extension).find((e) => e.url === FHIR_TYPE_EXTENSION)?.valueUrl)) ?? str(t.code);
       if (code !== undefined) typeCodes.add(code);
     }
     if (isRoot) typeCodes.add(path);
+    // Judged in the differential, where the author wrote them: a snapshot element keeps what its base stated for more
+    // types than it has (a choice narrowed to Reference keeps the choice's binding), as published snapshots do.
     const characteristic = (property: string, needs: string, label: string) => {
-      if (element[property] !== undefined && typeCodes.size > 0 && !has(needs, typeCodes)) {
+      if (element[property] !== undefined && !isSnapshot && typeCodes.size > 0 && !has(needs, typeCodes)) {
         add('error', 'structure', 'sd-characteristics', `This element has a ${label} but the types ${[...typeCodes].join(', ')} do not make this kind of constraint relevant`, where);
       }
     };
     characteristic('binding', 'can-bind', 'Binding');
     characteristic('maxLength', 'has-length', 'MaxLength');
-    if (choiceValue(element, 'minValue') && typeCodes.size > 0 && !has('has-range', typeCodes)) {
+    if (choiceValue(values, 'minValue') && !isSnapshot && typeCodes.size > 0 && !has('has-range', typeCodes)) {
       add('error', 'structure', 'sd-characteristics', `This element has a MinValue but the types ${[...typeCodes].join(', ')} do not make this kind of constraint relevant`, where);
     }
-    if (choiceValue(element, 'maxValue') && typeCodes.size > 0 && !has('has-range', typeCodes)) {
+    if (choiceValue(values, 'maxValue') && !isSnapshot && typeCodes.size > 0 && !has('has-range', typeCodes)) {
       add('error', 'structure', 'sd-characteristics', `This element has a MaxValue but the types ${[...typeCodes].join(', ')} do not make this kind of constraint relevant`, where);
     }
     types.forEach((t, j) => {
@@ -175,7 +211,7 @@ function checkElements(elements: Json[], at: string, isSnapshot: boolean, contex
         add('error', 'structure', 'sd-no-types', `The element ${String(element.id)} has no assigned types, and no content reference`, where);
       } else {
         for (const property of ['defaultValue', 'fixed', 'pattern']) {
-          const value = choiceValue(element, property);
+          const value = choiceValue(values, property);
           if (value && typeCodes.size > 0 && !typeCodes.has(value.type)) {
             add('error', 'structure', 'sd-value-type',
               `The element ${String(element.id)} has a ${property} of type ${value.type}, which is not in the list of allowed types (${[...typeCodes].join(', ')})`, `${where}.${value.key}`);

@@ -81,6 +81,22 @@ describe('its elements', () => {
   });
 });
 
+describe('its snapshot, regenerated from the differential as the reference does', () => {
+  const loosened = [{ id: 'Patient.link.other', path: 'Patient.link.other', min: 0 }];
+
+  it('a carried snapshot does not hide a broken differential', () => {
+    const generated = validator().validateToIssues(patientProfile(loosened) as never);
+    expectIssue(generated, 'SNAPSHOT_MIN_LOOSENED', element(1));
+    const withSnapshot = { ...patientProfile(loosened), snapshot: { element: [{ id: 'Patient', path: 'Patient', min: 0, max: '*' }] } };
+    expectIssue(check(withSnapshot), 'SNAPSHOT_MIN_LOOSENED', element(1));
+  });
+
+  it('a carried snapshot has the elements the differential generates', () => {
+    const stale = { ...patientProfile([]), snapshot: { element: [{ id: 'Patient', path: 'Patient', min: 0, max: '*', definition: 'A patient', base: { path: 'Patient', min: 0, max: '*' } }] } };
+    expectIssue(check(stale), 'SNAPSHOT_EXISTING_PROBLEM', 'StructureDefinition');
+  });
+});
+
 describe('without its base', () => {
   it('is checked no further, and the missing base is a warning, as in the reference', () => {
     const issues = check({ ...patientProfile([{ id: 'Patient.name', path: 'Patient.name', min: 1 }]), baseDefinition: `${TEST}Nowhere` });
