@@ -65,10 +65,12 @@ function hasCode(concepts: Json[], code: string): boolean {
   return concepts.some((c) => c.code === code || hasCode(list(c.concept), code));
 }
 
-export function findConcept(concepts: Json[], code: string): Json | undefined {
+/** The concept with this code, nested ones included; `ignoreCase` for a code system that is not case sensitive. */
+export function findConcept(concepts: Json[], code: string, ignoreCase = false): Json | undefined {
+  const wanted = ignoreCase ? code.toLowerCase() : code;
   for (const c of concepts) {
-    if (c.code === code) return c;
-    const inner = findConcept(list(c.concept), code);
+    if (typeof c.code === 'string' && (ignoreCase ? c.code.toLowerCase() : c.code) === wanted) return c;
+    const inner = findConcept(list(c.concept), code, ignoreCase);
     if (inner) return inner;
   }
   return undefined;

@@ -16,6 +16,7 @@ import { checkOperationDefinition } from './operation-definition.js';
 import { checkCodeSystem, type CodeSystemLookups } from './code-system.js';
 import { checkContained } from './contained.js';
 import { checkConceptMap, type ConceptMapLookups } from './concept-map.js';
+import { checkValueSet, type ValueSetLookups } from './value-set.js';
 import { checkStructureDefinition, type StructureDefinitionLookups } from './structure-definition.js';
 import { checkCapabilityStatementSearchParameters, checkSearchParameter, type SearchParameterLookups } from './search-parameter.js';
 import { compareToBound, describeBound } from './ordered-values.js';
@@ -97,6 +98,7 @@ export class Engine {
   readonly conceptMapLookups: ConceptMapLookups;
   readonly searchParameterLookups: SearchParameterLookups;
   readonly structureDefinitionLookups: StructureDefinitionLookups;
+  readonly valueSetLookups: ValueSetLookups;
   /** Whether a value (by identity) conforms to a structure, for one validate() call: values do not change during it. */
   /** Made on the first conformance question of a validate() call: most calls ask none, and every WeakMap costs the GC. */
   private conformance: WeakMap<object, Map<CompiledStructure, boolean>> | undefined;
@@ -141,6 +143,22 @@ export class Engine {
         return structures.get(url);
       },
       resource: (url) => resolve(url),
+    };
+    let codeSystemsByIdentifier: Map<string, string[]> | undefined;
+    this.valueSetLookups = {
+      codeSystem: (url) => resolve(url, 'CodeSystem'),
+      valueSet: (url) => resolve(url, 'ValueSet'),
+      resource: (url) => resolve(url),
+      // Indexed on first use: only an include naming a code system by OID asks.
+      codeSystemsIdentifiedBy: (identifier) => {
+        if (!codeSystemsByIdentifier) {
+          codeSystemsByIdentifier = new Map();
+          for (const cs of resolver.all<CanonicalResource & { identifier?: Array<{ value?: string }> }>('CodeSystem')) {
+            for (const id of cs.identifier ?? []) if (typeof id.value === 'string' && cs.url) codeSystemsByIdentifier.set(id.value, [...(codeSystemsByIdentifier.get(id.value) ?? []), cs.url]);
+          }
+        }
+        return codeSystemsByIdentifier.get(identifier) ?? [];
+      },
     };
   }
 
@@ -385,6 +403,7 @@ export class Walk {
     if (type === 'StructureDefinition') this.addAll(checkStructureDefinition(res, path, this.engine.structureDefinitionLookups));
     else if (type === 'OperationDefinition') this.addAll(checkOperationDefinition(res, path, this.engine.structures));
     else if (type === 'CodeSystem') this.addAll(checkCodeSystem(res, path, this.engine.codeSystemLookups, frame.container?.resource.resourceType as string | undefined));
+    else if (type === 'ValueSet') this.addAll(checkValueSet(res, path, this.engine.valueSetLookups));
     else if (type === 'ConceptMap') this.addAll(checkConceptMap(res, path, this.engine.conceptMapLookups));
     else if (type === 'SearchParameter') this.addAll(checkSearchParameter(res, path, this.engine.searchParameterLookups));
     else if (type === 'CapabilityStatement') this.addAll(checkCapabilityStatementSearchParameters(res, path, this.engine.searchParameterLookups));
