@@ -17,7 +17,8 @@ export class BindingChecker {
   checkPrimitive(value: unknown, node: ElementNode, typeCode: string, path: string, walk: Walk): void {
     if (typeof value !== 'string' || (typeCode !== 'code' && typeCode !== 'string' && typeCode !== 'uri')) return;
     const binding = this.binding(node);
-    if (!binding) return;
+    // StructureDefinition.type has rules of its own (structure-definition.ts), which stand in for its binding, as in the reference.
+    if (!binding || node.path === 'StructureDefinition.type') return;
     // A bound code's issues per element and value: the answer depends on nothing else. Kept on the node, which the
     // walk has at hand (a table keyed by node would be a lookup far away in memory).
     const answers = (node.memo.boundAnswers ??= new Map());

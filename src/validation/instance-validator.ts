@@ -416,6 +416,16 @@ export class Walk {
     for (const profile of profiles) {
       if (typeof profile !== 'string') continue;
       const structure = this.engine.structures.get(profile);
+      const versioned = structure ? undefined : /^http:\/\/hl7\.org\/fhir\/(\d+\.\d+)\/StructureDefinition\/([^/]+)$/.exec(profile);
+      if (versioned) {
+        // A core definition named with its FHIR version: the resource's own type in this version needs nothing more.
+        if (versioned[1] === '4.0' && versioned[2] !== type) {
+          this.add('error', 'structure', 'profile-version-type', `Profile is for this version of FHIR, but is an invalid type ${versioned[2]}`, `${path}.meta.profile`);
+        } else {
+          this.add('information', 'informational', 'profile-version', `Profile ${profile} is the core definition of ${versioned[2]} for FHIR ${versioned[1]}`, `${path}.meta.profile`);
+        }
+        continue;
+      }
       if (!structure) {
         const declaredOnly = declared.includes(profile);
         this.add(

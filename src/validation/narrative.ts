@@ -5,6 +5,7 @@
  */
 import { SaxesParserClass } from '../formats/saxes-lazy.js';
 import type { Issue, IssueType, Severity } from './issues.js';
+import { isAbsoluteUrl } from './primitives.js';
 
 export interface NarrativeContext {
   path: string;
@@ -460,7 +461,9 @@ function entitiesKnown(div: string, amp: number, to: number): boolean {
 
 /** Whether an a/@href or img/@src raises no issue: a valid URL, not javascript:, a local link that resolves by id. */
 function urlClean(url: string, localIds: ReadonlySet<string> | undefined): boolean {
-  if (urlProblem(url) !== null || JAVASCRIPT_URL.test(url)) return false;
+  if (urlProblem(url) !== null) return false;
+  const scheme = linkScheme(url);
+  if (scheme !== undefined && !KNOWN_SCHEMES.has(scheme)) return false;
   return localIds === undefined || url.length < 2 || url.charCodeAt(0) !== 0x23 || localIds.has(url.slice(1));
 }
 
@@ -618,7 +621,13 @@ function checkTree(parsed: Parsed | Issue, ctx: NarrativeContext): Issue[] {
   if (ctx.resourceLanguage) checkResourceLanguage(root, ctx.resourceLanguage, path, issues);
   return issues;
 }
-const JAVASCRIPT_URL = /^\s*javascript:/i;
+/** Link schemes a reader's browser follows without surprise; others get a hint, as in the reference. */
+const KNOWN_SCHEMES = new Set(['http', 'https', 'tel', 'mailto', 'data']);
+
+/** The scheme of an absolute URL (the reference's Utilities.isAbsoluteUrl), else undefined: only those are judged. */
+function linkScheme(url: string): string | undefined {
+  return url.includes(':') && isAbsoluteUrl(url) ? url.slice(0, url.indexOf(':')) : undefined;
+}
 
 interface Link {
   node: XNode;
@@ -679,9 +688,14 @@ class TreeWalk {
     if (problem !== null) {
       issues.push(issue('error', 'invalid', 'xhtml-invalid-url', `The URL is not valid because '(${problem})': ${url}`, path));
     }
-    if (JAVASCRIPT_URL.test(url)) {
-      // The Java validator's URL check accepts this; a warning keeps error counts aligned with it.
-      issues.push(issue('warning', 'security', 'xhtml-javascript-url', `The URL '${url}' uses the javascript: scheme, which is not allowed in a narrative`, path));
+    const scheme = name === 'a' ? linkScheme(url) : undefined;
+    // The reference's checkReferences: a link must not run code, and must lead to something a reader can open.
+    if (scheme === 'javascript' || scheme === 'vbscript') {
+      issues.push(issue('error', 'security', 'xhtml-active-href', `The link '${url}' uses the ${scheme}: scheme, which runs code and is not allowed in a narrative`, path));
+    } else if (scheme === 'urn' || scheme === 'cid') {
+      issues.push(issue('error', 'invalid', 'xhtml-literal-href', `The link '${url}' uses the ${scheme}: scheme, which names something a reader cannot open; link to it by a resolvable URL`, path));
+    } else if (scheme !== undefined && !KNOWN_SCHEMES.has(scheme)) {
+      issues.push(issue('information', 'informational', 'xhtml-unknown-href', `The link '${url}' uses the scheme ${scheme}:, which readers may not be able to open`, path));
     }
     if (url.length > 1 && url.startsWith('#')) (this.links ??= []).push({ node, name, xpath: `div/${this.names.join('/')}`, url });
   }

@@ -7,6 +7,7 @@
  * keys and sources. Messages are the reference validator's where its catalogue has them.
  */
 import type { Issue, IssueType, Severity } from './issues.js';
+import { isAbsoluteUrl } from './primitives.js';
 
 type Json = Record<string, unknown>;
 
@@ -95,6 +96,17 @@ export function checkStructureDefinition(sd: Json, path: string, lookups: Struct
       add('error', 'business-rule', 'sd-context-not-extension', `The type is ${type} so an extension context should not be specified`, `${path}.context[${i}]`));
     if (Array.isArray(sd.contextInvariant) && sd.contextInvariant.length > 0) {
       add('error', 'business-rule', 'sd-context-invariant-not-extension', `The type is ${type} so an extension context invariants should not be specified`, `${path}.contextInvariant[0]`);
+    }
+  }
+
+  // The type names a type of the specification, or (a logical model) is a URL of its own.
+  if (type !== undefined) {
+    if (isAbsoluteUrl(type)) {
+      if (sd.kind !== 'logical') add('error', 'structure', 'sd-type-not-logical', `The type ${type} can only be defined if the kind is 'logical' not ${String(sd.kind)}`, `${path}.type`);
+    } else if (!lookups.structure(`${CORE}${type}`)) {
+      add('error', 'structure', 'sd-type-not-local', `The type ${type} is not legal because it is not defined in the FHIR specification. Other types must have a namespace on them`, `${path}.type`);
+    } else if (url !== `${CORE}${type}` && sd.derivation !== 'constraint') {
+      add('error', 'structure', 'sd-type-not-derived', `The type ${type} can only be used as a type when constraining the base definition of the type`, `${path}.type`);
     }
   }
 

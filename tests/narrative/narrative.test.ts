@@ -88,14 +88,18 @@ describe('checkXhtml: hand-made divs', () => {
     ]);
   });
 
-  it('checks URL characters as UrlUtil does, and warns on javascript: URLs', () => {
+  it('checks URL characters as UrlUtil does, and link schemes as checkReferences does', () => {
     expect(checkXhtml(div('<a href="http://x.org/a b">l</a>'), ctx()).map((i) => i.message)).toEqual([
       "The URL is not valid because '(URL contains Invalid Character (' '))': http://x.org/a b",
     ]);
     expect(checkXhtml(div('<img src="data:image/png;base64,iVBORw0KGgo="/>'), ctx())).toEqual([]);
     expect(ids(checkXhtml(div('<img src="data:image/png;base64,@@@"/>'), ctx()))).toEqual(['xhtml-invalid-url']);
     const js = checkXhtml(div('<a href="javascript:alert(1)">l</a>'), ctx());
-    expect(js.map((i) => [i.severity, i.messageId])).toEqual([['warning', 'xhtml-javascript-url']]);
+    expect(js.map((i) => [i.severity, i.messageId])).toEqual([['error', 'xhtml-active-href']]);
+    // As the reference's checkReferences: links to urn:/cid: lead nowhere a reader can open, unusual schemes get a hint.
+    expect(ids(checkXhtml(div('<a href="urn:uuid:c757873d-ec9a-4326-a141-556f43239520">entry</a>'), ctx()))).toEqual(['xhtml-literal-href']);
+    expect(checkXhtml(div('<a href="ftp://x.org/a">l</a>'), ctx()).map((i) => [i.severity, i.messageId])).toEqual([['information', 'xhtml-unknown-href']]);
+    expect(checkXhtml(div('<a href="mailto:zorg@example.nl">mail</a> <a href="tel:+31201234567">bel</a>'), ctx())).toEqual([]);
   });
 
   it('resolves local hyperlinks against resource ids and anchors in the div', () => {

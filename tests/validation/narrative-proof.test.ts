@@ -65,7 +65,9 @@ describe('narrative one-pass proof', () => {
     ['illegal attribute', d('<p onclick="f()">x</p>'), {}, ["Invalid attribute name in the XHTML ('onclick' on 'p')", 'txt-1']],
     ['block in paragraph', d('<p><table><tr><td>x</td></tr></table></p>'), {}, ["Invalid element name inside a paragraph in the XHTML ('table')"]],
     ['unresolved link', d('<p><a href="#x">here</a></p>'), { localIds: new Set(['p1']) }, ["Hyperlink '#x' at 'div/p/a' for 'here' does not resolve"]],
-    ['javascript url', d('<a href="javascript:alert(1)">x</a>'), {}, ["The URL 'javascript:alert(1)' uses the javascript: scheme, which is not allowed in a narrative"]],
+    ['javascript url', d('<a href="javascript:alert(1)">x</a>'), {}, ["The link 'javascript:alert(1)' uses the javascript: scheme, which runs code and is not allowed in a narrative"]],
+    ['urn link', d('<a href="urn:uuid:c757873d-ec9a-4326-a141-556f43239520">x</a>'), {}, ["The link 'urn:uuid:c757873d-ec9a-4326-a141-556f43239520' uses the urn: scheme, which names something a reader cannot open; link to it by a resolvable URL"]],
+    ['unknown link scheme', d('<a href="ftp://x.org/a">x</a>'), {}, ["The link 'ftp://x.org/a' uses the scheme ftp:, which readers may not be able to open"]],
     ['invalid url', d('<a href="a b">x</a>'), {}, ["The URL is not valid because '(URL contains Invalid Character (' '))': a b"]],
     ['only a no-break space', d('&nbsp;'), {}, ['txt-2']],
     ['only whitespace', d('<p> \r\n </p>'), {}, ['txt-2']],
@@ -92,7 +94,7 @@ describe('narrative one-pass proof', () => {
     const small = [...nationalDivs, ...sharedDivs].filter((s) => s.length < 3000);
     const pieces = ['<', '>', '/', '"', "'", '=', ' ', '\n', '\r', '&', ';', '&amp;', '&nbsp;', '&eacute;', '&am', 'p', 'div', '<p>', '</p>', '<div>', '</div>',
       ' href="#p1"', ' href="#x"', ' src="a b"', ' id="a"', ' class="c"', ' onclick="x"', ' xml:lang="nl"', ' xmlns="urn:x"', '<br/>', '<img src="#a"/>',
-      '<table>', '</table>', '\u00a0', '\u0001', '\uD800', ']]>', '<!-- c -->', 'javascript:', 'Div', 'h7', 'x'];
+      '<table>', '</table>', '\u00a0', '\u0001', '\uD800', ']]>', '<!-- c -->', 'javascript:', ' href="urn:x"', ' href="ftp:x"', 'Div', 'h7', 'x'];
     let seed = 42;
     const rnd = (n: number): number => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;

@@ -67,6 +67,15 @@ describe('the resource’s metadata', () => {
   });
 });
 
+describe('declared profiles', () => {
+  it('a core definition named with its FHIR version is the resource’s own type, or an error', () => {
+    const own = check(patient({ meta: { profile: ['http://hl7.org/fhir/4.0/StructureDefinition/Patient'] } }));
+    expectIssue(own, 'profile-version', 'Patient.meta.profile', 'information');
+    expectNoErrors(own);
+    expectIssue(check(patient({ meta: { profile: ['http://hl7.org/fhir/4.0/StructureDefinition/Observation'] } })), 'profile-version-type', 'Patient.meta.profile');
+  });
+});
+
 describe('values', () => {
   it('a required binding is not met by extensions alone', () => {
     const absent = { extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/data-absent-reason', valueCode: 'unknown' }] };

@@ -23,6 +23,17 @@ describe('a profile as a whole', () => {
     expectIssue(check(patientProfile([], { type: 'Person' })), 'sd-constraint-type', 'StructureDefinition');
   });
 
+  it('names a type of the specification, or as a logical model a URL of its own', () => {
+    const model = (type: string, kind: string) => ({ ...patientProfile([]), type, kind, derivation: 'specialization', baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Base' });
+    expectIssue(check(model('Thing', 'logical')), 'sd-type-not-local', 'StructureDefinition.type');
+    expectIssue(check(model('http://fhirdq.test/Thing', 'resource')), 'sd-type-not-logical', 'StructureDefinition.type');
+    expectIssue(check(model('Patient', 'logical')), 'sd-type-not-derived', 'StructureDefinition.type');
+    const logical = check(model('http://fhirdq.test/Thing', 'logical'));
+    expect(found(logical, 'error').filter((i) => i.messageId.startsWith('sd-type-'))).toEqual([]);
+    // Its own rules stand in for the binding to FHIRDefinedType, as in the reference.
+    expect(found(logical, 'warning').filter((i) => i.path === 'StructureDefinition.type')).toEqual([]);
+  });
+
   it('names no extension context unless it defines an extension', () => {
     expectIssue(check(patientProfile([], { context: [{ type: 'element', expression: 'Patient' }] })), 'sd-context-not-extension', 'StructureDefinition.context[0]');
   });
