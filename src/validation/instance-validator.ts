@@ -46,6 +46,8 @@ export interface ResourceFrame {
   conformsTo: ((value: unknown, url: string) => boolean) | undefined;
   /** The element ids met in this resource, with where: made at the first. */
   elementIds: Map<string, string> | undefined;
+  /** The same for a StructureDefinition's snapshot, which repeats its differential's ids. */
+  snapshotElementIds: Map<string, string> | undefined;
 }
 
 interface Item {
@@ -87,6 +89,18 @@ type StructureSummary = CanonicalResource & { kind?: string; derivation?: string
 
 /** Generated snapshots (and resolved bases) kept by one engine: definitions under validation are few; bad input must not grow them without end. */
 const SNAPSHOTS_KEPT = 1000;
+
+/** A lookup by URL that answers each URL once (absent answers too), forgetting all when it holds too many. */
+function remembered<T>(lookup: (url: string) => T): (url: string) => T {
+  const answers = new Map<string, T>();
+  return (url) => {
+    if (answers.has(url)) return answers.get(url) as T;
+    if (answers.size >= SNAPSHOTS_KEPT) answers.clear();
+    const answer = lookup(url);
+    answers.set(url, answer);
+    return answer;
+  };
+}
 
 export class Engine {
   readonly structures: StructureCache;
@@ -132,18 +146,8 @@ export class Engine {
       codingInValueSet: (system, code, valueSet) => inValueSet({ system, code }, valueSet),
     };
     this.searchParameterLookups = { searchParameter: (url) => resolve(url, 'SearchParameter'), isResourceType: (name) => this.isResourceType(name) };
-    // Definitions under validation ask for the same few bases and core types again and again.
-    const structures = new Map<string, Record<string, unknown> | undefined>();
-    this.structureDefinitionLookups = {
-      structure: (url) => {
-        if (!structures.has(url)) {
-          if (structures.size >= SNAPSHOTS_KEPT) structures.clear();
-          structures.set(url, resolve(url, 'StructureDefinition'));
-        }
-        return structures.get(url);
-      },
-      resource: (url) => resolve(url),
-    };
+    // Definitions under validation ask for the same few bases, core types and value sets again and again.
+    this.structureDefinitionLookups = { structure: remembered((url) => resolve(url, 'StructureDefinition')), resource: remembered((url) => resolve(url)) };
     let codeSystemsByIdentifier: Map<string, string[]> | undefined;
     this.valueSetLookups = {
       codeSystem: (url) => resolve(url, 'CodeSystem'),
@@ -600,12 +604,13 @@ export class Walk {
    * repeats its differential's ids and is a scope of its own. An id met again at the same place is the same element,
    * walked against another profile.
    */
-  private checkElementId(id: string, path: string, frame: ResourceFrame): void {
-    const scope = frame.resource.resourceType === 'StructureDefinition' && path.startsWith(`${frame.path}.snapshot`) ? `snapshot ${id}` : id;
-    frame.elementIds ??= new Map();
-    const first = frame.elementIds.get(scope);
-    if (first === undefined) frame.elementIds.set(scope, path);
-    else if (first !== path) this.add('error', 'structure', 'element-id-duplicate', `Duplicate id value '${id}'`, path);
+  private checkElementId(id: string, idPath: string, frame: ResourceFrame): void {
+    const inSnapshot = frame.resource.resourceType === 'StructureDefinition' && idPath.startsWith('.snapshot', frame.path.length);
+    const ids = inSnapshot ? (frame.snapshotElementIds ??= new Map()) : (frame.elementIds ??= new Map());
+    const first = ids.get(id);
+    if (first === undefined) ids.set(id, idPath);
+    // Reported at the element whose id it is.
+    else if (first !== idPath) this.add('error', 'structure', 'element-id-duplicate', `Duplicate id value '${id}'`, idPath.slice(0, -3));
   }
 
   /**
@@ -1060,7 +1065,7 @@ export class Walk {
   }
 
   checkValueRules(value: unknown, node: ElementNode, path: string, structure: CompiledStructure, frame: ResourceFrame): void {
-    if (node.isElementId && typeof value === 'string') this.checkElementId(value, path.slice(0, -3), frame);
+    if (node.isElementId && typeof value === 'string') this.checkElementId(value, path, frame);
     // An equal primitive (Extension.url on every extension) has no differences: no call, no empty list.
     if (node.fixed && node.fixed.value !== value) {
       for (const d of fixedDifferences(value, node.fixed.value, path, structure.label)) this.add('error', 'value', d.messageId, d.message, d.path);
@@ -1431,7 +1436,7 @@ export function makeHost(defPath: string, typePath: string, typeCode: string, va
  * invariant, and frames of several hidden classes made those loads megamorphic.
  */
 export function makeFrame(resource: Record<string, unknown>, path: string, container?: ResourceFrame, bundle?: BundleIndex, fullUrl?: string): ResourceFrame {
-  return { resource, path, container, bundle, fullUrl, resolveReference: undefined, conformsTo: undefined, elementIds: undefined };
+  return { resource, path, container, bundle, fullUrl, resolveReference: undefined, conformsTo: undefined, elementIds: undefined, snapshotElementIds: undefined };
 }
 
 /** A walk's frame before its first invariant: never read. */
