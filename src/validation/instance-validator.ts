@@ -90,6 +90,27 @@ type StructureSummary = CanonicalResource & { kind?: string; derivation?: string
 /** Generated snapshots (and resolved bases) kept by one engine: definitions under validation are few; bad input must not grow them without end. */
 const SNAPSHOTS_KEPT = 1000;
 
+/** Whether two JSON values are equal: the same members with equal values, arrays in order. */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const other = b as unknown[];
+    if (a.length !== other.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], other[i])) return false;
+    return true;
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let count = 0;
+  for (const key in x) {
+    if (!Object.hasOwn(y, key) || !sameJson(x[key], y[key])) return false;
+    count++;
+  }
+  for (const _ in y) count--;
+  return count === 0;
+}
+
 /** A lookup by URL that answers each URL once (absent answers too), forgetting all when it holds too many. */
 function remembered<T>(lookup: (url: string) => T): (url: string) => T {
   const answers = new Map<string, T>();
@@ -117,7 +138,7 @@ export class Engine {
   /** Made on the first conformance question of a validate() call: most calls ask none, and every WeakMap costs the GC. */
   private conformance: WeakMap<object, Map<CompiledStructure, boolean>> | undefined;
   private resourceTypes?: Set<string>;
-  private readonly snapshots = new Map<string, SnapshotResult>();
+  private readonly snapshots = new Map<string, { differential: unknown; result: SnapshotResult }>();
   /** The group stacks every walk of this engine uses (see Walk.children): grown once, not per walk. */
   readonly groups = new GroupStacks();
 
@@ -171,14 +192,15 @@ export class Engine {
    * differential, as generating costs more than validating the definition (a nightly batch meets the same few).
    */
   regeneratedSnapshot(sd: Record<string, unknown>): SnapshotResult {
-    const key = `${String(sd.url)}|${String(sd.version)}|${String(sd.baseDefinition)}|${JSON.stringify(sd.differential)}`;
-    let result = this.snapshots.get(key);
-    if (!result) {
-      // The generator works on the differential alone: a copy without the carried snapshot.
-      result = generateSnapshot({ ...sd, snapshot: undefined } as unknown as StructureDefinition, this.resolver);
-      if (this.snapshots.size >= SNAPSHOTS_KEPT) this.snapshots.clear();
-      this.snapshots.set(key, result);
-    }
+    const key = `${String(sd.url)}|${String(sd.version)}|${String(sd.baseDefinition)}`;
+    const kept = this.snapshots.get(key);
+    // Compared, not serialised: the same definition again is the common case, and a walk that finds it equal costs a
+    // fraction of stringifying it.
+    if (kept && sameJson(kept.differential, sd.differential)) return kept.result;
+    // The generator works on the differential alone: a copy without the carried snapshot.
+    const result = generateSnapshot({ ...sd, snapshot: undefined } as unknown as StructureDefinition, this.resolver);
+    if (this.snapshots.size >= SNAPSHOTS_KEPT) this.snapshots.clear();
+    this.snapshots.set(key, { differential: sd.differential, result });
     return result;
   }
 

@@ -102,6 +102,11 @@ describe('its snapshot, regenerated from the differential as the reference does'
     expectIssue(check(withSnapshot), 'SNAPSHOT_MIN_LOOSENED', element(1));
   });
 
+  it('is generated again when the same canonical comes with another differential', () => {
+    expectIssue(check(patientProfile(loosened)), 'SNAPSHOT_MIN_LOOSENED', element(1));
+    expect(found(check(patientProfile([{ id: 'Patient.link.other', path: 'Patient.link.other', min: 1 }])), 'error').map((i) => i.messageId)).not.toContain('SNAPSHOT_MIN_LOOSENED');
+  });
+
   it('a carried snapshot has the elements the differential generates', () => {
     const stale = { ...patientProfile([]), snapshot: { element: [{ id: 'Patient', path: 'Patient', min: 0, max: '*', definition: 'A patient', base: { path: 'Patient', min: 0, max: '*' } }] } };
     expectIssue(check(stale), 'SNAPSHOT_EXISTING_PROBLEM', 'StructureDefinition');
