@@ -5,6 +5,7 @@
 import type { TxMessage } from '../terminology/service.js';
 import type { Shape } from './instance-validator.js';
 import type { NarrativeControls } from './narrative.js';
+import { type ElementLimits, limitsOf } from './element-limits.js';
 
 export interface ElementDefinitionJson {
   id?: string;
@@ -105,7 +106,7 @@ export interface ElementNode {
   pattern?: { key: string; value: unknown };
   binding?: { strength: string; valueSet?: string };
   constraints: Constraint[];
-  /** It has a fixed or pattern value, a minimum or maximum value, or is an element's id: checkValueRules has work to do. */
+  /** It has a fixed or pattern value, a minimum or maximum value, limits, or is an element's id: checkValueRules has work to do. */
   hasValueRules: boolean;
   /** The id of an element (Element.id), which is unique within its resource. */
   isElementId: boolean;
@@ -125,6 +126,8 @@ export interface ElementNode {
   maxLength?: number;
   minValue?: { key: string; value: unknown };
   maxValue?: { key: string; value: unknown };
+  /** What the profile's extensions limit (minLength, regex, maxDecimalPlaces, maxSize), on the few elements that have any. */
+  limits: ElementLimits | undefined;
   isModifier: boolean;
   mustSupport: boolean;
   definition: ElementDefinitionJson;
@@ -259,6 +262,7 @@ function createNode(def: ElementDefinitionJson): ElementNode {
   const pattern = prefixed(def, 'pattern');
   const minValue = prefixed(def, 'minValue');
   const maxValue = prefixed(def, 'maxValue');
+  const limits = limitsOf(def);
   // The fields the walker reads on every visit come first: they then share the first cache lines of the object.
   return {
     name,
@@ -274,7 +278,8 @@ function createNode(def: ElementDefinitionJson): ElementNode {
       aggregation: t.aggregation ?? [],
     })),
     constraints,
-    hasValueRules: fixed !== undefined || pattern !== undefined || minValue !== undefined || maxValue !== undefined || def.base?.path === 'Element.id',
+    hasValueRules:
+      fixed !== undefined || pattern !== undefined || minValue !== undefined || maxValue !== undefined || limits !== undefined || def.base?.path === 'Element.id',
     isElementId: def.base?.path === 'Element.id',
     onlyCoreEle1: constraints.length === 1 && constraints[0]!.key === 'ele-1' && constraints[0]!.core,
     constraintsBeyondEle1: constraints.some((c) => c.key !== 'ele-1'),
@@ -300,6 +305,7 @@ function createNode(def: ElementDefinitionJson): ElementNode {
     minValue,
     maxValue,
     maxLength: def.maxLength,
+    limits,
     children: [],
     slicing: def.slicing
       ? {

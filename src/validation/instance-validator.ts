@@ -22,6 +22,7 @@ import { checkCapabilityStatementSearchParameters, checkSearchParameter, type Se
 import { compareToBound, describeBound } from './ordered-values.js';
 import { generateSnapshot, type SnapshotResult, type StructureDefinition } from '../packages/snapshot.js';
 import { attachmentProblems } from './base64.js';
+import { complexLimitProblems, primitiveLimitProblems, type ElementLimits } from './element-limits.js';
 import type { BestPracticeLevel } from './api.js';
 
 export interface EngineOptions {
@@ -407,6 +408,10 @@ export class Walk {
     this.checkResourceId(res, path);
     if (res.contained !== undefined) this.addAll(checkContained(res, path));
     if (res.meta !== undefined) this.checkSecurityLabels(res.meta, path);
+    if (Array.isArray(res.extension) && res.extension.some((e) => isObject(e) && e.url === MATCHETYPE_EXTENSION)) {
+      // A matchetype is the expected side of a test comparison (with $string$-like patterns), never data.
+      this.add('error', 'invalid', 'matchetype-disallowed', 'A matchetype (a resource marked as a pattern for test comparisons) is not allowed here', path);
+    }
     if (type === 'Observation') this.observationBestPractice(res, path);
     // A meta.profile that is not an array is reported by the walk (json-array-expected) and names no profile.
     const listed = (res.meta as { profile?: unknown } | undefined)?.profile;
@@ -605,7 +610,7 @@ export class Walk {
       walkedChildren === undefined
         ? this.children(value, childContext, path, frame, isRoot, elementHost)
         : this.childrenOnce(walkedChildren, value, childContext, path, frame, isRoot, elementHost);
-    if (node.hasValueRules) this.checkValueRules(value, node, path, structure, frame);
+    if (node.hasValueRules) this.checkValueRules(value, node, typeCode, path, structure, frame);
     if (typeCode === 'Reference') checkReference(value, node, path, this, frame);
     else if (typeCode === 'Identifier') this.checkIdentifier(value, path);
     if (typeCode === 'Attachment' && this.firstCheck(value, path)) this.checkAttachment(value, path);
@@ -1052,7 +1057,7 @@ export class Walk {
           const problem = canonicalNotAbsolute(value, frame.container !== undefined);
           this.add('error', 'invalid', problem.messageId, problem.message, path);
         }
-        if (node.hasValueRules) this.checkValueRules(value, node, path, structure, frame);
+        if (node.hasValueRules) this.checkValueRules(value, node, typeCode, path, structure, frame);
         this.engine.bindings.checkPrimitive(value, node, typeCode, path, this);
       }
     }
@@ -1078,16 +1083,18 @@ export class Walk {
   }
 
   private primitiveText(value: string, node: ElementNode, typeCode: string, path: string): void {
-    if (node.maxLength !== undefined && value.length > node.maxLength) {
-      this.add('error', 'value', 'max-length', `value is longer than permitted maximum length of ${node.maxLength}`, path);
+    // As the reference: 0 sets no limit, a blank value is not measured, and only these types are.
+    if (node.maxLength && value.length > node.maxLength && MAX_LENGTH_TYPES.has(typeCode) && value.trim() !== '') {
+      this.add('error', 'invalid', 'max-length', `value is longer than permitted maximum length of ${node.maxLength}`, path);
     }
     // xhtml is checked at the Narrative, where the resource's ids are known.
     if (typeCode === 'markdown') this.addAll(checkMarkdown(value, path));
     else if (typeCode === 'string') this.addAll(checkStringSecurity(value, path, this.engine.options.securityChecks));
   }
 
-  checkValueRules(value: unknown, node: ElementNode, path: string, structure: CompiledStructure, frame: ResourceFrame): void {
+  checkValueRules(value: unknown, node: ElementNode, typeCode: string | undefined, path: string, structure: CompiledStructure, frame: ResourceFrame): void {
     if (node.isElementId && typeof value === 'string') this.checkElementId(value, path, frame);
+    if (node.limits !== undefined && typeCode !== undefined) this.checkLimits(value, node.limits, typeCode, path);
     // An equal primitive (Extension.url on every extension) has no differences: no call, no empty list.
     if (node.fixed && node.fixed.value !== value) {
       for (const d of fixedDifferences(value, node.fixed.value, path, structure.label)) this.add('error', 'value', d.messageId, d.message, d.path);
@@ -1101,6 +1108,16 @@ export class Walk {
     if (node.maxValue && compareToBound(value, node.maxValue.value, node.maxValue.key) > 0) {
       this.add('error', 'value', 'max-value', `The value in the instance (${describeBound(value)}) is greater than the specified maximum value (${describeBound(node.maxValue.value)})`, path);
     }
+  }
+
+  private checkLimits(value: unknown, limits: ElementLimits, typeCode: string, path: string): void {
+    const problems =
+      typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
+        ? primitiveLimitProblems(value, typeCode, limits)
+        : isObject(value)
+          ? complexLimitProblems(value, typeCode, limits)
+          : [];
+    for (const p of problems) this.add(p.severity, p.code, p.messageId, p.message, path);
   }
 
   checkConstraints(value: unknown, node: ElementNode, path: string, frame: ResourceFrame, basePath: string, primitive = false, alreadyChecked?: ElementNode): void {
@@ -1266,6 +1283,11 @@ function remember(shape: Shape, name: string, match: ChildMatch): ChildMatch {
 }
 
 const SHAPES = new WeakMap<ElementNode[], Shape>();
+
+const MATCHETYPE_EXTENSION = 'http://hl7.org/fhir/tools/StructureDefinition/matchetype';
+
+/** The types whose values the reference holds to ElementDefinition.maxLength. */
+const MAX_LENGTH_TYPES = new Set(['uri', 'oid', 'uuid', 'url', 'canonical', 'string', 'dateTime', 'date', 'code']);
 
 /** The same list every time, so that its shape (shapeOf) is made once. */
 function companionChildren(typeStructure: CompiledStructure): ChildContext {

@@ -151,7 +151,7 @@ export class SliceMatcher {
       }
       // A type slice of a choice (value[x]:valueQuantity) narrows its owner; the owner's fixed/pattern still apply.
       if ((node.fixed && !slice.fixed) || (node.pattern && !slice.pattern)) {
-        for (const item of list) walk.checkValueRules(item.value, node, item.path, structure, frame);
+        for (const item of list) walk.checkValueRules(item.value, node, item.typeCode, item.path, structure, frame);
       }
     }
     if (unmatched) for (const item of unmatched) walk.item(item, node, frame, structure, host);

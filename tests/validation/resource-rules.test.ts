@@ -108,3 +108,12 @@ describe('a CapabilityStatement', () => {
     expect(found(check(statement('string'))).map((i) => i.messageId)).not.toContain('capabilitystatement-searchparam-type');
   });
 });
+
+describe('matchetypes', () => {
+  it('are not data: a resource marked as one is an error, also when contained', () => {
+    const matchetype = { url: 'http://hl7.org/fhir/tools/StructureDefinition/matchetype', valueCode: 'partial' };
+    expectIssue(check(patient({ extension: [matchetype] })), 'matchetype-disallowed', 'Patient');
+    const issues = check(patient({ contained: [organization('o', { extension: [matchetype] })], managingOrganization: { reference: '#o' } }));
+    expect(found(issues, 'error')).toEqual([{ messageId: 'matchetype-disallowed', path: 'Patient.contained[0]' }]);
+  });
+});
