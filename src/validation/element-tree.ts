@@ -221,7 +221,7 @@ function prefixed(def: ElementDefinitionJson, prefix: string): { key: string; va
 }
 
 /** The R4 canonical resources, as the reference validator lists them (VersionUtilities.getCanonicalResourceNames). */
-const CANONICAL_RESOURCE_TYPES = new Set([
+export const CANONICAL_RESOURCE_TYPES = new Set([
   'ActivityDefinition', 'CapabilityStatement', 'ChargeItemDefinition', 'CodeSystem', 'CompartmentDefinition', 'ConceptMap',
   'EffectEvidenceSynthesis', 'EventDefinition', 'Evidence', 'EvidenceVariable', 'ExampleScenario', 'GraphDefinition',
   'ImplementationGuide', 'Library', 'Measure', 'MessageDefinition', 'NamingSystem', 'OperationDefinition', 'PlanDefinition',

@@ -22,6 +22,7 @@ import { checkCapabilityStatementSearchParameters, checkSearchParameter, type Se
 import { compareToBound, describeBound } from './ordered-values.js';
 import { generateSnapshot, type SnapshotResult, type StructureDefinition } from '../packages/snapshot.js';
 import { attachmentProblems } from './base64.js';
+import { hl7PublisherProblems } from './hl7-publisher.js';
 import { complexLimitProblems, primitiveLimitProblems, type ElementLimits } from './element-limits.js';
 import type { BestPracticeLevel } from './api.js';
 
@@ -412,6 +413,7 @@ export class Walk {
       // A matchetype is the expected side of a test comparison (with $string$-like patterns), never data.
       this.add('error', 'invalid', 'matchetype-disallowed', 'A matchetype (a resource marked as a pattern for test comparisons) is not allowed here', path);
     }
+    if (typeof res.url === 'string') for (const p of hl7PublisherProblems(res)) this.add(p.severity, p.code, p.messageId, p.message, path);
     if (type === 'Observation') this.observationBestPractice(res, path);
     // A meta.profile that is not an array is reported by the walk (json-array-expected) and names no profile.
     const listed = (res.meta as { profile?: unknown } | undefined)?.profile;

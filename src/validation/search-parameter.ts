@@ -3,6 +3,7 @@
  * SearchParameterValidator checks them: a composite has components, and a parameter derived from another keeps its
  * bases, its type and (up to the bases it drops) its expression. Messages are the reference validator's.
  */
+import { fhirPathTypeError } from './fhirpath-check.js';
 import type { Issue } from './issues.js';
 import { parseFhirPath } from './fhirpath-js.js';
 import type { AstNode } from './fhirpath-compiler.js';
@@ -19,6 +20,14 @@ const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filt
 export function checkSearchParameter(sp: Json, path: string, lookups: SearchParameterLookups): Issue[] {
   const issues: Issue[] = [];
   const add = (severity: Issue['severity'], messageId: string, message: string) => issues.push({ severity, code: 'business-rule', messageId, message, path });
+  // The expression must make sense on the bases (each may be named by the tools' base-type extension instead).
+  const bases = searchBases(sp);
+  if (typeof sp.expression === 'string' && bases.length > 0) {
+    const problem = fhirPathTypeError(sp.expression, bases);
+    if (problem !== undefined) {
+      issues.push({ severity: 'error', code: 'invalid', messageId: 'searchparameter-expression-error', message: `Error in search expression '${sp.expression}': ${problem}`, path: `${path}.expression` });
+    }
+  }
   const derivedFrom = typeof sp.derivedFrom === 'string' ? sp.derivedFrom : undefined;
   if (derivedFrom !== undefined) {
     const parent = lookups.searchParameter(derivedFrom);
@@ -49,6 +58,21 @@ export function checkSearchParameter(sp: Json, path: string, lookups: SearchPara
     add('error', 'searchparameter-components', "When the SearchParameter has a type of 'composite', then the SearchParameter must define two or more components");
   }
   return issues;
+}
+
+const BASE_TYPE_EXTENSION = 'http://hl7.org/fhir/tools/StructureDefinition/searchparameter-base-type';
+
+/** The resource types a SearchParameter searches: each base, or the type its base-type extension names. */
+function searchBases(sp: Json): string[] {
+  const bases = Array.isArray(sp.base) ? (sp.base as unknown[]) : [];
+  const companions = Array.isArray(sp._base) ? (sp._base as Array<{ extension?: Array<{ url?: string; valueCode?: string; valueUri?: string }> } | null>) : [];
+  const found: string[] = [];
+  bases.forEach((base, i) => {
+    const named = companions[i]?.extension?.find((e) => e.url === BASE_TYPE_EXTENSION);
+    const type = named?.valueCode ?? named?.valueUri ?? base;
+    if (typeof type === 'string') found.push(type);
+  });
+  return found;
 }
 
 /**

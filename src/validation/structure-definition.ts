@@ -7,6 +7,7 @@
  * keys and sources. Messages are the reference validator's where its catalogue has them.
  */
 import type { Issue, IssueType, Severity } from './issues.js';
+import { fhirPathTypeError } from './fhirpath-check.js';
 import { isAbsoluteUrl } from './primitives.js';
 
 type Json = Record<string, unknown>;
@@ -134,7 +135,7 @@ export function checkStructureDefinition(sd: Json, path: string, lookups: Struct
   const snapshot = list((sd.snapshot as Json | undefined)?.element);
   const typeName = type !== undefined && type.includes('/') ? type.slice(type.lastIndexOf('/') + 1) : type;
   const baseInvariants = invariantsOf(base);
-  const context = { url, typeName, derivation, baseInvariants, lookups, add };
+  const context = { url, profileType: type, typeName, derivation, baseInvariants, lookups, add };
   checkElements(differential, `${path}.differential.element`, false, context);
   checkElements(snapshot, `${path}.snapshot.element`, true, context);
 
@@ -149,11 +150,30 @@ export function checkStructureDefinition(sd: Json, path: string, lookups: Struct
 
 interface ElementContext {
   url: string | undefined;
+  /** StructureDefinition.type: what the root element is. */
+  profileType: string | undefined;
   typeName: string | undefined;
   derivation: string | undefined;
   baseInvariants: Map<string, string | undefined>;
   lookups: StructureDefinitionLookups;
   add: (severity: Severity, code: IssueType, messageId: string, message: string, at?: string) => void;
+}
+
+/**
+ * The types an element's invariant starts from, as the reference takes them: the profile's type at the root, else the
+ * element's types, a backbone element (or an element without types) by its path in the base definition.
+ */
+function invariantStartTypes(element: Json, path: string, isRoot: boolean, profileType: string | undefined): string[] {
+  if (isRoot) return profileType === undefined ? [] : [profileType];
+  const basePath = (str((element.base as Json | undefined)?.path) ?? path).replace(/\[x\]$/, '');
+  const codes = list(element.type).map((t) => typeCodeOf(t));
+  if (codes.length === 0) return [basePath];
+  return codes.map((code) => (code === 'BackboneElement' || code === 'Element' ? basePath : code ?? ''));
+}
+
+/** A type's code: for a FHIRPath System type (Element.id, say), the FHIR type its extension names. */
+function typeCodeOf(type: Json): string | undefined {
+  return (type.extension === undefined ? undefined : str(list(type.extension).find((e) => e.url === FHIR_TYPE_EXTENSION)?.valueUrl)) ?? str(type.code);
 }
 
 /** The checks of one element list, the differential or the snapshot (each a scope of its own for invariant keys). */
@@ -181,7 +201,7 @@ function checkElements(elements: Json[], at: string, isSnapshot: boolean, contex
     const types = list(element.type);
     const typeCodes = new Set<string>();
     for (const t of types) {
-      const code = (t.extension === undefined ? undefined : str(list(t.extension).find((e) => e.url === FHIR_TYPE_EXTENSION)?.valueUrl)) ?? str(t.code);
+      const code = typeCodeOf(t);
       if (code !== undefined) typeCodes.add(code);
     }
     if (isRoot) typeCodes.add(path);
@@ -246,6 +266,11 @@ function checkElements(elements: Json[], at: string, isSnapshot: boolean, contex
       } else if (invariants.has(key) && invariants.get(key) !== expression && key !== 'ele-1') {
         add('error', 'business-rule', 'sd-invariant-key-reused', `The constraint key ${key} is already used with the expression '${invariants.get(key)}'`, cat);
       } else if (!invariants.has(key)) invariants.set(key, expression);
+      // A snapshot's own invariants must make sense on the element's types (the reference's FHIRPath check).
+      if (isSnapshot && expression !== undefined && (source === undefined || source === url)) {
+        const problem = fhirPathTypeError(expression, invariantStartTypes(element, path, isRoot, context.profileType));
+        if (problem !== undefined) add('error', 'invalid', 'sd-invariant-expression', `Error in constraint '${key}' with expression '${expression}': ${problem}`, cat);
+      }
     });
   });
 }

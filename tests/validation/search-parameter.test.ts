@@ -57,3 +57,25 @@ describe('a composite parameter', () => {
     expect(messageIds(check(parameter({ ...composite, component: [component('code'), component('value-quantity')] })))).not.toContain('searchparameter-components');
   });
 });
+
+describe('its expression', () => {
+  it('names elements of its bases', () => {
+    expectNoErrors(check(parameter({ expression: 'Patient.gender | Patient.link.other.where(resolve() is Patient)' })));
+    const unknown = check(parameter({ expression: 'Patient.genderx' }));
+    expectIssue(unknown, 'searchparameter-expression-error', 'SearchParameter.expression');
+    expect(unknown.find((i) => i.messageId === 'searchparameter-expression-error')!.message).toBe(
+      "Error in search expression 'Patient.genderx': The name genderx is not valid for any of the possible types: [Patient]",
+    );
+  });
+
+  it('starts at one of its bases, parses, and calls known functions', () => {
+    expectIssue(check(parameter({ expression: 'Observation.status' })), 'searchparameter-expression-error', 'SearchParameter.expression');
+    expectIssue(check(parameter({ expression: 'Patient.gender.where(' })), 'searchparameter-expression-error', 'SearchParameter.expression');
+    expectIssue(check(parameter({ expression: 'Patient.gender.whre(true)' })), 'searchparameter-expression-error', 'SearchParameter.expression');
+  });
+
+  it('is read on the type a base-type extension names', () => {
+    const baseType = { extension: [{ url: 'http://hl7.org/fhir/tools/StructureDefinition/searchparameter-base-type', valueCode: 'Observation' }] };
+    expectNoErrors(check(parameter({ base: ['Patient'], _base: [baseType], expression: 'Observation.status' })));
+  });
+});

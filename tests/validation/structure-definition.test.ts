@@ -1,6 +1,6 @@
 /** The StructureDefinition rules of the reference validator's StructureDefinitionValidator, on profiles validated as resources. */
 import { describe, expect, it } from 'vitest';
-import { expectIssue, expectNoErrors, found, profile, TEST, useValidator } from './helpers.js';
+import { CORE, expectIssue, expectNoErrors, found, profile, TEST, useValidator } from './helpers.js';
 
 const validator = useValidator([]);
 const check = (resource: Record<string, unknown>) => validator().validateToIssues(resource as never);
@@ -118,5 +118,32 @@ describe('without its base', () => {
     const issues = check({ ...patientProfile([{ id: 'Patient.name', path: 'Patient.name', min: 1 }]), baseDefinition: `${TEST}Nowhere` });
     expect(found(issues, 'error').filter((i) => i.messageId.startsWith('sd-') || i.messageId === 'SNAPSHOT_BASE_NOT_FOUND')).toEqual([]);
     expectIssue(issues, 'SNAPSHOT_BASE_NOT_FOUND', 'StructureDefinition', 'warning');
+  });
+});
+
+describe('the invariants of its snapshot', () => {
+  const constraint = (key: string, expression: string, source?: string) => ({ key, severity: 'error', human: key, expression, ...(source ? { source } : {}) });
+  const withSnapshot = (root: unknown[], name: unknown[]) => ({
+    ...patientProfile([]),
+    snapshot: {
+      element: [
+        { id: 'Patient', path: 'Patient', min: 0, max: '*', definition: 'A patient', base: { path: 'Patient', min: 0, max: '*' }, constraint: root },
+        { id: 'Patient.name', path: 'Patient.name', min: 0, max: '*', definition: 'A name', base: { path: 'Patient.name', min: 0, max: '*' }, type: [{ code: 'HumanName' }], constraint: name },
+      ],
+    },
+  });
+  const at = (i: number, c: number) => `StructureDefinition.snapshot.element[${i}].constraint[${c}]`;
+
+  it('of its own must name elements of the types they start from, at the root and on an element', () => {
+    const issues = check(withSnapshot([constraint('chk-1', 'name.familyx.exists()', `${TEST}Checked`)], [constraint('chk-2', 'family.exists() and givenx.exists()')]));
+    expect(errorsAt(issues, 'sd-invariant-expression')).toEqual([at(0, 0), at(1, 0)]);
+    expect(issues.find((i) => i.messageId === 'sd-invariant-expression')!.message).toBe(
+      "Error in constraint 'chk-1' with expression 'name.familyx.exists()': The name familyx is not valid for any of the possible types: [HumanName]",
+    );
+  });
+
+  it('taken from elsewhere are not checked again, and sound ones pass', () => {
+    const issues = check(withSnapshot([constraint('pat-x', 'name.familyx.exists()', `${CORE}Patient`)], [constraint('chk-2', "family.exists() or given.where($this = 'A').exists()")]));
+    expect(errorsAt(issues, 'sd-invariant-expression')).toEqual([]);
   });
 });
