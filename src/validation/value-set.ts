@@ -2,11 +2,12 @@
  * The rules a ValueSet's compose obeys beyond its StructureDefinition, as the reference validator's ValueSetValidator
  * checks them with its terminology server, where a locally loaded code system answers offline: an include names an
  * absolute code system (not a version inside the URI, a value set, a supplement or an OID of a known code system),
- * a contained one by a fragment only if it is there, and lists codes that code system defines. Imports point to
- * value sets. Messages are the reference validator's where its catalogue has them.
+ * a contained one by a fragment only if it is there, and lists codes that code system defines; its filters are
+ * judged in value-set-filters.ts. Imports point to value sets. Messages are the reference validator's where its catalogue has them.
  */
 import type { Issue, IssueType, Severity } from './issues.js';
 import { findConcept } from './code-system.js';
+import { checkFilters } from './value-set-filters.js';
 import { isAbsoluteUrl } from './primitives.js';
 
 type Json = Record<string, unknown>;
@@ -74,6 +75,7 @@ function checkInclude(include: Json, at: string, vs: Json, lookups: ValueSetLook
   }
 
   const cs = lookups.codeSystem(version ? `${system}|${version}` : system);
+  checkFilters(include, system, cs, vs, at, add);
   if (cs) {
     const versioned = version !== undefined ? ` version '${version}'` : '';
     const content = String(cs.content);

@@ -59,3 +59,52 @@ describe('an include', () => {
     expectIssue(issues, 'valueset-import-several', at, 'warning');
   });
 });
+
+describe('a filter', () => {
+  const filtered = (system: string, ...filter: Record<string, unknown>[]) => check(valueSet([{ system, filter }]));
+  const ids = (issues: ReturnType<typeof check>) => issues.filter((i) => i.messageId.startsWith('valueset-filter')).map((i) => `${i.severity} ${i.messageId} @ ${i.path}`);
+  const LOINC = 'http://loinc.org';
+  const SNOMED = 'http://snomed.info/sct';
+
+  it('uses an operation its property allows', () => {
+    expect(ids(filtered(SNOMED, { property: 'concept', op: 'is-a', value: '404684003' }))).toEqual([]);
+    expect(ids(filtered(SNOMED, { property: 'concept', op: 'regex', value: '40.*' }))).toEqual([
+      `error valueset-filter-op @ ${at}.filter[0]`, `error valueset-filter-regex-concept @ ${at}.filter[0]`,
+    ]);
+    expect(filtered(LOINC, { property: 'COMPONENT', op: 'is-a', value: 'LP1-1' }).find((i) => i.messageId === 'valueset-filter-op')!.message).toBe(
+      "The operation 'is-a' is not allowed for property 'COMPONENT'. Allowed ops: =,regex,in,not-in,exists",
+    );
+  });
+
+  it('names a property the code system has, or is told it may not be understood', () => {
+    expect(ids(filtered(LOINC, { property: 'SCALE_TYP', op: '=', value: 'Qn' }))).toEqual([]);
+    expect(ids(filtered(LOINC, { property: 'scale', op: '=', value: 'Qn' }))).toEqual([`warning valueset-filter-property-unknown @ ${at}.filter[0]`]);
+    expect(ids(filtered('http://example.org/cs', { property: 'colour', op: '=', value: 'red' }))).toEqual([`information valueset-filter-property-unknown @ ${at}.filter[0]`]);
+  });
+
+  it('has a value of its property’s type', () => {
+    expect(ids(filtered(SNOMED, { property: 'inactive', op: '=', value: 'yes' }))).toEqual([`error valueset-filter-boolean @ ${at}.filter[0]`]);
+    expect(ids(filtered(SNOMED, { property: 'inactive', op: 'in', value: 'true,false' }))).toEqual([]);
+    expect(ids(filtered(GENDER, { property: 'effectiveDate', op: '=', value: 'ge2020-13-01' }))).toEqual([`error valueset-filter-datetime @ ${at}.filter[0]`]);
+    expect(ids(filtered(GENDER, { property: 'effectiveDate', op: '=', value: 'ge2020-12-01' }))).toEqual([]);
+    expect(ids(filtered(GENDER, { property: 'itemWeight', op: '=', value: 'heavy' }))).toEqual([`error valueset-filter-decimal @ ${at}.filter[0]`]);
+    expect(ids(filtered(LOINC, { property: 'SCALE_TYP', op: 'regex', value: '(Qn' }))).toEqual([`error valueset-filter-regex @ ${at}.filter[0]`]);
+  });
+
+  it('of a code system loaded here names its codes', () => {
+    expect(ids(filtered(GENDER, { property: 'concept', op: 'is-a', value: 'male' }))).toEqual([]);
+    expect(ids(filtered(GENDER, { property: 'concept', op: 'in', value: 'male,bogus' }))).toEqual([`error valueset-filter-code-unknown @ ${at}.filter[0]`]);
+    expect(ids(filtered(GENDER, { property: 'code', op: '=', value: ' male' }))).toContain(`error valueset-filter-code @ ${at}.filter[0]`);
+  });
+
+  it('has a value or an expression, not both', () => {
+    const expression = (text: string) => ({ extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/cqf-expression', valueExpression: { language: 'text/fhirpath', expression: text } }] });
+    const parameter = { url: 'http://hl7.org/fhir/tools/StructureDefinition/valueset-parameter', extension: [{ url: 'name', valueCode: 'p-code' }] };
+    const withExpression = (value: unknown, text: string) =>
+      check(valueSet([{ system: SNOMED, filter: [{ property: 'concept', op: 'is-a', ...(value === undefined ? {} : { value }), _value: expression(text) }] }], { extension: [parameter] }));
+    expect(ids(check(valueSet([{ system: SNOMED, filter: [{ property: 'concept', op: 'is-a' }] }])))).toEqual([`error valueset-filter-no-value @ ${at}.filter[0]`]);
+    expect(ids(withExpression(undefined, '%p-code'))).toEqual([]);
+    expect(ids(withExpression(undefined, '%p-other'))).toEqual([`error valueset-filter-expression-parameter @ ${at}.filter[0].extension.value`]);
+    expect(ids(withExpression('404684003', '%p-code'))).toEqual([`error valueset-filter-value-and-expression @ ${at}.filter[0]`]);
+  });
+});
