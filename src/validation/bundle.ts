@@ -1,3 +1,4 @@
+import { checkBundleLinks } from './bundle-links.js';
 import type { ResourceFrame, Walk } from './instance-validator.js';
 
 /** Bundle rules beyond the invariants: http://hl7.org/fhir/R4/bundle.html#references and the document rules. */
@@ -192,6 +193,7 @@ export function checkBundle(bundle: Record<string, unknown>, path: string, walk:
   if (!(index instanceof Index)) return;
   const type = index.type;
   for (const entry of index.entries) checkEntry(entry, type, walk);
+  if (type === 'document' || type === 'message') checkBundleLinks(index, path, walk);
   if (type === 'document') checkDocument(index, walk);
 }
 

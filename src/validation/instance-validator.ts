@@ -299,7 +299,7 @@ export class Engine {
   private walkAgainst(walk: Walk, value: unknown, structure: CompiledStructure, frame: ResourceFrame | undefined): void {
     if (structure.kind === 'resource' && value && typeof value === 'object' && 'resourceType' in value) {
       const res = value as Record<string, unknown>;
-      walk.resourceAgainst(res, String(res.resourceType), structure, frame ?? makeFrame(res, String(res.resourceType)));
+      walk.resourceAgainst(res, String(res.resourceType), structure, resourceFrame(res, frame));
     } else {
       const type = structure.type;
       const at = frame ?? makeFrame({}, '');
@@ -1481,6 +1481,20 @@ export function makeHost(defPath: string, typePath: string, typeCode: string, va
  * Every frame is made here, with its properties in one order and none added later: the walk reads frames at every
  * invariant, and frames of several hidden classes made those loads megamorphic.
  */
+/**
+ * The frame of a resource asked about from a walk of something around it (a slice's profile, a reference's target):
+ * a contained resource keeps its container, a Bundle entry its fullUrl, so that its references resolve as in the walk.
+ */
+function resourceFrame(res: Record<string, unknown>, around: ResourceFrame | undefined): ResourceFrame {
+  const path = String(res.resourceType);
+  if (!around) return makeFrame(res, path);
+  if (around.resource === res) return around;
+  const contained = Array.isArray(around.resource.contained) && around.resource.contained.includes(res);
+  const frame = contained ? makeFrame(res, path, around, around.bundle, around.fullUrl) : makeFrame(res, path, undefined, around.bundle, around.bundle?.fullUrlOfEntry(res));
+  if (res.resourceType === 'Bundle') frame.bundle = indexBundle(res, path);
+  return frame;
+}
+
 export function makeFrame(resource: Record<string, unknown>, path: string, container?: ResourceFrame, bundle?: BundleIndex, fullUrl?: string): ResourceFrame {
   return { resource, path, container, bundle, fullUrl, resolveReference: undefined, conformsTo: undefined, elementIds: undefined, snapshotElementIds: undefined };
 }

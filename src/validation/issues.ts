@@ -13,6 +13,7 @@ export type IssueType =
   | 'not-found'
   | 'not-supported'
   | 'business-rule'
+  | 'forbidden'
   | 'informational'
   | 'processing'
   | 'security'

@@ -81,11 +81,11 @@ function resolveReference(reference: string, node: ElementNode, path: string, wa
     const bundle = frame.bundle;
     if (bundle) {
       const candidates = bundle.candidates(reference, frame.fullUrl);
+      // What a document or a message must carry with it is bundle-links.ts's to judge; here, any Bundle.
       if (candidates.length > 1) {
-        walk.add('error', 'structure', 'reference-bundle-ambiguous', `Found ${candidates.length} matches for '${reference}' in the bundle`, `${path}.reference`);
-      } else if (candidates.length === 0 && (bundle.type === 'document' || bundle.type === 'message')) {
-        // Documents and messages are self-contained: what they refer to must travel with them.
-        walk.add('error', 'not-found', 'reference-bundle-unresolved', `Can't find '${reference}' in the bundle (${path.replace(/^.*\.resource\./, `${String(frame.resource.resourceType)}.`)})`, `${path}.reference`);
+        walk.add('error', 'forbidden', 'reference-bundle-ambiguous', `Multiple matches in bundle for reference ${reference}`, `${path}.reference`);
+      } else if (candidates.length === 0 && reference.startsWith('urn')) {
+        walk.add('warning', 'not-found', 'reference-bundle-not-local', `URN reference is not locally contained within the bundle ${reference}`, `${path}.reference`);
       }
       target = candidates[0]?.resource;
       if (target) {

@@ -121,13 +121,27 @@ describe('documents', () => {
     expectNoErrors(check(resolved));
     // The same relative reference from a urn:uuid entry has no base to resolve against.
     const unresolved = documentBundle(UUID_1, { subject: { reference: 'Patient/p1' } }, [{ fullUrl: `${BASE}Patient/p1`, resource: { resourceType: 'Patient', id: 'p1' } }]);
-    expectIssue(check(unresolved), 'reference-bundle-unresolved', 'Bundle.entry[0].resource.subject.reference');
+    // The Patient is there by type and id, under a fullUrl the reference cannot mean: an error of its own.
+    expectIssue(check(unresolved), 'bundle-link-apparent', 'Bundle.entry[0].resource.subject');
   });
 
-  it('a reference that leaves the document is an error', () => {
+  it('a reference of the Composition that leaves the document is an error', () => {
     const issues = check(documentBundle(UUID_1, { subject: { reference: UUID_2 } }, []));
-    expectIssue(issues, 'reference-bundle-unresolved', 'Bundle.entry[0].resource.subject.reference');
+    expectIssue(issues, 'bundle-link-not-found', 'Bundle.entry[0].resource.subject');
+    expect(issues.find((i) => i.messageId === 'bundle-link-not-found')!.message).toBe(`Can't find '${UUID_2}' in the bundle (Composition.subject)`);
+    expectIssue(issues, 'reference-bundle-not-local', 'Bundle.entry[0].resource.subject.reference', 'warning');
     expectNoErrors(check(documentBundle(UUID_1, { subject: { reference: UUID_2 } }, [{ fullUrl: UUID_2, resource: { resourceType: 'Patient' } }])));
+  });
+
+  it('other references that leave it are noted; section entries must be there, and be one', () => {
+    const patient = { fullUrl: UUID_2, resource: { resourceType: 'Patient' } };
+    const away = { fullUrl: 'urn:uuid:5d6e4a7b-1c2d-4e3f-8a9b-0c1d2e3f4a5b', resource: observation({ subject: { reference: UUID_2 }, performer: [{ reference: 'urn:uuid:00000000-0000-4000-8000-000000000000' }] }) };
+    const issues = check(documentBundle(UUID_1, { subject: { reference: UUID_2 }, section: [{ title: 'Metingen', entry: [{ reference: away.fullUrl }] }] }, [patient, away]));
+    expectNoErrors(issues);
+    expectIssue(issues, 'bundle-link-not-found', 'Bundle', 'information');
+    const twice = check(documentBundle(UUID_1, { subject: { reference: UUID_2 }, section: [{ title: 'Metingen', entry: [{ reference: away.fullUrl }] }] }, [patient, away, { ...away }]));
+    expectIssue(twice, 'bundle-link-multiple', 'Bundle.entry[0].resource.section[0].entry[0]');
+    expectIssue(twice, 'reference-bundle-ambiguous', 'Bundle.entry[0].resource.section[0].entry[0].reference');
   });
 
   it('every entry is reachable from the Composition, forwards or backwards', () => {
@@ -158,5 +172,29 @@ describe('links', () => {
 
   it('other relations may repeat', () => {
     expectNoErrors(check(bundle(['self', 'alternate', 'alternate'])));
+  });
+});
+
+describe('messages', () => {
+  const message = (focus: string, entries: Array<{ fullUrl: string; resource: Record<string, unknown> }>) => ({
+    resourceType: 'Bundle',
+    type: 'message',
+    timestamp: '2024-03-01T10:00:00+01:00',
+    entry: [
+      { fullUrl: UUID_1, resource: { resourceType: 'MessageHeader', eventCoding: { system: 'http://example.org/events', code: 'overdracht' }, source: { endpoint: 'http://example.org/ehr' }, focus: [{ reference: focus }] } },
+      ...entries,
+    ],
+  });
+
+  it('carry what their header focuses on', () => {
+    expectIssue(check(message(UUID_2, [])), 'bundle-link-not-found', 'Bundle.entry[0].resource.focus[0]');
+    expect(found(check(message(UUID_2, [{ fullUrl: UUID_2, resource: { resourceType: 'Patient' } }]))).map((i) => i.messageId)).not.toContain('bundle-link-not-found');
+  });
+});
+
+describe('a collection', () => {
+  it('may refer to what it does not carry', () => {
+    const bundle = { resourceType: 'Bundle', type: 'collection', entry: [{ fullUrl: UUID_1, resource: observation({ subject: { reference: 'Patient/elsewhere' } }) }] };
+    expect(check(bundle).filter((i) => i.messageId.startsWith('bundle-link') || i.messageId.startsWith('reference-bundle'))).toEqual([]);
   });
 });
