@@ -26,6 +26,8 @@ export interface ParsedResource {
   issues: Issue[];
   /** 1-based line of the resource in an NDJSON file. */
   line?: number;
+  /** Numbers as written, where their value does not say it (see ValidateOptions.numberTexts). */
+  numberTexts?: ReadonlyMap<string, string>;
 }
 
 export interface CollectedFiles {
@@ -86,8 +88,8 @@ export function parseXmlText(text: string): ParsedResource {
 }
 
 export function parseJsonText(text: string, line?: number): ParsedResource {
-  const { value, positionOf, issues } = parseJson(text);
-  const result: ParsedResource = { positionOf, issues, line };
+  const { value, positionOf, issues, numberTexts } = parseJson(text);
+  const result: ParsedResource = { positionOf, issues, line, numberTexts };
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
     // The validator reports a missing or unknown resourceType itself.
     result.resource = value as FhirResource;
@@ -120,7 +122,8 @@ export async function* readNdjsonLines(file: string): AsyncGenerator<{ text: str
  * (taken from the issue's path or its longest known prefix). NDJSON positions are moved to the file's line.
  */
 export function validateParsed(validator: Validator, parsed: ParsedResource, options?: ValidateOptions): Issue[] {
-  return withPositions(parsed, parsed.resource ? validator.validateToIssues(parsed.resource, options) : []);
+  const numberTexts = parsed.numberTexts;
+  return withPositions(parsed, parsed.resource ? validator.validateToIssues(parsed.resource, numberTexts ? { ...options, numberTexts } : options) : []);
 }
 
 /** validateParsed, where an engine failure on the resource becomes a fatal issue on it and the run goes on. */

@@ -11,6 +11,8 @@ export interface JsonWithLocations {
   value: unknown;
   locations: LocationMap;
   issues: Issue[];
+  /** The text of each number its value does not say (1.0, 1.50, 1e2), by path. */
+  numberTexts: Map<string, string>;
 }
 
 class JsonSyntaxError extends Error {
@@ -43,6 +45,7 @@ export function parseJsonWithLocations(text: string): JsonWithLocations {
   const guessedRoot = LEADING_RESOURCE_TYPE.exec(text)?.[1] ?? '';
   const locations: LocationMap = new Map();
   const issues: Issue[] = [];
+  const numberTexts = new Map<string, string>();
 
   const fail = (message: string, at = i): never => {
     throw new JsonSyntaxError(message, at);
@@ -101,11 +104,13 @@ export function parseJsonWithLocations(text: string): JsonWithLocations {
   };
 
   const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
-  const parseNumber = (): number => {
+  const parseNumber = (key: string): number => {
     NUMBER.lastIndex = i;
     if (!NUMBER.test(text)) unexpected();
     const end = NUMBER.lastIndex;
-    const value = Number(text.slice(i, end));
+    const lexeme = text.slice(i, end);
+    const value = Number(lexeme);
+    if (String(value) !== lexeme) numberTexts.set(key, lexeme);
     i = end;
     return value;
   };
@@ -123,7 +128,7 @@ export function parseJsonWithLocations(text: string): JsonWithLocations {
     if (c === 123) return parseObject(key);
     if (c === 91) return parseArray(key);
     if (c === 34) return parseString();
-    if (c === 45 || (c >= 48 && c <= 57)) return parseNumber();
+    if (c === 45 || (c >= 48 && c <= 57)) return parseNumber(key);
     if (c === 116) return literal('true', true);
     if (c === 102) return literal('false', false);
     if (c === 110) return literal('null', null);
@@ -208,6 +213,7 @@ export function parseJsonWithLocations(text: string): JsonWithLocations {
     return {
       value: undefined,
       locations: new Map(),
+      numberTexts,
       issues: [
         {
           severity: 'fatal',
@@ -224,12 +230,13 @@ export function parseJsonWithLocations(text: string): JsonWithLocations {
 
   const root = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as { resourceType?: unknown }).resourceType : undefined;
   const rootName = typeof root === 'string' ? root : '';
-  if (rootName === guessedRoot) return { value, locations, issues };
+  if (rootName === guessedRoot) return { value, locations, issues, numberTexts };
   const rerooted: LocationMap = new Map();
   for (const [key, at] of locations) {
     const k = reroot(key, guessedRoot, rootName);
     if (!rerooted.has(k)) rerooted.set(k, at);
   }
   for (const issue of issues) issue.path = reroot(issue.path, guessedRoot, rootName);
-  return { value, locations: rerooted, issues };
+  const rerootedNumbers = new Map([...numberTexts].map(([key, lexeme]) => [reroot(key, guessedRoot, rootName), lexeme]));
+  return { value, locations: rerooted, issues, numberTexts: rerootedNumbers };
 }

@@ -16,6 +16,8 @@ export interface ParsedJson {
   value: unknown;
   issues: Issue[];
   positionOf: PositionOf;
+  /** The text of each number its value does not say (1.0, 1.50, 1e2), by path; absent when there are none. */
+  numberTexts?: ReadonlyMap<string, string>;
 }
 
 export function parseJson(text: string): ParsedJson {
@@ -34,7 +36,8 @@ const BYTE_ORDER_MARK = 0xfeff;
 
 /**
  * Positions in well-formed JSON text (of which `value` is the parse), found path by path; undefined when the text
- * needs the located parse: a root that is not an object, duplicate property names, keys that look like path steps.
+ * needs the located parse: a root that is not an object, duplicate property names, keys that look like path steps,
+ * numbers that JSON.parse does not keep as written.
  */
 export function positionsOnDemand(text: string, value: unknown): PositionOf | undefined {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
@@ -47,8 +50,8 @@ export function positionsOnDemand(text: string, value: unknown): PositionOf | un
 }
 
 function located(text: string): ParsedJson {
-  const { value, locations, issues } = parseJsonWithLocations(text);
-  return { value, issues, positionOf: positionsIn(locations) };
+  const { value, locations, issues, numberTexts } = parseJsonWithLocations(text);
+  return { value, issues, positionOf: positionsIn(locations), numberTexts: numberTexts.size > 0 ? numberTexts : undefined };
 }
 
 /** Characters of path syntax (and escapes): a key holding one could be mistaken for a path's steps. */
@@ -67,7 +70,7 @@ function isPlain(text: string, from = 0, to = text.length): boolean {
 /** Character codes the scans compare with. */
 const enum Char {
   Tab = 9, LineFeed = 10, CarriageReturn = 13, Space = 32,
-  Quote = 34, Comma = 44, Colon = 58, Backslash = 92, Underscore = 95,
+  Quote = 34, Comma = 44, Minus = 45, Zero = 48, Nine = 57, Colon = 58, Backslash = 92, Underscore = 95,
   OpenBracket = 91, CloseBracket = 93, OpenBrace = 123, CloseBrace = 125,
 }
 
@@ -107,8 +110,28 @@ function keysInText(text: string, from: number): number {
       keys++;
     }
     open = text.indexOf('"', close + 1);
+    // Numbers sit between strings; one that JSON.parse does not keep as written needs the located parse.
+    if (hasUnkeptNumber(text, close + 1, open < 0 ? text.length : open)) return -1;
   }
   return keys;
+}
+
+/** Whether text[from, to) (outside strings) holds a number whose value does not say how it was written (1.0, 1e2). */
+function hasUnkeptNumber(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== Char.Minus && (c < Char.Zero || c > Char.Nine)) continue;
+    let end = i + 1;
+    while (end < to && !isDelimiter(text.charCodeAt(end))) end++;
+    const lexeme = text.slice(i, end);
+    if (String(Number(lexeme)) !== lexeme) return true;
+    i = end;
+  }
+  return false;
+}
+
+function isDelimiter(c: number): boolean {
+  return c === Char.Comma || c === Char.CloseBrace || c === Char.CloseBracket || isWhitespace(c);
 }
 
 function propertiesIn(value: object): number {

@@ -30,6 +30,12 @@ export type BestPracticeLevel = (typeof BEST_PRACTICE_LEVELS)[number];
 export interface ValidateOptions {
   /** Canonical URL (optionally |version) of a profile to validate against, in addition to meta.profile. */
   profile?: string;
+  /**
+   * The JSON text of numbers whose value does not say how they were written (1.0, 1.50, 1e2), by path, as the
+   * reader found them (formats/json-positions.ts): an integer written with a decimal point or exponent is invalid,
+   * and decimal places are counted as written.
+   */
+  numberTexts?: ReadonlyMap<string, string>;
 }
 
 export interface Validator {

@@ -27,7 +27,7 @@ export async function createValidator(options: ValidatorOptions = {}): Promise<V
   );
   const loadIssues: Issue[] = [...loaded.issues];
   const validateToIssues = (resource: FhirResource, validateOptions: ValidateOptions = {}): Issue[] =>
-    engine.validate(resource, validateOptions.profile);
+    engine.validate(resource, validateOptions.profile, validateOptions.numberTexts);
   return {
     validateToIssues,
     validate: (resource, validateOptions) => toOperationOutcome(validateToIssues(resource, validateOptions)),

@@ -87,10 +87,11 @@ export function limitsOf(def: DefinitionJson): ElementLimits | undefined {
 }
 
 /**
- * Digits after the decimal point. The reference counts the characters after the '.' of the JSON text; JSON.parse
- * keeps no text, so trailing zeros (1.50) are not seen, and an exponent is counted as the places it gives.
+ * Digits after the decimal point: as the reference counts them, the characters after the '.' of the number's text
+ * when the reader kept it (1.50 has 2), else of the value's shortest form, an exponent counted as the places it gives.
  */
-export function decimalPlaces(value: number): number {
+export function decimalPlaces(value: number, written?: string): number {
+  if (written !== undefined) return written.includes('.') ? written.length - written.indexOf('.') - 1 : 0;
   const text = String(value);
   const e = text.indexOf('e');
   const mantissa = e < 0 ? text : text.slice(0, e);
@@ -110,8 +111,8 @@ export function base64DecodedLength(text: string): number {
 }
 
 /** A primitive value against the limits of its definition; blank values are left alone, as the reference does. */
-export function primitiveLimitProblems(value: string | number | boolean, typeCode: string, limits: ElementLimits): LimitProblem[] {
-  const text = String(value);
+export function primitiveLimitProblems(value: string | number | boolean, typeCode: string, limits: ElementLimits, written?: string): LimitProblem[] {
+  const text = written ?? String(value);
   if (text.trim() === '') return [];
   const problems: LimitProblem[] = [];
   if (limits.minLength !== undefined && text.length < limits.minLength) {
@@ -126,7 +127,7 @@ export function primitiveLimitProblems(value: string | number | boolean, typeCod
     }
   }
   if (typeCode === 'decimal' && typeof value === 'number' && limits.maxDecimalPlaces !== undefined) {
-    const places = decimalPlaces(value);
+    const places = decimalPlaces(value, written);
     if (places > limits.maxDecimalPlaces) problems.push(tooManyDecimals(places, limits.maxDecimalPlaces));
   }
   if (typeCode === 'base64Binary' && typeof value === 'string' && limits.maxSize !== undefined && isValidBase64(value)) {
@@ -143,9 +144,9 @@ function tooManyDecimals(places: number, limit: number): LimitProblem {
 }
 
 /** A Quantity's or an Attachment's limits, reported at the element itself (the reference's checkQuantity, checkAttachment). */
-export function complexLimitProblems(value: Record<string, unknown>, typeCode: string, limits: ElementLimits): LimitProblem[] {
+export function complexLimitProblems(value: Record<string, unknown>, typeCode: string, limits: ElementLimits, writtenValue?: string): LimitProblem[] {
   if (typeCode === 'Quantity' && limits.maxDecimalPlaces !== undefined && typeof value.value === 'number') {
-    const places = decimalPlaces(value.value);
+    const places = decimalPlaces(value.value, writtenValue);
     return places > limits.maxDecimalPlaces ? [tooManyDecimals(places, limits.maxDecimalPlaces)] : [];
   }
   if (typeCode === 'Attachment' && limits.maxSize !== undefined) {

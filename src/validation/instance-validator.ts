@@ -228,9 +228,10 @@ export class Engine {
     this.conformance = undefined;
   }
 
-  validate(resource: FhirResource, profile?: string): Issue[] {
+  validate(resource: FhirResource, profile?: string, numberTexts?: ReadonlyMap<string, string>): Issue[] {
     this.startValidation();
     const walk = new Walk(this);
+    walk.numberTexts = numberTexts;
     const root = resource as unknown as Record<string, unknown>;
     const mark = this.groups.count;
     try {
@@ -357,6 +358,8 @@ export class Walk {
   /** The walk of a resource against one structure under way (a number per walk), and how many there have been. */
   private pass = 0;
   private passes = 0;
+  /** Numbers as their JSON text wrote them, where the value does not say it (see ValidateOptions.numberTexts). */
+  numberTexts: ReadonlyMap<string, string> | undefined;
 
   /** @param verdictOnly a conformance check: the first error ends the walk (FIRST_ERROR), and nothing else is recorded. */
   constructor(
@@ -1052,7 +1055,9 @@ export class Walk {
     if (value !== undefined) {
       const problems = checkPrimitive(typeCode, value);
       if (problems) for (const p of problems) this.add(p.severity ?? 'error', 'invalid', p.messageId, p.message, path);
-      else {
+      else if (typeof value === 'number' && this.numberTexts?.has(path) && INTEGER_TYPES.has(typeCode) && /[.eE]/.test(this.numberTexts.get(path)!)) {
+        this.add('error', 'invalid', 'primitive-integer-text', `The value '${this.numberTexts.get(path)!}' is not a valid integer`, path);
+      } else {
         if (typeof value === 'string') this.primitiveText(value, node, typeCode, path);
         // The type first: most values are not uris, and the flag sits far into the node.
         if (typeCode === 'uri' && node.definesCanonicalUrl && typeof value === 'string' && !isAbsoluteUrl(value)) {
@@ -1115,9 +1120,9 @@ export class Walk {
   private checkLimits(value: unknown, limits: ElementLimits, typeCode: string, path: string): void {
     const problems =
       typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
-        ? primitiveLimitProblems(value, typeCode, limits)
+        ? primitiveLimitProblems(value, typeCode, limits, this.numberTexts?.get(path))
         : isObject(value)
-          ? complexLimitProblems(value, typeCode, limits)
+          ? complexLimitProblems(value, typeCode, limits, this.numberTexts?.get(`${path}.value`))
           : [];
     for (const p of problems) this.add(p.severity, p.code, p.messageId, p.message, path);
   }
@@ -1287,6 +1292,8 @@ function remember(shape: Shape, name: string, match: ChildMatch): ChildMatch {
 const SHAPES = new WeakMap<ElementNode[], Shape>();
 
 const MATCHETYPE_EXTENSION = 'http://hl7.org/fhir/tools/StructureDefinition/matchetype';
+
+const INTEGER_TYPES = new Set(['integer', 'positiveInt', 'unsignedInt', 'integer64']);
 
 /** The types whose values the reference holds to ElementDefinition.maxLength. */
 const MAX_LENGTH_TYPES = new Set(['uri', 'oid', 'uuid', 'url', 'canonical', 'string', 'dateTime', 'date', 'code']);

@@ -112,3 +112,15 @@ describe('parseJson', () => {
     expectSamePositions('"text"');
   });
 });
+
+describe('numbers JSON.parse does not keep as written', () => {
+  it('are kept as text, by path, whatever the root key order', () => {
+    const parsed = parseJson('{"resourceType":"Observation","valueQuantity":{"value":1.50},"component":[{"valueInteger":2e0},{"valueInteger":3}]}');
+    expect(parsed.numberTexts).toEqual(new Map([['Observation.valueQuantity.value', '1.50'], ['Observation.component[0].valueInteger', '2e0']]));
+    expect(parseJson('{"status":"final","resourceType":"Observation","valueInteger":1.0}').numberTexts).toEqual(new Map([['Observation.valueInteger', '1.0']]));
+  });
+
+  it('are not looked for where every number reads as written, nor inside strings', () => {
+    expect(parseJson('{"resourceType":"Observation","valueQuantity":{"value":37.5,"unit":"1.0"},"issued":"2024-01-01T10:00:00.000Z"}').numberTexts).toBeUndefined();
+  });
+});

@@ -100,3 +100,16 @@ describe('maxSize', () => {
     expect(found(issues, 'warning').filter((i) => i.messageId === 'attachment-size-unknown').map((i) => i.path)).toEqual(['Patient.photo[0]', 'Patient.photo[1]']);
   });
 });
+
+describe('numbers as written', () => {
+  it('an integer written with a decimal point or exponent is invalid; decimal places are counted as written', async () => {
+    const { parseJsonText, validateParsed } = await import('../../src/cli/input.js');
+    const ids = (text: string) => validateParsed(validator(), parseJsonText(text)).filter((i) => i.severity === 'error').map((i) => `${i.messageId} @ ${i.path}`);
+    expect(ids('{"resourceType":"Patient","multipleBirthInteger":1.0}')).toEqual(['primitive-integer-text @ Patient.multipleBirthInteger']);
+    expect(ids('{"resourceType":"Patient","multipleBirthInteger":1}')).toEqual([]);
+    const observation = (value: string) =>
+      `{"resourceType":"Observation","meta":{"profile":["${TEST}LimitedObservation"]},"status":"final","code":{"text":"x"},"valueQuantity":{"value":${value}}}`;
+    expect(ids(observation('1.50'))).toEqual(['decimal-places @ Observation.valueQuantity']);
+    expect(ids(observation('1.5'))).toEqual([]);
+  });
+});
