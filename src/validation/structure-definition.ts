@@ -7,6 +7,7 @@
  * keys and sources. Messages are the reference validator's where its catalogue has them.
  */
 import type { Issue, IssueType, Severity } from './issues.js';
+import { CANONICAL_RESOURCE_TYPES } from './element-tree.js';
 import { fhirPathTypeError } from './fhirpath-check.js';
 import { isAbsoluteUrl } from './primitives.js';
 
@@ -100,6 +101,18 @@ export function checkStructureDefinition(sd: Json, path: string, lookups: Struct
     }
   }
 
+  // An element context names an element that exists.
+  if (type === 'Extension') {
+    list(sd.context).forEach((context, i) => {
+      const expression = str(context.expression);
+      // A context for other versions of FHIR only (version-specific-use) is not judged against this one.
+      const otherVersions = list(context.extension).some((e) => e.url === 'http://hl7.org/fhir/StructureDefinition/version-specific-use');
+      if (context.type === 'element' && expression !== undefined && !otherVersions && !elementExists(expression, lookups)) {
+        add('error', 'business-rule', 'sd-context-element-unknown', `The extension context ${expression} does not name an element of the specification`, `${path}.context[${i}]`);
+      }
+    });
+  }
+
   // The type names a type of the specification, or (a logical model) is a URL of its own.
   if (type !== undefined) {
     if (isAbsoluteUrl(type)) {
@@ -176,6 +189,101 @@ function typeCodeOf(type: Json): string | undefined {
   return (type.extension === undefined ? undefined : str(list(type.extension).find((e) => e.url === FHIR_TYPE_EXTENSION)?.valueUrl)) ?? str(type.code);
 }
 
+/** How the reference reads the abstract canonical types in a context: as one of the resources they stand for. */
+const CONTEXT_STAND_INS: Record<string, string> = { CanonicalResource: 'CodeSystem', MetadataResource: 'PlanDefinition' };
+
+/**
+ * Whether an element context names an element: `Type.a.b` followed from the type's definition through the types of
+ * its elements, or `url#a.b` an element of that definition. An unknown definition is not judged.
+ */
+function elementExists(expression: string, lookups: StructureDefinitionLookups): boolean {
+  const hash = expression.indexOf('#');
+  if (hash > 0) {
+    const definition = lookups.structure(expression.slice(0, hash));
+    return !definition || elementsByPath(definition).has(expression.slice(hash + 1));
+  }
+  const [first, ...rest] = expression.split('.');
+  let definition = lookups.structure(`${CORE}${CONTEXT_STAND_INS[first!] ?? first}`);
+  if (!definition) return true;
+  let prefix = str(definition.type) ?? first!;
+  for (const name of rest) {
+    const elements = elementsByPath(definition);
+    const element = elements.get(`${prefix}.${name}`) ?? elements.get(`${prefix}.${name}[x]`);
+    if (!element) return false;
+    const reused = str(element.contentReference);
+    if (reused !== undefined) {
+      prefix = reused.slice(reused.indexOf('#') + 1);
+      continue;
+    }
+    const elementPath = String(element.path);
+    const hasChildren = [...elements.keys()].some((p) => p.startsWith(`${elementPath}.`));
+    const codes = list(element.type).map((t) => typeCodeOf(t));
+    if (hasChildren || codes.length !== 1 || codes[0] === 'BackboneElement' || codes[0] === 'Element') {
+      prefix = elementPath;
+    } else {
+      const next = lookups.structure(`${CORE}${codes[0]}`);
+      if (!next) return true;
+      definition = next;
+      prefix = str(next.type) ?? codes[0]!;
+    }
+  }
+  return true;
+}
+
+/** The type a profile constrains, and whether that is `code` or a type `code` is a base of (abstract bases only). */
+function profileFitsType(profile: Json, code: string, lookups: StructureDefinitionLookups): boolean {
+  for (let type = str(profile.type), steps = 0; type !== undefined && steps < 10; steps++) {
+    if (type === code || `${CORE}${type}` === code) return true;
+    const definition = lookups.structure(`${CORE}${type}`);
+    const base = definition ? str(definition.baseDefinition) : undefined;
+    const baseDefinition = base ? lookups.structure(base) : undefined;
+    if (!baseDefinition || (baseDefinition.abstract !== true && baseDefinition.kind !== 'logical')) return false;
+    type = str(baseDefinition.type);
+  }
+  return false;
+}
+
+/** The root element of a definition: of its snapshot, else of its differential. */
+function rootElement(structure: Json): Json | undefined {
+  return list((structure.snapshot as Json | undefined)?.element)[0] ?? list((structure.differential as Json | undefined)?.element)[0];
+}
+
+/**
+ * A type's profiles are profiles of that type (a modifier extension only on modifierExtension), and its target
+ * profiles are of resources, or for canonical of canonical resources (the reference's validateElementType).
+ */
+function checkTypeProfiles(type: Json, at: string, path: string, lookups: StructureDefinitionLookups, add: ElementContext['add']): void {
+  const code = str(type.code);
+  if (code === undefined) return;
+  const profiles = Array.isArray(type.profile) ? (type.profile as unknown[]) : [];
+  profiles.forEach((url, k) => {
+    const profile = typeof url === 'string' ? lookups.structure(url) : undefined;
+    if (!profile) return;
+    const where = `${at}.profile[${k}]`;
+    if (!profileFitsType(profile, code, lookups)) {
+      add('error', 'structure', 'sd-type-profile-wrong', `Profile ${String(url)} is for type ${String(profile.type)}, but the ${path} element has type ${code}`, where);
+      return;
+    }
+    if (profile.type === 'Extension') {
+      const modifier = rootElement(profile)?.isModifier === true;
+      const onModifierExtension = path.endsWith('.modifierExtension');
+      if (modifier && !onModifierExtension) add('error', 'structure', 'sd-type-profile-modifier', `Profile ${String(url)} is for a modifier extension, but the ${path} element is not a modifier`, where);
+      if (!modifier && onModifierExtension) add('error', 'structure', 'sd-type-profile-modifier', `Profile ${String(url)} is for not for a modifier extension, but the ${path} element is a modifier`, where);
+    }
+  });
+  const targets = Array.isArray(type.targetProfile) ? (type.targetProfile as unknown[]) : [];
+  if (code !== 'Reference' && code !== 'CodeableReference' && code !== 'canonical') return;
+  targets.forEach((url, k) => {
+    const target = typeof url === 'string' ? lookups.structure(url) : undefined;
+    if (!target) return;
+    const targetType = str(target.type) ?? '';
+    const fits = code === 'canonical' ? targetType === 'Resource' || CANONICAL_RESOURCE_TYPES.has(targetType) : target.kind === 'resource' || target.kind === 'logical';
+    if (!fits) {
+      add('error', 'structure', 'sd-type-target-wrong', `Profile ${String(url)} is for type ${targetType}, which is not a ${code === 'canonical' ? 'Canonical Resource' : 'Resource'} (which is required because the ${path} element has type ${code})`, `${at}.targetProfile[${k}]`);
+    }
+  });
+}
+
 /** The checks of one element list, the differential or the snapshot (each a scope of its own for invariant keys). */
 function checkElements(elements: Json[], at: string, isSnapshot: boolean, context: ElementContext): void {
   const { url, typeName, derivation, baseInvariants, lookups, add } = context;
@@ -220,6 +328,7 @@ function checkElements(elements: Json[], at: string, isSnapshot: boolean, contex
     if (choiceValue(values, 'maxValue') && !isSnapshot && typeCodes.size > 0 && !has('has-range', typeCodes)) {
       add('error', 'structure', 'sd-characteristics', `This element has a MaxValue but the types ${[...typeCodes].join(', ')} do not make this kind of constraint relevant`, where);
     }
+    types.forEach((t, j) => checkTypeProfiles(t, `${where}.type[${j}]`, path, lookups, add));
     types.forEach((t, j) => {
       const code = str(t.code);
       const targets = Array.isArray(t.targetProfile) ? t.targetProfile : [];

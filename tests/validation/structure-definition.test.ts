@@ -147,3 +147,34 @@ describe('the invariants of its snapshot', () => {
     expect(errorsAt(issues, 'sd-invariant-expression')).toEqual([]);
   });
 });
+
+describe('its types and contexts', () => {
+  const messageIds = (issues: ReturnType<typeof check>, prefix: string) => found(issues, 'error').filter((i) => i.messageId.startsWith(prefix)).map((i) => `${i.messageId} @ ${i.path}`);
+
+  it('a type’s profile is one of that type, and a modifier extension only on modifierExtension', () => {
+    const wrongType = patientProfile([{ id: 'Patient.extension', path: 'Patient.extension', type: [{ code: 'Extension', profile: [`${CORE}Patient`] }] }]);
+    expect(messageIds(check(wrongType), 'sd-type-profile')).toEqual([`sd-type-profile-wrong @ ${element(1)}.type[0].profile[0]`]);
+    const modifier = patientProfile([{ id: 'Patient.extension', path: 'Patient.extension', type: [{ code: 'Extension', profile: [`${CORE}request-doNotPerform`] }] }]);
+    expect(messageIds(check(modifier), 'sd-type-profile')).toEqual([`sd-type-profile-modifier @ ${element(1)}.type[0].profile[0]`]);
+    const fine = patientProfile([{ id: 'Patient.extension', path: 'Patient.extension', type: [{ code: 'Extension', profile: [`${CORE}patient-birthPlace`] }] }]);
+    expect(messageIds(check(fine), 'sd-type-profile')).toEqual([]);
+  });
+
+  it('a reference targets resources, a canonical canonical resources', () => {
+    const targets = patientProfile([
+      { id: 'Patient.generalPractitioner', path: 'Patient.generalPractitioner', type: [{ code: 'Reference', targetProfile: [`${CORE}HumanName`, `${CORE}Practitioner`] }] },
+    ]);
+    expect(messageIds(check(targets), 'sd-type-target')).toEqual([`sd-type-target-wrong @ ${element(1)}.type[0].targetProfile[0]`]);
+  });
+
+  it('an extension’s element contexts name elements, through datatypes and reused definitions', () => {
+    const extension = (...expressions: string[]) => ({
+      ...profile('Checked', 'Extension', [{ id: 'Extension', path: 'Extension' }, { id: 'Extension.url', path: 'Extension.url', fixedUri: `${TEST}Checked` }], {
+        context: expressions.map((expression) => ({ type: 'element', expression })),
+      }),
+      text,
+    });
+    expect(messageIds(check(extension('Patient', 'Patient.name.family', 'Parameters.parameter.part.value[x]', 'Observation.component')), 'sd-context')).toEqual([]);
+    expect(messageIds(check(extension('Patient.name.familie')), 'sd-context')).toEqual(['sd-context-element-unknown @ StructureDefinition.context[0]']);
+  });
+});
