@@ -209,6 +209,22 @@ function invoke(focus: Types, n: AstNode, scope: Scope, atStart = false): Types 
 }
 
 /**
+ * The model type path of an element named by its path ('Patient', 'Patient.name' → 'HumanName',
+ * 'Observation.component'), or undefined when the model does not know it.
+ */
+export function typeOfElementPath(path: string): string | undefined {
+  const dot = path.indexOf('.');
+  if (dot < 0) return knownParents().has(path) ? path : undefined;
+  let type: string | undefined = path.slice(0, dot);
+  for (const name of path.slice(dot + 1).split('.')) {
+    if (type === undefined || !knownParents().has(type)) return undefined;
+    const reached: string[] = memberOf(type, name.replace(/\[x\]$/, ''));
+    type = reached.length === 1 ? reached[0] : undefined;
+  }
+  return type;
+}
+
+/**
  * Why the expression cannot be right on the given starting types (model type paths such as 'Patient',
  * 'Observation.component' or 'Quantity'), or undefined. Starting types the model does not know are not judged.
  */

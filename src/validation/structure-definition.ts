@@ -8,7 +8,7 @@
  */
 import type { Issue, IssueType, Severity } from './issues.js';
 import { CANONICAL_RESOURCE_TYPES } from './element-tree.js';
-import { fhirPathTypeError } from './fhirpath-check.js';
+import { fhirPathTypeError, typeOfElementPath } from './fhirpath-check.js';
 import { isAbsoluteUrl } from './primitives.js';
 
 type Json = Record<string, unknown>;
@@ -111,6 +111,14 @@ export function checkStructureDefinition(sd: Json, path: string, lookups: Struct
         add('error', 'business-rule', 'sd-context-element-unknown', `The extension context ${expression} does not name an element of the specification`, `${path}.context[${i}]`);
       }
     });
+    // Context invariants must make sense on the elements the extension may be used on (fhirpath contexts are not followed).
+    const contextTypes = list(sd.context).filter((c) => c.type === 'element').map((c) => typeOfElementPath(String(c.expression)));
+    if (contextTypes.length > 0 && contextTypes.every((t) => t !== undefined)) {
+      (Array.isArray(sd.contextInvariant) ? (sd.contextInvariant as unknown[]) : []).forEach((invariant, c) => {
+        const problem = typeof invariant === 'string' && invariant !== '' ? fhirPathTypeError(invariant, contextTypes as string[]) : undefined;
+        if (problem !== undefined) add('error', 'invalid', 'sd-context-invariant-expression', `Error in the context invariant '${String(invariant)}': ${problem}`, `${path}.contextInvariant[${c}]`);
+      });
+    }
   }
 
   // The type names a type of the specification, or (a logical model) is a URL of its own.

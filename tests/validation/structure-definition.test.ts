@@ -177,4 +177,16 @@ describe('its types and contexts', () => {
     expect(messageIds(check(extension('Patient', 'Patient.name.family', 'Parameters.parameter.part.value[x]', 'Observation.component')), 'sd-context')).toEqual([]);
     expect(messageIds(check(extension('Patient.name.familie')), 'sd-context')).toEqual(['sd-context-element-unknown @ StructureDefinition.context[0]']);
   });
+
+  it('an extension’s context invariants make sense on the elements it may be used on', () => {
+    const extension = (contextInvariant: string[]) => ({
+      ...profile('Checked', 'Extension', [{ id: 'Extension', path: 'Extension' }, { id: 'Extension.url', path: 'Extension.url', fixedUri: `${TEST}Checked` }], {
+        context: [{ type: 'element', expression: 'Patient' }, { type: 'element', expression: 'Patient.name' }],
+        contextInvariant,
+      }),
+      text,
+    });
+    expect(messageIds(check(extension(['extension.exists() or id.exists()'])), 'sd-context-invariant')).toEqual([]);
+    expect(messageIds(check(extension(['id.exists()', 'familyName.exists()'])), 'sd-context-invariant')).toEqual(['sd-context-invariant-expression @ StructureDefinition.contextInvariant[1]']);
+  });
 });
