@@ -4,7 +4,7 @@
  * Bundle's own rules that read its entries are decided from them one at a time. The issues are those of the whole walk.
  */
 import { makeFrame, makeHost, Walk, type Engine, type ResourceFrame } from './instance-validator.js';
-import { checkEntry } from './bundle.js';
+import { checkEntry, checkSearchEntry, searchModeMissing, searchSetOf, type SearchSet } from './bundle.js';
 import { OnDiskIndex, type FullUrlTable } from './bundle-on-disk.js';
 import type { CompiledStructure, ElementNode } from './element-tree.js';
 import type { Issue } from './issues.js';
@@ -55,6 +55,8 @@ class EntryWalks implements BundleByEntry {
   private readonly rulesBundle: Record<string, unknown>;
   private readonly rulesFrame: ResourceFrame;
   private readonly entryType: string;
+  /** A search set's self link, read from the shell; each entry is judged against it (see checkSearchEntry). */
+  private readonly search: SearchSet | undefined;
 
   constructor(
     private readonly engine: Engine,
@@ -66,6 +68,7 @@ class EntryWalks implements BundleByEntry {
     private readonly index: OnDiskIndex,
   ) {
     this.entryType = entryNode.types[0]?.code ?? 'BackboneElement';
+    this.search = shell.type === 'searchset' ? searchSetOf(shell, (name) => engine.isResourceType(name)) : undefined;
     this.frame = makeFrame(shell, 'Bundle', undefined, index);
     this.rulesBundle = Object.assign({}, shell);
     this.rulesFrame = makeFrame(this.rulesBundle, 'Bundle', undefined, index);
@@ -81,6 +84,12 @@ class EntryWalks implements BundleByEntry {
     const host = makeHost('Bundle.entry', 'Bundle.entry', this.entryType, undefined, undefined);
     this.guarded(() => walk.complexElement(value, this.entryNode, this.entryType, entry.path, this.frame, this.structure, host));
     checkEntry(entry, this.index.type, walk);
+    if (this.search) {
+      const missingBefore = this.search.modeMissing;
+      checkSearchEntry(value, entry, this.search, walk);
+      // A Bundle issue, so that the walks of other workers' entries are taken in with it (takeIn), once.
+      if (this.search.modeMissing && !missingBefore) searchModeMissing('Bundle', this.bundleWalk);
+    }
     // The core Bundle's own rules that read entries hold of all entries when they hold of each (bdl-2, bdl-3, bdl-4),
     // or are about pairs of them (bdl-7, in finish()): each entry is judged in a Bundle of its own.
     this.rootRules([value]);

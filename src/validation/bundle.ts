@@ -181,36 +181,121 @@ export function indexBundle(bundle: Record<string, unknown>, path: string): Inde
   return new Index(bundle, path);
 }
 
-const NO_FULL_URL_TYPES = new Set(['transaction', 'batch', 'transaction-response', 'batch-response', 'history']);
+const NO_FULL_URL_TYPES = new Set(['transaction', 'batch', 'transaction-response', 'batch-response']);
 
 const ABSOLUTE_URL = /^[a-zA-Z][a-zA-Z0-9+.-]*:/;
 
 export function checkBundle(bundle: Record<string, unknown>, path: string, walk: Walk, frame: ResourceFrame): void {
   const index = frame.resource === bundle && frame.bundle ? frame.bundle : new Index(bundle, path);
   frame.bundle = index;
-  checkLinks(bundle, path, walk);
-  // A Bundle walked entry by entry has each entry checked as it is walked (bundle-by-entry.ts).
-  if (!(index instanceof Index)) return;
   const type = index.type;
-  for (const entry of index.entries) checkEntry(entry, type, walk);
+  checkLinks(bundle, path, walk, type);
+  // A Bundle walked entry by entry has each entry checked as it is walked (bundle-by-entry.ts), and has entries.
+  const search = type === 'searchset' && (!(index instanceof Index) || index.entries.length > 0) ? searchOf(bundle, path, walk) : undefined;
+  if (!(index instanceof Index)) return;
+  const rawEntries = bundle.entry as Array<Record<string, unknown> | null | undefined>;
+  for (const entry of index.entries) {
+    checkEntry(entry, type, walk);
+    if (search) checkSearchEntry(rawEntries[entry.index] ?? {}, entry, search, walk);
+  }
+  if (search?.modeMissing) searchModeMissing(path, walk);
   if (type === 'document' || type === 'message') checkBundleLinks(index, path, walk);
-  if (type === 'document') checkDocument(index, walk);
+  if (type === 'document') checkDocument(index, bundle, walk);
+}
+
+/** What a search set's self link says it searched, and whether an entry so far lacks a search mode. */
+export interface SearchSet {
+  types: string[];
+  hasSelf: boolean;
+  modeMissing: boolean;
+}
+
+/** Splits as Java's String.split does: trailing empty strings dropped (but "" gives [""]). */
+function javaSplit(text: string, separator: string): string[] {
+  const parts = text.split(separator);
+  while (parts.length > 1 && parts[parts.length - 1] === '') parts.pop();
+  return parts;
+}
+
+/** A search set's self link, and the resource types it searched as the reference reads them (readSearchResourceTypes). */
+export function searchSetOf(bundle: Record<string, unknown>, isResourceType: (name: string) => boolean): SearchSet {
+  const links = Array.isArray(bundle.link) ? (bundle.link as Array<{ relation?: unknown; url?: unknown } | null>) : [];
+  const self = links.find((l) => l?.relation === 'self');
+  const types: string[] = [];
+  if (typeof self?.url === 'string') {
+    const query = self.url.indexOf('?');
+    const head = javaSplit(query < 0 ? self.url : self.url.slice(0, query), '/');
+    const last = head[head.length - 1] ?? '';
+    if (isResourceType(last)) types.push(last);
+    else if (query >= 0) for (const part of javaSplit(self.url.slice(query + 1), '&')) if (part.startsWith('_type=')) types.push(...javaSplit(part.slice(6), ','));
+  }
+  return { types, hasSelf: self !== undefined, modeMissing: false };
+}
+
+/** searchSetOf, with what the self link lacks reported on the Bundle. */
+function searchOf(bundle: Record<string, unknown>, path: string, walk: Walk): SearchSet {
+  const search = searchSetOf(bundle, (name) => walk.engine.isResourceType(name));
+  if (!search.hasSelf) walk.add('warning', 'invalid', 'bundle-search-no-self', 'SearchSet Bundles should have a self link that specifies what the search was', path);
+  else if (search.types.length === 0) walk.add('information', 'invalid', 'bundle-search-self-unknown', "No types could be determined from the search string, so the types can't be checked", path);
+  return search;
+}
+
+/**
+ * One entry of a search set (the reference's checkSearchSet): it has a resource; a match has an id and a searched
+ * type, an include an id, any other mode is an OperationOutcome. Without a mode, only warnings: the search set then
+ * gets one for lacking modes (the reference gives it per entry when other entries have modes).
+ */
+export function checkSearchEntry(value: Record<string, unknown>, entry: Entry, search: SearchSet, walk: Walk): void {
+  const mode = (value.search as { mode?: unknown } | undefined)?.mode;
+  if (typeof mode !== 'string') search.modeMissing = true;
+  const resource = entry.resource;
+  if (!resource) {
+    walk.add('error', 'invalid', 'bundle-search-entry-no-resource', 'SearchSet Bundle Entries must have resources', entry.path);
+    return;
+  }
+  const type = String(resource.resourceType);
+  const at = `${entry.path}.resource`;
+  const noId = resource.id === undefined;
+  const expecting = `(${type} expecting [${search.types.join(', ')}])`;
+  if (typeof mode !== 'string') {
+    const fits = search.types.length === 0 ? undefined : search.types.includes(type);
+    if (fits === undefined && search.hasSelf) walk.add('information', 'invalid', 'bundle-search-entry-type-unsure', 'Unable to determine if this resource is a valid resource type for this search', at);
+    if (fits === false) walk.add('warning', 'invalid', 'bundle-search-entry-type', `This is not a matching resource type for the specified search (is a search mode needed?) ${expecting}`, entry.path);
+    else if (noId && type !== 'OperationOutcome') walk.add('warning', 'invalid', 'bundle-search-entry-no-id', 'Search results must have ids', at);
+  } else if (mode === 'match' || mode === 'include') {
+    if (noId) walk.add('error', 'invalid', 'bundle-search-entry-no-id', 'Search results must have ids', at);
+    if (mode === 'match' && search.types.length > 0 && !search.types.includes(type)) {
+      walk.add('error', 'invalid', 'bundle-search-entry-type', `This is not a matching resource type for the specified search ${expecting}`, at);
+    }
+  } else if (type !== 'OperationOutcome') {
+    walk.add('error', 'invalid', 'bundle-search-entry-outcome', `This is not an OperationOutcome (${type})`, at);
+  }
+}
+
+export function searchModeMissing(path: string, walk: Walk): void {
+  walk.add('warning', 'invalid', 'bundle-search-no-mode', 'SearchSet bundles should have search modes on the entries', path);
 }
 
 /** An entry's fullUrl: there outside transactions and batches, absolute, and naming its resource when RESTful. */
 export function checkEntry(entry: Entry, type: string | undefined, walk: Walk): void {
-  if (!entry.resource) return;
-  if (!entry.fullUrl) {
+  // Also of an entry without a resource (a deletion in a history), as the reference has it.
+  if (entry.fullUrl === undefined) {
     if (!NO_FULL_URL_TYPES.has(type ?? '')) {
       walk.add('error', 'required', 'bundle-entry-fullurl-missing', 'Except for transactions and batches, each entry in a Bundle must have a fullUrl which is the identity of the resource in the entry', entry.path);
     }
     return;
   }
+  if (!entry.resource || entry.fullUrl === '') return;
   if (!ABSOLUTE_URL.test(entry.fullUrl)) {
     walk.add('error', 'invalid', 'bundle-fullurl-relative', `The fullUrl must be an absolute URL (not '${entry.fullUrl}')`, `${entry.path}.fullUrl`);
     return;
   }
   const restful = entry.restful();
+  // A canonical resource's url may be its fullUrl only where that url names it by its id.
+  const url = entry.resource.url;
+  if (url === entry.fullUrl && !(restful && !restful[4] && url.endsWith(`/${String(entry.resource.id)}`)) && !/^http:\/\/hl7\.org\/fhir\/v[23]\//.test(url)) {
+    walk.add('error', 'invalid', 'bundle-canonical-fullurl', `The canonical URL (${url}) cannot match the fullUrl (${entry.fullUrl}) unless the resource id (${String(entry.resource.id)}) also matches`, entry.path);
+  }
   if (restful && !restful[4]) {
     const id = entry.resource.id;
     if (id === undefined) {
@@ -221,33 +306,73 @@ export function checkEntry(entry: Entry, type: string | undefined, walk: Walk): 
   }
 }
 
-/** Paging relations name one page each; others (stylesheet, alternate) may repeat. */
-const UNIQUE_RELATIONS = new Set(['self', 'first', 'previous', 'prev', 'next', 'last']);
+/** The relations of a search's pages, and of the search itself. */
+const PAGING_RELATIONS = new Set(['first', 'previous', 'next', 'last']);
+/** The Bundle types whose links the reference checks outside searches (others, and none, are not checked). */
+const NON_SEARCH_TYPES = new Set(['document', 'message', 'collection', 'subscription-notification', 'transaction', 'transaction-response', 'batch', 'batch-response']);
 
-function checkLinks(bundle: Record<string, unknown>, path: string, walk: Walk): void {
+/**
+ * Links as the reference's validateLink judges them: a search (or history) names each page and itself once; other
+ * Bundles have no page links and one self link; a document's stylesheet is the FHIR one or in the document.
+ */
+function checkLinks(bundle: Record<string, unknown>, path: string, walk: Walk, type: string | undefined): void {
   const links = bundle.link;
   if (!Array.isArray(links)) return;
-  // Few links: short lists, made only when a paging relation is met.
-  let seen: string[] | undefined;
-  let reported: string[] | undefined;
+  const searchLike = type === 'searchset' || type === 'history';
+  const seen: string[] = [];
   for (let i = 0; i < links.length; i++) {
-    const relation = (links[i] as { relation?: unknown } | null | undefined)?.relation;
-    if (typeof relation !== 'string' || !UNIQUE_RELATIONS.has(relation)) continue;
-    if (seen === undefined) seen = [];
-    else if (seen.includes(relation) && !reported?.includes(relation)) {
-      (reported ??= []).push(relation);
-      walk.add('error', 'invalid', 'bundle-link-duplicate', `The link relationship type '${relation}' can only occur once`, `${path}.link[${i}]`);
-    }
+    const link = links[i] as { relation?: unknown; url?: unknown } | null | undefined;
+    const relation = link?.relation;
+    if (typeof relation !== 'string') continue;
+    const again = seen.includes(relation);
     seen.push(relation);
+    if (searchLike) {
+      if (again && (PAGING_RELATIONS.has(relation) || relation === 'self')) {
+        walk.add('error', 'invalid', 'bundle-link-duplicate', `The link relationship type '${relation}' can only occur once`, `${path}.link[${i}]`);
+      }
+    } else if (type !== undefined && NON_SEARCH_TYPES.has(type)) {
+      if (PAGING_RELATIONS.has(relation)) {
+        walk.add('error', 'invalid', 'bundle-link-search-only', `The link relationship type '${relation}' used in search sets is prohibited in this context`, `${path}.link[${i}].relation`);
+      } else if (relation === 'self' && again) {
+        walk.add('error', 'invalid', 'bundle-link-duplicate', `The link relationship type '${relation}' can only occur once`, `${path}.link[${i}].relation`);
+      }
+    }
+    if (type === 'document' && relation === 'stylesheet' && typeof link?.url === 'string' && link.url !== '') checkStylesheet(bundle, link.url, `${path}.link[${i}].url`, walk);
+  }
+}
+
+const FHIR_STYLESHEET = 'https://hl7.org/fhir/fhir.css';
+
+/** A document's stylesheet: the FHIR one, another only with a warning, or a Binary in the document by Type/id. */
+function checkStylesheet(bundle: Record<string, unknown>, url: string, at: string, walk: Walk): void {
+  if (ABSOLUTE_URL.test(url)) {
+    if (url === FHIR_STYLESHEET) return;
+    walk.add('warning', 'business-rule', 'bundle-stylesheet-external', `External Stylesheets other than ${FHIR_STYLESHEET} SHOULD not be used`, at);
+    if (url.startsWith('http://')) walk.add('warning', 'business-rule', 'bundle-stylesheet-insecure', 'The stylesheet reference is not secure', at);
+    return;
+  }
+  const entries = Array.isArray(bundle.entry) ? (bundle.entry as Array<{ resource?: { resourceType?: unknown; id?: unknown } } | null>) : [];
+  if (!entries.some((e) => e?.resource && `${String(e.resource.resourceType)}/${String(e.resource.id)}` === url)) {
+    walk.add('error', 'not-found', 'bundle-stylesheet-not-found', 'The stylesheet reference could not be resolved in this bundle', at);
   }
 }
 
 /** A document's entries must be reachable from the Composition by following references. */
-function checkDocument(index: Index, walk: Walk): void {
+function checkDocument(index: Index, bundle: Record<string, unknown>, walk: Walk): void {
   const first = index.entries[0];
   if (!first?.resource || first.resource.resourceType !== 'Composition') return;
   const reachable = new Set<Entry>([first]);
   const queue: Entry[] = [first];
+  // A stylesheet the document links to (by Type/id) is part of it.
+  const links = Array.isArray(bundle.link) ? (bundle.link as Array<{ relation?: unknown; url?: unknown } | null>) : [];
+  for (const link of links) {
+    if (link?.relation !== 'stylesheet' || typeof link.url !== 'string') continue;
+    const styled = index.entries.find((e) => e.resource && `${String(e.resource.resourceType)}/${String(e.resource.id)}` === link.url);
+    if (styled && !reachable.has(styled)) {
+      reachable.add(styled);
+      queue.push(styled);
+    }
+  }
   const referencedBy = new Map<Entry, Entry[]>();
   for (const entry of index.entries) {
     if (!entry.resource) continue;

@@ -173,6 +173,72 @@ describe('links', () => {
   it('other relations may repeat', () => {
     expectNoErrors(check(bundle(['self', 'alternate', 'alternate'])));
   });
+
+  it('outside searches and histories, no paging relations and one self', () => {
+    const collection = { ...bundle(['self', 'next', 'self']), type: 'collection' };
+    const errors = found(check(collection), 'error').filter((i) => i.messageId.startsWith('bundle-link'));
+    expect(errors).toEqual([
+      { messageId: 'bundle-link-search-only', path: 'Bundle.link[1].relation' },
+      { messageId: 'bundle-link-duplicate', path: 'Bundle.link[2].relation' },
+    ]);
+  });
+
+  it('a document’s stylesheet is the FHIR one, or in the document', () => {
+    const document = (url: string) => ({ ...documentBundle(UUID_1, {}, [{ fullUrl: `${BASE}Binary/css`, resource: { resourceType: 'Binary', id: 'css', contentType: 'text/css' } }]), link: [{ relation: 'stylesheet', url }] });
+    expect(found(check(document('Binary/css'))).filter((i) => i.messageId.startsWith('bundle-'))).toEqual([]);
+    expectIssue(check(document('Binary/other')), 'bundle-stylesheet-not-found', 'Bundle.link[0].url');
+    expectIssue(check(document('http://example.org/style.css')), 'bundle-stylesheet-insecure', 'Bundle.link[0].url', 'warning');
+  });
+});
+
+describe('search sets', () => {
+  const searchset = (self: string | undefined, entries: Array<Record<string, unknown>>) => ({
+    resourceType: 'Bundle',
+    type: 'searchset',
+    ...(self ? { link: [{ relation: 'self', url: self }] } : {}),
+    entry: entries.map((e, i) => ({ fullUrl: `${BASE}${String((e.resource as { resourceType?: string } | undefined)?.resourceType)}/${i}`, ...e })),
+  });
+  const ids = (issues: ReturnType<typeof check>) => issues.filter((i) => i.messageId.startsWith('bundle-search')).map((i) => `${i.severity} ${i.messageId} @ ${i.path}`);
+
+  it('match entries are of the searched type and have ids; includes have ids; others are OperationOutcomes', () => {
+    const issues = check(searchset(`${BASE}Patient?name=x`, [
+      { resource: { resourceType: 'Patient', id: '0' }, search: { mode: 'match' } },
+      { resource: { resourceType: 'Observation', id: '1', status: 'final', code: { text: 'x' } }, search: { mode: 'match' } },
+      { resource: { resourceType: 'Organization', name: 'x' }, search: { mode: 'include' } },
+      { resource: { resourceType: 'Patient', id: '3' }, search: { mode: 'outcome' } },
+    ]));
+    expect(ids(issues).filter((i) => i.startsWith('error'))).toEqual([
+      'error bundle-search-entry-type @ Bundle.entry[1].resource',
+      'error bundle-search-entry-no-id @ Bundle.entry[2].resource',
+      'error bundle-search-entry-outcome @ Bundle.entry[3].resource',
+    ]);
+  });
+
+  it('without modes or a self link, only warnings', () => {
+    const issues = check(searchset(undefined, [{ resource: { resourceType: 'Patient', id: '0' } }]));
+    expectNoErrors(issues);
+    expect(ids(issues)).toEqual(['warning bundle-search-no-self @ Bundle', 'warning bundle-search-no-mode @ Bundle']);
+    expect(ids(check(searchset(`${BASE}Patient/$everything`, [{ resource: { resourceType: 'Patient', id: '0' }, search: { mode: 'match' } }])))).toEqual([
+      'information bundle-search-self-unknown @ Bundle',
+    ]);
+  });
+});
+
+describe('entries', () => {
+  it('a history names each entry by fullUrl, a deletion too', () => {
+    const history = { resourceType: 'Bundle', type: 'history', entry: [{ request: { method: 'DELETE', url: 'Patient/1' }, response: { status: '204' } }] };
+    expectIssue(check(history), 'bundle-entry-fullurl-missing', 'Bundle.entry[0]');
+  });
+
+  it('a canonical resource may be named by its url only where that url names its id', () => {
+    const bundle = (id: string) => ({
+      resourceType: 'Bundle',
+      type: 'collection',
+      entry: [{ fullUrl: `${BASE}ValueSet/vs1`, resource: { resourceType: 'ValueSet', id, url: `${BASE}ValueSet/vs1`, status: 'active' } }],
+    });
+    expect(found(check(bundle('vs2')), 'error').map((i) => i.messageId)).toContain('bundle-canonical-fullurl');
+    expect(found(check(bundle('vs1')), 'error').map((i) => i.messageId)).not.toContain('bundle-canonical-fullurl');
+  });
 });
 
 describe('messages', () => {
