@@ -19,23 +19,34 @@ function fhirTypeContext(expression: string | undefined): string {
   return expression === 'ElementDefinition.type.code' ? 'ElementDefinition.type' : (expression ?? '');
 }
 
+const HL7_CORE_EXTENSIONS = 'http://hl7.org/fhir/StructureDefinition/';
+
 export function isExampleUrl(url: string): boolean {
   return /^https?:\/\/(www\.)?(example\.(org|com|net)|acme\.(org|com))(\/|$)/.test(url);
 }
 
+/** The extensions the reference knows without a definition (SpecialExtensions), in HL7's core namespace. */
+const SPECIAL_EXTENSIONS = new Set(
+  ['codesystem-properties-mode', 'structuredefinition-expression', 'type-must-support', 'instance-name', 'instance-description', 'structuredefinition-rdf-type'].map(
+    (name) => `${HL7_CORE_EXTENSIONS}${name}`,
+  ),
+);
+
 /**
  * How the reference treats an extension it cannot resolve: 'known' (tooling URLs, examples where examples are
  * allowed, the allowed domains) passes silently; 'allowed' (any extension allowed) gets a hint; else an error.
+ * fhirdq allows any domain by default, as the reference does with -allow-any-extensions, except HL7's core
+ * namespace: the core and its extensions package define every extension there, so one not found is not one.
  */
 export function unresolvedExtensionStanding(url: string, options: { allowExampleUrls: boolean; extensionDomains: readonly string[] }): 'known' | 'allowed' | 'not-allowed' {
   const tooling =
     (options.allowExampleUrls && (url.includes('example.org') || url.includes('acme.com'))) ||
     url.includes('nema.org') ||
     url.startsWith('http://hl7.org/fhir/tools/StructureDefinition/') ||
-    url === 'http://hl7.org/fhir/StructureDefinition/structuredefinition-expression';
+    SPECIAL_EXTENSIONS.has(url);
   if (tooling || options.extensionDomains.some((domain) => domain !== 'any' && url.startsWith(domain))) return 'known';
-  if (!options.extensionDomains.includes('any')) return 'not-allowed';
-  return url === 'http://hl7.org/fhir/StructureDefinition/codesystem-properties-mode' ? 'known' : 'allowed';
+  if (!options.extensionDomains.includes('any') || url.startsWith(HL7_CORE_EXTENSIONS)) return 'not-allowed';
+  return 'allowed';
 }
 
 /** StructureDefinition.context: may this extension be used where it is? */

@@ -166,6 +166,13 @@ describe('unknown extensions', () => {
     expect(found(check(patient({ extension: [{ url: SIMPLE, valueString: 'x' }] }))).map((i) => i.messageId)).not.toContain('extension-unknown');
   });
 
+  it('in HL7’s core namespace are errors: the core and its extensions pack define every one there', () => {
+    const issues = check(patient({ extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/patient-nickname', valueString: 'x' }] }));
+    expectIssue(issues, 'extension-unknown', 'Patient.extension[0]');
+    // Those the reference knows without a definition pass.
+    expectNoErrors(check(patient({ extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/instance-name', valueString: 'x' }] })));
+  });
+
   it('do not include the global ones of the HL7 extensions pack, which is loaded with the core', () => {
     const branded = check({ resourceType: 'Organization', extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/organization-brand', extension: [{ url: 'brandLogo', valueAttachment: { url: 'http://x.nl/logo.png' } }] }] });
     expect(found(branded).map((i) => i.messageId)).not.toContain('extension-unknown');
