@@ -19,6 +19,8 @@ export interface ValidateCommandOptions {
   format: OutputFormat;
   securityChecks?: boolean;
   bestPractice?: BestPracticeLevel;
+  /** Canonical resources marked experimental are errors. */
+  experimentalContent?: boolean;
   /** URL prefixes from which unknown extensions are allowed; none given: any. */
   extension: string[];
   /** Validation worker threads beside the main thread, which validates too; undefined decides from the input (see workersFor). */
@@ -40,6 +42,7 @@ export function registerValidateCommand(program: Command, ctx: CliContext): void
     .option('--profile <canonical>', 'also validate every resource against this profile (url or url|version)')
     .addOption(new Option('--format <format>', 'output format').choices(OUTPUT_FORMATS).default('text'))
     .option('--security-checks', 'report HTML-looking strings and active content as errors')
+    .option('--no-experimental-content', 'report canonical resources marked experimental as errors')
     .addOption(new Option('--best-practice <level>', 'how failed best-practice constraints (dom-6: narrative, ...) are reported').choices(BEST_PRACTICE_LEVELS).default('warning'))
     .option('--extension <domain>', "allow unknown extensions only from this URL prefix (repeatable; 'any': from anywhere, the default); others are errors", collect, [])
     .option('--workers <n>', 'validation worker threads beside the main thread for NDJSON input and big Bundles (0: none; default: one per core but one, from 32 MB of them)', parseWorkers)
@@ -113,6 +116,7 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
     securityChecks: options.securityChecks,
     bestPractice: options.bestPractice,
     extensionDomains: options.extension.length > 0 ? options.extension : undefined,
+    noExperimentalContent: options.experimentalContent === false,
   };
   const bundleByEntryFrom = options.bundleByEntryFrom ?? BUNDLE_BY_ENTRY_FROM_BYTES;
   const workers = await workersFor(files, options.workers, bundleByEntryFrom);

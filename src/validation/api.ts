@@ -22,6 +22,8 @@ export interface ValidatorOptions {
   extensionDomains?: string[];
   /** How failed best-practice constraints (dom-6, con-3, profiles' own) are reported; default 'warning' (the reference's -best-practice). */
   bestPractice?: BestPracticeLevel;
+  /** Canonical resources marked experimental are errors (the reference's noExperimentalContent); default false. */
+  noExperimentalContent?: boolean;
 }
 
 export const BEST_PRACTICE_LEVELS = ['error', 'warning', 'information', 'ignore'] as const;

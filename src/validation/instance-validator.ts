@@ -1,5 +1,5 @@
 import { summariesOf, type CanonicalResource, type ConformanceResolver, type FhirResource } from '../packages/types.js';
-import type { ChildContext, CompiledStructure, Constraint, ConstraintPass, ElementNode, TypeRef } from './element-tree.js';
+import { CANONICAL_RESOURCE_TYPES, type ChildContext, type CompiledStructure, type Constraint, type ConstraintPass, type ElementNode, type TypeRef } from './element-tree.js';
 import type { Issue, IssueType, Severity } from './issues.js';
 import { hasValueOrChildren, InvariantEngine, type InvariantScope } from './invariants.js';
 import { canonicalNotAbsolute, checkPrimitive, isAbsoluteUrl, PRIMITIVE_TYPES } from './primitives.js';
@@ -23,6 +23,7 @@ import { compareToBound, describeBound } from './ordered-values.js';
 import { generateSnapshot, type SnapshotResult, type StructureDefinition } from '../packages/snapshot.js';
 import { attachmentProblems } from './base64.js';
 import { hl7PublisherProblems } from './hl7-publisher.js';
+import { canonicalStatusProblems } from './canonical-status.js';
 import { complexLimitProblems, primitiveLimitProblems, type ElementLimits } from './element-limits.js';
 import type { BestPracticeLevel } from './api.js';
 
@@ -32,6 +33,8 @@ export interface EngineOptions {
   bestPractice: BestPracticeLevel;
   /** URL prefixes from which unknown extensions are allowed; 'any' allows them from anywhere. */
   extensionDomains: readonly string[];
+  /** Canonical resources marked experimental are errors. */
+  noExperimentalContent?: boolean;
 }
 
 /** The resource being walked, its container (for contained resources) and the Bundle it sits in (made by makeFrame). */
@@ -417,6 +420,9 @@ export class Walk {
       this.add('error', 'invalid', 'matchetype-disallowed', 'A matchetype (a resource marked as a pattern for test comparisons) is not allowed here', path);
     }
     if (typeof res.url === 'string') for (const p of hl7PublisherProblems(res)) this.add(p.severity, p.code, p.messageId, p.message, path);
+    if (CANONICAL_RESOURCE_TYPES.has(type)) {
+      for (const p of canonicalStatusProblems(res, this.engine.options.noExperimentalContent === true)) this.add(p.severity, p.code, p.messageId, p.message, path);
+    }
     if (type === 'Observation') this.observationBestPractice(res, path);
     // A meta.profile that is not an array is reported by the walk (json-array-expected) and names no profile.
     const listed = (res.meta as { profile?: unknown } | undefined)?.profile;

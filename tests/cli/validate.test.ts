@@ -66,6 +66,24 @@ beforeAll(async () => {
     'folder/other.xml': xmlPatient,
     'empty/readme.md': '# nothing to validate',
     'ig/StructureDefinition-patient-with-gender.json': genderProfile,
+    'experimental.json': {
+      resourceType: 'CodeSystem',
+      text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">Codes</div>' },
+      url: 'http://example.org/CodeSystem/trial',
+      name: 'Trial',
+      status: 'draft',
+      experimental: true,
+      content: 'not-present',
+    },
+  });
+});
+
+describe('fhirdq validate --no-experimental-content', () => {
+  it('fails a canonical resource marked experimental, which passes without it', async () => {
+    expect((await runCli('validate', join(dir, 'experimental.json'))).code).toBe(0);
+    const strict = await runCli('validate', '--no-experimental-content', join(dir, 'experimental.json'));
+    expect(strict.code).toBe(1);
+    expect(strict.stdout).toContain('Experimental content is not allowed in this context  [experimental-content]');
   });
 });
 

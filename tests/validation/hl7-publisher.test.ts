@@ -48,3 +48,22 @@ describe('HL7 publisher consistency', () => {
     expect(found(codeSystem({ extension: [wg('oo')] }), 'warning').map((i) => i.messageId)).toContain('hl7-publisher-missing');
   });
 });
+
+describe('a canonical resource’s status and version', () => {
+  const strict = useValidator([], { noExperimentalContent: true });
+  const standards = (code: string) => ({ url: 'http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status', valueCode: code });
+  const statusIssues = (issues: ReturnType<typeof codeSystem>) => issues.filter((i) => ['status-inconsistent', 'version-hash', 'experimental-content'].includes(i.messageId)).map((i) => `${i.severity} ${i.messageId}`);
+
+  it('agrees with its standards status: plainly, or after review', () => {
+    expect(statusIssues(codeSystem({ status: 'draft', extension: [standards('normative')] }))).toEqual(['warning status-inconsistent']);
+    expect(statusIssues(codeSystem({ status: 'draft', extension: [standards('trial-use')] }))).toEqual(['information status-inconsistent']);
+    expect(statusIssues(codeSystem({ status: 'active', extension: [standards('trial-use')] }))).toEqual([]);
+  });
+
+  it('has no # in its version, and is not experimental where that is forbidden', () => {
+    expect(statusIssues(codeSystem({ version: '1.0#2' }))).toEqual(['warning version-hash']);
+    expect(statusIssues(codeSystem({ experimental: true }))).toEqual([]);
+    const forbidden = strict().validateToIssues({ resourceType: 'CodeSystem', url: 'http://example.org/cs', status: 'draft', content: 'not-present', experimental: true } as never);
+    expect(statusIssues(forbidden)).toEqual(['error experimental-content']);
+  });
+});
