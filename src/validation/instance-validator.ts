@@ -1070,6 +1070,7 @@ export class Walk {
           const problem = canonicalNotAbsolute(value, frame.container !== undefined);
           this.add('error', 'invalid', problem.messageId, problem.message, path);
         }
+        if (!this.engine.options.allowExampleUrls && typeof value === 'string' && URL_TYPES.has(typeCode)) this.checkExampleUrl(value, node, typeCode, path);
         if (node.hasValueRules) this.checkValueRules(value, node, typeCode, path, structure, frame);
         this.engine.bindings.checkPrimitive(value, node, typeCode, path, this);
       }
@@ -1093,6 +1094,17 @@ export class Walk {
     if (node.constraintsBeyondEle1 && value !== undefined) {
       this.checkConstraints(value, node, path, frame, node.path, true);
     }
+  }
+
+  /**
+   * Where example URLs are not allowed, a uri, url, oid or canonical naming one is an error, as the reference's
+   * validateReference has it: not a resource's own canonical url, a Bundle entry's fullUrl or an extension's url
+   * (checked with the extension), nor a canonical of something loaded here.
+   */
+  private checkExampleUrl(value: string, node: ElementNode, typeCode: string, path: string): void {
+    if (!isReferenceExampleUrl(value) || node.definesCanonicalUrl || path.endsWith('.fullUrl') || node.path === 'Extension.url' || node.path.endsWith('.extension.url')) return;
+    if (typeCode === 'canonical' && this.engine.structures.get(value)) return;
+    this.add('error', 'invalid', 'url-example', `Example URLs are not allowed in this context (${value})`, path);
   }
 
   private primitiveText(value: string, node: ElementNode, typeCode: string, path: string): void {
@@ -1300,6 +1312,14 @@ const SHAPES = new WeakMap<ElementNode[], Shape>();
 const MATCHETYPE_EXTENSION = 'http://hl7.org/fhir/tools/StructureDefinition/matchetype';
 
 const INTEGER_TYPES = new Set(['integer', 'positiveInt', 'unsignedInt', 'integer64']);
+const URL_TYPES = new Set(['uri', 'url', 'oid', 'canonical']);
+
+/** An example URL as the reference's isExampleUrl reads it: by substring, not by host. */
+function isReferenceExampleUrl(url: string): boolean {
+  return (
+    /(example\.org|acme\.com|acme\.org|example\.com|example\.net)(\/|$)/.test(url) || url.startsWith('urn:oid:1.3.6.1.4.1.32473.') || url.startsWith('urn:oid:2.999.')
+  );
+}
 
 /** The types whose values the reference holds to ElementDefinition.maxLength. */
 const MAX_LENGTH_TYPES = new Set(['uri', 'oid', 'uuid', 'url', 'canonical', 'string', 'dateTime', 'date', 'code']);

@@ -188,6 +188,12 @@ describe('unknown extensions', () => {
     expect(unknown('http://fhirdq.test/vendor/ext')).toEqual([]);
   });
 
+  it('example URLs elsewhere are errors too when examples are not allowed, as the reference has it', () => {
+    const issues = strict().validateToIssues(patient({ identifier: [{ system: 'http://example.org/ids', value: '1' }], managingOrganization: { reference: 'Organization/1' } }) as never);
+    expect(found(issues, 'error')).toEqual([{ messageId: 'url-example', path: 'Patient.identifier[0].system' }]);
+    expectNoErrors(check(patient({ identifier: [{ system: 'http://example.org/ids', value: '1' }] })));
+  });
+
   it('with example URLs are errors when examples are not allowed', () => {
     const example = patient({ extension: [{ url: 'http://example.org/fhir/ext', valueString: 'x' }] });
     expectIssue(strict().validateToIssues(example as never), 'extension-example-url', 'Patient.extension[0]');
