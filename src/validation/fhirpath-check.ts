@@ -213,6 +213,18 @@ function invoke(focus: Types, n: AstNode, scope: Scope, atStart = false): Types 
  * 'Observation.component'), or undefined when the model does not know it.
  */
 export function typeOfElementPath(path: string): string | undefined {
+  let type = elementPathTypes.get(path);
+  if (type === undefined && !elementPathTypes.has(path)) {
+    type = elementPathType(path);
+    if (elementPathTypes.size >= MAX_ANSWERS) elementPathTypes.clear();
+    elementPathTypes.set(path, type);
+  }
+  return type;
+}
+
+const elementPathTypes = new Map<string, string | undefined>();
+
+function elementPathType(path: string): string | undefined {
   const dot = path.indexOf('.');
   if (dot < 0) return knownParents().has(path) ? path : undefined;
   let type: string | undefined = path.slice(0, dot);
@@ -229,6 +241,19 @@ export function typeOfElementPath(path: string): string | undefined {
  * 'Observation.component' or 'Quantity'), or undefined. Starting types the model does not know are not judged.
  */
 export function fhirPathTypeError(expression: string, startTypes: readonly string[]): string | undefined {
+  // The same definitions are validated again and again (every copy of a profile in a batch): answers are remembered.
+  const key = `${startTypes.join('|')}\u0000${expression}`;
+  if (answers.has(key)) return answers.get(key);
+  const answer = typeError(expression, startTypes);
+  if (answers.size >= MAX_ANSWERS) answers.clear();
+  answers.set(key, answer);
+  return answer;
+}
+
+const answers = new Map<string, string | undefined>();
+const MAX_ANSWERS = 10_000;
+
+function typeError(expression: string, startTypes: readonly string[]): string | undefined {
   let tree: AstNode;
   try {
     tree = parseFhirPath(expression) as AstNode;

@@ -363,6 +363,8 @@ export class Walk {
   private passes = 0;
   /** Numbers as their JSON text wrote them, where the value does not say it (see ValidateOptions.numberTexts). */
   numberTexts: ReadonlyMap<string, string> | undefined;
+  /** Read per primitive: kept here, one load away, rather than on the engine's options. */
+  private readonly forbidsExampleUrls: boolean;
 
   /** @param verdictOnly a conformance check: the first error ends the walk (FIRST_ERROR), and nothing else is recorded. */
   constructor(
@@ -371,6 +373,7 @@ export class Walk {
   ) {
     this.scope = new WalkScope(engine);
     this.groups = engine.groups;
+    this.forbidsExampleUrls = !engine.options.allowExampleUrls;
   }
 
   result(): Issue[] {
@@ -1070,7 +1073,7 @@ export class Walk {
           const problem = canonicalNotAbsolute(value, frame.container !== undefined);
           this.add('error', 'invalid', problem.messageId, problem.message, path);
         }
-        if (!this.engine.options.allowExampleUrls && typeof value === 'string' && URL_TYPES.has(typeCode)) this.checkExampleUrl(value, node, typeCode, path);
+        if (this.forbidsExampleUrls && typeof value === 'string' && URL_TYPES.has(typeCode)) this.checkExampleUrl(value, node, typeCode, path);
         if (node.hasValueRules) this.checkValueRules(value, node, typeCode, path, structure, frame);
         this.engine.bindings.checkPrimitive(value, node, typeCode, path, this);
       }

@@ -205,6 +205,17 @@ const CONTEXT_STAND_INS: Record<string, string> = { CanonicalResource: 'CodeSyst
  * its elements, or `url#a.b` an element of that definition. An unknown definition is not judged.
  */
 function elementExists(expression: string, lookups: StructureDefinitionLookups): boolean {
+  let known = contextAnswers.get(lookups);
+  if (!known) contextAnswers.set(lookups, (known = new Map()));
+  let answer = known.get(expression);
+  if (answer === undefined) known.set(expression, (answer = findElement(expression, lookups)));
+  return answer;
+}
+
+/** Per set of loaded definitions: whether each context expression names an element (the same few recur). */
+const contextAnswers = new WeakMap<StructureDefinitionLookups, Map<string, boolean>>();
+
+function findElement(expression: string, lookups: StructureDefinitionLookups): boolean {
   const hash = expression.indexOf('#');
   if (hash > 0) {
     const definition = lookups.structure(expression.slice(0, hash));
