@@ -7,7 +7,7 @@
  * %resource, arithmetic), the check stops following it rather than guess, so it reports only what is certainly wrong.
  * Written by hand: fhirpath.js has no static checker; the types come from its R4 model tables.
  */
-import type { AstNode } from './fhirpath-compiler.js';
+import { type AstNode, BOOLEAN_OPERATOR_NODES } from './fhirpath-compiler.js';
 import { parseFhirPath } from './fhirpath-js.js';
 import { model } from './fhirpath/runtime.js';
 
@@ -150,18 +150,9 @@ function check(n: AstNode, scope: Scope): Types {
       const [a, b] = children(n).map((c) => check(c, scope));
       return a === ANY || b === ANY ? ANY : new Set([...a!, ...b!]);
     }
-    case 'AndExpression':
-    case 'OrExpression':
-    case 'XorExpression':
-    case 'ImpliesExpression':
-    case 'EqualityExpression':
-    case 'InequalityExpression':
-    case 'MembershipExpression':
-      for (const c of children(n)) check(c, scope);
-      return BOOLEAN;
     default:
       for (const c of children(n)) check(c, scope);
-      return ANY;
+      return BOOLEAN_OPERATOR_NODES.has(n.type) ? BOOLEAN : ANY;
   }
 }
 

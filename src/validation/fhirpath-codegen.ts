@@ -7,7 +7,7 @@
  * (returns undefined). Expressions outside the subset are not generated at all.
  * Written by hand: no library generates JavaScript from FHIRPath.
  */
-import { type AstNode, baseInfo, compileFhirPath, unquote, WRAPPER_NODES } from './fhirpath-compiler.js';
+import { type AstNode, baseInfo, BOOLEAN_OPERATOR_NODES, compileFhirPath, unquote, WRAPPER_NODES } from './fhirpath-compiler.js';
 import { parseFhirPath } from './fhirpath-js.js';
 import { fhirPathRegExp } from './fhirpath-regex.js';
 import {
@@ -1635,18 +1635,11 @@ function independent(n: AstNode): boolean {
     }
     case 'TypeExpression':
       return independent(child(n));
-    case 'AndExpression':
-    case 'OrExpression':
-    case 'XorExpression':
-    case 'ImpliesExpression':
-    case 'EqualityExpression':
-    case 'InequalityExpression':
     case 'AdditiveExpression':
-    case 'MembershipExpression':
     case 'UnionExpression':
       return (n.children ?? []).every(independent);
     default:
-      return false;
+      return BOOLEAN_OPERATOR_NODES.has(n.type) && (n.children ?? []).every(independent);
   }
 }
 

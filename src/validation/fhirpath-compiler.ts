@@ -108,6 +108,11 @@ function one(v: unknown): Coll {
 /** fhirpath.js AST nodes that only wrap their one child: both compilers look through them. */
 export const WRAPPER_NODES: ReadonlySet<string> = new Set(['EntireExpression', 'TermExpression', 'InvocationTerm', 'ParenthesizedTerm', 'LiteralTerm']);
 
+/** fhirpath.js AST nodes of the operators whose result is a Boolean (and, or, xor, implies, comparisons, in, contains). */
+export const BOOLEAN_OPERATOR_NODES: ReadonlySet<string> = new Set([
+  'AndExpression', 'OrExpression', 'XorExpression', 'ImpliesExpression', 'EqualityExpression', 'InequalityExpression', 'MembershipExpression',
+]);
+
 function compileNode(n: AstNode): Fn {
   if (WRAPPER_NODES.has(n.type)) {
     if (n.type === 'LiteralTerm' && !n.children?.length) unsupported('literal');
