@@ -14,7 +14,7 @@ const LETTER_OR_DIGIT = /[\p{L}\p{Nd}]/u;
 const SPACE_SEPARATOR = /[\p{Zs}\p{Zl}\p{Zp}]/u;
 
 /** Java's Character.isWhitespace: separators except the non-breaking ones, and the ASCII controls it names. */
-function isJavaWhitespace(c: number): boolean {
+export function isJavaWhitespace(c: number): boolean {
   if (c < 128) return c === 32 || (c >= 9 && c <= 13) || (c >= 28 && c <= 31);
   return c !== 0xa0 && c !== 0x2007 && c !== 0x202f && SPACE_SEPARATOR.test(String.fromCharCode(c));
 }

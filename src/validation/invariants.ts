@@ -38,9 +38,11 @@ const NATIVE: Record<string, NativeInvariant> = {
     const ext = node as Record<string, unknown>;
     const hasExtensions = Array.isArray(ext.extension) && ext.extension.length > 0;
     let hasValue = false;
-    // 'v' first: most keys (url, extension, id) are passed over without a startsWith call.
+    // 'v' first: most keys (url, extension, id) are passed over without a startsWith call. A _value[x] companion
+    // alone is a value too: a primitive with only extensions exists in FHIRPath.
     for (const key in ext) {
-      if (key.charCodeAt(0) === 118 && key.startsWith('value')) {
+      const first = key.charCodeAt(0);
+      if ((first === 118 && key.startsWith('value')) || (first === 95 && key.startsWith('_value'))) {
         hasValue = true;
         break;
       }

@@ -1,5 +1,5 @@
 /** Lexical checks of the FHIR R4 primitive types (http://hl7.org/fhir/R4/datatypes.html#primitive). */
-import { BASE64_WHITESPACE_WARNING, hasBase64Whitespace, isValidBase64 } from './base64.js';
+import { BASE64_WHITESPACE_WARNING, hasBase64Whitespace, isJavaWhitespace, isValidBase64 } from './base64.js';
 
 export interface PrimitiveProblem {
   messageId: string;
@@ -39,16 +39,23 @@ function onlySpace(text: string): boolean {
   return true;
 }
 
-/** `^[^\s]+( [^\s]+)*$`: no whitespace but single spaces between words. */
+/**
+ * The reference's code rule (passesCodeWhitespaceRules), not the spec's regex: no leading or trailing character up to
+ * U+0020 (String.trim), single spaces between words, and no other whitespace as Character.isWhitespace has it, which
+ * leaves out the non-breaking spaces.
+ */
 function isCode(text: string): boolean {
-  let previousSpace = true;
+  if (text.charCodeAt(0) <= 32 || text.charCodeAt(text.length - 1) <= 32) return false;
+  let previousSpace = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (!isSpace(c)) previousSpace = false;
-    else if (c !== 32 || previousSpace) return false;
-    else previousSpace = true;
+    if (c === 32) {
+      if (previousSpace) return false;
+      previousSpace = true;
+    } else if (isJavaWhitespace(c)) return false;
+    else previousSpace = false;
   }
-  return !previousSpace;
+  return true;
 }
 
 /** `^[A-Za-z0-9\-.]{1,64}$` */

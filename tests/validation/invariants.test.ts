@@ -35,6 +35,8 @@ describe('core invariants', () => {
     expectIssue(check(ext({})), 'constraint-ext-1', 'Patient.extension[0]');
     expectIssue(check(ext({ valueString: 'x', extension: [{ url: 'http://fhirdq.test/ext/part', valueString: 'y' }] })), 'constraint-ext-1', 'Patient.extension[0]');
     expectNoErrors(check(ext({ valueString: 'x' })));
+    // A value with only extensions of its own is a value (as in CodeSystem-v2-0207 of the R4 examples).
+    expectNoErrors(check(ext({ _valueString: { extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/data-absent-reason', valueCode: 'unknown' }] } })));
   });
 
   it('dom-2: contained resources contain no resources', () => {

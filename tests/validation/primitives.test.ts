@@ -102,8 +102,9 @@ const CASES: Case[] = [
   },
   {
     type: 'code',
-    valid: ['abc', 'a b', 'http://x|y'],
-    invalid: [[' abc', 'primitive-code'], ['abc ', 'primitive-code'], ['a  b', 'primitive-code'], ['', 'primitive-empty']],
+    // As the reference judges codes: a non-breaking space is no whitespace to Java's Character.isWhitespace.
+    valid: ['abc', 'a b', 'http://x|y', 'CHEST\u00a0', '\u00a0'],
+    invalid: [[' abc', 'primitive-code'], ['abc ', 'primitive-code'], ['a  b', 'primitive-code'], ['a\u2003b', 'primitive-code'], ['\u0001a', 'primitive-code'], ['', 'primitive-empty']],
   },
   {
     type: 'id',
