@@ -12,20 +12,22 @@ function collectLocalReferences(value: unknown, into: Set<string>): void {
   if (Array.isArray(value)) {
     for (const item of value) collectLocalReferences(item, into);
   } else if (value && typeof value === 'object') {
-    for (const key in value) {
-      const child = (value as Json)[key];
-      if (typeof child === 'string') {
-        if (child.startsWith('#')) into.add(child);
-        else if (key === 'div') for (const m of child.matchAll(/(?:href|src)\s*=\s*["'](#[^"']*)["']/g)) into.add(m[1]!);
-      } else collectLocalReferences(child, into);
-    }
+    for (const key in value) collectMemberReferences(key, (value as Json)[key], into);
   }
 }
 
-/** The references a resource makes itself: its contained resources' own are theirs. */
-export function ownLocalReferences(resource: Json): Set<string> {
+/** A member's local references: its own value when a string (a canonical or uri such as `#q`), else what it holds. */
+function collectMemberReferences(key: string, child: unknown, into: Set<string>): void {
+  if (typeof child === 'string') {
+    if (child.startsWith('#')) into.add(child);
+    else if (key === 'div') for (const m of child.matchAll(/(?:href|src)\s*=\s*["'](#[^"']*)["']/g)) into.add(m[1]!);
+  } else collectLocalReferences(child, into);
+}
+
+/** The references a resource makes itself (QuestionnaireResponse.questionnaire `#q` among them): its contained resources' own are theirs. */
+function ownLocalReferences(resource: Json): Set<string> {
   const references = new Set<string>();
-  for (const key in resource) if (key !== 'contained') collectLocalReferences(resource[key], references);
+  for (const key in resource) if (key !== 'contained') collectMemberReferences(key, resource[key], references);
   return references;
 }
 

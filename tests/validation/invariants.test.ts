@@ -52,6 +52,19 @@ describe('core invariants', () => {
     expectNoErrors(check(withContained({})));
   });
 
+  it('dom-3: a canonical member of the resource itself names a contained resource (QuestionnaireResponse.questionnaire #q)', () => {
+    const response = {
+      resourceType: 'QuestionnaireResponse',
+      contained: [
+        { resourceType: 'Questionnaire', id: 'q', status: 'active', item: [{ linkId: '1', type: 'choice', answerValueSet: '#vs' }] },
+        { resourceType: 'ValueSet', id: 'vs', status: 'active' },
+      ],
+      questionnaire: '#q',
+      status: 'completed',
+    };
+    expect(found(check(response)).map((i) => i.messageId)).not.toContain('contained-orphan');
+  });
+
   it('dom-3: a contained resource referred to only from a referenced contained resource counts as referenced', () => {
     const chained = observation({
       contained: [{ resourceType: 'Patient', id: 'p', managingOrganization: { reference: '#o' } }, { resourceType: 'Organization', id: 'o', name: 'x' }],
