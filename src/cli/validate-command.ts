@@ -21,6 +21,10 @@ export interface ValidateCommandOptions {
   bestPractice?: BestPracticeLevel;
   /** Canonical resources marked experimental are errors. */
   experimentalContent?: boolean;
+  /** Languages in which displays are accepted ('nl, en'). */
+  language?: string;
+  /** A wrong display is a warning, not an error. */
+  displayIssuesAreWarnings?: boolean;
   /** URL prefixes from which unknown extensions are allowed; none given: any. */
   extension: string[];
   /** Validation worker threads beside the main thread, which validates too; undefined decides from the input (see workersFor). */
@@ -43,6 +47,8 @@ export function registerValidateCommand(program: Command, ctx: CliContext): void
     .addOption(new Option('--format <format>', 'output format').choices(OUTPUT_FORMATS).default('text'))
     .option('--security-checks', 'report HTML-looking strings and active content as errors')
     .option('--no-experimental-content', 'report canonical resources marked experimental as errors')
+    .option('--language <languages>', "accept a code's designations as displays only in these languages, besides its own display (e.g. 'nl, en')")
+    .option('--display-issues-are-warnings', 'report a wrong display of a known code as a warning, not an error')
     .addOption(new Option('--best-practice <level>', 'how failed best-practice constraints (dom-6: narrative, ...) are reported').choices(BEST_PRACTICE_LEVELS).default('warning'))
     .option('--extension <domain>', "allow unknown extensions only from this URL prefix (repeatable; 'any': from anywhere, the default); others are errors", collect, [])
     .option('--workers <n>', 'validation worker threads beside the main thread for NDJSON input and big Bundles (0: none; default: one per core but one, from 32 MB of them)', parseWorkers)
@@ -117,6 +123,8 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
     bestPractice: options.bestPractice,
     extensionDomains: options.extension.length > 0 ? options.extension : undefined,
     noExperimentalContent: options.experimentalContent === false,
+    displayLanguages: options.language,
+    displayIssuesAreWarnings: options.displayIssuesAreWarnings,
   };
   const bundleByEntryFrom = options.bundleByEntryFrom ?? BUNDLE_BY_ENTRY_FROM_BYTES;
   const workers = await workersFor(files, options.workers, bundleByEntryFrom);

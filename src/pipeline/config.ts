@@ -43,8 +43,12 @@ export const runConfigSchema = z.strictObject({
       igs: z.array(z.string()).default([]),
       /** Old-generation heap cap of each worker: V8 otherwise lets garbage pile up to gigabytes before collecting. */
       workerHeapMb: z.number().int().min(64).default(768),
+      /** Languages in which code systems' designations are accepted as displays, as `fhirdq validate --language`. */
+      language: z.string().optional(),
+      /** A wrong display is a warning, not an error, as `fhirdq validate --display-issues-are-warnings`. */
+      displayIssuesAreWarnings: z.boolean().default(false),
     })
-    .default({ enabled: true, workers: 2, batchSize: 250, igs: [], workerHeapMb: 768 }),
+    .default({ enabled: true, workers: 2, batchSize: 250, igs: [], workerHeapMb: 768, displayIssuesAreWarnings: false }),
   outputs: z.strictObject({ dir: z.string().default('reports') }).default({ dir: 'reports' }),
 });
 

@@ -103,7 +103,16 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
   const progress = options.progress ?? createProgress(process.stderr);
   const measurer = await options.measure?.(new Date(started).toISOString());
 
-  const pool = config.validation.enabled && !options.validate ? createValidatorPool({ workers: config.validation.workers, igs: config.validation.igs.map((p) => path.resolve(baseDir, p)), heapMb: config.validation.workerHeapMb }) : undefined;
+  const pool =
+    config.validation.enabled && !options.validate
+      ? createValidatorPool({
+          workers: config.validation.workers,
+          igs: config.validation.igs.map((p) => path.resolve(baseDir, p)),
+          heapMb: config.validation.workerHeapMb,
+          displayLanguages: config.validation.language,
+          displayIssuesAreWarnings: config.validation.displayIssuesAreWarnings,
+        })
+      : undefined;
   const custom = options.validate;
   const validate: ((batch: IssueContext[], items: ValidateItem[]) => Promise<BatchOutcome>) | undefined = !config.validation.enabled
     ? undefined

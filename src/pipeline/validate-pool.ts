@@ -123,7 +123,10 @@ interface Slot {
 }
 
 /** What each worker's validator is created with. */
-export type PoolValidatorOptions = Pick<ValidatorOptions, 'securityChecks' | 'bestPractice' | 'extensionDomains' | 'noExperimentalContent'> & { igs: string[] };
+export type PoolValidatorOptions = Pick<
+  ValidatorOptions,
+  'securityChecks' | 'bestPractice' | 'extensionDomains' | 'noExperimentalContent' | 'displayLanguages' | 'displayIssuesAreWarnings'
+> & { igs: string[] };
 
 /** How the pool's threads are made. */
 export interface PoolThreads {
@@ -177,7 +180,15 @@ export function createValidatorPool(options: PoolValidatorOptions & PoolThreads)
   }
   for (let i = 0; i < options.workers; i++) {
     const worker = new Worker(url, {
-      workerData: { igs: options.igs, securityChecks: options.securityChecks, bestPractice: options.bestPractice, extensionDomains: options.extensionDomains, noExperimentalContent: options.noExperimentalContent } satisfies PoolValidatorOptions,
+      workerData: {
+        igs: options.igs,
+        securityChecks: options.securityChecks,
+        bestPractice: options.bestPractice,
+        extensionDomains: options.extensionDomains,
+        noExperimentalContent: options.noExperimentalContent,
+        displayLanguages: options.displayLanguages,
+        displayIssuesAreWarnings: options.displayIssuesAreWarnings,
+      } satisfies PoolValidatorOptions,
       resourceLimits: { maxOldGenerationSizeMb: options.heapMb, maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
     });
     const slot: Slot = { name: 'validation worker', post: (message, transfer) => worker.postMessage(message, transfer), stop: () => worker.terminate(), queued: 0, pending: new Map() };

@@ -51,6 +51,8 @@ export interface CodingInput {
 export interface TerminologyOptions {
   /** Display languages accepted, as the HL7 validator's -language option: `'en, de'`. */
   languages?: string;
+  /** A wrong display is a warning and leaves the code valid (the HL7 validator's -display-issues-are-warnings). */
+  displayIssuesAreWarnings?: boolean;
 }
 
 type Mode = 'code' | 'Coding' | 'CodeableConcept';
@@ -174,6 +176,7 @@ export class TerminologyService {
   private readonly expander: Expander;
   private readonly languages?: string[];
   private readonly languageLabel: string;
+  private readonly displayIssuesAreWarnings: boolean;
   private readonly codingCache = new BoundedCache<string, CodingResult>();
   private readonly codingIds = new CodingIds();
   /** Whole answers by coding id: building their strings costs as much as the check. */
@@ -187,6 +190,7 @@ export class TerminologyService {
     const langs = options.languages?.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
     this.languages = langs?.length ? langs : undefined;
     this.languageLabel = this.languages ? options.languages!.trim() : '--';
+    this.displayIssuesAreWarnings = options.displayIssuesAreWarnings ?? false;
   }
 
   /** The value set's codes, or undefined when it is not loaded. */
@@ -321,8 +325,11 @@ export class TerminologyService {
         messages.push(info('TX_CODE_CASE', `The code '${code}' differs from the correct code '${concept.code}' by case. Although the code system '${system}' is case insensitive, implementers are strongly encouraged to use the correct case anyway`));
       }
       const entry = exp?.contains.get(system)?.get(concept.code);
-      const displayError = display !== undefined ? this.checkDisplay(system, concept, entry, display) : undefined;
-      if (displayError) {
+      let displayError = display !== undefined ? this.checkDisplay(system, concept, entry, display) : undefined;
+      if (displayError && this.displayIssuesAreWarnings) {
+        messages.push({ severity: 'warning', messageId: 'TX_WRONG_DISPLAY', issueType: 'invalid', element: 'display', message: displayError });
+        displayError = undefined;
+      } else if (displayError) {
         messages.push({ severity: 'error', messageId: 'TX_WRONG_DISPLAY', issueType: 'invalid', element: 'display', message: displayError });
         errors.push(displayError);
       }

@@ -15,6 +15,8 @@ export interface ValidatorOptions {
   allowExampleUrls?: boolean;
   /** Languages in which displays are accepted, e.g. 'en, de' (the reference's -language option). */
   displayLanguages?: string;
+  /** A wrong display is a warning, not an error (the reference's -display-issues-are-warnings); default false. */
+  displayIssuesAreWarnings?: boolean;
   /**
    * Where extensions that cannot be resolved may come from, as the reference's -extension: URL prefixes, and 'any'
    * for anywhere (the default, ['any']). Outside them an unknown extension is an error; inside, information.

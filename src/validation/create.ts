@@ -23,7 +23,7 @@ export async function createValidator(options: ValidatorOptions = {}): Promise<V
   const engine = new Engine(
     loaded.store,
     { securityChecks: options.securityChecks ?? false, allowExampleUrls: options.allowExampleUrls ?? true, bestPractice: options.bestPractice ?? 'warning', extensionDomains: options.extensionDomains ?? ['any'], noExperimentalContent: options.noExperimentalContent ?? false },
-    new BindingChecker(new TerminologyService(loaded.store, { languages: options.displayLanguages })),
+    new BindingChecker(new TerminologyService(loaded.store, { languages: options.displayLanguages, displayIssuesAreWarnings: options.displayIssuesAreWarnings })),
   );
   const loadIssues: Issue[] = [...loaded.issues];
   const validateToIssues = (resource: FhirResource, validateOptions: ValidateOptions = {}): Issue[] =>

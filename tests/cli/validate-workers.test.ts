@@ -96,6 +96,19 @@ describe('fhirdq validate --workers: NDJSON validated on worker threads', () => 
     expect((await runBuilt('validate', '--format', 'ndjson', '--workers', '2', file)).code).toBe(0);
   });
 
+  it('gives the workers --display-issues-are-warnings: a Dutch display of an English-only code is then a warning, not an error', async () => {
+    const dutch = (i: number) => JSON.stringify({ resourceType: 'Patient', id: `d${i}`, maritalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-MaritalStatus', code: 'M', display: 'Gehuwd' }] } });
+    const file = join(await writeTree({ 'dutch.ndjson': Array.from({ length: 300 }, (_, i) => dutch(i)).join('\n') + '\n' }), 'dutch.ndjson');
+    const strict = await runBuilt('validate', '--workers', '2', file);
+    expect(strict.code).toBe(1);
+    expect(strict.stdout).toMatch(/error +Patient\.maritalStatus\.coding\[0\]\.display .+ \[TX_WRONG_DISPLAY\]/);
+    const args = ['validate', '--format', 'ndjson', '--display-issues-are-warnings', file];
+    const lenient = await runBuilt(...args, '--workers', '2');
+    expect(lenient).toEqual(await runBuilt(...args, '--workers', '0'));
+    expect(lenient.code).toBe(0);
+    expect(lenient.stdout).toContain('TX_WRONG_DISPLAY');
+  });
+
   it.each(['ndjson', 'text', 'json'])('validates a big Bundle entry by entry on the workers as on the main thread (--format %s)', async (format) => {
     type ValidateFiles = (paths: string[], options: object, io: { out: (s: string) => void; err: (s: string) => void }) => Promise<number>;
     const { validateFiles } = (await import(pathToFileURL(path.resolve('dist/cli/validate-command.js')).href)) as { validateFiles: ValidateFiles };
