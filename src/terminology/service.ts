@@ -1,7 +1,7 @@
 import type { ConformanceResolver } from '../packages/types.js';
 import type { IssueType } from '../validation/issues.js';
 import { isAbsoluteUrl } from '../validation/primitives.js';
-import { grammarFor, isExternalSystem } from './builtin.js';
+import { BCP13, grammarFor, isExternalSystem } from './builtin.js';
 import type { Concept } from './codesystem.js';
 import { Expander, type Expansion, type ExpansionEntry } from './expansion.js';
 
@@ -339,7 +339,7 @@ export class TerminologyService {
 
     const grammar = grammarFor(system);
     if (grammar) {
-      const reason = grammar(code);
+      const reason = isFhirFormatCode(system, code, exp) ? undefined : grammar(code);
       if (reason) {
         errors.push(reason);
         if (exp) errors.push(notInValueSet(system, code, exp));
@@ -389,7 +389,9 @@ export class TerminologyService {
       const c = this.expander.codeSystem(system)?.get(code);
       if (c && codes.has(c.code)) return system;
     }
-    for (const system of exp.grammarSystems) if (grammarFor(system)!(code) === undefined) return system;
+    for (const system of exp.grammarSystems) {
+      if (grammarFor(system)!(code) === undefined || (system === BCP13 && FHIR_FORMAT_CODES.has(code))) return system;
+    }
     return undefined;
   }
 
@@ -416,6 +418,15 @@ export class TerminologyService {
     const valid = choices.length === 1 ? `Valid display is ${list}` : `Valid display is one of ${choices.length} choices: ${list}`;
     return `Wrong Display Name '${display}' for ${system}#${concept.code}. ${valid} (for the language(s) '${this.languageLabel}')`;
   }
+}
+
+/** FHIR's own format names, which R4 allows where a mime type is bound (CapabilityStatement.format: xml | json | ttl). */
+const FHIR_FORMAT_CODES = new Set(['xml', 'json', 'ttl']);
+const MIME_TYPES_VALUE_SET = 'http://hl7.org/fhir/ValueSet/mimetypes';
+
+/** As the reference has it before R6: xml, json and ttl are codes of BCP-13 in the mime types value set. */
+function isFhirFormatCode(system: string, code: string, exp: Expansion | undefined): boolean {
+  return system === BCP13 && FHIR_FORMAT_CODES.has(code) && exp?.url === MIME_TYPES_VALUE_SET;
 }
 
 function normalise(s: string): string {

@@ -26,6 +26,11 @@ export interface ValidatorOptions {
   bestPractice?: BestPracticeLevel;
   /** Canonical resources marked experimental are errors (the reference's noExperimentalContent); default false. */
   noExperimentalContent?: boolean;
+  /**
+   * References that do not resolve are taken to name their target's type truly (the reference's
+   * assumeValidRestReferences): a type the element does not allow is an error, a reference unlike Type/id a warning.
+   */
+  assumeValidRestReferences?: boolean;
 }
 
 export const BEST_PRACTICE_LEVELS = ['error', 'warning', 'information', 'ignore'] as const;

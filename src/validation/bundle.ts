@@ -128,7 +128,11 @@ export class Index extends EntryLookup {
   /** Entries are walked in order: the one after the last found is the usual answer. */
   private nextEntry = 0;
 
-  constructor(bundle: Record<string, unknown>, path: string) {
+  constructor(
+    /** The Bundle itself, for what looks at all of it (narrative links: see bundleFragmentTargets). */
+    readonly bundle: Record<string, unknown>,
+    path: string,
+  ) {
     super(bundle.type);
     const rawEntries = bundle.entry;
     if (!Array.isArray(rawEntries)) return;

@@ -102,6 +102,7 @@ export function mapCaseOptions(options: Record<string, unknown>): { mapped: Vali
     else if (name === 'examples') mapped.allowExampleUrls = value !== false;
     else if (name === 'language' && typeof value === 'string') mapped.displayLanguages = value;
     else if (name === 'no-experimental-content') mapped.noExperimentalContent = value === true || value === 'true';
+    else if (name === 'assumeValidRestReferences') mapped.assumeValidRestReferences = value === true;
     else if ((name === 'allowed-extension-domain' || name === 'allowed-extension-domains') && (typeof value === 'string' || Array.isArray(value))) {
       mapped.extensionDomains = [...(mapped.extensionDomains ?? ['any']), ...[value].flat().map(String)];
     } else if (name === 'best-practice' && typeof value === 'string' && BEST_PRACTICE_BY_NAME[value.toLowerCase()]) mapped.bestPractice = BEST_PRACTICE_BY_NAME[value.toLowerCase()];

@@ -22,7 +22,14 @@ export async function createValidator(options: ValidatorOptions = {}): Promise<V
   const loaded = await loadConformance({ igs: [...shipped, ...igs], includeCore: true, packageSearchPaths: [...new Set([...shipped, ...besideGivenPackages])] });
   const engine = new Engine(
     loaded.store,
-    { securityChecks: options.securityChecks ?? false, allowExampleUrls: options.allowExampleUrls ?? true, bestPractice: options.bestPractice ?? 'warning', extensionDomains: options.extensionDomains ?? ['any'], noExperimentalContent: options.noExperimentalContent ?? false },
+    {
+      securityChecks: options.securityChecks ?? false,
+      allowExampleUrls: options.allowExampleUrls ?? true,
+      bestPractice: options.bestPractice ?? 'warning',
+      extensionDomains: options.extensionDomains ?? ['any'],
+      noExperimentalContent: options.noExperimentalContent ?? false,
+      assumeValidRestReferences: options.assumeValidRestReferences ?? false,
+    },
     new BindingChecker(new TerminologyService(loaded.store, { languages: options.displayLanguages, displayIssuesAreWarnings: options.displayIssuesAreWarnings })),
   );
   const loadIssues: Issue[] = [...loaded.issues];

@@ -10,14 +10,29 @@ const SUPERTYPES: Record<string, string[]> = {
 };
 
 const FHIR_TYPE = 'http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type';
+const REGEX = 'http://hl7.org/fhir/StructureDefinition/regex';
+/** Extensions the reference lets anywhere through its first context (fixContexts). */
+const FIRST_CONTEXT_ANYWHERE = new Set([
+  'http://hl7.org/fhir/StructureDefinition/structuredefinition-normative-version',
+  // Before FHIR 4.6 only.
+  'http://hl7.org/fhir/StructureDefinition/capabilitystatement-expectation',
+  'http://hl7.org/fhir/StructureDefinition/capabilitystatement-prohibited',
+]);
 
 /**
- * R4 defines structuredefinition-fhir-type on ElementDefinition.type.code, but R4's own snapshots (Element.id,
- * Extension.url, primitive values) carry it on ElementDefinition.type: the validator reads its context as that.
+ * An extension's contexts as the reference reads them (its fixContexts), where history left the definitions wrong:
+ * structuredefinition-fhir-type and regex are used on ElementDefinition.type (in R4's own snapshots among others).
  */
-function fhirTypeContext(expression: string | undefined): string {
-  return expression === 'ElementDefinition.type.code' ? 'ElementDefinition.type' : (expression ?? '');
+function fixedContexts(url: string, contexts: Context[]): Context[] {
+  if (contexts.length === 0) return contexts;
+  if (url === FHIR_TYPE) return [{ ...contexts[0], expression: 'ElementDefinition.type' }, ...contexts.slice(1)];
+  if (url === REGEX) return [...contexts, { type: 'element', expression: 'ElementDefinition.type' }];
+  if (FIRST_CONTEXT_ANYWHERE.has(url)) return [{ ...contexts[0], expression: 'Element' }, ...contexts.slice(1)];
+  return contexts;
 }
+
+/** An example, fixed or pattern value of an element definition: any extension is allowed on it (the reference's EXTENSION_CONTEXT_LIST). */
+const ANY_EXTENSION_HOST = /\.(?:fixed|pattern|example\.value)[A-Z][A-Za-z]*$/;
 
 const HL7_CORE_EXTENSIONS = 'http://hl7.org/fhir/StructureDefinition/';
 
@@ -59,7 +74,7 @@ export function checkExtensionContext(definition: CompiledStructure, path: strin
   }
   if (facts.invariants.length > 0) checkContextInvariants(definition, facts.invariants, path, host, walk, frame);
   const tests = facts.tests;
-  if (tests.length === 0) return;
+  if (tests.length === 0 || ANY_EXTENSION_HOST.test(host.defPath)) return;
   // Walker paths carry no indexes; the replace is kept for any that would.
   const hostDefPath = host.defPath.includes('[') ? host.defPath.replace(/\[\d+\]/g, '') : host.defPath;
   let allowed = false;
@@ -154,10 +169,10 @@ const FACTS = new WeakMap<CompiledStructure, ExtensionFacts>();
 function factsOf(definition: CompiledStructure): ExtensionFacts {
   let facts = FACTS.get(definition);
   if (!facts) {
-    const contexts = (definition.structure.context as Context[] | undefined) ?? [];
+    const contexts = fixedContexts(definition.url, (definition.structure.context as Context[] | undefined) ?? []);
     facts = {
       contexts,
-      tests: contexts.map((ctx) => contextTest(ctx.type, definition.url === FHIR_TYPE ? fhirTypeContext(ctx.expression) : (ctx.expression ?? ''))),
+      tests: contexts.map((ctx) => contextTest(ctx.type, ctx.expression ?? '')),
       invariants: (definition.structure.contextInvariant as string[] | undefined) ?? [],
       modifier: definition.root.isModifier || definition.structure.url === undefined
         ? definition.root.isModifier

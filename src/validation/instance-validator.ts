@@ -7,7 +7,7 @@ import { StructureCache } from './structures.js';
 import { fixedDifferences, matchesPattern, describeValue } from './fixed-pattern.js';
 import { checkMarkdown, checkNarrativeControls, checkStringSecurity, checkXhtml, narrativeControlsOf } from './narrative.js';
 import { BindingChecker } from './bindings.js';
-import { checkBundle, indexBundle, type BundleIndex } from './bundle.js';
+import { checkBundle, Index, indexBundle, type BundleIndex } from './bundle.js';
 import { checkReference } from './references.js';
 import { SliceMatcher } from './slicing.js';
 import { checkExtensionContext, checkExtensionValue, isExampleUrl, unresolvedExtensionStanding } from './extensions.js';
@@ -35,6 +35,8 @@ export interface EngineOptions {
   extensionDomains: readonly string[];
   /** Canonical resources marked experimental are errors. */
   noExperimentalContent?: boolean;
+  /** Relative references are taken to name their target's type truly (see references.ts). */
+  assumeValidRestReferences?: boolean;
 }
 
 /** The resource being walked, its container (for contained resources) and the Bundle it sits in (made by makeFrame). */
@@ -662,9 +664,12 @@ export class Walk {
     const language = value === frame.resource.text ? frame.resource.language : undefined;
     const resourceLanguage = typeof language === 'string' ? language : undefined;
     if (this.firstCheck(value, path)) {
-      // Collecting the resource's ids walks all of it: only worth it when the narrative links locally.
-      const localIds = div.includes('"#') ? collectIds(frame.resource) : undefined;
-      this.addAll(checkXhtml(div, { path: `${path}.div`, securityChecks: this.engine.options.securityChecks, localIds, resourceLanguage }));
+      // Collecting the targets walks all of the resource (its container's, when contained): only worth it when the
+      // narrative links locally.
+      const localIds = div.includes('"#') ? fragmentTargets((frame.container ?? frame).resource) : undefined;
+      const bundle = localIds && frame.bundle instanceof Index ? frame.bundle.bundle : undefined;
+      const outerIds = bundle ? () => bundleFragmentTargets(bundle) : undefined;
+      this.addAll(checkXhtml(div, { path: `${path}.div`, securityChecks: this.engine.options.securityChecks, localIds, outerIds, resourceLanguage }));
     }
     const controls = (node.memo.narrativeControls ??= narrativeControlsOf(node.definition, structure.url));
     if (controls !== null) this.addAll(checkNarrativeControls(div, controls, path, resourceLanguage));
@@ -1412,17 +1417,30 @@ function describeJson(value: unknown): string {
   return `primitive (${typeof value})`;
 }
 
-function collectIds(resource: Record<string, unknown>): Set<string> {
+/** What a narrative's `#x` link may name (the reference's countTargetMatches): an id of any element, or an anchor (id, a name) of any narrative. */
+function fragmentTargets(resource: Record<string, unknown>): Set<string> {
   const ids = new Set<string>();
   const visit = (value: unknown): void => {
     if (Array.isArray(value)) for (const v of value) visit(v);
     else if (isObject(value)) {
       if (typeof value.id === 'string') ids.add(value.id);
-      for (const key in value) if (key !== 'text') visit(value[key]);
+      if (typeof value.div === 'string') for (const anchor of value.div.matchAll(NARRATIVE_ANCHOR)) ids.add(anchor[1] ?? anchor[2]!);
+      for (const key in value) visit(value[key]);
     }
   };
   visit(resource);
   return ids;
+}
+
+/** An id attribute, or the name of an a element, in XHTML. */
+const NARRATIVE_ANCHOR = /\sid\s*=\s*["']([^"']*)["']|<a\s[^>]*?\bname\s*=\s*["']([^"']*)["']/g;
+const BUNDLE_FRAGMENT_TARGETS = new WeakMap<object, Set<string>>();
+
+/** A Bundle's fragment targets, worked out once: the reference looks there for what a resource's own narrative links lack. */
+function bundleFragmentTargets(bundle: Record<string, unknown>): Set<string> {
+  let targets = BUNDLE_FRAGMENT_TARGETS.get(bundle);
+  if (!targets) BUNDLE_FRAGMENT_TARGETS.set(bundle, (targets = fragmentTargets(bundle)));
+  return targets;
 }
 
 const INDEX_SUFFIXES = Array.from({ length: 64 }, (_, i) => `[${i}]`);

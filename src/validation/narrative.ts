@@ -10,8 +10,10 @@ import { isAbsoluteUrl } from './primitives.js';
 export interface NarrativeContext {
   path: string;
   securityChecks: boolean;
-  /** ids present in the resource, for local #anchors */
+  /** What a `#x` link may name in the resource: ids of its elements and anchors of its narratives. */
   localIds?: ReadonlySet<string>;
+  /** The same in the Bundle around the resource, asked only for a link the resource does not resolve. */
+  outerIds?: () => ReadonlySet<string>;
   resourceLanguage?: string;
 }
 
@@ -608,7 +610,7 @@ function checkTree(parsed: Parsed | Issue, ctx: NarrativeContext): Issue[] {
   if (localIds && links) {
     for (const { node, name, xpath, url } of links) {
       const fragment = url.slice(1);
-      if (localIds.has(fragment) || hasAnchor(root, fragment)) continue;
+      if (localIds.has(fragment) || hasAnchor(root, fragment) || ctx.outerIds?.().has(fragment)) continue;
       issues.push(
         name === 'a'
           ? issue('error', 'invalid', 'xhtml-hyperlink-unresolved', `Hyperlink '${url}' at '${xpath}' for '${allText(node.children)}' does not resolve`, path)

@@ -1,10 +1,12 @@
 import type { CompiledStructure, ElementNode, TypeRef } from './element-tree.js';
 import type { ResourceFrame, Walk } from './instance-validator.js';
 import type { StructureCache } from './structures.js';
+import { isAbsoluteUrl } from './primitives.js';
 
 const CORE_SD = 'http://hl7.org/fhir/StructureDefinition/';
 const RELATIVE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
 const WHITESPACE = /\s/;
+const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 /** A Reference given as a profile's pattern (ElementDefinition.patternReference). */
 const PATTERN_PATH = /element(\[\d+\])?\.pattern/;
 const ABSOLUTE_RESTFUL = /^https?:\/\/.*\/([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
@@ -20,6 +22,9 @@ export function checkReference(value: Record<string, unknown>, node: ElementNode
     return;
   }
   if (WHITESPACE.test(reference)) walk.add('error', 'invalid', 'reference-whitespace', `The reference '${reference}' is not valid: a reference has no whitespace`, path);
+  if (walk.engine.options.assumeValidRestReferences && isSuspiciousReference(reference, walk)) {
+    walk.add('warning', 'structure', 'reference-suspicious', `The syntax of the reference '${reference}' looks incorrect, and it should be checked`, path);
+  }
   const foundType = resolveReference(reference, node, path, walk, frame);
   if (typeof value.type === 'string') checkDeclaredType(value.type, foundType, node, path, walk);
 }
@@ -72,12 +77,8 @@ function resolveReference(reference: string, node: ElementNode, path: string, wa
     if (!checkAggregation(refType, 'contained', reference, path, walk)) return foundType;
   } else {
     foundType = restfulType(reference);
-    if (foundType !== undefined) {
-      if (!walk.engine.isResourceType(foundType)) {
-        walk.add('error', 'structure', 'reference-unknown-type', `Unknown resource type ${foundType} in reference '${reference}'`, `${path}.reference`);
-        return;
-      }
-    }
+    // A name the specification gives no resource type leaves the target's type unknown, as in the reference (tryParse).
+    if (foundType !== undefined && !walk.engine.isResourceType(foundType)) foundType = undefined;
     const bundle = frame.bundle;
     if (bundle) {
       const candidates = bundle.candidates(reference, frame.fullUrl);
@@ -99,9 +100,16 @@ function resolveReference(reference: string, node: ElementNode, path: string, wa
     }
     if (!checkAggregation(refType, target ? 'bundled' : 'referenced', reference, path, walk)) return foundType;
   }
-  // Only resolved targets are type-checked: a reference to elsewhere may be typed by a server we do not ask.
-  if (!target || !foundType || !refType || refType.targetProfiles.length === 0) return foundType;
+  if (!foundType || !refType || refType.targetProfiles.length === 0) return foundType;
   const plan = targetPlan(refType, walk.engine.structures);
+  // A reference to elsewhere is type-checked only by what its URL says, and only when that is taken as true
+  // (the reference's assumeValidRestReferences): a server we do not ask may answer otherwise.
+  if (!target) {
+    if (walk.engine.options.assumeValidRestReferences && plan.types.size > 0 && !plan.types.has(foundType) && !plan.types.has('Resource')) {
+      walk.add('error', 'structure', 'reference-url-wrong-type', `The type '${foundType}' implied by the reference URL ${reference} is not a valid Target for this element (must be one of [${[...plan.types].join(', ')}])`, path);
+    }
+    return foundType;
+  }
   // A profile that cannot be found allows no type and is an error, met anew at every reference.
   for (const profile of plan.unknownProfiles) {
     walk.add('error', 'structure', 'reference-target-profile-unknown', `Unable to resolve the profile reference '${profile}'`, path);
@@ -112,6 +120,15 @@ function resolveReference(reference: string, node: ElementNode, path: string, wa
   }
   checkTargetProfiles(target, plan, path, walk, frame);
   return foundType;
+}
+
+/** A relative reference other than Type/id or Type/id/_history/version, where such references are taken as true. */
+function isSuspiciousReference(reference: string, walk: Walk): boolean {
+  if (reference.startsWith('#') || isAbsoluteUrl(reference)) return false;
+  const parts = reference.split('/');
+  const known = walk.engine.isResourceType(parts[0]!) && ID.test(parts[1] ?? '');
+  if (parts.length === 2 && known) return false;
+  return !(parts.length === 4 && known && parts[2] === '_history' && ID.test(parts[3]!));
 }
 
 /** References answered so far (null: none named), dropped when full: the same ones recur in every resource's walks. */

@@ -211,6 +211,10 @@ describe('grammar-checked systems', () => {
     expect(tx.validateCoding({ system: 'urn:ietf:bcp:47', code: 'tlh' }, 'http://hl7.org/fhir/ValueSet/languages').status).toBe('not-in-valueset');
     const mime = tx.validateCode({ code: 'text/plain; charset=UTF-8' }, 'http://hl7.org/fhir/ValueSet/mimetypes');
     expect(mime).toMatchObject({ status: 'valid', system: 'urn:ietf:bcp:13' });
+    // R4's CapabilityStatement.format names FHIR's formats so (xml | json | ttl | mime type), as the reference allows.
+    for (const code of ['xml', 'json', 'ttl']) expect(tx.validateCode({ code }, 'http://hl7.org/fhir/ValueSet/mimetypes'), code).toMatchObject({ status: 'valid', system: 'urn:ietf:bcp:13' });
+    expect(tx.validateCode({ code: 'yaml' }, 'http://hl7.org/fhir/ValueSet/mimetypes').status).toBe('not-in-valueset');
+    expect(tx.validateCoding({ system: 'urn:ietf:bcp:13', code: 'json' }).status).toBe('unknown-code');
   });
 });
 

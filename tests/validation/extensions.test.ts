@@ -136,6 +136,22 @@ describe('context', () => {
     expectIssue(check(telecom('email')), 'extension-context', 'Patient.telecom[0].extension[0]');
   });
 
+  it('as the reference fixes them: regex also on ElementDefinition.type, and any extension on an example, fixed or pattern value', () => {
+    const regex = (value: string) => ({ extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/regex', valueString: value }] });
+    const profile = {
+      resourceType: 'StructureDefinition', url: `${TEST}fixed-values`, name: 'FixedValues', status: 'draft', kind: 'resource', abstract: false,
+      type: 'Patient', baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Patient', derivation: 'constraint',
+      differential: { element: [
+        { id: 'Patient.gender', path: 'Patient.gender', fixedCode: 'male', _fixedCode: regex('m.*') },
+        { id: 'Patient.birthDate', path: 'Patient.birthDate', example: [{ label: 'x', valueDate: '2020-01-01', _valueDate: regex('2.*') }] },
+        { id: 'Patient.name', path: 'Patient.name', type: [{ code: 'HumanName', ...regex('.+') }] },
+      ] },
+    };
+    expect(found(check(profile)).filter((i) => i.messageId === 'extension-context')).toEqual([]);
+    // Elsewhere its contexts (Questionnaire.item, ElementDefinition) still hold.
+    expectIssue(check(patient({ name: [{ family: 'Jansen', ...regex('.+') }] })), 'extension-context', 'Patient.name[0].extension[0]');
+  });
+
   it('contextInvariant: evaluated on the element that carries the extension', () => {
     const ext = { extension: [{ url: WITH_INVARIANT, valueString: 'x' }] };
     expectNoErrors(check(patient({ gender: 'female', ...ext })));

@@ -22,9 +22,33 @@ describe('reference format', () => {
     }
   });
 
-  it('rejects a relative reference to an unknown resource type', () => {
-    expectIssue(check(observation({ subject: { reference: 'Persoon/1' } })), 'reference-unknown-type', 'Observation.subject.reference');
-    expectNoErrors(check(observation({ subject: { reference: 'Group/1' } })));
+  it('leaves the type of a reference naming no resource type unknown, as the reference does (no error)', () => {
+    expectNoErrors(check(observation({ subject: { reference: 'Persoon/1' } })));
+    expectNoErrors(check(observation({ subject: { reference: `${BASE}Network/1` } })));
+  });
+
+  it('does not type-check a reference that does not resolve: a server we do not ask may say otherwise', () => {
+    expectNoErrors(check(observation({ subject: { reference: 'Medication/1' } })));
+  });
+});
+
+describe('references taken as true (assumeValidRestReferences)', () => {
+  const trusting = useValidator([], { assumeValidRestReferences: true });
+  const checkTrusting = (resource: Record<string, unknown>) => trusting().validateToIssues(resource as never);
+
+  it('a relative reference unlike Type/id or Type/id/_history/version is suspicious (a warning)', () => {
+    for (const reference of ['Persoon/1', 'XXX/_history/1', 'Patient/1/2']) {
+      const suspicious = checkTrusting(observation({ subject: { reference } })).filter((i) => i.messageId === 'reference-suspicious');
+      expect(suspicious.map((i) => [i.severity, i.path]), reference).toEqual([['warning', 'Observation.subject']]);
+    }
+    for (const reference of ['Patient/1', 'Patient/1/_history/2', `${BASE}Persoon/1`, UUID_1, '#x']) {
+      expect(found(checkTrusting(observation({ subject: { reference } }))).map((i) => i.messageId), reference).not.toContain('reference-suspicious');
+    }
+  });
+
+  it('the type an unresolved reference names must be one the element allows', () => {
+    expectIssue(checkTrusting(observation({ subject: { reference: 'Medication/1' } })), 'reference-url-wrong-type', 'Observation.subject');
+    expectNoErrors(checkTrusting(observation({ subject: { reference: 'Patient/1' } })));
   });
 });
 

@@ -117,3 +117,33 @@ describe('matchetypes', () => {
     expect(found(issues, 'error')).toEqual([{ messageId: 'matchetype-disallowed', path: 'Patient.contained[0]' }]);
   });
 });
+
+describe('narrative links (#x)', () => {
+  const narrative = (body: string) => ({ status: 'generated', div: `<div xmlns="http://www.w3.org/1999/xhtml">${body}</div>` });
+  const unresolved = (issues: ReturnType<typeof check>) => found(issues, 'error').filter((i) => i.messageId === 'xhtml-hyperlink-unresolved').map((i) => i.path);
+
+  it('name an element id or an anchor in any narrative of the resource, a contained one’s included', () => {
+    const withContained = patient({
+      text: narrative('<a href="#org-anchor">the organisation</a> <a href="#n1">the name</a>'),
+      name: [{ id: 'n1', family: 'Jansen' }],
+      contained: [organization('o1', { text: narrative('<a name="org-anchor"> </a>Org') })],
+      managingOrganization: { reference: '#o1' },
+    });
+    expect(unresolved(check(withContained))).toEqual([]);
+    expect(unresolved(check(patient({ text: narrative('<a href="#nowhere">x</a>') })))).toEqual(['Patient.text.div']);
+  });
+
+  it('are looked for in the whole Bundle when the resource does not resolve them', () => {
+    const entry = (fullUrl: string, resource: Record<string, unknown>) => ({ fullUrl, resource });
+    const bundle = (link: string) => ({
+      resourceType: 'Bundle',
+      type: 'collection',
+      entry: [
+        entry('urn:uuid:0b1c2d3e-4f50-4a61-8b72-93a4b5c6d7e8', patient({ text: narrative(`<a href="#${link}">see</a>`) })),
+        entry('urn:uuid:1c2d3e4f-5061-4b72-8c83-a4b5c6d7e8f9', organization('o2', { text: narrative('<p id="elsewhere">Org</p>') })),
+      ],
+    });
+    expect(unresolved(check(bundle('elsewhere')))).toEqual([]);
+    expect(unresolved(check(bundle('nowhere')))).toEqual(['Bundle.entry[0].resource.text.div']);
+  });
+});
