@@ -50,6 +50,28 @@ export function summarize(resource: FhirResource): ResourceSummary {
   return summary as ResourceSummary;
 }
 
+/** Whether a resource loaded later wins over one loaded before at the same url (version-less lookups). */
+function supersedes(later: Entry, earlier: Entry): boolean {
+  // HL7's terminology (THO) is where the core's code systems and value sets now live: the reference drops the core's
+  // copy of what a hl7.terminology package defines, whatever the versions say (THO's are numbered anew, below 4.0.1).
+  const laterFromTerminology = isTerminologyPackage(later.origin.packageId);
+  if (laterFromTerminology !== isTerminologyPackage(earlier.origin.packageId)) {
+    if (laterFromTerminology && isCorePackage(earlier.origin.packageId)) return true;
+    if (!laterFromTerminology && isCorePackage(later.origin.packageId)) return false;
+  }
+  // Otherwise the newest version, and of equal versions the first loaded.
+  return compareVersions(later.summary.version, earlier.summary.version) > 0;
+}
+
+function isTerminologyPackage(packageId: string | undefined): boolean {
+  return packageId?.startsWith('hl7.terminology') ?? false;
+}
+
+/** The specification's own packages (hl7.fhir.r4.core#4.0.1, ...). */
+function isCorePackage(packageId: string | undefined): boolean {
+  return /^hl7\.fhir\.r[0-9]+b?\.core#/.test(packageId ?? '');
+}
+
 /** A resource known by its summary and parsed on first use (e.g. from a cache index). */
 export interface LazyResource {
   summary: ResourceSummary;
@@ -229,8 +251,7 @@ export class ConformanceStore implements ConformanceResolver {
     let best = this.parent?.newestOf(url, resourceType);
     for (const e of this.byUrl.get(url) ?? []) {
       if (resourceType && e.summary.resourceType !== resourceType) continue;
-      // Later loads win only when strictly newer, as before: the first of equal versions is kept.
-      if (!best || compareVersions(e.summary.version, best.summary.version) > 0) best = e;
+      if (!best || supersedes(e, best)) best = e;
     }
     return best;
   }

@@ -131,6 +131,22 @@ describe('ConformanceStore with a parent', () => {
     expect(child.conflicts()[0].origins).toEqual([{ packageId: 'core#1' }, { packageId: 'ig#1' }]);
   });
 
+  it('lets HL7 terminology (THO) replace the core’s copy of a url whatever the versions, as the reference does', () => {
+    const core = new ConformanceStore();
+    const CS = 'http://terminology.hl7.org/CodeSystem/location-physical-type';
+    const coreCopy = { resourceType: 'CodeSystem', id: 'lpt', url: CS, version: '4.0.1' };
+    core.add(coreCopy, { packageId: 'hl7.fhir.r4.core#4.0.1' });
+    core.seal();
+    const withTho = new ConformanceStore({ parent: core });
+    withTho.add({ resourceType: 'CodeSystem', id: 'lpt', url: CS, version: '2.0.0' }, { packageId: 'hl7.terminology.r4#7.0.1' });
+    expect(withTho.resolve(CS)?.version).toBe('2.0.0');
+    expect(withTho.resolve(`${CS}|4.0.1`)).toBe(coreCopy);
+    // Any other package still needs a newer version to win.
+    const withIg = new ConformanceStore({ parent: core });
+    withIg.add({ resourceType: 'CodeSystem', id: 'lpt', url: CS, version: '2.0.0' }, { packageId: 'example.ig#1.0.0' });
+    expect(withIg.resolve(CS)).toBe(coreCopy);
+  });
+
   it('keeps sibling children independent', () => {
     const a = new ConformanceStore({ parent });
     const b = new ConformanceStore({ parent });
