@@ -6,6 +6,7 @@ import type { TxMessage } from '../terminology/service.js';
 import type { Shape } from './instance-validator.js';
 import type { NarrativeControls } from './narrative.js';
 import { type ElementLimits, limitsOf } from './element-limits.js';
+import { fixedExpression } from './invariant-fixes.js';
 
 export interface ElementDefinitionJson {
   id?: string;
@@ -248,7 +249,7 @@ function createNode(def: ElementDefinitionJson): ElementNode {
         key: c.key,
         severity: c.severity === 'warning' ? 'warning' : 'error',
         human,
-        expression: c.expression!,
+        expression: fixedExpression(c.key, c.expression!),
         source: c.source,
         core,
         passes: passesWhen(c.key, core),

@@ -149,3 +149,42 @@ describe('conformsTo()', () => {
     expect(issues.find((i) => i.messageId === 'invariant-evaluation-failed')!.message).toContain('http://fhirdq.test/StructureDefinition/unknown is unknown');
   });
 });
+
+describe('invariants as the reference evaluates them (its FHIRPathExpressionFixer)', () => {
+  const narrative = { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">x</div>' };
+  const ids = (issues: ReturnType<typeof check>) => issues.map((i) => `${i.severity} ${i.messageId}`);
+
+  it('que-12: two enableWhen already need an enableBehavior', () => {
+    const item = (enableWhen: number, extra: Record<string, unknown> = {}) => ({
+      resourceType: 'Questionnaire', text: narrative, status: 'active',
+      item: [{ linkId: 'a', type: 'boolean' }, { linkId: 'b', type: 'string', enableWhen: Array.from({ length: enableWhen }, () => ({ question: 'a', operator: '=', answerBoolean: true })), ...extra }],
+    });
+    expectIssue(check(item(2)), 'constraint-que-12', 'Questionnaire.item[1]');
+    expectNoErrors(check(item(2, { enableBehavior: 'all' })));
+    expectNoErrors(check(item(1)));
+  });
+
+  it('que-7: an exists condition with a boolean answer passes (a FHIR boolean is Boolean)', () => {
+    const exists = { resourceType: 'Questionnaire', text: narrative, status: 'active', item: [{ linkId: 'a', type: 'boolean' }, { linkId: 'b', type: 'string', enableWhen: [{ question: 'a', operator: 'exists', answerBoolean: true }] }] };
+    expectNoErrors(check(exists));
+  });
+
+  it('names and element paths are matched whole (sdf-0 and its kind, eld-20)', () => {
+    const codeSystem = (name: string) => ({ resourceType: 'CodeSystem', text: narrative, url: 'http://fhirdq.test/CodeSystem/x', name, status: 'draft', content: 'not-present' });
+    expect(ids(check(codeSystem('My codes')))).toContain('warning constraint-csd-0');
+    expect(ids(check(codeSystem('MyCodes')))).not.toContain('warning constraint-csd-0');
+    const definition = (path: string) => ({
+      resourceType: 'StructureDefinition', text: narrative, url: 'http://fhirdq.test/StructureDefinition/x', name: 'X', status: 'draft', kind: 'logical', abstract: false,
+      type: 'http://fhirdq.test/StructureDefinition/x', baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Base', derivation: 'specialization',
+      differential: { element: [{ id: 'X', path: 'X' }, { id: path, path }] },
+    });
+    expect(ids(check(definition('X.Name')))).toContain('warning constraint-eld-20');
+    expect(ids(check(definition('X.name')))).not.toContain('warning constraint-eld-20');
+  });
+
+  it('dom-6: a contained resource needs no narrative of its own', () => {
+    const issues = check(observation({ text: narrative, contained: [{ resourceType: 'Patient', id: 'p' }], subject: { reference: '#p' } }));
+    expect(issues.filter((i) => i.messageId === 'constraint-dom-6')).toEqual([]);
+    expect(ids(check(observation()))).toContain('warning constraint-dom-6');
+  });
+});

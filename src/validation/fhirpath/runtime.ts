@@ -254,7 +254,10 @@ export function isSubtype(type: string | undefined, superType: string): boolean 
 /** TypeInfo.is */
 export function typeIs(t: TypeName, other: TypeName): boolean {
   if (t.ns && other.ns && t.ns !== other.ns) return false;
-  return !t.ns || t.ns === 'FHIR' ? isSubtype(t.name, other.name) : t.name === other.name;
+  if (t.ns && t.ns !== 'FHIR') return t.name === other.name;
+  // Where fhirpath.js and the reference part: the reference compares an unqualified name with a FHIR primitive's
+  // without case (Base.hasType), so a boolean is Boolean, as R4's que-7 (answer is Boolean) takes for granted.
+  return isSubtype(t.name, other.name) || (!other.ns && PRIMITIVES.has(t.name) && t.name.toLowerCase() === other.name.toLowerCase());
 }
 
 /** TypeInfo.isConvertibleTo (ofType) */
