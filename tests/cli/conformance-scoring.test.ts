@@ -48,20 +48,21 @@ describe('scoreSteps and formatScoreTable', () => {
 describe('mapCaseOptions', () => {
   it('maps security-checks and examples, and lists the rest as ignored', () => {
     expect(mapCaseOptions({ 'security-checks': true, examples: false, 'no-such-option': 1 })).toEqual({
-      mapped: { securityChecks: true, allowExampleUrls: false },
+      mapped: { bestPractice: 'ignore', securityChecks: true, allowExampleUrls: false },
       ignored: ['no-such-option'],
     });
   });
 
-  it('maps best-practice by the Java level names (a hint is information), and ignores a level it does not know', () => {
+  it('maps best-practice by the Java level names (a hint is information); without one, or one it does not know, ignores them as the reference’s runner does', () => {
     expect(mapCaseOptions({ 'best-practice': 'Error' }).mapped).toEqual({ bestPractice: 'error' });
     expect(mapCaseOptions({ 'best-practice': 'Hint' }).mapped).toEqual({ bestPractice: 'information' });
-    expect(mapCaseOptions({ 'best-practice': 'loud' })).toEqual({ mapped: {}, ignored: ['best-practice'] });
+    expect(mapCaseOptions({}).mapped).toEqual({ bestPractice: 'ignore' });
+    expect(mapCaseOptions({ 'best-practice': 'loud' })).toEqual({ mapped: { bestPractice: 'ignore' }, ignored: ['best-practice'] });
   });
 
   it('adds allowed extension domains to any (the domains only silence the hint)', () => {
-    expect(mapCaseOptions({ 'allowed-extension-domain': 'http://a.org' }).mapped).toEqual({ extensionDomains: ['any', 'http://a.org'] });
-    expect(mapCaseOptions({ 'allowed-extension-domains': ['http://a.org', 'http://b.org'] }).mapped).toEqual({ extensionDomains: ['any', 'http://a.org', 'http://b.org'] });
+    expect(mapCaseOptions({ 'allowed-extension-domain': 'http://a.org' }).mapped.extensionDomains).toEqual(['any', 'http://a.org']);
+    expect(mapCaseOptions({ 'allowed-extension-domains': ['http://a.org', 'http://b.org'] }).mapped.extensionDomains).toEqual(['any', 'http://a.org', 'http://b.org']);
   });
 });
 
