@@ -17,10 +17,30 @@ function ucumUtils(): UcumUtils {
   return ucum;
 }
 
+/** An annotation ({…}), whose text has no meaning in UCUM. */
+const ANNOTATION = /\{([^}]*)\}/g;
+
+/**
+ * A unit with each annotation's text reduced to one letter, or undefined when an annotation is not ASCII. The
+ * reference's UCUM (Ucum-java) takes any ASCII in an annotation; ucum-lhc refuses spaces, which Dutch units have
+ * ({eenheden per dag}). Written by hand: the two libraries' readings differ only here.
+ */
+function withPlainAnnotations(unit: string): string | undefined {
+  let ascii = true;
+  const plain = unit.replace(ANNOTATION, (_, text: string) => {
+    if (!/^[\x20-\x7e]*$/.test(text)) ascii = false;
+    return '{a}';
+  });
+  return ascii ? plain : undefined;
+}
+
 /** A UCUM quantity in another unit of the same dimension, or undefined when not convertible. */
 export function convertUcum(value: number, from: string, to: string): number | undefined {
   if (from === to) return value;
-  const result = ucumUtils().convertUnitTo(from, value, to);
+  const fromPlain = withPlainAnnotations(from);
+  const toPlain = withPlainAnnotations(to);
+  if (fromPlain === undefined || toPlain === undefined) return undefined;
+  const result = ucumUtils().convertUnitTo(fromPlain, value, toPlain);
   return result.status === 'succeeded' ? result.toVal : undefined;
 }
 
@@ -34,7 +54,9 @@ const grammars = new Map<string, GrammarCheck>([
   [
     UCUM,
     (code) => {
-      const r = ucumUtils().validateUnitString(code, false);
+      const plain = withPlainAnnotations(code);
+      if (plain === undefined) return `Error processing unit'${code}': Annotation contains non-ascii characters`;
+      const r = ucumUtils().validateUnitString(plain, false);
       return r.status === 'valid' ? undefined : `Error processing unit '${code}': ${r.msg?.join('; ') ?? r.status}`;
     },
   ],

@@ -200,6 +200,9 @@ describe('grammar-checked systems', () => {
     const bad = tx.validateCoding({ system: 'http://unitsofmeasure.org', code: 'xyz' });
     expect(bad.status).toBe('unknown-code');
     expect(bad.messages[0].message).toMatch(/^Error processing unit 'xyz': /);
+    // Annotations as the reference's UCUM reads them: any ASCII text (a Dutch unit has spaces), but nothing else.
+    for (const code of ['{eenheden per dag}', 'g{per week}/d', '{x}']) expect(tx.validateCoding({ system: 'http://unitsofmeasure.org', code }).status, code).toBe('valid');
+    expect(tx.validateCoding({ system: 'http://unitsofmeasure.org', code: '{één}' }).messages[0].message).toBe("Error processing unit'{één}': Annotation contains non-ascii characters");
     for (const code of ['a', 'mo', 'wk', 'd']) expect(tx.validateCoding({ system: 'http://unitsofmeasure.org', code }, 'https://bb/ValueSet/BBDemographicAgeUnit').status).toBe('valid');
     expect(tx.validateCoding({ system: 'http://unitsofmeasure.org', code: 'h' }, 'https://bb/ValueSet/BBDemographicAgeUnit').status).toBe('not-in-valueset');
   });
