@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createValidator } from '../index.js';
 import { BEST_PRACTICE_LEVELS, type BestPracticeLevel } from '../validation/api.js';
+import { QUESTIONNAIRE_MODES, type QuestionnaireMode } from '../validation/questionnaire-response.js';
 import { createValidatorPool, type LineItem } from '../pipeline/validate-pool.js';
 import type { Issue } from '../validation/issues.js';
 import { addCounts, countIssues } from '../validation/outcome.js';
@@ -25,6 +26,7 @@ export interface ValidateCommandOptions {
   language?: string;
   /** A wrong display is a warning, not an error. */
   displayIssuesAreWarnings?: boolean;
+  questionnaire?: QuestionnaireMode;
   /** URL prefixes from which unknown extensions are allowed; none given: any. */
   extension: string[];
   /** Validation worker threads beside the main thread, which validates too; undefined decides from the input (see workersFor). */
@@ -49,6 +51,11 @@ export function registerValidateCommand(program: Command, ctx: CliContext): void
     .option('--no-experimental-content', 'report canonical resources marked experimental as errors')
     .option('--language <languages>', "accept a code's designations as displays only in these languages, besides its own display (e.g. 'nl, en')")
     .option('--display-issues-are-warnings', 'report a wrong display of a known code as a warning, not an error')
+    .addOption(
+      new Option('--questionnaire <mode>', "check QuestionnaireResponses against their questionnaire when it is found ('check'), also require it ('required'), or not ('none')")
+        .choices(QUESTIONNAIRE_MODES)
+        .default('check'),
+    )
     .addOption(new Option('--best-practice <level>', 'how failed best-practice constraints (dom-6: narrative, ...) are reported').choices(BEST_PRACTICE_LEVELS).default('warning'))
     .option('--extension <domain>', "allow unknown extensions only from this URL prefix (repeatable; 'any': from anywhere, the default); others are errors", collect, [])
     .option('--workers <n>', 'validation worker threads beside the main thread for NDJSON input and big Bundles (0: none; default: one per core but one, from 32 MB of them)', parseWorkers)
@@ -125,6 +132,7 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
     noExperimentalContent: options.experimentalContent === false,
     displayLanguages: options.language,
     displayIssuesAreWarnings: options.displayIssuesAreWarnings,
+    questionnaireMode: options.questionnaire,
   };
   const bundleByEntryFrom = options.bundleByEntryFrom ?? BUNDLE_BY_ENTRY_FROM_BYTES;
   const workers = await workersFor(files, options.workers, bundleByEntryFrom);

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { loadYaml, SpecErrors } from '../mapping/yaml-file.js';
+import { QUESTIONNAIRE_MODES } from '../validation/questionnaire-response.js';
 
 const ID = /^[a-z0-9][a-z0-9-]*$/;
 
@@ -47,8 +48,10 @@ export const runConfigSchema = z.strictObject({
       language: z.string().optional(),
       /** A wrong display is a warning, not an error, as `fhirdq validate --display-issues-are-warnings`. */
       displayIssuesAreWarnings: z.boolean().default(false),
+      /** How QuestionnaireResponses are checked against their questionnaires, as `fhirdq validate --questionnaire`. */
+      questionnaire: z.enum(QUESTIONNAIRE_MODES).default('check'),
     })
-    .default({ enabled: true, workers: 2, batchSize: 250, igs: [], workerHeapMb: 768, displayIssuesAreWarnings: false }),
+    .default({ enabled: true, workers: 2, batchSize: 250, igs: [], workerHeapMb: 768, displayIssuesAreWarnings: false, questionnaire: 'check' }),
   outputs: z.strictObject({ dir: z.string().default('reports') }).default({ dir: 'reports' }),
 });
 

@@ -111,6 +111,7 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
           heapMb: config.validation.workerHeapMb,
           displayLanguages: config.validation.language,
           displayIssuesAreWarnings: config.validation.displayIssuesAreWarnings,
+          questionnaireMode: config.validation.questionnaire,
         })
       : undefined;
   const custom = options.validate;

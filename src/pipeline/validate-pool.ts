@@ -125,7 +125,7 @@ interface Slot {
 /** What each worker's validator is created with. */
 export type PoolValidatorOptions = Pick<
   ValidatorOptions,
-  'securityChecks' | 'bestPractice' | 'extensionDomains' | 'noExperimentalContent' | 'displayLanguages' | 'displayIssuesAreWarnings'
+  'securityChecks' | 'bestPractice' | 'extensionDomains' | 'noExperimentalContent' | 'displayLanguages' | 'displayIssuesAreWarnings' | 'questionnaireMode'
 > & { igs: string[] };
 
 /** How the pool's threads are made. */
@@ -188,6 +188,7 @@ export function createValidatorPool(options: PoolValidatorOptions & PoolThreads)
         noExperimentalContent: options.noExperimentalContent,
         displayLanguages: options.displayLanguages,
         displayIssuesAreWarnings: options.displayIssuesAreWarnings,
+        questionnaireMode: options.questionnaireMode,
       } satisfies PoolValidatorOptions,
       resourceLimits: { maxOldGenerationSizeMb: options.heapMb, maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
     });

@@ -3,6 +3,7 @@ import type { Issue } from './issues.js';
 import type { FhirResource } from '../packages/types.js';
 import type { BundleByEntry } from './bundle-by-entry.js';
 import type { FullUrlTable } from './bundle-on-disk.js';
+import type { QuestionnaireMode } from './questionnaire-response.js';
 
 export interface ValidatorOptions {
   /** Packages (tgz or folder), folders of loose conformance files, or single files to load. */
@@ -31,6 +32,11 @@ export interface ValidatorOptions {
    * assumeValidRestReferences): a type the element does not allow is an error, a reference unlike Type/id a warning.
    */
   assumeValidRestReferences?: boolean;
+  /**
+   * How a QuestionnaireResponse is checked against its questionnaire (the reference's -questionnaire): 'check' (the
+   * default) when it can be found, 'required' makes a missing or unknown questionnaire an error, 'none' skips it.
+   */
+  questionnaireMode?: QuestionnaireMode;
 }
 
 export const BEST_PRACTICE_LEVELS = ['error', 'warning', 'information', 'ignore'] as const;

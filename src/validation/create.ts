@@ -29,6 +29,7 @@ export async function createValidator(options: ValidatorOptions = {}): Promise<V
       extensionDomains: options.extensionDomains ?? ['any'],
       noExperimentalContent: options.noExperimentalContent ?? false,
       assumeValidRestReferences: options.assumeValidRestReferences ?? false,
+      questionnaireMode: options.questionnaireMode ?? 'check',
     },
     new BindingChecker(new TerminologyService(loaded.store, { languages: options.displayLanguages, displayIssuesAreWarnings: options.displayIssuesAreWarnings })),
   );

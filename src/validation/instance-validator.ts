@@ -26,6 +26,7 @@ import { hl7PublisherProblems } from './hl7-publisher.js';
 import { canonicalStatusProblems } from './canonical-status.js';
 import { complexLimitProblems, primitiveLimitProblems, type ElementLimits } from './element-limits.js';
 import type { BestPracticeLevel } from './api.js';
+import { checkQuestionnaireResponse, type QuestionnaireLookups, type QuestionnaireMode } from './questionnaire-response.js';
 
 export interface EngineOptions {
   securityChecks: boolean;
@@ -37,6 +38,8 @@ export interface EngineOptions {
   noExperimentalContent?: boolean;
   /** Relative references are taken to name their target's type truly (see references.ts). */
   assumeValidRestReferences?: boolean;
+  /** How a QuestionnaireResponse is checked against its questionnaire (see questionnaire-response.ts); default 'check'. */
+  questionnaireMode?: QuestionnaireMode;
 }
 
 /** The resource being walked, its container (for contained resources) and the Bundle it sits in (made by makeFrame). */
@@ -141,6 +144,7 @@ export class Engine {
   readonly searchParameterLookups: SearchParameterLookups;
   readonly structureDefinitionLookups: StructureDefinitionLookups;
   readonly valueSetLookups: ValueSetLookups;
+  readonly questionnaireLookups: QuestionnaireLookups;
   /** Whether a value (by identity) conforms to a structure, for one validate() call: values do not change during it. */
   /** Made on the first conformance question of a validate() call: most calls ask none, and every WeakMap costs the GC. */
   private conformance: WeakMap<object, Map<CompiledStructure, boolean>> | undefined;
@@ -172,6 +176,25 @@ export class Engine {
       resource: (url) => resolve(url),
       codeSystem: (url) => resolve(url, 'CodeSystem'),
       codingInValueSet: (system, code, valueSet) => inValueSet({ system, code }, valueSet),
+    };
+    this.questionnaireLookups = {
+      questionnaire: (url) => resolve(url, 'Questionnaire'),
+      codingInValueSet: (coding, valueSet) => {
+        const check = bindings.terminology.validateCode(coding, valueSet);
+        const status = check.status;
+        return {
+          status:
+            status === 'valid' || status === 'invalid-display'
+              ? 'valid'
+              : status === 'not-in-valueset' || status === 'unknown-code'
+                ? 'not-in-valueset'
+                : status === 'unknown-valueset'
+                  ? 'unknown-valueset'
+                  : 'not-checkable',
+          valueSet: check.valueSet,
+          errorMessage: check.errorMessage,
+        };
+      },
     };
     this.searchParameterLookups = { searchParameter: (url) => resolve(url, 'SearchParameter'), isResourceType: (name) => this.isResourceType(name) };
     // Definitions under validation ask for the same few bases, core types and value sets again and again.
@@ -454,6 +477,7 @@ export class Walk {
     else if (type === 'ConceptMap') this.addAll(checkConceptMap(res, path, this.engine.conceptMapLookups));
     else if (type === 'SearchParameter') this.addAll(checkSearchParameter(res, path, this.engine.searchParameterLookups));
     else if (type === 'CapabilityStatement') this.addAll(checkCapabilityStatementSearchParameters(res, path, this.engine.searchParameterLookups));
+    else if (type === 'QuestionnaireResponse') this.addAll(checkQuestionnaireResponse(res, path, this.engine.questionnaireLookups, this.engine.options.questionnaireMode ?? 'check'));
     if (!profiled) return;
     // Each once, in order: a scan of the few so far, not a Set of spread arrays.
     const profiles: unknown[] = [];

@@ -109,6 +109,19 @@ describe('fhirdq validate --workers: NDJSON validated on worker threads', () => 
     expect(lenient.stdout).toContain('TX_WRONG_DISPLAY');
   });
 
+  it('gives the workers --questionnaire: with required, a response whose questionnaire is unknown fails', async () => {
+    const response = (i: number) => JSON.stringify({ resourceType: 'QuestionnaireResponse', id: `r${i}`, questionnaire: 'http://fhirdq.test/Questionnaire/unknown', status: 'completed' });
+    const file = join(await writeTree({ 'responses.ndjson': Array.from({ length: 300 }, (_, i) => response(i)).join('\n') + '\n' }), 'responses.ndjson');
+    const lenient = await runBuilt('validate', '--workers', '2', file);
+    expect(lenient.code).toBe(0);
+    expect(lenient.stdout).toMatch(/warning +QuestionnaireResponse .+could not be resolved.+\[Questionnaire_QR_Q_NotFound\]/);
+    const args = ['validate', '--format', 'ndjson', '--questionnaire', 'required', file];
+    const strict = await runBuilt(...args, '--workers', '2');
+    expect(strict).toEqual(await runBuilt(...args, '--workers', '0'));
+    expect(strict.code).toBe(1);
+    expect(strict.stdout.match(/Questionnaire_QR_Q_NotFound/g)).toHaveLength(300);
+  });
+
   it.each(['ndjson', 'text', 'json'])('validates a big Bundle entry by entry on the workers as on the main thread (--format %s)', async (format) => {
     type ValidateFiles = (paths: string[], options: object, io: { out: (s: string) => void; err: (s: string) => void }) => Promise<number>;
     const { validateFiles } = (await import(pathToFileURL(path.resolve('dist/cli/validate-command.js')).href)) as { validateFiles: ValidateFiles };
