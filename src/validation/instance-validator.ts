@@ -26,6 +26,7 @@ import { hl7PublisherProblems } from './hl7-publisher.js';
 import { canonicalStatusProblems } from './canonical-status.js';
 import { complexLimitProblems, primitiveLimitProblems, type ElementLimits } from './element-limits.js';
 import type { BestPracticeLevel } from './api.js';
+import { checkQuestionnaire } from './questionnaire.js';
 import { checkQuestionnaireResponse, type QuestionnaireLookups, type QuestionnaireMode } from './questionnaire-response.js';
 
 export interface EngineOptions {
@@ -477,6 +478,7 @@ export class Walk {
     else if (type === 'ConceptMap') this.addAll(checkConceptMap(res, path, this.engine.conceptMapLookups));
     else if (type === 'SearchParameter') this.addAll(checkSearchParameter(res, path, this.engine.searchParameterLookups));
     else if (type === 'CapabilityStatement') this.addAll(checkCapabilityStatementSearchParameters(res, path, this.engine.searchParameterLookups));
+    else if (type === 'Questionnaire') this.addAll(checkQuestionnaire(res, path, this.engine.questionnaireLookups.questionnaire));
     else if (type === 'QuestionnaireResponse') this.addAll(checkQuestionnaireResponse(res, path, this.engine.questionnaireLookups, this.engine.options.questionnaireMode ?? 'check'));
     if (!profiled) return;
     // Each once, in order: a scan of the few so far, not a Set of spread arrays.

@@ -213,3 +213,79 @@ describe('the PZP example responses against the shipped ACP questionnaire', () =
     }
   });
 });
+
+describe("a Questionnaire's enableWhen conditions", () => {
+  const validator = useValidator([]);
+  const enableWhenIssues = (items: Json[]) =>
+    validator()
+      .validateToIssues({ resourceType: 'Questionnaire', id: 'q', text: narrative, status: 'active', item: items } as never)
+      .filter((i) => i.messageId.startsWith('Questionnaire_Q_'))
+      .map((i) => `${i.severity}|${i.path}|${i.message}`);
+  const when = (question?: string) => [{ ...(question === undefined ? {} : { question }), operator: 'exists', answerBoolean: true }];
+
+  it('name an earlier question, not the item itself, one inside it, or one that does not exist', () => {
+    expect(
+      enableWhenIssues([
+        { linkId: 'a', type: 'boolean' },
+        { linkId: 'b', type: 'boolean', enableWhen: when('a') },
+        { linkId: 'c', type: 'boolean', enableWhen: when('d') },
+        { linkId: 'd', type: 'boolean', enableWhen: when('d') },
+        { linkId: 'e', type: 'group', enableWhen: when('e1'), item: [{ linkId: 'e1', type: 'boolean', enableWhen: when('e') }] },
+        { linkId: 'f', type: 'boolean', enableWhen: when('nowhere') },
+      ]),
+    ).toEqual([
+      'warning|Questionnaire.item[2]|The target of this enableWhen rule (d) comes after the question itself',
+      "error|Questionnaire.item[3]|Target for this question enableWhen can't reference itself",
+      "error|Questionnaire.item[4]|Questions with an enableWhen cannot refer to an inner question for it's enableWhen condition",
+      "error|Questionnaire.item[5]|Unable to find an item with the linkId 'nowhere' which is referenced in the enableWhen for 'f'",
+    ]);
+  });
+});
+
+describe('a Questionnaire derived from another', () => {
+  const validator = useValidator([questionnaire]);
+  const derived = (code: string | undefined, items: Json[]) => ({
+    resourceType: 'Questionnaire',
+    id: 'd',
+    text: narrative,
+    status: 'active',
+    derivedFrom: [Q],
+    ...(code === undefined ? {} : { _derivedFrom: [{ extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/questionnaire-derivationType', valueCoding: { system: 'http://hl7.org/fhir/questionnaire-derivationType', code } }] }] }),
+    item: items,
+  });
+  const derivationIssues = (q: Json) =>
+    validator()
+      .validateToIssues(q as never)
+      .filter((i) => i.messageId.startsWith('QUESTIONNAIRE_Q_'))
+      .map((i) => `${i.severity}|${i.path}|${i.message}`);
+  const changed = [
+    { linkId: 'name', type: 'text', required: false },
+    { linkId: 'smokes', type: 'choice', answerOption: [{ valueCoding: { system: YES_NO, code: 'y' } }, { valueCoding: { system: YES_NO, code: 'maybe' } }] },
+    { linkId: 'packs', type: 'integer', repeats: true },
+    { linkId: 'extra', type: 'string' },
+  ];
+  const item = `The item with linkId`;
+
+  it('complying: keeps its base items as they are, and adds none', () => {
+    expect(derivationIssues(derived('compliesWith', changed))).toEqual([
+      `error|Questionnaire.item[0].type|${item} 'name' found in questionnaire '${Q}' has the type 'string', and this cannot change to 'text'`,
+      `error|Questionnaire.item[0].required|${item} 'name' found in questionnaire '${Q}' is required, so it must be required here`,
+      `error|Questionnaire.item[1].answerOption[1]|${item} 'smokes' found in questionnaire '${Q}' does not have this answerOption, so it is not valid`,
+      `error|Questionnaire.item[2].repeats|${item} 'packs' found in questionnaire '${Q}' does not repeat, so it cannot repeat here`,
+      `error|Questionnaire.item[3]|No item with linkId 'extra' found in questionnaire '${Q}'`,
+    ]);
+  });
+
+  it('extending may add items; inspiredBy, no type and an unknown base are not checked', () => {
+    expect(derivationIssues(derived('extends', changed))).toHaveLength(4);
+    expect(derivationIssues(derived('inspiredBy', changed))).toEqual([
+      `information|Questionnaire.derivedFrom[0].extension[0].valueCoding|The derivation type 'http://hl7.org/fhir/questionnaire-derivationType#inspiredBy' means that no derivation checking has been performed against this questionnaire`,
+    ]);
+    expect(derivationIssues(derived(undefined, changed))).toEqual([
+      `warning|Questionnaire.derivedFrom[0]|The questionnaire '${Q}' has no derivation type specified using the 'http://hl7.org/fhir/StructureDefinition/questionnaire-derivationType' extension, so derivation has not been checked`,
+    ]);
+    expect(derivationIssues({ ...derived('extends', changed), derivedFrom: ['http://fhirdq.test/Questionnaire/none'] })).toEqual([
+      "warning|Questionnaire.derivedFrom[0]|The questionnaire 'http://fhirdq.test/Questionnaire/none' referred to in the derivation could not be found ",
+    ]);
+  });
+});
