@@ -44,7 +44,7 @@ type Result = Record<string, unknown> & { peakRssMb: number };
  * FHIRDQ_CACHE_DIR (fhirdq's compiled-package cache), so an empty one makes a cold start and a used one a
  * warm start; by default a shared dir under .cache/bench that the first run primes.
  */
-function measure(childArgs: string[], options: { cacheDir?: string; national?: boolean; oneCore?: boolean } = {}): Promise<Result & { spawnAt: number }> {
+function measure(childArgs: string[], options: { cacheDir?: string; national?: boolean; oneCore?: boolean; core?: number } = {}): Promise<Result & { spawnAt: number }> {
   const cacheDir = options.cacheDir ?? WARM_DIR;
   const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: cacheDir, FHIRDQ_CACHE_DIR: cacheDir, BENCH_NATIONAL: options.national ? '1' : '0', BENCH_BATCH: String(config.batch) };
   // A proxy's CA bundle (set on some build machines) costs every Node start ~100 ms of certificate parsing, for every engine alike.
@@ -52,7 +52,7 @@ function measure(childArgs: string[], options: { cacheDir?: string; national?: b
   return new Promise((resolvePromise, reject) => {
     const spawnAt = performance.timeOrigin + performance.now();
     const command = [process.execPath, '--expose-gc', CHILD, ...childArgs];
-    if (options.oneCore) command.unshift('taskset', '-c', '0');
+    if (options.oneCore) command.unshift('taskset', '-c', String(options.core ?? 0));
     const child = spawn(command[0]!, command.slice(1), { cwd: cacheDir, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: CHILD_TIMEOUT_MS });
     let out = '';
     let err = '';
@@ -255,15 +255,24 @@ async function main(): Promise<void> {
   const scaling: { workers: number; perSecond: number; peakRssMb: number; errorsPerResource: number; cores: number; runs: Result[] }[] = [];
   let scalingError: string | undefined;
   let oneCore: { perSecond: number; peakRssMb: number; errorsPerResource: number; cores: number; runs: Result[] } | undefined;
+  /** Per round: two one-thread processes at once, one per core; their rates summed. */
+  const twoProcesses: Result[] = [];
   try {
     // In rounds too: one core pinned, then 1 and 2 workers, so that each ratio compares runs of the same minutes. The one
     // thread validates as a worker does (fhirdq-batched: batches grouped by type), so the ratios are of threads alone.
     log(`measuring fhirdq on ${CAN_PIN ? 'one thread pinned to one core, ' : ''}1 and 2 worker threads, in rounds…`);
     const pinned: Result[] = [];
     const pooled = new Map<number, Result[]>([[1, []], [2, []]]);
+    const oneThreadArgs = ['run', 'fhirdq-batched', core.first, core.file, String(config.warmup), String(config.windowSeconds)];
     for (let i = 0; i < config.runs; i++) {
-      if (CAN_PIN) pinned.push(await measure(['run', 'fhirdq-batched', core.first, core.file, String(config.warmup), String(config.windowSeconds)], { oneCore: true }));
+      if (CAN_PIN) pinned.push(await measure(oneThreadArgs, { oneCore: true }));
       for (const [workers, runs] of pooled) runs.push(await measure(['pool', core.file, String(workers), String(config.batch), String(config.warmup), String(config.windowSeconds)]));
+      // What two cores give at all: two processes validating at once, each on its own core, share nothing but the
+      // machine (caches, memory, the host's other guests); their sum over one core is the ceiling of 2 workers.
+      if (CAN_PIN && availableParallelism() >= 2) {
+        const pair = await Promise.all([measure(oneThreadArgs, { oneCore: true, core: 0 }), measure(oneThreadArgs, { oneCore: true, core: 1 })]);
+        twoProcesses.push({ ...pair[0], perSecond: (pair[0].perSecond as number) + (pair[1].perSecond as number) });
+      }
     }
     const summary = (runs: Result[]) => ({ perSecond: median(runs.map((r) => r.perSecond as number)), peakRssMb: median(runs.map((r) => r.peakRssMb)), errorsPerResource: runs[0].errorsPerResource as number, cores: median(runs.map((r) => r.cores as number)) });
     if (CAN_PIN) oneCore = { ...summary(pinned), runs: pinned };
@@ -353,6 +362,9 @@ async function main(): Promise<void> {
             oneThread ? ratio(s.perSecond, oneThread.perSecond) : '',
             oneCore ? ratio(s.perSecond, oneCore.perSecond) : '',
           ]),
+          ...(twoProcesses.length > 0 && oneCore
+            ? [['2 processes at once, one per core, no pool (summed)', fmt(median(twoProcesses.map((r) => r.perSecond as number))), '', '', '', '', '', ratio(median(twoProcesses.map((r) => r.perSecond as number)), oneCore.perSecond)]]
+            : []),
         ],
       ),
     );
@@ -364,6 +376,8 @@ async function main(): Promise<void> {
     roundRatio('national: fhirdq ÷ floor', runsOf(nationalFigures.fhirdq), runsOf(nationalFigures.floor)),
     roundRatio('2 workers ÷ one core', scaling[1]?.runs, oneCore?.runs),
     roundRatio('2 workers ÷ 1 worker', scaling[1]?.runs, scaling[0]?.runs),
+    roundRatio('2 processes, one per core, ÷ one core (the machine: the ceiling of 2 workers)', twoProcesses.length > 0 ? twoProcesses : undefined, oneCore?.runs),
+    roundRatio('2 workers ÷ 2 processes (of that ceiling)', scaling[1]?.runs, twoProcesses.length > 0 ? twoProcesses : undefined),
   ].filter((r) => r !== undefined);
   if (roundRatios.length > 0) {
     section(
@@ -406,7 +420,7 @@ async function main(): Promise<void> {
   process.stdout.write(out.join('\n') + '\n');
 
   if (args.json) {
-    const report = { date: started.toISOString(), command: process.argv.slice(2), machine, config, corpora: { core, national, memory: memoryCorpora }, core: coreFigures, national: nationalFigures, scaling: scalingError ? { error: scalingError } : { oneCore, workers: scaling }, roundRatios, commandLine, memory, bundles };
+    const report = { date: started.toISOString(), command: process.argv.slice(2), machine, config, corpora: { core, national, memory: memoryCorpora }, core: coreFigures, national: nationalFigures, scaling: scalingError ? { error: scalingError } : { oneCore, workers: scaling, twoProcesses }, roundRatios, commandLine, memory, bundles };
     // npm runs scripts from the package root; the path is meant relative to where npm was called.
     writeFileSync(resolve(process.env.INIT_CWD ?? process.cwd(), args.json), JSON.stringify(report, null, 2) + '\n');
     log(`bench: figures written to ${args.json}`);
