@@ -180,6 +180,8 @@ export class Engine {
     };
     this.questionnaireLookups = {
       questionnaire: (url) => resolve(url, 'Questionnaire'),
+      evaluate: (expression, response) =>
+        this.invariants.select(expression, { node: response, basePath: 'QuestionnaireResponse', resource: response, rootResource: response, resolveReference: () => undefined }),
       codingInValueSet: (coding, valueSet) => {
         const check = bindings.terminology.validateCode(coding, valueSet);
         const status = check.status;

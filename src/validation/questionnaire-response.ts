@@ -27,6 +27,8 @@ export interface AnswerCodingCheck {
 export interface QuestionnaireLookups {
   questionnaire(canonical: string): Json | undefined;
   codingInValueSet(coding: { system?: string; code?: string; display?: string }, valueSet: string): AnswerCodingCheck;
+  /** A FHIRPath expression's items on the response (its focus and %resource); an Error when it cannot be evaluated. */
+  evaluate(expression: string, response: Json): unknown[] | Error;
 }
 
 type Json = Record<string, unknown>;
@@ -360,12 +362,17 @@ function containsCoding(contains: Json[], coding: { system?: string; code?: stri
 }
 
 /**
- * Whether a questionnaire item is enabled, given the answers met so far. One condition, or `any`: one holds; `all`:
- * all hold; several with no enableBehavior: enabled (as the reference decides). An enableWhenExpression is not
- * evaluated: the item counts as enabled, so nothing is reported for it.
+ * Whether a questionnaire item is enabled, given the answers met so far. An SDC enableWhenExpression decides first,
+ * evaluated on the response (as the reference does; one that cannot be evaluated leaves the item enabled). Else one
+ * condition, or `any`: one holds; `all`: all hold; several with no enableBehavior: enabled (as the reference decides).
  */
 function isEnabled(context: Context, qItem: Json, stack: readonly Frame[], qr: Json): boolean {
-  if (objects(qItem.extension).some((e) => e.url === ENABLE_WHEN_EXPRESSION)) return true;
+  const expression = objects(qItem.extension).find((e) => e.url === ENABLE_WHEN_EXPRESSION)?.valueExpression;
+  if (isObject(expression) && typeof expression.expression === 'string') {
+    const result = context.lookups.evaluate(expression.expression, qr);
+    // FHIRPath's boolean of a collection: empty is false, one boolean is itself, anything else true.
+    return result instanceof Error || (result.length === 1 && typeof result[0] === 'boolean' ? result[0] : result.length > 0);
+  }
   const conditions = objects(qItem.enableWhen);
   if (conditions.length === 0) return true;
   const results = conditions.map((c) => conditionHolds(context, qItem, c, stack, qr));

@@ -24,6 +24,16 @@ const questionnaire: Json = {
       answerOption: [{ valueCoding: { system: YES_NO, code: 'y' } }, { valueCoding: { system: YES_NO, code: 'n' } }],
     },
     { linkId: 'packs', text: 'Packs a day', type: 'integer', required: true, enableWhen: [{ question: 'smokes', operator: '=', answerCoding: { system: YES_NO, code: 'y' } }] },
+    {
+      linkId: 'cigars',
+      type: 'integer',
+      extension: [
+        {
+          url: 'http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-enableWhenExpression',
+          valueExpression: { language: 'text/fhirpath', expression: "%resource.item.where(linkId = 'smokes').answer.value.code = 'y'" },
+        },
+      ],
+    },
     { linkId: 'weight', type: 'quantity' },
     { linkId: 'drink', type: 'open-choice', answerOption: [{ valueString: 'water' }, { valueString: 'tea' }] },
     { linkId: 'visit', type: 'choice', answerOption: [{ valueDate: '2024-01-02' }] },
@@ -96,6 +106,12 @@ describe('a QuestionnaireResponse against its Questionnaire', () => {
     expect(check(response([name, smokesNo, { linkId: 'packs', answer: [{ valueInteger: 3 }] }]))).toEqual([
       "error|QuestionnaireResponse.item[2]|Item has answer, even though it is not enabled (item id = 'packs')",
     ]);
+  });
+
+  it('an SDC enableWhenExpression, evaluated on the response', () => {
+    const cigars = { linkId: 'cigars', answer: [{ valueInteger: 1 }] };
+    expect(check(response([name, smokesYes, { linkId: 'packs', answer: [{ valueInteger: 2 }] }, cigars]))).toEqual([]);
+    expect(check(response([name, smokesNo, cigars]))).toEqual(["error|QuestionnaireResponse.item[2]|Item has answer, even though it is not enabled (item id = 'cigars')"]);
   });
 
   it('unknown, misplaced, out-of-order and repeated items', () => {
