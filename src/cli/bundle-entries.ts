@@ -1,7 +1,8 @@
 /**
  * A Bundle file too big to hold, validated entry by entry (validation/bundle-by-entry.ts) with the whole file's
- * positions: a first pass finds the entries (formats/bundle-scan.ts) and notes their fullUrls; the second reads them
- * again one at a time. Where each entry is and its fullUrl's hash go to scratch files: memory keeps 4 bytes per 512 entries.
+ * positions: a first pass finds the entries (formats/bundle-scan.ts) and notes their fullUrls and their resources'
+ * type/id; the second reads them again one at a time. Where each entry is and those hashes go to scratch files: memory
+ * keeps a few bytes per 512 entries.
  */
 import { openSync, closeSync, readSync } from 'node:fs';
 import { issueAt, type Issue } from '../validation/issues.js';
@@ -59,6 +60,26 @@ function fullUrlOf(format: BundleFormat, wrap: Wrap, text: string): string | und
   return typeof fullUrl === 'string' ? fullUrl : undefined;
 }
 
+/** `"resource": {"resourceType": "X", "id": "Y"` at an entry's start, as most writers lay it out. */
+const TYPE_AND_ID_FIRST = /^\s*\{\s*(?:"fullUrl"\s*:\s*"(?:[^"\\]|\\.)*"\s*,\s*)?"resource"\s*:\s*\{\s*"resourceType"\s*:\s*"([A-Za-z]+)"\s*,\s*"id"\s*:\s*"([A-Za-z0-9\-.]{1,64})"\s*[,}]/;
+
+/** The entry's resource's `type/id`, for references that miss it (see nearMisses in validation/references.ts). */
+function typeAndIdOf(format: BundleFormat, wrap: Wrap, text: string): string | undefined {
+  const laidOut = format === 'json' ? TYPE_AND_ID_FIRST.exec(text) : null;
+  if (laidOut) return `${laidOut[1]}/${laidOut[2]}`;
+  let resource: unknown;
+  if (format === 'json') {
+    // No "id" anywhere in its text: no resource id either, without parsing it.
+    if (!text.includes('"id"')) return undefined;
+    try {
+      resource = (JSON.parse(text) as { resource?: unknown }).resource;
+    } catch {
+      return undefined;
+    }
+  } else resource = readEntry(format, wrap, text).entry?.resource;
+  return isObject(resource) && typeof resource.resourceType === 'string' && typeof resource.id === 'string' ? `${resource.resourceType}/${resource.id}` : undefined;
+}
+
 /** The most bytes read at once for a run of entries: 64 KB, under glibc's threshold for mapping a block (see spareChunk in formats/bundle-scan.ts). */
 const READ_BLOCK = 1 << 16;
 
@@ -82,15 +103,19 @@ export interface ScannedBundle {
   /** The file without its entries: the Bundle's own properties (in JSON, `entry` as []). */
   shellText: string;
   fullUrls: FullUrlTable;
+  /** The entries' resources' `type/id`. */
+  typeIds: FullUrlTable;
   spans: SpanList;
 }
 
 /** The first pass over a Bundle file; undefined when it is not laid out as one (see scanEntries, scanXmlEntries). */
 export async function scanBundle(file: string, format: BundleFormat): Promise<ScannedBundle | undefined> {
   const fullUrls = new FullUrlTable();
+  const typeIds = new FullUrlTable();
   const spans = SpanList.create();
   const onEntry: OnEntry = (span, wrap) => {
     fullUrls.add(span.index, span.fullUrlRead ? span.fullUrl : fullUrlOf(format, wrap, span.text));
+    typeIds.add(span.index, typeAndIdOf(format, wrap, span.text));
     spans.add(span);
   };
   let scanned: ScannedBundle | undefined;
@@ -98,10 +123,11 @@ export async function scanBundle(file: string, format: BundleFormat): Promise<Sc
     const layout = await (format === 'json' ? scanEntries : scanXmlEntries)(file, onEntry);
     if (!layout) return undefined;
     fullUrls.seal();
+    typeIds.seal();
     spans.done();
     const reader = new EntryReader({ file, format, layout, spans });
     try {
-      scanned = { file, format, layout, shellText: reader.text(0, layout.cutFrom.offset) + reader.text(layout.cutTo.offset, layout.size), fullUrls, spans };
+      scanned = { file, format, layout, shellText: reader.text(0, layout.cutFrom.offset) + reader.text(layout.cutTo.offset, layout.size), fullUrls, typeIds, spans };
     } finally {
       reader.close();
     }
@@ -111,6 +137,7 @@ export async function scanBundle(file: string, format: BundleFormat): Promise<Sc
     if (!scanned) {
       spans.close();
       fullUrls.close();
+      typeIds.close();
     }
   }
 }
@@ -191,11 +218,12 @@ export class BundleEntryValidation {
     // JSON keeps the emptied array, `"entry": []`.
     delete value.entry;
     const reader = new EntryReader(scanned);
-    const walk = validator.bundleByEntry(value, scanned.layout.entries, scanned.fullUrls, (i) => reader.entry(i), options);
+    const walk = validator.bundleByEntry(value, scanned.layout.entries, scanned.fullUrls, (i) => reader.entry(i), options, scanned.typeIds);
     if (!walk) {
       reader.close();
       scanned.spans.close();
       scanned.fullUrls.close();
+      scanned.typeIds.close();
       return undefined;
     }
     return new BundleEntryValidation(scanned, reader, { ...shell, value }, walk);
@@ -263,9 +291,11 @@ export class BundleEntryValidation {
   }
 
   close(): void {
+    this.walk.close();
     this.reader.close();
     this.scanned.spans.close();
     this.scanned.fullUrls.close();
+    this.scanned.typeIds.close();
   }
 }
 

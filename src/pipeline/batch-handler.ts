@@ -59,7 +59,7 @@ export function batchHandler(validator: Validator): (request: BatchRequest) => B
   function handleBundle({ id, kind, render, bundle }: BatchRequest): WorkerReply {
     const { id: bundleId, open, profile, from, to, close } = bundle!;
     if (open) {
-      const scanned = { ...open, fullUrls: FullUrlTable.revive(open.fullUrls), spans: SpanList.revive(open.spans) };
+      const scanned = { ...open, fullUrls: FullUrlTable.revive(open.fullUrls), typeIds: FullUrlTable.revive(open.typeIds), spans: SpanList.revive(open.spans) };
       const validation = BundleEntryValidation.open(validator, scanned, profile ? { profile } : undefined);
       if (!validation) throw new Error(`${open.file} cannot be validated entry by entry`);
       bundles.set(bundleId, validation);

@@ -60,7 +60,8 @@ export interface Validator {
   validateToIssues(resource: FhirResource, options?: ValidateOptions): Issue[];
   /**
    * A Bundle too big to hold, validated entry by entry with the issues of validateToIssues (see bundle-by-entry.ts):
-   * `shell` is the Bundle without `entry`, `fullUrls` its entries' fullUrls, `read` an entry read again from its file.
+   * `shell` is the Bundle without `entry`, `fullUrls` its entries' fullUrls, `read` an entry read again from its file,
+   * `typeIds` its entries' resources' `type/id` (when not given, the Bundle is read again the first time they are asked).
    * Undefined when the Bundle's rules need all its entries at once (documents, messages, profiles).
    */
   bundleByEntry(
@@ -69,6 +70,7 @@ export interface Validator {
     fullUrls: FullUrlTable,
     read: (index: number) => Record<string, unknown> | undefined,
     options?: ValidateOptions,
+    typeIds?: FullUrlTable,
   ): BundleByEntry | undefined;
   /** Problems found while loading packages (conflicts, missing dependencies, bad profiles). */
   readonly loadIssues: readonly Issue[];

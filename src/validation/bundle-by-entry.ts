@@ -21,6 +21,8 @@ export interface BundleByEntry {
   takeIn(issues: readonly Issue[]): void;
   /** The issues of the Bundle itself, once every entry has been seen. */
   finish(): Issue[];
+  /** Lets go of what the walk keeps on disk; called once it is done with, finished or not. */
+  close(): void;
 }
 
 /**
@@ -30,6 +32,7 @@ export interface BundleByEntry {
  * @param entries how many entries it has
  * @param fullUrls the entries' fullUrls
  * @param read entry `index` read again from the file (undefined when it cannot be read)
+ * @param typeIds the entries' resources' `type/id`, when the first pass noted them
  */
 export function bundleByEntry(
   engine: Engine,
@@ -38,13 +41,14 @@ export function bundleByEntry(
   fullUrls: FullUrlTable,
   read: (index: number) => Record<string, unknown> | undefined,
   profile: string | undefined,
+  typeIds?: FullUrlTable,
 ): BundleByEntry | undefined {
   if (shell.resourceType !== 'Bundle' || WHOLE_BUNDLE_TYPES.has(shell.type as string) || profile !== undefined || entries === 0) return undefined;
   if ((shell.meta as { profile?: unknown } | undefined)?.profile !== undefined || engine.impliedProfiles.for(shell).length > 0) return undefined;
   const structure = engine.structures.forType('Bundle');
   const entryNode = structure?.root.childByName.get('entry');
   if (!structure || !entryNode) return undefined;
-  return new EntryWalks(engine, shell, structure, entryNode, fullUrls, read, new OnDiskIndex(shell.type, fullUrls, 'Bundle', read));
+  return new EntryWalks(engine, shell, structure, entryNode, fullUrls, read, new OnDiskIndex(shell.type, fullUrls, 'Bundle', read, entries, typeIds));
 }
 
 class EntryWalks implements BundleByEntry {
@@ -120,6 +124,10 @@ class EntryWalks implements BundleByEntry {
     }
     for (const group of groups.values()) if (group.length > 1) this.rootRules(group);
     return this.bundleWalk.result();
+  }
+
+  close(): void {
+    this.index.close();
   }
 
   /** The Bundle's root rules, on the shell holding these entries (one object, its entries replaced each time). */

@@ -136,6 +136,9 @@ export class FullUrlTable {
   }
 }
 
+/** Type/id lookups kept (see OnDiskIndex.withTypeAndId). */
+const NEAR_MISSES_KEPT = 256;
+
 /** Entries read back and kept: references mostly point at a few entries (a Patient, an Encounter). */
 const READ_BACK_CACHE = 64;
 
@@ -146,14 +149,58 @@ const READ_BACK_CACHE = 64;
 export class OnDiskIndex extends EntryLookup {
   private current: BundleEntry | undefined;
   private readonly readBack = new Map<number, BundleEntry | undefined>();
+  /** The entries by `type/id` of their resource, as hashes on disk: given, or made by reading every entry again on first need. */
+  private byTypeAndId: FullUrlTable | undefined;
+  /** Whether this index made byTypeAndId (and closes it). */
+  private madeByTypeAndId = false;
+  /** The entries found by type and id, by `type/id`: a missed reference recurs in many entries. */
+  private readonly nearMisses = new Map<string, BundleEntry[]>();
 
   constructor(
     type: unknown,
     private readonly table: FullUrlTable,
     private readonly path: string,
     private readonly read: (index: number) => Record<string, unknown> | undefined,
+    private readonly entries: number,
+    typeIds?: FullUrlTable,
   ) {
     super(type);
+    this.byTypeAndId = typeIds;
+  }
+
+  /** As the in-memory index's; the first call reads the whole Bundle again (only a reference that misses asks). */
+  withTypeAndId(type: string, id: string, limit: number): readonly BundleEntry[] {
+    if (!this.byTypeAndId) {
+      const table = new FullUrlTable();
+      for (let index = 0; index < this.entries; index++) {
+        const resource = this.read(index)?.resource as { resourceType?: unknown; id?: unknown } | undefined;
+        if (typeof resource?.resourceType === 'string' && typeof resource.id === 'string') table.add(index, `${resource.resourceType}/${resource.id}`);
+      }
+      table.seal();
+      this.byTypeAndId = table;
+      this.madeByTypeAndId = true;
+    }
+    const key = `${type}/${id}`;
+    let found = this.nearMisses.get(key);
+    if (found === undefined) {
+      found = [];
+      for (const index of this.byTypeAndId.candidates(key)) {
+        // Read past the read-back cache, and kept as index and fullUrl only: these entries are named, never walked.
+        const value = this.current?.index === index ? undefined : this.read(index);
+        const resource = (value?.resource ?? this.current?.resource) as { resourceType?: unknown; id?: unknown } | undefined;
+        const fullUrl = value ? value.fullUrl : this.current?.fullUrl;
+        if (resource?.resourceType === type && resource.id === id && found.push(entryOf(index, { fullUrl }, this.path)) === limit) break;
+      }
+      if (this.nearMisses.size >= NEAR_MISSES_KEPT) this.nearMisses.clear();
+      this.nearMisses.set(key, found);
+    }
+    return found;
+  }
+
+  /** Lets go of the scratch file of the entries by type and id, if this index made one. */
+  close(): void {
+    if (this.madeByTypeAndId) this.byTypeAndId?.close();
+    this.byTypeAndId = undefined;
   }
 
   /** Makes the entry about to be walked the current one (undefined when its walk is done). */

@@ -26,6 +26,8 @@ export interface BundleIndex {
   candidates(reference: string, fromFullUrl?: string): readonly Entry[];
   /** fullUrl of the entry whose resource this is (by identity). */
   fullUrlOfEntry(resource: object): string | undefined;
+  /** The first `limit` entries whose resource has this type and id, in order. */
+  withTypeAndId(type: string, id: string, limit: number): readonly Entry[];
 }
 
 const NO_ENTRIES: readonly BundleEntry[] = Object.freeze([]);
@@ -85,6 +87,8 @@ export abstract class EntryLookup implements BundleIndex {
 
   abstract fullUrlOfEntry(resource: object): string | undefined;
 
+  abstract withTypeAndId(type: string, id: string, limit: number): readonly Entry[];
+
   candidates(reference: string, fromFullUrl?: string): readonly Entry[] {
     // As reference.split('/_history/'): the part before the first marker, and the version up to a second one.
     const history = reference.indexOf(HISTORY);
@@ -127,6 +131,8 @@ export class Index extends EntryLookup {
   private byFullUrl: Map<string, BundleEntry[]> | undefined;
   /** Entries are walked in order: the one after the last found is the usual answer. */
   private nextEntry = 0;
+  /** Entries by `type/id` of their resource, made on the first reference that resolves to none. */
+  private byTypeAndId: Map<string, BundleEntry[]> | undefined;
 
   constructor(
     /** The Bundle itself, for what looks at all of it (narrative links: see bundleFragmentTargets). */
@@ -159,6 +165,21 @@ export class Index extends EntryLookup {
       else byFullUrl.set(fullUrl, [entry]);
     }
     return byFullUrl;
+  }
+
+  withTypeAndId(type: string, id: string, limit: number): readonly Entry[] {
+    if (!this.byTypeAndId) {
+      this.byTypeAndId = new Map();
+      for (const entry of this.entries) {
+        const resource = entry.resource;
+        if (typeof resource?.resourceType !== 'string' || typeof resource.id !== 'string') continue;
+        const key = `${resource.resourceType}/${resource.id}`;
+        const list = this.byTypeAndId.get(key);
+        if (list) list.push(entry);
+        else this.byTypeAndId.set(key, [entry]);
+      }
+    }
+    return (this.byTypeAndId.get(`${type}/${id}`) ?? NO_ENTRIES).slice(0, limit);
   }
 
   fullUrlOfEntry(resource: object): string | undefined {

@@ -39,7 +39,7 @@ export async function createValidator(options: ValidatorOptions = {}): Promise<V
   return {
     validateToIssues,
     validate: (resource, validateOptions) => toOperationOutcome(validateToIssues(resource, validateOptions)),
-    bundleByEntry: (shell, entries, fullUrls, read, validateOptions = {}) => bundleByEntry(engine, shell, entries, fullUrls, read, validateOptions.profile),
+    bundleByEntry: (shell, entries, fullUrls, read, validateOptions = {}, typeIds) => bundleByEntry(engine, shell, entries, fullUrls, read, validateOptions.profile, typeIds),
     get loadIssues() {
       return [...loadIssues, ...engine.structures.issues];
     },

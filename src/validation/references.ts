@@ -2,6 +2,7 @@ import type { CompiledStructure, ElementNode, TypeRef } from './element-tree.js'
 import type { ResourceFrame, Walk } from './instance-validator.js';
 import type { StructureCache } from './structures.js';
 import { isAbsoluteUrl } from './primitives.js';
+import type { BundleIndex } from './bundle.js';
 
 const CORE_SD = 'http://hl7.org/fhir/StructureDefinition/';
 const RELATIVE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
@@ -87,6 +88,8 @@ function resolveReference(reference: string, node: ElementNode, path: string, wa
         walk.add('error', 'forbidden', 'reference-bundle-ambiguous', `Multiple matches in bundle for reference ${reference}`, `${path}.reference`);
       } else if (candidates.length === 0 && reference.startsWith('urn')) {
         walk.add('warning', 'not-found', 'reference-bundle-not-local', `URN reference is not locally contained within the bundle ${reference}`, `${path}.reference`);
+      } else if (candidates.length === 0 && frame.fullUrl !== undefined && !isAbsoluteUrl(reference)) {
+        nearMisses(reference, frame.fullUrl, bundle, path, walk);
       }
       target = candidates[0]?.resource;
       if (target) {
@@ -120,6 +123,51 @@ function resolveReference(reference: string, node: ElementNode, path: string, wa
   }
   checkTargetProfiles(target, plan, path, walk, frame);
   return foundType;
+}
+
+/**
+ * A relative reference that resolves to no entry, while entries hold a resource of its type and id: their fullUrls
+ * do not make the full URL the Bundle's rules ask for (a `Patient/1` beside `urn:uuid:` fullUrls, for one). Warned
+ * of as the reference validator does (its getFromBundle), with the entries named.
+ */
+const NEAR_MISSES_NAMED = 5;
+
+function nearMisses(reference: string, fromFullUrl: string, bundle: BundleIndex, path: string, walk: Walk): void {
+  const parts = reference.split('/');
+  if ((parts.length !== 2 && parts.length !== 4) || !walk.engine.isResourceType(parts[0]!) || !ID.test(parts[1]!)) return;
+  const target = fullTargetUrl(parts, fromFullUrl);
+  // An entry whose fullUrl is the target is not a near miss (the reference names it; see EntryLookup.candidates).
+  const entries = bundle.withTypeAndId(parts[0]!, parts[1]!, NEAR_MISSES_NAMED + 1).filter((e) => e.fullUrl !== target);
+  if (entries.length === 0) return;
+  // The reference names every such entry; a Bundle of thousands that share a type and id (an export's copies) would
+  // have thousands of warnings at every reference: the first few say it.
+  entries.length = Math.min(entries.length, NEAR_MISSES_NAMED);
+  if (entries.length > 1) {
+    walk.add('warning', 'required', 'BUNDLE_POSSSIBLE_MATCHES', `The bundle contains no match for ${target} by the rules of Bundle reference resolution, but it has multiple resources that match ${reference} by resource type and id`, path);
+  }
+  for (const entry of entries) {
+    walk.add(
+      'warning',
+      'required',
+      entry.fullUrl === undefined ? 'BUNDLE_BUNDLE_POSSIBLE_MATCH_NO_FU' : 'BUNDLE_BUNDLE_POSSIBLE_MATCH_WRONG_FU',
+      entry.fullUrl === undefined
+        ? `Entry ${entry.index} matches the reference ${reference} by type and id but it does not match the full target URL ${target} by Bundle resolution rules`
+        : `Entry ${entry.index} matches the reference ${reference} by type and id but its fullUrl ${entry.fullUrl} does not match the full target URL ${target} by Bundle resolution rules`,
+      path,
+    );
+  }
+}
+
+/** The full URL a relative reference (split at '/') means from an entry's fullUrl, as the reference validator makes it. */
+function fullTargetUrl(parts: string[], fromFullUrl: string): string {
+  const typeAndId = `${parts[0]}/${parts[1]}`;
+  if (fromFullUrl.startsWith('urn')) {
+    const base = fromFullUrl.slice(0, fromFullUrl.lastIndexOf(':') + 1);
+    return parts.length === 4 ? base + typeAndId : base + parts[1];
+  }
+  const segments = fromFullUrl.split('/');
+  const base = segments.slice(0, Math.max(0, segments.length - 2)).map((s) => s + '/').join('');
+  return base + (parts.length === 4 ? typeAndId : parts.join('/'));
 }
 
 /** A relative reference other than Type/id or Type/id/_history/version, where such references are taken as true. */

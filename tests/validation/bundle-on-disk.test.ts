@@ -113,7 +113,7 @@ describe('OnDiskIndex', () => {
     const table = new FullUrlTable();
     values.forEach((v, i) => table.add(i, v.fullUrl));
     const reads: number[] = [];
-    const onDisk = new OnDiskIndex('collection', table, 'Bundle', (i) => (reads.push(i), structuredClone(values[i])));
+    const onDisk = new OnDiskIndex('collection', table, 'Bundle', (i) => (reads.push(i), structuredClone(values[i])), values.length);
     const held = indexBundle(bundle, 'Bundle');
     onDisk.walking(2, structuredClone(values[2]));
     for (const [reference, from] of [['Patient/a', 'http://x.org/fhir/Patient/a'], ['Patient/a/_history/2', 'http://x.org/fhir/Patient/a'], ['urn:uuid:1', undefined], ['Observation/1', 'urn:uuid:1'], ['Basic/9', undefined]] as const) {
@@ -123,5 +123,18 @@ describe('OnDiskIndex', () => {
     // The entry in hand is not read again.
     expect(reads).not.toContain(2);
     expect(onDisk.fullUrlOfEntry(onDisk.entryAt(2)!.resource!)).toBe('urn:uuid:1');
+  });
+
+  it('finds the entries of a type and id as the in-memory index does, by reading the Bundle again once', () => {
+    const table = new FullUrlTable();
+    values.forEach((v, i) => table.add(i, v.fullUrl));
+    const onDisk = new OnDiskIndex('collection', table, 'Bundle', (i) => structuredClone(values[i]), values.length);
+    const held = indexBundle(bundle, 'Bundle');
+    for (const [type, id] of [['Patient', 'a'], ['Observation', '1'], ['Patient', '1'], ['Basic', 'x']] as const) {
+      const describe = (list: readonly { index: number; fullUrl?: string }[]) => list.map((e) => [e.index, e.fullUrl]);
+      expect(describe(onDisk.withTypeAndId(type, id, 9)), `${type}/${id}`).toEqual(describe(held.withTypeAndId(type, id, 9)));
+    }
+    onDisk.close();
+    table.close();
   });
 });

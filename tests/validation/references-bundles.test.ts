@@ -288,3 +288,27 @@ describe('a collection', () => {
     expect(check(bundle).filter((i) => i.messageId.startsWith('bundle-link') || i.messageId.startsWith('reference-bundle'))).toEqual([]);
   });
 });
+
+describe('references that miss an entry of their type and id', () => {
+  const nearMisses = (bundle: Record<string, unknown>) =>
+    check(bundle)
+      .filter((i) => i.messageId.startsWith('BUNDLE_'))
+      .map((i) => `${i.severity}|${i.path}|${i.message}`);
+  const patient = (fullUrl: string | undefined) => ({ ...(fullUrl ? { fullUrl } : {}), resource: { resourceType: 'Patient', id: 'p1' } });
+  const referring = (fullUrl: string) => ({ fullUrl, resource: observation({ subject: { reference: 'Patient/p1' } }) });
+
+  it('are warned of with the entries and the full URL the rules ask for', () => {
+    expect(nearMisses({ resourceType: 'Bundle', type: 'collection', entry: [referring(UUID_1), patient('urn:uuid:3b1f0c2e-8d4a-4e5b-9c6d-7e8f9a0b1c2d')] })).toEqual([
+      "warning|Bundle.entry[0].resource.subject|Entry 1 matches the reference Patient/p1 by type and id but its fullUrl urn:uuid:3b1f0c2e-8d4a-4e5b-9c6d-7e8f9a0b1c2d does not match the full target URL urn:uuid:p1 by Bundle resolution rules",
+    ]);
+    expect(nearMisses({ resourceType: 'Bundle', type: 'collection', entry: [referring(`${BASE}Observation/o1`), patient(undefined), patient('http://elsewhere.nl/Patient/p1')] })).toEqual([
+      `warning|Bundle.entry[0].resource.subject|The bundle contains no match for ${BASE}Patient/p1 by the rules of Bundle reference resolution, but it has multiple resources that match Patient/p1 by resource type and id`,
+      `warning|Bundle.entry[0].resource.subject|Entry 1 matches the reference Patient/p1 by type and id but it does not match the full target URL ${BASE}Patient/p1 by Bundle resolution rules`,
+      `warning|Bundle.entry[0].resource.subject|Entry 2 matches the reference Patient/p1 by type and id but its fullUrl http://elsewhere.nl/Patient/p1 does not match the full target URL ${BASE}Patient/p1 by Bundle resolution rules`,
+    ]);
+  });
+
+  it('are not when the reference resolves', () => {
+    expect(nearMisses({ resourceType: 'Bundle', type: 'collection', entry: [referring(`${BASE}Observation/o1`), patient(`${BASE}Patient/p1`)] })).toEqual([]);
+  });
+});
