@@ -168,6 +168,13 @@ export class Index extends EntryLookup {
   }
 
   withTypeAndId(type: string, id: string, limit: number): readonly Entry[] {
+    if (this.entries.length <= SCAN_LIMIT) {
+      const found: BundleEntry[] = [];
+      for (const entry of this.entries) {
+        if (entry.resource?.resourceType === type && entry.resource.id === id && found.push(entry) === limit) break;
+      }
+      return found;
+    }
     if (!this.byTypeAndId) {
       this.byTypeAndId = new Map();
       for (const entry of this.entries) {

@@ -135,9 +135,11 @@ const NEAR_MISSES_NAMED = 5;
 function nearMisses(reference: string, fromFullUrl: string, bundle: BundleIndex, path: string, walk: Walk): void {
   const parts = reference.split('/');
   if ((parts.length !== 2 && parts.length !== 4) || !walk.engine.isResourceType(parts[0]!) || !ID.test(parts[1]!)) return;
+  const matches = bundle.withTypeAndId(parts[0]!, parts[1]!, NEAR_MISSES_NAMED + 1);
+  if (matches.length === 0) return;
   const target = fullTargetUrl(parts, fromFullUrl);
   // An entry whose fullUrl is the target is not a near miss (the reference names it; see EntryLookup.candidates).
-  const entries = bundle.withTypeAndId(parts[0]!, parts[1]!, NEAR_MISSES_NAMED + 1).filter((e) => e.fullUrl !== target);
+  const entries = matches.filter((e) => e.fullUrl !== target);
   if (entries.length === 0) return;
   // The reference names every such entry; a Bundle of thousands that share a type and id (an export's copies) would
   // have thousands of warnings at every reference: the first few say it.
