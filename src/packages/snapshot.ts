@@ -10,6 +10,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { splitOutside } from '../formats/fhirpath-text.js';
+import { asBoolean, asInteger, asText } from '../formats/json-primitives.js';
 import type { CanonicalResource, ConformanceResolver } from './types.js';
 import type { Issue } from '../validation/issues.js';
 
@@ -465,11 +466,13 @@ class Generator {
 
   generate(): ElementDefinition[] {
     const sd = this.sd;
-    const diff = sd.differential?.element ?? [];
-    const baseSd = sd.baseDefinition ? this.resolveSd(sd.baseDefinition) : undefined;
-    const where = sd.url ?? sd.id ?? '?';
+    const given: unknown = sd.differential?.element;
+    const diff = (Array.isArray(given) ? given : []).map((d) => (wellFormedElement(d) ?? d) as ElementDefinition);
+    const baseDefinition = asText(sd.baseDefinition);
+    const baseSd = baseDefinition ? this.resolveSd(baseDefinition) : undefined;
+    const where = asText(sd.url) ?? asText(sd.id) ?? '?';
     if (!baseSd) {
-      this.issue('error', 'not-found', 'SNAPSHOT_BASE_NOT_FOUND', sd.baseDefinition ? `Unable to find base definition ${sd.baseDefinition} for ${where}` : `${where} has no baseDefinition`);
+      this.issue('error', 'not-found', 'SNAPSHOT_BASE_NOT_FOUND', baseDefinition ? `Unable to find base definition ${baseDefinition} for ${where}` : `${where} has no baseDefinition`);
       return [];
     }
     const baseTree = this.tree(baseSd);
@@ -479,9 +482,14 @@ class Generator {
         : `The base definition ${baseSd.url} has no snapshot and none could be generated`);
       return [];
     }
+    const pathProblem = differentialPathProblem(diff, where);
+    if (pathProblem) {
+      this.issue('error', 'processing', pathProblem.messageId, `Error generating Snapshot: ${pathProblem.message}`, `StructureDefinition.differential.element[${pathProblem.index}]`);
+      return [];
+    }
     const root = instantiate(baseTree.root);
     const specialization = sd.derivation === 'specialization';
-    this.rootType = specialization && sd.type ? sd.type : baseTree.root.ed.path;
+    this.rootType = (specialization && asText(sd.type)) || baseTree.root.ed.path;
     let prev: Segment[] = [];
     for (let i = 0; i < diff.length; i++) {
       const d = diff[i];
@@ -578,6 +586,93 @@ function mergeSlicing(base: Slicing, d: Slicing): Slicing {
     out.discriminator = [...base.discriminator, ...extra];
   }
   return out;
+}
+
+/** Keeps a value of the right JSON shape (possibly with parts dropped), or says to drop it (undefined). */
+type Shape = (value: unknown) => unknown;
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const text: Shape = asText;
+const integer: Shape = asInteger;
+const flag: Shape = asBoolean;
+const anyRecord: Shape = (v) => (isRecord(v) ? v : undefined);
+
+/** An array whose items keep their shape; the same array when nothing was dropped. */
+function listOf(item: Shape): Shape {
+  return (v) => {
+    if (!Array.isArray(v)) return undefined;
+    const kept = v.map(item);
+    if (kept.every((x, i) => x === v[i])) return v;
+    return kept.filter((x) => x !== undefined);
+  };
+}
+
+/** An object whose listed members keep their shape (others as they are); dropped without its required members. */
+function recordOf(members: Record<string, Shape>, required: readonly string[] = []): Shape {
+  return (v) => {
+    if (!isRecord(v)) return undefined;
+    let copy: Record<string, unknown> | undefined;
+    for (const key in members) {
+      if (!(key in v)) continue;
+      const kept = members[key]!(v[key]);
+      if (kept === v[key]) continue;
+      copy ??= { ...v };
+      if (kept === undefined) delete copy[key];
+      else copy[key] = kept;
+    }
+    const out = copy ?? v;
+    return required.every((key) => out[key] !== undefined) ? out : undefined;
+  };
+}
+
+/**
+ * A differential element as the generator reads it. Instances reach the generator unchecked (a profile under
+ * validation): a member of the wrong JSON type is read as the reference's parser reads it (see json-primitives).
+ */
+const wellFormedElement = recordOf({
+  id: text,
+  sliceName: text,
+  min: integer,
+  max: text,
+  contentReference: text,
+  type: listOf(recordOf({ code: text, profile: listOf(text), targetProfile: listOf(text), extension: listOf(anyRecord) }, ['code'])),
+  slicing: recordOf({ discriminator: listOf(recordOf({ type: text, path: text })), ordered: flag, rules: text, description: text }),
+  binding: recordOf({ strength: text, valueSet: text, description: text }),
+  constraint: listOf(recordOf({ key: text, source: text }, ['key'])),
+  mapping: listOf(recordOf({ identity: text, map: text }, ['identity', 'map'])),
+  base: recordOf({ path: text, min: integer, max: text }),
+});
+
+/** Characters an element name must not hold (ProfileUtilities.checkDifferential); '[' and ']' only as a closing [x]. */
+const NAME_FORBIDDEN = /[,:;'"/|?!@#$%^&*(){}]/;
+
+/**
+ * The first differential element whose path the generator cannot work with, as the reference's checkDifferential
+ * finds it before generating (it throws; the validator reports the message): no path, or a name that is empty, longer
+ * than 64 characters, or holds whitespace or a character outside ' '..'z' or the forbidden ones.
+ */
+function differentialPathProblem(diff: readonly ElementDefinition[], where: string): { index: number; messageId: string; message: string } | undefined {
+  for (let index = 0; index < diff.length; index++) {
+    const p: unknown = diff[index]?.path;
+    if (typeof p !== 'string') {
+      return p === undefined
+        ? { index, messageId: 'NO_PATH_ON_ELEMENT_IN_DIFFERENTIAL_IN_', message: `No path on element in differential in ${where}` }
+        : { index, messageId: 'NO_PATH_VALUE_ON_ELEMENT_IN_DIFFERENTIAL_IN_', message: `No path value on element in differential in ${where}` };
+    }
+    if (!p.includes('.')) continue;
+    const illegal = (id: string, why: string) => ({ index, messageId: `ILLEGAL_PATH__IN_DIFFERENTIAL_IN__${id}`, message: `Illegal path '${p}' in differential in ${where}: ${why}` });
+    for (const name of p.split('.')) {
+      if (name.length === 0) return illegal('NAME_PORTION_MISING_', "name portion missing ('..')");
+      if (name.length > 64) return illegal('NAME_PORTION_EXCEEDS_64_CHARS_IN_LENGTH', 'name portion exceeds 64 chars in length');
+      for (const ch of name) {
+        if (/\s/.test(ch)) return illegal('NO_UNICODE_WHITESPACE', 'no unicode whitespace');
+        if (NAME_FORBIDDEN.test(ch) || ch < ' ' || ch > 'z') return illegal('ILLEGAL_CHARACTER_', `illegal character '${ch}'`);
+      }
+      const bracketed = name.includes('[') || name.includes(']');
+      if (bracketed && (!name.endsWith('[x]') || /[[\]]/.test(name.slice(0, -3)))) return illegal('ILLEGAL_CHARACTERS_', 'illegal characters []');
+    }
+  }
+  return undefined;
 }
 
 /** Generates the snapshot of `sd` from its differential and its base chain (whose snapshots are generated when missing). */

@@ -136,6 +136,8 @@ export class ConformanceStore implements ConformanceResolver {
   }
 
   resolve<T extends CanonicalResource = CanonicalResource>(canonical: string, resourceType?: string): T | undefined {
+    // Canonicals read from instances arrive unchecked: a value of another JSON type (reported there) names nothing.
+    if (typeof canonical !== 'string') return undefined;
     const bar = canonical.indexOf('|');
     let entry: Entry | undefined;
     if (bar < 0) entry = this.newestOf(canonical, resourceType);

@@ -17,6 +17,20 @@ function ucumUtils(): UcumUtils {
   return ucum;
 }
 
+/**
+ * Calls ucum-lhc with console.log silenced: where its parser throws (a blank unit, say) it logs to stdout, which holds
+ * fhirdq's report. The call is synchronous, so nothing else can log meanwhile.
+ */
+function quietly<T>(call: (utils: UcumUtils) => T): T {
+  const log = console.log;
+  console.log = () => {};
+  try {
+    return call(ucumUtils());
+  } finally {
+    console.log = log;
+  }
+}
+
 /** An annotation ({…}), whose text has no meaning in UCUM. */
 const ANNOTATION = /\{([^}]*)\}/g;
 
@@ -40,7 +54,7 @@ export function convertUcum(value: number, from: string, to: string): number | u
   const fromPlain = withPlainAnnotations(from);
   const toPlain = withPlainAnnotations(to);
   if (fromPlain === undefined || toPlain === undefined) return undefined;
-  const result = ucumUtils().convertUnitTo(fromPlain, value, toPlain);
+  const result = quietly((u) => u.convertUnitTo(fromPlain, value, toPlain));
   return result.status === 'succeeded' ? result.toVal : undefined;
 }
 
@@ -56,7 +70,7 @@ const grammars = new Map<string, GrammarCheck>([
     (code) => {
       const plain = withPlainAnnotations(code);
       if (plain === undefined) return `Error processing unit'${code}': Annotation contains non-ascii characters`;
-      const r = ucumUtils().validateUnitString(plain, false);
+      const r = quietly((u) => u.validateUnitString(plain, false));
       return r.status === 'valid' ? undefined : `Error processing unit '${code}': ${r.msg?.join('; ') ?? r.status}`;
     },
   ],

@@ -1,4 +1,5 @@
 import type { ConformanceResolver } from '../packages/types.js';
+import { asText } from '../formats/json-primitives.js';
 import type { IssueType } from '../validation/issues.js';
 import { isAbsoluteUrl } from '../validation/primitives.js';
 import { BCP13, grammarFor, isExternalSystem } from './builtin.js';
@@ -46,6 +47,24 @@ export interface CodingInput {
   code?: string;
   display?: string;
   version?: string;
+}
+
+/** A Coding as read from an instance, unchecked: members of another JSON type are read as the reference reads them. */
+function wellTyped(input: CodingInput): CodingInput {
+  const { system, code, display, version } = input as Record<keyof CodingInput, unknown>;
+  if ((system === undefined || typeof system === 'string') && (code === undefined || typeof code === 'string')
+    && (display === undefined || typeof display === 'string') && (version === undefined || typeof version === 'string')) return input;
+  return { system: asText(system), code: asText(code), display: asText(display), version: asText(version) };
+}
+
+/** A CodeableConcept's codings as FHIRPath sees them: one not in an array is one item; items that are no objects count as absent. */
+function codingsOf(coding: unknown): CodingInput[] {
+  if (coding === undefined) return [];
+  const list: unknown[] = Array.isArray(coding) ? coding : [coding];
+  const isObject = (c: unknown): c is CodingInput => typeof c === 'object' && c !== null;
+  // The usual case, every coding well formed, is the array itself: this runs on every bound concept.
+  if (list.every((c) => isObject(c) && wellTyped(c) === c)) return list as CodingInput[];
+  return list.filter(isObject).map(wellTyped);
 }
 
 export interface TerminologyOptions {
@@ -217,7 +236,7 @@ export class TerminologyService {
   }
 
   validateCodeableConcept(cc: { coding?: CodingInput[]; text?: string }, valueSet: string): CodeCheck {
-    const codings = cc.coding ?? [];
+    const codings = codingsOf(cc.coding);
     const key = codings.length === 1 ? this.codingIds.of(codings[0]!) : codings.map((c) => this.codingIds.of(c)).join();
     return this.conceptChecks.get(valueSet, key) ?? this.conceptChecks.set(valueSet, key, this.checkCodeableConcept(codings, valueSet));
   }
@@ -240,7 +259,8 @@ export class TerminologyService {
     return { status: best!.status, messages, ...base, errorMessage: errors.join('; ') || undefined, system: best!.system };
   }
 
-  private single(input: CodingInput, valueSet: string | undefined, mode: Mode): CodeCheck {
+  private single(raw: CodingInput, valueSet: string | undefined, mode: Mode): CodeCheck {
+    const input = wellTyped(raw);
     const checks = mode === 'code' ? this.codeChecks : this.codingChecks;
     const id = this.codingIds.of(input);
     return checks.get(valueSet, id) ?? checks.set(valueSet, id, this.checkSingle(input, valueSet, mode));

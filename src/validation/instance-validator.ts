@@ -266,7 +266,9 @@ export class Engine {
     const root = resource as unknown as Record<string, unknown>;
     const mark = this.groups.count;
     try {
-      walk.resource(root, String(resource.resourceType ?? 'Resource'), makeFrame(root, String(resource.resourceType)), profile ? [profile] : [], true);
+      // A resourceType that is no string (reported as missing) names no path: the resource is 'Resource'.
+      const rootPath = typeof resource.resourceType === 'string' ? resource.resourceType : 'Resource';
+      walk.resource(root, rootPath, makeFrame(root, rootPath), profile ? [profile] : [], true);
     } finally {
       // A walk that throws leaves its groups counted: given back here.
       this.groups.count = mark;
@@ -530,7 +532,8 @@ export class Walk {
     try {
       const { snapshot, issues } = this.engine.regeneratedSnapshot(sd);
       const given = (sd.snapshot as { element?: unknown } | undefined)?.element;
-      if (Array.isArray(given) && given.length > 0 && given.length !== snapshot.length) {
+      // An empty result is a generation that stopped, with its reason among the issues: nothing to compare.
+      if (Array.isArray(given) && given.length > 0 && snapshot.length > 0 && given.length !== snapshot.length) {
         this.add('error', 'business-rule', 'SNAPSHOT_EXISTING_PROBLEM',
           `The generated snapshot has a different number of elements (${snapshot.length}) than the snapshot in the StructureDefinition (${given.length})`, path);
       }

@@ -18,6 +18,18 @@ export type InvariantResult = { ok: true } | { ok: false; evaluationError?: stri
 
 type NativeInvariant = (scope: InvariantScope) => boolean;
 
+interface ContainedLike {
+  contained?: unknown;
+  meta?: { versionId?: unknown; lastUpdated?: unknown; security?: unknown };
+}
+
+/** A resource's contained resources as FHIRPath sees them: one that is not in an array (a structure error) is one item. */
+function containedOf(node: unknown): (ContainedLike | null)[] | undefined {
+  const contained = (node as { contained?: unknown }).contained;
+  if (contained === undefined || contained === null) return undefined;
+  return Array.isArray(contained) ? (contained as (ContainedLike | null)[]) : [contained as ContainedLike];
+}
+
 /** ele-1 on a value: a primitive value, or an object with a member besides id. */
 export function hasValueOrChildren(node: unknown): boolean {
   if (node === null || node === undefined) return false;
@@ -50,18 +62,19 @@ const NATIVE: Record<string, NativeInvariant> = {
     return hasExtensions !== hasValue;
   },
   'dom-2': ({ node }) => {
-    const contained = (node as { contained?: Array<{ contained?: unknown[] }> }).contained;
+    const contained = containedOf(node);
     return !contained?.some((c) => Array.isArray(c?.contained) && c.contained.length > 0);
   },
   // As in the reference, not as FHIRPath: contained.ts names each orphan, and follows references between contained resources.
   'dom-3': () => true,
   'dom-4': ({ node }) => {
-    const contained = (node as { contained?: Array<{ meta?: { versionId?: unknown; lastUpdated?: unknown } }> }).contained;
+    const contained = containedOf(node);
     return !contained?.some((c) => c?.meta?.versionId !== undefined || c?.meta?.lastUpdated !== undefined);
   },
   'dom-5': ({ node }) => {
-    const contained = (node as { contained?: Array<{ meta?: { security?: unknown[] } }> }).contained;
-    return !contained?.some((c) => (c?.meta?.security?.length ?? 0) > 0);
+    const contained = containedOf(node);
+    // A security that is no array is reported by the structure check and counts as absent, as in the reference.
+    return !contained?.some((c) => { const security = c?.meta?.security; return Array.isArray(security) && security.length > 0; });
   },
   // ref-1 as published: a local reference must name a contained resource of the root resource.
   'ref-1': ({ node, rootResource }) => {

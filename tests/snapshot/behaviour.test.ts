@@ -163,6 +163,27 @@ describe('generateSnapshot', () => {
     expect(r.issues[2].message).toBe("The discriminator path 'type' does not appear to be valid for the element that is being sliced 'Patient.extension'");
   });
 
+  it('stops at a differential path it cannot work with, naming the element, as the reference does', () => {
+    const stopsAt = (elements: unknown[]) => {
+      const r = generateSnapshot(profile('Patient', elements as ElementDefinition[], { url: 'http://example.org/p' }), coreResolver());
+      expect(r.snapshot).toEqual([]);
+      expect(r.issues).toHaveLength(1);
+      return [r.issues[0].messageId, r.issues[0].path, r.issues[0].message];
+    };
+    const at = (i: number) => `StructureDefinition.differential.element[${i}]`;
+    expect(stopsAt([{ id: 'Patient', path: 'Patient' }, { id: 'Patient.name' }])).toEqual(
+      ['NO_PATH_ON_ELEMENT_IN_DIFFERENTIAL_IN_', at(1), 'Error generating Snapshot: No path on element in differential in http://example.org/p']);
+    expect(stopsAt([{ id: 'Patient.name', path: 7 }])[0]).toBe('NO_PATH_VALUE_ON_ELEMENT_IN_DIFFERENTIAL_IN_');
+    expect(stopsAt([{ path: 'Patient..name' }])).toEqual(
+      ['ILLEGAL_PATH__IN_DIFFERENTIAL_IN__NAME_PORTION_MISING_', at(0), "Error generating Snapshot: Illegal path 'Patient..name' in differential in http://example.org/p: name portion missing ('..')"]);
+    expect(stopsAt([{ path: `Patient.${'n'.repeat(65)}` }])[0]).toBe('ILLEGAL_PATH__IN_DIFFERENTIAL_IN__NAME_PORTION_EXCEEDS_64_CHARS_IN_LENGTH');
+    expect(stopsAt([{ path: 'Patient.na me' }])[0]).toBe('ILLEGAL_PATH__IN_DIFFERENTIAL_IN__NO_UNICODE_WHITESPACE');
+    expect(stopsAt([{ path: 'Patient.name:x' }])[2]).toMatch(/illegal character ':'$/);
+    expect(stopsAt([{ path: 'Patient.naméé' }])[2]).toMatch(/illegal character 'é'$/);
+    expect(stopsAt([{ path: 'Patient.deceased[y]' }])[0]).toBe('ILLEGAL_PATH__IN_DIFFERENTIAL_IN__ILLEGAL_CHARACTERS_');
+    expect(generateSnapshot(profile('Patient', [{ id: 'Patient.deceased[x]', path: 'Patient.deceased[x]', min: 1 }]), coreResolver()).issues).toEqual([]);
+  });
+
   it('reports a missing base and a baseDefinition cycle without looping', () => {
     expect(messageIds(profile('Patient', [], { baseDefinition: 'http://example.org/nothing' }))).toEqual(['SNAPSHOT_BASE_NOT_FOUND']);
     const a = profile('Patient', [{ id: 'Patient', path: 'Patient' }], { url: 'http://example.org/a', baseDefinition: 'http://example.org/b' });

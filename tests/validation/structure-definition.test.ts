@@ -113,6 +113,16 @@ describe('its snapshot, regenerated from the differential as the reference does'
   });
 });
 
+describe('a differential element without a path', () => {
+  it('stops snapshot generation with the reason, and no count of elements is compared with an empty result', () => {
+    const carried = { id: 'Patient', path: 'Patient', min: 0, max: '*', definition: 'A patient', base: { path: 'Patient', min: 0, max: '*' } };
+    const issues = check({ ...patientProfile([{ id: 'Patient.name', min: 1 }]), snapshot: { element: [carried] } });
+    expectIssue(issues, 'NO_PATH_ON_ELEMENT_IN_DIFFERENTIAL_IN_', element(1));
+    expect(issues.map((i) => i.messageId)).not.toContain('SNAPSHOT_EXISTING_PROBLEM');
+    expect(issues.map((i) => i.message).join('\n')).not.toMatch(/Cannot read|undefined/);
+  });
+});
+
 describe('without its base', () => {
   it('is checked no further, and the missing base is a warning, as in the reference', () => {
     const issues = check({ ...patientProfile([{ id: 'Patient.name', path: 'Patient.name', min: 1 }]), baseDefinition: `${TEST}Nowhere` });

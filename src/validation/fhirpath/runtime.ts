@@ -23,9 +23,10 @@ export class Node {
   constructor(v: unknown, x: unknown, path: string | null, type: string | null) {
     // Only objects can be resources: a property read on a string or number would search its prototype.
     const rt = typeof v === 'object' && v !== null ? (v as { resourceType?: unknown }).resourceType : undefined;
-    if (rt) {
-      path = rt as string;
-      type = rt as string;
+    // A resourceType that is not a string is reported by the structure check; here it names no type.
+    if (typeof rt === 'string' && rt !== '') {
+      path = rt;
+      type = rt;
     }
     this.v = v;
     this.x = (x || null) as Record<string, unknown> | null;
