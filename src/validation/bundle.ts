@@ -285,7 +285,9 @@ export function checkSearchEntry(value: Record<string, unknown>, entry: Entry, s
     walk.add('error', 'invalid', 'bundle-search-entry-no-resource', 'SearchSet Bundle Entries must have resources', entry.path);
     return;
   }
-  const type = String(resource.resourceType);
+  // An entry without a resourceType is reported there, with nothing to judge against the search.
+  if (typeof resource.resourceType !== 'string') return;
+  const type = resource.resourceType;
   const at = `${entry.path}.resource`;
   const noId = resource.id === undefined;
   const expecting = `(${type} expecting [${search.types.join(', ')}])`;
@@ -332,7 +334,7 @@ export function checkEntry(entry: Entry, type: string | undefined, walk: Walk): 
     const id = entry.resource.id;
     if (id === undefined) {
       walk.add('error', 'invalid', 'bundle-fullurl-no-id', `The fullUrl '${entry.fullUrl}' looks like a RESTful server URL, but the resource has no id`, `${entry.path}.fullUrl`);
-    } else if (restful[2] !== entry.resource.resourceType || restful[3] !== id) {
+    } else if (typeof entry.resource.resourceType === 'string' && (restful[2] !== entry.resource.resourceType || restful[3] !== id)) {
       walk.add('error', 'invalid', 'bundle-fullurl-mismatch', `The fullUrl '${entry.fullUrl}' looks like a RESTful server URL, so it must end with the correct type and id (/${String(entry.resource.resourceType)}/${String(id)})`, `${entry.path}.fullUrl`);
     }
   }

@@ -321,11 +321,12 @@ function checkConcepts(concepts: Json[], at: string, cs: Json, supplemented: Jso
       codes.add(code);
     }
     // Advice on HL7's own code systems, once each per code system.
-    if (hl7Advice.display && concept.display === undefined) {
+    // A concept without a code is an error already; the advice goes to one that has one.
+    if (code !== undefined && hl7Advice.display && concept.display === undefined) {
       add('warning', 'business-rule', 'codesystem-concept-no-display', `The concept '${code}' has no display`, path);
       hl7Advice.display = false;
     }
-    if (hl7Advice.definition && concept.definition === undefined) {
+    if (code !== undefined && hl7Advice.definition && concept.definition === undefined) {
       add('warning', 'business-rule', 'codesystem-concept-no-definition', `The concept '${code}' has no definition`, path);
       hl7Advice.definition = false;
     }

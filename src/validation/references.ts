@@ -74,7 +74,8 @@ function resolveReference(reference: string, node: ElementNode, path: string, wa
       walk.add('error', 'structure', 'reference-contained-unresolved', `Unable to resolve resource with reference '${reference}'`, `${path}.reference`);
       return;
     }
-    foundType = String(target.resourceType);
+    // A resourceType that is no string is reported on the contained resource; it names no type to check here.
+    foundType = typeof target.resourceType === 'string' ? target.resourceType : undefined;
     if (!checkAggregation(refType, 'contained', reference, path, walk)) return foundType;
   } else {
     foundType = restfulType(reference);
@@ -93,8 +94,8 @@ function resolveReference(reference: string, node: ElementNode, path: string, wa
       }
       target = candidates[0]?.resource;
       if (target) {
-        const actual = String(target.resourceType);
-        if (foundType && actual !== foundType) {
+        const actual = typeof target.resourceType === 'string' ? target.resourceType : undefined;
+        if (foundType && actual !== undefined && actual !== foundType) {
           walk.add('error', 'structure', 'reference-bundle-type-mismatch', `Matching reference for reference ${reference} has resourceType ${actual}`, `${path}.reference`);
           return actual;
         }

@@ -91,6 +91,7 @@ export function checkStructureDefinition(sd: Json, path: string, lookups: Struct
   const add = (severity: Severity, code: IssueType, messageId: string, message: string, at = path) => issues.push({ severity, code, messageId, message, path: at });
   const type = str(sd.type);
   const url = str(sd.url);
+  const kind = str(sd.kind);
 
   // Extension contexts belong to extensions.
   if (type !== undefined && type !== 'Extension') {
@@ -137,19 +138,20 @@ export function checkStructureDefinition(sd: Json, path: string, lookups: Struct
   if (!base) return issues;
   const derivation = str(sd.derivation);
   if (derivation === undefined) {
-    add('error', 'structure', 'sd-no-derivation', `StructureDefinition ${url} must have a derivation, since it has a baseDefinition`);
+    add('error', 'structure', 'sd-no-derivation', `StructureDefinition ${url ?? ''} must have a derivation, since it has a baseDefinition`);
   } else {
-    if (base.abstract !== true && sd.kind !== base.kind) {
-      add('error', 'structure', 'sd-kind', `The kind ${String(sd.kind)} must be the same as the kind ${String(base.kind)} in the base structure ${baseUrl} (base type = ${String(base.type)})`);
+    // A kind or type that is missing or no string is reported by the structure check: nothing to compare here.
+    if (base.abstract !== true && kind !== undefined && kind !== base.kind) {
+      add('error', 'structure', 'sd-kind', `The kind ${kind} must be the same as the kind ${String(base.kind)} in the base structure ${baseUrl} (base type = ${String(base.type)})`);
     }
-    if (derivation === 'constraint' && type !== base.type) {
+    if (derivation === 'constraint' && type !== undefined && type !== base.type) {
       add('error', 'structure', 'sd-constraint-type', `The type ${type} must be the same as the type in the base structure ${baseUrl} that is being constrained`);
-    } else if (derivation === 'specialization' && (type === undefined || type === base.type)) {
+    } else if (derivation === 'specialization' && type !== undefined && type === base.type) {
       add('error', 'structure', 'sd-specialization-type', `The type ${type} must not be the same as the type in the base structure ${baseUrl} that is being specialised`);
     }
   }
-  if (derivation === 'constraint' && base.kind !== sd.kind) {
-    add('error', 'structure', 'sd-derivation-kind', `The structure definition constrains a kind of ${String(base.kind)}, but has a different kind (${String(sd.kind)})`);
+  if (derivation === 'constraint' && kind !== undefined && base.kind !== kind) {
+    add('error', 'structure', 'sd-derivation-kind', `The structure definition constrains a kind of ${String(base.kind)}, but has a different kind (${kind})`);
   }
 
   const differential = list((sd.differential as Json | undefined)?.element);

@@ -81,6 +81,32 @@ describe('values of the wrong JSON type', () => {
     expectIssue(issues, 'SNAPSHOT_BASE_NOT_FOUND', 'StructureDefinition', 'warning');
   });
 
+  it('a missing or ill-typed member is reported once, not again by the rules that compare it', () => {
+    const profile = validate({
+      resourceType: 'StructureDefinition', url: 'http://example.org/StructureDefinition/r', name: 'R', status: 'draft', kind: { k: 'resource' }, abstract: false,
+      baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Patient', derivation: 'constraint', differential: { element: [{ id: 'Patient', path: 'Patient' }] },
+    });
+    expectIssue(profile, 'primitive-json-type', 'StructureDefinition.kind');
+    expect(profile.filter((i) => i.messageId.startsWith('cardinality') && i.message.startsWith('StructureDefinition.type'))).toHaveLength(1);
+    expect(messageIds(profile).filter((id) => ['sd-kind', 'sd-derivation-kind', 'sd-constraint-type'].includes(id))).toEqual([]);
+
+    const referring = validate({ resourceType: 'Patient', contained: [{ resourceType: { t: 'Organization' }, id: 'o' }], managingOrganization: { reference: '#o' } });
+    expect(messageIds(referring)).not.toContain('reference-wrong-type');
+
+    const searchset = validate({
+      resourceType: 'Bundle', type: 'searchset', link: [{ relation: 'self', url: 'http://example.org/fhir/Patient?name=x' }],
+      entry: [{ fullUrl: 'http://example.org/fhir/Patient/1', resource: { id: '1' }, search: { mode: 'outcome' } }],
+    });
+    expectIssue(searchset, 'resource-type-missing', 'Bundle.entry[0].resource', 'fatal');
+    expect(messageIds(searchset)).not.toContain('bundle-search-entry-outcome');
+
+    const codeSystem = validate({
+      resourceType: 'CodeSystem', url: 'http://terminology.hl7.org/CodeSystem/example-x', name: 'X', status: 'draft', content: 'complete',
+      concept: [{ display: 'no code' }, { code: 'b' }],
+    });
+    expect(codeSystem.filter((i) => i.messageId === 'codesystem-concept-no-display').map((i) => i.path)).toEqual(['CodeSystem.concept[1]']);
+  });
+
   it('a blank UCUM unit is an error in the report, and nothing is written to stdout behind it', () => {
     const log = vi.spyOn(console, 'log');
     const issues = validate({ resourceType: 'Observation', status: 'final', code: { text: 'weight' }, valueQuantity: { value: 1, system: 'http://unitsofmeasure.org', code: ' ' } });
