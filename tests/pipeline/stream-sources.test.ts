@@ -25,6 +25,10 @@ beforeAll(async () => {
   await writeFile(path.join(dir, 'cp1252.csv'), iconv.encode(csv, 'windows-1252'));
   await writeFile(path.join(dir, 'zipped.csv'), gzipSync(iconv.encode(csv, 'windows-1252')));
   await writeFile(path.join(dir, 'columns.csv'), 'a,b,c\n1,2,3\n1,2\n1,2,3,4\n"unterminated,2,3\n');
+  await writeFile(path.join(dir, 'quotes.csv'), 'a;b;c\n1;tablet "bij pijn";x\n2;"bij pijn" 2x;y\n3;"regel één\nregel ""twee""";z\n4;"open;w\n5;ok;v\n6;ok;u\n');
+  await writeFile(path.join(dir, 'stray.csv'), 'a,b,c\n1,"x\n2,p,q\n3,r",s,t\n4,ok,v\n');
+  const goodRows = Array.from({ length: 120 }, (_, i) => `${i},ok,fine`).join('\n');
+  await writeFile(path.join(dir, 'far.csv'), `a,b,c\n1,"opened\n${goodRows}\n9,closed",late\n`);
   await writeFile(path.join(dir, 'badutf8.csv'), Buffer.concat([Buffer.from('a,b\nok,fine\nx,caf'), Buffer.from([0xe9]), Buffer.from('\n')]));
   await writeFile(path.join(dir, 'is-json.csv'), JSON.stringify([patient('a')]));
   await writeFile(path.join(dir, 'lines.ndjson'), `${JSON.stringify(patient('a'))}\n{"resourceType": "Patient", "id": \n\n${JSON.stringify(patient('c'))}\n`);
@@ -79,6 +83,33 @@ describe('CSV', () => {
     expect(short).toMatchObject({ field: 'c', reason: expect.stringContaining('expected 3 columns') });
     expect(long).toMatchObject({ field: 'column 4' });
     expect(quote).toMatchObject({ reason: expect.stringContaining('malformed CSV') });
+  });
+
+  it('keeps stray quotes inside a value as text, and a quoted value over lines as one value', async () => {
+    const items = await collect({ inputs: ['quotes.csv'], csv: { delimiter: ';' } });
+    const records = items.flatMap((i) => (i.kind === 'record' ? [[i.line, i.record.b]] : []));
+    expect(records.slice(0, 3)).toEqual([[2, 'tablet "bij pijn"'], [3, '"bij pijn" 2x'], [4, 'regel één\nregel "twee"']]);
+  });
+
+  it('a quote that is never closed costs its own line only: every row after it is read', async () => {
+    const items = await collect({ inputs: ['quotes.csv'], csv: { delimiter: ';' } });
+    expect(items.slice(3).map((i) => [i.kind, 'line' in i ? i.line : -1])).toEqual([['rejected', 6], ['record', 7], ['record', 8]]);
+    expect(items[3]).toMatchObject({ reason: expect.stringMatching(/^malformed CSV: a quote opened in this line is not closed before the end of the file/) });
+  });
+
+  it('two stray quotes do not make the lines between them one value: the row they give has the wrong column count', async () => {
+    const items = await collect({ inputs: ['stray.csv'] });
+    expect(items.map((i) => [i.kind, 'line' in i ? i.line : -1])).toEqual([['rejected', 2], ['record', 3], ['rejected', 4], ['record', 5]]);
+    expect(items[0]).toMatchObject({ reason: expect.stringContaining('from this line to line 4 leaves the row with 4 columns, not 3') });
+    expect(items[1]).toMatchObject({ record: { a: '2', b: 'p', c: 'q' } });
+  });
+
+  it('a quoted value open for more than 100 lines is taken for a stray quote, and the lines are read as rows', async () => {
+    const items = await collect({ inputs: ['far.csv'] });
+    expect(items[0]).toMatchObject({ kind: 'rejected', line: 2, reason: expect.stringContaining('not closed within 100 lines') });
+    // The 120 rows, and the line that would have closed the value, its quote now inside a value.
+    expect(items.filter((i) => i.kind === 'record')).toHaveLength(121);
+    expect(items.at(-1)).toMatchObject({ kind: 'record', line: 123, record: { b: 'closed"' } });
   });
 
   it('rejects a row with bytes invalid in the declared encoding, naming the column', async () => {
