@@ -9,7 +9,7 @@ import type { FhirResource } from '../packages/types.js';
 import { codeMapFromConceptMap, codeMapFromTable, type CodeMap, type TargetCoding } from './codemaps.js';
 import { mappingSpecSchema, type MappingSpec, type ResourceSpec } from './spec.js';
 import { TRANSFORMS, TRANSFORM_NAMES, TransformError, type TransformName } from './transforms.js';
-import { loadYaml, SpecErrors, type LoadedYaml, type YamlPath } from './yaml-file.js';
+import { loadYaml, SpecErrors, type LoadedYaml, type SpecError, type YamlPath } from './yaml-file.js';
 
 export interface MappedResource {
   /** The spec's resource name. */
@@ -35,6 +35,8 @@ export interface CoverageReport {
 export interface Mapper {
   readonly specFile: string;
   map(row: Record<string, unknown>): MapResult;
+  /** Resources whose exchange (their own, the spec's, else `fallback`) is none or not in `known`, at their place in the spec. */
+  exchangeProblems(fallback: string | undefined, known: ReadonlySet<string>): SpecError[];
   coverage(): CoverageReport;
 }
 
@@ -424,6 +426,15 @@ export function compileMapping(loaded: LoadedYaml<MappingSpec>, codeMaps: Map<st
 
   return {
     specFile: loaded.file,
+    exchangeProblems(fallback, known) {
+      const problems: SpecError[] = [];
+      spec.resources.forEach((r, i) => {
+        const exchange = r.exchange ?? spec.exchange ?? fallback;
+        if (exchange === undefined) problems.push(loaded.error(['resources', i], `resource '${r.name}' has no exchange: set exchange on it, on the mapping or on the source`));
+        else if (!known.has(exchange)) problems.push(loaded.error(r.exchange ? ['resources', i, 'exchange'] : spec.exchange ? ['exchange'] : ['resources', i], `unknown exchange '${exchange}' (the run config has ${[...known].join(', ')})`));
+      });
+      return problems;
+    },
     map(row) {
       records++;
       for (const k in row) {

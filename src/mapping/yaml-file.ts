@@ -67,7 +67,8 @@ export function parseYaml<S extends z.ZodType>(file: string, text: string, schem
     throw new SpecErrors([new SpecError(file, e.linePos?.[0].line ?? lines.linePos(e.pos[0]).line, '', `invalid YAML: ${e.message.split('\n')[0]}`)]);
   }
   const loc = locator(file, doc, lines);
-  const parsed = schema.safeParse(doc.toJS());
+  const data: unknown = doc.toJS();
+  const parsed = schema.safeParse(data);
   if (!parsed.success) {
     throw new SpecErrors(
       parsed.error.issues.map((issue) => {
@@ -76,11 +77,19 @@ export function parseYaml<S extends z.ZodType>(file: string, text: string, schem
           const key = issue.keys[0];
           return loc.error([...path, key], `unknown field '${issue.keys.join("', '")}'`);
         }
+        // zod says "expected string, received undefined" of a field that is not there.
+        if (issue.code === 'invalid_type' && valueAt(data, path) === undefined) return loc.error(path, `required, but missing (a ${issue.expected})`);
         return loc.error(path, issue.message);
       }),
     );
   }
   return { value: parsed.data, file, ...loc };
+}
+
+function valueAt(data: unknown, path: readonly (string | number)[]): unknown {
+  let value = data;
+  for (const key of path) value = typeof value === 'object' && value !== null ? (value as Record<string | number, unknown>)[key] : undefined;
+  return value;
 }
 
 export async function loadYaml<S extends z.ZodType>(file: string, schema: S): Promise<LoadedYaml<z.output<S>>> {

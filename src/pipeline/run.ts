@@ -180,6 +180,8 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
     if (src.mapping) {
       try {
         mapper = await loadMapping(path.resolve(baseDir, src.mapping));
+        const problems = mapper.exchangeProblems(src.exchange, new Set(exchangeWriters.keys()));
+        if (problems.length > 0) throw new SpecErrors(problems);
       } catch (err) {
         const message = err instanceof SpecErrors ? err.message : `${src.mapping}: ${(err as Error).message}`;
         sourceErrors.push({ source: src.name, message });
@@ -210,6 +212,7 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
       // Per exchange, so that each exchange's file holds the Patient etc. its resources refer to.
       if (once && recent.seen(`${ex}|${resource.resourceType}/${resource.id}`)) return;
       const writer = ex ? exchangeWriters.get(ex) : undefined;
+      // Every resource's exchange was checked when its mapping was loaded.
       if (!writer) throw new Error(`resource for unknown exchange '${ex}' (source ${src.name})`);
       summary.resources++;
       summary.exchanges[ex!] = (summary.exchanges[ex!] ?? 0) + 1;

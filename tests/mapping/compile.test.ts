@@ -175,7 +175,12 @@ describe('spec errors name file, line and field', () => {
   it('a misspelt field', async () => {
     const msg = await errorOf('typo.yaml', 'resources:\n  - name: p\n    resourceTyp: Patient\n');
     expect(msg).toContain('typo.yaml:3: resources[0].resourceTyp: unknown field');
-    expect(msg).toContain('typo.yaml:2: resources[0].resourceType:');
+    expect(msg).toContain('typo.yaml:2: resources[0].resourceType: required, but missing (a string)');
+  });
+
+  it('a field of the wrong type is named with what it should be', async () => {
+    const msg = await errorOf('type.yaml', 'resources:\n  - name: p\n    resourceType: 42\n');
+    expect(msg).toMatch(/type\.yaml:3: resources\[0\]\.resourceType: .*expected string, received number/);
   });
 
   it('an unknown transform, code map, expression or reference', async () => {

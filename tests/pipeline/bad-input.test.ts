@@ -33,6 +33,8 @@ beforeAll(async () => {
   await mkdir(path.join(dir, 'data'));
   await writeFile(path.join(dir, 'spec.yaml'), SPEC);
   await writeFile(path.join(dir, 'typo.yaml'), SPEC.replace('as: date, required', 'as: date, requird'));
+  await writeFile(path.join(dir, 'no-exchange.yaml'), SPEC.replace('    exchange: mp9\n', ''));
+  await writeFile(path.join(dir, 'other-exchange.yaml'), SPEC.replace('exchange: mp9', 'exchange: pzp'));
   await writeFile(path.join(dir, 'data/good.csv'), `bsn,geboortedatum\n${rows(3)}\n`);
   const gz = gzipSync(`bsn,geboortedatum\n${rows(2000)}\n`);
   await writeFile(path.join(dir, 'data/truncated.csv.gz'), gz.subarray(0, Math.floor(gz.length / 2)));
@@ -47,6 +49,8 @@ exchanges: [{ id: mp9 }]
 sources:
   - { name: csv, organisation: org, inputs: ['data/*.csv', 'data/*.csv.gz'], mapping: spec.yaml }
   - { name: typo, organisation: org, inputs: ['data/good.csv'], mapping: typo.yaml }
+  - { name: no-exchange, organisation: org, inputs: ['data/good.csv'], mapping: no-exchange.yaml }
+  - { name: other-exchange, organisation: org, inputs: ['data/good.csv'], mapping: other-exchange.yaml }
 validation: { enabled: false }
 `,
   );
@@ -87,8 +91,14 @@ describe('bad input: a clear message with file, line and field; the run goes on'
   });
 
   it('a mapping spec typo stops that source only, naming spec file, line and field', () => {
-    expect(summary.sourceErrors).toEqual([{ source: 'typo', message: expect.stringMatching(/typo\.yaml:8: resources\[0\]\.template\.birthDate\.requird: unknown option 'requird'/) }]);
+    expect(summary.sourceErrors).toContainEqual({ source: 'typo', message: expect.stringMatching(/typo\.yaml:8: resources\[0\]\.template\.birthDate\.requird: unknown option 'requird'/) });
     expect(summary.sources.typo).toBeUndefined();
+  });
+
+  it('a mapping whose resources have no exchange, or one the run does not have, stops that source before its first record', () => {
+    expect(summary.sourceErrors).toContainEqual({ source: 'no-exchange', message: expect.stringMatching(/no-exchange\.yaml:2: resources\[0\]: resource 'patient' has no exchange/) });
+    expect(summary.sourceErrors).toContainEqual({ source: 'other-exchange', message: expect.stringMatching(/other-exchange\.yaml:4: resources\[0\]\.exchange: unknown exchange 'pzp' \(the run config has mp9\)/) });
+    expect(summary.sources['no-exchange']).toBeUndefined();
   });
 
   it('has no stack traces anywhere', () => {
