@@ -6,6 +6,7 @@ import { SpecErrors } from '../mapping/yaml-file.js';
 import { loadRunConfig, type LoadedRunConfig } from '../pipeline/config.js';
 import { measureRunDetailed, type Measured } from '../quality/measure-run.js';
 import { MergeError, mergeSummaries, type QualitySummary } from '../quality/summary.js';
+import { summaryProblems } from '../quality/summary-schema.js';
 import { EXIT, writeReports, type WriteOptions } from '../report/write.js';
 import type { CliContext } from './context.js';
 
@@ -113,6 +114,11 @@ export function registerReportCommand(program: Command, ctx?: CliContext): void 
         const q = json?.quality ?? (json?.schemaVersion ? (json as QualitySummary) : undefined);
         if (!q) {
           err(`fhirdq: ${f} has no quality summary (run \`fhirdq report\` on its run folder first)\n`);
+          return setExit(EXIT.usage);
+        }
+        const problems = summaryProblems(q);
+        if (problems.length > 0) {
+          err(`fhirdq: ${f} holds a quality summary fhirdq cannot merge (cut short or edited?): ${problems.join('; ')}\n`);
           return setExit(EXIT.usage);
         }
         shards.push(q);

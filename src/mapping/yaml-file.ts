@@ -77,13 +77,18 @@ export function parseYaml<S extends z.ZodType>(file: string, text: string, schem
           const key = issue.keys[0];
           return loc.error([...path, key], `unknown field '${issue.keys.join("', '")}'`);
         }
-        // zod says "expected string, received undefined" of a field that is not there.
-        if (issue.code === 'invalid_type' && valueAt(data, path) === undefined) return loc.error(path, `required, but missing (a ${issue.expected})`);
-        return loc.error(path, issue.message);
+        return loc.error(path, issueMessage(issue, data));
       }),
     );
   }
   return { value: parsed.data, file, ...loc };
+}
+
+/** A zod issue's message, except that a field that is not there is called missing, not "received undefined". */
+export function issueMessage(issue: z.core.$ZodIssue, data: unknown): string {
+  const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+  if (issue.code === 'invalid_type' && valueAt(data, path) === undefined) return `required, but missing (a ${issue.expected})`;
+  return issue.message;
 }
 
 function valueAt(data: unknown, path: readonly (string | number)[]): unknown {

@@ -135,10 +135,27 @@ export class RunMeasurer {
   }
 }
 
-async function* lines(file: string): AsyncGenerator<string> {
+/** The lines of a run folder's NDJSON file, each with `read`: the line's meaning, or an error naming file and line. */
+async function* lines(file: string): AsyncGenerator<{ text: string; read: <T>(parse: (text: string) => T) => T }> {
   if (!existsSync(file)) return;
   const rl = createInterface({ input: createReadStream(file, { highWaterMark: 1 << 20 }), crlfDelay: Infinity });
-  for await (const line of rl) if (line) yield line;
+  let number = 0;
+  for await (const text of rl) {
+    number++;
+    if (!text) continue;
+    const at = number;
+    yield {
+      text,
+      read(parse) {
+        try {
+          return parse(text);
+        } catch (err) {
+          // A run killed while writing leaves its last line cut short.
+          throw new Error(`${file}:${at}: cannot be read (${(err as Error).message}): was the run cut short, or the file edited?`);
+        }
+      },
+    };
+  }
 }
 
 export async function measureRun(runDir: string, loaded: LoadedRunConfig, options: MeasureOptions = {}): Promise<QualitySummary> {
@@ -157,7 +174,7 @@ export async function measureRunDetailed(runDir: string, loaded: LoadedRunConfig
   const sourceIndex = new Map(sourceNames.map((n, i) => [n, i]));
   const seen = new Map<string, number>();
   for await (const line of lines(path.join(runDir, 'issues.ndjson'))) {
-    const { at, error } = measurer.issueLine(line);
+    const { at, error } = line.read((text) => measurer.issueLine(text));
     if (at.id === undefined) continue;
     const key = `${at.exchange}\0${at.resourceType}/${at.id}`;
     const v = seen.get(key) ?? (sourceIndex.get(at.source) ?? -1) * 2;
@@ -174,7 +191,7 @@ export async function measureRunDetailed(runDir: string, loaded: LoadedRunConfig
     let block = 0;
     let inBlock = 0;
     for await (const line of lines(path.join(runDir, 'resources', `${e.id}.ndjson`))) {
-      const resource = JSON.parse(line) as FhirResource;
+      const resource = line.read((text) => JSON.parse(text) as FhirResource);
       const v = seen.get(`${e.id}\0${resource.resourceType}/${resource.id}`);
       let src: string | undefined;
       if (block < blocks.length) {
@@ -182,12 +199,12 @@ export async function measureRunDetailed(runDir: string, loaded: LoadedRunConfig
         if (++inBlock === blocks[block].n) [block, inBlock] = [block + 1, 0];
       } else src = v !== undefined && v >= 0 ? sourceNames[v >> 1] : only.length === 1 ? only[0] : undefined;
       const ctx = src ? measurer.context(src, e.id) : { source: UNATTRIBUTED, organisation: UNATTRIBUTED, exchange: e.id };
-      measurer.resource(resource, ctx, line);
+      measurer.resource(resource, ctx, line.text);
       if (pipeline.validation) measurer.collector.conformance(resource, ctx, v !== undefined && (v & 1) === 1);
     }
   }
   seen.clear();
 
-  for await (const line of lines(path.join(runDir, 'rejected.ndjson'))) measurer.rejected(JSON.parse(line) as RejectedRecord);
+  for await (const line of lines(path.join(runDir, 'rejected.ndjson'))) measurer.rejected(line.read((text) => JSON.parse(text) as RejectedRecord));
   return measurer.finish(pipeline);
 }

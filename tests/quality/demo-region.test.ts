@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Ajv } from 'ajv';
@@ -135,6 +135,16 @@ describe('quality measured during the run', () => {
   it('equals the quality measured from the run folder afterwards (fhirdq report)', () => {
     expect(inline.measures.some((m) => m.cells.length > 0)).toBe(true);
     expect(JSON.stringify(inline)).toBe(JSON.stringify(q));
+  });
+
+  it('names the file and line where a run folder was cut short (a run killed while writing)', async () => {
+    const copy = await mkdtemp(path.join(tmpdir(), 'fhirdq-cut-'));
+    await cp(runDir, copy, { recursive: true });
+    const issues = await readFile(path.join(copy, 'issues.ndjson'), 'utf8');
+    const kept = issues.split('\n').slice(0, 10).join('\n');
+    await writeFile(path.join(copy, 'issues.ndjson'), `${kept}\n${issues.split('\n')[10]!.slice(0, 40)}`);
+    const loaded = await loadRunConfig(path.join(DEMO, 'run.yaml'));
+    await expect(measureRun(copy, loaded, { rules, referenceDate: REFERENCE })).rejects.toThrow(/issues\.ndjson:11: cannot be read \(.*\): was the run cut short, or the file edited\?/);
   });
 
   it('attributes resources without issues to their source in both, where several sources share an exchange', async () => {

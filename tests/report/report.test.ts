@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
@@ -171,5 +171,22 @@ describe('fhirdq report merge (CLI)', () => {
     expect(existsSync(path.join(out, 'report.html'))).toBe(true);
     await program.parseAsync(['report', 'merge', path.join(dir, 'history.sqlite'), '--out', out], { from: 'user' }).catch(() => {});
     expect(ctx.exitCode).toBe(EXIT.usage);
+  });
+
+  it('refuses a shard whose summary was cut short or edited, saying where, before merging anything', async () => {
+    const ctx: CliContext = { out: () => {}, err: (t) => void errs.push(t), exitCode: 0 };
+    const errs: string[] = [];
+    const program = new Command('fhirdq').exitOverride();
+    registerReportCommand(program, ctx);
+    const summary = JSON.parse(await readFile(path.join(dir, 'night2/summary.json'), 'utf8'));
+    delete summary.quality.measures[0].cells;
+    summary.quality.issues[0] = { ...summary.quality.issues[0], count: 'many' };
+    const edited = path.join(dir, 'edited-summary.json');
+    await writeFile(edited, JSON.stringify(summary));
+    const out = path.join(dir, 'merged-edited');
+    await program.parseAsync(['report', 'merge', path.join(dir, 'night1/summary.json'), edited, '--out', out], { from: 'user' });
+    expect(ctx.exitCode).toBe(EXIT.usage);
+    expect(errs.join('')).toMatch(/edited-summary\.json holds a quality summary fhirdq cannot merge .*measures\[0\]\.cells: required, but missing \(a array\); issues\[0\]\.count: .*expected number, received string/);
+    expect(existsSync(out)).toBe(false);
   });
 });
