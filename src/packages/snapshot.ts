@@ -626,22 +626,26 @@ function recordOf(members: Record<string, Shape>, required: readonly string[] = 
 }
 
 /**
- * A differential element as the generator reads it. Instances reach the generator unchecked (a profile under
- * validation): a member of the wrong JSON type is read as the reference's parser reads it (see json-primitives).
+ * An element definition as the snapshot generator and the validator's compiler read it. Definitions reach them
+ * unchecked (a profile under validation, a package as published): a member of the wrong JSON type is read as the
+ * reference's parser reads it (see json-primitives). Undefined when the element is no object.
  */
-const wellFormedElement = recordOf({
+export const wellFormedElement = recordOf({
   id: text,
   sliceName: text,
   min: integer,
   max: text,
   contentReference: text,
-  type: listOf(recordOf({ code: text, profile: listOf(text), targetProfile: listOf(text), extension: listOf(anyRecord) }, ['code'])),
+  maxLength: integer,
+  isModifier: flag,
+  mustSupport: flag,
+  type: listOf(recordOf({ code: text, profile: listOf(text), targetProfile: listOf(text), aggregation: listOf(text), extension: listOf(anyRecord) }, ['code'])),
   slicing: recordOf({ discriminator: listOf(recordOf({ type: text, path: text })), ordered: flag, rules: text, description: text }),
   binding: recordOf({ strength: text, valueSet: text, description: text }),
-  constraint: listOf(recordOf({ key: text, source: text }, ['key'])),
+  constraint: listOf(recordOf({ key: text, severity: text, human: text, expression: text, source: text, extension: listOf(anyRecord) }, ['key'])),
   mapping: listOf(recordOf({ identity: text, map: text }, ['identity', 'map'])),
   base: recordOf({ path: text, min: integer, max: text }),
-});
+}) as (element: unknown) => Record<string, unknown> | undefined;
 
 /** Characters an element name must not hold (ProfileUtilities.checkDifferential); '[' and ']' only as a closing [x]. */
 const NAME_FORBIDDEN = /[,:;'"/|?!@#$%^&*(){}]/;

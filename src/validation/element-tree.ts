@@ -7,6 +7,7 @@ import type { Shape } from './instance-validator.js';
 import type { NarrativeControls } from './narrative.js';
 import { type ElementLimits, limitsOf } from './element-limits.js';
 import { fixedExpression } from './invariant-fixes.js';
+import { wellFormedElement } from '../packages/snapshot.js';
 
 export interface ElementDefinitionJson {
   id?: string;
@@ -345,7 +346,12 @@ function parentOf(id: string): { parentId: string; isSlice: boolean } | undefine
 }
 
 export function compileStructure(sd: Record<string, unknown>): CompiledStructure {
-  const elements = ((sd.snapshot as { element?: ElementDefinitionJson[] } | undefined)?.element ?? []) as ElementDefinitionJson[];
+  const given: unknown = (sd.snapshot as { element?: unknown } | undefined)?.element;
+  // An element that is no object or has no path names nothing to validate against (the definition's own validation
+  // reports it); members of the wrong type are read as the reference reads them.
+  const elements = (Array.isArray(given) ? given : [])
+    .map((element) => wellFormedElement(element))
+    .filter((element): element is ElementDefinitionJson => typeof element?.path === 'string');
   if (elements.length === 0) throw new Error(`StructureDefinition ${String(sd.url)} has no snapshot`);
   const byId = new Map<string, ElementNode>();
   let root: ElementNode | undefined;
@@ -387,6 +393,7 @@ export function compileStructure(sd: Record<string, unknown>): CompiledStructure
     kind: String(sd.kind ?? ''),
     root,
     byId,
-    structure: sd,
+    // Rules that read the snapshot again (extension value types, say) read the elements as compiled.
+    structure: elements.length === (given as unknown[]).length && elements.every((e, i) => e === (given as unknown[])[i]) ? sd : { ...sd, snapshot: { ...(sd.snapshot as object), element: elements } },
   };
 }

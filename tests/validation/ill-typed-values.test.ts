@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Issue } from '../../src/index.js';
+import { compileStructure } from '../../src/validation/element-tree.js';
 import { expectIssue, found, useValidator } from './helpers.js';
 
 const validator = useValidator([]);
@@ -112,5 +113,26 @@ describe('values of the wrong JSON type', () => {
     const issues = validate({ resourceType: 'Observation', status: 'final', code: { text: 'weight' }, valueQuantity: { value: 1, system: 'http://unitsofmeasure.org', code: ' ' } });
     expectIssue(issues, 'TX_UNKNOWN_CODE', 'Observation.valueQuantity.code');
     expect(log).not.toHaveBeenCalled();
+  });
+});
+
+describe('definitions with members of the wrong JSON type (a package as published)', () => {
+  it('compile into element trees that the walk can use: such members read as the reference reads them, elements without a path left out', () => {
+    const structure = compileStructure({
+      resourceType: 'StructureDefinition', url: 'http://example.org/StructureDefinition/b', type: 'Basic', kind: 'resource',
+      snapshot: {
+        element: [
+          { id: 'Basic', path: 'Basic', min: 0, max: '*' },
+          { id: 'Basic.subject', path: 'Basic.subject', min: '1', max: 1, type: [{ code: 'Reference', targetProfile: [5, 'http://hl7.org/fhir/StructureDefinition/Patient', { url: 'x' }] }] },
+          null,
+          { id: 'Basic.author', type: [{ code: 'Reference' }] },
+        ],
+      },
+    });
+    const subject = structure.root.childByName.get('subject')!;
+    expect(subject.types).toEqual([{ code: 'Reference', profiles: [], targetProfiles: ['5', 'http://hl7.org/fhir/StructureDefinition/Patient'], aggregation: [] }]);
+    expect([subject.min, subject.max]).toEqual([1, 1]);
+    expect([...structure.root.childByName.keys()]).toEqual(['subject']);
+    expect((structure.structure.snapshot as { element: unknown[] }).element).toHaveLength(2);
   });
 });
