@@ -17,7 +17,9 @@ export async function* readNdjson(source: string, file: string, input: Readable)
     try {
       value = JSON.parse(text);
     } catch (err) {
-      yield { kind: 'rejected', source, file, line, reason: `invalid JSON: ${(err as Error).message}` };
+      // The line is known: JSON.parse's character position is its column.
+      const reason = (err as Error).message.replace(/ in JSON at position (\d+).*$/, (_, at: string) => ` at column ${Number(at) + 1}`);
+      yield { kind: 'rejected', source, file, line, reason: `invalid JSON: ${reason}` };
       continue;
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { FhirResource } from '../packages/types.js';
 import { codeMapFromConceptMap, codeMapFromTable, type CodeMap, type TargetCoding } from './codemaps.js';
 import { mappingSpecSchema, type MappingSpec, type ResourceSpec } from './spec.js';
-import { TRANSFORMS, TRANSFORM_NAMES, TransformError, type TransformName } from './transforms.js';
+import { quoted, TRANSFORMS, TRANSFORM_NAMES, TransformError, type TransformName } from './transforms.js';
 import { loadYaml, SpecErrors, type LoadedYaml, type SpecError, type YamlPath } from './yaml-file.js';
 
 export interface MappedResource {
@@ -282,7 +282,7 @@ class Compiler {
         const u = this.unmapped.get(key);
         if (u) u.count++;
         else this.unmapped.set(key, { map: mapName, column: field, code: local, count: 1 });
-        throw new RowReject(field, `code '${local}' is not in code map '${mapName}'`);
+        throw new RowReject(field, `code ${quoted(local)} is not in code map '${mapName}'`);
       }
       return shaped.get(local);
     });

@@ -2,6 +2,12 @@
 
 export class TransformError extends Error {}
 
+/** A value as a rejection quotes it: long ones cut, so that a reason stays one readable line in reports. */
+export function quoted(value: unknown): string {
+  const text = String(value);
+  return `'${text.length > 60 ? `${text.slice(0, 57)}…` : text}'`;
+}
+
 const DUTCH_DATE = /^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})$/;
 const COMPACT_DATE = /^(\d{4})(\d{2})(\d{2})$/;
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -14,7 +20,7 @@ const pad2 = (n: number) => (n < 10 ? '0' : '') + n;
 
 function checkDate(y: number, m: number, d: number, raw: string): string {
   const days = new Date(Date.UTC(y, m, 0)).getUTCDate();
-  if (m < 1 || m > 12 || d < 1 || d > days || y < 1800 || y > 2200) throw new TransformError(`'${raw}' is not a valid date`);
+  if (m < 1 || m > 12 || d < 1 || d > days || y < 1800 || y > 2200) throw new TransformError(`${quoted(raw)} is not a valid date`);
   return `${y}-${pad2(m)}-${pad2(d)}`;
 }
 
@@ -24,7 +30,7 @@ export function toDate(raw: string): string {
   if (m) return checkDate(+m[3], +m[2], +m[1], raw);
   m = COMPACT_DATE.exec(raw) ?? ISO_DATE.exec(raw);
   if (m) return checkDate(+m[1], +m[2], +m[3], raw);
-  throw new TransformError(`'${raw}' is not a date in a known format (dd-mm-yyyy, d-m-yyyy, yyyymmdd, yyyy-mm-dd)`);
+  throw new TransformError(`${quoted(raw)} is not a date in a known format (dd-mm-yyyy, d-m-yyyy, yyyymmdd, yyyy-mm-dd)`);
 }
 
 const amsterdam = new Intl.DateTimeFormat('en-GB', {
@@ -71,12 +77,12 @@ function amsterdamOffset(utcMs: number): number {
  */
 export function amsterdamDateTime(y: number, mo: number, d: number, h: number, mi: number, s: number, raw: string): string {
   const date = checkDate(y, mo, d, raw);
-  if (h > 23 || mi > 59 || s > 59) throw new TransformError(`'${raw}' is not a valid time`);
+  if (h > 23 || mi > 59 || s > 59) throw new TransformError(`${quoted(raw)} is not a valid time`);
   const wall = Date.UTC(y, mo - 1, d, h, mi, s);
   let off = amsterdamOffset(wall - 120 * 60_000);
   if (amsterdamOffset(wall - off * 60_000) !== off) off = amsterdamOffset(wall - off * 60_000);
   const back = wall - off * 60_000;
-  if (amsterdamOffset(back) !== off) throw new TransformError(`'${raw}' does not exist in Europe/Amsterdam (DST gap)`);
+  if (amsterdamOffset(back) !== off) throw new TransformError(`${quoted(raw)} does not exist in Europe/Amsterdam (DST gap)`);
   const sign = off < 0 ? '-' : '+';
   const a = Math.abs(off);
   return `${date}T${pad2(h)}:${pad2(mi)}:${pad2(s)}${sign}${pad2(Math.floor(a / 60))}:${pad2(a % 60)}`;
@@ -92,19 +98,19 @@ export function toDateTime(raw: string): string {
   try {
     return toDate(raw);
   } catch {
-    throw new TransformError(`'${raw}' is not a date-time in a known format (dd-mm-yyyy HH:mm, yyyymmddHHmm, ISO)`);
+    throw new TransformError(`${quoted(raw)} is not a date-time in a known format (dd-mm-yyyy HH:mm, yyyymmddHHmm, ISO)`);
   }
 }
 
 /** BSN: 9 digits (8 are left-padded) passing the 11-check. */
 export function toBsn(raw: string): string {
   const v = raw.replace(/[\s.]/g, '');
-  if (!/^\d{8,9}$/.test(v)) throw new TransformError(`BSN '${raw}' is not 8 or 9 digits`);
+  if (!/^\d{8,9}$/.test(v)) throw new TransformError(`BSN ${quoted(raw)} is not 8 or 9 digits`);
   const bsn = v.padStart(9, '0');
   let sum = 0;
   for (let i = 0; i < 8; i++) sum += (9 - i) * (bsn.charCodeAt(i) - 48);
   sum -= bsn.charCodeAt(8) - 48;
-  if (sum % 11 !== 0 || bsn === '000000000') throw new TransformError(`BSN '${raw}' fails the 11-check`);
+  if (sum % 11 !== 0 || bsn === '000000000') throw new TransformError(`BSN ${quoted(raw)} fails the 11-check`);
   return bsn;
 }
 
@@ -112,7 +118,7 @@ function digits(n: number, what: string) {
   const re = new RegExp(`^\\d{${n}}$`);
   return (raw: string) => {
     const v = raw.replace(/\s/g, '');
-    if (!re.test(v)) throw new TransformError(`${what} '${raw}' is not ${n} digits`);
+    if (!re.test(v)) throw new TransformError(`${what} ${quoted(raw)} is not ${n} digits`);
     return v;
   };
 }
@@ -130,19 +136,19 @@ export const TRANSFORMS = {
   agb: digits(8, 'AGB code'),
   ura: digits(8, 'URA number'),
   integer: (raw: string) => {
-    if (!/^-?\d+$/.test(raw)) throw new TransformError(`'${raw}' is not an integer`);
+    if (!/^-?\d+$/.test(raw)) throw new TransformError(`${quoted(raw)} is not an integer`);
     return Number(raw);
   },
   decimal: (raw: string) => {
     const v = raw.replace(',', '.');
-    if (!/^-?\d+(\.\d+)?$/.test(v)) throw new TransformError(`'${raw}' is not a decimal number`);
+    if (!/^-?\d+(\.\d+)?$/.test(v)) throw new TransformError(`${quoted(raw)} is not a decimal number`);
     return Number(v);
   },
   boolean: (raw: string) => {
     const v = raw.toLowerCase();
     if (TRUE.has(v)) return true;
     if (FALSE.has(v)) return false;
-    throw new TransformError(`'${raw}' is not a yes/no value`);
+    throw new TransformError(`${quoted(raw)} is not a yes/no value`);
   },
 } satisfies Record<string, (raw: string) => unknown>;
 

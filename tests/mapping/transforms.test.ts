@@ -17,6 +17,11 @@ describe('Dutch dates', () => {
     expect(() => toDate('2020/01/01')).toThrow(/known format/);
     expect(() => toDate('gisteren')).toThrow(/known format/);
   });
+
+  it('quotes a long value cut, so that the reason stays one readable line', () => {
+    expect(() => toDate('x'.repeat(5000))).toThrow(new RegExp(`^'${'x'.repeat(57)}…' is not a date in a known format`));
+    expect(() => toDate('x'.repeat(60))).toThrow(new RegExp(`^'${'x'.repeat(60)}' is not`));
+  });
 });
 
 describe('Europe/Amsterdam date-times', () => {

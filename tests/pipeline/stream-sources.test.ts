@@ -137,6 +137,12 @@ describe('NDJSON', () => {
     ]);
     expect(items[1]).toMatchObject({ reason: expect.stringContaining('invalid JSON') });
   });
+
+  it('names the column of a syntax error inside a line', async () => {
+    await writeFile(path.join(dir, 'column.ndjson'), '{"a": 1}\n{"a" 1}\n');
+    const items = await collect({ inputs: ['column.ndjson'] });
+    expect(items[1]).toMatchObject({ kind: 'rejected', line: 2, reason: "invalid JSON: Expected ':' after property name at column 6" });
+  });
 });
 
 describe('JSON', () => {
