@@ -10,7 +10,17 @@ const sourceSchema = z.strictObject({
   name: z.string().regex(ID, 'lower-case letters, digits and -'),
   organisation: z.string(),
   /** Files, folders and globs, relative to the config file. */
-  inputs: z.array(z.string()).min(1),
+  inputs: z.array(z.string()).min(1).optional(),
+  /** A FHIR server to search instead (see formats/stream-server.ts). */
+  server: z
+    .strictObject({
+      url: z.url({ protocol: /^https?$/ }),
+      resources: z.array(z.string().regex(/^[A-Z][A-Za-z]+$/, 'a FHIR resource type')).min(1),
+      params: z.record(z.string(), z.string()).optional(),
+      pageSize: z.number().int().min(1).max(1000).optional(),
+      tokenEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').optional(),
+    })
+    .optional(),
   format: z.enum(['csv', 'ndjson', 'json', 'xml']).optional(),
   csv: z.strictObject({ delimiter: z.string().min(1).optional(), encoding: z.string().optional(), quote: z.string().optional() }).optional(),
   maxXmlBytes: z.number().int().positive().optional(),
@@ -79,6 +89,8 @@ export async function loadRunConfig(file: string): Promise<LoadedRunConfig> {
     if (!orgs.has(s.organisation)) errors.push(loaded.error(['sources', i, 'organisation'], `unknown organisation '${s.organisation}'`));
     if (s.exchange && !exchanges.has(s.exchange)) errors.push(loaded.error(['sources', i, 'exchange'], `unknown exchange '${s.exchange}'`));
     if (!s.mapping && !s.exchange) errors.push(loaded.error(['sources', i], 'a source without a mapping needs an exchange'));
+    if ((s.inputs === undefined) === (s.server === undefined)) errors.push(loaded.error(['sources', i], 'a source reads either inputs (files) or a server'));
+    if (s.server && s.mapping) errors.push(loaded.error(['sources', i, 'mapping'], 'a server source is FHIR already: give it an exchange, not a mapping'));
   }
   if (errors.length) throw new SpecErrors(errors);
   return { file, baseDir: path.dirname(path.resolve(file)), config };

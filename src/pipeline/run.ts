@@ -1,6 +1,7 @@
 /** The pipeline: sources → map → validate (worker pool, bounded) → sinks, with exact per-source accounting. */
 import { cp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { readServer } from '../formats/stream-server.js';
 import { readSource } from '../formats/stream-source.js';
 import type { SourceItem } from '../formats/stream-record.js';
 import { loadMapping, type CoverageReport, type Mapper } from '../mapping/compile.js';
@@ -224,10 +225,14 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
       batch.push({ source: src.name, file: relFile, line: item.line, pointer: item.pointer, exchange: ex!, resourceType: resource.resourceType, id: resource.id as string | undefined });
       items.push({ resource, json });
     };
-    for await (const item of readSource({ name: src.name, inputs: src.inputs, format: src.format, csv: src.csv, maxXmlBytes: src.maxXmlBytes }, baseDir) as AsyncIterable<SourceItem>) {
+    const sourceItems = src.server
+      ? readServer(src.name, src.server)
+      : readSource({ name: src.name, inputs: src.inputs ?? [], format: src.format, csv: src.csv, maxXmlBytes: src.maxXmlBytes }, baseDir);
+    for await (const item of sourceItems as AsyncIterable<SourceItem>) {
       if (item.file !== lastFile) {
         lastFile = item.file;
-        relFile = path.relative(baseDir, item.file);
+        // A server's searches are named by their URLs.
+        relFile = src.server ? item.file : path.relative(baseDir, item.file);
         if (item.kind !== 'file-error') summary.files.read++;
       }
       if (item.kind === 'file-error') {
