@@ -85,7 +85,7 @@ export function parseYaml<S extends z.ZodType>(file: string, text: string, schem
 }
 
 /** A zod issue's message, except that a field that is not there is called missing, not "received undefined". */
-export function issueMessage(issue: z.core.$ZodIssue, data: unknown): string {
+function issueMessage(issue: z.core.$ZodIssue, data: unknown): string {
   const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
   if (issue.code === 'invalid_type' && valueAt(data, path) === undefined) return `required, but missing (a ${issue.expected})`;
   return issue.message;

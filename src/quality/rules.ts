@@ -16,7 +16,7 @@ export type Category = (typeof CATEGORIES)[number];
 
 const ID = /^[a-z0-9][a-z0-9.-]*$/;
 const share = z.number().min(0).max(1);
-export const thresholds = z
+const thresholds = z
   .strictObject({ pass: share, warn: share })
   .refine((t) => t.warn <= t.pass, { message: 'warn must not be above pass' });
 /** An age like 730d, 24m or 2y. */
