@@ -140,7 +140,8 @@ export function checkCodeSystem(cs: Json, path: string, lookups: CodeSystemLooku
         'Review the All Codes Value Set - incomplete CodeSystems generally should not have an all codes value set specified');
     }
     const vs = lookups.valueSet(allCodes);
-    if (vs) checkAllCodesValueSet(vs, url, allCodes, count, add);
+    // A code system without a url (reported as missing) has no system for the value set to match.
+    if (vs && url !== undefined) checkAllCodesValueSet(vs, url, allCodes, count, add);
   }
 
   // Supplements: their concepts must be the supplemented code system's.
@@ -200,7 +201,7 @@ function checkCount(cs: Json, path: string, content: string | undefined, count: 
   }
 }
 
-function checkAllCodesValueSet(vs: Json, url: string | undefined, allCodes: string, count: number, add: Add): void {
+function checkAllCodesValueSet(vs: Json, url: string, allCodes: string, count: number, add: Add): void {
   const compose = vs.compose as Json | undefined;
   const includes = list(compose?.include);
   if (!compose || includes.length !== 1) {

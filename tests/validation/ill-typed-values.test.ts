@@ -106,6 +106,9 @@ describe('values of the wrong JSON type', () => {
       concept: [{ display: 'no code' }, { code: 'b' }],
     });
     expect(codeSystem.filter((i) => i.messageId === 'codesystem-concept-no-display').map((i) => i.path)).toEqual(['CodeSystem.concept[1]']);
+
+    const withoutUrl = validate({ resourceType: 'CodeSystem', name: 'X', status: 'draft', content: 'complete', valueSet: 'http://hl7.org/fhir/ValueSet/narrative-status', concept: [{ code: 'a' }] });
+    expect(messageIds(withoutUrl).filter((id) => id.startsWith('codesystem-valueset'))).toEqual([]);
   });
 
   it('a blank UCUM unit is an error in the report, and nothing is written to stdout behind it', () => {
