@@ -39,6 +39,7 @@ interface Io {
 function announce(dir: string, res: Awaited<ReturnType<typeof writeReports>>, { out, err }: Io): number {
   for (const d of res.history?.drops ?? []) err(`fhirdq: warning: ${d.measure} ${d.organisation}/${d.exchange} fell from ${(100 * d.previous).toFixed(1)}% to ${(100 * d.current).toFixed(1)}%\n`);
   out(`report: ${path.join(dir, 'report.html')} (${res.failing.length} failing measure(s)${res.history ? `, ${res.history.drops.length} drop(s)` : ''})\n`);
+  if (res.unread.length) err(`fhirdq: input not read from ${res.unread.join(', ')}: these measures leave it out (see 'Input not read' in the report)\n`);
   return res.exitCode;
 }
 

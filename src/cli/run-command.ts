@@ -53,13 +53,14 @@ export function registerRunCommand(program: Command, ctx?: CliContext): void {
         return;
       }
       for (const s of summary.sourceErrors) err(`fhirdq: source ${s.source} skipped:\n${s.message}\n`);
+      for (const f of summary.fileErrors) err(`fhirdq: source ${f.source}: not read: ${f.reason}\n`);
       const t = summary.totals;
       out(
         `run ${summary.runId}: ${t.read} records read, ${t.mapped} mapped, ${t.rejected} rejected, ${t.resources} resources, ${t.issues} issues ` +
           `(${summary.recordsPerSecond} records/s, peak ${summary.peakRssMb} MB)\nreports: ${summary.reportDir}\n`,
       );
-      if (summary.sourceErrors.length) return setExit(EXIT_USAGE);
-      if (!measurer) return setExit(0);
-      setExit(await reportRun(summary.reportDir, loaded, { history: true, dropThreshold: '0.05', strict: options.strict }, { out, err }, measurer.finish(summary)));
+      // The reports are written all the same; the exit code still tells a scheduler or CI that input was left unread.
+      if (measurer) setExit(await reportRun(summary.reportDir, loaded, { history: true, dropThreshold: '0.05', strict: options.strict }, { out, err }, measurer.finish(summary)));
+      else setExit(summary.sourceErrors.length || summary.fileErrors.length ? EXIT_USAGE : 0);
     });
 }

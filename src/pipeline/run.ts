@@ -12,6 +12,7 @@ import { createProgress, type Progress } from './progress.js';
 import { NdjsonWriter } from './sinks.js';
 import { batchOutcome, SEVERITIES, type BatchOutcome, type IssueContext } from './issue-lines.js';
 import { createValidatorPool, type ValidateBatch, type ValidateItem } from './validate-pool.js';
+import type { RejectedRecord } from '../quality/collector.js';
 import type { RunMeasurer } from '../quality/measure-run.js';
 
 export interface RunOptions {
@@ -62,6 +63,8 @@ export interface RunSummary {
   totals: { read: number; mapped: number; rejected: number; resources: number; issues: number };
   /** Mapping problems that stopped a whole source (bad spec): no record of it was read. */
   sourceErrors: { source: string; message: string }[];
+  /** Files (or a server's searches) that could not be read; the source's other files were. */
+  fileErrors: { source: string; file: string; reason: string }[];
   reportDir: string;
 }
 
@@ -133,6 +136,7 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
   const recent = new RecentKeys();
   const sources: Record<string, SourceSummary> = {};
   const sourceErrors: RunSummary['sourceErrors'] = [];
+  const fileErrors: RunSummary['fileErrors'] = [];
   const coverage: Record<string, CoverageReport> = {};
   const totals = { read: 0, mapped: 0, rejected: 0, validated: 0 };
   let peakRss = process.memoryUsage.rss();
@@ -175,6 +179,14 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
     startBatch(batch, items);
   };
 
+  // Paths as the config names them: reports do not carry this machine's folders.
+  const asNamedInConfig = (text: string) => text.split(baseDir + path.sep).join('');
+  const recordRejection = (rec: RejectedRecord) => {
+    const named = { ...rec, reason: asNamedInConfig(rec.reason) };
+    measurer?.rejected(named);
+    return rejectedOut.write(named);
+  };
+
   const runSource = async (src: SourceConfig) => {
     const summary: SourceSummary = { organisation: src.organisation, mapping: src.mapping, records: { read: 0, mapped: 0, rejected: 0 }, files: { read: 0, failed: 0 }, resources: 0, exchanges: {} };
     let mapper: Mapper | undefined;
@@ -187,6 +199,8 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
         const message = err instanceof SpecErrors ? err.message : `${src.mapping}: ${(err as Error).message}`;
         sourceErrors.push({ source: src.name, message });
         progress.event('source-skipped', { source: src.name, reason: message });
+        // In rejected.ndjson and so in every report: the organisation's input is incomplete.
+        await recordRejection({ source: src.name, file: src.mapping, stage: 'source', reason: message });
         return;
       }
     }
@@ -199,9 +213,8 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
     let relFile = '';
     // Set by writers that are full; awaited once the current record is done (no promise per record otherwise).
     let wait: Promise<void> | undefined;
-    const rejected = (rec: { source: string; file: string; line?: number; pointer?: string; stage: string; field?: string; reason: string }) => {
-      wait = rejectedOut.write(rec) ?? wait;
-      measurer?.rejected(rec);
+    const rejected = (rec: RejectedRecord) => {
+      wait = recordRejection(rec) ?? wait;
     };
     const reject = (item: { line: number; pointer?: string }, stage: string, reason: string, field?: string) => {
       summary.records.rejected++;
@@ -238,7 +251,9 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
       if (item.kind === 'file-error') {
         summary.files.failed++;
         progress.event('file-error', { source: src.name, reason: item.reason });
-        rejected({ source: src.name, file: relFile, stage: 'file', reason: item.reason });
+        const fileError = { source: src.name, file: relFile, reason: asNamedInConfig(item.reason) };
+        fileErrors.push(fileError);
+        rejected({ ...fileError, stage: 'file' });
       } else {
         summary.records.read++;
         totals.read++;
@@ -307,6 +322,7 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
     exchanges,
     totals: { read: totals.read, mapped: totals.mapped, rejected: totals.rejected, resources: Object.values(sources).reduce((n, s) => n + s.resources, 0), issues: issueCount },
     sourceErrors,
+    fileErrors,
     reportDir,
   };
   await writeFile(path.join(reportDir, 'coverage.json'), JSON.stringify(coverage, null, 2) + '\n');

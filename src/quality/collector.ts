@@ -47,6 +47,11 @@ export interface IssueRecord {
 /** One line of the pipeline's rejected.ndjson. */
 export interface RejectedRecord {
   source: string;
+  /** Relative to the run config, or a server's search URL; a skipped source names its mapping spec. */
+  file?: string;
+  line?: number;
+  pointer?: string;
+  /** read, map, file (a file that could not be read) or source (a source skipped: its mapping spec is broken). */
   stage: string;
   field?: string;
   reason: string;
@@ -268,7 +273,10 @@ export class QualityCollector {
 
   rejected(rec: RejectedRecord): void {
     const src = this.init.sources[rec.source];
-    const reason = redact(rec.reason).replace(/\b\d+\b(?!-)/g, '#');
+    // Numbers are masked so that records rejected for the same reason form one group; a file or a skipped
+    // source is a group of its own, and keeps its line numbers and HTTP status.
+    const perFile = rec.stage === 'file' || rec.stage === 'source';
+    const reason = perFile ? redact(rec.reason) : redact(rec.reason).replace(/\b\d+\b(?!-)/g, '#');
     const key = `${rec.source}\0${rec.stage}\0${rec.field ?? ''}\0${reason}`;
     const g = this.rejections.get(key);
     if (g) g.count++;

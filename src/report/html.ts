@@ -1,7 +1,7 @@
 /** report.html: one self-contained page (inline CSS and JS, no network) for a coalition's coordinator. */
 import type { QualitySummary, Status } from '../quality/summary.js';
 import type { History } from './history.js';
-import { indicatorTables, orgResults, pct } from './views.js';
+import { indicatorTables, inputProblems, orgResults, pct } from './views.js';
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const badge = (s: Status) => `<span class="st ${s === 'n/a' ? 'na' : s}">${s}</span>`;
@@ -13,7 +13,7 @@ main{padding:8px 24px 40px;max-width:1400px}section{background:#fff;border:1px s
 h2{font-size:17px;margin:4px 0 10px}table{border-collapse:collapse;margin:4px 0}th,td{border:1px solid #dde1e7;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#eef1f5;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .st{display:inline-block;min-width:38px;text-align:center;border-radius:3px;padding:0 5px;font-weight:600;color:#fff}
-.pass{background:#2a9d52}.warn{background:#e09b00}.fail{background:#c8323c}.na{background:#9aa3ae}
+.pass{background:#2a9d52}.warn{background:#e09b00}.fail{background:#c8323c}.na{background:#9aa3ae}a.incomplete{color:#c8323c;font-weight:400;font-size:12px}
 td.cell-pass{background:#d9f2e1}td.cell-warn{background:#fdefc8}td.cell-fail{background:#f8d4d6}td.cell-na{color:#8a939e}
 details{margin:2px 0}summary{cursor:pointer}.muted{color:#68717d}.sup{color:#68717d;font-style:italic}
 input[type=search]{padding:4px 8px;width:320px;margin-bottom:6px}svg.spark{vertical-align:middle}
@@ -53,10 +53,19 @@ export function renderHtml(q: QualitySummary, history?: History): string {
   out.push(`<title>fhirdq quality report – ${esc(q.region)}</title><style>${CSS}</style></head><body>`);
   out.push(`<header><h1>Data quality and readiness – ${esc(q.region)}</h1><div>Run ${esc(runs)} · reference date ${esc(q.referenceDate)} · rule packs ${q.packs.map((p) => esc(p.id)).join(', ')}</div></header><main>`);
 
+  // Input that was not read comes first: readiness below is judged without it.
+  const problems = inputProblems(q);
+  const incomplete = new Set(problems.map((r) => r.organisation));
+  if (problems.length) {
+    out.push(`<section id="input-problems"><h2>Input not read</h2><table><thead><tr><th>Organisation</th><th>Source</th><th>What</th><th>Reason</th><th>Count</th></tr></thead><tbody>`);
+    for (const r of problems) out.push(`<tr><td>${esc(orgName.get(r.organisation) ?? r.organisation)}</td><td>${esc(r.source)}</td><td>${r.stage === 'source' ? 'source skipped' : 'file not read'}</td><td>${esc(r.reason)}</td><td class="num">${r.count}</td></tr>`);
+    out.push('</tbody></table><p class="muted">The readiness of these organisations is judged on the input that was read.</p></section>');
+  }
+
   // Readiness matrix
   out.push(`<section id="readiness"><h2>Readiness per organisation and exchange</h2><table><thead><tr><th>Organisation</th>${q.exchanges.map((e) => `<th>${esc(e.title ?? e.id)}</th>`).join('')}</tr></thead><tbody>`);
   for (const o of q.organisations) {
-    out.push(`<tr><th>${esc(o.name)}</th>`);
+    out.push(`<tr><th>${esc(o.name)}${incomplete.has(o.id) ? ' <a class="incomplete" href="#input-problems">input incomplete</a>' : ''}</th>`);
     for (const e of q.exchanges) {
       const r = q.readiness.find((x) => x.organisation === o.id && x.exchange === e.id)!;
       const detail = Object.entries(r.measures).map(([id, s]) => `<div>${badge(s)} ${esc(id)}</div>`).join('');

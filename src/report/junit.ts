@@ -1,7 +1,7 @@
 /** junit.xml for a vendor's CI: one test case per measure per exchange; failures carry failing examples. */
 import type { VendorDetail } from '../quality/collector.js';
 import type { QualitySummary } from '../quality/summary.js';
-import { exchangeStatus, measuresOf, orgResults, pct } from './views.js';
+import { exchangeStatus, inputProblems, measuresOf, orgResults, pct } from './views.js';
 
 const xml = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
 
@@ -36,5 +36,20 @@ export function renderJunit(q: QualitySummary, vendor?: VendorDetail): string {
     failures += suiteFailures;
     suites.push(`  <testsuite name="${xml(e.title ?? e.id)}" tests="${cases.length}" failures="${suiteFailures}" skipped="${skipped}">\n${cases.join('\n')}\n  </testsuite>`);
   }
+  // One case per source: a source skipped or a file not read fails the build, whatever the measures say.
+  const problems = inputProblems(q);
+  const sources = [...new Set([...Object.keys(q.sources), ...problems.map((r) => r.source)])].sort();
+  let inputFailures = 0;
+  const inputCases = sources.map((source) => {
+    const own = problems.filter((r) => r.source === source);
+    if (own.length) inputFailures++;
+    const body = own.length
+      ? `<failure type="input" message="${xml(`${source}: input not read`)}">${xml(own.map((r) => `${r.stage === 'source' ? 'source skipped' : 'not read'}: ${r.reason}`).join('\n'))}</failure>`
+      : `<system-out>${xml(`${q.sources[source].read} records read, ${q.sources[source].mapped} mapped, ${q.sources[source].rejected} rejected`)}</system-out>`;
+    return `    <testcase classname="fhirdq.input" name="${xml(source)}">${body}</testcase>`;
+  });
+  suites.unshift(`  <testsuite name="Input" tests="${inputCases.length}" failures="${inputFailures}" skipped="0">\n${inputCases.join('\n')}\n  </testsuite>`);
+  total += inputCases.length;
+  failures += inputFailures;
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="fhirdq quality ${xml(q.region)}" tests="${total}" failures="${failures}">\n${suites.join('\n')}\n</testsuites>\n`;
 }

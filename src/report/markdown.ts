@@ -1,7 +1,7 @@
 /** summary.md: a short text for a ticket or an e-mail. */
 import type { QualitySummary } from '../quality/summary.js';
 import type { History } from './history.js';
-import { indicatorTables, orgResults, pct } from './views.js';
+import { indicatorTables, inputProblems, orgResults, pct } from './views.js';
 
 export function renderMarkdown(q: QualitySummary, history?: History): string {
   const name = new Map(q.organisations.map((o) => [o.id, o.name]));
@@ -9,6 +9,11 @@ export function renderMarkdown(q: QualitySummary, history?: History): string {
   out.push(`# Data quality – ${q.region}`, '', `Run ${q.runs.map((r) => r.runId).join(', ')} · reference date ${q.referenceDate}`, '');
   out.push('## Readiness', '', `| Organisation | ${q.exchanges.map((e) => e.title ?? e.id).join(' | ')} |`, `|---|${q.exchanges.map(() => '---').join('|')}|`);
   for (const o of q.organisations) out.push(`| ${o.name} | ${q.exchanges.map((e) => q.readiness.find((r) => r.organisation === o.id && r.exchange === e.id)!.status).join(' | ')} |`);
+  const problems = inputProblems(q);
+  if (problems.length) {
+    out.push('', '## Input not read', '', 'Readiness above is judged without it.', '');
+    for (const r of problems) out.push(`- ${name.get(r.organisation) ?? r.organisation}, ${r.source}: ${r.stage === 'source' ? 'source skipped' : 'not read'}: ${r.reason}`);
+  }
   const bad = q.measures.flatMap((m) => orgResults(m).filter((r) => r.status === 'fail' || r.status === 'warn').map((r) => `- **${r.status}** ${m.title} – ${name.get(r.organisation) ?? r.organisation} (${r.exchange}): ${pct(r.numerator, r.denominator)} (${r.numerator}/${r.denominator})`));
   out.push('', '## Measures below threshold', '', ...(bad.length ? bad : ['none']));
   if (history?.drops.length) {

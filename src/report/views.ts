@@ -1,5 +1,5 @@
 /** Views shared by the renderers: per-exchange measure results, indicator tables with small cells suppressed. */
-import { cellStatus, worst, type Cell, type IndicatorResult, type MeasureResult, type QualitySummary, type Status } from '../quality/summary.js';
+import { cellStatus, worst, type Cell, type IndicatorResult, type MeasureResult, type QualitySummary, type RejectionGroup, type Status } from '../quality/summary.js';
 
 export const pct = (n: number, d: number) => (d ? `${((100 * n) / d).toFixed(1)}%` : '–');
 
@@ -80,4 +80,9 @@ export function indicatorTables(ind: IndicatorResult): { dimension: string; rows
 /** Measures of the summary that apply to an exchange. */
 export function measuresOf(q: QualitySummary, exchange: string): MeasureResult[] {
   return q.measures.filter((m) => !m.exchanges || m.exchanges.includes(exchange));
+}
+
+/** Input that was never read: sources skipped (a broken mapping spec) and files or searches that failed. */
+export function inputProblems(q: QualitySummary): RejectionGroup[] {
+  return q.rejections.filter((r) => r.stage === 'source' || r.stage === 'file');
 }

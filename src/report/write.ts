@@ -8,6 +8,7 @@ import { recordRun, type History } from './history.js';
 import { renderHtml } from './html.js';
 import { renderJunit } from './junit.js';
 import { renderMarkdown } from './markdown.js';
+import { inputProblems } from './views.js';
 
 /** Exit codes for schedulers (see the README section). */
 export const EXIT = { ok: 0, failing: 1, usage: 2, drop: 3 } as const;
@@ -27,6 +28,8 @@ export interface WriteResult {
   exitCode: number;
   history?: History;
   failing: string[];
+  /** Sources with input that was not read (skipped, or files that failed). */
+  unread: string[];
 }
 
 export async function writeReports(dir: string, q: QualitySummary, options: WriteOptions = {}): Promise<WriteResult> {
@@ -40,8 +43,11 @@ export async function writeReports(dir: string, q: QualitySummary, options: Writ
   await writeFile(path.join(dir, 'junit.xml'), renderJunit(q, options.vendor));
   await writeFile(path.join(dir, 'summary.md'), renderMarkdown(q, history));
   const failing = Object.entries(q.status).filter(([, s]) => s === 'fail').map(([id]) => id);
+  const unread = [...new Set(inputProblems(q).map((r) => r.source))];
   let exitCode: number = EXIT.ok;
-  if (options.strict && failing.length) exitCode = EXIT.failing;
+  // Measures judged without some of the input are no verdict, strict or not.
+  if (unread.length) exitCode = EXIT.usage;
+  else if (options.strict && failing.length) exitCode = EXIT.failing;
   else if (options.strict && history?.drops.length) exitCode = EXIT.drop;
-  return { exitCode, history, failing };
+  return { exitCode, history, failing, unread };
 }

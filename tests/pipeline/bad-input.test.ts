@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { loadRunConfig } from '../../src/pipeline/config.js';
 import { runPipeline, type RunSummary } from '../../src/pipeline/run.js';
 import type { Progress } from '../../src/pipeline/progress.js';
+import { runCli } from '../cli/helpers.js';
 
 const quiet: Progress = { event() {}, tick() {}, done() {} };
 type Json = Record<string, any>;
@@ -99,6 +100,30 @@ describe('bad input: a clear message with file, line and field; the run goes on'
     expect(summary.sourceErrors).toContainEqual({ source: 'no-exchange', message: expect.stringMatching(/no-exchange\.yaml:2: resources\[0\]: resource 'patient' has no exchange/) });
     expect(summary.sourceErrors).toContainEqual({ source: 'other-exchange', message: expect.stringMatching(/other-exchange\.yaml:4: resources\[0\]\.exchange: unknown exchange 'pzp' \(the run config has mp9\)/) });
     expect(summary.sources['no-exchange']).toBeUndefined();
+  });
+
+  it('a skipped source and an unread file are in rejected.ndjson, named as the run config names them', () => {
+    expect(rejected).toContainEqual({ source: 'typo', file: 'typo.yaml', stage: 'source', reason: expect.stringMatching(/^typo\.yaml:8: resources\[0\]\.template\.birthDate\.requird: unknown option/) });
+    expect(summary.fileErrors).toContainEqual({ source: 'csv', file: 'data/empty.csv', reason: 'data/empty.csv: the file is empty (0 bytes): a failed export?' });
+    for (const r of rejected) expect(r.reason).not.toContain(dir);
+  });
+
+  it('fhirdq run still writes every report, names the unread input first, and exits 2', async () => {
+    const run = await runCli('run', path.join(dir, 'run.yaml'), '--out', path.join(dir, 'out'), '--run-id', 'cli');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('fhirdq: source typo skipped:');
+    expect(run.stderr).toContain('fhirdq: source csv: not read: data/empty.csv: the file is empty');
+    expect(run.stderr).toContain('fhirdq: input not read from csv, no-exchange, other-exchange, typo');
+    const out = (file: string) => readFile(path.join(dir, 'out/cli', file), 'utf8');
+    const html = await out('report.html');
+    expect(html.indexOf('<h2>Input not read</h2>')).toBeGreaterThan(0);
+    expect(html.indexOf('<h2>Input not read</h2>')).toBeLessThan(html.indexOf('<h2>Readiness'));
+    expect(html).toContain('<td>source skipped</td><td>typo.yaml:8: resources[0].template.birthDate.requird: unknown option');
+    expect(html).toContain('Org <a class="incomplete" href="#input-problems">input incomplete</a>');
+    expect(await out('summary.md')).toContain('- Org, csv: not read: data/binary.csv: expected CSV');
+    const junit = await out('junit.xml');
+    expect(junit).toMatch(/<testsuite name="Input" tests="4" failures="4" skipped="0">/);
+    expect(junit).toContain('<testcase classname="fhirdq.input" name="typo"><failure type="input" message="typo: input not read">source skipped: typo.yaml:8:');
   });
 
   it('has no stack traces anywhere', () => {
