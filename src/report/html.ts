@@ -1,7 +1,7 @@
 /** report.html: one self-contained page (inline CSS and JS, no network) for a coalition's coordinator. */
 import type { QualitySummary, Status } from '../quality/summary.js';
 import type { History } from './history.js';
-import { indicatorTables, inputProblems, orgResults, pct } from './views.js';
+import { indicatorTables, inputProblems, issuesToFix, orgResults, pct } from './views.js';
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const badge = (s: Status) => `<span class="st ${s === 'n/a' ? 'na' : s}">${s}</span>`;
@@ -118,8 +118,8 @@ export function renderHtml(q: QualitySummary, history?: History): string {
   out.push('</tbody></table></section>');
 
   // Top issues with drill-down
-  const top = q.issues.filter((g) => !g.suppressed && g.severity !== 'information').slice(0, 100);
-  out.push(`<section id="top-issues"><h2>Top issues</h2><input type="search" id="issue-filter" placeholder="Filter issues (message id, organisation, exchange)"><table id="issues"><thead><tr><th>Count</th><th>Severity</th><th>Message id</th><th>Organisation</th><th>Exchange</th><th>Resource</th><th>Examples</th></tr></thead><tbody>`);
+  const top = issuesToFix(q, 100);
+  out.push(`<section id="top-issues"><h2>Top issues</h2><p class="muted">Errors first, then warnings; each by count.</p><input type="search" id="issue-filter" placeholder="Filter issues (message id, organisation, exchange)"><table id="issues"><thead><tr><th>Count</th><th>Severity</th><th>Message id</th><th>Organisation</th><th>Exchange</th><th>Resource</th><th>Examples</th></tr></thead><tbody>`);
   for (const g of top) {
     const ex = g.examples.map((e) => `<div><code>${esc(e.path)}</code> ${esc(e.message)}</div>`).join('');
     out.push(`<tr><td class="num">${g.count}</td><td>${esc(g.severity)}</td><td>${esc(g.messageId)}</td><td>${esc(orgName.get(g.organisation) ?? g.organisation)}</td><td>${esc(g.exchange)}</td><td>${esc(g.resourceType)}</td><td><details><summary>${g.examples.length} example(s)</summary>${ex}</details></td></tr>`);

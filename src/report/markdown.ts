@@ -1,7 +1,7 @@
 /** summary.md: a short text for a ticket or an e-mail. */
 import type { QualitySummary } from '../quality/summary.js';
 import type { History } from './history.js';
-import { indicatorTables, inputProblems, orgResults, pct } from './views.js';
+import { indicatorTables, inputProblems, issuesToFix, orgResults, pct } from './views.js';
 
 export function renderMarkdown(q: QualitySummary, history?: History): string {
   const name = new Map(q.organisations.map((o) => [o.id, o.name]));
@@ -21,7 +21,7 @@ export function renderMarkdown(q: QualitySummary, history?: History): string {
     for (const d of history.drops) out.push(`- ${d.measure} – ${name.get(d.organisation) ?? d.organisation} (${d.exchange}): ${pct(d.previous, 1)} → ${pct(d.current, 1)}`);
   }
   out.push('', '## Top issues', '', '| Count | Severity | Message id | Organisation | Exchange |', '|---:|---|---|---|---|');
-  for (const g of q.issues.filter((x) => !x.suppressed && x.severity !== 'information').slice(0, 10)) out.push(`| ${g.count} | ${g.severity} | ${g.messageId} | ${name.get(g.organisation) ?? g.organisation} | ${g.exchange} |`);
+  for (const g of issuesToFix(q, 10)) out.push(`| ${g.count} | ${g.severity} | ${g.messageId} | ${name.get(g.organisation) ?? g.organisation} | ${g.exchange} |`);
   out.push('', '## Indicators', '');
   for (const ind of q.indicators) {
     const [region] = indicatorTables(ind);

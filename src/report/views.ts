@@ -1,5 +1,5 @@
 /** Views shared by the renderers: per-exchange measure results, indicator tables with small cells suppressed. */
-import { cellStatus, worst, type Cell, type IndicatorResult, type MeasureResult, type QualitySummary, type RejectionGroup, type Status } from '../quality/summary.js';
+import { cellStatus, worst, type Cell, type IndicatorResult, type IssueGroup, type MeasureResult, type QualitySummary, type RejectionGroup, type Status } from '../quality/summary.js';
 
 export const pct = (n: number, d: number) => (d ? `${((100 * n) / d).toFixed(1)}%` : '–');
 
@@ -85,4 +85,14 @@ export function measuresOf(q: QualitySummary, exchange: string): MeasureResult[]
 /** Input that was never read: sources skipped (a broken mapping spec) and files or searches that failed. */
 export function inputProblems(q: QualitySummary): RejectionGroup[] {
   return q.rejections.filter((r) => r.stage === 'source' || r.stage === 'file');
+}
+
+const SEVERITY_RANK = { fatal: 0, error: 1, warning: 2, information: 3 } as const;
+
+/** Issues to fix first: errors before warnings (a thousand missing narratives do not hide sixteen errors), then by count. */
+export function issuesToFix(q: QualitySummary, limit: number): IssueGroup[] {
+  return q.issues
+    .filter((g) => !g.suppressed && g.severity !== 'information')
+    .sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || b.count - a.count)
+    .slice(0, limit);
 }

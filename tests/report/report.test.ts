@@ -40,6 +40,7 @@ function measure(rules: RuleSet, runId: string, startedAt: string, complete: num
       const error = i >= complete && k === 0;
       if (error) c.issue({ source: 'acp', exchange: 'pzp', resourceType: 'Consent', id: r.id, severity: 'error', messageId: 'constraint-ppc-1', message: "Constraint failed: ppc-1: 'Either a Policy or PolicyRule'", expression: 'Consent' });
       c.issue({ source: 'acp', exchange: 'pzp', resourceType: 'Consent', id: r.id, severity: 'warning', messageId: 'extension-unknown', message: 'The extension x is unknown', expression: 'Consent.modifierExtension[0]' });
+      c.issue({ source: 'acp', exchange: 'pzp', resourceType: 'Consent', id: r.id, severity: 'warning', messageId: 'constraint-dom-6', message: "Constraint failed: dom-6: 'A resource should have narrative'", expression: 'Consent' });
       c.resource(r, ctx, error);
     }
   }
@@ -137,6 +138,10 @@ describe('report.html in headless Chromium', () => {
     expect(await page.locator('#indicators').innerText()).toMatch(/Residents aged 75\+ with recorded ACP agreements/);
     expect(await page.locator('#indicators').innerText()).toMatch(/suppressed \(fewer than 10\)/);
     expect(await page.locator('#suppressions').innerText()).toMatch(/nl-core package not loaded/);
+    // What to fix first: the 6 errors come before the 74 missing narratives.
+    expect(await page.locator('#issues tbody tr').first().innerText()).toMatch(/^6\terror\tconstraint-ppc-1/);
+    expect(await page.locator('#issues tbody tr').nth(1).innerText()).toMatch(/^74\twarning\tconstraint-dom-6/);
+    expect(await readFile(path.join(dir, 'night2/summary.md'), 'utf8')).toMatch(/\|---:\|---\|---\|---\|---\|\n\| 6 \| error \| constraint-ppc-1 \| Zorggroep De Linde \| pzp \|\n\| 74 \| warning \| constraint-dom-6/);
     // Drill-down: the examples of the top issue open on click.
     const row = page.locator('#issues tbody tr', { hasText: 'constraint-ppc-1' });
     await row.locator('summary').click();
