@@ -20,8 +20,8 @@ export function renderMarkdown(q: QualitySummary, history?: History): string {
     out.push('', '## Drops since the previous run', '');
     for (const d of history.drops) out.push(`- ${d.measure} – ${name.get(d.organisation) ?? d.organisation} (${d.exchange}): ${pct(d.previous, 1)} → ${pct(d.current, 1)}`);
   }
-  out.push('', '## Top issues', '', '| Count | Severity | Message id | Organisation | Exchange |', '|---:|---|---|---|---|');
-  for (const g of issuesToFix(q, 10)) out.push(`| ${g.count} | ${g.severity} | ${g.messageId} | ${name.get(g.organisation) ?? g.organisation} | ${g.exchange} |`);
+  out.push('', '## Top issues', '', '| Count | Severity | Message id | Organisation | Exchange | Resource |', '|---:|---|---|---|---|---|');
+  for (const g of issuesToFix(q, 10)) out.push(`| ${g.count} | ${g.severity} | ${g.messageId} | ${name.get(g.organisation) ?? g.organisation} | ${g.exchange} | ${g.resourceType} |`);
   out.push('', '## Indicators', '');
   for (const ind of q.indicators) {
     const [region] = indicatorTables(ind);
