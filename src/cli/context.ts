@@ -20,3 +20,9 @@ export interface CliContext extends CliIO {
 
 /** Exit code for usage and input problems. */
 export const EXIT_USAGE = 2;
+
+/** commander: a repeatable option's values. */
+export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** commander: a repeatable option of comma-separated values. */
+export const collectList = (value: string, previous: string[] = []): string[] => [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];

@@ -8,7 +8,7 @@ import { measureRunDetailed, type Measured } from '../quality/measure-run.js';
 import { MergeError, mergeSummaries, type QualitySummary } from '../quality/summary.js';
 import { summaryProblems } from '../quality/summary-schema.js';
 import { EXIT, writeReports, type WriteOptions } from '../report/write.js';
-import type { CliContext } from './context.js';
+import { collect, type CliContext } from './context.js';
 
 export interface ReportOptions {
   config?: string;
@@ -19,8 +19,6 @@ export interface ReportOptions {
   strict?: boolean;
   vendor?: boolean;
 }
-
-const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 function writeOptions(o: ReportOptions, defaultHistory: string): WriteOptions {
   return {

@@ -10,7 +10,7 @@ import type { Issue } from '../validation/issues.js';
 import { addCounts, countIssues } from '../validation/outcome.js';
 import { collectFiles, describeFsError, kindOf, readNdjsonLines, readResource, validateParsedSafely } from './input.js';
 import { BundleEntryValidation, ENTRIES_AT_A_TIME, scanBundle, type ScannedBundle } from './bundle-entries.js';
-import { EXIT_USAGE, type CliContext } from './context.js';
+import { collect, EXIT_USAGE, type CliContext } from './context.js';
 import { holdYoungGeneration, limitHeapGrowth } from './heap-growth.js';
 import { chunkedWriter, createReporter, OUTPUT_FORMATS, resourceLabel, type OutputFormat, type Summary } from './output.js';
 
@@ -62,10 +62,6 @@ export function registerValidateCommand(program: Command, ctx: CliContext): void
     .action(async (paths: string[], options: ValidateCommandOptions) => {
       ctx.exitCode = await validateFiles(paths, options, ctx);
     });
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 function parseWorkers(value: string): number {

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { runCli } from './helpers.js';
+
+const DEMO = path.resolve('fixtures/demo-region/run.yaml');
+const SHARDS = { a: 'zkh-ontslagmedicatie,linde-acp,anker-medicatiegebruik', b: 'gaper-verstrekkingen, vechtstreek-overdrachten' };
+const qualityOf = async (file: string) => ({ ...JSON.parse(await readFile(file, 'utf8')).quality, runs: [] });
+
+describe('fhirdq run --source: a region split across processes', () => {
+  it('each shard reads only its sources; report merge gives the report of the whole run', async () => {
+    const out = await mkdtemp(path.join(tmpdir(), 'fhirdq-shards-'));
+    const run = (id: string, ...args: string[]) => runCli('run', DEMO, '--out', out, '--run-id', id, '--no-validate', ...args);
+    // The last source comes in an option of its own: the option repeats.
+    const a = await run('a', '--source', SHARDS.a);
+    const b = await run('b', '--source', SHARDS.b, '--source', 'hoeve-behandelgrenzen');
+    const whole = await run('whole');
+    for (const r of [a, b, whole]) expect(r.code).toBe(0);
+    const sourcesOf = async (id: string) => Object.keys(JSON.parse(await readFile(path.join(out, id, 'summary.json'), 'utf8')).sources);
+    expect(await sourcesOf('a')).toEqual(['zkh-ontslagmedicatie', 'linde-acp', 'anker-medicatiegebruik']);
+    expect(await sourcesOf('b')).toEqual(['gaper-verstrekkingen', 'vechtstreek-overdrachten', 'hoeve-behandelgrenzen']);
+    expect(a.stdout).toMatch(/^run a: 2035 records read/);
+    expect(b.stdout).toMatch(/^run b: 828 records read/);
+
+    const merged = await runCli('report', 'merge', path.join(out, 'a/summary.json'), path.join(out, 'b/summary.json'), '--out', path.join(out, 'merged'));
+    expect(merged.code).toBe(0);
+    const [together, alone] = [await qualityOf(path.join(out, 'merged/summary.json')), await qualityOf(path.join(out, 'whole/summary.json'))];
+    expect(together.readiness.length).toBe(18);
+    expect(together).toEqual(alone);
+    expect(await qualityOf(path.join(out, 'a/summary.json'))).not.toEqual(alone);
+  }, 120_000);
+
+  it('a name that is not a source of the config stops the run before anything is written, naming the sources it has', async () => {
+    const out = await mkdtemp(path.join(tmpdir(), 'fhirdq-shards-'));
+    const r = await runCli('run', DEMO, '--out', out, '--run-id', 'x', '--source', 'linde-acp,lindeacp');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`fhirdq: --source lindeacp: not a source of ${DEMO} (its sources: zkh-ontslagmedicatie, linde-acp, anker-medicatiegebruik, gaper-verstrekkingen, vechtstreek-overdrachten, hoeve-behandelgrenzen)\n`);
+    expect(existsSync(path.join(out, 'x'))).toBe(false);
+  });
+});
