@@ -20,8 +20,9 @@ export function registerRunCommand(program: Command, ctx?: CliContext): void {
     .option('--no-validate', 'map only, skip validation')
     .option('--no-report', 'skip the quality report (summary.json quality part, report.html, junit.xml, summary.md)')
     .option('--strict', 'exit 1 when a quality measure fails, 3 when a share dropped since the previous run')
+    .option('--vendor', "put resource locations of failing examples in junit.xml (the data holder's own CI only)")
     .option('--source <names>', "read only these sources (comma-separated, repeatable): one shard of a region; 'report merge' joins the shards", collectList, [])
-    .action(async (file: string, options: { out?: string; runId?: string; validate: boolean; report: boolean; strict?: boolean; source: string[] }) => {
+    .action(async (file: string, options: { out?: string; runId?: string; validate: boolean; report: boolean; strict?: boolean; vendor?: boolean; source: string[] }) => {
       const err = ctx?.err ?? ((t: string) => process.stderr.write(t));
       const out = ctx?.out ?? ((t: string) => process.stdout.write(t));
       const setExit = (code: number) => {
@@ -52,7 +53,7 @@ export function registerRunCommand(program: Command, ctx?: CliContext): void {
       if (loaded.config.validation.enabled) limitHeapGrowth();
       // Quality is measured as results arrive: the report does not read the run's outputs again.
       let measurer: RunMeasurer | undefined;
-      const measure = options.report ? async (startedAt: string) => (measurer = await RunMeasurer.open(loaded, startedAt.slice(0, 10))) : undefined;
+      const measure = options.report ? async (startedAt: string) => (measurer = await RunMeasurer.open(loaded, startedAt.slice(0, 10), { vendor: options.vendor })) : undefined;
       let summary;
       try {
         summary = await runPipeline(loaded, { outDir: options.out, runId: options.runId, progress: createProgress(process.stderr), measure });
@@ -70,7 +71,7 @@ export function registerRunCommand(program: Command, ctx?: CliContext): void {
           `(${summary.recordsPerSecond} records/s, peak ${summary.peakRssMb} MB)\nreports: ${summary.reportDir}\n`,
       );
       // The reports are written all the same; the exit code still tells a scheduler or CI that input was left unread.
-      if (measurer) setExit(await reportRun(summary.reportDir, loaded, { history: true, dropThreshold: '0.05', strict: options.strict }, { out, err }, measurer.finish(summary)));
+      if (measurer) setExit(await reportRun(summary.reportDir, loaded, { history: true, dropThreshold: '0.05', strict: options.strict, vendor: options.vendor }, { out, err }, measurer.finish(summary)));
       else setExit(summary.sourceErrors.length || summary.fileErrors.length ? EXIT_USAGE : 0);
     });
 }

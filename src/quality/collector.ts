@@ -221,6 +221,8 @@ export class QualityCollector {
   private readonly scope = new Map<MeasureResult, Set<string> | undefined>();
   private demographics = false;
   readonly vendor: VendorDetail = new Map();
+  /** Vendor mode only: each patient row's reference (Patient/id), for the locations of patient-level measures. */
+  private readonly patientLabels = new Map<number, string>();
 
   constructor(
     private readonly rules: RuleSet,
@@ -313,7 +315,7 @@ export class QualityCollector {
    */
   measure(resource: FhirResource, ctx: ResourceContext, json?: string): void {
     const r = resource as Record<string, unknown>;
-    if (this.identifierRules.length && (json === undefined || this.identifierSystems.some((s) => json.includes(s)))) this.checkIdentifiers(r, ctx, [resource.resourceType], 1);
+    if (this.identifierRules.length && (json === undefined || this.identifierSystems.some((s) => json.includes(s)))) this.checkIdentifiers(r, ctx, [resource.resourceType], 1, r);
     if (resource.resourceType === 'Bundle' && Array.isArray(r.entry)) {
       const scope: BundleScope = new Map();
       for (const e of r.entry as Record<string, unknown>[]) {
@@ -343,17 +345,21 @@ export class QualityCollector {
   finish(run: { runId: string; startedAt: string }): QualitySummary {
     // Aliases (id and BSN of one patient) share a row: judge each once. A row no key maps to any more (two
     // rows joined by a resource naming both keys) is not judged.
-    const judged = new Uint8Array(this.patients.rows);
-    const orgs = this.patients.col(this.orgCol);
+    const live = new Uint8Array(this.patients.rows);
     this.patientKeys.forEachRow((row) => {
-      if (judged[row]) return;
-      judged[row] = 1;
+      live[row] = 1;
+    });
+    // In the order patients were first seen, not the key table's: examples and vendor locations are the same each run.
+    const orgs = this.patients.col(this.orgCol);
+    for (let row = 0; row < live.length; row++) {
+      if (!live[row]) continue;
       const org = this.strings.values[orgs[row]];
       for (const rule of this.patientRules) rule(row, org);
       for (const ind of this.indicatorRules) this.countIndicator(ind, row, org);
-    });
+    }
     this.patients.clear();
     this.patientKeys.clear();
+    this.patientLabels.clear();
     for (const m of this.measures) m.cells = [];
     for (const byExchange of this.scopes.values()) {
       for (const byProfile of byExchange.values()) {
@@ -426,6 +432,8 @@ export class QualityCollector {
       if (bsn) keys.push(`bsn:${bsn}`);
     }
     if (!keys.length) return 0;
+    // A BSN is never a location: a patient known by BSN alone is labelled by another resource of it, or not at all.
+    const label = this.init.vendor ? keys.find((k) => !k.startsWith('bsn:')) : undefined;
     for (let i = 0; i < keys.length; i++) keys[i] = this.hash(`${org}\0${keys[i]}`);
     let row = 0;
     for (const h of keys) if ((row = this.patientKeys.get(word(h, 0), word(h, 4), word(h, 8)))) break;
@@ -434,6 +442,7 @@ export class QualityCollector {
       this.patients.col(this.orgCol)[row] = this.strings.id(org);
     }
     for (const h of keys) this.patientKeys.set(word(h, 0), word(h, 4), word(h, 8), row);
+    if (label && !this.patientLabels.has(row)) this.patientLabels.set(row, label.startsWith('id:') ? `Patient/${label.slice(3)}` : label.slice(4));
     return row;
   }
 
@@ -736,7 +745,10 @@ export class QualityCollector {
       const c = this.cell(this.scopeOf(org, this.strings.values[exchange]), cellSlot);
       c.denominator++;
       if (outcome === true) c.numerator++;
-      else for (const example of outcome) addExample(res.examples, example);
+      else {
+        for (const example of outcome) addExample(res.examples, example);
+        if (this.init.vendor) this.vendorLocation(res.id, this.patientLabels.get(row) ?? 'a patient known by BSN only');
+      }
     });
   }
 
@@ -799,9 +811,9 @@ export class QualityCollector {
    * Walks every object once for identifiers of the checked systems (Patient.identifier, references, Bundle
    * entries). `path[0..depth)`: the element names down to `node`, joined only for an example.
    */
-  private checkIdentifiers(node: unknown, ctx: ResourceContext, path: string[], depth: number): void {
+  private checkIdentifiers(node: unknown, ctx: ResourceContext, path: string[], depth: number, resource: Record<string, unknown>): void {
     if (Array.isArray(node)) {
-      for (const x of node) this.checkIdentifiers(x, ctx, path, depth);
+      for (const x of node) this.checkIdentifiers(x, ctx, path, depth, resource);
       return;
     }
     if (node === null || typeof node !== 'object') return;
@@ -812,17 +824,21 @@ export class QualityCollector {
         const c = this.cell(this.scopeOf(ctx.organisation, ctx.exchange), rule.slot);
         c.denominator++;
         if (rule.check(obj.value)) c.numerator++;
-        else addExample(rule.measure.examples, { path: path.slice(0, depth).join('.'), message: `malformed ${rule.system} identifier` });
+        else {
+          const at = path.slice(0, depth).join('.');
+          addExample(rule.measure.examples, { path: at, message: `malformed ${rule.system} identifier` });
+          if (this.init.vendor) this.vendorLocation(rule.measure.id, `${resource.resourceType}/${typeof resource.id === 'string' ? resource.id : '?'} ${at}`);
+        }
       }
     }
     for (const k in obj) {
       const v = obj[k];
       if (v === null || typeof v !== 'object') continue;
       // A Bundle entry's resource keeps the path (Bundle.entry), as if it were the entry.
-      if (k === 'resource') this.checkIdentifiers(v, ctx, path, depth);
+      if (k === 'resource') this.checkIdentifiers(v, ctx, path, depth, v as Record<string, unknown>);
       else {
         path[depth] = k;
-        this.checkIdentifiers(v, ctx, path, depth + 1);
+        this.checkIdentifiers(v, ctx, path, depth + 1, resource);
       }
     }
   }

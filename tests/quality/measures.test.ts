@@ -24,8 +24,9 @@ async function pack(yaml: string): Promise<RuleSet> {
   return loadRules([file]);
 }
 
-function collector(rules: RuleSet, referenceDate = '2025-06-30') {
+function collector(rules: RuleSet, referenceDate = '2025-06-30', vendor = false) {
   return new QualityCollector(rules, {
+    vendor,
     region: 'test',
     referenceDate,
     organisations: [
@@ -172,6 +173,22 @@ measures:
     expect(q.status.riza).toBe('warn');
     expect(q.readiness.find((r) => r.organisation === 'a' && r.exchange === 'pzp')!.status).toBe('fail');
     expect(JSON.stringify(q)).not.toContain('123456783');
+  });
+
+  it("vendor mode: the failing patients and identifiers are located for junit.xml, never in the summary", async () => {
+    const c = collector(await pack(riza), '2025-06-30', true);
+    const ctx = { source: 'sa', organisation: 'a', exchange: 'pzp' };
+    const codes = ['89666000', '305351004', '32485007', '281789004'];
+    for (const code of codes) c.resource(directive('p1', code, '2024-01-01'), ctx);
+    for (const code of codes.slice(0, 3)) c.resource(directive('p2', code, '2021-01-01'), ctx);
+    // A patient known by its BSN alone is counted, but the BSN is no location.
+    const byBsn = { ...directive('x', codes[0], '2020-01-01'), id: 'c-bsn', patient: { identifier: { system: BSN, value: '123456783' } } };
+    c.resource(byBsn, ctx);
+    const q = c.finish({ runId: 'r', startedAt: '2025-06-30T00:00:00Z' });
+    expect(c.vendor.get('riza')).toEqual(['Patient/p2', 'a patient known by BSN only']);
+    expect(c.vendor.get('acp')).toEqual(['Patient/p2', 'a patient known by BSN only']);
+    expect(c.vendor.get('bsn')).toEqual(['Consent/c-bsn Consent.patient.identifier']);
+    expect(JSON.stringify(q)).not.toMatch(/Patient\/p2|c-bsn|123456783/);
   });
 
   it('medication coherence and transfer timeliness', async () => {

@@ -9,7 +9,7 @@ const DEMO = path.resolve('fixtures/demo-region/run.yaml');
 const SHARDS = { a: 'zkh-ontslagmedicatie,linde-acp,anker-medicatiegebruik', b: 'gaper-verstrekkingen, vechtstreek-overdrachten' };
 const qualityOf = async (file: string) => ({ ...JSON.parse(await readFile(file, 'utf8')).quality, runs: [] });
 
-describe('fhirdq run --source: a region split across processes', () => {
+describe('fhirdq run options', () => {
   it('each shard reads only its sources; report merge gives the report of the whole run', async () => {
     const out = await mkdtemp(path.join(tmpdir(), 'fhirdq-shards-'));
     const run = (id: string, ...args: string[]) => runCli('run', DEMO, '--out', out, '--run-id', id, '--no-validate', ...args);
@@ -39,4 +39,23 @@ describe('fhirdq run --source: a region split across processes', () => {
     expect(r.stderr).toBe(`fhirdq: --source lindeacp: not a source of ${DEMO} (its sources: zkh-ontslagmedicatie, linde-acp, anker-medicatiegebruik, gaper-verstrekkingen, vechtstreek-overdrachten, hoeve-behandelgrenzen)\n`);
     expect(existsSync(path.join(out, 'x'))).toBe(false);
   });
+
+  it("--vendor: junit.xml locates the failing resources and patients for the data holder's CI; the other reports do not", async () => {
+    const out = await mkdtemp(path.join(tmpdir(), 'fhirdq-vendor-'));
+    const sources = ['--source', 'anker-medicatiegebruik,vechtstreek-overdrachten', '--no-validate'];
+    const vendor = await runCli('run', DEMO, '--out', out, '--run-id', 'v', '--vendor', ...sources);
+    const plain = await runCli('run', DEMO, '--out', out, '--run-id', 'p', ...sources);
+    expect([vendor.code, plain.code, vendor.stderr]).toEqual([0, 0, '']);
+    const junit = await readFile(path.join(out, 'v/junit.xml'), 'utf8');
+    const failure = (measure: string) => new RegExp(`name="${measure}:[^"]*"><failure[^>]*>[^<]*`).exec(junit)?.[0] ?? '';
+    // Patient-level (the GP's medication overview) and resource-level (the transfers sent late) measures.
+    expect(failure('medication-overview-currency').match(/\n  at Patient\/[0-9a-f-]{36}/g)).toHaveLength(5);
+    expect(failure('transfer-timeliness').match(/\n  at Composition\/[0-9a-f-]{36}/g)).toHaveLength(5);
+    const located = [...junit.matchAll(/ at ((?:Patient|Composition)\/[0-9a-f-]{36})/g)].map((m) => m[1]);
+    expect(await readFile(path.join(out, 'p/junit.xml'), 'utf8')).not.toContain('  at ');
+    for (const file of ['summary.json', 'report.html', 'summary.md']) {
+      const text = await readFile(path.join(out, 'v', file), 'utf8');
+      for (const id of located) expect(text).not.toContain(id);
+    }
+  }, 120_000);
 });
