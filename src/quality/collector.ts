@@ -283,6 +283,13 @@ export class QualityCollector {
     const g = this.rejections.get(key);
     if (g) g.count++;
     else this.rejections.set(key, { source: rec.source, organisation: src?.organisation ?? NONE, exchange: src?.exchange ?? NONE, stage: rec.stage, ...(rec.field ? { field: rec.field } : {}), reason, count: 1 });
+    if (perFile) return;
+    // A record not mapped fails the records measures of its source's exchange: the reason is their example.
+    for (const m of this.measures) {
+      if (m.kind !== 'records' || !this.appliesTo(m, src?.exchange ?? NONE)) continue;
+      addExample(m.examples, { path: rec.field ?? rec.stage, message: redact(rec.reason) });
+      if (this.init.vendor && rec.file !== undefined) this.vendorLocation(m.id, `${rec.file}${rec.line !== undefined ? `:${rec.line}` : ''}`);
+    }
   }
 
   /** Per-source record counts (read, mapped, rejected) from the pipeline. */

@@ -176,7 +176,8 @@ measures:
   });
 
   it("vendor mode: the failing patients and identifiers are located for junit.xml, never in the summary", async () => {
-    const c = collector(await pack(riza), '2025-06-30', true);
+    const records = `\n  - { id: records, kind: records, category: conformance, title: records, thresholds: { pass: 1, warn: 1 } }\n`;
+    const c = collector(await pack(riza + records), '2025-06-30', true);
     const ctx = { source: 'sa', organisation: 'a', exchange: 'pzp' };
     const codes = ['89666000', '305351004', '32485007', '281789004'];
     for (const code of codes) c.resource(directive('p1', code, '2024-01-01'), ctx);
@@ -184,7 +185,12 @@ measures:
     // A patient known by its BSN alone is counted, but the BSN is no location.
     const byBsn = { ...directive('x', codes[0], '2020-01-01'), id: 'c-bsn', patient: { identifier: { system: BSN, value: '123456783' } } };
     c.resource(byBsn, ctx);
+    // A record the mapping rejected: located by file and line; its reason, values masked, is the measure's example.
+    c.rejected({ source: 'sa', file: 'data/acp.csv', line: 12, stage: 'map', field: 'bsn', reason: "BSN '123456783' fails the 11-check" });
+    c.records('sa', { read: 6, mapped: 5, rejected: 1 });
     const q = c.finish({ runId: 'r', startedAt: '2025-06-30T00:00:00Z' });
+    expect(c.vendor.get('records')).toEqual(['data/acp.csv:12']);
+    expect(q.measures.find((m) => m.id === 'records')!.examples).toEqual([{ path: 'bsn', message: "BSN '…' fails the 11-check" }]);
     expect(c.vendor.get('riza')).toEqual(['Patient/p2', 'a patient known by BSN only']);
     expect(c.vendor.get('acp')).toEqual(['Patient/p2', 'a patient known by BSN only']);
     expect(c.vendor.get('bsn')).toEqual(['Consent/c-bsn Consent.patient.identifier']);
