@@ -1,11 +1,12 @@
-/** Renderings of validation results (text, json, ndjson) and of conformance-suite scores. */
+/** Renderings of validation results (text, json, ndjson, junit) and of conformance-suite scores. */
 import { isError, type Issue } from '../validation/issues.js';
 import { addCounts, countIssues, operationOutcomeJson, toOperationOutcome, type IssueCounts } from '../validation/outcome.js';
 import type { FhirResource } from '../packages/types.js';
 import { agreement, type ExpectedOutcome, type Score, type SuiteScores, type SuiteStep } from '../validation/conformance-suite.js';
+import { xml } from '../report/xml-text.js';
 
-export type OutputFormat = 'text' | 'json' | 'ndjson';
-export const OUTPUT_FORMATS: readonly OutputFormat[] = ['text', 'json', 'ndjson'];
+export type OutputFormat = 'text' | 'json' | 'ndjson' | 'junit';
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ['text', 'json', 'ndjson', 'junit'];
 
 export type Write = (text: string) => void;
 /** Writes UTF-8 text already encoded. */
@@ -113,8 +114,9 @@ function byPosition(a: Issue, b: Issue): number {
 /** Formats written resource by resource, as the results come. */
 export type StreamedFormat = Exclude<OutputFormat, 'json'>;
 
-/** A resource's part of a text or ndjson report: it depends on the resource alone, so workers can render it. */
+/** A resource's part of a text, ndjson or junit report: it depends on the resource alone, so workers can render it. */
 export function renderResource(format: StreamedFormat, file: string, result: ResourceResult): string {
+  if (format === 'junit') return junitTestCase(file, result);
   if (format === 'ndjson') {
     // As JSON.stringify({ file, resource, line?, errors, warnings, outcome }), built as text (see operationOutcomeJson).
     const { errors, warnings } = countIssues(result.issues);
@@ -126,6 +128,18 @@ export function renderResource(format: StreamedFormat, file: string, result: Res
   return text;
 }
 
+/** A resource as a JUnit test case: failed by its errors; warnings and information as its output. */
+function junitTestCase(file: string, result: ResourceResult): string {
+  const issues = [...result.issues].sort(byPosition);
+  const errors = issues.filter(isError);
+  const others = issues.filter((issue) => !isError(issue));
+  const name = `${result.resource ?? '(not a resource)'}${result.line === undefined ? '' : ` (line ${result.line})`}`;
+  const lines = (list: Issue[]) => xml(list.map(formatIssueLine).join('\n'));
+  const failure = errors.length ? `<failure type="error" message="${xml(plural(errors.length, 'error'))}">${lines(errors)}</failure>` : '';
+  const output = others.length ? `<system-out>${lines(others)}</system-out>` : '';
+  return `    <testcase classname="${xml(file)}" name="${xml(name)}">${failure}${output}</testcase>\n`;
+}
+
 /**
  * text: a file's name, its issues resource by resource (each resource's by position: resources come in file order),
  * and its counts; ndjson: a line per resource. Written as the resources come, so an NDJSON file of any size needs no
@@ -133,11 +147,16 @@ export function renderResource(format: StreamedFormat, file: string, result: Res
  */
 function streamedReporter(format: StreamedFormat, write: Write, writeBytes: WriteBytes): Reporter {
   const text = format === 'text';
+  const junit = format === 'junit';
   const counts: IssueCounts = { errors: 0, warnings: 0, information: 0 };
   let resources = 0;
-  /** Before a part of the file's report: its name heads a text report. */
+  // JUnit: a test suite per file, a test case per resource; counts are left to the reader, as they come last.
+  if (junit) write('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="fhirdq validate">\n');
+  /** Before a part of the file's report: its name heads a text report, and opens its JUnit test suite. */
   const partFor = (file: string, count: number) => {
-    if (text && resources === 0 && count > 0) write(`${file}\n`);
+    if (resources > 0 || count === 0) return;
+    if (text) write(`${file}\n`);
+    if (junit) write(`  <testsuite name="${xml(file)}">\n`);
   };
   const taken = (count: number, found: IssueCounts) => {
     resources += count;
@@ -157,11 +176,13 @@ function streamedReporter(format: StreamedFormat, write: Write, writeBytes: Writ
     },
     fileDone(file) {
       if (text) write(`${resources === 0 ? `${file}\n` : ''}  ${plural(resources, 'resource')}: ${formatCounts(counts)}\n\n`);
+      if (junit) write(resources === 0 ? `  <testsuite name="${xml(file)}"/>\n` : '  </testsuite>\n');
       counts.errors = counts.warnings = counts.information = 0;
       resources = 0;
     },
     done(summary) {
       if (text) write(`${plural(summary.files, 'file')}, ${plural(summary.resources, 'resource')}: ${formatCounts(summary)}\n`);
+      if (junit) write('</testsuites>\n');
     },
   };
 }

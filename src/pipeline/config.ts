@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { loadYaml, SpecErrors } from '../mapping/yaml-file.js';
 import { QUESTIONNAIRE_MODES } from '../validation/questionnaire-response.js';
+import { BEST_PRACTICE_LEVELS } from '../validation/api.js';
 
 const ID = /^[a-z0-9][a-z0-9-]*$/;
 
@@ -60,8 +61,10 @@ export const runConfigSchema = z.strictObject({
       displayIssuesAreWarnings: z.boolean().default(false),
       /** How QuestionnaireResponses are checked against their questionnaires, as `fhirdq validate --questionnaire`. */
       questionnaire: z.enum(QUESTIONNAIRE_MODES).default('check'),
+      /** How failed best-practice constraints (dom-6: narrative) are reported, as `fhirdq validate --best-practice`. */
+      bestPractice: z.enum(BEST_PRACTICE_LEVELS).default('warning'),
     })
-    .default({ enabled: true, workers: 2, batchSize: 250, igs: [], workerHeapMb: 768, displayIssuesAreWarnings: false, questionnaire: 'check' }),
+    .default({ enabled: true, workers: 2, batchSize: 250, igs: [], workerHeapMb: 768, displayIssuesAreWarnings: false, questionnaire: 'check', bestPractice: 'warning' }),
   outputs: z.strictObject({ dir: z.string().default('reports') }).default({ dir: 'reports' }),
 });
 

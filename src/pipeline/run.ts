@@ -116,6 +116,7 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
           displayLanguages: config.validation.language,
           displayIssuesAreWarnings: config.validation.displayIssuesAreWarnings,
           questionnaireMode: config.validation.questionnaire,
+          bestPractice: config.validation.bestPractice,
         })
       : undefined;
   const custom = options.validate;

@@ -1,9 +1,8 @@
 /** junit.xml for a vendor's CI: one test case per measure per exchange; failures carry failing examples. */
 import type { VendorDetail } from '../quality/collector.js';
 import type { QualitySummary } from '../quality/summary.js';
+import { xml } from './xml-text.js';
 import { exchangeStatus, inputProblems, measuresOf, orgResults, pct } from './views.js';
-
-const xml = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
 
 /** `vendor`: resource locations of the data holder (only in its own CI, never in coalition reports). */
 export function renderJunit(q: QualitySummary, vendor?: VendorDetail): string {

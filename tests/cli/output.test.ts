@@ -3,6 +3,7 @@ import type { Issue } from '../../src/validation/issues.js';
 import { operationOutcomeJson, toOperationOutcome } from '../../src/validation/outcome.js';
 import { chunkedWriter, createReporter, formatIssueLine, resourceLabel, type OutputFormat } from '../../src/cli/output.js';
 import { findPosition } from '../../src/formats/locations.js';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
 
 const given: Issue = {
   severity: 'error',
@@ -131,6 +132,30 @@ describe('ndjson reporter', () => {
     expect(lines[0]).toMatchObject({ file: 'x.json', resource: 'Patient/p1', errors: 1, warnings: 1 });
     expect(lines[0].outcome.issue).toHaveLength(3);
     expect(lines[1]).toMatchObject({ file: 'y.json', resource: null, errors: 1, warnings: 0 });
+  });
+});
+
+describe('junit reporter', () => {
+  it('a test suite per file, a test case per resource: failed by its errors, warnings as its output, XML-safe', () => {
+    const text = render('junit', (r) => {
+      r.resource('a.ndjson', { resource: 'Patient/p1', line: 3, issues: [unplaced, given, birthDate] });
+      r.resource('a.ndjson', { resource: 'Patient/p2', line: 4, issues: [] });
+      r.fileDone('a.ndjson');
+      r.resource('b & <c>.json', { resource: null, issues: [{ ...given, severity: 'fatal', message: 'bad byte \u0001 in "x"', path: '' }] });
+      r.fileDone('b & <c>.json');
+      r.fileDone('empty.json');
+      r.done({ files: 3, resources: 3, errors: 2, warnings: 1, information: 1 });
+    });
+    expect(XMLValidator.validate(text)).toBe(true);
+    const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', trimValues: false, isArray: (name) => name === 'testsuite' || name === 'testcase' }).parse(text);
+    const suites = doc.testsuites.testsuite;
+    expect(suites.map((s: { name: string }) => s.name)).toEqual(['a.ndjson', 'b & <c>.json', 'empty.json']);
+    const [p1, p2] = suites[0].testcase;
+    expect(p1).toMatchObject({ classname: 'a.ndjson', name: 'Patient/p1 (line 3)', failure: { type: 'error', message: '1 error', '#text': '  error    Patient.name[0].given[0] (12:7)  The value is empty  [string-empty]' } });
+    expect(p1['system-out']).toBe('  warning  Patient (1:1)  A resource should have narrative  [dom-6]\n  info     Patient.x  SNOMED CT not checkable  [tx-not-checkable]');
+    expect(p2).toEqual({ classname: 'a.ndjson', name: 'Patient/p2 (line 4)' });
+    expect(suites[1].testcase[0]).toMatchObject({ name: '(not a resource)', failure: { message: '1 error', '#text': '  fatal    (file) (12:7)  bad byte  in "x"  [string-empty]' } });
+    expect(suites[2].testcase).toBeUndefined();
   });
 });
 

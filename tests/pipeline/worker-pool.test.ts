@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -37,4 +37,22 @@ describe('validation on worker threads', () => {
       await pool.close();
     }
   });
+
+  it('takes the run config\'s best-practice level to the workers: narratives missing are warnings, or not reported', async () => {
+    const { loadRunConfig } = await dist('pipeline/config.js');
+    const { runPipeline } = await dist('pipeline/run.js');
+    const out = await mkdtemp(path.join(tmpdir(), 'fhirdq-pool-'));
+    const demo = path.resolve('fixtures/demo-region');
+    const dom6 = async (level: string | undefined) => {
+      const config = path.join(out, `run-${level}.yaml`);
+      const validation = level ? `validation: { workers: 1, bestPractice: ${level} }` : 'validation: { workers: 1 }';
+      await writeFile(config, `name: bp\norganisations: [{ id: gaper, name: Gaper, type: pharmacy }]\nexchanges: [{ id: mp9 }]\nsources:\n  - { name: gaper, organisation: gaper, inputs: ['${demo}/data/pharmacy'], exchange: mp9 }\n${validation}\n`);
+      await runPipeline(await loadRunConfig(config), { outDir: out, runId: `r-${level}`, progress: quiet });
+      const lines = (await readFile(path.join(out, `r-${level}/issues.ndjson`), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      return lines.filter((l) => l.messageId === 'constraint-dom-6').map((l) => l.severity);
+    };
+    expect(await dom6(undefined)).toEqual(Array(400).fill('warning'));
+    expect(await dom6('ignore')).toEqual([]);
+    expect(new Set(await dom6('error'))).toEqual(new Set(['error']));
+  }, 120_000);
 });
