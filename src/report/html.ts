@@ -19,11 +19,20 @@ details{margin:2px 0}summary{cursor:pointer}.muted{color:#68717d}.sup{color:#687
 input[type=search]{padding:4px 8px;width:320px;margin-bottom:6px}svg.spark{vertical-align:middle}
 `;
 
-/** Tiny filter for the issues table; no other script runs. */
+/** Filters of the issues table (typed text, or a readiness cell's organisation and exchange); no other script runs. */
 const JS = `
-document.getElementById('issue-filter').addEventListener('input', function (e) {
-  var q = e.target.value.toLowerCase();
-  document.querySelectorAll('#issues tbody tr').forEach(function (tr) { tr.style.display = tr.textContent.toLowerCase().indexOf(q) >= 0 ? '' : 'none'; });
+var input = document.getElementById('issue-filter');
+var rows = document.querySelectorAll('#issues tbody tr');
+function show(keep) { rows.forEach(function (tr) { tr.style.display = keep(tr) ? '' : 'none'; }); }
+input.addEventListener('input', function () {
+  var q = input.value.toLowerCase();
+  show(function (tr) { return tr.textContent.toLowerCase().indexOf(q) >= 0; });
+});
+document.querySelectorAll('a[data-org]').forEach(function (a) {
+  a.addEventListener('click', function () {
+    input.value = '';
+    show(function (tr) { return tr.dataset.org === a.dataset.org && tr.dataset.exchange === a.dataset.exchange; });
+  });
 });
 `;
 
@@ -62,13 +71,17 @@ export function renderHtml(q: QualitySummary, history?: History): string {
     out.push('</tbody></table><p class="muted">The readiness of these organisations is judged on the input that was read.</p></section>');
   }
 
-  // Readiness matrix
+  const top = issuesToFix(q, 100);
+  const withIssues = new Set(top.map((g) => `${g.organisation}\0${g.exchange}`));
+
+  // Readiness matrix; a cell's details lead to its issues.
   out.push(`<section id="readiness"><h2>Readiness per organisation and exchange</h2><table><thead><tr><th>Organisation</th>${q.exchanges.map((e) => `<th>${esc(e.title ?? e.id)}</th>`).join('')}</tr></thead><tbody>`);
   for (const o of q.organisations) {
     out.push(`<tr><th>${esc(o.name)}${incomplete.has(o.id) ? ' <a class="incomplete" href="#input-problems">input incomplete</a>' : ''}</th>`);
     for (const e of q.exchanges) {
       const r = q.readiness.find((x) => x.organisation === o.id && x.exchange === e.id)!;
-      const detail = Object.entries(r.measures).map(([id, s]) => `<div>${badge(s)} ${esc(id)}</div>`).join('');
+      const issuesLink = withIssues.has(`${o.id}\0${e.id}`) ? `<div><a href="#top-issues" data-org="${esc(o.id)}" data-exchange="${esc(e.id)}">its issues</a></div>` : '';
+      const detail = Object.entries(r.measures).map(([id, s]) => `<div>${badge(s)} ${esc(id)}</div>`).join('') + issuesLink;
       out.push(`<td class="cell-${r.status === 'n/a' ? 'na' : r.status}">${r.status === 'n/a' ? 'no data' : `<details><summary>${badge(r.status)}</summary>${detail}</details>`}</td>`);
     }
     out.push('</tr>');
@@ -118,11 +131,10 @@ export function renderHtml(q: QualitySummary, history?: History): string {
   out.push('</tbody></table></section>');
 
   // Top issues with drill-down
-  const top = issuesToFix(q, 100);
   out.push(`<section id="top-issues"><h2>Top issues</h2><p class="muted">Errors first, then warnings; each by count.</p><input type="search" id="issue-filter" placeholder="Filter issues (message id, organisation, exchange)"><table id="issues"><thead><tr><th>Count</th><th>Severity</th><th>Message id</th><th>Organisation</th><th>Exchange</th><th>Resource</th><th>Examples</th></tr></thead><tbody>`);
   for (const g of top) {
     const ex = g.examples.map((e) => `<div><code>${esc(e.path)}</code> ${esc(e.message)}</div>`).join('');
-    out.push(`<tr><td class="num">${g.count}</td><td>${esc(g.severity)}</td><td>${esc(g.messageId)}</td><td>${esc(orgName.get(g.organisation) ?? g.organisation)}</td><td>${esc(g.exchange)}</td><td>${esc(g.resourceType)}</td><td><details><summary>${g.examples.length} example(s)</summary>${ex}</details></td></tr>`);
+    out.push(`<tr data-org="${esc(g.organisation)}" data-exchange="${esc(g.exchange)}"><td class="num">${g.count}</td><td>${esc(g.severity)}</td><td>${esc(g.messageId)}</td><td>${esc(orgName.get(g.organisation) ?? g.organisation)}</td><td>${esc(g.exchange)}</td><td>${esc(g.resourceType)}</td><td><details><summary>${g.examples.length} example(s)</summary>${ex}</details></td></tr>`);
   }
   out.push('</tbody></table></section>');
 

@@ -46,6 +46,7 @@ function measure(rules: RuleSet, runId: string, startedAt: string, complete: num
   }
   for (let i = 0; i < 30; i++) {
     const r: FhirResource = { resourceType: 'MedicationDispense', id: `d${i}`, status: 'completed', ...(i % 10 ? { category: { text: 'x' } } : {}), medicationCodeableConcept: { coding: [{ code: '2194' }] }, whenHandedOver: '2025-01-01', quantity: { value: 1 } };
+    if (i % 10 === 0) c.issue({ source: 'disp', exchange: 'mp9', resourceType: 'MedicationDispense', id: r.id, severity: 'warning', messageId: 'constraint-dom-6', message: "Constraint failed: dom-6: 'A resource should have narrative'", expression: 'MedicationDispense' });
     c.resource(r, { source: 'disp', organisation: 'gaper', exchange: 'mp9' }, false);
   }
   c.rejected({ source: 'acp', stage: 'map', field: 'client.bsn', reason: "BSN '123456783' fails the 11-check" });
@@ -142,6 +143,12 @@ describe('report.html in headless Chromium', () => {
     expect(await page.locator('#issues tbody tr').first().innerText()).toMatch(/^6\terror\tconstraint-ppc-1/);
     expect(await page.locator('#issues tbody tr').nth(1).innerText()).toMatch(/^74\twarning\tconstraint-dom-6/);
     expect(await readFile(path.join(dir, 'night2/summary.md'), 'utf8')).toMatch(/\|---:\|---\|---\|---\|---\|---\|\n\| 6 \| error \| constraint-ppc-1 \| Zorggroep De Linde \| pzp \| Consent \|\n\| 74 \| warning \| constraint-dom-6/);
+    // From a readiness cell to its issues: De Linde's PZP issues only (not the MP9 ones of De Gaper).
+    const cell = matrix.locator('tr', { hasText: 'Zorggroep De Linde' }).locator('td').nth(1);
+    await cell.locator('summary').click();
+    await cell.getByText('its issues').click();
+    expect(await page.locator('#issues tbody tr:visible').allInnerTexts()).toEqual([expect.stringMatching(/^6\terror\tconstraint-ppc-1\tZorggroep De Linde\tpzp/), expect.stringMatching(/^74\twarning\tconstraint-dom-6\tZorggroep De Linde\tpzp/)]);
+    expect(await page.locator('#issues tbody tr').count()).toBe(3);
     // Drill-down: the examples of the top issue open on click.
     const row = page.locator('#issues tbody tr', { hasText: 'constraint-ppc-1' });
     await row.locator('summary').click();
