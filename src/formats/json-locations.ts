@@ -13,6 +13,8 @@ export interface JsonWithLocations {
   issues: Issue[];
   /** The text of each number its value does not say (1.0, 1.50, 1e2), by path. */
   numberTexts: Map<string, string>;
+  /** Why and where the text is not well-formed JSON; the reason quotes at most one character of it. */
+  syntaxError?: { reason: string; line: number; column: number };
 }
 
 class JsonSyntaxError extends Error {
@@ -214,6 +216,7 @@ export function parseJsonWithLocations(text: string): JsonWithLocations {
       value: undefined,
       locations: new Map(),
       numberTexts,
+      syntaxError: { reason: e.message, line, column },
       issues: [
         {
           severity: 'fatal',

@@ -6,6 +6,7 @@ import Assembler from 'stream-json/Assembler.js';
 import Parser from 'stream-json/Parser.js';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { FileContentError, type SourceItem } from './stream-record.js';
+import { parseJsonWithLocations } from './json-locations.js';
 
 interface Token {
   name: string;
@@ -182,7 +183,11 @@ class Splitter extends Transform {
   }
 }
 
-export async function* readJson(source: string, file: string, input: Readable): AsyncGenerator<SourceItem> {
+/**
+ * `wholeText`: the file's text again, when it is small enough to hold, so that a syntax error can be placed at its
+ * line and column (stream-json's parser says only what it expected).
+ */
+export async function* readJson(source: string, file: string, input: Readable, wholeText?: () => Promise<string | undefined>): AsyncGenerator<SourceItem> {
   const splitter = new Splitter(source, file);
   const parser = new Parser({ packValues: true, streamValues: false });
   let failure: Error | undefined;
@@ -208,6 +213,8 @@ export async function* readJson(source: string, file: string, input: Readable): 
   if (failure) {
     if (failure instanceof FileContentError) throw failure;
     const where = count ? ` after ${count} record(s)` : '';
-    yield { kind: 'rejected', source, file, line: 0, reason: `invalid JSON${where}: ${failure.message}` };
+    const syntax = await wholeText?.().then((text) => (text === undefined ? undefined : parseJsonWithLocations(text).syntaxError), () => undefined);
+    if (syntax) yield { kind: 'rejected', source, file, line: syntax.line, reason: `invalid JSON${where}: ${syntax.reason} at column ${syntax.column}` };
+    else yield { kind: 'rejected', source, file, line: 0, reason: `invalid JSON${where}: ${failure.message}` };
   }
 }

@@ -2,6 +2,7 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { SourceItem } from './stream-record.js';
+import { parseJsonWithLocations } from './json-locations.js';
 
 export async function* readNdjson(source: string, file: string, input: Readable): AsyncGenerator<SourceItem> {
   const lines = createInterface({ input, crlfDelay: Infinity });
@@ -16,10 +17,10 @@ export async function* readNdjson(source: string, file: string, input: Readable)
     let value: unknown;
     try {
       value = JSON.parse(text);
-    } catch (err) {
-      // The line is known: JSON.parse's character position is its column.
-      const reason = (err as Error).message.replace(/ in JSON at position (\d+).*$/, (_, at: string) => ` at column ${Number(at) + 1}`);
-      yield { kind: 'rejected', source, file, line, reason: `invalid JSON: ${reason}` };
+    } catch {
+      // JSON.parse's message can quote the line (a name, a BSN): the located parser says why and where, quoting one character.
+      const syntax = parseJsonWithLocations(text).syntaxError;
+      yield { kind: 'rejected', source, file, line, reason: `invalid JSON: ${syntax ? `${syntax.reason} at column ${syntax.column}` : 'cannot be read'}` };
       continue;
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {

@@ -57,10 +57,29 @@ function reader(spec: SourceSpec, file: string, format: SourceFormat, stream: Re
     case 'ndjson':
       return readNdjson(spec.name, file, stream);
     case 'json':
-      return readJson(spec.name, file, stream);
+      return readJson(spec.name, file, stream, () => wholeText(file, LOCATE_JSON_ERRORS_UP_TO));
     case 'xml':
       return readXml(spec.name, file, stream, spec.maxXmlBytes);
   }
+}
+
+/** A JSON file that does not parse is read again whole to place the error, up to this size (decompressed). */
+const LOCATE_JSON_ERRORS_UP_TO = 64 * 1024 * 1024;
+
+/** A file's decompressed text, or undefined when it is longer than `max` bytes. */
+async function wholeText(file: string, max: number): Promise<string | undefined> {
+  const { stream } = await openInput(file);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > max) {
+      stream.destroy();
+      return undefined;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function readError(err: NodeJS.ErrnoException): string {

@@ -141,7 +141,13 @@ describe('NDJSON', () => {
   it('names the column of a syntax error inside a line', async () => {
     await writeFile(path.join(dir, 'column.ndjson'), '{"a": 1}\n{"a" 1}\n');
     const items = await collect({ inputs: ['column.ndjson'] });
-    expect(items[1]).toMatchObject({ kind: 'rejected', line: 2, reason: "invalid JSON: Expected ':' after property name at column 6" });
+    expect(items[1]).toMatchObject({ kind: 'rejected', line: 2, reason: "invalid JSON: Unexpected content '1' at column 6" });
+  });
+
+  it('never quotes the line in its reason: JSON.parse would (a name, a BSN)', async () => {
+    await writeFile(path.join(dir, 'quoted.ndjson'), '{"naam": Jansen, "bsn": 123456782}\n');
+    const [item] = await collect({ inputs: ['quoted.ndjson'] });
+    expect(item).toMatchObject({ kind: 'rejected', line: 1, reason: "invalid JSON: Unexpected content 'J' at column 10" });
   });
 });
 
@@ -171,6 +177,17 @@ describe('JSON', () => {
     const items = await collect({ inputs: ['broken.json'] });
     expect(items.map((i) => i.kind)).toEqual(['record', 'rejected']);
     expect(items[1]).toMatchObject({ reason: expect.stringContaining('invalid JSON after 1 record') });
+  });
+
+  it('places a syntax error at its line and column, read again gzipped or not', async () => {
+    const text = '{"resourceType":"Bundle","type":"collection","entry":[\n {"resource":{"resourceType":"Patient","id":"p1"}},\n {"resource":{"resourceType":"Patient","id":"p2", "name": Jansen}}\n]}';
+    await writeFile(path.join(dir, 'placed.json'), text);
+    await writeFile(path.join(dir, 'placed-gz.json.gz'), gzipSync(text));
+    for (const file of ['placed.json', 'placed-gz.json.gz']) {
+      const items = await collect({ inputs: [file] });
+      expect(items.map((i) => i.kind)).toEqual(['record', 'rejected']);
+      expect(items[1]).toMatchObject({ line: 3, reason: "invalid JSON after 1 record(s): Unexpected content 'J' at column 59" });
+    }
   });
 });
 
