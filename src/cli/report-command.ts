@@ -8,6 +8,8 @@ import { measureRunDetailed, type Measured } from '../quality/measure-run.js';
 import { MergeError, mergeSummaries, type QualitySummary } from '../quality/summary.js';
 import { summaryProblems } from '../quality/summary-schema.js';
 import { EXIT, writeReports, type WriteOptions } from '../report/write.js';
+import { dropText } from '../report/views.js';
+import { VOLUME_DROP } from '../report/history.js';
 import { collect, type CliContext } from './context.js';
 
 export interface ReportOptions {
@@ -16,6 +18,7 @@ export interface ReportOptions {
   referenceDate?: string;
   history: string | boolean;
   dropThreshold: string;
+  volumeDrop?: string;
   strict?: boolean;
   vendor?: boolean;
 }
@@ -24,6 +27,7 @@ function writeOptions(o: ReportOptions, defaultHistory: string): WriteOptions {
   return {
     history: o.history === false ? false : typeof o.history === 'string' ? o.history : defaultHistory,
     dropThreshold: Number(o.dropThreshold),
+    volumeDrop: o.volumeDrop === undefined ? undefined : Number(o.volumeDrop),
     strict: o.strict,
   };
 }
@@ -35,7 +39,7 @@ interface Io {
 
 /** Prints drops and where the report is; returns the exit code for schedulers. */
 function announce(dir: string, res: Awaited<ReturnType<typeof writeReports>>, { out, err }: Io): number {
-  for (const d of res.history?.drops ?? []) err(`fhirdq: warning: ${d.measure} ${d.organisation}/${d.exchange} fell from ${(100 * d.previous).toFixed(1)}% to ${(100 * d.current).toFixed(1)}%\n`);
+  for (const d of res.history?.drops ?? []) err(`fhirdq: warning: dropped since the previous run: ${dropText(d, d.organisation)}\n`);
   out(`report: ${path.join(dir, 'report.html')} (${res.failing.length} failing measure(s)${res.history ? `, ${res.history.drops.length} drop(s)` : ''})\n`);
   if (res.unread.length) err(`fhirdq: input not read from ${res.unread.join(', ')}: these measures leave it out (see 'Input not read' in the report)\n`);
   return res.exitCode;
@@ -70,7 +74,8 @@ export function registerReportCommand(program: Command, ctx?: CliContext): void 
     .option('--history <file>', 'history database (default: history.sqlite next to the run folders)')
     .option('--no-history', 'do not record the run or show trends')
     .option('--drop-threshold <share>', 'a fall larger than this since the previous run is a warning', '0.05')
-    .option('--strict', 'exit 1 when a measure fails, 3 when a share dropped')
+    .option('--volume-drop <fraction>', 'records read falling by more than this fraction since the previous run is a warning', String(VOLUME_DROP))
+    .option('--strict', 'exit 1 when a measure fails, 3 when a share or the records read dropped')
     .option('--vendor', 'put resource locations of failing examples in junit.xml (the data holder\'s own CI only)')
     .action(async (runDir: string, o: ReportOptions) => {
       const dir = path.resolve(runDir);
@@ -100,7 +105,8 @@ export function registerReportCommand(program: Command, ctx?: CliContext): void 
     .requiredOption('--out <dir>', 'folder for the merged summary.json, report.html, junit.xml and summary.md')
     .option('--history <file>', 'history database (default: none)')
     .option('--drop-threshold <share>', 'a fall larger than this since the previous run is a warning', '0.05')
-    .option('--strict', 'exit 1 when a measure fails, 3 when a share dropped')
+    .option('--volume-drop <fraction>', 'records read falling by more than this fraction since the previous run is a warning', String(VOLUME_DROP))
+    .option('--strict', 'exit 1 when a measure fails, 3 when a share or the records read dropped')
     .action(async (files: string[], o: ReportOptions & { out: string }) => {
       const shards: QualitySummary[] = [];
       for (const f of files) {

@@ -19,7 +19,7 @@ export function registerRunCommand(program: Command, ctx?: CliContext): void {
     .option('--run-id <id>', 'name of the run\'s report folder (default: the start time)')
     .option('--no-validate', 'map only, skip validation')
     .option('--no-report', 'skip the quality report (summary.json quality part, report.html, junit.xml, summary.md)')
-    .option('--strict', 'exit 1 when a quality measure fails, 3 when a share dropped since the previous run')
+    .option('--strict', 'exit 1 when a quality measure fails, 3 when a share or the records read dropped since the previous run')
     .option('--vendor', "put resource locations of failing examples in junit.xml (the data holder's own CI only)")
     .option('--source <names>', "read only these sources (comma-separated, repeatable): one shard of a region; 'report merge' joins the shards", collectList, [])
     .action(async (file: string, options: { out?: string; runId?: string; validate: boolean; report: boolean; strict?: boolean; vendor?: boolean; source: string[] }) => {
@@ -71,7 +71,8 @@ export function registerRunCommand(program: Command, ctx?: CliContext): void {
           `(${summary.recordsPerSecond} records/s, peak ${summary.peakRssMb} MB)\nreports: ${summary.reportDir}\n`,
       );
       // The reports are written all the same; the exit code still tells a scheduler or CI that input was left unread.
-      if (measurer) setExit(await reportRun(summary.reportDir, loaded, { history: true, dropThreshold: '0.05', strict: options.strict, vendor: options.vendor }, { out, err }, measurer.finish(summary)));
+      // A shard is no night of the region: its report stays out of the history, which the merged report is for.
+      if (measurer) setExit(await reportRun(summary.reportDir, loaded, { history: options.source.length === 0, dropThreshold: '0.05', strict: options.strict, vendor: options.vendor }, { out, err }, measurer.finish(summary)));
       else setExit(summary.sourceErrors.length || summary.fileErrors.length ? EXIT_USAGE : 0);
     });
 }

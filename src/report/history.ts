@@ -20,6 +20,8 @@ export interface Drop {
   measure: string;
   organisation: string;
   exchange: string;
+  /** share: a measure's share fell; volume: the records read fell (previous and current are counts). */
+  kind: 'share' | 'volume';
   previous: number;
   current: number;
 }
@@ -39,10 +41,13 @@ CREATE TABLE IF NOT EXISTS cells (
   PRIMARY KEY (run, measure, organisation, exchange));
 `;
 
+/** Records read that fell by more than this fraction since the previous run are a drop. */
+export const VOLUME_DROP = 0.5;
+
 export const runKey = (q: QualitySummary) => q.runs.map((r) => r.runId).join('+');
 
 /** Records a run (replacing an earlier record of the same run) and returns trends and drops. */
-export async function recordRun(file: string, q: QualitySummary, options: { dropThreshold: number; points?: number }): Promise<History> {
+export async function recordRun(file: string, q: QualitySummary, options: { dropThreshold: number; volumeDrop?: number; points?: number }): Promise<History> {
   const SQL = await initSqlJs();
   const db: Database = existsSync(file) ? new SQL.Database(await readFile(file)) : new SQL.Database();
   try {
@@ -97,7 +102,15 @@ export async function recordRun(file: string, q: QualitySummary, options: { drop
           const d = cells.reduce((a, c) => a + c.denominator, 0);
           const prev = b.numerator / b.denominator;
           const cur = n / d;
-          if (prev - cur > options.dropThreshold) drops.push({ measure: m.id, organisation: cells[0].organisation, exchange: cells[0].exchange, previous: prev, current: cur });
+          if (prev - cur > options.dropThreshold) drops.push({ measure: m.id, organisation: cells[0].organisation, exchange: cells[0].exchange, kind: 'share', previous: prev, current: cur });
+        }
+        // An export that shrank (a broken or partial export) can keep every share: the records read tell.
+        if (m.kind !== 'records') continue;
+        const read = new Map([...groupBy(m.cells, (c) => `${c.organisation}\0${c.exchange}`)].map(([k, cells]) => [k, cells.reduce((a, c) => a + c.denominator, 0)]));
+        for (const b of before.values()) {
+          if (b.measure !== m.id || !b.denominator) continue;
+          const current = read.get(`${b.organisation}\0${b.exchange}`) ?? 0;
+          if (current < b.denominator * (1 - (options.volumeDrop ?? VOLUME_DROP))) drops.push({ measure: m.id, organisation: b.organisation, exchange: b.exchange, kind: 'volume', previous: b.denominator, current });
         }
       }
     }

@@ -1,7 +1,7 @@
 /** report.html: one self-contained page (inline CSS and JS, no network) for a coalition's coordinator. */
 import type { QualitySummary, Status } from '../quality/summary.js';
 import type { History } from './history.js';
-import { indicatorTables, inputProblems, issuesToFix, orgResults, pct } from './views.js';
+import { dropText, indicatorTables, inputProblems, issuesToFix, orgResults, pct } from './views.js';
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const badge = (s: Status) => `<span class="st ${s === 'n/a' ? 'na' : s}">${s}</span>`;
@@ -91,7 +91,7 @@ export function renderHtml(q: QualitySummary, history?: History): string {
   // Trend warnings
   if (history?.drops.length) {
     out.push(`<section id="drops"><h2>Drops since the previous run</h2><ul>`);
-    for (const d of history.drops) out.push(`<li>${badge('warn')} ${esc(d.measure)} · ${esc(orgName.get(d.organisation) ?? d.organisation)} · ${esc(d.exchange)}: ${pct(d.previous, 1)} → ${pct(d.current, 1)}</li>`);
+    for (const d of history.drops) out.push(`<li>${badge('warn')} ${esc(dropText(d, orgName.get(d.organisation) ?? d.organisation))}</li>`);
     out.push('</ul></section>');
   }
 

@@ -1,7 +1,7 @@
 /** summary.md: a short text for a ticket or an e-mail. */
 import type { QualitySummary } from '../quality/summary.js';
 import type { History } from './history.js';
-import { indicatorTables, inputProblems, issuesToFix, orgResults, pct } from './views.js';
+import { dropText, indicatorTables, inputProblems, issuesToFix, orgResults, pct } from './views.js';
 
 export function renderMarkdown(q: QualitySummary, history?: History): string {
   const name = new Map(q.organisations.map((o) => [o.id, o.name]));
@@ -18,7 +18,7 @@ export function renderMarkdown(q: QualitySummary, history?: History): string {
   out.push('', '## Measures below threshold', '', ...(bad.length ? bad : ['none']));
   if (history?.drops.length) {
     out.push('', '## Drops since the previous run', '');
-    for (const d of history.drops) out.push(`- ${d.measure} – ${name.get(d.organisation) ?? d.organisation} (${d.exchange}): ${pct(d.previous, 1)} → ${pct(d.current, 1)}`);
+    for (const d of history.drops) out.push(`- ${dropText(d, name.get(d.organisation) ?? d.organisation)}`);
   }
   out.push('', '## Top issues', '', '| Count | Severity | Message id | Organisation | Exchange | Resource |', '|---:|---|---|---|---|---|');
   for (const g of issuesToFix(q, 10)) out.push(`| ${g.count} | ${g.severity} | ${g.messageId} | ${name.get(g.organisation) ?? g.organisation} | ${g.exchange} | ${g.resourceType} |`);

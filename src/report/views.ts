@@ -1,4 +1,5 @@
 /** Views shared by the renderers: per-exchange measure results, indicator tables with small cells suppressed. */
+import type { Drop } from './history.js';
 import { cellStatus, worst, type Cell, type IndicatorResult, type IssueGroup, type MeasureResult, type QualitySummary, type RejectionGroup, type Status } from '../quality/summary.js';
 
 export const pct = (n: number, d: number) => (d ? `${((100 * n) / d).toFixed(1)}%` : '–');
@@ -95,4 +96,10 @@ export function issuesToFix(q: QualitySummary, limit: number): IssueGroup[] {
     .filter((g) => !g.suppressed && g.severity !== 'information')
     .sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || b.count - a.count)
     .slice(0, limit);
+}
+
+/** A drop since the previous run, in one line: a share ('90.0% → 70.0%') or the records read ('1189 → 12 records read'). */
+export function dropText(d: Drop, organisation: string): string {
+  const change = d.kind === 'volume' ? `${d.previous} → ${d.current} records read` : `${pct(d.previous, 1)} → ${pct(d.current, 1)}`;
+  return `${d.measure} · ${organisation} · ${d.exchange}: ${change}`;
 }

@@ -18,6 +18,8 @@ export interface WriteOptions {
   history?: string | false;
   /** A fall in a share larger than this (0.05 = 5 points) since the previous run is a warning. */
   dropThreshold?: number;
+  /** A fall in the records read larger than this fraction (0.5: to less than half) is a warning. */
+  volumeDrop?: number;
   /** Fail (non-zero exit) on failing measures and on drops. */
   strict?: boolean;
   /** Vendor detail for junit.xml (resource locations of the data holder). */
@@ -34,7 +36,7 @@ export interface WriteResult {
 
 export async function writeReports(dir: string, q: QualitySummary, options: WriteOptions = {}): Promise<WriteResult> {
   await mkdir(dir, { recursive: true });
-  const history = options.history ? await recordRun(options.history, q, { dropThreshold: options.dropThreshold ?? 0.05 }) : undefined;
+  const history = options.history ? await recordRun(options.history, q, { dropThreshold: options.dropThreshold ?? 0.05, volumeDrop: options.volumeDrop }) : undefined;
   // The pipeline's summary.json gets a `quality` part; a merged report has only that part.
   const summaryFile = path.join(dir, 'summary.json');
   const base = existsSync(summaryFile) ? (JSON.parse(await readFile(summaryFile, 'utf8')) as Record<string, unknown>) : {};

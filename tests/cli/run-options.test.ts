@@ -16,6 +16,8 @@ describe('fhirdq run options', () => {
     // The last source comes in an option of its own: the option repeats.
     const a = await run('a', '--source', SHARDS.a);
     const b = await run('b', '--source', SHARDS.b, '--source', 'hoeve-behandelgrenzen');
+    // A shard is no night of the region: it is not recorded in the history (nor compared with the last night).
+    expect(existsSync(path.join(out, 'history.sqlite'))).toBe(false);
     const whole = await run('whole');
     for (const r of [a, b, whole]) expect(r.code).toBe(0);
     const sourcesOf = async (id: string) => Object.keys(JSON.parse(await readFile(path.join(out, id, 'summary.json'), 'utf8')).sources);

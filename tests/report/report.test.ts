@@ -17,7 +17,7 @@ const TD = 'https://fhir.iknl.nl/fhir/StructureDefinition/ACP-TreatmentDirective
 const CODES = ['89666000', '305351004', '32485007', '281789004'];
 
 /** A small region: `complete` of 20 patients of De Linde (5 aged 75-84) have all four directives; one validation error per incomplete one. */
-function measure(rules: RuleSet, runId: string, startedAt: string, complete: number): QualitySummary {
+function measure(rules: RuleSet, runId: string, startedAt: string, complete: number, dispensesRead = 30): QualitySummary {
   const c = new QualityCollector(rules, {
     region: 'test-region',
     referenceDate: '2025-06-30',
@@ -51,7 +51,7 @@ function measure(rules: RuleSet, runId: string, startedAt: string, complete: num
   }
   c.rejected({ source: 'acp', stage: 'map', field: 'client.bsn', reason: "BSN '123456783' fails the 11-check" });
   c.records('acp', { read: 21, mapped: 20, rejected: 1 });
-  c.records('disp', { read: 30, mapped: 30, rejected: 0 });
+  c.records('disp', { read: dispensesRead, mapped: dispensesRead, rejected: 0 });
   return c.finish({ runId, startedAt });
 }
 
@@ -92,10 +92,18 @@ async function suppressionPack(): Promise<string> {
 
 describe('night over night', () => {
   it('records runs, shows the trend and warns on a drop; --strict fails the run', async () => {
-    const q = measure(rules, 'night2', '2025-06-30T01:00:00Z', 14);
+    // And De Gaper's export shrank from 30 records to 12, every one of them mapped.
+    const q = measure(rules, 'night2', '2025-06-30T01:00:00Z', 14, 12);
     const lenient = await writeReports(path.join(dir, 'night2'), q, { history: path.join(dir, 'history.sqlite') });
     expect(lenient.exitCode).toBe(EXIT.ok);
-    expect(lenient.history!.drops).toContainEqual({ measure: 'riza-completeness', organisation: 'linde', exchange: 'pzp', previous: 0.9, current: 0.7 });
+    expect(lenient.history!.drops).toEqual([
+      { measure: 'records-accepted', organisation: 'gaper', exchange: 'mp9', kind: 'volume', previous: 30, current: 12 },
+      { measure: 'riza-completeness', organisation: 'linde', exchange: 'pzp', kind: 'share', previous: 0.9, current: 0.7 },
+    ]);
+    expect(await readFile(path.join(dir, 'night2/summary.md'), 'utf8')).toContain('- records-accepted · Apotheek De Gaper · mp9: 30 → 12 records read');
+    // A smaller fall is no drop.
+    const slight = await writeReports(path.join(dir, 'night2-slight'), measure(rules, 'night2-slight', '2025-06-30T02:00:00Z', 18, 16), { history: path.join(dir, 'history-slight.sqlite') });
+    expect(slight.history!.drops).toEqual([]);
     expect(lenient.history!.trends['riza-completeness'].map((p) => [p.run, p.numerator, p.denominator])).toEqual([
       ['night1', 18, 20],
       ['night2', 14, 20],
@@ -133,7 +141,7 @@ describe('report.html in headless Chromium', () => {
     const matrix = page.locator('#readiness table');
     expect(await matrix.locator('th').allInnerTexts()).toEqual(expect.arrayContaining(['Zorggroep De Linde', 'Apotheek De Gaper', 'Proactieve zorgplanning']));
     expect(await matrix.locator('tr', { hasText: 'Zorggroep De Linde' }).locator('td').nth(1).innerText()).toBe('fail');
-    expect(await page.locator('#drops').innerText()).toMatch(/riza-completeness · Zorggroep De Linde · pzp: 90.0% → 70.0%/);
+    expect(await page.locator('#drops').innerText()).toMatch(/records-accepted · Apotheek De Gaper · mp9: 30 → 12 records read\n.*riza-completeness · Zorggroep De Linde · pzp: 90.0% → 70.0%/);
     expect(await page.locator('#measures svg.spark').count()).toBeGreaterThan(0);
     expect(await page.locator('#heatmap td[title="27/30"]').innerText()).toBe('90.0%');
     expect(await page.locator('#indicators').innerText()).toMatch(/Residents aged 75\+ with recorded ACP agreements/);
