@@ -138,7 +138,12 @@ export function renderHtml(q: QualitySummary, history?: History): string {
   }
   out.push('</tbody></table></section>');
 
-  // Rejected records
+  // What each source delivered, then what was not accepted of it.
+  out.push(`<section id="sources"><h2>Records per source</h2><table><thead><tr><th>Organisation</th><th>Source</th><th>Read</th><th>Mapped</th><th>Rejected</th><th>Accepted</th></tr></thead><tbody>`);
+  for (const [name, src] of Object.entries(q.sources)) {
+    out.push(`<tr><td>${esc(orgName.get(src.organisation) ?? src.organisation)}</td><td>${esc(name)}</td><td class="num">${src.read}</td><td class="num">${src.mapped}</td><td class="num">${src.rejected}</td><td class="num">${pct(src.mapped, src.read)}</td></tr>`);
+  }
+  out.push('</tbody></table></section>');
   out.push(`<section id="rejections"><h2>Records not accepted</h2><table><thead><tr><th>Organisation</th><th>Source</th><th>Stage</th><th>Field</th><th>Reason</th><th>Count</th></tr></thead><tbody>`);
   for (const r of q.rejections) out.push(`<tr><td>${esc(orgName.get(r.organisation) ?? r.organisation)}</td><td>${esc(r.source)}</td><td>${esc(r.stage)}</td><td>${esc(r.field ?? '')}</td><td>${esc(r.reason)}</td><td class="num">${r.count}</td></tr>`);
   out.push('</tbody></table></section>');

@@ -147,6 +147,7 @@ describe('report.html in headless Chromium', () => {
     expect(await page.locator('#indicators').innerText()).toMatch(/Residents aged 75\+ with recorded ACP agreements/);
     expect(await page.locator('#indicators').innerText()).toMatch(/suppressed \(fewer than 10\)/);
     expect(await page.locator('#suppressions').innerText()).toMatch(/nl-core package not loaded/);
+    expect(await page.locator('#sources tbody tr').allInnerTexts()).toEqual(['Zorggroep De Linde\tacp\t21\t20\t1\t95.2%', 'Apotheek De Gaper\tdisp\t12\t12\t0\t100.0%']);
     // What to fix first: the 6 errors come before the 74 missing narratives.
     expect(await page.locator('#issues tbody tr').first().innerText()).toMatch(/^6\terror\tconstraint-ppc-1/);
     expect(await page.locator('#issues tbody tr').nth(1).innerText()).toMatch(/^74\twarning\tconstraint-dom-6/);
