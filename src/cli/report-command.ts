@@ -79,18 +79,20 @@ export function registerReportCommand(program: Command, ctx?: CliContext): void 
     .option('--vendor', 'put resource locations of failing examples in junit.xml (the data holder\'s own CI only)')
     .action(async (runDir: string, o: ReportOptions) => {
       const dir = path.resolve(runDir);
-      let configFile = o.config;
-      if (!configFile) {
-        try {
-          const pipeline = JSON.parse(await readFile(path.join(dir, 'summary.json'), 'utf8')) as { config: string };
-          configFile = path.resolve(path.dirname(dir), pipeline.config);
-        } catch (e) {
-          err(`fhirdq: ${dir} is not a run folder (no readable summary.json): ${(e as Error).message}\n`);
-          return setExit(EXIT.usage);
-        }
-      }
+      let pipeline: { config: string; sources?: Record<string, unknown>; sourceErrors?: { source: string }[] };
       try {
-        setExit(await reportRun(dir, await loadRunConfig(configFile), o, { out, err }));
+        pipeline = JSON.parse(await readFile(path.join(dir, 'summary.json'), 'utf8')) as typeof pipeline;
+      } catch (e) {
+        err(`fhirdq: ${dir} is not a run folder (no readable summary.json): ${(e as Error).message}\n`);
+        return setExit(EXIT.usage);
+      }
+      const configFile = o.config ?? path.resolve(path.dirname(dir), pipeline.config);
+      try {
+        const loaded = await loadRunConfig(configFile);
+        // A shard (run --source) is no night of the region: kept out of the history unless a file is named.
+        const ran = new Set([...Object.keys(pipeline.sources ?? {}), ...(pipeline.sourceErrors ?? []).map((e) => e.source)]);
+        const shard = loaded.config.sources.some((src) => !ran.has(src.name));
+        setExit(await reportRun(dir, loaded, shard && typeof o.history !== 'string' ? { ...o, history: false } : o, { out, err }));
       } catch (e) {
         if (!(e instanceof SpecErrors)) throw e;
         err(`fhirdq: invalid configuration or rule pack:\n${e.message}\n`);

@@ -16,10 +16,14 @@ describe('fhirdq run options', () => {
     // The last source comes in an option of its own: the option repeats.
     const a = await run('a', '--source', SHARDS.a);
     const b = await run('b', '--source', SHARDS.b, '--source', 'hoeve-behandelgrenzen');
-    // A shard is no night of the region: it is not recorded in the history (nor compared with the last night).
+    // A shard is no night of the region: it is not recorded in the history (nor compared with the last night),
+    // by the run or by a report on its folder later.
+    expect(existsSync(path.join(out, 'history.sqlite'))).toBe(false);
+    expect((await runCli('report', path.join(out, 'a'))).code).toBe(0);
     expect(existsSync(path.join(out, 'history.sqlite'))).toBe(false);
     const whole = await run('whole');
     for (const r of [a, b, whole]) expect(r.code).toBe(0);
+    expect(existsSync(path.join(out, 'history.sqlite'))).toBe(true);
     const sourcesOf = async (id: string) => Object.keys(JSON.parse(await readFile(path.join(out, id, 'summary.json'), 'utf8')).sources);
     expect(await sourcesOf('a')).toEqual(['zkh-ontslagmedicatie', 'linde-acp', 'anker-medicatiegebruik']);
     expect(await sourcesOf('b')).toEqual(['gaper-verstrekkingen', 'vechtstreek-overdrachten', 'hoeve-behandelgrenzen']);
