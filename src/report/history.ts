@@ -29,6 +29,8 @@ export interface Drop {
 export interface History {
   /** Per measure, the region's totals over the last runs, oldest first (this run last). */
   trends: Record<string, TrendPoint[]>;
+  /** Per indicator, the region's totals over the same runs (small ones are the renderer's to suppress). */
+  indicatorTrends: Record<string, TrendPoint[]>;
   /** Cells whose share fell by more than the threshold since the previous run. */
   drops: Drop[];
 }
@@ -39,6 +41,9 @@ CREATE TABLE IF NOT EXISTS cells (
   run TEXT NOT NULL, measure TEXT NOT NULL, organisation TEXT NOT NULL, exchange TEXT NOT NULL,
   numerator INTEGER NOT NULL, denominator INTEGER NOT NULL,
   PRIMARY KEY (run, measure, organisation, exchange));
+CREATE TABLE IF NOT EXISTS indicators (
+  run TEXT NOT NULL, indicator TEXT NOT NULL, numerator INTEGER NOT NULL, denominator INTEGER NOT NULL,
+  PRIMARY KEY (run, indicator));
 `;
 
 /** Records read that fell by more than this fraction since the previous run are a drop. */
@@ -73,6 +78,12 @@ export async function recordRun(file: string, q: QualitySummary, options: { drop
       }
     }
     insert.free();
+    db.run('DELETE FROM indicators WHERE run = ?', [run]);
+    for (const ind of q.indicators) {
+      const n = ind.cells.reduce((a, c) => a + c.numerator, 0);
+      const d = ind.cells.reduce((a, c) => a + c.denominator, 0);
+      db.run('INSERT INTO indicators VALUES (?, ?, ?, ?)', [run, ind.id, n, d]);
+    }
     db.run('COMMIT');
 
     const points = options.points ?? 14;
@@ -87,6 +98,16 @@ export async function recordRun(file: string, q: QualitySummary, options: { drop
     const startedOf = new Map(runs.map((r) => [r.run, r.started_at]));
     for (const r of runs) {
       for (const t of totals) if (t.run === r.run && trends[t.measure]) trends[t.measure].push({ run: r.run, startedAt: startedOf.get(r.run)!, numerator: t.n, denominator: t.d });
+    }
+    const indicatorTrends: History['indicatorTrends'] = {};
+    for (const ind of q.indicators) indicatorTrends[ind.id] = [];
+    const indicatorRows = rows<{ run: string; indicator: string; numerator: number; denominator: number }>(
+      db,
+      `SELECT * FROM indicators WHERE run IN (${runs.map(() => '?').join(',') || "''"})`,
+      runs.map((r) => r.run),
+    );
+    for (const r of runs) {
+      for (const t of indicatorRows) if (t.run === r.run && indicatorTrends[t.indicator]) indicatorTrends[t.indicator].push({ run: r.run, startedAt: startedOf.get(r.run)!, numerator: t.numerator, denominator: t.denominator });
     }
 
     const drops: Drop[] = [];
@@ -117,7 +138,7 @@ export async function recordRun(file: string, q: QualitySummary, options: { drop
     const tmp = `${file}.${process.pid}.tmp`;
     await writeFile(tmp, db.export());
     await rename(tmp, file);
-    return { trends, drops };
+    return { trends, indicatorTrends, drops };
   } finally {
     db.close();
   }

@@ -1,7 +1,7 @@
 /** report.html: one self-contained page (inline CSS and JS, no network) for a coalition's coordinator. */
 import type { QualitySummary, Status } from '../quality/summary.js';
 import type { History } from './history.js';
-import { dropText, indicatorTables, inputProblems, issuesToFix, orgResults, pct } from './views.js';
+import { dropText, indicatorTables, inputProblems, isSmall, issuesToFix, orgResults, pct } from './views.js';
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const badge = (s: Status) => `<span class="st ${s === 'n/a' ? 'na' : s}">${s}</span>`;
@@ -153,6 +153,9 @@ export function renderHtml(q: QualitySummary, history?: History): string {
   const suppressedCells: string[] = [];
   for (const ind of q.indicators) {
     out.push(`<h3>${esc(ind.title)}</h3><p class="muted">${esc(ind.description ?? '')} Period ${esc(ind.period.start)} – ${esc(ind.period.end)}${ind.target !== undefined ? ` · target ${pct(ind.target, 1)}` : ''} · cells below ${ind.minCell} suppressed</p>`);
+    // The region's share night over night; a night whose total is a small cell is left out of the line.
+    const trend = history?.indicatorTrends[ind.id]?.filter((p) => !isSmall(p.numerator, p.denominator, ind.minCell));
+    if (trend && trend.length >= 2) out.push(`<p class="trend">Region, night over night: ${sparkline(trend)}</p>`);
     for (const t of indicatorTables(ind)) {
       out.push(`<table class="indicator"><thead><tr><th>${esc(t.dimension)}</th><th>Numerator</th><th>Denominator</th><th>Share</th></tr></thead><tbody>`);
       for (const r of t.rows) {

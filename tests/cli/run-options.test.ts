@@ -24,6 +24,9 @@ describe('fhirdq run options', () => {
     const whole = await run('whole');
     for (const r of [a, b, whole]) expect(r.code).toBe(0);
     expect(existsSync(path.join(out, 'history.sqlite'))).toBe(true);
+    // A second night: the indicator's line over the nights.
+    expect((await run('whole2')).code).toBe(0);
+    expect(await readFile(path.join(out, 'whole2/report.html'), 'utf8')).toMatch(/<p class="trend">Region, night over night: <svg class="spark"[^]*?<\/svg> 24\.8% → 24\.8%<\/p>/);
     const sourcesOf = async (id: string) => Object.keys(JSON.parse(await readFile(path.join(out, id, 'summary.json'), 'utf8')).sources);
     expect(await sourcesOf('a')).toEqual(['zkh-ontslagmedicatie', 'linde-acp', 'anker-medicatiegebruik']);
     expect(await sourcesOf('b')).toEqual(['gaper-verstrekkingen', 'vechtstreek-overdrachten', 'hoeve-behandelgrenzen']);

@@ -11,6 +11,7 @@ import type { QualitySummary } from '../../src/quality/summary.js';
 import { registerReportCommand } from '../../src/cli/report-command.js';
 import type { CliContext } from '../../src/cli/context.js';
 import { writeReports, EXIT } from '../../src/report/write.js';
+import { renderHtml } from '../../src/report/html.js';
 import type { FhirResource } from '../../src/packages/types.js';
 
 const TD = 'https://fhir.iknl.nl/fhir/StructureDefinition/ACP-TreatmentDirective';
@@ -101,6 +102,12 @@ describe('night over night', () => {
       { measure: 'riza-completeness', organisation: 'linde', exchange: 'pzp', kind: 'share', previous: 0.9, current: 0.7 },
     ]);
     expect(await readFile(path.join(dir, 'night2/summary.md'), 'utf8')).toContain('- records-accepted · Apotheek De Gaper · mp9: 30 → 12 records read');
+    // The indicator's region totals are kept night by night; below the small-cell size they draw no line.
+    expect(lenient.history!.indicatorTrends['acp-75plus'].map((p) => p.run)).toEqual(['night1', 'night2']);
+    expect(await readFile(path.join(dir, 'night2/report.html'), 'utf8')).toMatch(/<p class="trend">Region, night over night: <svg[^]*?<\/svg> 100\.0% → 100\.0%<\/p>/);
+    // A night whose total is a small cell (3 of 20) draws no point: one night left, no line.
+    const small = { ...lenient.history!, indicatorTrends: { 'acp-75plus': [{ run: 'night1', startedAt: '', numerator: 3, denominator: 20 }, ...lenient.history!.indicatorTrends['acp-75plus'].slice(1)] } };
+    expect(renderHtml(q, small)).not.toContain('class="trend"');
     // A smaller fall is no drop.
     const slight = await writeReports(path.join(dir, 'night2-slight'), measure(rules, 'night2-slight', '2025-06-30T02:00:00Z', 18, 16), { history: path.join(dir, 'history-slight.sqlite') });
     expect(slight.history!.drops).toEqual([]);
