@@ -33,7 +33,12 @@ export interface ValidateCommandOptions {
   workers?: number;
   /** JSON and XML Bundles from this size are validated entry by entry (default BUNDLE_BY_ENTRY_FROM_BYTES). */
   bundleByEntryFrom?: number;
+  /** The least severity that makes the exit code 1 (default error). */
+  failOn?: FailOn;
 }
+
+const FAIL_ON = ['error', 'warning'] as const;
+type FailOn = (typeof FAIL_ON)[number];
 
 /** Resources sent to a thread at a time, and batches in flight per thread: enough to keep every thread busy. */
 const BATCH_SIZE = 200;
@@ -58,6 +63,7 @@ export function registerValidateCommand(program: Command, ctx: CliContext): void
     )
     .addOption(new Option('--best-practice <level>', 'how failed best-practice constraints (dom-6: narrative, ...) are reported').choices(BEST_PRACTICE_LEVELS).default('warning'))
     .option('--extension <domain>', "allow unknown extensions only from this URL prefix (repeatable; 'any': from anywhere, the default); others are errors", collect, [])
+    .addOption(new Option('--fail-on <severity>', "exit 1 on errors ('error'), or on warnings too ('warning'): a CI that keeps an export free of warnings").choices(FAIL_ON).default('error'))
     .option('--workers <n>', 'validation worker threads beside the main thread for NDJSON input and big Bundles (0: none; default: one per core but one, from 32 MB of them)', parseWorkers)
     .action(async (paths: string[], options: ValidateCommandOptions) => {
       ctx.exitCode = await validateFiles(paths, options, ctx);
@@ -278,5 +284,5 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
   reporter.done(summary);
   out.flush();
   if (inputProblem) return EXIT_USAGE;
-  return summary.errors > 0 ? 1 : 0;
+  return summary.errors > 0 || (options.failOn === 'warning' && summary.warnings > 0) ? 1 : 0;
 }

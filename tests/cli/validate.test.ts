@@ -109,6 +109,15 @@ describe('fhirdq validate: exit codes', () => {
     expect(run.stdout).toContain(`${join(dir, 'valid.json')}\n  1 resource: no issues`);
   });
 
+  it('exits 1 on warnings too with --fail-on warning', async () => {
+    const root = await writeTree({ 'no-narrative.json': { resourceType: 'Patient', id: 'w' } });
+    const file = join(root, 'no-narrative.json');
+    const lenient = await runCli('validate', file);
+    expect([lenient.code, lenient.stdout]).toEqual([0, expect.stringContaining('1 resource: 0 errors, 1 warning, 0 information')]);
+    expect((await runCli('validate', '--fail-on', 'warning', file)).code).toBe(1);
+    expect((await runCli('validate', '--fail-on', 'warning', join(dir, 'valid.json'))).code).toBe(0);
+  });
+
   it('validates FHIR XML, valid and invalid', async () => {
     expect((await runCli('validate', join(dir, 'patient.xml'))).code).toBe(0);
     const bad = await runCli('validate', join(dir, 'patient-bad.xml'));
