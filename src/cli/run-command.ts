@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { SpecErrors } from '../mapping/yaml-file.js';
 import { loadRunConfig } from '../pipeline/config.js';
 import { runPipeline } from '../pipeline/run.js';
+import { checkRun } from '../pipeline/check.js';
 import { limitHeapGrowth } from './heap-growth.js';
 import { createProgress } from '../pipeline/progress.js';
 import { collectList, EXIT_USAGE, type CliContext } from './context.js';
@@ -21,8 +22,9 @@ export function registerRunCommand(program: Command, ctx?: CliContext): void {
     .option('--no-report', 'skip the quality report (summary.json quality part, report.html, junit.xml, summary.md)')
     .option('--strict', 'exit 1 when a quality measure fails, 3 when a share or the records read dropped since the previous run')
     .option('--vendor', "put resource locations of failing examples in junit.xml (the data holder's own CI only)")
+    .option('--check', 'read no record: load the config, every mapping spec and the rule packs, and expand every input; exit 2 on a problem')
     .option('--source <names>', "read only these sources (comma-separated, repeatable): one shard of a region; 'report merge' joins the shards", collectList, [])
-    .action(async (file: string, options: { out?: string; runId?: string; validate: boolean; report: boolean; strict?: boolean; vendor?: boolean; source: string[] }) => {
+    .action(async (file: string, options: { out?: string; runId?: string; validate: boolean; report: boolean; strict?: boolean; vendor?: boolean; check?: boolean; source: string[] }) => {
       const err = ctx?.err ?? ((t: string) => process.stderr.write(t));
       const out = ctx?.out ?? ((t: string) => process.stdout.write(t));
       const setExit = (code: number) => {
@@ -47,6 +49,12 @@ export function registerRunCommand(program: Command, ctx?: CliContext): void {
           return;
         }
         loaded.config.sources = loaded.config.sources.filter((src) => options.source.includes(src.name));
+      }
+      if (options.check) {
+        const checked = await checkRun(loaded);
+        for (const problem of checked.problems) err(`fhirdq: ${problem}\n`);
+        out(`${file}: ${checked.sources} source(s), ${checked.files} input file(s) now, ${checked.problems.length ? `${checked.problems.length} problem(s)` : 'no problems'}\n`);
+        return setExit(checked.problems.length ? EXIT_USAGE : 0);
       }
       if (!options.validate) loaded.config.validation.enabled = false;
       // Validation results wait on the workers in input order (35,000-patient region: 554-573 MB peak RSS without, 438 with).

@@ -160,6 +160,9 @@ async function walk(dir: string, out: string[]): Promise<void> {
   }
 }
 
+/** Why an input of a source gave no file. */
+export const noSuchInput = (input: string) => `${input}: no such file, or the pattern matches nothing`;
+
 export interface ExpandedInputs {
   files: string[];
   /** Inputs that matched nothing or do not exist. */

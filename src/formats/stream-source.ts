@@ -1,5 +1,5 @@
 /** One configured source → an async iterator of SourceItems over all its files, one file at a time. */
-import { checkContent, expandInputs, formatOf, openInput } from './stream-open.js';
+import { checkContent, expandInputs, formatOf, noSuchInput, openInput } from './stream-open.js';
 import { readCsv, type CsvOptions } from './stream-csv.js';
 import { readJson } from './stream-json.js';
 import { readNdjson } from './stream-ndjson.js';
@@ -20,7 +20,7 @@ export interface SourceSpec {
 
 export async function* readSource(spec: SourceSpec, baseDir = process.cwd()): AsyncGenerator<SourceItem> {
   const { files, missing } = await expandInputs(spec.inputs, baseDir);
-  for (const m of missing) yield { kind: 'file-error', source: spec.name, file: m, reason: `${m}: no such file, or the pattern matches nothing` };
+  for (const m of missing) yield { kind: 'file-error', source: spec.name, file: m, reason: noSuchInput(m) };
   for (const file of files) {
     const format = spec.format ?? formatOf(file);
     if (!format) {

@@ -4,11 +4,11 @@ import path from 'node:path';
 import { readServer } from '../formats/stream-server.js';
 import { readSource } from '../formats/stream-source.js';
 import type { SourceItem } from '../formats/stream-record.js';
-import { loadMapping, type CoverageReport, type Mapper } from '../mapping/compile.js';
-import { SpecErrors } from '../mapping/yaml-file.js';
+import type { CoverageReport, Mapper } from '../mapping/compile.js';
 import type { FhirResource } from '../packages/types.js';
 import type { LoadedRunConfig, SourceConfig } from './config.js';
 import { createProgress, type Progress } from './progress.js';
+import { sourceMapping } from './check.js';
 import { NdjsonWriter } from './sinks.js';
 import { batchOutcome, SEVERITIES, type BatchOutcome, type IssueContext } from './issue-lines.js';
 import { createValidatorPool, type ValidateBatch, type ValidateItem } from './validate-pool.js';
@@ -192,18 +192,16 @@ export async function runPipeline(loaded: LoadedRunConfig, options: RunOptions =
     const summary: SourceSummary = { organisation: src.organisation, mapping: src.mapping, records: { read: 0, mapped: 0, rejected: 0 }, files: { read: 0, failed: 0 }, resources: 0, exchanges: {} };
     let mapper: Mapper | undefined;
     if (src.mapping) {
-      try {
-        mapper = await loadMapping(path.resolve(baseDir, src.mapping));
-        const problems = mapper.exchangeProblems(src.exchange, new Set(exchangeWriters.keys()));
-        if (problems.length > 0) throw new SpecErrors(problems);
-      } catch (err) {
-        const message = err instanceof SpecErrors ? err.message : `${src.mapping}: ${(err as Error).message}`;
+      const loadedMapping = await sourceMapping({ ...src, mapping: src.mapping }, baseDir, new Set(exchangeWriters.keys()));
+      if (typeof loadedMapping === 'string') {
+        const message = loadedMapping;
         sourceErrors.push({ source: src.name, message });
         progress.event('source-skipped', { source: src.name, reason: message });
         // In rejected.ndjson and so in every report: the organisation's input is incomplete.
         await recordRejection({ source: src.name, file: src.mapping, stage: 'source', reason: message });
         return;
       }
+      mapper = loadedMapping;
     }
     sources[src.name] = summary;
     progress.event('source-start', { source: src.name });

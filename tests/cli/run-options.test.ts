@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { appendFile, cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runCli } from './helpers.js';
@@ -67,4 +67,24 @@ describe('fhirdq run options', () => {
       for (const id of located) expect(text).not.toContain(id);
     }
   }, 120_000);
+
+  it('--check reads no record: it names each broken mapping spec and missing input, and exits 2', async () => {
+    const region = await mkdtemp(path.join(tmpdir(), 'fhirdq-check-'));
+    await cp(path.dirname(DEMO), region, { recursive: true });
+    const config = path.join(region, 'run.yaml');
+    await writeFile(config, (await readFile(config, 'utf8')).replace('dir: ../../reports', 'dir: out'));
+    const ok = await runCli('run', path.join(region, 'run.yaml'), '--check');
+    expect([ok.code, ok.stdout]).toEqual([0, `${path.join(region, 'run.yaml')}: 6 source(s), 9 input file(s) now, no problems\n`]);
+    await appendFile(path.join(region, 'mappings/linde-acp.yaml'), 'garbage: [\n');
+    await rm(path.join(region, 'data/gp'), { recursive: true });
+    const bad = await runCli('run', path.join(region, 'run.yaml'), '--check');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.split('\n')).toEqual([
+      expect.stringMatching(/^fhirdq: source linde-acp: .*linde-acp\.yaml:\d+: invalid YAML/),
+      'fhirdq: source anker-medicatiegebruik: data/gp/medicatiegebruik.csv: no such file, or the pattern matches nothing',
+      '',
+    ]);
+    expect(bad.stdout).toMatch(/6 source\(s\), 8 input file\(s\) now, 2 problem\(s\)/);
+    expect(existsSync(path.join(region, 'out'))).toBe(false);
+  });
 });
