@@ -1,7 +1,7 @@
 /** report.html: one self-contained page (inline CSS and JS, no network) for a coalition's coordinator. */
 import type { QualitySummary, Status } from '../quality/summary.js';
 import type { History } from './history.js';
-import { dropText, indicatorTables, inputProblems, isSmall, issuesToFix, orgResults, pct } from './views.js';
+import { dropText, indicatorTables, inputProblems, isSmall, issuesToFix, orgResults, pct, suppressionText } from './views.js';
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const badge = (s: Status) => `<span class="st ${s === 'n/a' ? 'na' : s}">${s}</span>`;
@@ -161,8 +161,9 @@ export function renderHtml(q: QualitySummary, history?: History): string {
       for (const r of t.rows) {
         const label = t.dimension === 'organisation' ? (orgName.get(r.label) ?? r.label) : r.label;
         if (r.suppressed) {
-          suppressedCells.push(`${ind.title} · ${t.dimension} ${label}`);
-          out.push(`<tr><td>${esc(label)}</td><td class="sup" colspan="3">suppressed (fewer than ${ind.minCell})</td></tr>`);
+          const why = suppressionText(r.suppressed, ind.minCell);
+          suppressedCells.push(`${ind.title} · ${t.dimension} ${label} (${why})`);
+          out.push(`<tr><td>${esc(label)}</td><td class="sup" colspan="3">suppressed (${why})</td></tr>`);
         } else {
           const meets = ind.target === undefined ? '' : r.numerator / r.denominator >= ind.target ? ' ' + badge('pass') : ' ' + badge('fail');
           out.push(`<tr><td>${esc(label)}</td><td class="num">${r.numerator}</td><td class="num">${r.denominator}</td><td class="num">${pct(r.numerator, r.denominator)}${meets}</td></tr>`);

@@ -1,7 +1,7 @@
 /** summary.md: a short text for a ticket or an e-mail. */
 import type { QualitySummary } from '../quality/summary.js';
 import type { History } from './history.js';
-import { dropText, indicatorTables, inputProblems, issuesToFix, orgResults, pct } from './views.js';
+import { dropText, indicatorTables, inputProblems, issuesToFix, orgResults, pct, suppressionText } from './views.js';
 
 export function renderMarkdown(q: QualitySummary, history?: History): string {
   const name = new Map(q.organisations.map((o) => [o.id, o.name]));
@@ -26,7 +26,7 @@ export function renderMarkdown(q: QualitySummary, history?: History): string {
   for (const ind of q.indicators) {
     const [region] = indicatorTables(ind);
     const r = region.rows[0];
-    out.push(`- ${ind.title}: ${r.suppressed ? `suppressed (fewer than ${ind.minCell})` : `${pct(r.numerator, r.denominator)} (${r.numerator}/${r.denominator})`}${ind.target !== undefined ? `, target ${pct(ind.target, 1)}` : ''}`);
+    out.push(`- ${ind.title}: ${r.suppressed ? `suppressed (${suppressionText(r.suppressed, ind.minCell)})` : `${pct(r.numerator, r.denominator)} (${r.numerator}/${r.denominator})`}${ind.target !== undefined ? `, target ${pct(ind.target, 1)}` : ''}`);
   }
   if (q.suppressions.length) {
     out.push('', '## Known issues suppressed', '');

@@ -52,18 +52,55 @@ export interface IndicatorRow {
   label: string;
   numerator: number;
   denominator: number;
-  suppressed: boolean;
+  /** 'small': a small cell; 'complement': not small, but with the total shown it would give the small cells away. */
+  suppressed: false | 'small' | 'complement';
 }
 
-/** Small-number rule: a cell is shown only when its denominator, and a non-zero numerator, reach minCell. */
+/**
+ * Small-number rule: a cell is shown only when its denominator, a non-zero numerator, and a non-zero rest
+ * (denominator - numerator: those without) all reach minCell; two of ten without is as telling as two with.
+ */
 export function isSmall(numerator: number, denominator: number, minCell: number): boolean {
-  return denominator < minCell || (numerator > 0 && numerator < minCell);
+  const rest = denominator - numerator;
+  return denominator < minCell || (numerator > 0 && numerator < minCell) || (rest > 0 && rest < minCell);
 }
+
+/**
+ * A dimension's rows sum to the region total: with the total shown, one suppressed row is the total minus the
+ * others, and so is the sum of several when that sum is itself small. Suppress the smallest shown rows as well,
+ * until what the suppressed rows add up to is no small cell (secondary suppression, as statistics offices do).
+ */
+function protectComplement(rows: IndicatorRow[], minCell: number): void {
+  const hidden = { n: 0, d: 0, count: 0 };
+  for (const r of rows) if (r.suppressed) { hidden.n += r.numerator; hidden.d += r.denominator; hidden.count++; }
+  while (hidden.count > 0 && isSmall(hidden.n, hidden.d, minCell)) {
+    let next: IndicatorRow | undefined;
+    for (const r of rows) if (!r.suppressed && (next === undefined || r.denominator < next.denominator)) next = r;
+    if (next === undefined) return;
+    next.suppressed = 'complement';
+    hidden.n += next.numerator;
+    hidden.d += next.denominator;
+    hidden.count++;
+  }
+}
+
+/** Why a cell is not shown, in a report's words. */
+export function suppressionText(reason: 'small' | 'complement', minCell: number): string {
+  return reason === 'small' ? `fewer than ${minCell}` : 'would reveal a suppressed cell';
+}
+
+const cellRow = (label: string, numerator: number, denominator: number, minCell: number): IndicatorRow => ({
+  label,
+  numerator,
+  denominator,
+  suppressed: isSmall(numerator, denominator, minCell) ? 'small' : false,
+});
 
 /** The indicator for the region and by each stratification dimension, with small cells suppressed. */
 export function indicatorTables(ind: IndicatorResult): { dimension: string; rows: IndicatorRow[] }[] {
   const total = ind.cells.reduce((a, c) => ({ n: a.n + c.numerator, d: a.d + c.denominator }), { n: 0, d: 0 });
-  const tables = [{ dimension: 'region', rows: [{ label: 'total', numerator: total.n, denominator: total.d, suppressed: isSmall(total.n, total.d, ind.minCell) }] }];
+  const region = cellRow('total', total.n, total.d, ind.minCell);
+  const tables = [{ dimension: 'region', rows: [region] }];
   for (const dim of ind.stratify) {
     const by = new Map<string, { n: number; d: number }>();
     for (const c of ind.cells) {
@@ -72,7 +109,9 @@ export function indicatorTables(ind: IndicatorResult): { dimension: string; rows
       t.d += c.denominator;
       by.set(c[dim], t);
     }
-    const rows = [...by.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([label, t]) => ({ label, numerator: t.n, denominator: t.d, suppressed: isSmall(t.n, t.d, ind.minCell) }));
+    const rows = [...by.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([label, t]) => cellRow(label, t.n, t.d, ind.minCell));
+    // A suppressed total gives nothing to subtract from.
+    if (!region.suppressed) protectComplement(rows, ind.minCell);
     tables.push({ dimension: dim, rows });
   }
   return tables;

@@ -11,6 +11,7 @@ import { compileExpression } from '../../src/quality/paths.js';
 import { cutoffDate, loadRules, type RuleSet } from '../../src/quality/rules.js';
 import { SpecErrors } from '../../src/mapping/yaml-file.js';
 import type { FhirResource } from '../../src/packages/types.js';
+import type { IndicatorResult } from '../../src/quality/summary.js';
 import { indicatorTables } from '../../src/report/views.js';
 
 const TD = 'https://fhir.iknl.nl/fhir/StructureDefinition/ACP-TreatmentDirective';
@@ -295,19 +296,70 @@ indicators:
     expect(cells).toEqual({ 'a/Zwolle/75-84': [1, 2], 'a/Zwolle/85+': [1, 2], 'a/Dalfsen/75-84': [1, 1], 'a/Dalfsen/85+': [0, 1], 'b/unknown/85+': [1, 2] });
     const tables = Object.fromEntries(indicatorTables(ind).map((t) => [t.dimension, t.rows.map((r) => [r.label, r.numerator, r.denominator, r.suppressed])]));
     expect(tables.region).toEqual([['total', 4, 8, false]]);
+    // b alone would be the total minus a: a is suppressed with it.
     expect(tables.organisation).toEqual([
-      ['a', 3, 6, false],
-      ['b', 1, 2, true],
+      ['a', 3, 6, 'complement'],
+      ['b', 1, 2, 'small'],
     ]);
     expect(tables.municipality).toEqual([
-      ['Dalfsen', 1, 2, true],
-      ['Zwolle', 2, 4, true],
-      ['unknown', 1, 2, true],
+      ['Dalfsen', 1, 2, 'small'],
+      ['Zwolle', 2, 4, 'small'],
+      ['unknown', 1, 2, 'small'],
     ]);
     expect(tables.ageBand).toEqual([
-      ['75-84', 2, 3, true],
-      ['85+', 2, 5, true],
+      ['75-84', 2, 3, 'small'],
+      ['85+', 2, 5, 'small'],
     ]);
+  });
+
+  describe('suppression', () => {
+    const indicator = (minCell: number, cells: [string, number, number][]): IndicatorResult => ({
+      id: 'acp',
+      pack: 'p',
+      title: 'ACP',
+      period: { start: '2025-01-01', end: '2025-12-31' },
+      minCell,
+      stratify: ['municipality'],
+      cells: cells.map(([municipality, numerator, denominator]) => ({ organisation: 'a', municipality, ageBand: '75-84', numerator, denominator })),
+    });
+    const shown = (ind: IndicatorResult) => {
+      const [region, byMunicipality] = indicatorTables(ind);
+      const total = region.rows[0];
+      const hidden = byMunicipality.rows.filter((r) => r.suppressed);
+      // What a reader can work out: the total minus the rows shown.
+      const derived = { n: total.numerator, d: total.denominator };
+      for (const r of byMunicipality.rows) if (!r.suppressed) { derived.n -= r.numerator; derived.d -= r.denominator; }
+      return { total: total.suppressed, rows: byMunicipality.rows.map((r) => [r.label, r.suppressed]), hidden: hidden.length, derived };
+    };
+
+    it('suppresses a second row when one small row could be worked out from the total', () => {
+      const s = shown(indicator(10, [['Dalfsen', 30, 120], ['Hardenberg', 12, 40], ['Ommen', 3, 15], ['Zwolle', 50, 300]]));
+      expect(s.total).toBe(false);
+      // Ommen is small (3 with ACP); Hardenberg, the smallest other row, hides it.
+      expect(s.rows).toEqual([['Dalfsen', false], ['Hardenberg', 'complement'], ['Ommen', 'small'], ['Zwolle', false]]);
+      expect(s.derived).toEqual({ n: 15, d: 55 });
+    });
+
+    it('goes on until the suppressed rows add up to no small cell', () => {
+      // Two small rows sum to 4 with ACP of 14: still small, so a third row is suppressed.
+      const s = shown(indicator(10, [['Dalfsen', 2, 8], ['Ommen', 2, 6], ['Staphorst', 30, 90], ['Zwolle', 60, 200]]));
+      expect(s.rows).toEqual([['Dalfsen', 'small'], ['Ommen', 'small'], ['Staphorst', 'complement'], ['Zwolle', false]]);
+      expect(s.derived).toEqual({ n: 34, d: 104 });
+    });
+
+    it('leaves the rows alone when none is small or the total is suppressed', () => {
+      expect(shown(indicator(10, [['Dalfsen', 20, 80], ['Zwolle', 40, 200]])).hidden).toBe(0);
+      const tiny = shown(indicator(10, [['Dalfsen', 0, 4], ['Zwolle', 0, 30]]));
+      expect(tiny).toMatchObject({ total: false, rows: [['Dalfsen', 'small'], ['Zwolle', 'complement']] });
+      const suppressedTotal = shown(indicator(10, [['Dalfsen', 3, 40], ['Zwolle', 0, 30]]));
+      expect(suppressedTotal).toMatchObject({ total: 'small', rows: [['Dalfsen', 'small'], ['Zwolle', false]] });
+    });
+
+    it('counts the patients without as a cell too', () => {
+      // 98 of 100: the 2 without are a small cell.
+      expect(shown(indicator(10, [['Zwolle', 98, 100], ['Dalfsen', 50, 100]])).rows).toEqual([['Dalfsen', 'complement'], ['Zwolle', 'small']]);
+      expect(shown(indicator(10, [['Zwolle', 100, 100], ['Dalfsen', 0, 100]])).hidden).toBe(0);
+    });
   });
 
   it('labels age bands', () => {
