@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createReadStream } from 'node:fs';
 import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,7 +14,8 @@ import { createValidator } from '../../src/index.js';
 import { measureRun, RunMeasurer } from '../../src/quality/measure-run.js';
 import { loadRules, type RuleSet } from '../../src/quality/rules.js';
 import { mergeSummaries, type QualitySummary } from '../../src/quality/summary.js';
-import { orgResults } from '../../src/report/views.js';
+import { indicatorTables, orgResults } from '../../src/report/views.js';
+import { readCsv } from '../../src/formats/stream-csv.js';
 import { writeReports } from '../../src/report/write.js';
 
 const DEMO = path.resolve('fixtures/demo-region');
@@ -111,12 +113,44 @@ describe('planted defects of the demo region', () => {
     const data = await readFile(path.join(DEMO, 'data/gp/medicatiegebruik.csv'), 'utf8');
     for (const line of data.split('\n').slice(1)) if (line) bsns.add(line.split(',')[0]);
     expect(bsns.size).toBeGreaterThan(100);
-    for (const f of ['summary.json', 'report.html', 'junit.xml', 'summary.md']) {
+    for (const f of ['summary.json', 'report.html', 'junit.xml', 'summary.md', 'indicators.csv']) {
       const text = await readFile(path.join(runDir, f), 'utf8');
       const leaked = [...text.matchAll(/\d{9}/g)].map((m) => m[0]).filter((x) => bsns.has(x));
       expect(leaked, f).toEqual([]);
       expect(text, f).not.toMatch(/acp-gesprekken\.jsonl:\d|ontslagmedicatie\.csv:\d/);
     }
+  });
+
+  it('writes indicators.csv with the reports\' suppression, readable as a spreadsheet reads it', async () => {
+    // A municipality that is a small cell, and one whose name a spreadsheet would run as a formula.
+    const ind = structuredClone(q.indicators[0]);
+    ind.stratify = ['municipality'];
+    ind.cells = [
+      { organisation: 'o', municipality: 'Dalfsen', ageBand: 'x', numerator: 3, denominator: 40 },
+      { organisation: 'o', municipality: '=HYPERLINK("x")', ageBand: 'x', numerator: 30, denominator: 90 },
+      { organisation: 'o', municipality: 'Zwolle', ageBand: 'x', numerator: 60, denominator: 200 },
+    ];
+    const dir = await mkdtemp(path.join(tmpdir(), 'fhirdq-indicators-'));
+    await writeReports(dir, { ...q, indicators: [...q.indicators, { ...ind, id: 'crafted' }] }, { history: false });
+    const rows: Record<string, unknown>[] = [];
+    for await (const item of readCsv('indicators', 'indicators.csv', createReadStream(path.join(dir, 'indicators.csv')))) {
+      expect(item.kind).toBe('record');
+      if (item.kind === 'record') rows.push(item.record);
+    }
+    // Every row of every table the reports show, in the same order, with the same figures or the reason instead.
+    const expected = q.indicators.flatMap((i) => indicatorTables(i).flatMap((t) => t.rows.map((r) => [i.id, t.dimension, r.label, r.suppressed ? '' : String(r.numerator)])));
+    expect(expected.length).toBeGreaterThan(3);
+    expect(rows.filter((r) => r.indicator !== 'crafted').map((r) => [r.indicator, r.dimension, r.group_code, r.numerator])).toEqual(expected);
+    const org = rows.find((r) => r.dimension === 'organisation')!;
+    expect(org.group_name).toBe(q.organisations.find((o) => o.id === org.group_code)!.name);
+    const crafted = rows.filter((r) => r.indicator === 'crafted');
+    expect(crafted.map((r) => [r.group_code, r.numerator, r.denominator, r.share, r.suppressed])).toEqual([
+      ['total', '93', '330', '0.2818', ''],
+      ['\'=HYPERLINK("x")', '', '', '', 'would reveal a suppressed cell'],
+      ['Dalfsen', '', '', '', 'fewer than 10'],
+      ['Zwolle', '60', '200', '0.3', ''],
+    ]);
+    expect((await readFile(path.join(dir, 'indicators.csv'))).subarray(0, 3)).toEqual(Buffer.from([0xef, 0xbb, 0xbf]));
   });
 
   it('writes a summary.json that the shipped JSON Schema accepts', async () => {
