@@ -66,7 +66,7 @@ export function registerReportCommand(program: Command, ctx?: CliContext): void 
 
   const report = program
     .command('report')
-    .description('measure a run folder (quality, readiness, indicators) and write summary.json, report.html, junit.xml, summary.md and indicators.csv into it')
+    .description('measure a run folder (quality, readiness, indicators) and write summary.json, report.html, junit.xml, summary.md, indicators.csv and readiness.csv into it')
     .argument('<run-dir>', 'a run folder written by `fhirdq run`, e.g. reports/latest')
     .option('--config <file>', 'run config (default: the one named in the run\'s summary.json)')
     .option('--rules <file-or-dir>', 'rule pack file or folder (repeatable; default profiles/rules/)', collect)
@@ -104,7 +104,7 @@ export function registerReportCommand(program: Command, ctx?: CliContext): void 
     .command('merge')
     .description('combine the quality summaries of shards (split by source or organisation) into one report')
     .argument('<summaries...>', 'summary.json files of the shards')
-    .requiredOption('--out <dir>', 'folder for the merged summary.json, report.html, junit.xml, summary.md and indicators.csv')
+    .requiredOption('--out <dir>', 'folder for the merged summary.json, report.html, junit.xml, summary.md, indicators.csv and readiness.csv')
     .option('--history <file>', 'history database (default: none)')
     .option('--drop-threshold <share>', 'a fall larger than this since the previous run is a warning', '0.05')
     .option('--volume-drop <fraction>', 'records read falling by more than this fraction since the previous run is a warning', String(VOLUME_DROP))

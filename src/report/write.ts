@@ -1,4 +1,4 @@
-/** Writes a run's quality outputs: summary.json (quality part), report.html, junit.xml, summary.md, indicators.csv, history. */
+/** Writes a run's quality outputs: summary.json (quality part), report.html, junit.xml, summary.md, indicators.csv, readiness.csv, history. */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -6,7 +6,7 @@ import type { VendorDetail } from '../quality/collector.js';
 import type { QualitySummary } from '../quality/summary.js';
 import { recordRun, type History } from './history.js';
 import { renderHtml } from './html.js';
-import { renderIndicatorsCsv } from './indicators-csv.js';
+import { renderIndicatorsCsv, renderReadinessCsv } from './csv.js';
 import { renderJunit } from './junit.js';
 import { renderMarkdown } from './markdown.js';
 import { inputProblems } from './views.js';
@@ -46,6 +46,7 @@ export async function writeReports(dir: string, q: QualitySummary, options: Writ
   await writeFile(path.join(dir, 'junit.xml'), renderJunit(q, options.vendor));
   await writeFile(path.join(dir, 'summary.md'), renderMarkdown(q, history));
   await writeFile(path.join(dir, 'indicators.csv'), renderIndicatorsCsv(q));
+  await writeFile(path.join(dir, 'readiness.csv'), renderReadinessCsv(q));
   const failing = Object.entries(q.status).filter(([, s]) => s === 'fail').map(([id]) => id);
   const unread = [...new Set(inputProblems(q).map((r) => r.source))];
   let exitCode: number = EXIT.ok;

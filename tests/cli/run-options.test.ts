@@ -62,7 +62,7 @@ describe('fhirdq run options', () => {
     expect(failure('transfer-timeliness').match(/\n  at Composition\/[0-9a-f-]{36}/g)).toHaveLength(5);
     const located = [...junit.matchAll(/ at ((?:Patient|Composition)\/[0-9a-f-]{36})/g)].map((m) => m[1]);
     expect(await readFile(path.join(out, 'p/junit.xml'), 'utf8')).not.toContain('  at ');
-    for (const file of ['summary.json', 'report.html', 'summary.md', 'indicators.csv']) {
+    for (const file of ['summary.json', 'report.html', 'summary.md', 'indicators.csv', 'readiness.csv']) {
       const text = await readFile(path.join(out, 'v', file), 'utf8');
       for (const id of located) expect(text).not.toContain(id);
     }

@@ -113,7 +113,7 @@ describe('planted defects of the demo region', () => {
     const data = await readFile(path.join(DEMO, 'data/gp/medicatiegebruik.csv'), 'utf8');
     for (const line of data.split('\n').slice(1)) if (line) bsns.add(line.split(',')[0]);
     expect(bsns.size).toBeGreaterThan(100);
-    for (const f of ['summary.json', 'report.html', 'junit.xml', 'summary.md', 'indicators.csv']) {
+    for (const f of ['summary.json', 'report.html', 'junit.xml', 'summary.md', 'indicators.csv', 'readiness.csv']) {
       const text = await readFile(path.join(runDir, f), 'utf8');
       const leaked = [...text.matchAll(/\d{9}/g)].map((m) => m[0]).filter((x) => bsns.has(x));
       expect(leaked, f).toEqual([]);
@@ -151,6 +151,34 @@ describe('planted defects of the demo region', () => {
       ['Zwolle', '60', '200', '0.3', ''],
     ]);
     expect((await readFile(path.join(dir, 'indicators.csv'))).subarray(0, 3)).toEqual(Buffer.from([0xef, 0xbb, 0xbf]));
+  });
+
+  it('writes readiness.csv: the readiness matrix with each cell\'s measures, as a spreadsheet reads it', async () => {
+    // An organisation whose input was not all read is marked so, as the matrix marks it.
+    const unread = { source: 's', organisation: 'apotheek-gaper', exchange: 'mp9', stage: 'file', reason: 'not readable', count: 1 };
+    const dir = await mkdtemp(path.join(tmpdir(), 'fhirdq-readiness-'));
+    await writeReports(dir, { ...q, rejections: [...q.rejections, unread] }, { history: false });
+    const rows: Record<string, unknown>[] = [];
+    for await (const item of readCsv('readiness', 'readiness.csv', createReadStream(path.join(dir, 'readiness.csv')))) {
+      expect(item.kind).toBe('record');
+      if (item.kind === 'record') rows.push(item.record);
+    }
+    for (const cell of q.readiness) {
+      const own = rows.filter((r) => r.organisation_code === cell.organisation && r.exchange === cell.exchange);
+      expect(own.every((r) => r.readiness === cell.status && r.input_complete === (cell.organisation === 'apotheek-gaper' ? 'no' : 'yes'))).toBe(true);
+      const measures = Object.keys(cell.measures);
+      // A cell without data is one row, without a measure.
+      expect(own.map((r) => r.measure).sort()).toEqual(measures.length ? measures.sort() : ['']);
+      for (const r of own.filter((x) => x.measure)) {
+        const m = q.measures.find((x) => x.id === r.measure)!;
+        const figures = orgResults(m).find((x) => x.organisation === cell.organisation && x.exchange === cell.exchange)!;
+        expect([r.status, r.numerator, r.denominator]).toEqual([cell.measures[m.id], String(figures.numerator), String(figures.denominator)]);
+      }
+    }
+    expect(rows.filter((r) => r.status === 'fail').map((r) => `${r.organisation_code} ${r.measure}`).sort()).toEqual(
+      q.readiness.flatMap((c) => Object.entries(c.measures).filter(([, s]) => s === 'fail').map(([m]) => `${c.organisation} ${m}`)).sort(),
+    );
+    expect(rows.some((r) => r.status === 'fail')).toBe(true);
   });
 
   it('writes a summary.json that the shipped JSON Schema accepts', async () => {
