@@ -105,14 +105,18 @@ async function pool(file: string, workers: number, batch: number, warm: number, 
   const countErrors = (counts: Uint32Array) => {
     for (let i = 0; i < counts.length; i += 4) errors += counts[i] + counts[i + 1];
   };
-  /** Posts the corpus's batches, cycled, until `count` resources; two batches queued per worker, so none waits. */
+  /**
+   * Posts the corpus's batches, cycled, until `count` resources; two batches in flight per worker, and the next posted
+   * when any is answered (as src/pipeline/run.ts does): waiting for the oldest would leave a faster worker idle.
+   */
   const validate = async (count: number): Promise<number> => {
-    const inflight: Promise<void>[] = [];
+    const inflight = new Set<Promise<void>>();
     let posted = 0;
     for (let b = 0; posted < count; b = (b + 1) % batches.length) {
       posted += batches[b].length;
-      inflight.push(p.countIssues(batches[b]).then(countErrors));
-      if (inflight.length >= 2 * workers) await inflight.shift();
+      const job: Promise<void> = p.countIssues(batches[b]).then(countErrors).then(() => void inflight.delete(job));
+      inflight.add(job);
+      while (inflight.size >= 2 * workers) await Promise.race(inflight);
     }
     await Promise.all(inflight);
     return posted;
