@@ -60,7 +60,11 @@ export function renderHtml(q: QualitySummary, history?: History): string {
   const runs = q.runs.map((r) => r.runId).join(', ');
   out.push(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">`);
   out.push(`<title>fhirdq quality report – ${esc(q.region)}</title><style>${CSS}</style></head><body>`);
-  out.push(`<header><h1>Data quality and readiness – ${esc(q.region)}</h1><div>Run ${esc(runs)} · reference date ${esc(q.referenceDate)} · rule packs ${q.packs.map((p) => esc(p.id)).join(', ')}</div></header><main>`);
+  out.push(
+    `<header><h1>Data quality and readiness – ${esc(q.region)}</h1><div>Run ${esc(runs)} · reference date ${esc(q.referenceDate)} · rule packs ${q.packs.map((p) => esc(p.id)).join(', ')}</div>` +
+      // Written beside this file (write.ts).
+      `<div>Tables for a spreadsheet: <a href="indicators.csv">indicators.csv</a> · <a href="readiness.csv">readiness.csv</a></div></header><main>`,
+  );
 
   // Input that was not read comes first: readiness below is judged without it.
   const problems = inputProblems(q);

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { chromium, type Browser } from 'playwright-core';
 import { QualityCollector } from '../../src/quality/collector.js';
@@ -145,6 +146,10 @@ describe('report.html in headless Chromium', () => {
     page.on('request', (r) => requests.push(r.url()));
     await page.goto(`file://${file}`);
     expect(await page.title()).toBe('fhirdq quality report – test-region');
+    // The spreadsheet tables it links to are beside it.
+    const tables = await page.locator('header a').evaluateAll((links) => links.map((a) => (a as unknown as { href: string }).href));
+    expect(tables.map((href) => path.basename(href))).toEqual(['indicators.csv', 'readiness.csv']);
+    for (const href of tables) expect(existsSync(fileURLToPath(href)), href).toBe(true);
     const matrix = page.locator('#readiness table');
     expect(await matrix.locator('th').allInnerTexts()).toEqual(expect.arrayContaining(['Zorggroep De Linde', 'Apotheek De Gaper', 'Proactieve zorgplanning']));
     expect(await matrix.locator('tr', { hasText: 'Zorggroep De Linde' }).locator('td').nth(1).innerText()).toBe('fail');
