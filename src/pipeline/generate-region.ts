@@ -55,6 +55,21 @@ export const RIZA_COLUMNS = ['reanimatie', 'ic_opname', 'ziekenhuisopname', 'ant
 const DECISIONS = ['ja', 'nee', 'nee', 'ja-maar', 'onbekend'];
 
 const SURNAMES = ['de Vries', 'Jansen', 'van den Berg', 'Bakker', 'Visser', 'Smit', 'Müller', 'Boërs', 'Peeters', 'Hüsken', 'Çelik', 'El Idrissi', 'van Dijk', 'Meijer', 'Dekker', 'Brouwer'];
+/**
+ * IJssel-Vecht municipalities, as often as each would be met (out of 100): the small ones give the indicators' tables
+ * by municipality small cells to suppress.
+ */
+const MUNICIPALITIES: readonly [string, number][] = [['Zwolle', 38], ['Kampen', 16], ['Hardenberg', 14], ['Dalfsen', 10], ['Ommen', 8], ['Staphorst', 7], ['Zwartewaterland', 4], ['Hattem', 3]];
+
+/** A patient's municipality, from the BSN rather than the generator's random numbers: the rest of the data stays as it was. */
+function municipalityOf(bsn: string): string {
+  let at = Number(bsn.slice(0, 8)) % 100;
+  for (const [name, share] of MUNICIPALITIES) {
+    if (at < share) return name;
+    at -= share;
+  }
+  return MUNICIPALITIES[0][0];
+}
 const GIVEN = ['Anna', 'Johanna', 'Cornelis', 'Hendrik', 'Maria', 'Renée', 'José', 'Wilhelmina', 'Gerrit', 'Fatima', 'Jan', 'Aaltje', 'Noël', 'Truus'];
 
 export const ORGANISATIONS = [
@@ -191,7 +206,8 @@ export async function generateRegion(opts: GenerateOptions): Promise<PlantedDefe
       if (d === 'rizaIncomplete') for (const c of RIZA_COLUMNS) if (c === 'antibiotica' || (c !== 'reanimatie' && r() < 0.5)) delete wensen[c];
       const record = {
         gesprekId: `ACP-${pad(id++, 6)}`,
-        client: { bsn: d === 'badBsn' ? badBsn(p.bsn) : p.bsn, naam: `${p.given} ${p.family}`, geboortedatum: dmyyyy(p.birth) },
+        // The care home's record has the resident's home town; the other exports carry no address.
+        client: { bsn: d === 'badBsn' ? badBsn(p.bsn) : p.bsn, naam: `${p.given} ${p.family}`, geboortedatum: dmyyyy(p.birth), woonplaats: municipalityOf(p.bsn) },
         gesprek: { datum: dmyyyy(when), artsAgb: agb(), locatie: 'Locatie De Linde' },
         behandelwensen: wensen,
         wilsverklaring: r() < 0.2 ? pick(['EU', 'DO']) : null,

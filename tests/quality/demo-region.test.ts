@@ -141,6 +141,9 @@ describe('planted defects of the demo region', () => {
     const expected = q.indicators.flatMap((i) => indicatorTables(i).flatMap((t) => t.rows.map((r) => [i.id, t.dimension, r.label, r.suppressed ? '' : String(r.numerator)])));
     expect(expected.length).toBeGreaterThan(3);
     expect(rows.filter((r) => r.indicator !== 'crafted').map((r) => [r.indicator, r.dimension, r.group_code, r.numerator])).toEqual(expected);
+    // The demo's care home records home towns: its small municipalities are suppressed, and one more with them.
+    const byMunicipality = rows.filter((r) => r.indicator === 'acp-75plus' && r.dimension === 'municipality');
+    expect(byMunicipality.map((r) => r.suppressed).filter(Boolean).sort()).toEqual(['fewer than 10', 'fewer than 10', 'would reveal a suppressed cell']);
     const org = rows.find((r) => r.dimension === 'organisation')!;
     expect(org.group_name).toBe(q.organisations.find((o) => o.id === org.group_code)!.name);
     const crafted = rows.filter((r) => r.indicator === 'crafted');
