@@ -75,7 +75,7 @@ export function registerReportCommand(program: Command, ctx?: CliContext): void 
     .option('--no-history', 'do not record the run or show trends')
     .option('--drop-threshold <share>', 'a fall larger than this since the previous run is a warning', '0.05')
     .option('--volume-drop <fraction>', 'records read falling by more than this fraction since the previous run is a warning', String(VOLUME_DROP))
-    .option('--strict', 'exit 1 when a measure fails, 3 when a share or the records read dropped')
+    .option('--strict', 'exit 1 when a measure fails, 3 when a share (of a measure or an indicator) or the records read dropped')
     .option('--vendor', 'put resource locations of failing examples in junit.xml (the data holder\'s own CI only)')
     .action(async (runDir: string, o: ReportOptions) => {
       const dir = path.resolve(runDir);
@@ -108,7 +108,7 @@ export function registerReportCommand(program: Command, ctx?: CliContext): void 
     .option('--history <file>', 'history database (default: none)')
     .option('--drop-threshold <share>', 'a fall larger than this since the previous run is a warning', '0.05')
     .option('--volume-drop <fraction>', 'records read falling by more than this fraction since the previous run is a warning', String(VOLUME_DROP))
-    .option('--strict', 'exit 1 when a measure fails, 3 when a share or the records read dropped')
+    .option('--strict', 'exit 1 when a measure fails, 3 when a share (of a measure or an indicator) or the records read dropped')
     .action(async (files: string[], o: ReportOptions & { out: string }) => {
       const shards: QualitySummary[] = [];
       for (const f of files) {

@@ -20,7 +20,7 @@ export function registerRunCommand(program: Command, ctx?: CliContext): void {
     .option('--run-id <id>', 'name of the run\'s report folder (default: the start time)')
     .option('--no-validate', 'map only, skip validation')
     .option('--no-report', 'skip the quality report (summary.json quality part, report.html, junit.xml, summary.md, indicators.csv, readiness.csv)')
-    .option('--strict', 'exit 1 when a quality measure fails, 3 when a share or the records read dropped since the previous run')
+    .option('--strict', 'exit 1 when a quality measure fails, 3 when a share (of a measure or an indicator) or the records read dropped since the previous run')
     .option('--vendor', "put resource locations of failing examples in junit.xml (the data holder's own CI only)")
     .option('--check', 'read no record: load the config, every mapping spec and the rule packs, and expand every input; exit 2 on a problem')
     .option('--source <names>', "read only these sources (comma-separated, repeatable): one shard of a region; 'report merge' joins the shards", collectList, [])

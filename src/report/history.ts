@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import initSqlJs, { type Database } from 'sql.js';
 import { cellStatus, type QualitySummary } from '../quality/summary.js';
+import { isSmall } from './views.js';
 
 export interface TrendPoint {
   run: string;
@@ -17,11 +18,16 @@ export interface TrendPoint {
 }
 
 export interface Drop {
+  /** The measure, or for kind 'indicator' the indicator. */
   measure: string;
+  /** Empty for kind 'indicator' (the region's). */
   organisation: string;
   exchange: string;
-  /** share: a measure's share fell; volume: the records read fell (previous and current are counts). */
-  kind: 'share' | 'volume';
+  /**
+   * share: a measure's share fell; volume: the records read fell (previous and current are counts); indicator: an
+   * indicator's share for the region fell.
+   */
+  kind: 'share' | 'volume' | 'indicator';
   previous: number;
   current: number;
 }
@@ -133,6 +139,17 @@ export async function recordRun(file: string, q: QualitySummary, options: { drop
           const current = read.get(`${b.organisation}\0${b.exchange}`) ?? 0;
           if (current < b.denominator * (1 - (options.volumeDrop ?? VOLUME_DROP))) drops.push({ measure: m.id, organisation: b.organisation, exchange: b.exchange, kind: 'volume', previous: b.denominator, current });
         }
+      }
+      // The region's indicators, as the report shows them: a fall from or to a small cell is not shown, so no warning.
+      const earlier = new Map(indicatorRows.filter((r) => r.run === previous).map((r) => [r.indicator, r]));
+      for (const ind of q.indicators) {
+        const b = earlier.get(ind.id);
+        const n = ind.cells.reduce((a, c) => a + c.numerator, 0);
+        const d = ind.cells.reduce((a, c) => a + c.denominator, 0);
+        if (!b || isSmall(b.numerator, b.denominator, ind.minCell) || isSmall(n, d, ind.minCell)) continue;
+        const prev = b.numerator / b.denominator;
+        const cur = n / d;
+        if (prev - cur > options.dropThreshold) drops.push({ measure: ind.id, organisation: '', exchange: '', kind: 'indicator', previous: prev, current: cur });
       }
     }
     const tmp = `${file}.${process.pid}.tmp`;

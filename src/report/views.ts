@@ -140,5 +140,6 @@ export function issuesToFix(q: QualitySummary, limit: number): IssueGroup[] {
 /** A drop since the previous run, in one line: a share ('90.0% → 70.0%') or the records read ('1189 → 12 records read'). */
 export function dropText(d: Drop, organisation: string): string {
   const change = d.kind === 'volume' ? `${d.previous} → ${d.current} records read` : `${pct(d.previous, 1)} → ${pct(d.current, 1)}`;
+  if (d.kind === 'indicator') return `${d.measure} · region: ${change}`;
   return `${d.measure} · ${organisation} · ${d.exchange}: ${change}`;
 }

@@ -12,6 +12,8 @@ import type { QualitySummary } from '../../src/quality/summary.js';
 import { registerReportCommand } from '../../src/cli/report-command.js';
 import type { CliContext } from '../../src/cli/context.js';
 import { writeReports, EXIT } from '../../src/report/write.js';
+import { recordRun } from '../../src/report/history.js';
+import { dropText } from '../../src/report/views.js';
 import { renderHtml } from '../../src/report/html.js';
 import type { FhirResource } from '../../src/packages/types.js';
 
@@ -130,6 +132,27 @@ describe('night over night', () => {
     expect(junit).toMatch(/<testcase classname="fhirdq.pzp" name="riza-completeness: RIZA-complete patients"><failure/);
     expect(junit).toMatch(/<testcase classname="fhirdq.pzp" name="acp-currency: ACP discussed in the last two years"><system-out>PASS linde: 100.0% \(20\/20\)/);
     expect(junit).not.toMatch(/123456783|Patient\/p\d/);
+  });
+});
+
+describe('indicator drops', () => {
+  it('warns when an indicator of the region falls, unless either night is a small cell', async () => {
+    const base = measure(rules, 'base', '2025-06-01T01:00:00Z', 18);
+    const night = (runId: string, day: number, numerator: number, denominator: number): QualitySummary => ({
+      ...base,
+      runs: [{ runId, startedAt: `2025-06-${day}T01:00:00Z` }],
+      indicators: base.indicators.map((ind) => ({ ...ind, cells: [{ organisation: 'linde', municipality: 'Zwolle', ageBand: '75-84', numerator, denominator }] })),
+    });
+    const history = path.join(await mkdtemp(path.join(tmpdir(), 'fhirdq-indicator-drops-')), 'history.sqlite');
+    const options = { dropThreshold: 0.05 };
+    expect((await recordRun(history, night('n1', 11, 40, 100), options)).drops).toEqual([]);
+    const fell = await recordRun(history, night('n2', 12, 30, 100), options);
+    expect(fell.drops).toEqual([{ measure: 'acp-75plus', organisation: '', exchange: '', kind: 'indicator', previous: 0.4, current: 0.3 }]);
+    expect(dropText(fell.drops[0]!, '')).toBe('acp-75plus · region: 40.0% → 30.0%');
+    // A fall within the threshold is none.
+    expect((await recordRun(history, night('n3', 13, 26, 100), options)).drops).toEqual([]);
+    // To 5 of 100, a small cell that no report shows: a warning would give it away.
+    expect((await recordRun(history, night('n4', 14, 5, 100), options)).drops).toEqual([]);
   });
 });
 
