@@ -1,7 +1,7 @@
 /** fhirdq's command line: one-line errors, no stack traces (unless FHIRDQ_DEBUG=1), exit 2 for usage problems. */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { EXIT_USAGE, type CliContext, type CliIO } from './context.js';
+import { packageVersion } from './version.js';
 
 type Register = (program: Command, ctx: CliContext) => void;
 
@@ -31,12 +31,6 @@ function taken(stream: NodeJS.WritableStream): Promise<void> {
     };
     for (const event of ['drain', 'close', 'error']) stream.on(event, done);
   });
-}
-
-function packageVersion(): string {
-  // The same relative path from src/cli/ and from dist/cli/.
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
 }
 
 export async function main(argv: string[], io: CliIO = processIO): Promise<number> {

@@ -1,12 +1,16 @@
-/** Renderings of validation results (text, json, ndjson, junit) and of conformance-suite scores. */
+/** Renderings of validation results (text, json, ndjson, junit, sarif) and of conformance-suite scores. */
 import { isError, type Issue } from '../validation/issues.js';
 import { addCounts, countIssues, operationOutcomeJson, toOperationOutcome, type IssueCounts } from '../validation/outcome.js';
 import type { FhirResource } from '../packages/types.js';
 import { agreement, type ExpectedOutcome, type Score, type SuiteScores, type SuiteStep } from '../validation/conformance-suite.js';
 import { xml } from '../report/xml-text.js';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type * as Sarif from 'sarif';
+import { packageVersion } from './version.js';
 
-export type OutputFormat = 'text' | 'json' | 'ndjson' | 'junit';
-export const OUTPUT_FORMATS: readonly OutputFormat[] = ['text', 'json', 'ndjson', 'junit'];
+export type OutputFormat = 'text' | 'json' | 'ndjson' | 'junit' | 'sarif';
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ['text', 'json', 'ndjson', 'junit', 'sarif'];
 
 export type Write = (text: string) => void;
 /** Writes UTF-8 text already encoded. */
@@ -117,6 +121,7 @@ export type StreamedFormat = Exclude<OutputFormat, 'json'>;
 /** A resource's part of a text, ndjson or junit report: it depends on the resource alone, so workers can render it. */
 export function renderResource(format: StreamedFormat, file: string, result: ResourceResult): string {
   if (format === 'junit') return junitTestCase(file, result);
+  if (format === 'sarif') return sarifResults(file, result);
   if (format === 'ndjson') {
     // As JSON.stringify({ file, resource, line?, errors, warnings, outcome }), built as text (see operationOutcomeJson).
     const { errors, warnings } = countIssues(result.issues);
@@ -140,6 +145,54 @@ function junitTestCase(file: string, result: ResourceResult): string {
   return `    <testcase classname="${xml(file)}" name="${xml(name)}">${failure}${output}</testcase>\n`;
 }
 
+const SARIF_LEVEL: Record<Issue['severity'], Sarif.Result.level> = { fatal: 'error', error: 'error', warning: 'warning', information: 'note' };
+
+/**
+ * Where a file is for SARIF: relative to the working directory (a CI job's checkout, so that code scanning puts each
+ * result on its line of the file), else a file URI.
+ */
+function sarifUri(file: string): string {
+  const absolute = path.resolve(file);
+  const relative = path.relative(process.cwd(), absolute);
+  if (relative.startsWith('..') || path.isAbsolute(relative)) return pathToFileURL(absolute).href;
+  return relative.split(path.sep).map(encodeURIComponent).join('/');
+}
+
+/**
+ * A resource's issues as SARIF results, each after a comma: results are rendered apart (in workers too), and the
+ * reporter drops the comma before the first.
+ */
+function sarifResults(file: string, result: ResourceResult): string {
+  const uri = sarifUri(file);
+  let text = '';
+  for (const issue of [...result.issues].sort(byPosition)) {
+    const startLine = issue.line ?? result.line;
+    const region: Sarif.Region | undefined = startLine === undefined ? undefined : issue.column === undefined || issue.line === undefined ? { startLine } : { startLine, startColumn: issue.column };
+    // The element, and which resource of the file it is in when the resource has an id.
+    const where = issue.path ? ` (${issue.path}${result.resource?.includes('/') ? ` in ${result.resource}` : ''})` : '';
+    const sarifResult: Sarif.Result = {
+      ruleId: issue.messageId,
+      level: SARIF_LEVEL[issue.severity],
+      message: { text: `${issue.message}${where}` },
+      locations: [
+        {
+          physicalLocation: { artifactLocation: { uri }, ...(region ? { region } : {}) },
+          ...(issue.path ? { logicalLocations: [{ fullyQualifiedName: issue.path, kind: 'element' }] } : {}),
+        },
+      ],
+    };
+    text += `,\n${JSON.stringify(sarifResult)}`;
+  }
+  return text;
+}
+
+/** A SARIF log's start, up to its results; the results and `]}]}` follow. */
+function sarifHead(): string {
+  const driver: Sarif.ToolComponent = { name: 'fhirdq', version: packageVersion(), semanticVersion: packageVersion() };
+  const head = JSON.stringify({ $schema: 'https://json.schemastore.org/sarif-2.1.0.json', version: '2.1.0', runs: [{ tool: { driver }, results: [] }] } satisfies Sarif.Log);
+  return head.slice(0, -']}]}'.length);
+}
+
 /**
  * text: a file's name, its issues resource by resource (each resource's by position: resources come in file order),
  * and its counts; ndjson: a line per resource. Written as the resources come, so an NDJSON file of any size needs no
@@ -148,8 +201,12 @@ function junitTestCase(file: string, result: ResourceResult): string {
 function streamedReporter(format: StreamedFormat, write: Write, writeBytes: WriteBytes): Reporter {
   const text = format === 'text';
   const junit = format === 'junit';
+  const sarif = format === 'sarif';
   const counts: IssueCounts = { errors: 0, warnings: 0, information: 0 };
   let resources = 0;
+  // SARIF: one log for all files, a result per issue; the first result has no comma before it (see sarifResults).
+  let firstResult = true;
+  if (sarif) write(sarifHead());
   // JUnit: a test suite per file, a test case per resource; counts are left to the reader, as they come last.
   if (junit) write('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="fhirdq validate">\n');
   /** Before a part of the file's report: its name heads a text report, and opens its JUnit test suite. */
@@ -166,12 +223,18 @@ function streamedReporter(format: StreamedFormat, write: Write, writeBytes: Writ
     resource(file, result) {
       partFor(file, 1);
       const part = renderResource(format, file, result);
-      if (part !== '') write(part);
+      if (part !== '') {
+        write(sarif && firstResult ? part.slice(1) : part);
+        firstResult = false;
+      }
       taken(1, countIssues(result.issues));
     },
     rendered(file, bytes, count, found) {
       partFor(file, count);
-      if (bytes.length > 0) writeBytes(bytes);
+      if (bytes.length > 0) {
+        writeBytes(sarif && firstResult ? bytes.subarray(1) : bytes);
+        firstResult = false;
+      }
       taken(count, found);
     },
     fileDone(file) {
@@ -183,6 +246,7 @@ function streamedReporter(format: StreamedFormat, write: Write, writeBytes: Writ
     done(summary) {
       if (text) write(`${plural(summary.files, 'file')}, ${plural(summary.resources, 'resource')}: ${formatCounts(summary)}\n`);
       if (junit) write('</testsuites>\n');
+      if (sarif) write('\n]}]}\n');
     },
   };
 }

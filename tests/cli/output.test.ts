@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Issue } from '../../src/validation/issues.js';
 import { operationOutcomeJson, toOperationOutcome } from '../../src/validation/outcome.js';
-import { chunkedWriter, createReporter, formatIssueLine, resourceLabel, type OutputFormat } from '../../src/cli/output.js';
+import { chunkedWriter, createReporter, formatIssueLine, renderResource, resourceLabel, type OutputFormat } from '../../src/cli/output.js';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Log as SarifLog } from 'sarif';
 import { findPosition } from '../../src/formats/locations.js';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 
@@ -156,6 +159,37 @@ describe('junit reporter', () => {
     expect(p2).toEqual({ classname: 'a.ndjson', name: 'Patient/p2 (line 4)' });
     expect(suites[1].testcase[0]).toMatchObject({ name: '(not a resource)', failure: { message: '1 error', '#text': '  fatal    (file) (12:7)  bad byte  in "x"  [string-empty]' } });
     expect(suites[2].testcase).toBeUndefined();
+  });
+});
+
+describe('sarif reporter', () => {
+  it('one SARIF log for all files: a result per issue at its file, line and column, also from parts rendered apart', () => {
+    const outside = path.resolve('..', 'elsewhere', 'x y.json');
+    const text = render('sarif', (r) => {
+      // The first results come rendered apart (as workers render NDJSON), each part starting with a comma.
+      const part = renderResource('sarif', 'exports/a.ndjson', { resource: 'Patient/p1', line: 3, issues: [unplaced, given] });
+      r.rendered!('exports/a.ndjson', new TextEncoder().encode(part), 1, { errors: 1, warnings: 0, information: 1 });
+      r.resource('exports/a.ndjson', { resource: 'Patient/p2', line: 4, issues: [] });
+      r.fileDone('exports/a.ndjson');
+      r.resource(outside, { resource: 'Patient', issues: [{ ...birthDate, severity: 'fatal', message: 'bad "x"' }] });
+      r.fileDone(outside);
+      r.done({ files: 2, resources: 3, errors: 2, warnings: 0, information: 1 });
+    });
+    const log = JSON.parse(text) as SarifLog;
+    expect(log).toMatchObject({ version: '2.1.0', runs: [{ tool: { driver: { name: 'fhirdq' } } }] });
+    const results = log.runs[0]!.results!;
+    expect(results.map((r) => [r.ruleId, r.level, r.locations![0]!.physicalLocation!.artifactLocation!.uri, r.locations![0]!.physicalLocation!.region])).toEqual([
+      // Sorted by position; an issue without one is placed at its NDJSON line.
+      ['string-empty', 'error', 'exports/a.ndjson', { startLine: 12, startColumn: 7 }],
+      ['tx-not-checkable', 'note', 'exports/a.ndjson', { startLine: 3 }],
+      ['dom-6', 'error', pathToFileURL(outside).href, { startLine: 1, startColumn: 1 }],
+    ]);
+    expect(results[0]!.message.text).toBe('The value is empty (Patient.name[0].given[0] in Patient/p1)');
+    expect(results[0]!.locations![0]!.logicalLocations).toEqual([{ fullyQualifiedName: 'Patient.name[0].given[0]', kind: 'element' }]);
+    // A resource without an id is not named again after its path.
+    expect(results[2]!.message.text).toBe('bad "x" (Patient)');
+    // With no issue at all, still a log.
+    expect(JSON.parse(render('sarif', (r) => r.done({ files: 0, resources: 0, errors: 0, warnings: 0, information: 0 }))).runs[0].results).toEqual([]);
   });
 });
 

@@ -67,7 +67,7 @@ describe('fhirdq validate --workers: NDJSON validated on worker threads', () => 
     }
   });
 
-  it.each(['text', 'json', 'junit'])('reports in --format %s exactly what the main thread reports', async (format) => {
+  it.each(['text', 'json', 'junit', 'sarif'])('reports in --format %s exactly what the main thread reports', async (format) => {
     const args = ['validate', '--format', format, '--ig', join(dir, 'ig'), '--profile', GENDER_PROFILE, join(dir, 'one.json'), join(dir, 'export.ndjson')];
     const single = await runBuilt(...args, '--workers', '0');
     expect(single.stdout).toContain('export.ndjson');
