@@ -160,7 +160,8 @@ function sarifUri(file: string): string {
 
 /**
  * A resource's issues as SARIF results, each after a comma: results are rendered apart (in workers too), and the
- * reporter drops the comma before the first.
+ * reporter drops the comma before the first. By hand (typed by @types/sarif): node-sarif-builder, the library for
+ * it, builds the whole log in memory before writing it, and a big export's report must stream.
  */
 function sarifResults(file: string, result: ResourceResult): string {
   const uri = sarifUri(file);
