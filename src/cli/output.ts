@@ -1,5 +1,5 @@
 /** Renderings of validation results (text, json, ndjson, junit, sarif) and of conformance-suite scores. */
-import { isError, type Issue } from '../validation/issues.js';
+import { isError, type Issue, type Severity } from '../validation/issues.js';
 import { addCounts, countIssues, operationOutcomeJson, toOperationOutcome, type IssueCounts } from '../validation/outcome.js';
 import type { FhirResource } from '../packages/types.js';
 import { agreement, type ExpectedOutcome, type Score, type SuiteScores, type SuiteStep } from '../validation/conformance-suite.js';
@@ -69,7 +69,8 @@ export interface Summary {
 
 /** Receives results file by file, resource by resource, so that text and ndjson output can stream. */
 export interface Reporter {
-  resource(file: string, result: ResourceResult): void;
+  /** A resource's result; `counts` of all its issues when the result lists only some (see atLeast). */
+  resource(file: string, result: ResourceResult, counts?: IssueCounts): void;
   /** Resources of a streamed format rendered elsewhere (renderResource, in validation workers) as UTF-8, in file order. */
   rendered?(file: string, bytes: Uint8Array, resources: number, counts: IssueCounts): void;
   fileDone(file: string): void;
@@ -117,6 +118,12 @@ function byPosition(a: Issue, b: Issue): number {
 
 /** Formats written resource by resource, as the results come. */
 export type StreamedFormat = Exclude<OutputFormat, 'json'>;
+
+/** A streamed report: its format, and the least severity it lists (counts take every issue). */
+export interface StreamedOutput {
+  format: StreamedFormat;
+  least: Severity;
+}
 
 /** A resource's part of a text, ndjson or junit report: it depends on the resource alone, so workers can render it. */
 export function renderResource(format: StreamedFormat, file: string, result: ResourceResult): string {
@@ -221,14 +228,14 @@ function streamedReporter(format: StreamedFormat, write: Write, writeBytes: Writ
     addCounts(counts, found);
   };
   return {
-    resource(file, result) {
+    resource(file, result, found = countIssues(result.issues)) {
       partFor(file, 1);
       const part = renderResource(format, file, result);
       if (part !== '') {
         write(sarif && firstResult ? part.slice(1) : part);
         firstResult = false;
       }
-      taken(1, countIssues(result.issues));
+      taken(1, found);
     },
     rendered(file, bytes, count, found) {
       partFor(file, count);

@@ -6,7 +6,7 @@ import { createValidator } from '../index.js';
 import { BEST_PRACTICE_LEVELS, type BestPracticeLevel } from '../validation/api.js';
 import { QUESTIONNAIRE_MODES, type QuestionnaireMode } from '../validation/questionnaire-response.js';
 import { createValidatorPool, type LineItem } from '../pipeline/validate-pool.js';
-import type { Issue } from '../validation/issues.js';
+import { atLeast, type Issue } from '../validation/issues.js';
 import { addCounts, countIssues } from '../validation/outcome.js';
 import { collectFiles, describeFsError, kindOf, readNdjsonLines, readResource, validateParsedSafely } from './input.js';
 import { BundleEntryValidation, ENTRIES_AT_A_TIME, scanBundle, type ScannedBundle } from './bundle-entries.js';
@@ -35,7 +35,12 @@ export interface ValidateCommandOptions {
   bundleByEntryFrom?: number;
   /** The least severity that makes the exit code 1 (default error). */
   failOn?: FailOn;
+  /** The least severity the report lists (default information: every issue); counts and the exit code take all. */
+  minSeverity?: MinSeverity;
 }
+
+const MIN_SEVERITY = ['error', 'warning', 'information'] as const;
+type MinSeverity = (typeof MIN_SEVERITY)[number];
 
 const FAIL_ON = ['error', 'warning'] as const;
 type FailOn = (typeof FAIL_ON)[number];
@@ -63,6 +68,11 @@ export function registerValidateCommand(program: Command, ctx: CliContext): void
     )
     .addOption(new Option('--best-practice <level>', 'how failed best-practice constraints (dom-6: narrative, ...) are reported').choices(BEST_PRACTICE_LEVELS).default('warning'))
     .option('--extension <domain>', "allow unknown extensions only from this URL prefix (repeatable; 'any': from anywhere, the default); others are errors", collect, [])
+    .addOption(
+      new Option('--min-severity <severity>', "list only issues of this severity or worse (counts and the exit code still take every issue): 'error' for a short report, or a code scanning upload within its limits")
+        .choices(MIN_SEVERITY)
+        .default('information'),
+    )
     .addOption(new Option('--fail-on <severity>', "exit 1 on errors ('error'), or on warnings too ('warning'): a CI that keeps an export free of warnings").choices(FAIL_ON).default('error'))
     .option('--workers <n>', 'validation worker threads beside the main thread for NDJSON input and big Bundles (0: none; default: one per core but one, from 32 MB of them)', parseWorkers)
     .action(async (paths: string[], options: ValidateCommandOptions) => {
@@ -163,13 +173,15 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
     holdYoungGeneration();
   }
   const threads = workers + 1;
+  const least = options.minSeverity ?? 'information';
   const report = (file: string, label: string | null, line: number | undefined, issues: Issue[]) => {
-    reporter.resource(file, { resource: label, line, issues });
-    addCounts(summary, countIssues(issues));
+    const counts = countIssues(issues);
+    reporter.resource(file, { resource: label, line, issues: atLeast(issues, least) }, counts);
+    addCounts(summary, counts);
   };
   // NDJSON lines go to the workers (which parse, validate, place the issues and, but for json, render them) in
   // batches; reports stay in input order.
-  const streamed = options.format !== 'json' ? options.format : undefined;
+  const streamed = options.format !== 'json' ? { format: options.format, least } : undefined;
   const pending: Array<() => Promise<void>> = [];
   const dispatch = (file: string, lines: LineItem[]) => {
     // What waits for the results keeps no texts: they would be promoted to the old generation, and collected there.

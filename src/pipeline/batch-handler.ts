@@ -3,11 +3,11 @@
  * it validates alongside the workers.
  */
 import type { Validator } from '../validation/api.js';
-import type { Issue } from '../validation/issues.js';
+import { atLeast, type Issue } from '../validation/issues.js';
 import type { FhirResource } from '../packages/types.js';
 import { batchOutcome, SEVERITIES } from './issue-lines.js';
 import type { BatchRequest, LocatedResult, RenderedBatch, WorkerReply } from './validate-pool.js';
-import type { StreamedFormat } from '../cli/output.js';
+import type { StreamedOutput } from '../cli/output.js';
 import { parseJsonText, validateParsedSafely } from '../cli/input.js';
 import { addCounts, countIssues } from '../validation/outcome.js';
 import { renderResource, resourceLabel } from '../cli/output.js';
@@ -72,15 +72,15 @@ export function batchHandler(validator: Validator): (request: BatchRequest) => B
       return { id, bundleIssues: validation.bundleIssues() };
     }
     if (kind === 'located') return { id, located: validation.entries(from!, to!) };
-    return { id, rendered: renderAll(render!.format, render!.file, validation.inRuns(from!, to!)) };
+    return { id, rendered: renderAll(render!, render!.file, validation.inRuns(from!, to!)) };
   }
 
   /** Results as one string for the batch (the main thread only writes it), and their counts. */
-  function renderAll(format: StreamedFormat, file: string, results: Iterable<{ label: string | null; line: number | undefined; issues: Issue[] }>): RenderedBatch {
+  function renderAll(output: StreamedOutput, file: string, results: Iterable<{ label: string | null; line: number | undefined; issues: Issue[] }>): RenderedBatch {
     let text = '';
     const counts = { errors: 0, warnings: 0, information: 0 };
     for (const { label, line, issues } of results) {
-      text += renderResource(format, file, { resource: label, line, issues });
+      text += renderResource(output.format, file, { resource: label, line, issues: atLeast(issues, output.least) });
       addCounts(counts, countIssues(issues));
     }
     return renderedBatch(text, counts);
@@ -102,12 +102,12 @@ export function batchHandler(validator: Validator): (request: BatchRequest) => B
     }
     if (kind === 'rendered') {
       // Each result rendered at once: its text is a fraction of its issues' size, and the issues die young.
-      const { format, file } = render!;
+      const { format, least, file } = render!;
       const parts = new Array<string>(n);
       const counts = { errors: 0, warnings: 0, information: 0 };
       for (const i of order) {
         const { label, issues } = validateLine(texts[i]!, lines![i]!, profiles?.[i]);
-        parts[i] = renderResource(format, file, { resource: label, line: lines![i], issues });
+        parts[i] = renderResource(format, file, { resource: label, line: lines![i], issues: atLeast(issues, least) });
         addCounts(counts, countIssues(issues));
       }
       const reply = { id, rendered: renderedBatch(parts.join(''), counts) };

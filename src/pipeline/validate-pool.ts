@@ -10,7 +10,7 @@ import type { Issue } from '../validation/issues.js';
 import type { FhirResource } from '../packages/types.js';
 import type { Validator, ValidatorOptions } from '../validation/api.js';
 import type { BatchOutcome, IssueContext } from './issue-lines.js';
-import type { StreamedFormat } from '../cli/output.js';
+import type { StreamedOutput } from '../cli/output.js';
 import type { IssueCounts } from '../validation/outcome.js';
 import type { ScannedBundle } from '../cli/bundle-entries.js';
 import { batchHandler } from './batch-handler.js';
@@ -55,7 +55,7 @@ export interface ValidatorPool {
   /** NDJSON lines read and validated in the worker, issues placed at their line and column (as `fhirdq validate` shows them). */
   locate(items: readonly LineItem[]): Promise<LocatedResult[]>;
   /** NDJSON lines of `file` validated and rendered in the worker (as `fhirdq validate --format` text or ndjson writes them). */
-  render(format: StreamedFormat, file: string, items: readonly LineItem[]): Promise<RenderedBatch>;
+  render(output: StreamedOutput, file: string, items: readonly LineItem[]): Promise<RenderedBatch>;
   /** A big Bundle's entries validated in the workers (see cli/bundle-entries.ts), each worker reading them from the file. */
   openBundle(scanned: ScannedBundle, profile: string | undefined): Promise<BundleSession>;
   /** Settles once every worker's thread runs (or has stopped): from then on the pool makes no V8 heap. */
@@ -65,7 +65,7 @@ export interface ValidatorPool {
 
 export interface BundleSession {
   /** Entries `from` up to `to`, validated and rendered in a worker (as render() does lines). */
-  render(format: StreamedFormat, from: number, to: number): Promise<RenderedBatch>;
+  render(output: StreamedOutput, from: number, to: number): Promise<RenderedBatch>;
   /** Entries `from` up to `to`, validated in a worker, issues at their line and column (as locate() does lines). */
   locate(from: number, to: number): Promise<LocatedResult[]>;
   /** Ends the Bundle in every worker; resolves to the Bundle's own issues they found over their entries. */
@@ -93,8 +93,8 @@ export interface BatchRequest {
   contexts?: IssueContext[];
   /** For `located` and `rendered`: each item's line in its file. */
   lines?: Uint32Array;
-  /** For `rendered`: the report's format and the file the lines are from. */
-  render?: { format: StreamedFormat; file: string };
+  /** For `rendered`: the report's format and least severity, and the file the lines are from. */
+  render?: StreamedOutput & { file: string };
   /** A Bundle validated entry by entry: opened in every worker, then ranges of its entries, then closed. */
   bundle?: { id: number; open?: ScannedBundle; profile?: string; from?: number; to?: number; close?: boolean };
 }
@@ -242,7 +242,7 @@ export function createValidatorPool(options: PoolValidatorOptions & PoolThreads)
     const range = (kind: ReplyKind, from: number, to: number, render?: BatchRequest['render']) =>
       send(leastBusy(), { id: nextId++, kind, texts: [], render, bundle: { id, from, to } }, to - from);
     return {
-      render: async (format, from, to) => (await range('rendered', from, to, { format, file: scanned.file })).rendered!,
+      render: async (output, from, to) => (await range('rendered', from, to, { ...output, file: scanned.file })).rendered!,
       locate: async (from, to) => (await range('located', from, to)).located!,
       close: async () => {
         const replies = await Promise.all(everyThread.map((slot) => send(slot, { id: nextId++, kind: 'issues', texts: [], bundle: { id, close: true } }, 0)));
@@ -256,7 +256,7 @@ export function createValidatorPool(options: PoolValidatorOptions & PoolThreads)
     validateBatch: async (contexts, items) => (await request('outcome', items, { contexts })).outcome!,
     countIssues: async (items) => (await request('counts', items)).counts!,
     locate: async (items) => (await request('located', items, { lines: linesOf(items) })).located!,
-    render: async (format, file, items) => (await request('rendered', items, { lines: linesOf(items), render: { format, file } })).rendered!,
+    render: async (output, file, items) => (await request('rendered', items, { lines: linesOf(items), render: { ...output, file } })).rendered!,
     openBundle,
     started: Promise.all(workersOnline).then(() => undefined),
     async close() {

@@ -1,5 +1,6 @@
 /** Views shared by the renderers: per-exchange measure results, indicator tables with small cells suppressed. */
 import type { Drop } from './history.js';
+import { SEVERITY_RANK } from '../validation/issues.js';
 import { cellStatus, worst, type Cell, type IndicatorResult, type IssueGroup, type MeasureResult, type QualitySummary, type RejectionGroup, type Status } from '../quality/summary.js';
 
 export const pct = (n: number, d: number) => (d ? `${((100 * n) / d).toFixed(1)}%` : '–');
@@ -126,8 +127,6 @@ export function measuresOf(q: QualitySummary, exchange: string): MeasureResult[]
 export function inputProblems(q: QualitySummary): RejectionGroup[] {
   return q.rejections.filter((r) => r.stage === 'source' || r.stage === 'file');
 }
-
-const SEVERITY_RANK = { fatal: 0, error: 1, warning: 2, information: 3 } as const;
 
 /** Issues to fix first: errors before warnings (a thousand missing narratives do not hide sixteen errors), then by count. */
 export function issuesToFix(q: QualitySummary, limit: number): IssueGroup[] {

@@ -39,6 +39,14 @@ export function issueAt(issue: Issue, line: number, column: number | undefined, 
   return { severity: issue.severity, code: issue.code, messageId: issue.messageId, message, path: issue.path, line, column };
 }
 
+/** Severities, the worst first. */
+export const SEVERITY_RANK: Readonly<Record<Severity, number>> = { fatal: 0, error: 1, warning: 2, information: 3 };
+
+/** The issues of severity `least` or worse (the same array when that is every one). */
+export function atLeast(issues: Issue[], least: Severity): Issue[] {
+  return least === 'information' ? issues : issues.filter((issue) => SEVERITY_RANK[issue.severity] <= SEVERITY_RANK[least]);
+}
+
 export function isError(issue: Pick<Issue, 'severity'>): boolean {
   return issue.severity === 'error' || issue.severity === 'fatal';
 }

@@ -74,6 +74,29 @@ describe('fhirdq validate --workers: NDJSON validated on worker threads', () => 
     expect(await runBuilt(...args, '--workers', '2')).toEqual(single);
   });
 
+  it('--min-severity lists only the worse issues, on the workers as on the main thread; counts and exit code take all', async () => {
+    const args = ['validate', '--format', 'text', join(dir, 'one.json'), join(dir, 'export.ndjson')];
+    const all = await runBuilt(...args, '--workers', '0');
+    const listed = (run: CliRun, severity: string) => run.stdout.split('\n').filter((l) => l.startsWith(`  ${severity} `)).length;
+    expect(listed(all, 'warning')).toBeGreaterThan(100);
+    for (const workers of ['0', '2']) {
+      const errorsOnly = await runBuilt(...args, '--workers', workers, '--min-severity', 'error');
+      expect(listed(errorsOnly, 'warning') + listed(errorsOnly, 'info   ')).toBe(0);
+      expect(listed(errorsOnly, 'error  ') + listed(errorsOnly, 'fatal  ')).toBe(listed(all, 'error  ') + listed(all, 'fatal  '));
+      // The same counts (each file's and the total) and exit code as the full report.
+      const countLines = (run: CliRun) => run.stdout.split('\n').filter((l) => /resources?: /.test(l));
+      expect(countLines(errorsOnly)).toEqual(countLines(all));
+      expect(errorsOnly.code).toBe(all.code);
+    }
+    // Warnings fail a --fail-on warning run even when not listed: a resource without narrative has one (dom-6).
+    const warned = join(await writeTree({ 'warned.json': { resourceType: 'Patient', id: 'w', active: true } }), 'warned.json');
+    const resultsOf = (run: CliRun) => (JSON.parse(run.stdout) as { runs: { results: { level: string }[] }[] }).runs[0]!.results;
+    const listedAll = await runBuilt('validate', '--format', 'sarif', '--fail-on', 'warning', warned);
+    expect([listedAll.code, resultsOf(listedAll).map((r) => r.level)]).toEqual([1, ['warning']]);
+    const notListed = await runBuilt('validate', '--format', 'sarif', '--min-severity', 'error', '--fail-on', 'warning', warned);
+    expect([notListed.code, resultsOf(notListed)]).toEqual([1, []]);
+  });
+
   it('gives the workers the best-practice level: narrative-less resources fail the run with --best-practice error', async () => {
     const args = ['validate', '--format', 'ndjson', join(dir, 'export.ndjson')];
     const strict = await runBuilt(...args, '--workers', '2', '--best-practice', 'error');
