@@ -8,7 +8,7 @@ const badge = (s: Status) => `<span class="st ${s === 'n/a' ? 'na' : s}">${s}</s
 
 const CSS = `
 body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
-header{background:#1d3557;color:#fff;padding:16px 24px}header h1{margin:0 0 4px;font-size:22px}
+header{background:#1d3557;color:#fff;padding:16px 24px}header a{color:#cde3ff}header h1{margin:0 0 4px;font-size:22px}
 main{padding:8px 24px 40px;max-width:1400px}section{background:#fff;border:1px solid #dde1e7;border-radius:6px;padding:12px 16px;margin:16px 0}
 h2{font-size:17px;margin:4px 0 10px}table{border-collapse:collapse;margin:4px 0}th,td{border:1px solid #dde1e7;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#eef1f5;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}
