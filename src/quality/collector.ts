@@ -17,6 +17,7 @@ import {
   type Cell,
   type Example,
   type IndicatorCell,
+  type IndicatorResult,
   type IssueGroup,
   type MeasureResult,
   type QualitySummary,
@@ -214,7 +215,7 @@ export class QualityCollector {
   /** Keys hashed lately: a patient's resources come together, so most lookups repeat a recent one. */
   private readonly recentHashes = new Map<string, string>();
   private readonly patientRules: PatientRule[] = [];
-  private readonly indicatorRules: { def: IndicatorDef & { pack: string }; col: number; cells: Map<string, IndicatorCell> }[] = [];
+  private readonly indicatorRules: { def: IndicatorDef & { pack: string }; period: IndicatorResult['period']; col: number; cells: Map<string, IndicatorCell> }[] = [];
   private readonly conformanceMeasures: { measure: MeasureResult; slot: number }[] = [];
   private readonly sourceCounts: QualitySummary['sources'] = {};
   private readonly slotOf = new Map<MeasureResult, number>();
@@ -390,12 +391,12 @@ export class QualityCollector {
       issues: [...this.issueGroups.values()],
       rejections: [...this.rejections.values()],
       suppressions: this.suppressions.map((s) => s.result),
-      indicators: this.indicatorRules.map(({ def, cells }) => ({
+      indicators: this.indicatorRules.map(({ def, period, cells }) => ({
         id: def.id,
         pack: def.pack,
         title: def.title,
         ...(def.description ? { description: def.description } : {}),
-        period: def.period,
+        period,
         ...(def.target !== undefined ? { target: def.target } : {}),
         minCell: def.minCell,
         stratify: def.stratify,
@@ -764,7 +765,8 @@ export class QualityCollector {
     const col = this.patients.add();
     const municipality = compileExpression(def.municipality);
     const date = def.numerator.date ? compileExpression(def.numerator.date) : undefined;
-    this.indicatorRules.push({ def, col, cells: new Map() });
+    const period = { start: def.period.start, end: def.period.end ?? this.init.referenceDate };
+    this.indicatorRules.push({ def, period, col, cells: new Map() });
     // Demographics come from Patient resources, once for all indicators (the first one's municipality expression).
     if (!this.demographics) {
       this.demographics = true;
@@ -789,7 +791,7 @@ export class QualityCollector {
         if (!row) return;
         if (date) {
           const d = firstString(date(r))?.slice(0, 10);
-          if (!d || d < def.period.start || d > def.period.end) return;
+          if (!d || d < period.start || d > period.end) return;
         }
         this.patients.col(col)[row] = 1;
       },
@@ -797,11 +799,11 @@ export class QualityCollector {
   }
 
   private countIndicator(ind: (typeof this.indicatorRules)[number], row: number, org: string): void {
-    const { def } = ind;
+    const { def, period } = ind;
     // The population: patients the organisation holds a Patient resource for.
     if (!this.patients.col(this.knownCol)[row]) return;
     const birth = this.patients.col(this.birthCol)[row] - 1;
-    const age = birth >= 0 ? ageFrom(birth, def.period.end) : undefined;
+    const age = birth >= 0 ? ageFrom(birth, period.end) : undefined;
     const constrained = def.population.minAge !== undefined || def.population.maxAge !== undefined;
     if (constrained && age === undefined) return;
     if (age !== undefined && ((def.population.minAge !== undefined && age < def.population.minAge) || (def.population.maxAge !== undefined && age > def.population.maxAge))) return;

@@ -114,8 +114,11 @@ const indicatorSchema = z.strictObject({
   id: z.string().regex(ID, 'lower-case letters, digits, . and -'),
   title: z.string(),
   description: z.string().optional(),
-  /** Age and the numerator's events are judged at period.end. */
-  period: z.strictObject({ start: date, end: date }),
+  /**
+   * Age and the numerator's events are judged at period.end; without an end, at the run's reference date (a
+   * quarterly report: `fhirdq report <run> --reference-date` the quarter's last day).
+   */
+  period: z.strictObject({ start: date, end: date.optional() }),
   target: share.optional(),
   minCell: z.number().int().min(1).default(10),
   population: z.strictObject({ minAge: z.number().int().min(0).optional(), maxAge: z.number().int().min(0).optional() }).default({}),

@@ -312,6 +312,27 @@ indicators:
     ]);
   });
 
+  it('without a period end, judges at the reference date: a quarter is reported by its last day', async () => {
+    const quarterly = indicatorPack(1).replace("period: { start: '2025-01-01', end: '2025-12-31' }", "period: { start: '2025-01-01' }");
+    const a = { source: 'sa', organisation: 'a', exchange: 'pzp' };
+    const rules = await pack(quarterly);
+    const measured = (referenceDate: string) => {
+      const c = collector(rules, referenceDate);
+      // 75 on 2025-05-01; an ACP conversation in the second quarter, one in the third.
+      c.resource(patient('p', '1950-05-01', 'Zwolle'), a);
+      c.resource(patient('q', '1940-01-01', 'Zwolle'), a);
+      c.resource(directive('p', '89666000', '2025-06-15'), a);
+      c.resource(directive('q', '89666000', '2025-08-15'), a);
+      const ind = c.finish({ runId: 'r', startedAt: `${referenceDate}T23:00:00Z` }).indicators[0]!;
+      const [region] = indicatorTables(ind);
+      return { period: ind.period, total: [region!.rows[0]!.numerator, region!.rows[0]!.denominator] };
+    };
+    // At the end of the first quarter p is 74 and no conversation has been held.
+    expect(measured('2025-03-31')).toEqual({ period: { start: '2025-01-01', end: '2025-03-31' }, total: [0, 1] });
+    expect(measured('2025-06-30')).toEqual({ period: { start: '2025-01-01', end: '2025-06-30' }, total: [1, 2] });
+    expect(measured('2025-09-30')).toEqual({ period: { start: '2025-01-01', end: '2025-09-30' }, total: [2, 2] });
+  });
+
   describe('suppression', () => {
     const indicator = (minCell: number, cells: [string, number, number][]): IndicatorResult => ({
       id: 'acp',
