@@ -148,8 +148,8 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
   };
   const bundleByEntryFrom = options.bundleByEntryFrom ?? BUNDLE_BY_ENTRY_FROM_BYTES;
   const workers = await workersFor(files, options.workers, bundleByEntryFrom);
-  // Results wait across threads to be written in input order, and on one thread a big Bundle's entries outlive the
-  // young generation: see limitHeapGrowth.
+  // Results wait across threads to be written in input order, and on one thread a big Bundle validated entry by entry
+  // promotes enough to fill the old generation between full collections: see limitHeapGrowth.
   limitHeapGrowth();
   if (workers > 0) {
     // Loading the validator keeps most of what it makes: the young generation would double up to V8's maximum.
