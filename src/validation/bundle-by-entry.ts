@@ -111,18 +111,20 @@ class EntryWalks implements BundleByEntry {
 
   finish(): Issue[] {
     // bdl-7: fullUrl and versionId together are unique (outside history Bundles). Only entries whose fullUrls hash
-    // alike can share them: those are read back and judged together where they do.
-    const groups = new Map<string, Record<string, unknown>[]>();
-    for (const index of new Set(this.fullUrls.sharedHashes)) {
-      const value = this.read(index);
-      if (!value || typeof value.fullUrl !== 'string') continue;
-      const versionId = (value.resource as { meta?: { versionId?: unknown } } | undefined)?.meta?.versionId;
-      const key = `${value.fullUrl}\u0000${typeof versionId === 'string' ? versionId : ''}`;
-      const group = groups.get(key);
-      if (group) group.push(value);
-      else groups.set(key, [value]);
+    // alike can share them: those are read back and judged together where they do, one hash's entries at a time.
+    for (const run of this.fullUrls.sharedHashRuns()) {
+      const groups = new Map<string, Record<string, unknown>[]>();
+      for (const index of run) {
+        const value = this.read(index);
+        if (!value || typeof value.fullUrl !== 'string') continue;
+        const versionId = (value.resource as { meta?: { versionId?: unknown } } | undefined)?.meta?.versionId;
+        const key = `${value.fullUrl}\u0000${typeof versionId === 'string' ? versionId : ''}`;
+        const group = groups.get(key);
+        if (group) group.push(value);
+        else groups.set(key, [value]);
+      }
+      for (const group of groups.values()) if (group.length > 1) this.rootRules(group);
     }
-    for (const group of groups.values()) if (group.length > 1) this.rootRules(group);
     return this.bundleWalk.result();
   }
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FullUrlTable, OnDiskIndex } from '../../src/validation/bundle-on-disk.js';
 import { indexBundle } from '../../src/validation/bundle.js';
 import { readdirSync } from 'node:fs';
+import { serialize } from 'node:v8';
 import { tmpdir } from 'node:os';
 import { SpanList } from '../../src/formats/bundle-scan.js';
 
@@ -18,12 +19,15 @@ describe('FullUrlTable', () => {
       expect(candidates).toEqual([...candidates].sort((a, b) => a - b));
     }
     expect(table.candidates('urn:uuid:not-there').length).toBeLessThanOrEqual(1);
-    // Entries sharing a fullUrl share its hash: they are among the pairs noted.
-    const shared = new Set(table.sharedHashes);
-    expect(shared.has(1) && shared.has(20_001) && shared.has(40_001) && shared.has(149_999)).toBe(true);
-    // Each fullUrl here is held by 7 or 8 entries; noted once each.
-    expect(table.sharedHashes.length).toBe(shared.size);
-    expect(shared.size).toBeGreaterThanOrEqual(urls.filter((_, i) => i % 7 !== 0).length);
+    // Entries sharing a fullUrl share its hash: they are in one run, in entry order.
+    const runs = [...table.sharedHashRuns()];
+    const runOf1 = runs.find((run) => run.includes(1))!;
+    expect([20_001, 40_001, 140_001].every((i) => runOf1.includes(i))).toBe(true);
+    for (const run of runs) expect(run).toEqual([...run].sort((a, b) => a - b));
+    // Each fullUrl here is held by 7 or 8 entries; each entry is in one run.
+    const shared = runs.flat();
+    expect(new Set(shared).size).toBe(shared.length);
+    expect(shared.length).toBeGreaterThanOrEqual(urls.filter((_, i) => i % 7 !== 0).length);
     table.close();
   });
 
@@ -45,6 +49,8 @@ describe('FullUrlTable', () => {
     urls.forEach((url, i) => table.add(i, url));
     table.seal();
     expect(table.candidates('urn:uuid:same')).toEqual(Array.from({ length: 1500 }, (_, i) => 1000 + i));
+    // Its run is read across the blocks too.
+    expect([...table.sharedHashRuns()]).toContainEqual(Array.from({ length: 1500 }, (_, i) => 1000 + i));
     for (const i of [0, 999, 2500, 3999]) expect(table.candidates(`urn:uuid:${i}`)).toContain(i);
     table.close();
   });
@@ -53,7 +59,7 @@ describe('FullUrlTable', () => {
     const table = new FullUrlTable();
     for (let i = 0; i < 1000; i++) table.add(i, `urn:uuid:${i}`);
     table.seal();
-    expect(table.sharedHashes).toEqual([]);
+    expect([...table.sharedHashRuns()]).toEqual([]);
     expect(table.candidates('urn:uuid:999')).toEqual([999]);
     expect(table.candidates('urn:uuid:0')).toEqual([0]);
     table.close();
@@ -97,6 +103,18 @@ describe('a scanned Bundle shared with workers', () => {
     spans.close();
     table.close();
     expect(() => table.candidates('urn:uuid:99999')).toThrow(/closed/);
+  });
+
+  it('sends a worker a table of a few KB, also when every entry repeats one resource', () => {
+    const table = new FullUrlTable();
+    // A Bundle that repeats one resource: 200,000 entries with one `type/id`.
+    for (let i = 0; i < 200_000; i++) table.add(i, 'Patient/pat-good');
+    table.seal();
+    expect(serialize(table).byteLength).toBeLessThan(8 * 1024);
+    const theirs = FullUrlTable.revive(structuredClone(table));
+    expect(theirs.candidates('Patient/pat-good')).toHaveLength(200_000);
+    expect([...table.sharedHashRuns()]).toEqual([Array.from({ length: 200_000 }, (_, i) => i)]);
+    table.close();
   });
 });
 
