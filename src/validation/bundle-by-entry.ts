@@ -111,21 +111,32 @@ class EntryWalks implements BundleByEntry {
 
   finish(): Issue[] {
     // bdl-7: fullUrl and versionId together are unique (outside history Bundles). Only entries whose fullUrls hash
-    // alike can share them: those are read back and judged together where they do, one hash's entries at a time.
-    for (const run of this.fullUrls.sharedHashRuns()) {
-      const groups = new Map<string, Record<string, unknown>[]>();
-      for (const index of run) {
-        const value = this.read(index);
-        if (!value || typeof value.fullUrl !== 'string') continue;
-        const versionId = (value.resource as { meta?: { versionId?: unknown } } | undefined)?.meta?.versionId;
-        const key = `${value.fullUrl}\u0000${typeof versionId === 'string' ? versionId : ''}`;
-        const group = groups.get(key);
-        if (group) group.push(value);
-        else groups.set(key, [value]);
+    // alike can share them: those are read back, one hash's at a time, and judged together where they do.
+    let run = -1;
+    let groups = new Map<string, Record<string, unknown>[]>();
+    for (const shared of this.fullUrls.sharedHashEntries()) {
+      if (shared.run !== run) {
+        this.judgePairs(groups);
+        groups = new Map();
+        run = shared.run;
       }
-      for (const group of groups.values()) if (group.length > 1) this.rootRules(group);
+      const value = this.read(shared.index);
+      if (!value || typeof value.fullUrl !== 'string') continue;
+      const versionId = (value.resource as { meta?: { versionId?: unknown } } | undefined)?.meta?.versionId;
+      const key = `${value.fullUrl}\u0000${typeof versionId === 'string' ? versionId : ''}`;
+      const group = groups.get(key);
+      if (!group) groups.set(key, [value]);
+      // Two entries break the rule as all of them do (and each entry's own rules were judged with it): a Bundle that
+      // repeats one fullUrl throughout holds two entries here, not all of them.
+      else if (group.length < 2) group.push(value);
     }
+    this.judgePairs(groups);
     return this.bundleWalk.result();
+  }
+
+  /** The Bundle's root rules on each group of entries that share a fullUrl and versionId. */
+  private judgePairs(groups: Map<string, Record<string, unknown>[]>): void {
+    for (const group of groups.values()) if (group.length > 1) this.rootRules(group);
   }
 
   close(): void {

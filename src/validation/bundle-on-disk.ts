@@ -108,29 +108,34 @@ export class FullUrlTable {
   }
 
   /**
-   * The entries whose fullUrl's hash another entry's has too, the only ones that may share a fullUrl: one run per
-   * hash, in entry order, read from the file a block at a time. Held in memory instead, a Bundle whose entries repeat
-   * one resource kept a number per entry, and sent them to every worker with the table: 6.6 MB for the 1 GB bench
-   * Bundle's `type/id`s, whose freeing made glibc serve allocations up to that size from its arenas after, which then
-   * held 30 MB more.
+   * The entries whose fullUrl's hash another entry's has too, the only ones that may share a fullUrl: in runs of one
+   * hash (numbered by `run`), each in entry order, read from the file a block at a time and given one by one. Held in
+   * memory instead, a Bundle whose entries repeat one resource kept a number per entry, and sent them to every worker
+   * with the table: 6.6 MB for the 1 GB bench Bundle's `type/id`s, whose freeing made glibc serve allocations up to
+   * that size from its arenas after, which then held 30 MB more.
    */
-  *sharedHashRuns(): Generator<number[]> {
+  *sharedHashEntries(): Generator<{ run: number; index: number }> {
     this.seal();
-    let run: number[] = [];
-    let runHash = -1;
+    let run = -1;
+    // Hashes are unsigned: -1 is none.
+    let previousHash = -1;
+    let previousIndex = -1;
+    let previousGiven = false;
     for (let b = 0; b < this.firstHashes.length; b++) {
       const words = this.readBlock(b);
       for (let k = 0; k < words.length; k += 2) {
         const hash = words[k + HASH_WORD]!;
-        if (hash !== runHash) {
-          if (run.length > 1) yield run;
-          run = [];
-          runHash = hash;
+        const index = words[k + ENTRY_WORD]!;
+        if (hash !== previousHash) previousGiven = false;
+        else {
+          if (!previousGiven) yield { run: ++run, index: previousIndex };
+          yield { run, index };
+          previousGiven = true;
         }
-        run.push(words[k + ENTRY_WORD]!);
+        previousHash = hash;
+        previousIndex = index;
       }
     }
-    if (run.length > 1) yield run;
   }
 
   /** Closes the scratch file (the table that made it; copies in other threads leave it open). */

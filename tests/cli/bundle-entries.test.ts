@@ -84,9 +84,15 @@ describe('a Bundle validated entry by entry', () => {
       for (const type of TYPES) variants.push(JSON.stringify({ ...bundle, meta: meta && { ...meta, profile: undefined }, type }, null, 2));
       const collection = { ...bundle, type: 'collection' } as unknown as { entry: unknown[] };
       variants.push(JSON.stringify(collection), JSON.stringify(collection, null, '\t').replace(/\n/g, '\r\n'));
-      // Entries sharing a fullUrl (bdl-7, ambiguous references), one without, and columns after characters outside the BMP.
+      // Entries sharing a fullUrl (bdl-7, ambiguous references: four times, once in another version), one without, and
+      // columns after characters outside the BMP.
       const repeated = structuredClone(collection);
+      const versioned = structuredClone(repeated.entry[0]) as { resource?: { meta?: object } };
+      if (versioned.resource) versioned.resource.meta = { versionId: '2' };
       repeated.entry.push(
+        structuredClone(repeated.entry[0]),
+        structuredClone(repeated.entry[0]),
+        versioned,
         structuredClone(repeated.entry[0]),
         { fullUrl: 'urn:uuid:9', resource: { resourceType: 'Basic', code: { text: 'é😀' }, author: { reference: 'Basic/9' } } },
         { resource: { resourceType: 'Basic', code: { text: 'x' } } },
