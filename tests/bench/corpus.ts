@@ -109,9 +109,12 @@ export async function bigCorpus(bytes: number, label: string): Promise<Corpus> {
   return corpusOf(file, lines, lines.length, written);
 }
 
+/** How a Bundle's entries name themselves: each its own fullUrl, or one fullUrl for all (an export's bug: bdl-7). */
+export type FullUrls = 'distinct' | 'one';
+
 /** An NDJSON corpus as one collection Bundle, each resource an entry with a urn:uuid fullUrl; reused while its size matches. */
-export async function bundleOf(corpus: Corpus): Promise<{ file: string; entries: number; bytes: number }> {
-  const file = corpus.file.replace(/\.ndjson$/, '.bundle.json');
+export async function bundleOf(corpus: Corpus, fullUrls: FullUrls = 'distinct'): Promise<{ file: string; entries: number; bytes: number }> {
+  const file = corpus.file.replace(/\.ndjson$/, fullUrls === 'one' ? '.one-fullurl.bundle.json' : '.bundle.json');
   const meta = file + '.meta.json';
   if (existsSync(file) && existsSync(meta)) {
     const m = JSON.parse(readFileSync(meta, 'utf8')) as { entries: number; bytes: number };
@@ -126,7 +129,7 @@ export async function bundleOf(corpus: Corpus): Promise<{ file: string; entries:
   let entries = 0;
   for await (const line of createInterface({ input: createReadStream(corpus.file), crlfDelay: Infinity })) {
     if (line === '') continue;
-    const uuid = `00000000-0000-4000-8000-${entries.toString(16).padStart(12, '0')}`;
+    const uuid = `00000000-0000-4000-8000-${(fullUrls === 'one' ? 0 : entries).toString(16).padStart(12, '0')}`;
     await write(`${entries === 0 ? '' : ',\n'}{"fullUrl":"urn:uuid:${uuid}","resource":${line}}`);
     entries++;
   }

@@ -9,7 +9,7 @@ import { availableParallelism, cpus, loadavg, totalmem, platform, arch } from 'n
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { bigCorpus, bundleOf, coreCorpus, nationalCorpus, type Corpus } from './corpus.js';
+import { bigCorpus, bundleOf, coreCorpus, nationalCorpus, type Corpus, type FullUrls } from './corpus.js';
 import { ENGINES, type EngineName } from './engines.js';
 import { CACHE, RESULT_PREFIX } from './paths.js';
 
@@ -308,8 +308,9 @@ async function main(): Promise<void> {
   }
 
   const memory: { label: string; bytes: number; lines: number; result?: Result; error?: string; everyCore?: CommandFigures }[] = [];
-  // The same resources as one Bundle, through `fhirdq validate` (entry by entry from 32 MB, src/cli/bundle-entries.ts).
-  const bundles: { label: string; bytes: number; entries: number; seconds?: number; peakRssMb?: number; error?: string; everyCore?: CommandFigures }[] = [];
+  // The same resources as one Bundle, through `fhirdq validate` (entry by entry from 32 MB, src/cli/bundle-entries.ts);
+  // then as a Bundle whose entries all carry one fullUrl, bad input whose bdl-7 check reads them all back at the end.
+  const bundles: { label: string; fullUrls: FullUrls; bytes: number; entries: number; seconds?: number; peakRssMb?: number; error?: string; everyCore?: CommandFigures }[] = [];
   for (const [i, c] of memoryCorpora.entries()) {
     const label = config.memory[i].label;
     log(`measuring fhirdq streaming ${label}…`);
@@ -321,16 +322,19 @@ async function main(): Promise<void> {
     log(`measuring fhirdq validate on every core, ${label}…`);
     memory.at(-1)!.everyCore = await everyCore(c.file);
     if (c.bytes < BUNDLE_BY_ENTRY_FROM) continue;
-    log(`measuring fhirdq validate on ${label} as one Bundle…`);
-    const bundle = await bundleOf(c);
-    try {
-      const r = await measure(['cli', 'validate', '--workers', '0', '--format', 'ndjson', bundle.file]);
-      bundles.push({ label, bytes: bundle.bytes, entries: bundle.entries, seconds: ((r.doneAt as number) - r.spawnAt) / 1000, peakRssMb: r.peakRssMb });
-    } catch (err) {
-      bundles.push({ label, bytes: bundle.bytes, entries: bundle.entries, error: (err as Error).message });
+    for (const fullUrls of ['distinct', 'one'] as const) {
+      const what = `${label} as one Bundle${fullUrls === 'one' ? ', one fullUrl throughout' : ''}`;
+      log(`measuring fhirdq validate on ${what}…`);
+      const bundle = await bundleOf(c, fullUrls);
+      try {
+        const r = await measure(['cli', 'validate', '--workers', '0', '--format', 'ndjson', bundle.file]);
+        bundles.push({ label, fullUrls, bytes: bundle.bytes, entries: bundle.entries, seconds: ((r.doneAt as number) - r.spawnAt) / 1000, peakRssMb: r.peakRssMb });
+      } catch (err) {
+        bundles.push({ label, fullUrls, bytes: bundle.bytes, entries: bundle.entries, error: (err as Error).message });
+      }
+      log(`measuring fhirdq validate on every core, ${what}…`);
+      bundles.at(-1)!.everyCore = await everyCore(bundle.file);
     }
-    log(`measuring fhirdq validate on every core, ${label} as one Bundle…`);
-    bundles.at(-1)!.everyCore = await everyCore(bundle.file);
   }
 
   const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', node: process.version, platform: platform(), arch: arch(), totalMemMb: Math.round(totalmem() / MB), loadavgStart: loadStart, loadavgEnd: loadavg() };
@@ -411,8 +415,8 @@ async function main(): Promise<void> {
       ['input', 'entries', 'seconds', 'entries/s', 'peak RSS MB', 'every core: seconds', 'every core: peak RSS MB'],
       bundles.map((b) => [
         ...(b.error || b.seconds === undefined
-          ? [`${b.label} as a Bundle`, fmt(b.entries), failed(b.error), '', '']
-          : [`${b.label} as a Bundle (${fmt(b.bytes / MB)} MB)`, fmt(b.entries), fmt(b.seconds, 1), fmt(b.entries / b.seconds), fmt(b.peakRssMb!)]),
+          ? [`${b.label} as a Bundle${b.fullUrls === 'one' ? ', one fullUrl' : ''}`, fmt(b.entries), failed(b.error), '', '']
+          : [`${b.label} as a Bundle${b.fullUrls === 'one' ? ', one fullUrl' : ''} (${fmt(b.bytes / MB)} MB)`, fmt(b.entries), fmt(b.seconds, 1), fmt(b.entries / b.seconds), fmt(b.peakRssMb!)]),
         ...everyCoreCells(b.everyCore),
       ]),
     );
