@@ -67,12 +67,12 @@ export interface Summary {
   information: number;
 }
 
-/** Receives results file by file, resource by resource, so that text and ndjson output can stream. */
+/** Receives results file by file, resource by resource, so that every format can stream. */
 export interface Reporter {
   /** A resource's result; `counts` of all its issues when the result lists only some (see atLeast). */
   resource(file: string, result: ResourceResult, counts?: IssueCounts): void;
-  /** Resources of a streamed format rendered elsewhere (renderResource, in validation workers) as UTF-8, in file order. */
-  rendered?(file: string, bytes: Uint8Array, resources: number, counts: IssueCounts): void;
+  /** Resources rendered elsewhere (renderResource, in validation workers) as UTF-8, in file order. */
+  rendered(file: string, bytes: Uint8Array, resources: number, counts: IssueCounts): void;
   fileDone(file: string): void;
   done(summary: Summary): void;
 }
@@ -84,7 +84,7 @@ export function resourceLabel(resource: FhirResource | undefined): string | null
 }
 
 export function createReporter(format: OutputFormat, write: Write, writeBytes = decodingTo(write)): Reporter {
-  return format === 'json' ? jsonReporter(write) : streamedReporter(format, write, writeBytes);
+  return streamedReporter(format, write, writeBytes);
 }
 
 const SEVERITY_LABEL: Record<Issue['severity'], string> = {
@@ -116,8 +116,8 @@ function byPosition(a: Issue, b: Issue): number {
   return (a.line ?? Infinity) - (b.line ?? Infinity) || (a.column ?? 0) - (b.column ?? 0);
 }
 
-/** Formats written resource by resource, as the results come. */
-export type StreamedFormat = Exclude<OutputFormat, 'json'>;
+/** Every format is written resource by resource, as the results come. */
+export type StreamedFormat = OutputFormat;
 
 /** A streamed report: its format, and the least severity it lists (counts take every issue). */
 export interface StreamedOutput {
@@ -125,8 +125,9 @@ export interface StreamedOutput {
   least: Severity;
 }
 
-/** A resource's part of a text, ndjson or junit report: it depends on the resource alone, so workers can render it. */
+/** A resource's part of a report: it depends on the resource alone, so workers can render it. */
 export function renderResource(format: StreamedFormat, file: string, result: ResourceResult): string {
+  if (format === 'json') return jsonResource(result);
   if (format === 'junit') return junitTestCase(file, result);
   if (format === 'sarif') return sarifResults(file, result);
   if (format === 'ndjson') {
@@ -138,6 +139,25 @@ export function renderResource(format: StreamedFormat, file: string, result: Res
   let text = '';
   for (const issue of [...result.issues].sort(byPosition)) text += `${formatIssueLine(issue)}\n`;
   return text;
+}
+
+/**
+ * The json report is the document JSON.stringify({ files, summary }, null, 2) makes, written in parts: a resource's
+ * part is its entry of `files[].resources`, after a comma (the reporter drops the comma before a file's first).
+ */
+function jsonResource(result: ResourceResult): string {
+  // Written out, not spread (see issueAt).
+  const { resource, line, issues } = result;
+  const entry = line === undefined ? { resource, outcome: toOperationOutcome(issues) } : { resource, line, outcome: toOperationOutcome(issues) };
+  return `,\n${JSON_RESOURCE_INDENT}${indented(JSON.stringify(entry, null, 2), JSON_RESOURCE_INDENT)}`;
+}
+
+/** The depth of a resource's entry in the json report: { files: [ { resources: [ entry ] } ] }. */
+const JSON_RESOURCE_INDENT = '        ';
+
+/** JSON.stringify's indented text placed at an indent: its newlines are all between tokens (strings escape theirs). */
+function indented(json: string, indent: string): string {
+  return json.replaceAll('\n', `\n${indent}`);
 }
 
 /** A resource as a JUnit test case: failed by its errors; warnings and information as its output. */
@@ -203,26 +223,34 @@ function sarifHead(): string {
 
 /**
  * text: a file's name, its issues resource by resource (each resource's by position: resources come in file order),
- * and its counts; ndjson: a line per resource. Written as the resources come, so an NDJSON file of any size needs no
- * memory for its report.
+ * and its counts; ndjson: a line per resource; json: one document of files and their resources, then the summary.
+ * Written as the resources come, so an NDJSON file of any size needs no memory for its report.
  */
 function streamedReporter(format: StreamedFormat, write: Write, writeBytes: WriteBytes): Reporter {
   const text = format === 'text';
   const junit = format === 'junit';
   const sarif = format === 'sarif';
+  const json = format === 'json';
   const counts: IssueCounts = { errors: 0, warnings: 0, information: 0 };
   let resources = 0;
   // SARIF: one log for all files, a result per issue; the first result has no comma before it (see sarifResults).
   let firstResult = true;
+  // json: the files begun; a file's first resource has no comma before it (see jsonResource).
+  let jsonFiles = 0;
   if (sarif) write(sarifHead());
   // JUnit: a test suite per file, a test case per resource; counts are left to the reader, as they come last.
   if (junit) write('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="fhirdq validate">\n');
-  /** Before a part of the file's report: its name heads a text report, and opens its JUnit test suite. */
+  if (json) write('{\n  "files": [');
+  const jsonFileHead = (file: string) => `${jsonFiles++ > 0 ? ',' : ''}\n    {\n      "file": ${JSON.stringify(file)},\n      "resources": [`;
+  /** Before a part of the file's report: its name heads a text report, and opens its JUnit test suite or json entry. */
   const partFor = (file: string, count: number) => {
     if (resources > 0 || count === 0) return;
     if (text) write(`${file}\n`);
     if (junit) write(`  <testsuite name="${xml(file)}">\n`);
+    if (json) write(jsonFileHead(file));
   };
+  /** Whether the part about to be written is the first of a list whose parts each start with a comma. */
+  const dropsComma = () => (sarif && firstResult) || (json && resources === 0);
   const taken = (count: number, found: IssueCounts) => {
     resources += count;
     addCounts(counts, found);
@@ -232,7 +260,7 @@ function streamedReporter(format: StreamedFormat, write: Write, writeBytes: Writ
       partFor(file, 1);
       const part = renderResource(format, file, result);
       if (part !== '') {
-        write(sarif && firstResult ? part.slice(1) : part);
+        write(dropsComma() ? part.slice(1) : part);
         firstResult = false;
       }
       taken(1, found);
@@ -240,7 +268,7 @@ function streamedReporter(format: StreamedFormat, write: Write, writeBytes: Writ
     rendered(file, bytes, count, found) {
       partFor(file, count);
       if (bytes.length > 0) {
-        writeBytes(sarif && firstResult ? bytes.subarray(1) : bytes);
+        writeBytes(dropsComma() ? bytes.subarray(1) : bytes);
         firstResult = false;
       }
       taken(count, found);
@@ -248,6 +276,7 @@ function streamedReporter(format: StreamedFormat, write: Write, writeBytes: Writ
     fileDone(file) {
       if (text) write(`${resources === 0 ? `${file}\n` : ''}  ${plural(resources, 'resource')}: ${formatCounts(counts)}\n\n`);
       if (junit) write(resources === 0 ? `  <testsuite name="${xml(file)}"/>\n` : '  </testsuite>\n');
+      if (json) write(resources === 0 ? `${jsonFileHead(file)}]\n    }` : '\n      ]\n    }');
       counts.errors = counts.warnings = counts.information = 0;
       resources = 0;
     },
@@ -255,31 +284,7 @@ function streamedReporter(format: StreamedFormat, write: Write, writeBytes: Writ
       if (text) write(`${plural(summary.files, 'file')}, ${plural(summary.resources, 'resource')}: ${formatCounts(summary)}\n`);
       if (junit) write('</testsuites>\n');
       if (sarif) write('\n]}]}\n');
-    },
-  };
-}
-
-interface JsonResource {
-  resource: string | null;
-  line?: number;
-  outcome: ReturnType<typeof toOperationOutcome>;
-}
-
-function jsonReporter(write: Write): Reporter {
-  const files: { file: string; resources: JsonResource[] }[] = [];
-  let current: JsonResource[] = [];
-  return {
-    resource(_file, result) {
-      // Written out, not spread (see issueAt).
-      const { resource, line, issues } = result;
-      current.push(line === undefined ? { resource, outcome: toOperationOutcome(issues) } : { resource, line, outcome: toOperationOutcome(issues) });
-    },
-    fileDone(file) {
-      files.push({ file, resources: current });
-      current = [];
-    },
-    done(summary) {
-      write(`${JSON.stringify({ files, summary }, null, 2)}\n`);
+      if (json) write(`${jsonFiles > 0 ? '\n  ' : ''}],\n  "summary": ${indented(JSON.stringify(summary, null, 2), '  ')}\n}\n`);
     },
   };
 }

@@ -5,7 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { createValidator } from '../index.js';
 import { BEST_PRACTICE_LEVELS, type BestPracticeLevel } from '../validation/api.js';
 import { QUESTIONNAIRE_MODES, type QuestionnaireMode } from '../validation/questionnaire-response.js';
-import { createValidatorPool, type LineItem } from '../pipeline/validate-pool.js';
+import { createValidatorPool, type LineItem, type RenderedBatch } from '../pipeline/validate-pool.js';
 import { atLeast, type Issue } from '../validation/issues.js';
 import { addCounts, countIssues } from '../validation/outcome.js';
 import { collectFiles, describeFsError, kindOf, readNdjsonLines, readResource, validateParsedSafely } from './input.js';
@@ -180,26 +180,20 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
     reporter.resource(file, { resource: label, line, issues: atLeast(issues, least) }, counts);
     addCounts(summary, counts);
   };
-  // NDJSON lines go to the workers (which parse, validate, place the issues and, but for json, render them) in
-  // batches; reports stay in input order.
-  const streamed = options.format !== 'json' ? { format: options.format, least } : undefined;
+  // NDJSON lines go to the workers (which parse, validate, place the issues and render them) in batches; reports stay
+  // in input order.
+  const streamed = { format: options.format, least };
   const pending: Array<() => Promise<void>> = [];
-  const dispatch = (file: string, lines: LineItem[]) => {
-    // What waits for the results keeps no texts: they would be promoted to the old generation, and collected there.
-    const count = lines.length;
-    if (streamed) {
-      const results = pool!.render(streamed, file, lines);
-      pending.push(async () => {
-        const { bytes, counts } = await results;
-        reporter.rendered!(file, bytes, count, counts);
-        addCounts(summary, counts);
-      });
-    } else {
-      const lineNumbers = lines.map((item) => item.line);
-      const results = pool!.locate(lines);
-      pending.push(async () => (await results).forEach((r, i) => report(file, r.label, lineNumbers[i], r.issues)));
-    }
+  /** A batch's rendered results, reported when their turn comes. */
+  const reportRendered = (file: string, count: number, results: Promise<RenderedBatch>) => {
+    pending.push(async () => {
+      const { bytes, counts } = await results;
+      reporter.rendered(file, bytes, count, counts);
+      addCounts(summary, counts);
+    });
   };
+  // What waits for the results keeps no texts: they would be promoted to the old generation, and collected there.
+  const dispatch = (file: string, lines: LineItem[]) => reportRendered(file, lines.length, pool!.render(streamed, file, lines));
   /** Output not yet taken by its reader holds the next results back (see CliIO.outWaiting). */
   const outTaken = () => ctx.outWaiting?.();
   const drainOne = async () => {
@@ -221,17 +215,7 @@ export async function validateFiles(paths: readonly string[], options: ValidateC
       const count = scanned.layout.entries;
       for (let from = 0; from < count; from += ENTRIES_AT_A_TIME) {
         const to = Math.min(from + ENTRIES_AT_A_TIME, count);
-        if (streamed) {
-          const results = session.render(streamed, from, to);
-          pending.push(async () => {
-            const { bytes, counts } = await results;
-            reporter.rendered!(file, bytes, to - from, counts);
-            addCounts(summary, counts);
-          });
-        } else {
-          const results = session.locate(from, to);
-          pending.push(async () => (await results).forEach((r) => report(file, r.label, r.line, r.issues)));
-        }
+        reportRendered(file, to - from, session.render(streamed, from, to));
         while (pending.length > threads * BATCHES_PER_THREAD) await drainOne();
       }
       while (pending.length > 0) await drainOne();

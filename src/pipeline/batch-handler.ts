@@ -56,7 +56,7 @@ export function batchHandler(validator: Validator): (request: BatchRequest) => B
   /** The Bundles being validated entry by entry, by the pool's id. */
   const bundles = new Map<number, BundleEntryValidation>();
 
-  function handleBundle({ id, kind, render, bundle }: BatchRequest): WorkerReply {
+  function handleBundle({ id, render, bundle }: BatchRequest): WorkerReply {
     const { id: bundleId, open, profile, from, to, close } = bundle!;
     if (open) {
       const scanned = { ...open, fullUrls: FullUrlTable.revive(open.fullUrls), typeIds: FullUrlTable.revive(open.typeIds), spans: SpanList.revive(open.spans) };
@@ -71,7 +71,6 @@ export function batchHandler(validator: Validator): (request: BatchRequest) => B
       validation.close();
       return { id, bundleIssues: validation.bundleIssues() };
     }
-    if (kind === 'located') return { id, located: validation.entries(from!, to!) };
     return { id, rendered: renderAll(render!, render!.file, validation.inRuns(from!, to!)) };
   }
 
@@ -95,11 +94,6 @@ export function batchHandler(validator: Validator): (request: BatchRequest) => B
     const n = texts.length;
     // Validated grouped by type (see typeOrder), answered in the batch's order.
     const order = typeOrder(texts, profiles);
-    if (kind === 'located') {
-      const located = new Array<LocatedResult>(n);
-      for (const i of order) located[i] = validateLine(texts[i]!, lines![i]!, profiles?.[i]);
-      return { reply: { id, located }, transfer: [] };
-    }
     if (kind === 'rendered') {
       // Each result rendered at once: its text is a fraction of its issues' size, and the issues die young.
       const { format, least, file } = render!;

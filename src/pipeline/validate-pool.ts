@@ -52,9 +52,7 @@ export interface ValidatorPool {
   validateBatch(contexts: IssueContext[], items: readonly PoolItem[]): Promise<BatchOutcome>;
   /** Per item, its fatal, error, warning and information counts (4 numbers each), for callers that need no issue text. */
   countIssues(items: readonly PoolItem[]): Promise<Uint32Array>;
-  /** NDJSON lines read and validated in the worker, issues placed at their line and column (as `fhirdq validate` shows them). */
-  locate(items: readonly LineItem[]): Promise<LocatedResult[]>;
-  /** NDJSON lines of `file` validated and rendered in the worker (as `fhirdq validate --format` text or ndjson writes them). */
+  /** NDJSON lines of `file` validated and rendered in the worker (as `fhirdq validate --format` writes them). */
   render(output: StreamedOutput, file: string, items: readonly LineItem[]): Promise<RenderedBatch>;
   /** A big Bundle's entries validated in the workers (see cli/bundle-entries.ts), each worker reading them from the file. */
   openBundle(scanned: ScannedBundle, profile: string | undefined): Promise<BundleSession>;
@@ -66,14 +64,12 @@ export interface ValidatorPool {
 export interface BundleSession {
   /** Entries `from` up to `to`, validated and rendered in a worker (as render() does lines). */
   render(output: StreamedOutput, from: number, to: number): Promise<RenderedBatch>;
-  /** Entries `from` up to `to`, validated in a worker, issues at their line and column (as locate() does lines). */
-  locate(from: number, to: number): Promise<LocatedResult[]>;
   /** Ends the Bundle in every worker; resolves to the Bundle's own issues they found over their entries. */
   close(): Promise<Issue[]>;
 }
 
 /** What the worker returns for a batch. */
-export type ReplyKind = 'issues' | 'outcome' | 'counts' | 'located' | 'rendered';
+export type ReplyKind = 'issues' | 'outcome' | 'counts' | 'rendered';
 
 /** A batch's part of the report, and its issue counts. */
 export interface RenderedBatch {
@@ -91,7 +87,7 @@ export interface BatchRequest {
   profiles?: (string | undefined)[];
   /** For `outcome`: where each item came from. */
   contexts?: IssueContext[];
-  /** For `located` and `rendered`: each item's line in its file. */
+  /** For `rendered`: each item's line in its file. */
   lines?: Uint32Array;
   /** For `rendered`: the report's format and least severity, and the file the lines are from. */
   render?: StreamedOutput & { file: string };
@@ -104,7 +100,6 @@ export interface WorkerReply {
   results?: Issue[][];
   outcome?: BatchOutcome;
   counts?: Uint32Array;
-  located?: LocatedResult[];
   rendered?: RenderedBatch;
   /** For a Bundle's close: its own issues this worker found. */
   bundleIssues?: Issue[];
@@ -243,7 +238,6 @@ export function createValidatorPool(options: PoolValidatorOptions & PoolThreads)
       send(leastBusy(), { id: nextId++, kind, texts: [], render, bundle: { id, from, to } }, to - from);
     return {
       render: async (output, from, to) => (await range('rendered', from, to, { ...output, file: scanned.file })).rendered!,
-      locate: async (from, to) => (await range('located', from, to)).located!,
       close: async () => {
         const replies = await Promise.all(everyThread.map((slot) => send(slot, { id: nextId++, kind: 'issues', texts: [], bundle: { id, close: true } }, 0)));
         return replies.flatMap((r) => r.bundleIssues ?? []);
@@ -255,7 +249,6 @@ export function createValidatorPool(options: PoolValidatorOptions & PoolThreads)
     validate: async (items) => (await request('issues', items)).results!,
     validateBatch: async (contexts, items) => (await request('outcome', items, { contexts })).outcome!,
     countIssues: async (items) => (await request('counts', items)).counts!,
-    locate: async (items) => (await request('located', items, { lines: linesOf(items) })).located!,
     render: async (output, file, items) => (await request('rendered', items, { lines: linesOf(items), render: { ...output, file } })).rendered!,
     openBundle,
     started: Promise.all(workersOnline).then(() => undefined),

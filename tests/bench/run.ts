@@ -77,9 +77,9 @@ interface CommandFigures {
   error?: string;
 }
 
-async function everyCore(file: string): Promise<CommandFigures> {
+async function everyCore(file: string, format: 'ndjson' | 'json' = 'ndjson'): Promise<CommandFigures> {
   try {
-    const r = await measure(['cli', 'validate', '--workers', String(BESIDE_MAIN), '--format', 'ndjson', file]);
+    const r = await measure(['cli', 'validate', '--workers', String(BESIDE_MAIN), '--format', format, file]);
     return { seconds: ((r.doneAt as number) - r.spawnAt) / 1000, peakRssMb: r.peakRssMb };
   } catch (err) {
     return { error: (err as Error).message };
@@ -307,7 +307,7 @@ async function main(): Promise<void> {
     entry.peakRssMb = median(entry.runs.map((r) => r.peakRssMb));
   }
 
-  const memory: { label: string; bytes: number; lines: number; result?: Result; error?: string; everyCore?: CommandFigures }[] = [];
+  const memory: { label: string; bytes: number; lines: number; result?: Result; error?: string; everyCore?: CommandFigures; everyCoreJson?: CommandFigures }[] = [];
   // The same resources as one Bundle, through `fhirdq validate` (entry by entry from 32 MB, src/cli/bundle-entries.ts);
   // then as a Bundle whose entries all carry one fullUrl, bad input whose bdl-7 check reads them all back at the end.
   const bundles: { label: string; fullUrls: FullUrls; bytes: number; entries: number; seconds?: number; peakRssMb?: number; error?: string; everyCore?: CommandFigures }[] = [];
@@ -321,6 +321,9 @@ async function main(): Promise<void> {
     }
     log(`measuring fhirdq validate on every core, ${label}…`);
     memory.at(-1)!.everyCore = await everyCore(c.file);
+    // The json report is one document: it must be written as it comes too, not held until the end.
+    log(`measuring fhirdq validate --format json on every core, ${label}…`);
+    memory.at(-1)!.everyCoreJson = await everyCore(c.file, 'json');
     if (c.bytes < BUNDLE_BY_ENTRY_FROM) continue;
     for (const fullUrls of ['distinct', 'one'] as const) {
       const what = `${label} as one Bundle${fullUrls === 'one' ? ', one fullUrl throughout' : ''}`;
@@ -400,13 +403,14 @@ async function main(): Promise<void> {
     ),
   );
   section(
-    `Memory (fhirdq, NDJSON streamed with src/formats/stream-ndjson.ts on one thread; then fhirdq validate --workers ${BESIDE_MAIN} --format ndjson, process start to exit; 1 run each)`,
-    ['input', 'lines', 'resources/s', 'peak RSS MB', 'RSS MB at each tenth', 'every core: seconds', 'every core: peak RSS MB'],
+    `Memory (fhirdq, NDJSON streamed with src/formats/stream-ndjson.ts on one thread; then fhirdq validate --workers ${BESIDE_MAIN} --format ndjson, and --format json, process start to exit; 1 run each)`,
+    ['input', 'lines', 'resources/s', 'peak RSS MB', 'RSS MB at each tenth', 'every core: seconds', 'every core: peak RSS MB', 'json report: seconds', 'json report: peak RSS MB'],
     memory.map((m) => [
       ...(m.result
         ? [`${m.label} (${fmt(m.bytes / MB)} MB)`, fmt(m.lines), fmt(m.result.perSecond as number), fmt(m.result.peakRssMb), (m.result.rssMbAtTenths as number[]).join(' ')]
         : [m.label, fmt(m.lines), failed(m.error), '', '']),
       ...everyCoreCells(m.everyCore),
+      ...everyCoreCells(m.everyCoreJson),
     ]),
   );
   if (bundles.length > 0) {

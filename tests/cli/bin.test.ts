@@ -29,4 +29,20 @@ describe('bin/fhirdq.js started as an executable', () => {
     expect(reported.filter((r) => r.errors > 0)).toHaveLength(150);
     expect(reported[299]!.resource).toBe('Patient/p299');
   });
+
+  it('writes NDJSON as one json document, the same on every core as on one thread', async () => {
+    const lines = Array.from({ length: 1200 }, (_, i) => JSON.stringify({ resourceType: 'Patient', id: `p${i}`, birthDate: i % 3 ? '2020-01-01' : '2020-13-01' }));
+    const file = join(await writeTree({ 'export.ndjson': `${lines.join('\n')}\n` }), 'export.ndjson');
+    const json = (workers: string) =>
+      run(fhirdq, ['validate', '--workers', workers, '--format', 'json', file], { maxBuffer: 64 << 20 }).then(
+        () => '',
+        (err: { stdout: string }) => err.stdout,
+      );
+    const [oneThread, everyCore] = await Promise.all([json('0'), json('1')]);
+    expect(everyCore).toBe(oneThread);
+    const doc = JSON.parse(everyCore) as { files: { resources: { resource: string; line: number }[] }[]; summary: object };
+    expect(everyCore).toBe(`${JSON.stringify(doc, null, 2)}\n`);
+    expect(doc.files[0]!.resources.map((r) => r.line)).toEqual(lines.map((_, i) => i + 1));
+    expect(doc.summary).toMatchObject({ files: 1, resources: 1200, errors: 400 });
+  });
 });

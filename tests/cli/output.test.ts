@@ -120,6 +120,36 @@ describe('json reporter', () => {
     expect(first.outcome.issue[0].details.coding[0].code).toBe('string-empty');
     expect(second.outcome.issue[0].details.text).toBe('All OK');
   });
+
+  it('writes each resource as it comes, parts rendered apart too, as JSON.stringify(document, null, 2) would', () => {
+    let text = '';
+    const r = createReporter('json', (s) => (text += s));
+    // The first two resources come rendered apart (as workers render NDJSON lines), each part starting with a comma.
+    const part = ['Patient/p1', 'Patient/p2'].map((resource, i) => renderResource('json', 'a.ndjson', { resource, line: i + 1, issues: i ? [] : [given, unplaced] })).join('');
+    r.rendered('a.ndjson', new TextEncoder().encode(part), 2, { errors: 1, warnings: 0, information: 1 });
+    r.resource('a.ndjson', { resource: 'Patient/p3', line: 3, issues: [birthDate] });
+    // Written before the report ends: a big export's report is never held whole.
+    expect(text).toContain('"resource": "Patient/p3"');
+    r.fileDone('a.ndjson');
+    r.fileDone('empty.ndjson');
+    r.resource('b.json', { resource: null, issues: [{ ...given, message: 'line\nbreak "quoted"' }] });
+    r.fileDone('b.json');
+    const summary = { files: 3, resources: 4, errors: 2, warnings: 1, information: 1 };
+    r.done(summary);
+    const doc = JSON.parse(text);
+    expect(text).toBe(`${JSON.stringify(doc, null, 2)}\n`);
+    expect(doc.files.map((f: { file: string; resources: unknown[] }) => [f.file, f.resources.length])).toEqual([
+      ['a.ndjson', 3],
+      ['empty.ndjson', 0],
+      ['b.json', 1],
+    ]);
+    expect(doc.files[0].resources[0]).toEqual({ resource: 'Patient/p1', line: 1, outcome: toOperationOutcome([given, unplaced]) });
+    expect(doc.files[2].resources[0].outcome.issue[0].details.text).toBe('line\nbreak "quoted"');
+    expect(doc.summary).toEqual(summary);
+    // No file at all: still one document.
+    const none = render('json', (rep) => rep.done({ files: 0, resources: 0, errors: 0, warnings: 0, information: 0 }));
+    expect(none).toBe(`${JSON.stringify({ files: [], summary: { files: 0, resources: 0, errors: 0, warnings: 0, information: 0 } }, null, 2)}\n`);
+  });
 });
 
 describe('ndjson reporter', () => {
@@ -168,7 +198,7 @@ describe('sarif reporter', () => {
     const text = render('sarif', (r) => {
       // The first results come rendered apart (as workers render NDJSON), each part starting with a comma.
       const part = renderResource('sarif', 'exports/a.ndjson', { resource: 'Patient/p1', line: 3, issues: [unplaced, given] });
-      r.rendered!('exports/a.ndjson', new TextEncoder().encode(part), 1, { errors: 1, warnings: 0, information: 1 });
+      r.rendered('exports/a.ndjson', new TextEncoder().encode(part), 1, { errors: 1, warnings: 0, information: 1 });
       r.resource('exports/a.ndjson', { resource: 'Patient/p2', line: 4, issues: [] });
       r.fileDone('exports/a.ndjson');
       r.resource(outside, { resource: 'Patient', issues: [{ ...birthDate, severity: 'fatal', message: 'bad "x"' }] });

@@ -186,18 +186,23 @@ describe('validator pool with the main thread validating too', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'fhirdq-pool-bundle-'));
     const file = path.join(dir, 'bundle.json');
     writeFileSync(file, JSON.stringify({ resourceType: 'Bundle', type: 'collection', entry: entries }, null, 1));
-    const alone: { issues: Issue[] }[] = [...(await validateBundleEntries(validator, file, 'json'))];
+    const alone: { label: string | null; line?: number; issues: Issue[] }[] = [...(await validateBundleEntries(validator, file, 'json'))];
+    // Rendered as the json report's entries: every issue with its severity, message, path, line and column.
+    const { renderResource } = await dist('cli/output.js');
+    const entryText = (r: (typeof alone)[number]) => renderResource('json', file, { resource: r.label, line: r.line, issues: r.issues });
 
     const scanned = await scanBundle(file, 'json');
     const own = BundleEntryValidation.open(validator, scanned);
     const pool: ValidatorPool = createValidatorPool({ workers: 0, igs: [], mainThread: validator });
     try {
       const session = await pool.openBundle(scanned, undefined);
-      const located = (await Promise.all([0, 200, 400].map((from) => session.locate(from, Math.min(from + 200, 500))))).flat();
+      const output = { format: 'json', least: 'information' } as const;
+      const rendered = await Promise.all([0, 200, 400].map((from) => session.render(output, from, Math.min(from + 200, 500))));
       own.takeIn(await session.close());
       // The pool's copies are closed; the caller's, which the Bundle's own issues still read, are not.
       const finished = own.finish();
-      expect([...located, finished]).toEqual(alone);
+      expect(rendered.map((r) => new TextDecoder().decode(r.bytes)).join('') + entryText(finished)).toBe(alone.map(entryText).join(''));
+      expect(rendered.reduce((n, r) => n + r.counts.errors, 0) + countsOf(finished.issues)[1]!).toBe(alone.reduce((n, r) => n + countsOf(r.issues)[1]!, 0));
       expect(alone.filter((r) => r.issues.some((i) => i.severity === 'error')).length).toBeGreaterThan(50);
     } finally {
       own.close();
