@@ -106,33 +106,35 @@ async function pool(file: string, workers: number, batch: number, warm: number, 
     for (let i = 0; i < counts.length; i += 4) errors += counts[i] + counts[i + 1];
   };
   /**
-   * Posts the corpus's batches, cycled, until `count` resources; two batches in flight per worker, and the next posted
-   * when any is answered (as src/pipeline/run.ts does): waiting for the oldest would leave a faster worker idle.
+   * Posts the corpus's batches, cycled, pass after pass while `more(passes done)` says so; two batches in flight per
+   * worker, and the next posted when any is answered (as src/pipeline/run.ts does): waiting for the oldest would leave
+   * a faster worker idle. Passes follow each other without a pause, as a long run's batches do: only the last waits
+   * for the slowest worker.
    */
-  const validate = async (count: number): Promise<number> => {
+  const validate = async (more: (passes: number) => boolean): Promise<number> => {
     const inflight = new Set<Promise<void>>();
     let posted = 0;
-    for (let b = 0; posted < count; b = (b + 1) % batches.length) {
+    for (let b = 0, passes = 0; b > 0 || more(passes); ) {
       posted += batches[b].length;
       const job: Promise<void> = p.countIssues(batches[b]).then(countErrors).then(() => void inflight.delete(job));
       inflight.add(job);
       while (inflight.size >= 2 * workers) await Promise.race(inflight);
+      b = (b + 1) % batches.length;
+      if (b === 0) passes++;
     }
     await Promise.all(inflight);
     return posted;
   };
   // Warm-up as in `run`, where a thread sees `warm` resources twice (around a forced GC) before it is timed.
-  const warmed = await validate(2 * warm * workers);
+  const warmPasses = Math.ceil((2 * warm * workers) / lines.length);
+  const warmed = await validate((passes) => passes < warmPasses);
   gc();
   errors = 0;
   const cpu0 = process.cpuUsage();
   const elu0 = performance.eventLoopUtilization();
   const t0 = performance.now();
-  // In rounds of the corpus once per worker: in a short window the workers' uneven last batches (one idles while the
-  // other finishes) weigh on the rate, as they do not in a long run.
-  let resources = 0;
-  do resources += await validate(workers * lines.length);
-  while (performance.now() - t0 < windowSeconds * 1000);
+  // Whole passes of the corpus, one per worker at least, as many as fill the window.
+  const resources = await validate((passes) => passes < workers || performance.now() - t0 < windowSeconds * 1000);
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const mainBusy = performance.eventLoopUtilization(elu0).utilization;

@@ -347,7 +347,7 @@ async function main(): Promise<void> {
   out.push('', `R4 core corpus: ${core.sources} conformance-suite resources × ${fmt(core.lines)} lines`, engineTable(coreFigures));
   out.push('', 'skipped' in national ? `National corpus (MP9, PZP): skipped: ${national.skipped}` : `National corpus (MP9, PZP, against their profiles): ${national.sources} examples × ${fmt(national.lines)} lines`);
   if (!('skipped' in national)) out.push(engineTable(nationalFigures));
-  out.push('', `Scaling (fhirdq, src/pipeline/validate-pool.ts: the main thread posts batches of ${config.batch} NDJSON lines, read before timing as for the one thread; workers parse and validate; ${fmt(2 * config.warmup)} resources of warm-up per worker, as the one thread has; timed over whole rounds of the corpus per worker, at least ${config.windowSeconds} s)`);
+  out.push('', `Scaling (fhirdq, src/pipeline/validate-pool.ts: the main thread posts batches of ${config.batch} NDJSON lines, read before timing as for the one thread; workers parse and validate; ${fmt(2 * config.warmup)} resources of warm-up per worker, as the one thread has; timed over whole passes of the corpus (one per worker at least), one after the other without a pause, filling at least ${config.windowSeconds} s)`);
   const inOrder = coreFigures.fhirdq && 'perSecond' in coreFigures.fhirdq ? coreFigures.fhirdq : undefined;
   const batched = coreFigures['fhirdq-batched'];
   const oneThread = batched && 'perSecond' in batched ? batched : undefined;
