@@ -116,17 +116,14 @@ function byPosition(a: Issue, b: Issue): number {
   return (a.line ?? Infinity) - (b.line ?? Infinity) || (a.column ?? 0) - (b.column ?? 0);
 }
 
-/** Every format is written resource by resource, as the results come. */
-export type StreamedFormat = OutputFormat;
-
 /** A streamed report: its format, and the least severity it lists (counts take every issue). */
 export interface StreamedOutput {
-  format: StreamedFormat;
+  format: OutputFormat;
   least: Severity;
 }
 
 /** A resource's part of a report: it depends on the resource alone, so workers can render it. */
-export function renderResource(format: StreamedFormat, file: string, result: ResourceResult): string {
+export function renderResource(format: OutputFormat, file: string, result: ResourceResult): string {
   if (format === 'json') return jsonResource(result);
   if (format === 'junit') return junitTestCase(file, result);
   if (format === 'sarif') return sarifResults(file, result);
@@ -226,7 +223,7 @@ function sarifHead(): string {
  * and its counts; ndjson: a line per resource; json: one document of files and their resources, then the summary.
  * Written as the resources come, so an NDJSON file of any size needs no memory for its report.
  */
-function streamedReporter(format: StreamedFormat, write: Write, writeBytes: WriteBytes): Reporter {
+function streamedReporter(format: OutputFormat, write: Write, writeBytes: WriteBytes): Reporter {
   const text = format === 'text';
   const junit = format === 'junit';
   const sarif = format === 'sarif';
