@@ -9,7 +9,7 @@
  */
 import type { Issue } from '../validation/issues.js';
 import { parseJsonWithLocations } from './json-locations.js';
-import { findPosition, positionsIn, prefixEnds, type LocationMap, type Position, type PositionOf } from './locations.js';
+import { positionsIn, prefixEnds, type Position, type PositionOf } from './locations.js';
 
 export interface ParsedJson {
   /** The parsed value; undefined when the text is not well-formed JSON. */
@@ -189,13 +189,54 @@ function stepsOf(path: string, cuts: number[], from: number): Step[] {
   return steps;
 }
 
-const LOOKUPS_BEFORE_LOCATED_PARSE = 8;
-
 function positionFinder(text: string, start: number, rootName: string, value: object): PositionOf {
-  const root = skipWhitespace(text, start);
-  let newlines: number[] | undefined;
-  const positionAt = (offset: number): Position => {
-    newlines ??= lineFeeds(text);
+  const finder = new TextPositions(text, skipWhitespace(text, start));
+  return (path) => {
+    if (path === rootName) return finder.positionAt(finder.root);
+    const cuts = prefixEnds(path);
+    let steps: Step[];
+    if (rootName === '') steps = stepsOf(path, cuts, 0);
+    else if (cuts.length > 0 && path.slice(0, cuts[0]) === rootName) steps = stepsOf(path, cuts, 1);
+    else return undefined;
+    const found = new Array<number>(steps.length).fill(-1);
+    finder.search(finder.root, value, steps, 0, found);
+    for (let depth = steps.length - 1; depth >= 0; depth--) if (found[depth]! >= 0) return finder.positionAt(found[depth]!);
+    return rootName === '' ? undefined : finder.positionAt(finder.root);
+  };
+}
+
+/**
+ * What the reading of one object or array in the text has met so far. It goes on when asked for more, past the last
+ * value it met: that value is skipped only then, as a path usually goes into it.
+ */
+interface ContainerReading {
+  /** The offset of the last value met, not yet skipped; -1 once it is (then `next` says where reading goes on). */
+  last: number;
+  /** The offset of the next member or item, or of the closing bracket. */
+  next: number;
+  /** The offsets of the values met (an object's members' or an array's items), in order. */
+  values: number[];
+  /** An object's: the offsets of the members' names (their opening quotes), in order. */
+  names: number[];
+}
+
+/**
+ * Finds paths in the text, guided by its parse. Each object and array on a path is read once, only as far as the
+ * paths asked so far need: a Bundle with an issue in each of thousands of entries is read once, not once per issue.
+ */
+class TextPositions {
+  private newlines: number[] | undefined;
+  /** Per object or array, by the offset of its opening bracket. */
+  private readonly readings = new Map<number, ContainerReading>();
+
+  constructor(
+    private readonly text: string,
+    /** The offset of the root value. */
+    readonly root: number,
+  ) {}
+
+  positionAt(offset: number): Position {
+    const newlines = (this.newlines ??= lineFeeds(this.text));
     // The number of line feeds before the offset.
     let lo = 0;
     let hi = newlines.length;
@@ -205,71 +246,101 @@ function positionFinder(text: string, start: number, rootName: string, value: ob
       else hi = mid;
     }
     return { line: lo + 1, column: offset - (lo === 0 ? 0 : newlines[lo - 1]! + 1) + 1 };
-  };
-  // Each lookup scans the text up to its path: past a few, one located parse costs less than scanning again and again
-  // (a Bundle with an issue in each of its thousands of entries).
-  let lookups = 0;
-  let locations: LocationMap | undefined;
-  return (path) => {
-    if (path === rootName) return positionAt(root);
-    if (locations || ++lookups > LOOKUPS_BEFORE_LOCATED_PARSE) return findPosition(path, (locations ??= parseJsonWithLocations(text).locations));
-    const cuts = prefixEnds(path);
-    let steps: Step[];
-    if (rootName === '') steps = stepsOf(path, cuts, 0);
-    else if (cuts.length > 0 && path.slice(0, cuts[0]) === rootName) steps = stepsOf(path, cuts, 1);
-    else return undefined;
-    const found = new Array<number>(steps.length).fill(-1);
-    search(text, root, value, steps, 0, found);
-    for (let depth = steps.length - 1; depth >= 0; depth--) if (found[depth]! >= 0) return positionAt(found[depth]!);
-    return rootName === '' ? undefined : positionAt(root);
-  };
+  }
+
+  /**
+   * Follows `steps` from the value at `at` (parsed: `value`), recording in `found` the first offset (in document
+   * order) reached at each depth; returns true once the whole path is found. Both spellings of a name are followed:
+   * the position of `given[1]` may come from `_given[1]`. The parse tells which items and names are there.
+   */
+  search(at: number, value: unknown, steps: Step[], depth: number, found: number[]): boolean {
+    const step = steps[depth];
+    if (!step || value === null || typeof value !== 'object') return false;
+    if ('index' in step) {
+      if (!Array.isArray(value) || step.index >= value.length) return false;
+      const itemAt = this.itemAt(at, step.index);
+      return itemAt >= 0 && this.reached(itemAt, value[step.index], steps, depth, found);
+    }
+    if (Array.isArray(value)) return false;
+    const members = value as Record<string, unknown>;
+    const name = step.name;
+    const companion = `_${name}`;
+    // A name with a leading _ spelled as such is the companion of the name without it.
+    const plainAt = !(name.length > 1 && name.charCodeAt(0) === Char.Underscore) && Object.hasOwn(members, name) ? this.memberAt(at, name) : -1;
+    const companionAt = Object.hasOwn(members, companion) ? this.memberAt(at, companion) : -1;
+    // The first in the text places this depth.
+    if (plainAt >= 0 && (companionAt < 0 || plainAt < companionAt)) {
+      return this.reached(plainAt, members[name], steps, depth, found) || (companionAt >= 0 && this.reached(companionAt, members[companion], steps, depth, found));
+    }
+    return companionAt >= 0 && (this.reached(companionAt, members[companion], steps, depth, found) || (plainAt >= 0 && this.reached(plainAt, members[name], steps, depth, found)));
+  }
+
+  private reached(at: number, value: unknown, steps: Step[], depth: number, found: number[]): boolean {
+    if (found[depth]! < 0) found[depth] = at;
+    return depth === steps.length - 1 || this.search(at, value, steps, depth + 1, found);
+  }
+
+  private readingOf(at: number): ContainerReading {
+    let reading = this.readings.get(at);
+    if (reading === undefined) this.readings.set(at, (reading = { last: -1, next: skipWhitespace(this.text, at + 1), values: [], names: [] }));
+    return reading;
+  }
+
+  /** Where the next member or item starts: past the last value met, skipped now. */
+  private nextOf(reading: ContainerReading): number {
+    if (reading.last >= 0) {
+      reading.next = pastComma(this.text, skipValue(this.text, reading.last));
+      reading.last = -1;
+    }
+    return reading.next;
+  }
+
+  /** The offset of the value of the object's member `name` (which the parse says is there; -1 if the text lost its way). */
+  private memberAt(at: number, name: string): number {
+    const text = this.text;
+    const reading = this.readingOf(at);
+    const { names, values } = reading;
+    // Names are plain and unique here (see positionsOnDemand): a name's text is the name, closed by a quote.
+    for (let j = 0; j < names.length; j++) if (isNameAt(text, names[j]!, name)) return values[j]!;
+    for (let open = this.nextOf(reading); text.charCodeAt(open) === Char.Quote; open = this.nextOf(reading)) {
+      const close = closingQuote(text, open);
+      const valueAt = skipWhitespace(text, skipWhitespace(text, close + 1) + 1);
+      names.push(open);
+      values.push(valueAt);
+      reading.last = valueAt;
+      if (isNameAt(text, open, name)) return valueAt;
+    }
+    return -1;
+  }
+
+  /** The offset of the array's item `index` (which the parse says is there; -1 if the text lost its way). */
+  private itemAt(at: number, index: number): number {
+    const text = this.text;
+    const reading = this.readingOf(at);
+    const items = reading.values;
+    while (items.length <= index) {
+      const next = this.nextOf(reading);
+      if (next >= text.length || text.charCodeAt(next) === Char.CloseBracket) return -1;
+      items.push(next);
+      reading.last = next;
+    }
+    return items[index]!;
+  }
+}
+
+/** Whether the name whose opening quote is at `open` is `name`. */
+function isNameAt(text: string, open: number, name: string): boolean {
+  return text.charCodeAt(open + 1 + name.length) === Char.Quote && text.startsWith(name, open + 1);
+}
+
+/** Past the whitespace after a value, its comma and the whitespace after that. */
+function pastComma(text: string, i: number): number {
+  const at = skipWhitespace(text, i);
+  return text.charCodeAt(at) === Char.Comma ? skipWhitespace(text, at + 1) : at;
 }
 
 function lineFeeds(text: string): number[] {
   const offsets: number[] = [];
   for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) offsets.push(i);
   return offsets;
-}
-
-/**
- * Follows `steps` from the value at `at` (parsed: `value`), recording in `found` the first offset (in document order)
- * reached at each depth; returns true once the whole path is found. Both spellings of a name are followed: the
- * position of `given[1]` may come from `_given[1]`. The parsed value tells which items and names are there, so the
- * text is scanned only up to them.
- */
-function search(text: string, at: number, value: unknown, steps: Step[], depth: number, found: number[]): boolean {
-  const step = steps[depth];
-  if (!step || value === null || typeof value !== 'object') return false;
-  if ('index' in step) {
-    if (!Array.isArray(value) || step.index >= value.length) return false;
-    let i = skipWhitespace(text, at + 1);
-    for (let n = 0; n < step.index; n++) i = skipWhitespace(text, skipWhitespace(text, skipValue(text, i)) + 1);
-    return reached(text, i, value[step.index], steps, depth, found);
-  }
-  if (Array.isArray(value)) return false;
-  const name = step.name;
-  // A name with a leading _ spelled as such is the companion of the name without it.
-  const plain = !(name.length > 1 && name.charCodeAt(0) === Char.Underscore) && Object.hasOwn(value, name);
-  const companion = Object.hasOwn(value, `_${name}`);
-  let left = (plain ? 1 : 0) + (companion ? 1 : 0);
-  let i = skipWhitespace(text, at + 1);
-  // Each name is there (the parse says so): the guard only keeps a scan that lost its way from running off.
-  while (left > 0 && text.charCodeAt(i) === Char.Quote) {
-    const close = closingQuote(text, i);
-    const isCompanion = text.charCodeAt(i + 1) === Char.Underscore && close > i + 2;
-    const start = skipWhitespace(text, skipWhitespace(text, close + 1) + 1);
-    if (close - i - (isCompanion ? 2 : 1) === name.length && text.startsWith(name, isCompanion ? i + 2 : i + 1)) {
-      left--;
-      const key = isCompanion ? `_${name}` : name;
-      if (reached(text, start, (value as Record<string, unknown>)[key], steps, depth, found)) return true;
-    }
-    // Past the value and its comma.
-    if (left > 0) i = skipWhitespace(text, skipWhitespace(text, skipValue(text, start)) + 1);
-  }
-  return false;
-}
-
-function reached(text: string, at: number, value: unknown, steps: Step[], depth: number, found: number[]): boolean {
-  if (found[depth]! < 0) found[depth] = at;
-  return depth === steps.length - 1 || search(text, at, value, steps, depth + 1, found);
 }

@@ -33,15 +33,20 @@ function expectSamePositions(text: string): void {
   const full = parseJsonWithLocations(text);
   expect(lazy.value).toEqual(full.value);
   expect(lazy.issues).toEqual(full.issues);
-  // A fresh parse every 8 paths: past a few lookups, one parse takes the located parse's positions (checked next).
+  // Lookups read the text only as far as they need, and later ones go on from there: a fresh parse every 8 paths,
+  // one parse for every path, and one for every path the other way round.
+  const paths = probes(full.locations.keys());
   let fresh = lazy;
-  const differ = probes(full.locations.keys()).filter((path, i) => {
+  const differ = paths.filter((path, i) => {
     if (i % 8 === 0) fresh = parseJson(text);
     return !isDeepStrictEqual(fresh.positionOf(path), findPosition(path, full.locations));
   });
   expect(differ).toEqual([]);
-  const many = probes(full.locations.keys()).filter((path) => !isDeepStrictEqual(lazy.positionOf(path), findPosition(path, full.locations)));
+  const many = paths.filter((path) => !isDeepStrictEqual(lazy.positionOf(path), findPosition(path, full.locations)));
   expect(many).toEqual([]);
+  const backwards = parseJson(text);
+  const reversed = [...paths].reverse().filter((path) => !isDeepStrictEqual(backwards.positionOf(path), findPosition(path, full.locations)));
+  expect(reversed).toEqual([]);
 }
 
 describe('parseJson', () => {
