@@ -171,8 +171,32 @@ function skipValue(text: string, i: number): number {
   }
 }
 
-/** A step of a path: a property name, an array index, or something no JSON key matches. */
-type Step = { name: string } | { index: number } | null;
+/** A step of a path: a property name (and its `_name` companion), an array index, or something no JSON key matches. */
+type Step = { name: string; companion: string } | { index: number } | null;
+
+/** An issue's path read into steps: its first step (the root's name) and the steps after it. */
+interface RootedSteps {
+  head: string | undefined;
+  rest: Step[];
+}
+
+/**
+ * Paths read into steps, by path: the same paths come back resource after resource (Observation.subject). Bounded,
+ * as bad input can name paths without end.
+ */
+const ROOTED_STEPS = new Map<string, RootedSteps>();
+const MAX_CACHED_PATHS = 4096;
+
+function rootedSteps(path: string): RootedSteps {
+  let steps = ROOTED_STEPS.get(path);
+  if (steps === undefined) {
+    const cuts = prefixEnds(path);
+    steps = { head: cuts.length > 0 ? path.slice(0, cuts[0]) : undefined, rest: stepsOf(path, cuts, 1) };
+    if (ROOTED_STEPS.size >= MAX_CACHED_PATHS) ROOTED_STEPS.clear();
+    ROOTED_STEPS.set(path, steps);
+  }
+  return steps;
+}
 
 function stepsOf(path: string, cuts: number[], from: number): Step[] {
   const steps: Step[] = [];
@@ -183,7 +207,7 @@ function stepsOf(path: string, cuts: number[], from: number): Step[] {
       steps.push(/^\[(0|[1-9][0-9]*)\]$/.test(part) ? { index: Number(part.slice(1, -1)) } : null);
     } else {
       const name = s === 0 ? part : part.slice(1);
-      steps.push(name !== '' && isPlain(name) ? { name } : null);
+      steps.push(name !== '' && isPlain(name) ? { name, companion: `_${name}` } : null);
     }
   }
   return steps;
@@ -193,11 +217,13 @@ function positionFinder(text: string, start: number, rootName: string, value: ob
   const finder = new TextPositions(text, skipWhitespace(text, start));
   return (path) => {
     if (path === rootName) return finder.positionAt(finder.root);
-    const cuts = prefixEnds(path);
     let steps: Step[];
-    if (rootName === '') steps = stepsOf(path, cuts, 0);
-    else if (cuts.length > 0 && path.slice(0, cuts[0]) === rootName) steps = stepsOf(path, cuts, 1);
-    else return undefined;
+    if (rootName === '') steps = stepsOf(path, prefixEnds(path), 0);
+    else {
+      const rooted = rootedSteps(path);
+      if (rooted.head !== rootName) return undefined;
+      steps = rooted.rest;
+    }
     const found = new Array<number>(steps.length).fill(-1);
     finder.search(finder.root, value, steps, 0, found);
     for (let depth = steps.length - 1; depth >= 0; depth--) if (found[depth]! >= 0) return finder.positionAt(found[depth]!);
@@ -263,8 +289,7 @@ class TextPositions {
     }
     if (Array.isArray(value)) return false;
     const members = value as Record<string, unknown>;
-    const name = step.name;
-    const companion = `_${name}`;
+    const { name, companion } = step;
     // A name with a leading _ spelled as such is the companion of the name without it.
     const plainAt = !(name.length > 1 && name.charCodeAt(0) === Char.Underscore) && Object.hasOwn(members, name) ? this.memberAt(at, name) : -1;
     const companionAt = Object.hasOwn(members, companion) ? this.memberAt(at, companion) : -1;
