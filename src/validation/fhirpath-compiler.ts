@@ -18,7 +18,14 @@ export interface PathEnv {
   rootResource: unknown;
   resolve?: (reference: string) => unknown;
   conformsTo?: (value: unknown, url: string) => boolean;
+  memberOf?: MemberOf;
 }
+
+/**
+ * FHIRPath memberOf(): whether a code (of `type`, when known), Coding or CodeableConcept is in the value set;
+ * undefined when the value set is unknown. Throws when it cannot be decided offline.
+ */
+export type MemberOf = (value: unknown, type: string | undefined, valueSet: string) => boolean | undefined;
 
 export interface AstNode {
   type: string;
@@ -661,12 +668,13 @@ export function fallback(expression: string, base: string): (node: unknown, env:
   let fn: ((data: unknown, vars: Record<string, unknown>) => unknown[]) | undefined;
   return (node, env) => {
     fn ??= fhirpathJs().compile({ base, expression }, r4ModelJs() as never, { userInvocationTable: fallbackInvocations as never, traceFn: () => {} }) as never;
-    return fn(node, { resource: env.resource, rootResource: env.rootResource, [RESOLVER]: env.resolve, [CONFORMS]: env.conformsTo });
+    return fn(node, { resource: env.resource, rootResource: env.rootResource, [RESOLVER]: env.resolve, [CONFORMS]: env.conformsTo, [MEMBER_OF]: env.memberOf });
   };
 }
 
 const RESOLVER = '__fhirdqCompiledResolve';
 const CONFORMS = '__fhirdqConformsTo';
+const MEMBER_OF = '__fhirdqMemberOf';
 
 /** resolve() for the fallback, returning typed nodes (fhirpath.js's ResourceNode) like the compiled resolve(). */
 export const fallbackInvocations = {
@@ -694,6 +702,20 @@ export const fallbackInvocations = {
       if (inputs.length === 0) return [];
       if (inputs.length > 1) throw new Error('conformsTo() needs a single input');
       return [conformsTo(fhirpathJs().util.valData(inputs[0]) as unknown, url)];
+    },
+    arity: { 1: ['String'] },
+  },
+  // FHIRPath memberOf(valueset), in place of fhirpath.js's, which asks a terminology server: the validator's own
+  // terminology answers. As in the reference, empty unless there is a single input and the value set is known.
+  memberOf: {
+    internalStructures: true,
+    fn(this: { vars?: Record<string, unknown> }, inputs: unknown[], url: string) {
+      const memberOf = (this.vars ?? {})[MEMBER_OF] as MemberOf | undefined;
+      if (!memberOf) throw new Error('Not implemented: memberOf');
+      if (inputs.length !== 1) return [];
+      const input = inputs[0] as { getTypeInfo?: () => { name?: string } } | null;
+      const answer = memberOf(fhirpathJs().util.valData(input) as unknown, input?.getTypeInfo?.().name, url);
+      return answer === undefined ? [] : [answer];
     },
     arity: { 1: ['String'] },
   },

@@ -2,6 +2,8 @@ import { summariesOf, type CanonicalResource, type ConformanceResolver, type Fhi
 import { CANONICAL_RESOURCE_TYPES, type ChildContext, type CompiledStructure, type Constraint, type ConstraintPass, type ElementNode, type TypeRef } from './element-tree.js';
 import type { Issue, IssueType, Severity } from './issues.js';
 import { hasValueOrChildren, InvariantEngine, type InvariantScope } from './invariants.js';
+import type { MemberOf } from './fhirpath-compiler.js';
+import type { CodeCheck, CodeStatus } from '../terminology/index.js';
 import { canonicalNotAbsolute, checkPrimitive, isAbsoluteUrl, PRIMITIVE_TYPES } from './primitives.js';
 import { StructureCache } from './structures.js';
 import { fixedDifferences, matchesPattern, describeValue } from './fixed-pattern.js';
@@ -122,6 +124,15 @@ function sameJson(a: unknown, b: unknown): boolean {
   return count === 0;
 }
 
+/** Whether a terminology answer puts the code in the value set; undefined when it cannot tell. */
+function membership(status: CodeStatus): boolean | undefined {
+  if (status === 'valid' || status === 'invalid-display') return true;
+  return status === 'not-in-valueset' || status === 'unknown-code' || status === 'no-system' ? false : undefined;
+}
+
+/** The types of a string memberOf() takes as a code, as the reference does (a FHIRPath String literal too). */
+const STRING_MEMBER_TYPES = new Set(['code', 'string', 'uri', 'String']);
+
 /** A lookup by URL that answers each URL once (absent answers too), forgetting all when it holds too many. */
 function remembered<T>(lookup: (url: string) => T): (url: string) => T {
   const answers = new Map<string, T>();
@@ -164,10 +175,7 @@ export class Engine {
     this.slices = new SliceMatcher(this);
     this.impliedProfiles = new ImpliedProfiles(resolver);
     const resolve = (url: string, type?: string) => resolver.resolve(url, type) as Record<string, unknown> | undefined;
-    const inValueSet = (coding: { system?: string; code: string }, valueSet: string) => {
-      const status = bindings.terminology.validateCode(coding, valueSet).status;
-      return status === 'valid' || status === 'invalid-display' ? true : status === 'not-in-valueset' || status === 'unknown-code' ? false : undefined;
-    };
+    const inValueSet = (coding: { system?: string; code: string }, valueSet: string) => membership(bindings.terminology.validateCode(coding, valueSet).status);
     this.codeSystemLookups = {
       codeSystem: (url) => resolve(url, 'CodeSystem'),
       valueSet: (url) => resolve(url, 'ValueSet'),
@@ -295,6 +303,27 @@ export class Engine {
     }
     return answer;
   }
+
+  /**
+   * FHIRPath memberOf(), decided as the reference does by the value's type: a code (its system taken from the value
+   * set), a Coding, or a CodeableConcept (any of its codings); empty for other types and unknown value sets.
+   */
+  readonly memberOf: MemberOf = (value, type, valueSet) => {
+    const terminology = this.bindings.terminology;
+    let check: CodeCheck;
+    if (typeof value === 'string') {
+      if (type !== undefined && !STRING_MEMBER_TYPES.has(type)) return undefined;
+      check = terminology.validateCode({ code: value }, valueSet);
+    } else if (typeof value === 'object' && value !== null) {
+      const concept = type === undefined ? 'coding' in value : type === 'CodeableConcept';
+      if (!concept && type !== undefined && type !== 'Coding') return undefined;
+      check = concept ? terminology.validateCodeableConcept(value, valueSet) : terminology.validateCoding(value, valueSet);
+    } else return undefined;
+    if (check.status === 'unknown-valueset') return undefined;
+    const member = membership(check.status);
+    if (member === undefined) throw new Error(`memberOf(): whether ${check.codes ?? 'the value'} is in ${valueSet} cannot be decided offline (${check.status})`);
+    return member;
+  };
 
   /** FHIRPath conformsTo(): an unknown profile is an evaluation error, as the invariant cannot be decided. */
   conformsToProfile(value: unknown, url: string, frame: ResourceFrame): boolean {
@@ -1597,8 +1626,11 @@ class WalkScope implements InvariantScope {
   resource: unknown = undefined;
   rootResource: unknown = undefined;
   frame: ResourceFrame = NO_FRAME;
+  readonly memberOf: MemberOf;
 
-  constructor(private readonly engine: Engine) {}
+  constructor(private readonly engine: Engine) {
+    this.memberOf = engine.memberOf;
+  }
 
   get resolveReference(): (reference: string) => unknown {
     return frameResolver(this.frame);

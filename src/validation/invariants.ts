@@ -1,6 +1,6 @@
 import type { Constraint } from './element-tree.js';
 import { type GeneratedInvariant, generateInvariant } from './fhirpath-codegen.js';
-import { compileFhirPath, fallback } from './fhirpath-compiler.js';
+import { compileFhirPath, fallback, type MemberOf } from './fhirpath-compiler.js';
 import { focusDependencies, reachesAny } from './invariant-dependencies.js';
 
 /** What an invariant sees: the element, its resource, the outermost resource, and a resolver for resolve(). */
@@ -12,6 +12,8 @@ export interface InvariantScope {
   resolveReference: (reference: string) => unknown;
   /** FHIRPath conformsTo(): whether a value conforms to the profile with this url. */
   conformsTo?: (value: unknown, url: string) => boolean;
+  /** FHIRPath memberOf(): whether a code is in the value set with this url (see MemberOf). */
+  memberOf?: MemberOf;
 }
 
 export type InvariantResult = { ok: true } | { ok: false; evaluationError?: string };
@@ -184,6 +186,7 @@ export class InvariantEngine {
         rootResource: scope.rootResource,
         resolveReference: scope.resolveReference,
         conformsTo: scope.conformsTo,
+        memberOf: scope.memberOf,
       });
       return compiled.whenAbsent;
     }
@@ -250,7 +253,7 @@ function run(fn: Compiled | Error, scope: InvariantScope): InvariantResult {
 /** Compiled closures where the compiler reproduces fhirpath.js exactly; fhirpath.js itself for the rest. */
 function compile(expression: string, basePath: string): Compiled {
   const fn = compileFhirPath(expression, basePath) ?? fallback(expression, basePath);
-  return (scope) => fn(scope.node, { resource: scope.resource, rootResource: scope.rootResource, resolve: scope.resolveReference, conformsTo: scope.conformsTo });
+  return (scope) => fn(scope.node, { resource: scope.resource, rootResource: scope.rootResource, resolve: scope.resolveReference, conformsTo: scope.conformsTo, memberOf: scope.memberOf });
 }
 
 

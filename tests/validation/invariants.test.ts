@@ -2,17 +2,23 @@
 import { describe, expect, it } from 'vitest';
 import { expectIssue, expectNoErrors, found, profile, TEST, useValidator } from './helpers.js';
 
+/** A Patient profile with `rules` on the Patient: [key, human, expression], each an error. */
+const patientRules = (name: string, rules: [string, string, string][]) =>
+  profile(name, 'Patient', [{ id: 'Patient', path: 'Patient', constraint: rules.map(([key, human, expression]) => ({ key, severity: 'error', human, expression, source: TEST + name })) }]);
+
 const validator = useValidator([
-  profile('ConformsPatient', 'Patient', [
-    {
-      id: 'Patient',
-      path: 'Patient',
-      constraint: [
-        { key: 'tst-3', severity: 'error', human: 'Conforms to the core Patient', expression: "conformsTo('http://hl7.org/fhir/StructureDefinition/Patient')", source: TEST + 'ConformsPatient' },
-        { key: 'tst-4', severity: 'error', human: 'Conforms to an unknown profile', expression: "name.exists() implies conformsTo('http://fhirdq.test/StructureDefinition/unknown')", source: TEST + 'ConformsPatient' },
-      ],
-    },
+  patientRules('ConformsPatient', [
+    ['tst-3', 'Conforms to the core Patient', "conformsTo('http://hl7.org/fhir/StructureDefinition/Patient')"],
+    ['tst-4', 'Conforms to an unknown profile', "name.exists() implies conformsTo('http://fhirdq.test/StructureDefinition/unknown')"],
   ]),
+  patientRules('MemberOfPatient', [
+    ['tst-5', 'Married (a CodeableConcept)', "maritalStatus.exists() implies maritalStatus.memberOf('http://fhirdq.test/ValueSet/married')"],
+    ['tst-6', 'Married (a Coding)', "maritalStatus.coding.count() = 1 implies maritalStatus.coding.memberOf('http://fhirdq.test/ValueSet/married')"],
+    ['tst-7', 'Female (a code: its system taken from the value set)', "gender.exists() implies gender.memberOf('http://fhirdq.test/ValueSet/female')"],
+    ['tst-8', 'An unknown value set', "gender.memberOf('http://fhirdq.test/ValueSet/unknown').not()"],
+  ]),
+  { resourceType: 'ValueSet', url: 'http://fhirdq.test/ValueSet/married', status: 'active', compose: { include: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-MaritalStatus', concept: [{ code: 'M' }] }] } },
+  { resourceType: 'ValueSet', url: 'http://fhirdq.test/ValueSet/female', status: 'active', compose: { include: [{ system: 'http://hl7.org/fhir/administrative-gender', concept: [{ code: 'female' }] }] } },
   profile('InvariantPatient', 'Patient', [
     { id: 'Patient', path: 'Patient', constraint: [{ key: 'tst-1', severity: 'error', human: 'A birth date or a deceased flag is required', expression: 'birthDate.exists() or deceased.exists()', source: TEST + 'InvariantPatient' }] },
     { id: 'Patient.name', path: 'Patient.name', constraint: [{ key: 'tst-2', severity: 'warning', human: 'A name should have a family name', expression: 'family.exists()', source: TEST + 'InvariantPatient' }] },
@@ -147,6 +153,30 @@ describe('conformsTo()', () => {
     const issues = conforms({ resourceType: 'Patient', name: [{ family: 'Jansen' }] });
     expectIssue(issues, 'invariant-evaluation-failed', 'Patient', 'warning');
     expect(issues.find((i) => i.messageId === 'invariant-evaluation-failed')!.message).toContain('http://fhirdq.test/StructureDefinition/unknown is unknown');
+  });
+});
+
+describe('memberOf()', () => {
+  // The profile's own rules and any invariant that could not be evaluated: the narrative's dom-6 is beside the point.
+  const member = (resource: Record<string, unknown>) =>
+    check({ resourceType: 'Patient', ...resource }, TEST + 'MemberOfPatient')
+      .filter((i) => i.messageId.startsWith('constraint-tst') || i.messageId === 'invariant-evaluation-failed')
+      .map((i) => `${i.severity} ${i.messageId}`);
+  const maritalStatus = (code: string) => ({ maritalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-MaritalStatus', code }] } });
+
+  it('is true for a code, Coding or CodeableConcept in the value set, false for one not in it', () => {
+    expect(member({ ...maritalStatus('M'), gender: 'female' })).toEqual([]);
+    expect(member(maritalStatus('S'))).toEqual(['error constraint-tst-5', 'error constraint-tst-6']);
+    expect(member({ gender: 'male' })).toEqual(['error constraint-tst-7']);
+  });
+
+  it('is true for a CodeableConcept when any of its codings is in the value set', () => {
+    const twoCodings = { maritalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-MaritalStatus', code: 'S' }, { system: 'http://terminology.hl7.org/CodeSystem/v3-MaritalStatus', code: 'M' }] } };
+    expect(member(twoCodings)).toEqual([]);
+  });
+
+  it('is empty for an unknown value set, as in the reference: the invariant is not failed', () => {
+    expect(member({ gender: 'female' })).toEqual([]);
   });
 });
 
