@@ -44,6 +44,10 @@ describe('shipped examples validate against their declared profiles', () => {
     expect(unexpected.map(({ file, issue }) => `${file} ${issue.messageId} ${issue.path}: ${issue.message}`)).toEqual([]);
   });
 
+  it('every invariant of the profiles is decided on every example (zib-Alert-1 needs memberOf)', () => {
+    expect(results.flatMap(({ file, undecided }) => undecided.map((i) => `${file} ${i.path}: ${i.message}`))).toEqual([]);
+  });
+
   it('every KNOWN-ISSUES.md row still occurs and gives a category and reason', () => {
     // Rows about the regional fixtures are checked with those fixtures below.
     const { stale } = compareWithKnown(results, known.filter((k) => !fixtureFiles.has(k.file)));

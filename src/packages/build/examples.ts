@@ -16,6 +16,8 @@ export interface ExampleResult {
   package: string;
   file: string;
   errors: Issue[];
+  /** Invariants that could not be evaluated on the example (any severity): each is a rule left unchecked. */
+  undecided: Issue[];
 }
 
 /** One row of KNOWN-ISSUES.md: an error that an example is allowed to have, and why. */
@@ -46,7 +48,8 @@ export async function validateExamples(validator: Validator, profilesDir: string
   for (const { pkg, dir, files } of await exampleFiles(profilesDir)) {
     for (const file of files) {
       const resource = JSON.parse(await readFile(join(dir, file), 'utf8')) as FhirResource;
-      results.push({ package: pkg, file, errors: validator.validateToIssues(resource).filter(isError) });
+      const issues = validator.validateToIssues(resource);
+      results.push({ package: pkg, file, errors: issues.filter(isError), undecided: issues.filter((i) => i.messageId === 'invariant-evaluation-failed') });
     }
   }
   return results;
