@@ -668,7 +668,9 @@ export function fallback(expression: string, base: string): (node: unknown, env:
   let fn: ((data: unknown, vars: Record<string, unknown>) => unknown[]) | undefined;
   return (node, env) => {
     fn ??= fhirpathJs().compile({ base, expression }, r4ModelJs() as never, { userInvocationTable: fallbackInvocations as never, traceFn: () => {} }) as never;
-    return fn(node, { resource: env.resource, rootResource: env.rootResource, [RESOLVER]: env.resolve, [CONFORMS]: env.conformsTo, [MEMBER_OF]: env.memberOf });
+    // fhirpath.js 5.2.2 wraps a number given as the base before it sets up the wrapping (ctx.getDecimal is not a
+    // function): an invariant on a decimal or integer element is handed its value wrapped already.
+    return fn(typeof node === 'number' ? nativeDecimal(node) : node, { resource: env.resource, rootResource: env.rootResource, [RESOLVER]: env.resolve, [CONFORMS]: env.conformsTo, [MEMBER_OF]: env.memberOf });
   };
 }
 
@@ -722,6 +724,13 @@ export const fallbackInvocations = {
 };
 
 let resourceNode: (new (...args: unknown[]) => unknown) | undefined;
+let decimalClass: (new (value: number) => unknown) | undefined;
+
+/** A number as fhirpath.js holds one (its FP_Decimal_Native, which it does not export; a literal evaluated hands one out). */
+function nativeDecimal(value: number): unknown {
+  decimalClass ??= (fhirpathJs().evaluate({}, '1.5', {}, r4ModelJs() as never, { resolveInternalTypes: false }) as object[])[0].constructor as new (value: number) => unknown;
+  return new decimalClass(value);
+}
 
 // fhirpath.js does not export ResourceNode; an unresolved evaluation hands one out.
 function resourceNodeClass(): new (...args: unknown[]) => unknown {

@@ -116,6 +116,15 @@ describe('core invariants', () => {
     expectNoErrors(check(observation({ code, valueString: 'x', component: [{ code: { text: 'other' }, valueQuantity: { value: 1 } }] })));
   });
 
+  it('ras-1 and ras-2 on a decimal element: evaluated (fhirpath.js cannot take a number as its base), ras-2 failed above 100', () => {
+    const risk = (probabilityDecimal: number) => check({ resourceType: 'RiskAssessment', status: 'final', subject: { reference: 'Patient/1' }, prediction: [{ probabilityDecimal }] });
+    const undecided = (issues: ReturnType<typeof check>) => issues.filter((i) => i.messageId === 'invariant-evaluation-failed');
+    expect(undecided(risk(50))).toEqual([]);
+    expectNoErrors(risk(50));
+    expect(undecided(risk(101))).toEqual([]);
+    expectIssue(risk(101), 'constraint-ras-2', 'RiskAssessment.prediction[0]');
+  });
+
   it('pat-1: a contact has a name, telecom, address or organization', () => {
     expectIssue(check({ resourceType: 'Patient', contact: [{ name: { family: 'A' } }, { gender: 'male' }] }), 'constraint-pat-1', 'Patient.contact[1]');
     expectNoErrors(check({ resourceType: 'Patient', contact: [{ gender: 'male', telecom: [{ system: 'phone', value: '010' }] }] }));
