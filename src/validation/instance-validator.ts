@@ -7,7 +7,7 @@ import type { CodeCheck, CodeStatus } from '../terminology/index.js';
 import { canonicalNotAbsolute, checkPrimitive, isAbsoluteUrl, PRIMITIVE_TYPES } from './primitives.js';
 import { StructureCache } from './structures.js';
 import { fixedDifferences, matchesPattern, describeValue } from './fixed-pattern.js';
-import { checkMarkdown, checkNarrativeControls, checkStringSecurity, checkXhtml, narrativeControlsOf } from './narrative.js';
+import { checkMarkdown, checkNarrativeControls, checkStringSecurity, checkXhtml, narrativeControlsOf, undefinedEntities } from './narrative.js';
 import { BindingChecker } from './bindings.js';
 import { checkBundle, Index, indexBundle, type BundleIndex } from './bundle.js';
 import { checkReference } from './references.js';
@@ -729,6 +729,7 @@ export class Walk {
       const localIds = div.includes('"#') ? fragmentTargets((frame.container ?? frame).resource) : undefined;
       const bundle = localIds && frame.bundle instanceof Index ? frame.bundle.bundle : undefined;
       const outerIds = bundle ? () => bundleFragmentTargets(bundle) : undefined;
+      this.addAll(undefinedEntities(div, `${path}.div`));
       this.addAll(checkXhtml(div, { path: `${path}.div`, securityChecks: this.engine.options.securityChecks, localIds, outerIds, resourceLanguage }));
     }
     const controls = (node.memo.narrativeControls ??= narrativeControlsOf(node.definition, structure.url));
@@ -1154,7 +1155,10 @@ export class Walk {
     const hasExtension = isObject(companion) && Array.isArray(companion.extension) && companion.extension.length > 0;
     if (value === undefined && !hasExtension) {
       this.add('error', 'invariant', 'ele-1', `Constraint failed: ele-1: 'All FHIR elements must have a @value or children'`, path);
-      this.add('error', 'structure', 'primitive-no-value', 'Primitive types must have a value or must have child extensions', path);
+      // An id is a child to the reference's primitive check, though not to ele-1 (children() beyond the id).
+      if (!isObject(companion) || companion.id === undefined) {
+        this.add('error', 'structure', 'primitive-no-value', 'Primitive types must have a value or must have child extensions', path);
+      }
     } else if (value === undefined && node.binding?.strength === 'required') {
       // Only extensions (a data-absent-reason, say) where the value set requires a code, which the reference rejects.
       this.add('error', 'code-invalid', 'binding-required-no-code', 'No code provided, and a code is required from the value set', path);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { checkMarkdown, checkNarrativeControls, checkStringSecurity, checkXhtml, narrativeControlsOf } from '../../src/validation/narrative.js';
+import { checkMarkdown, checkNarrativeControls, checkStringSecurity, checkXhtml, narrativeControlsOf, undefinedEntities } from '../../src/validation/narrative.js';
 import type { Issue } from '../../src/validation/issues.js';
 
 const NS = 'http://www.w3.org/1999/xhtml';
@@ -40,10 +40,20 @@ describe('checkXhtml: hand-made divs', () => {
     expect(ids(checkXhtml('just text', ctx()))).toEqual(['xhtml-parse-error']);
   });
 
-  it('accepts HTML entities but not malformed references, and rejects a DOCTYPE', () => {
+  it('reads HTML entities in the tree but not malformed references, and rejects a DOCTYPE', () => {
     expect(checkXhtml(div('a&nbsp;b &eacute; &amp; &#233;'), ctx())).toEqual([]);
     expect(ids(checkXhtml(div('a & b'), ctx()))).toEqual(['xhtml-parse-error']);
     expect(ids(checkXhtml(`<!DOCTYPE div>${div('x')}`, ctx()))).toEqual(['xhtml-doctype', 'txt-1']);
+  });
+
+  it("rejects named references XML does not define, once per name, as the reference does (xml-bad-entities in JSON)", () => {
+    const messages = (xhtml: string) => undefinedEntities(xhtml, 'Encounter.text.div').map((i) => `${i.severity} ${i.message}`);
+    expect(messages(div('CPT&reg; a&nbsp;b &nbsp; &eacute;'))).toEqual([
+      "error Invalid entity in the XHTML ('&reg;')",
+      "error Invalid entity in the XHTML ('&nbsp;')",
+      "error Invalid entity in the XHTML ('&eacute;')",
+    ]);
+    expect(messages(div('&amp; &lt;p&gt; &quot;&apos; &#233; &#xe9; a & b'))).toEqual([]);
   });
 
   it('checks root name and namespace', () => {

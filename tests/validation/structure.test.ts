@@ -131,9 +131,11 @@ describe('primitive _x companions', () => {
     expectNoErrors(check({ resourceType: 'Patient', _birthDate: ext }));
   });
 
-  it('requires a value or extensions', () => {
-    const issues = check({ resourceType: 'Patient', _birthDate: { id: 'x' } });
-    expectIssue(issues, 'primitive-no-value', 'Patient.birthDate');
+  it('requires a value or extensions; an id alone fails ele-1, but is a child to the primitive check (as in the reference)', () => {
+    expectIssue(check({ resourceType: 'Patient', _birthDate: {} }), 'primitive-no-value', 'Patient.birthDate');
+    const idOnly = check({ resourceType: 'Patient', _birthDate: { id: 'x' } });
+    expectIssue(idOnly, 'ele-1', 'Patient.birthDate');
+    expect(found(idOnly).map((i) => i.messageId)).not.toContain('primitive-no-value');
     expectNoErrors(check({ resourceType: 'Patient', birthDate: '1970-01-01', _birthDate: { id: 'x' } }));
   });
 
