@@ -144,6 +144,7 @@ function intersect(a: Part, b: Part): Part {
 /** Expands ValueSets from the loaded packages, offline; CodeSystems and expansions are cached. */
 export class Expander {
   private readonly codeSystems = new Map<string, CodeSystemIndex | null>();
+  private readonly supplements = new Map<string, boolean>();
   private readonly expansions = new Map<string, Expansion | null>();
   private readonly inProgress = new Set<string>();
   private implicitByValueSet?: Map<string, string>;
@@ -160,6 +161,17 @@ export class Expander {
       this.codeSystems.set(key, cs);
     }
     return cs ?? undefined;
+  }
+
+  /** Whether the system names a code system supplement: content supplement, or one that says what it supplements. */
+  isSupplement(system: string): boolean {
+    let supplement = this.supplements.get(system);
+    if (supplement === undefined) {
+      const res = this.resolver.resolve<CodeSystemResource & { supplements?: unknown }>(system, 'CodeSystem');
+      supplement = res?.resourceType === 'CodeSystem' && (res.content === 'supplement' || res.supplements !== undefined);
+      this.supplements.set(system, supplement);
+    }
+    return supplement;
   }
 
   expand(canonical: string): Expansion | undefined {

@@ -315,6 +315,10 @@ export class TerminologyService {
       }
     }
 
+    if (this.expander.isSupplement(system)) {
+      const msg = `CodeSystem ${system} is a supplement, so can't be used as a value in Coding.system for '${system}#${code}'`;
+      return { status: 'unknown-code', messages: [{ severity: 'error', messageId: 'TX_SYSTEM_SUPPLEMENT', issueType: 'code-invalid', message: msg }], errors: [msg], system };
+    }
     const messages: TxMessage[] = [];
     const errors: string[] = [];
     const cs = this.expander.codeSystem(system, version);

@@ -22,6 +22,9 @@ const validator = useValidator([
     ],
   },
   { resourceType: 'ValueSet', url: VS, name: 'Meting', status: 'active', compose: { include: [{ system: CS }] } },
+  // Supplements: one by its content, one (as upstream's supplement-1) complete but saying what it supplements.
+  { resourceType: 'CodeSystem', url: CS + '-nl', status: 'active', content: 'supplement', supplements: CS, concept: [{ code: 'gewicht', designation: [{ language: 'nl', value: 'Gewicht' }] }] },
+  { resourceType: 'CodeSystem', url: CS + '-extra', status: 'active', content: 'complete', supplements: 'http://loinc.org', concept: [{ code: 'test', display: 'test code' }] },
   { resourceType: 'ValueSet', url: SNOMED_VS, name: 'Snomed', status: 'active', compose: { include: [{ system: 'http://snomed.info/sct' }] } },
   // Words of its own for the codes, in an expansion (as upstream's patient-translated-codes).
   {
@@ -117,6 +120,17 @@ describe('code systems that are not available offline', () => {
     expectNoErrors(issues);
     // The same binding does fail a code from a system that is loaded.
     expectIssue(check(observation(coded(CS, 'gewicht'), { method: coded(CS, 'lengte') }), BOUND), 'TX_BINDING_REQUIRED', 'Observation.method');
+  });
+
+  it('a supplement is no code system a Coding can name: an error, as in the reference', () => {
+    for (const system of [CS + '-nl', CS + '-extra']) {
+      const code = system.endsWith('-nl') ? 'gewicht' : 'test';
+      const issues = check(observation(coded(system, code)));
+      expectIssue(issues, 'TX_SYSTEM_SUPPLEMENT', 'Observation.code.coding[0]');
+      expect(issues.find((i) => i.messageId === 'TX_SYSTEM_SUPPLEMENT')!.message).toBe(
+        `CodeSystem ${system} is a supplement, so can't be used as a value in Coding.system for '${system}#${code}'`,
+      );
+    }
   });
 
   it('an unknown code system is a warning', () => {
