@@ -1140,6 +1140,10 @@ export class Walk {
           this.add('error', 'invalid', problem.messageId, problem.message, path);
         }
         if (this.forbidsExampleUrls && typeof value === 'string' && URL_TYPES.has(typeCode)) this.checkExampleUrl(value, node, typeCode, path);
+        // A uri that is a fragment ('#x', as servers stamp meta.source) must name something in the resource.
+        if ((typeCode === 'uri' || typeCode === 'url') && typeof value === 'string' && value.length > 1 && value.charCodeAt(0) === 35 /* # */) {
+          if (!fragmentTargets((frame.container ?? frame).resource).has(value.slice(1))) this.add('error', 'invalid', 'url-fragment-unresolved', `URL value '${value}' does not resolve`, path);
+        }
         if (node.hasValueRules) this.checkValueRules(value, node, typeCode, path, structure, frame);
         this.engine.bindings.checkPrimitive(value, node, typeCode, path, this);
       }
@@ -1265,6 +1269,12 @@ export class Walk {
       const typeRef = typeRefOf(node, 'Extension');
       if (typeRef) for (const candidate of this.typeProfiles(node, typeRef)) if (candidate.url === url) definition = candidate;
       definition ??= this.engine.structures.get(url);
+      const bar = definition ? -1 : url.indexOf('|');
+      if (bar > 0 && (definition = this.engine.structures.get(url.slice(0, bar)))) {
+        // Known by its url without the version: validated against that definition, as the reference does.
+        this.add('error', 'structure', 'extension-url-versioned',
+          `The extension URL must not contain a version. The extension was validated against version ${definition.version ?? ''} of the extension`, item.path);
+      }
       if (!definition && absolute) {
         // Example URLs where examples are not allowed are errors; other unknown ones as the reference judges them.
         if (isExampleUrl(url) && !this.engine.options.allowExampleUrls) {

@@ -71,6 +71,16 @@ describe('resolution by URL and value types', () => {
     );
   });
 
+  it('a url with a version: an error, and validated against the definition of the url without it (upstream versioned-extension)', () => {
+    const issues = check(patient({ extension: [{ url: `${SIMPLE}|0.9.0`, valueBoolean: true }] }));
+    expectIssue(issues, 'extension-url-versioned', 'Patient.extension[0]');
+    expect(issues.find((i) => i.messageId === 'extension-url-versioned')!.message).toMatch(/^The extension URL must not contain a version\. The extension was validated against version \S* ?of the extension$/);
+    // The definition applies: its fixed url and its value type.
+    expectIssue(issues, 'fixed-value', 'Patient.extension[0].url');
+    expectIssue(issues, 'choice-type-not-allowed', 'Patient.extension[0].valueBoolean');
+    expect(found(issues).map((i) => i.messageId)).not.toContain('extension-unknown');
+  });
+
   it('uses core extensions, e.g. patient-birthPlace takes an Address', () => {
     const url = 'http://hl7.org/fhir/StructureDefinition/patient-birthPlace';
     expectIssue(check(patient({ extension: [{ url, valueString: 'Utrecht' }] })), 'choice-type-not-allowed', 'Patient.extension[0].valueString');

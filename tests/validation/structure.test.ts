@@ -158,3 +158,15 @@ describe('primitive _x companions', () => {
     expectNoErrors(check({ resourceType: 'Patient', name: [{ given: ['Jan', 'Piet'], _given: [{ id: 'a' }, null] }] }));
   });
 });
+
+describe('a uri that is a fragment', () => {
+  it("names an id in its resource, or is an error: a server's request id in meta.source (sdoh-type-slice)", () => {
+    const observation = (extra: Record<string, unknown>) => ({ resourceType: 'Observation', status: 'final', code: { text: 'x' }, meta: { source: '#9mEtDcPhOj7HjaHj' }, ...extra });
+    expectIssue(check(observation({})), 'url-fragment-unresolved', 'Observation.meta.source');
+    expect(check(observation({})).find((i) => i.messageId === 'url-fragment-unresolved')!.message).toBe("URL value '#9mEtDcPhOj7HjaHj' does not resolve");
+    // A contained resource or an element with that id is what it points to.
+    expect(found(check(observation({ contained: [{ resourceType: 'Device', id: '9mEtDcPhOj7HjaHj' }], device: { reference: '#9mEtDcPhOj7HjaHj' } }))).map((i) => i.messageId)).not.toContain('url-fragment-unresolved');
+    expect(found(check(observation({ note: [{ id: '9mEtDcPhOj7HjaHj', text: 'x' }] }))).map((i) => i.messageId)).not.toContain('url-fragment-unresolved');
+    expect(found(check(observation({ meta: { source: 'http://server.example/fhir#9mEt' } }))).map((i) => i.messageId)).not.toContain('url-fragment-unresolved');
+  });
+});
