@@ -84,10 +84,10 @@ interface SkipFrame {
 /**
  * Where a complex element keeps the XML source of unknown children, as JSON input keeps unknown
  * properties: the element still has content, so it is not also reported empty (ele-1), as the
- * reference validator does not. The validator skips this key (Java's element model writes XML
- * comments under it); the reader has already reported the unknown element.
+ * reference validator does not. The validator skips this key; the reader has already reported the
+ * unknown element. No FHIR JSON property has a ':' (fhir_comments, DSTU2's, is an unknown property in R4).
  */
-export const UNREAD = 'fhir_comments';
+export const UNREAD = 'fhirdq:unread';
 
 type Frame = ElementFrame | ContainerFrame | DivFrame | SkipFrame;
 

@@ -3,6 +3,7 @@ import { CANONICAL_RESOURCE_TYPES, type ChildContext, type CompiledStructure, ty
 import type { Issue, IssueType, Severity } from './issues.js';
 import { hasValueOrChildren, InvariantEngine, type InvariantScope } from './invariants.js';
 import type { MemberOf } from './fhirpath-compiler.js';
+import { UNREAD } from '../formats/fhir-xml.js';
 import type { CodeCheck, CodeStatus } from '../terminology/index.js';
 import { canonicalNotAbsolute, checkPrimitive, isAbsoluteUrl, PRIMITIVE_TYPES } from './primitives.js';
 import { StructureCache } from './structures.js';
@@ -936,7 +937,7 @@ export class Walk {
       const isCompanion = key.charCodeAt(0) === 95; /* _ */
       if (isCompanion && UNDERSCORE_REMOVED.of(key) in obj) continue;
       if (isResourceRoot && key === 'resourceType') continue;
-      if (key === 'fhir_comments') continue;
+      if (key === UNREAD) continue;
       const name = isCompanion ? UNDERSCORE_REMOVED.of(key) : key;
       let match = link.nextName === name ? link.next : undefined;
       if (match === undefined) {

@@ -244,7 +244,8 @@ export function checkPrimitive(type: string, value: unknown): PrimitiveProblem[]
       if (text.charCodeAt(0) !== 117) return undefined;
       if (text.startsWith('uuid:')) return [problem('primitive-uri-uuid', 'URI values cannot start with uuid:')];
       if (text.startsWith('urn:oid:') && !isValidOid(text)) return [problem('primitive-oid', `URI values cannot have whitespace or be invalid OIDs ('${text}')`)];
-      if (text.startsWith('urn:uuid:') && !UUID_ANY_CASE.test(text)) {
+      // The uuid before any fragment, as the reference reads it.
+      if (text.startsWith('urn:uuid:') && !UUID_ANY_CASE.test(text.includes('#') ? text.slice(0, text.indexOf('#')) : text)) {
         return [problem('primitive-uuid', `UUIDs must be valid and lowercase (${text})`)];
       }
       return undefined;

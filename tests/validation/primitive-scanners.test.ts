@@ -67,7 +67,7 @@ function expected(type: string, text: string): string | undefined {
       if (text.startsWith('oid:')) return 'primitive-uri-oid';
       if (text.startsWith('uuid:')) return 'primitive-uri-uuid';
       if (text.startsWith('urn:oid:') && !validOid(text)) return 'primitive-oid';
-      if (text.startsWith('urn:uuid:') && !/^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(text.toLowerCase())) return 'primitive-uuid';
+      if (text.startsWith('urn:uuid:') && !/^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(text.split('#')[0]!.toLowerCase())) return 'primitive-uuid';
       return undefined;
     case 'base64Binary':
       // The Java validator's rule: the alphabet's characters (any letter or digit, + / =) counted in fours.

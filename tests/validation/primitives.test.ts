@@ -66,9 +66,11 @@ const CASES: Case[] = [
   { type: 'boolean', valid: [true, false], invalid: [['true', 'primitive-json-type'], [1, 'primitive-json-type']] },
   {
     type: 'uri',
-    valid: ['http://example.nl/a', 'urn:oid:2.16.840.1.113883.2.4.6.3', 'urn:uuid:c757873d-ec9a-4326-a141-556f43239520', 'relative/path'],
+    // A fragment after a uuid names a part of what the uuid names (upstream bundle-urn's NarrativeLink).
+    valid: ['http://example.nl/a', 'urn:oid:2.16.840.1.113883.2.4.6.3', 'urn:uuid:c757873d-ec9a-4326-a141-556f43239520', 'urn:uuid:c757873d-ec9a-4326-a141-556f43239520#section-1', 'relative/path'],
     invalid: [
       ['http://example.nl/a b', 'primitive-uri-whitespace'],
+      ['urn:uuid:c757873d-ec9a#section-1', 'primitive-uuid'],
       [' http://example.nl/a', 'primitive-uri-whitespace'],
       ['urn:oid:2.16.0840', 'primitive-oid'],
       ['urn:uuid:c757873d-ec9a', 'primitive-uuid'],

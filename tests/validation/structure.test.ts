@@ -170,3 +170,11 @@ describe('a uri that is a fragment', () => {
     expect(found(check(observation({ meta: { source: 'http://server.example/fhir#9mEt' } }))).map((i) => i.messageId)).not.toContain('url-fragment-unresolved');
   });
 });
+
+describe('fhir_comments', () => {
+  it("is DSTU2's: an unrecognised property in R4 JSON, as the reference reports it (upstream comments-4)", () => {
+    const issues = check({ resourceType: 'Patient', fhir_comments: [' This comment should be valid in DSTU2 ', true] });
+    expectIssue(issues, 'unknown-element', 'Patient.fhir_comments');
+    expect(issues.find((i) => i.messageId === 'unknown-element')!.message).toBe("Unrecognized property 'fhir_comments'");
+  });
+});
