@@ -15,7 +15,8 @@ import type { Walk } from './instance-validator.js';
 type Json = Record<string, unknown>;
 
 const HISTORY = '/_history/';
-const RESTFUL_URL = /^https?:\/\/.+\/[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
+// The base is optional, as in the reference's URI_REGEX: a fullUrl of Type/id alone is the base ''.
+const RESTFUL_URL = /^(https?:\/\/.+\/)?[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
 /** A canonical URL of a conformance resource: known elsewhere, never expected in the Bundle. */
 const CANONICAL_URL = /^https?:\/\/.+\/(StructureDefinition|ValueSet|CodeSystem|ConceptMap|NamingSystem|SearchParameter|OperationDefinition|CapabilityStatement|ImplementationGuide|Questionnaire|Library|Measure|PlanDefinition|ActivityDefinition|StructureMap|GraphDefinition|MessageDefinition|CompartmentDefinition|TerminologyCapabilities)\/[^/]+$/;
 

@@ -14,6 +14,8 @@ export interface Entry {
 
 // Only fullUrls with an http(s) base count as RESTful, so urn: and other fullUrls are not matched at all.
 const RESTFUL = /^(https?:\/\/.*\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
+/** A fullUrl that is Type/id alone (not valid, but the reference still takes it as the base '' for relative references). */
+const RELATIVE_RESTFUL = /^()([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
 const HISTORY = '/_history/';
 const H = 0x68;
 const U = 0x75;
@@ -58,7 +60,7 @@ export class BundleEntry implements Entry {
   restfulBase(): string | undefined {
     if (!this.baseKnown) {
       this.baseKnown = true;
-      const m = this.restful();
+      const m = this.restful() ?? (this.fullUrl !== undefined ? RELATIVE_RESTFUL.exec(this.fullUrl) : null);
       const resource = this.resource;
       if (m && resource && resource.resourceType === m[2] && resource.id === m[3]) this.base = m[1];
     }
@@ -110,7 +112,7 @@ export abstract class EntryLookup implements BundleIndex {
     } else {
       // A relative reference resolves against the base of the referring entry's RESTful fullUrl only.
       const base = fromFullUrl ? this.withFullUrl(fromFullUrl)[0]?.restfulBase() : undefined;
-      if (!base) return NO_ENTRIES;
+      if (base === undefined) return NO_ENTRIES;
       key = base + withoutHistory;
     }
     const list = this.withFullUrl(key);

@@ -83,6 +83,9 @@ function resolveReference(reference: string, node: ElementNode, path: string, wa
     if (foundType !== undefined && !walk.engine.isResourceType(foundType)) foundType = undefined;
     const bundle = frame.bundle;
     if (bundle) {
+      const owner = frame.container ?? frame;
+      // Only a resource in an entry: the Bundle's own references resolve as anywhere else.
+      if (owner.path.endsWith(ENTRY_RESOURCE) && !isAbsoluteUrl(reference)) checkRelativeInEntry(reference, owner, path, walk);
       const candidates = bundle.candidates(reference, frame.fullUrl);
       // What a document or a message must carry with it is bundle-links.ts's to judge; here, any Bundle.
       if (candidates.length > 1) {
@@ -124,6 +127,26 @@ function resolveReference(reference: string, node: ElementNode, path: string, wa
   }
   checkTargetProfiles(target, plan, path, walk, frame);
   return foundType;
+}
+
+const ENTRY_RESOURCE = '.resource';
+/** The entries already said to miss a fullUrl, by their resource's frame: once per entry, however many references. */
+const FULL_URL_MISSING_SAID = new WeakSet<ResourceFrame>();
+
+/**
+ * A relative reference in a Bundle entry's resource, as the reference resolves it (its localResolve): a bare name is
+ * no Type/id, and an entry without a fullUrl gives no base to read Type/id against.
+ */
+function checkRelativeInEntry(reference: string, owner: ResourceFrame, path: string, walk: Walk): void {
+  if (!reference.includes('/') && !reference.includes(':')) {
+    walk.add('error', 'structure', 'reference-relative-format', `Relative URLs must be of the format [ResourceName]/[id]. Encountered ${reference}`, path);
+  }
+  if (owner.fullUrl !== undefined) return;
+  walk.add('error', 'required', 'reference-relative-no-fullurl', 'Relative Reference appears inside Bundle whose entry is missing a fullUrl', path);
+  if (!FULL_URL_MISSING_SAID.has(owner)) {
+    FULL_URL_MISSING_SAID.add(owner);
+    walk.add('error', 'required', 'bundle-entry-no-fullurl', 'Bundle entry missing fullUrl', owner.path.slice(0, -ENTRY_RESOURCE.length));
+  }
 }
 
 /**

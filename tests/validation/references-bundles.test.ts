@@ -149,6 +149,15 @@ describe('documents', () => {
     expectIssue(check(unresolved), 'bundle-link-apparent', 'Bundle.entry[0].resource.subject');
   });
 
+  it('a fullUrl of Type/id alone is wrong, but still the base of relative references, as in the reference (upstream mni-patientOverview)', () => {
+    const relative = documentBundle('Composition/c1', { id: 'c1', subject: { reference: 'Patient/p1' } }, [{ fullUrl: 'Patient/p1', resource: { resourceType: 'Patient', id: 'p1' } }]);
+    const errors = found(check(relative), 'error').map((i) => `${i.messageId} ${i.path}`);
+    expect(errors).toEqual(['bundle-fullurl-relative Bundle.entry[0].fullUrl', 'bundle-fullurl-relative Bundle.entry[1].fullUrl']);
+    // Not when the fullUrl does not end with the resource's own type and id.
+    const otherId = documentBundle('Composition/c1', { id: 'c2', subject: { reference: 'Patient/p1' } }, [{ fullUrl: 'Patient/p1', resource: { resourceType: 'Patient', id: 'p1' } }]);
+    expectIssue(check(otherId), 'bundle-link-apparent', 'Bundle.entry[0].resource.subject');
+  });
+
   it('a reference of the Composition that leaves the document is an error', () => {
     const issues = check(documentBundle(UUID_1, { subject: { reference: UUID_2 } }, []));
     expectIssue(issues, 'bundle-link-not-found', 'Bundle.entry[0].resource.subject');
@@ -310,5 +319,29 @@ describe('references that miss an entry of their type and id', () => {
 
   it('are not when the reference resolves', () => {
     expect(nearMisses({ resourceType: 'Bundle', type: 'collection', entry: [referring(`${BASE}Observation/o1`), patient(`${BASE}Patient/p1`)] })).toEqual([]);
+  });
+});
+
+describe('relative references in an entry, as the reference resolves them', () => {
+  const transaction = (entry: Record<string, unknown>) => ({ resourceType: 'Bundle', type: 'transaction', entry: [{ ...entry, request: { method: 'POST', url: 'Observation' } }] });
+
+  it('need the entry to have a fullUrl to resolve against: two errors, the entry named once (upstream bundle-ea-testcase)', () => {
+    const issues = check(transaction({ resource: observation({ subject: { reference: 'Patient/p1' }, performer: [{ reference: 'Practitioner/d1' }] }) }));
+    expect(found(issues, 'error').map((i) => `${i.messageId} ${i.path}`)).toEqual([
+      'reference-relative-no-fullurl Bundle.entry[0].resource.subject',
+      'bundle-entry-no-fullurl Bundle.entry[0]',
+      'reference-relative-no-fullurl Bundle.entry[0].resource.performer[0]',
+    ]);
+    // Absolute references, and an entry with a fullUrl, are fine.
+    expectNoErrors(check(transaction({ resource: observation({ subject: { reference: `${BASE}Patient/p1` } }) })));
+    expectNoErrors(check(transaction({ fullUrl: UUID_1, resource: observation({ subject: { reference: 'Patient/p1' } }) })));
+  });
+
+  it('are Type/id, not a bare name', () => {
+    const issues = check(transaction({ fullUrl: UUID_1, resource: observation({ subject: { reference: 'p1' } }) }));
+    expectIssue(issues, 'reference-relative-format', 'Bundle.entry[0].resource.subject');
+    expect(issues.find((i) => i.messageId === 'reference-relative-format')!.message).toBe('Relative URLs must be of the format [ResourceName]/[id]. Encountered p1');
+    // Outside a Bundle a bare name is left alone.
+    expect(found(check(observation({ subject: { reference: 'p1' } }))).map((i) => i.messageId)).not.toContain('reference-relative-format');
   });
 });
